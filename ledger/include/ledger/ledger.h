@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ledger.h: shiplog's event-sourced deploy ledger. The one public header.
+ *
+ * A ledger is an LMDB environment in one directory (mode 0700, files 0600) with three named
+ * databases:
+ *   events     big-endian u64 sequence -> one msgpack event (appended with MDB_APPEND)
+ *   snapshots  big-endian u64 sequence -> msgpack reducer state after that event
+ *   meta       "schema" -> u32, "project" -> string
+ *
+ * Every function returns 0 or a negative code: a LEDGER_E* value below, or -errno. Turn any of
+ * them into text with ledger_strerror(); ledger_errmsg() gives the detail of the last failure on a
+ * handle ("event 42: map key 'type' is not a string"). The library never prints, exits or keeps
+ * global state, with one documented exception: LMDB forbids opening one environment twice in a
+ * process, so ledger_open() keeps a process-wide registry of open paths and refuses a second open
+ * of the same path with -EBUSY.
+ *
+ * Strings handed out inside events and states are owned by the object they come from and live
+ * until it is released; copy them to keep them.
+ */
+#ifndef LEDGER_LEDGER_H
+#define LEDGER_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+enum {
+	LEDGER_ENOTFOUND = -10001, /* no such ledger, event, operation or snapshot */
+	LEDGER_ECORRUPT = -10002,  /* bytes that do not decode as an event or state */
+	LEDGER_ETOOBIG = -10003,   /* an event or field over the codec's limits */
+	LEDGER_ESCHEMA = -10004,   /* the ledger's schema version is newer than this library */
+	LEDGER_EINVAL = -10005,    /* a caller error: bad argument, event missing a required field */
+	LEDGER_ESTORE = -10006,    /* LMDB failed; ledger_errmsg() has LMDB's text */
+	LEDGER_EGAP = -10007,      /* verify: sequence not contiguous */
+	LEDGER_EMISMATCH = -10008, /* verify: a snapshot differs from the replay at its point */
+	LEDGER_EFULL = -10009,     /* the reducer's fixed tables are full (services, quarantine) */
+};
+
+/* Text for a LEDGER_E* code or a -errno. Never NULL, never needs freeing. */
+const char *ledger_strerror(int code);
+
+/* ---- limits ------------------------------------------------------------------------------ */
+
+#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_EVENT_MAX_BYTES (1u << 20) /* one encoded event */
+#define LEDGER_MAX_DEPTH 8                /* msgpack nesting */
+#define LEDGER_MAX_LIST 256               /* elements of one list field (argv, services) */
+#define LEDGER_MAX_SERVICES 32            /* services the reducer tracks */
+#define LEDGER_NAME_MAX 64                /* service / runtime / phase names incl. NUL */
+#define LEDGER_COMMIT_MAX 65              /* hex sha1 or sha256 incl. NUL */
+#define LEDGER_GOOD_DEPTH 8               /* remembered good commits per runtime and service */
+#define LEDGER_MAX_QUARANTINE 32          /* quarantined commits kept (oldest dropped) */
+#define LEDGER_DEFAULT_SNAPSHOT_EVERY 1000
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+enum ledger_event_type {
+	LEDGER_EV_UNKNOWN = 0, /* a type this library does not know: kept, shown, not applied */
+	LEDGER_EV_OP_REQUESTED,
+	LEDGER_EV_OP_REFUSED,
+	LEDGER_EV_OP_FINISHED,
+	LEDGER_EV_PHASE_STARTED,
+	LEDGER_EV_PHASE_FINISHED,
+	LEDGER_EV_STEP_RAN,
+	LEDGER_EV_GIT_MOVED,
+	LEDGER_EV_UNIT_RESTARTED,
+	LEDGER_EV_HEALTH_CHECKED,
+	LEDGER_EV_OWNER_CHANGED,
+	LEDGER_EV_LOCK_BROKEN,
+	LEDGER_EV_SOAK_STARTED,
+	LEDGER_EV_SOAK_STOPPED,
+	LEDGER_EV_UNIT_OBSERVED,
+	LEDGER_EV__COUNT
+};
+
+/* Wire names ("op.requested", ...). ledger_event_type_from_name() returns LEDGER_EV_UNKNOWN for
+ * names it does not know. */
+const char *ledger_event_type_name(enum ledger_event_type t);
+enum ledger_event_type ledger_event_type_from_name(const char *name);
+
+enum ledger_runtime { LEDGER_RT_NATIVE = 0, LEDGER_RT_DOCKER = 1, LEDGER_RT__COUNT };
+const char *ledger_runtime_name(enum ledger_runtime rt); /* "native" | "docker" */
+int ledger_runtime_from_name(const char *name);          /* >= 0, or LEDGER_EINVAL */
+
+/* Outcomes of op.finished. */
+enum ledger_outcome {
+	LEDGER_OUT_NONE = 0, /* still running (only in derived views) */
+	LEDGER_OUT_SUCCEEDED,
+	LEDGER_OUT_FAILED,
+	LEDGER_OUT_ROLLED_BACK,
+	LEDGER_OUT_INTERRUPTED,
+	LEDGER_OUT_REFUSED,
+	LEDGER_OUT__COUNT
+};
+const char *ledger_outcome_name(enum ledger_outcome o); /* "succeeded", "rolled-back", ... */
+int ledger_outcome_from_name(const char *name);         /* >= 0, or LEDGER_EINVAL */
+
+struct ledger_strv {
+	uint32_t n;
+	const char **v;
+};
+
+/* op.requested: the intent of a deploy or rollback, durable before its first side effect.
+ * The operation id of every later event of the operation is this event's sequence. */
+struct ledger_op_requested {
+	const char *kind;          /* "deploy" | "rollback" */
+	const char *mode;          /* deploy: "main" | "branch" | "ref" | "current-branch"; rollback: "to" | "last-good" | "auto" */
+	const char *ref;           /* what the operator named: branch, ref, rollback target text */
+	const char *commit;        /* resolved target commit, "" when not known yet (then see git.moved) */
+	const char *prev_commit;   /* checkout commit before the operation, "" when unknown */
+	enum ledger_runtime runtime;
+	struct ledger_strv services; /* the effective scope, service names */
+	struct ledger_strv flags;    /* "fast", "no-build", "dry-run", "force", "edge-ready", ... */
+	const char *exec_mode;       /* "local" | "ssh" */
+	const char *config_digest;   /* hex digest of the config file bytes */
+	uint64_t reverts;            /* rollback: the operation it reverts, 0 if none */
+	const char *reason;          /* rollback: "auto" | "manual"; deploy: "" */
+	uint32_t pid;                /* the process that runs the operation */
+};
+
+/* op.refused: a guard said no. Either standalone (op == seq; the request fields are filled) or
+ * terminal for an already requested operation (op < seq). Terminal either way. */
+struct ledger_op_refused {
+	struct ledger_op_requested req; /* standalone: the request; else zero/empty */
+	const char *guard;              /* "edge", "dirty-tree", "lock", "unit-missing", "quarantine", ... */
+	const char *reason;             /* the message shown to the operator */
+};
+
+struct ledger_op_finished {
+	enum ledger_outcome outcome;
+	const char *error;      /* "" on success */
+	int64_t duration_ns;
+	uint64_t rollback_op;   /* rolled-back: the operation that rolled it back, else 0 */
+};
+
+struct ledger_phase {
+	const char *name;       /* "precheck", "publish", "rollout", "verify", "public-verify" */
+	/* phase.finished only: */
+	int64_t duration_ns;
+	bool ok;
+	const char *error;
+};
+
+struct ledger_step_ran {
+	struct ledger_strv argv;
+	const char *cwd;
+	int32_t exit_code;      /* -1 when it could not be spawned, 128+n when killed by signal n */
+	int64_t duration_ns;
+	const char *what;       /* short label: "build", "fetch", "reload", "checkout", ... */
+};
+
+struct ledger_git_moved {
+	const char *from;
+	const char *to;
+	const char *ref;        /* branch or ref name the checkout is now on ("" when detached) */
+	const char *path;       /* checkout or release directory */
+};
+
+struct ledger_unit_restarted {
+	const char *service;
+	enum ledger_runtime runtime;
+	const char *unit;       /* unit name, or compose service / container name */
+	const char *result;     /* JobRemoved result ("done", "failed", ...) or "recreated" */
+	int64_t duration_ns;
+	const char *before;     /* main pid (decimal) or container id before */
+	const char *after;      /* ... and after */
+	const char *commit;     /* the commit the service runs from now on */
+};
+
+struct ledger_health_checked {
+	const char *service;
+	enum ledger_runtime runtime;
+	const char *kind;       /* "unit", "container", "http-get", "http-head", "tcp", "cmd", "public" */
+	const char *target;
+	bool ok;
+	uint32_t attempts;
+	int64_t latency_ns;
+	const char *detail;     /* status line, body excerpt, error text */
+};
+
+struct ledger_owner_changed {
+	const char *service;
+	const char *from;       /* runtime name or "" */
+	const char *to;         /* runtime name or "" (stopped) */
+};
+
+struct ledger_lock_broken {
+	uint32_t holder_pid;
+	const char *holder;     /* user@host */
+	uint64_t holder_op;
+};
+
+struct ledger_soak {
+	const char *name;       /* soak window name */
+	struct ledger_strv services;
+	/* soak.stopped only: */
+	const char *summary;
+};
+
+struct ledger_unit_observed {
+	const char *service;
+	enum ledger_runtime runtime;
+	const char *active_state;
+	const char *sub_state;
+	uint32_t restarts;
+	uint32_t pid;
+	uint64_t memory_bytes;
+};
+
+struct ledger_event {
+	/* envelope */
+	uint64_t seq;            /* assigned by ledger_append(); ignored on input */
+	uint32_t version;        /* schema version it was written with */
+	enum ledger_event_type type;
+	const char *type_name;   /* the wire name; for LEDGER_EV_UNKNOWN the name that was read */
+	int64_t time_ns;         /* wall clock, ns since the epoch; 0 on append means "now" */
+	uint64_t op;             /* operation id; 0 on append of op.requested / standalone op.refused
+	                          * means "this event's own sequence" */
+	const char *actor;       /* user@host */
+	union {
+		struct ledger_op_requested op_requested;
+		struct ledger_op_refused op_refused;
+		struct ledger_op_finished op_finished;
+		struct ledger_phase phase; /* phase.started, phase.finished */
+		struct ledger_step_ran step_ran;
+		struct ledger_git_moved git_moved;
+		struct ledger_unit_restarted unit_restarted;
+		struct ledger_health_checked health_checked;
+		struct ledger_owner_changed owner_changed;
+		struct ledger_lock_broken lock_broken;
+		struct ledger_soak soak; /* soak.started, soak.stopped */
+		struct ledger_unit_observed unit_observed;
+	} u;
+	void *_arena;            /* private: storage of decoded strings */
+};
+
+/* Encodes ev into a malloc'd buffer. Fails with LEDGER_EINVAL when a required field is missing
+ * and LEDGER_ETOOBIG over the limits. Caller frees *out. */
+int ledger_event_encode(const struct ledger_event *ev, uint8_t **out, size_t *out_len);
+
+/* Decodes any byte string: an event, or LEDGER_ECORRUPT / LEDGER_ETOOBIG / LEDGER_ESCHEMA. A
+ * validating pass (size, element counts, depth) runs before anything is allocated. Unknown keys
+ * are ignored; an unknown type gives type LEDGER_EV_UNKNOWN with type_name set. On success the
+ * event must be released with ledger_event_release(). errbuf, when not NULL, gets the reason. */
+int ledger_event_decode(const uint8_t *buf, size_t len, struct ledger_event *ev, char *errbuf,
+			size_t errlen);
+
+/* Frees what decode allocated and zeroes the event. Accepts a zeroed event. */
+void ledger_event_release(struct ledger_event *ev);
+
+/* Reads only the envelope (type, op, time) of an encoded event, without allocating. For scans. */
+int ledger_event_peek(const uint8_t *buf, size_t len, enum ledger_event_type *type, uint64_t *op,
+		      int64_t *time_ns);
+
+/* ---- reducer state ----------------------------------------------------------------------- */
+
+struct ledger_good {
+	char commit[LEDGER_COMMIT_MAX];
+	uint64_t op;
+	int64_t time_ns;
+};
+
+struct ledger_service_runtime {
+	char commit[LEDGER_COMMIT_MAX]; /* what runs now on this runtime, "" when never deployed */
+	int64_t since_ns;
+	uint64_t op;                    /* the operation that last restarted it */
+	bool healthy;                   /* the last health evidence for it was ok */
+	/* good[0] is the last-good commit: the newest operation whose verify passed for this
+	 * service and that was not itself rolled back; good[1..] older distinct ones. */
+	uint32_t ngood;
+	struct ledger_good good[LEDGER_GOOD_DEPTH];
+};
+
+struct ledger_service_state {
+	char name[LEDGER_NAME_MAX];
+	int owner; /* enum ledger_runtime that runs it, or -1 for none */
+	struct ledger_service_runtime rt[LEDGER_RT__COUNT];
+};
+
+struct ledger_quarantine {
+	char commit[LEDGER_COMMIT_MAX];
+	uint64_t op;          /* the operation that was rolled back */
+	uint64_t rollback_op; /* the operation that rolled it back */
+	int64_t time_ns;
+	char reason[128];
+};
+
+struct ledger_inflight {
+	uint64_t op;          /* 0 when nothing runs */
+	char kind[16];
+	int runtime;
+	char phase[LEDGER_NAME_MAX];
+	char actor[LEDGER_NAME_MAX * 2];
+	uint32_t pid;
+	int64_t started_ns;
+	char commit[LEDGER_COMMIT_MAX];
+	char prev_commit[LEDGER_COMMIT_MAX];
+	uint64_t reverts;
+	uint32_t nservices;
+	uint8_t services[LEDGER_MAX_SERVICES]; /* indexes into ledger_state.services */
+	bool verify_failed;                    /* a health check of this operation failed */
+};
+
+struct ledger_counters {
+	uint64_t events;
+	uint64_t ops;
+	uint64_t outcome[LEDGER_OUT__COUNT];
+	uint64_t unknown_events;
+};
+
+struct ledger_state {
+	uint64_t seq;                          /* the last event applied, 0 for the empty ledger */
+	int64_t time_ns;                       /* its time */
+	char checkout_commit[LEDGER_COMMIT_MAX];
+	char checkout_ref[LEDGER_NAME_MAX * 2];
+	uint64_t last_op;
+	uint32_t nservices;
+	struct ledger_service_state services[LEDGER_MAX_SERVICES];
+	/* The running operation. An op.requested of kind rollback whose `reverts` is the running
+	 * operation nests: the running one moves to `parent` until the rollback finishes. */
+	struct ledger_inflight inflight;
+	struct ledger_inflight parent;
+	uint32_t nquarantine;
+	struct ledger_quarantine quarantine[LEDGER_MAX_QUARANTINE];
+	struct ledger_counters counters;
+};
+
+/* The empty state. */
+void ledger_state_init(struct ledger_state *st);
+
+/* The reducer: pure, deterministic, no I/O. Applies one decoded event. Unknown types only count.
+ * Fails with LEDGER_EINVAL when ev->seq is not st->seq + 1, LEDGER_EFULL when a table is full
+ * (the state is left unchanged then). */
+int ledger_state_apply(struct ledger_state *st, const struct ledger_event *ev);
+
+/* Lookups on a state; NULL / -1 when absent. */
+const struct ledger_service_state *ledger_state_service(const struct ledger_state *st,
+							 const char *name);
+const struct ledger_quarantine *ledger_state_quarantined(const struct ledger_state *st,
+							 const char *commit);
+
+/* State codec (snapshots). Same validation guarantees as the event codec. */
+int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *out_len);
+int ledger_state_decode(const uint8_t *buf, size_t len, struct ledger_state *st);
+bool ledger_state_equal(const struct ledger_state *a, const struct ledger_state *b);
+
+/* ---- the store --------------------------------------------------------------------------- */
+
+struct ledger;
+
+enum ledger_open_flags {
+	LEDGER_OPEN_CREATE = 1 << 0,   /* create the directory (0700) and databases when missing */
+	LEDGER_OPEN_RDONLY = 1 << 1,   /* read-only: appends fail with -EROFS */
+};
+
+struct ledger_options {
+	uint32_t snapshot_every;  /* 0: LEDGER_DEFAULT_SNAPSHOT_EVERY */
+	size_t initial_map_bytes; /* 0: 64 MiB; the map grows by doubling on MDB_MAP_FULL */
+	const char *project;      /* stored in meta on create; checked (if set) on open */
+};
+
+/* Opens (or with LEDGER_OPEN_CREATE creates) the ledger at dir. Clears stale reader slots and
+ * makes every fd close-on-exec. Missing ledger without CREATE: LEDGER_ENOTFOUND. A second open of
+ * the same path in this process: -EBUSY. opts may be NULL. */
+int ledger_open(struct ledger **out, const char *dir, unsigned flags,
+		const struct ledger_options *opts);
+/* Accepts NULL. */
+void ledger_close(struct ledger *lg);
+/* Detail of the last failure on lg ("" when none). Valid until the next call on lg. */
+const char *ledger_errmsg(const struct ledger *lg);
+const char *ledger_path(const struct ledger *lg);
+
+enum ledger_append_flags {
+	LEDGER_APPEND_NOSYNC = 1 << 0, /* survives a process crash, not an OS crash; see ledger_sync */
+};
+
+/* Appends one event: assigns seq (and op and time when zero), commits, and writes a snapshot in
+ * the same transaction when seq is a multiple of snapshot_every. Durable (synced) unless
+ * LEDGER_APPEND_NOSYNC. *seq_out (may be NULL) receives the sequence. Safe against concurrent
+ * appends from other processes: each gets its own contiguous sequence. */
+int ledger_append(struct ledger *lg, struct ledger_event *ev, unsigned flags, uint64_t *seq_out);
+
+/* Appends n events in one transaction (import, benchmarks). Same rules per event. */
+int ledger_append_many(struct ledger *lg, struct ledger_event *evs, size_t n, unsigned flags);
+
+/* Appends already-encoded events (import): each is decoded and validated first. */
+int ledger_append_raw(struct ledger *lg, const uint8_t *const *bufs, const size_t *lens, size_t n,
+		      unsigned flags);
+
+/* Forces everything appended so far to disk. */
+int ledger_sync(struct ledger *lg);
+
+/* The newest sequence (0 when empty). */
+int ledger_last_seq(struct ledger *lg, uint64_t *seq);
+
+/* Reads and decodes one event. LEDGER_ENOTFOUND when absent. Release with ledger_event_release. */
+int ledger_get(struct ledger *lg, uint64_t seq, struct ledger_event *ev);
+
+/* The raw bytes of one event, copied into a malloc'd buffer the caller frees. */
+int ledger_get_raw(struct ledger *lg, uint64_t seq, uint8_t **buf, size_t *len);
+
+/* ---- iteration ---------------------------------------------------------------------------- */
+
+struct ledger_iter;
+
+enum ledger_iter_dir { LEDGER_FORWARD = 0, LEDGER_BACKWARD = 1 };
+
+/* An iterator over events from start (inclusive; 0 = first for forward, last for backward) in
+ * one read transaction. The events it yields are valid until the next ledger_iter_next() or
+ * ledger_iter_free(). Keep iterators short-lived: an open read transaction pins pages. */
+int ledger_iter_new(struct ledger *lg, enum ledger_iter_dir dir, uint64_t start,
+		    struct ledger_iter **out);
+/* 1 and *ev set when an event was read, 0 at the end, < 0 on error (a corrupt event gives
+ * LEDGER_ECORRUPT with its seq in *ev->seq and the iterator moves past it). */
+int ledger_iter_next(struct ledger_iter *it, const struct ledger_event **ev);
+/* Like next but raw bytes, no decode. */
+int ledger_iter_next_raw(struct ledger_iter *it, uint64_t *seq, const uint8_t **buf, size_t *len);
+void ledger_iter_free(struct ledger_iter *it);
+
+/* The first sequence whose event time is >= time_ns (binary search; events are appended in time
+ * order). *seq = last + 1 when none. */
+int ledger_seek_time(struct ledger *lg, int64_t time_ns, uint64_t *seq);
+
+/* Calls fn for every event of operation op, in order, without scanning the whole log (it starts
+ * at op and stops at the operation's terminal event or the end). fn returns 0 to go on, > 0 to
+ * stop, < 0 to fail with that code. LEDGER_ENOTFOUND when op is not an operation's first event. */
+int ledger_op_events(struct ledger *lg, uint64_t op,
+		     int (*fn)(const struct ledger_event *ev, void *ud), void *ud);
+
+/* ---- derived views ----------------------------------------------------------------------- */
+
+/* The state after event seq (UINT64_MAX = the newest): nearest snapshot at or before seq, plus
+ * the tail. At most snapshot_every decodes. */
+int ledger_state_at(struct ledger *lg, uint64_t seq, struct ledger_state *st);
+
+/* One row of history: an operation summarized. Strings point into row-owned storage; release
+ * with ledger_op_summary_release(). */
+struct ledger_op_summary {
+	uint64_t op;
+	int64_t started_ns;
+	int64_t finished_ns;     /* 0 when it never finished */
+	enum ledger_outcome outcome; /* NONE when still running or never closed */
+	bool refused;
+	struct ledger_event request;   /* the op.requested (or standalone op.refused) event, decoded */
+	char error[256];
+	uint64_t rollback_op;
+};
+void ledger_op_summary_release(struct ledger_op_summary *s);
+
+struct ledger_history_filter {
+	int64_t since_ns;        /* 0: no bound */
+	int64_t until_ns;        /* 0: no bound */
+	const char *service;     /* NULL: any */
+	int runtime;             /* -1: any */
+	int outcome;             /* -1: any; LEDGER_OUT_NONE matches running ones */
+	const char *kind;        /* NULL: any; "deploy" | "rollback" */
+};
+
+/* Newest-first operations matching the filter, at most limit (0 = no limit). Walks backward from
+ * the end and stops after limit matches or before since_ns, so its cost follows the answer's
+ * size, not the ledger's. *rows is malloc'd: release each row, then free(*rows). */
+int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, size_t limit,
+		   struct ledger_op_summary **rows, size_t *nrows);
+
+/* Per-phase duration statistics over the last `last_ops` operations (0 = all) matching f. */
+struct ledger_phase_stats {
+	char phase[LEDGER_NAME_MAX];
+	uint64_t count;
+	uint64_t failures;
+	int64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns;
+};
+struct ledger_stats {
+	uint64_t ops;
+	uint64_t outcome[LEDGER_OUT__COUNT];
+	uint32_t nphases;
+	struct ledger_phase_stats phases[16]; /* "total" is one of them: whole operation */
+};
+int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
+		 struct ledger_stats *out);
+
+/* ---- verification and maintenance -------------------------------------------------------- */
+
+struct ledger_verify_report {
+	uint64_t events;
+	uint64_t snapshots;
+	uint64_t first_bad_seq; /* 0 when all good */
+	int first_error;
+	char detail[256];
+};
+/* Every event decodes, sequences are contiguous from 1, replay succeeds, every snapshot equals
+ * the replay at its point. Returns 0 or the first error (also in the report). */
+int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep);
+
+/* Copies the ledger compacted to dir (which must not hold a data.mdb). */
+int ledger_compact_to(struct ledger *lg, const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

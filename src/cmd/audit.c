@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* shiplog audit: placeholder until the command lands; it says so and exits 2. */
+#include "cmd.h"
+#include "out.h"
+#include "util.h"
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	log_error("'audit' is not built yet");
+	return SL_EUSAGE;
+}
+
+const struct cmd_entry cmd_audit = {
+	.name = "audit",
+	.summary = "(not built yet)",
+	.usage = "usage: shiplog audit\n",
+	.flags = 0,
+	.run = run,
+};

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* shiplog ledger: placeholder until the command lands; it says so and exits 2. */
+#include "cmd.h"
+#include "out.h"
+#include "util.h"
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	log_error("'ledger' is not built yet");
+	return SL_EUSAGE;
+}
+
+const struct cmd_entry cmd_ledger = {
+	.name = "ledger",
+	.summary = "(not built yet)",
+	.usage = "usage: shiplog ledger\n",
+	.flags = 0,
+	.run = run,
+};

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* shiplog.conf: the INI file of design §3, parsed with inih and validated in full before anything
+ * acts on it. One service registry; every service list derives from it. */
+#ifndef SHIPLOG_CONFIG_H
+#define SHIPLOG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum role { ROLE_WEB, ROLE_API, ROLE_WORKER, ROLE__COUNT };
+const char *role_name(enum role r);
+
+enum health_kind { HEALTH_HTTP_GET, HEALTH_HTTP_HEAD, HEALTH_TCP, HEALTH_CMD };
+const char *health_kind_name(enum health_kind k); /* "http-get", "http-head", "tcp", "cmd" */
+
+struct health_spec {
+	enum health_kind kind;
+	char *target;      /* URL, HOST:PORT, or the command line as written */
+	int expect_status; /* http-get: 0 = any 2xx/3xx, else exactly this status */
+	struct strv argv;  /* cmd: the words of the command, split like a shell would without expansion */
+	unsigned line;
+};
+
+struct service {
+	char *name;
+	enum role role;
+	char *unit;    /* systemd unit name, always with a suffix (".service" added when missing) */
+	char *compose; /* compose service name (default: the service name) */
+	struct strv build; /* native build commands (shell strings from the operator's config) */
+	struct health_spec *health;
+	size_t nhealth;
+	unsigned line; /* where its section starts */
+};
+
+enum local_exec { LOCAL_EXEC_AUTO, LOCAL_EXEC_ALWAYS, LOCAL_EXEC_NEVER };
+enum layout { LAYOUT_IN_PLACE, LAYOUT_RELEASES };
+enum manager { MANAGER_USER, MANAGER_SYSTEM };
+enum on_failure { ON_FAILURE_ROLLBACK, ON_FAILURE_STOP };
+
+struct config {
+	char *path;          /* absolute path of the file */
+	char *dir;           /* its directory: relative paths in the file are relative to it */
+	char digest[65];     /* sha256 of the file's bytes */
+
+	char *project;
+
+	struct {
+		char *checkout;  /* absolute (relative values resolved against dir; "~/" expanded) */
+		char *ssh;       /* user@host[:port] or NULL */
+		char *ssh_key;   /* expanded, or NULL */
+		enum local_exec local_exec;
+		struct strv allow_untracked; /* fnmatch globs */
+		char *ledger;    /* expanded; default $XDG_STATE_HOME/shiplog/<project> */
+		enum layout layout;
+		unsigned keep_releases;
+	} target;
+
+	struct {
+		char *main_branch;
+		char *remote;    /* "auto" or a name */
+		struct strv remote_candidates;
+	} git;
+
+	struct {
+		enum manager manager;
+		struct strv build;              /* shared build commands (shell strings) */
+		struct strv build_when_changed; /* paths relative to the checkout */
+		char *env_file;
+	} native;
+
+	struct {
+		char *workdir;   /* relative to the checkout */
+		char *project;
+		struct strv foreign_projects;
+	} docker;
+
+	struct service *services;
+	size_t nservices;
+
+	struct {
+		char *app_url;
+		char *api_health_url;
+	} public_;
+
+	struct {
+		bool edge_role[ROLE__COUNT]; /* from edge_roles */
+		enum on_failure on_failure;
+		int64_t settle_ns;
+		int64_t health_timeout_ns;
+	} policy;
+};
+
+/* Walks up from start_dir looking for shiplog.conf, like git finds .git. *path is malloc'd.
+ * -ENOENT when none is found. */
+int config_find(const char *start_dir, char **path);
+
+/* Parses and validates the whole file. On any error returns SL_EUSAGE and writes one line to err
+ * naming file, line and key: "shiplog.conf:14: [service web] health: unknown kind 'http'; use
+ * http-get, http-head, tcp or cmd". Nothing is returned half-parsed. Lines over inih's 200
+ * characters are rejected. Environment overrides are not applied here (see config_apply_env). */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+
+/* Applies the reference's environment variables (trimmed, empty = unset):
+ * DEPLOY_PUBLIC_APP_URL, DEPLOY_PUBLIC_API_HEALTH_URL, DEPLOY_GIT_REMOTE, DEPLOY_SSH_KEY_PATH,
+ * and DEPLOY_NATIVE_<SERVICE>_UNIT (service name upper-cased, '-' -> '_'). */
+void config_apply_env(struct config *cfg);
+
+void config_free(struct config *cfg);
+
+const struct service *config_service(const struct config *cfg, const char *name);
+/* Index of a service or -1. */
+int config_service_index(const struct config *cfg, const char *name);
+
+/* The commented starter file that `shiplog init` writes. */
+const char *config_starter_text(void);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The deploy lock: flock(2) on <ledger>/deploy.lock for the whole operation. The file holds the
+ * holder's record (pid, user@host, operation id, since) so that a refusal can name it. The kernel
+ * drops the flock when the holder dies, so a lock is never stale; the dead holder's operation is
+ * found open in the ledger and closed as interrupted by the next operation. */
+#ifndef SHIPLOG_LOCK_H
+#define SHIPLOG_LOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct lock_holder {
+	uint32_t pid;
+	char actor[256];
+	uint64_t op;
+	int64_t since_ns;
+};
+
+struct deploy_lock {
+	int fd; /* -1 when not held */
+	char path[4096];
+};
+
+/* Takes the lock, waiting up to wait_ns (0: fail at once). When it is held: SL_EREFUSED and
+ * *holder describes the holder (as far as its record says). */
+int lock_acquire(const char *ledger_dir, int64_t wait_ns, struct deploy_lock *l,
+		 struct lock_holder *holder);
+/* Records the operation id in the holder record. */
+int lock_set_op(struct deploy_lock *l, uint64_t op);
+void lock_release(struct deploy_lock *l);
+
+/* Reads the holder record; *held says whether someone holds the flock now. */
+int lock_status(const char *ledger_dir, bool *held, struct lock_holder *holder);
+
+/* One line: "pid 4242 (alice@vps, deploy 57 since 12:03:10)". */
+void lock_holder_describe(const struct lock_holder *h, char *buf, size_t n);
+
+#endif
