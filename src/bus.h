@@ -14,6 +14,8 @@ struct bus;
  * $XDG_RUNTIME_DIR/systemd/private); else the system manager. */
 int bus_open(struct bus **out, bool user);
 void bus_close(struct bus *b);
+/* On a bus_open() failure *out is NULL and bus_errmsg(NULL) has the message (what was tried,
+ * why it failed, the fix). */
 const char *bus_errmsg(const struct bus *b);
 
 struct unit_props {
@@ -53,10 +55,19 @@ struct restart_job {
 /* Subscribes to JobRemoved first, queues RestartUnit(unit, "replace") for every job at once and
  * waits for every job's result until deadline_ns (CLOCK_MONOTONIC). A unit that fails with
  * start-limit-hit is reset (ResetFailedUnit) and restarted once. Returns 0 when every job was
- * queued and finished (inspect each result), -ETIMEDOUT when the deadline passed first. */
+ * queued and finished (inspect each result), -ETIMEDOUT when the deadline passed first.
+ * A job that could not be queued (NoSuchUnit...) gets error/errmsg, the others still run, and
+ * the return value is that error (-ETIMEDOUT first); bus_errmsg() has its text. */
 int bus_restart_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns);
 
 /* Stops units the same way (for take-over and rollback of a service that did not run before). */
 int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns);
+
+/* EnableUnitFiles(units, runtime=false, force=true) then a reload; nothing is started. */
+int bus_enable_units(struct bus *b, char *const *units, size_t n);
+
+/* The user manager's unit directory for installed units: $XDG_CONFIG_HOME/systemd/user (or
+ * ~/.config/systemd/user); malloc'd. */
+char *bus_user_unit_dir(void);
 
 #endif

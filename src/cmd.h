@@ -15,6 +15,8 @@ enum cmd_flags {
 	CMD_CONFIG_OPTIONAL = 1 << 1, /* load it when found (to locate the ledger) */
 	CMD_LEDGER_RO = 1 << 2,       /* open the ledger read-only; it must exist */
 	CMD_LEDGER_RW = 1 << 3,       /* open or create it read-write */
+	CMD_FORWARDS = 1 << 4,        /* a read that is forwarded over ssh when this is not the
+	                               * server's checkout (see remote.h) */
 };
 
 struct cmd_ctx {
@@ -23,8 +25,12 @@ struct cmd_ctx {
 	char *ledger_dir;        /* resolved ledger directory (NULL when unknown) */
 	struct config *cfg;      /* loaded per flags, else NULL */
 	struct ledger *lg;       /* opened per flags, else NULL */
-	int global_argc;         /* the whole command line, for remote forwarding */
+	int global_argc;         /* the whole command line */
 	char **global_argv;
+	int cmd_argc;            /* the command and its arguments (for remote forwarding) */
+	char **cmd_argv;
+	const char *forwarded_from; /* --forwarded-from: this run was forwarded over ssh by that
+	                             * user@host; it never forwards again */
 };
 
 struct cmd_entry {

@@ -51,6 +51,9 @@ struct config {
 		char *checkout;  /* absolute (relative values resolved against dir; "~/" expanded) */
 		char *ssh;       /* user@host[:port] or NULL */
 		char *ssh_key;   /* expanded, or NULL */
+		struct strv ssh_options; /* extra "-o" options for ssh, e.g. Port-independent
+		                          * "StrictHostKeyChecking=accept-new" (list) */
+		char *shiplog;   /* the shiplog program on the server (default "shiplog") */
 		enum local_exec local_exec;
 		struct strv allow_untracked; /* fnmatch globs */
 		char *ledger;    /* expanded; default $XDG_STATE_HOME/shiplog/<project> */
@@ -69,6 +72,11 @@ struct config {
 		struct strv build;              /* shared build commands (shell strings) */
 		struct strv build_when_changed; /* paths relative to the checkout */
 		char *env_file;
+		char *unit_dir;  /* unit templates "<service>.service.in", relative to the checkout;
+		                  * default "units" */
+		char *exec;      /* the program the units run (@EXEC@), relative to the checkout */
+		char *log_dir;   /* when set, units append stdout/stderr to <log_dir>/<service>.log
+		                  * (machines without journald); default NULL = the journal */
 	} native;
 
 	struct {

@@ -2,6 +2,7 @@
 /* shiplog: parse the global options, find the command, open what its table entry asks for, run
  * it, and map its result to an exit code. Commands never exit themselves. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "out.h"
+#include "remote.h"
 #include "util.h"
 
 static void print_main_help(FILE *f)
@@ -97,6 +99,11 @@ static int run_command(const struct cmd_entry *c, struct cmd_ctx *ctx, int argc,
 		if (r < 0)
 			return r;
 	}
+	if ((c->flags & CMD_FORWARDS) && ctx->cfg && !ctx->ledger_opt) {
+		r = remote_maybe_forward(ctx, EXEC_OVERRIDE_NONE);
+		if (r != REMOTE_RUN_HERE)
+			return r;
+	}
 	if (c->flags & (CMD_LEDGER_RO | CMD_LEDGER_RW)) {
 		r = cmd_open_ledger(ctx, c->flags & CMD_LEDGER_RW);
 		if (r < 0)
@@ -116,6 +123,7 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"forwarded-from", required_argument, NULL, 'F'}, /* internal: set by remote.c */
 		{0},
 	};
 	struct cmd_ctx ctx = {.global_argc = argc, .global_argv = argv};
@@ -152,6 +160,12 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("shiplog %s\n", SHIPLOG_VERSION);
 			return EXIT_OK;
+		case 'F':
+			ctx.forwarded_from = optarg;
+			/* The operator's ssh client may go away mid-deploy: the deploy goes on. */
+			signal(SIGHUP, SIG_IGN);
+			signal(SIGPIPE, SIG_IGN);
+			break;
 		default:
 			fprintf(stderr, "(see 'shiplog --help')\n");
 			return EXIT_USAGE;
@@ -185,6 +199,8 @@ int main(int argc, char **argv)
 	}
 
 	git_libgit2_init();
+	ctx.cmd_argc = argc - optind;
+	ctx.cmd_argv = argv + optind;
 	r = run_command(c, &ctx, argc - optind, argv + optind);
 	ledger_close(ctx.lg);
 	config_free(ctx.cfg);

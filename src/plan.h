@@ -56,7 +56,8 @@ struct plan {
 	bool web_in_scope, api_in_scope;
 	char scope_desc[64];   /* "full stack", "web only", "api only", "api + backend services",
 	                        * "worker services only", "pieces: a, b" */
-	char notice[256];      /* the fast-narrowing notice, "" when none */
+	char notice[256];      /* the fast-narrowing notice, "" when none; no "[deploy] " prefix:
+	                        * print it with out_say("%s", notice) */
 };
 
 /* Computes the effective scope. --fast narrows only a full scope: native -> workers, docker ->

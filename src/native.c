@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* The native runtime: systemd units over sd-bus (bus.c), builds as shell commands from the
+ * operator's config, run in the checkout. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "out.h"
+#include "rollout.h"
+#include "units.h"
+#include "util.h"
+
+#define SETTLE_POLL_NS 100000000LL /* 100 ms */
+
+static const struct service *svc(const struct rollout *ro, size_t i)
+{
+	return rollout_service(ro, i);
+}
+
+static int native_open(struct rollout *ro)
+{
+	int r;
+
+	if (ro->bus)
+		return 0;
+	r = bus_open(&ro->bus, ro->cfg->native.manager == MANAGER_USER);
+	if (r < 0) {
+		log_error("%s", bus_errmsg(ro->bus));
+		bus_close(ro->bus);
+		ro->bus = NULL;
+		return SL_EENV;
+	}
+	return 0;
+}
+
+static void native_close(struct rollout *ro)
+{
+	bus_close(ro->bus);
+	ro->bus = NULL;
+}
+
+static int native_precheck(struct rollout *ro, char *why, size_t whylen)
+{
+	struct unit_props p;
+	int r;
+
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		r = bus_unit_props(ro->bus, s->unit, &p);
+		if (r < 0) {
+			snprintf(why, whylen, "cannot read unit '%s': %s", s->unit, bus_errmsg(ro->bus));
+			return SL_EENV;
+		}
+		if (!streq(p.load_state, "loaded")) {
+			snprintf(why, whylen,
+				 "unit '%s' of service '%s' is %s; install it with 'shiplog units "
+				 "install' (or tools/install-user-units.sh)",
+				 s->unit, s->name, p.load_state[0] ? p.load_state : "not loaded");
+			return SL_EREFUSED;
+		}
+		out_say("unit %s: loaded, %s/%s", s->unit, p.active_state, p.sub_state);
+	}
+	return 0;
+}
+
+/* Why the shared build must run, or NULL when it may be skipped. */
+static const char *shared_build_reason(const struct rollout *ro, char *buf, size_t n)
+{
+	const struct strv *when = &ro->cfg->native.build_when_changed;
+
+	if (when->n == 0)
+		return "no build_when_changed list: always built";
+	if (!ro->prev[0])
+		return "no previous commit known";
+	for (size_t i = 0; i < ro->changed.n; i++) {
+		for (size_t j = 0; j < when->n; j++) {
+			if (fnmatch(when->v[j], ro->changed.v[i], FNM_PATHNAME) == 0 ||
+			    streq(when->v[j], ro->changed.v[i])) {
+				snprintf(buf, n, "'%s' changed", ro->changed.v[i]);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+static int run_shell(struct rollout *ro, const char *what, const char *cmd)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+
+	return op_run(ro->op, what, argv, repo_workdir(ro->repo), false, NULL);
+}
+
+static int native_build(struct rollout *ro)
+{
+	const struct strv *shared = &ro->cfg->native.build;
+	char reason[512];
+	const char *why;
+	int r;
+
+	if (shared->n) {
+		why = shared_build_reason(ro, reason, sizeof(reason));
+		if (!why) {
+			char *list = strv_join(&ro->cfg->native.build_when_changed, ", ");
+			out_say("skipping the shared build: none of %s changed between %.12s and %.12s",
+				list, ro->prev, ro->target);
+			free(list);
+		} else {
+			out_say("shared build: %s", why);
+			for (size_t i = 0; i < shared->n; i++) {
+				r = run_shell(ro, "build", shared->v[i]);
+				if (r < 0)
+					return r == SL_EFAILED ? r : SL_EFAILED;
+			}
+		}
+	}
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		for (size_t j = 0; j < s->build.n; j++) {
+			_cleanup_free_ char *what = xasprintf("build %s", s->name);
+			r = run_shell(ro, what, s->build.v[j]);
+			if (r < 0)
+				return r == SL_EFAILED ? r : SL_EFAILED;
+		}
+	}
+	return 0;
+}
+
+static bool unit_templates_changed(const struct rollout *ro)
+{
+	const char *dir = ro->cfg->native.unit_dir ? ro->cfg->native.unit_dir : "units";
+	_cleanup_free_ char *prefix = xasprintf("%s/", dir);
+
+	for (size_t i = 0; i < ro->changed.n; i++)
+		if (str_startswith(ro->changed.v[i], prefix))
+			return true;
+	return false;
+}
+
+static int reload_if_needed(struct rollout *ro)
+{
+	bool need = false;
+	struct unit_props p;
+	int64_t t0;
+	int r;
+
+	if (unit_templates_changed(ro)) {
+		char err[512];
+		bool changed = false;
+		out_say("unit templates changed: installing the rendered units");
+		r = units_install(ro->cfg, ro->bus, NULL, &changed, err, sizeof(err));
+		if (r < 0) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+		need = need || changed;
+	}
+	for (size_t i = 0; i < ro->plan.nservices && !need; i++)
+		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &p) >= 0 && p.need_daemon_reload)
+			need = true;
+	if (!need)
+		return 0;
+	{
+		char *argv[] = {"systemctl", "--user", "daemon-reload", NULL};
+		if (ro->cfg->native.manager == MANAGER_SYSTEM)
+			argv[1] = "daemon-reload", argv[2] = NULL;
+		r = op_durable(ro->op);
+		if (r < 0)
+			return r;
+		t0 = mono_ns();
+		r = bus_reload(ro->bus);
+		op_record_step(ro->op, "reload", argv, "", r < 0 ? 1 : 0, mono_ns() - t0,
+			       "# via sd-bus");
+		if (r < 0) {
+			op_fail(ro->op, "daemon-reload failed: %s", bus_errmsg(ro->bus));
+			log_error("daemon-reload failed: %s", bus_errmsg(ro->bus));
+			return SL_EFAILED;
+		}
+	}
+	return 0;
+}
+
+static int native_restart(struct rollout *ro)
+{
+	struct restart_job jobs[64] = {0};
+	size_t n = ro->plan.nservices;
+	char *argv[72];
+	size_t k = 0;
+	int64_t t0;
+	int r, failed = 0;
+
+	r = reload_if_needed(ro);
+	if (r < 0)
+		return r;
+	argv[k++] = "systemctl";
+	if (ro->cfg->native.manager == MANAGER_USER)
+		argv[k++] = "--user";
+	argv[k++] = "restart";
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].unit = svc(ro, i)->unit;
+		argv[k++] = (char *)jobs[i].unit;
+	}
+	argv[k] = NULL;
+	out_argv(argv, "# via sd-bus, in parallel");
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	r = bus_restart_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
+	op_waited(ro->op, mono_ns() - t0);
+	for (size_t i = 0; i < n; i++) {
+		struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
+		char before[16], after[16], d[32];
+		const char *result = jobs[i].error < 0 ? "error" : jobs[i].result;
+
+		snprintf(before, sizeof(before), "%u", jobs[i].pid_before);
+		snprintf(after, sizeof(after), "%u", jobs[i].pid_after);
+		ev.u.unit_restarted.service = svc(ro, i)->name;
+		ev.u.unit_restarted.runtime = ro->runtime;
+		ev.u.unit_restarted.unit = jobs[i].unit;
+		ev.u.unit_restarted.result = result;
+		ev.u.unit_restarted.duration_ns = jobs[i].duration_ns;
+		ev.u.unit_restarted.before = before;
+		ev.u.unit_restarted.after = after;
+		ev.u.unit_restarted.commit = ro->target;
+		op_append(ro->op, &ev);
+		format_duration(jobs[i].duration_ns, d, sizeof(d));
+		if (jobs[i].error < 0 || !streq(jobs[i].result, "done")) {
+			failed++;
+			out_say("restart %s: %s%s%s", jobs[i].unit, result,
+				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
+			op_fail(ro->op, "restart of %s: %s%s%s", jobs[i].unit, result,
+				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
+		} else {
+			out_say("restart %s: done in %s, pid %u -> %u%s", jobs[i].unit, d,
+				jobs[i].pid_before, jobs[i].pid_after,
+				jobs[i].reset_start_limit ? " (start limit was reset once)" : "");
+		}
+	}
+	if (r == -ETIMEDOUT && !failed)
+		op_fail(ro->op, "restart jobs did not finish before the deadline");
+	return failed || r < 0 ? SL_EFAILED : 0;
+}
+
+static void show_log_tail(struct rollout *ro, const struct service *s)
+{
+	if (ro->cfg->native.log_dir) {
+		_cleanup_free_ char *path = xasprintf("%s/%s.log", ro->cfg->native.log_dir, s->name);
+		char *argv[] = {"tail", "-n", "20", path, NULL};
+		op_run(ro->op, "logs", argv, repo_workdir(ro->repo), false, NULL);
+	} else {
+		char *argv[] = {"journalctl", "--user-unit", (char *)s->unit, "-n", "50", "--no-pager",
+				NULL};
+		if (ro->cfg->native.manager == MANAGER_SYSTEM)
+			argv[1] = "-u";
+		op_run(ro->op, "logs", argv, repo_workdir(ro->repo), false, NULL);
+	}
+}
+
+/* Units must be active, keep their MainPID and not restart for the whole settle window. */
+static int verify_units(struct rollout *ro)
+{
+	size_t n = ro->plan.nservices;
+	struct unit_props first[64], p;
+	bool bad[64] = {0};
+	char detail[64][256];
+	int64_t t0 = mono_ns(), deadline = t0 + ro->cfg->policy.settle_ns;
+	uint32_t polls = 0;
+	int failed = 0;
+	char d[32];
+
+	for (size_t i = 0; i < n; i++) {
+		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &first[i]) < 0)
+			memset(&first[i], 0, sizeof(first[i]));
+		detail[i][0] = '\0';
+	}
+	for (;;) {
+		polls++;
+		for (size_t i = 0; i < n; i++) {
+			if (bad[i])
+				continue;
+			if (bus_unit_props(ro->bus, svc(ro, i)->unit, &p) < 0) {
+				snprintf(detail[i], sizeof(detail[i]), "cannot read unit: %s",
+					 bus_errmsg(ro->bus));
+				bad[i] = true;
+			} else if (!streq(p.active_state, "active")) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "%s/%s (result %s, exit status %d)", p.active_state,
+					 p.sub_state, p.result, p.exec_main_status);
+				bad[i] = true;
+			} else if (p.n_restarts != first[i].n_restarts) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "restarted %u time(s) during the settle window",
+					 p.n_restarts - first[i].n_restarts);
+				bad[i] = true;
+			} else if (p.main_pid != first[i].main_pid) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "main pid changed %u -> %u during the settle window",
+					 first[i].main_pid, p.main_pid);
+				bad[i] = true;
+			}
+		}
+		if (mono_ns() >= deadline)
+			break;
+		usleep(SETTLE_POLL_NS / 1000);
+	}
+	op_waited(ro->op, mono_ns() - t0);
+	format_duration(ro->cfg->policy.settle_ns, d, sizeof(d));
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = svc(ro, i);
+		if (!bad[i])
+			snprintf(detail[i], sizeof(detail[i]), "active/running, pid %u, %u restarts, "
+				 "stable for %s", first[i].main_pid, first[i].n_restarts, d);
+		rollout_record_health(ro, s, "unit", s->unit, !bad[i], polls, 0, detail[i]);
+		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", s->unit, detail[i]);
+		if (bad[i]) {
+			failed++;
+			op_fail(ro->op, "unit %s: %s", s->unit, detail[i]);
+			show_log_tail(ro, s);
+		} else if (!ro->fast && ro->cfg->native.log_dir == NULL) {
+			/* the reference dumped status and journal for each unit when not fast */
+		}
+	}
+	if (ro->fast)
+		out_say("--fast: skipped the per-unit status and log output");
+	return failed ? SL_EFAILED : 0;
+}
+
+
+static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)
+{
+	struct restart_job jobs[64] = {0};
+	int64_t t0 = mono_ns();
+	int r, failed = 0;
+
+	for (size_t i = 0; i < n; i++)
+		jobs[i].unit = ro->cfg->services[svcs[i]].unit;
+	r = bus_stop_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
+	op_waited(ro->op, mono_ns() - t0);
+	for (size_t i = 0; i < n; i++) {
+		char *argv[] = {"systemctl", "--user", "stop", (char *)jobs[i].unit, NULL};
+		bool ok = jobs[i].error >= 0 && streq(jobs[i].result, "done");
+		op_record_step(ro->op, "stop", argv, "", ok ? 0 : 1, jobs[i].duration_ns,
+			       "# via sd-bus");
+		if (!ok) {
+			failed++;
+			op_fail(ro->op, "stop of %s: %s %s", jobs[i].unit, jobs[i].result,
+				jobs[i].errmsg);
+		}
+	}
+	return failed || r < 0 ? SL_EFAILED : 0;
+}
+
+const struct runtime_ops native_runtime_ops = {
+	.name = "native",
+	.open = native_open,
+	.close = native_close,
+	.precheck = native_precheck,
+	.build = native_build,
+	.restart = native_restart,
+	.verify = verify_units,
+	.stop = native_stop,
+};

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+#include "op.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "out.h"
+#include "util.h"
+
+static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint64_t *seq)
+{
+	int r;
+
+	ev->version = LEDGER_SCHEMA_VERSION;
+	if (!ev->actor)
+		ev->actor = actor_string();
+	r = ledger_append(lg, ev, durable ? 0 : LEDGER_APPEND_NOSYNC, seq);
+	if (r < 0)
+		log_error("cannot record '%s' in the ledger: %s: %s", ledger_event_type_name(ev->type),
+			  ledger_strerror(r), ledger_errmsg(lg));
+	return r;
+}
+
+int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
+	int r;
+
+	*op = (struct op){.lg = lg, .current = -1};
+	strlcpy_(op->kind, req->kind, sizeof(op->kind));
+	req->pid = (uint32_t)getpid();
+	ev.u.op_requested = *req;
+	r = append(lg, &ev, true, &op->id);
+	if (r < 0)
+		return r;
+	op->started_mono = mono_ns();
+	return 0;
+}
+
+int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const char *guard,
+		      const char *reason, uint64_t *id_out)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REFUSED};
+
+	req->pid = (uint32_t)getpid();
+	ev.u.op_refused.req = *req;
+	ev.u.op_refused.guard = guard;
+	ev.u.op_refused.reason = reason;
+	return append(lg, &ev, true, id_out);
+}
+
+int op_append(struct op *op, struct ledger_event *ev)
+{
+	int r;
+
+	ev->op = op->id;
+	r = append(op->lg, ev, false, NULL);
+	if (r >= 0)
+		op->unsynced = true;
+	return r;
+}
+
+int op_durable(struct op *op)
+{
+	int r;
+
+	if (!op->unsynced)
+		return 0;
+	r = ledger_sync(op->lg);
+	if (r < 0) {
+		log_error("cannot sync the ledger: %s", ledger_strerror(r));
+		return r;
+	}
+	op->unsynced = false;
+	return 0;
+}
+
+int op_phase_begin(struct op *op, const char *name, const char *title)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_PHASE_STARTED};
+
+	if (op->current >= 0)
+		op_phase_end(op, true, NULL);
+	if (op->nphases >= OP_MAX_PHASES)
+		return -E2BIG;
+	op->current = (int)op->nphases++;
+	strlcpy_(op->phases[op->current].name, name, LEDGER_NAME_MAX);
+	op->phase_started_mono = mono_ns();
+	out_phase(title);
+	ev.u.phase.name = name;
+	return op_append(op, &ev);
+}
+
+int op_phase_end(struct op *op, bool ok, const char *error)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_PHASE_FINISHED};
+	struct op_phase *p;
+
+	if (op->current < 0)
+		return 0;
+	p = &op->phases[op->current];
+	p->duration_ns = mono_ns() - op->phase_started_mono;
+	p->ok = ok;
+	op->current = -1;
+	ev.u.phase.name = p->name;
+	ev.u.phase.duration_ns = p->duration_ns;
+	ev.u.phase.ok = ok;
+	ev.u.phase.error = error ? error : "";
+	return op_append(op, &ev);
+}
+
+void op_fail(struct op *op, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (op->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(op->error, sizeof(op->error), fmt, ap);
+	va_end(ap);
+}
+
+static int record_step(struct op *op, const char *what, char *const argv[], const char *cwd,
+		       int exit_code, int64_t duration_ns)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_STEP_RAN};
+	size_t n = 0;
+
+	while (argv[n])
+		n++;
+	ev.u.step_ran.argv.n = (uint32_t)n;
+	ev.u.step_ran.argv.v = (const char **)argv;
+	ev.u.step_ran.cwd = cwd ? cwd : "";
+	ev.u.step_ran.exit_code = exit_code;
+	ev.u.step_ran.duration_ns = duration_ns;
+	ev.u.step_ran.what = what;
+	return op_append(op, &ev);
+}
+
+int op_record_step(struct op *op, const char *what, char *const argv[], const char *cwd,
+		   int exit_code, int64_t duration_ns, const char *suffix)
+{
+	out_argv(argv, suffix);
+	op_waited(op, duration_ns);
+	return record_step(op, what, argv, cwd, exit_code, duration_ns);
+}
+
+int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
+	   struct spawn_result *res)
+{
+	struct spawn_opts so = {.cwd = cwd, .capture = capture, .stream_to_stderr = out_settings.json};
+	struct spawn_result local = {0}, *rr = res ? res : &local;
+	int r;
+
+	out_argv(argv, NULL);
+	r = op_durable(op);
+	if (r < 0)
+		return r;
+	r = spawn_run(argv, &so, rr);
+	op_waited(op, rr->duration_ns);
+	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns);
+	if (r < 0) {
+		op_fail(op, "%s: cannot run '%s': %s", what, argv[0], strerror(-r));
+		log_error("%s: cannot run '%s': %s", what, argv[0], strerror(-r));
+	} else if (rr->exit_code != 0) {
+		op_fail(op, "%s: '%s' exited with status %d", what, argv[0], rr->exit_code);
+		log_error("%s: '%s' exited with status %d", what, argv[0], rr->exit_code);
+		r = SL_EFAILED;
+	}
+	if (!res)
+		spawn_result_release(&local);
+	return r;
+}
+
+void op_waited(struct op *op, int64_t ns)
+{
+	op->wait_ns += ns;
+}
+
+int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
+	int r;
+
+	if (op->finished)
+		return 0;
+	if (op->current >= 0)
+		op_phase_end(op, outcome == LEDGER_OUT_SUCCEEDED, op->error);
+	ev.op = op->id;
+	ev.u.op_finished.outcome = outcome;
+	ev.u.op_finished.error = op->error;
+	ev.u.op_finished.duration_ns = mono_ns() - op->started_mono;
+	ev.u.op_finished.rollback_op = rollback_op;
+	r = append(op->lg, &ev, true, NULL);
+	op->finished = true;
+	op->unsynced = false;
+	op_print_timings(op);
+	return r;
+}
+
+void op_print_timings(const struct op *op)
+{
+	int64_t total = 0, wall = mono_ns() - op->started_mono;
+	char d[32];
+
+	out_phase("Deploy Timings");
+	for (size_t i = 0; i < op->nphases; i++) {
+		format_duration(op->phases[i].duration_ns, d, sizeof(d));
+		out_say("%s: %s%s", op->phases[i].name, d, op->phases[i].ok ? "" : " (failed)");
+		total += op->phases[i].duration_ns;
+	}
+	format_duration(total, d, sizeof(d));
+	out_say("total: %s", d);
+	if (out_settings.verbosity > 0) {
+		format_duration(wall - op->wait_ns, d, sizeof(d));
+		out_say("shiplog overhead: %s (%.3f ms; wall minus time waiting on commands, jobs and "
+			"checks)", d, (double)(wall - op->wait_ns) / 1e6);
+	}
+}
+
+static int close_one(struct ledger *lg, const struct ledger_inflight *f, const char *why_prefix)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
+	char when[64], err[512];
+
+	format_time(f->started_ns, when, sizeof(when));
+	snprintf(err, sizeof(err), "%s: process %u (%s) stopped during phase '%s' without finishing",
+		 why_prefix, f->pid, f->actor, f->phase[0] ? f->phase : "start");
+	ev.op = f->op;
+	ev.u.op_finished.outcome = LEDGER_OUT_INTERRUPTED;
+	ev.u.op_finished.error = err;
+	out_say("closing operation %llu (%s started %s by %s) as interrupted: it stopped during "
+		"phase '%s'", (unsigned long long)f->op, f->kind, when, f->actor,
+		f->phase[0] ? f->phase : "start");
+	return append(lg, &ev, true, NULL);
+}
+
+int op_close_interrupted(struct ledger *lg, const char *why_prefix)
+{
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	int r;
+
+	r = ledger_state_at(lg, UINT64_MAX, st);
+	if (r < 0) {
+		log_error("cannot read the ledger state: %s: %s", ledger_strerror(r), ledger_errmsg(lg));
+		goto out;
+	}
+	if (st->inflight.op) {
+		struct ledger_inflight parent = st->parent;
+		r = close_one(lg, &st->inflight, why_prefix);
+		if (r >= 0 && parent.op)
+			r = close_one(lg, &parent, why_prefix);
+	}
+out:
+	free(st);
+	return r;
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+#include "rollout.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "out.h"
+#include "util.h"
+
+#define HEALTH_INTERVAL_NS 200000000LL
+
+const struct runtime_ops *runtime_ops_for(int runtime)
+{
+	return runtime == LEDGER_RT_DOCKER ? &docker_runtime_ops : &native_runtime_ops;
+}
+
+void rollout_release(struct rollout *ro)
+{
+	if (ro->ops && ro->ops->close)
+		ro->ops->close(ro);
+	strv_free(&ro->changed);
+}
+
+const struct service *rollout_service(const struct rollout *ro, size_t i)
+{
+	return &ro->cfg->services[ro->plan.services[i]];
+}
+
+int rollout_open_runtime(struct rollout *ro)
+{
+	if (!ro->ops)
+		ro->ops = runtime_ops_for(ro->runtime);
+	return ro->ops->open(ro);
+}
+
+int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen)
+{
+	return ro->ops->precheck(ro, why, whylen);
+}
+
+int rollout_move_checkout(struct rollout *ro)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
+	const char *checkout = repo_workdir(ro->repo);
+	char *argv[6];
+	int64_t t0;
+	int r;
+
+	if (ro->branch[0]) {
+		argv[0] = "git", argv[1] = "switch", argv[2] = ro->branch, argv[3] = NULL;
+		out_argv(argv, "# via libgit2");
+		argv[0] = "git", argv[1] = "merge", argv[2] = "--ff-only", argv[3] = ro->target,
+		argv[4] = NULL;
+	} else {
+		argv[0] = "git", argv[1] = "switch", argv[2] = "--detach", argv[3] = ro->target,
+		argv[4] = NULL;
+	}
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	r = ro->branch[0] ? repo_checkout_branch(ro->repo, ro->branch, ro->target)
+			  : repo_checkout_detached(ro->repo, ro->target);
+	op_record_step(ro->op, "checkout", argv, checkout, r < 0 ? 1 : 0, mono_ns() - t0,
+		       "# via libgit2");
+	if (r < 0) {
+		op_fail(ro->op, "checkout of %.12s failed: %s", ro->target, repo_errmsg(ro->repo));
+		log_error("checkout of %.12s failed: %s", ro->target, repo_errmsg(ro->repo));
+		return r == SL_EREFUSED ? r : SL_EFAILED;
+	}
+	ro->moved = true;
+	ev.u.git_moved.from = ro->prev;
+	ev.u.git_moved.to = ro->target;
+	ev.u.git_moved.ref = ro->branch;
+	ev.u.git_moved.path = checkout;
+	r = op_append(ro->op, &ev);
+	if (r < 0)
+		return r;
+	out_say("checkout %s: %.12s -> %.12s%s%s", checkout, ro->prev[0] ? ro->prev : "(none)",
+		ro->target, ro->branch[0] ? " on " : " (detached)", ro->branch);
+	strv_free(&ro->changed);
+	if (ro->prev[0] && !streq(ro->prev, ro->target)) {
+		r = repo_changed_paths(ro->repo, ro->prev, ro->target, &ro->changed);
+		if (r < 0) {
+			log_error("cannot diff %.12s..%.12s: %s", ro->prev, ro->target,
+				  repo_errmsg(ro->repo));
+			return SL_EFAILED;
+		}
+	}
+	return 0;
+}
+
+int rollout_build(struct rollout *ro)
+{
+	if (ro->no_build) {
+		out_say("--no-build: skipping the builds");
+		return 0;
+	}
+	return ro->ops->build(ro);
+}
+
+int rollout_restart(struct rollout *ro)
+{
+	ro->restarted = true;
+	return ro->ops->restart(ro);
+}
+
+void rollout_record_health(struct rollout *ro, const struct service *s, const char *kind,
+			   const char *target, bool ok, uint32_t attempts, int64_t latency,
+			   const char *detail)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_HEALTH_CHECKED};
+
+	ev.u.health_checked.service = s ? s->name : "";
+	ev.u.health_checked.runtime = ro->runtime;
+	ev.u.health_checked.kind = kind;
+	ev.u.health_checked.target = target;
+	ev.u.health_checked.ok = ok;
+	ev.u.health_checked.attempts = attempts;
+	ev.u.health_checked.latency_ns = latency;
+	ev.u.health_checked.detail = detail;
+	op_append(ro->op, &ev);
+}
+
+void rollout_record_restart(struct rollout *ro, const struct service *s, const char *unit,
+			    const char *result, int64_t duration_ns, const char *before,
+			    const char *after)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
+
+	ev.u.unit_restarted.service = s->name;
+	ev.u.unit_restarted.runtime = ro->runtime;
+	ev.u.unit_restarted.unit = unit;
+	ev.u.unit_restarted.result = result;
+	ev.u.unit_restarted.duration_ns = duration_ns;
+	ev.u.unit_restarted.before = before;
+	ev.u.unit_restarted.after = after;
+	ev.u.unit_restarted.commit = ro->target;
+	op_append(ro->op, &ev);
+}
+
+static int check_one(struct rollout *ro, const struct service *s, const struct health_spec *h,
+		     const char *kind_override)
+{
+	struct health_result res;
+	int64_t t0 = mono_ns();
+	char lat[32];
+
+	health_check(h, ro->cfg->policy.health_timeout_ns, HEALTH_INTERVAL_NS,
+		     repo_workdir(ro->repo), &res);
+	op_waited(ro->op, mono_ns() - t0);
+	rollout_record_health(ro, s, kind_override ? kind_override : health_kind_name(h->kind), h->target,
+		      res.ok, res.attempts, res.latency_ns, res.detail);
+	format_duration(res.latency_ns, lat, sizeof(lat));
+	out_say("%s %s %s %s: %s (%u attempt%s, %s)", res.ok ? "ok" : "FAIL",
+		s ? s->name : "public", kind_override ? kind_override : health_kind_name(h->kind),
+		h->target, res.detail, res.attempts, res.attempts == 1 ? "" : "s", lat);
+	if (!res.ok) {
+		op_fail(ro->op, "%s check %s failed: %s", s ? s->name : "public", h->target,
+			res.detail);
+		return SL_EFAILED;
+	}
+	return 0;
+}
+
+int rollout_verify(struct rollout *ro)
+{
+	int r = 0;
+
+	r = ro->ops->verify(ro);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = rollout_service(ro, i);
+		for (size_t j = 0; j < s->nhealth; j++) {
+			int k = check_one(ro, s, &s->health[j], NULL);
+			if (k < 0)
+				r = k;
+		}
+	}
+	return r;
+}
+
+int rollout_public_verify(struct rollout *ro)
+{
+	const struct config *cfg = ro->cfg;
+	int r = 0;
+
+	if (ro->plan.web_in_scope && !str_empty(cfg->public_.app_url)) {
+		struct health_spec h = {.kind = HEALTH_HTTP_HEAD, .target = cfg->public_.app_url};
+		r = check_one(ro, NULL, &h, "public");
+	} else if (!ro->plan.web_in_scope) {
+		out_say("public app check skipped: web is not in scope");
+	}
+	if (ro->plan.api_in_scope) {
+		if (!str_empty(cfg->public_.api_health_url)) {
+			struct health_spec h = {.kind = HEALTH_HTTP_GET,
+						.target = cfg->public_.api_health_url};
+			int k = check_one(ro, NULL, &h, "public");
+			if (k < 0)
+				r = k;
+		} else {
+			out_say("public API check skipped: set [public] api_health_url or "
+				"DEPLOY_PUBLIC_API_HEALTH_URL to check the API through the edge");
+		}
+	}
+	return r;
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* Native deploys end to end against the real private user manager, real git repositories and the
+ * sample app's real HTTP services and heartbeats. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sample.h"
+#include "util.h"
+
+static char *const edge_ok[] = {"DEPLOY_NATIVE_EDGE_READY=1", NULL};
+
+#define REQUIRE_MANAGER() TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager")
+
+Test(deploy, fast_restarts_exactly_the_workers)
+{
+	struct sample s;
+	struct tl_run r;
+	unsigned web, api, compute, candles;
+	char got[41], prev[41];
+	const char *c2;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "fast", true);
+	sample_head(&s, prev);
+	web = sample_main_pid(&s, "web");
+	api = sample_main_pid(&s, "api");
+	compute = sample_main_pid(&s, "compute");
+	candles = sample_main_pid(&s, "candles");
+	c2 = sample_commit(&s, NULL, "echo change >> NOTES", "second");
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "native", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 0, "deploy failed:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "== Deploy Timings =="), "no timings block:\n%s", r.out);
+	cr_assert(strstr(r.out, "[deploy] total: "), "no total:\n%s", r.out);
+	cr_assert(strstr(r.out, "--workers-only"), "fast narrowing not announced:\n%s", r.out);
+	cr_assert(strstr(r.out, "skipping the shared build"), "build skip reason missing:\n%s",
+		  r.out);
+
+	cr_assert_eq(sample_main_pid(&s, "web"), web, "web was restarted");
+	cr_assert_eq(sample_main_pid(&s, "api"), api, "api was restarted");
+	cr_assert_neq(sample_main_pid(&s, "compute"), compute, "compute was not restarted");
+	cr_assert_neq(sample_main_pid(&s, "candles"), candles, "candles was not restarted");
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, c2, "compute runs %s, not the new commit %s", got, c2);
+	sample_beat_commit(&s, "ingest-equities", got);
+	cr_assert_str_eq(got, c2);
+	sample_http_commit(&s, "web", got);
+	cr_assert_str_eq(got, prev, "web should still answer the old commit");
+	cr_assert_eq(sample_count_events(&s, "unit.restarted"), 4);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(deploy, edge_refusal_fetches_nothing_and_is_recorded)
+{
+	struct sample s;
+	struct tl_run r;
+	char before[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "edge", false);
+	sample_commit(&s, NULL, "echo x >> NOTES", "unfetched");
+	tl_sh("git -C '%s' rev-parse origin/main > '%s/before'", s.checkout, s.dir);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "native", NULL);
+	cr_assert_eq(r.exit_code, 3, "expected refusal (3), got %d:\n%s\n%s", r.exit_code, r.out,
+		     r.err);
+	cr_assert(strstr(r.err, "DEPLOY_NATIVE_EDGE_READY=1"), "%s", r.err);
+	cr_assert(strstr(r.err, "--workers-only"), "%s", r.err);
+	cr_assert_eq(tl_sh("git -C '%s' rev-parse origin/main | cmp -s - '%s/before'", s.checkout,
+			   s.dir),
+		     0, "the refused deploy fetched");
+	cr_assert_eq(sample_count_events(&s, "op.refused"), 1);
+	sample_shiplog(&s, &r, NULL, "--json", "history", NULL);
+	cr_assert(strstr(r.out, "edge"), "history does not show the edge refusal: %s", r.out);
+	(void)before;
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(deploy, dirty_checkout_is_refused_and_allowlist_passes)
+{
+	struct sample s;
+	struct tl_run r;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "dirty", true);
+	tl_sh("echo tweak >> '%s/app.conf' && echo junk > '%s/stray.txt'", s.checkout, s.checkout);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.err, "app.conf") && strstr(r.err, "stray.txt"),
+		  "paths not listed: %s", r.err);
+	tl_run_release(&r);
+
+	tl_sh("cd '%s' && git checkout -q app.conf && rm stray.txt && echo ok > notes.local",
+	      s.checkout);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "allowlisted untracked file blocked the deploy:\n%s\n%s",
+		     r.out, r.err);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(deploy, missing_unit_is_refused)
+{
+	struct sample s;
+	struct tl_run r;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "nounit", false);
+	tl_sh("rm -f \"${XDG_CONFIG_HOME}/systemd/user/%s-candles.service\" && "
+	      "systemctl --user daemon-reload",
+	      s.project);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.err, "-candles.service"), "unit not named: %s", r.err);
+	cr_assert(strstr(r.err, "shiplog units install"), "no fix given: %s", r.err);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+/* Starts a deploy whose build sleeps, in the background; returns its pid. */
+static pid_t slow_deploy(struct sample *s, const char *seconds)
+{
+	char *conf = xasprintf("%s/slow.conf", s->dir);
+	pid_t pid;
+
+	tl_sh("sed -e 's|^build = .*|build = sleep %s|' -e 's|^build_when_changed.*||' "
+	      "-e 's|^\\[target\\]|[target]\\nlocal_exec = always|' '%s' > '%s'",
+	      seconds, s->conf, conf);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char *log = xasprintf("%s/slow.log", s->dir);
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main", "--workers-only",
+		      (char *)NULL);
+		_exit(127);
+	}
+	free(conf);
+	/* wait until it runs its build */
+	for (int i = 0; i < 100; i++) {
+		if (tl_sh("grep -q 'sleep %s' '%s/slow.log' 2>/dev/null", seconds, s->dir) == 0)
+			return pid;
+		usleep(100000);
+	}
+	cr_assert_fail("the slow deploy never reached its build");
+	return pid;
+}
+
+Test(deploy, second_deploy_is_refused_naming_the_holder)
+{
+	struct sample s;
+	struct tl_run r;
+	pid_t pid;
+	int st;
+	char pidtext[32];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "lock", true);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	pid = slow_deploy(&s, "3");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	snprintf(pidtext, sizeof(pidtext), "pid %d", (int)pid);
+	cr_assert(strstr(r.err, "lock held by") && strstr(r.err, pidtext),
+		  "holder not named (%s): %s", pidtext, r.err);
+	tl_run_release(&r);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the slow deploy failed");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--wait-lock", "30s",
+		       NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(deploy, killed_deploy_is_interrupted_and_the_next_succeeds)
+{
+	struct sample s;
+	struct tl_run r;
+	pid_t pid;
+	char got[41];
+	const char *c2;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "kill", true);
+	c2 = sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	pid = slow_deploy(&s, "30");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	tl_sh("pkill -f 'sleep 30' >/dev/null 2>&1");
+
+	sample_shiplog(&s, &r, NULL, "--json", "status", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "as interrupted"), "the dead operation was not closed:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "history", NULL);
+	cr_assert(strstr(r.out, "interrupted"), "history: %s", r.out);
+	cr_assert(strstr(r.out, "succeeded"), "history: %s", r.out);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, c2);
+	sample_teardown(&s);
+}
+
+Test(deploy, unit_that_exits_at_once_fails_verify)
+{
+	struct sample s;
+	struct tl_run r;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "crash", true);
+	sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "break compute");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.out, "FAIL") && strstr(r.out, "-compute.service"), "%s", r.out);
+	cr_assert(strstr(r.out, "== Deploy Timings =="), "no timings on failure:\n%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(deploy, failing_http_check_fails_with_its_reason)
+{
+	struct sample s;
+	struct tl_run r;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "http", true);
+	sample_commit(&s, NULL, "echo 'api.health_status = 500' >> app.conf", "break api health");
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", "--api-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.out, "500") || strstr(r.err, "500"), "reason missing:\n%s\n%s", r.out,
+		  r.err);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(deploy, hostile_refs_are_refused_or_literal)
+{
+	struct sample s;
+	struct tl_run r;
+	const char *evil = "ev$(touch${IFS}PWNED)il;x\"q`id`";
+	char got[41];
+	const char *c;
+	char *pwned;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "evil", true);
+	pwned = xasprintf("%s/PWNED", s.checkout);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "x; touch PWNED", "--workers-only", NULL);
+	cr_assert_neq(r.exit_code, 0);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", "$(touch PWNED)", "--workers-only", NULL);
+	cr_assert_neq(r.exit_code, 0);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", "branch", "-rf", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 2, "a leading '-' must be refused as usage: %d %s", r.exit_code,
+		     r.err);
+	tl_run_release(&r);
+
+	/* a real branch whose name is full of shell syntax deploys literally */
+	c = sample_commit(&s, evil, "echo evil >> NOTES", "evil branch");
+	sample_shiplog(&s, &r, NULL, "deploy", "branch", evil, "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, c);
+	cr_assert_neq(access(pwned, F_OK), 0, "a ref was executed by a shell");
+	cr_assert_neq(tl_sh("find '%s' -name PWNED | grep -q .", s.dir), 0,
+		      "a ref was executed by a shell");
+	free(pwned);
+	sample_teardown(&s);
+}
