@@ -7,6 +7,7 @@
 #define SHIPLOG_LOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct lock_holder {
@@ -32,7 +33,8 @@ void lock_release(struct deploy_lock *l);
 /* Reads the holder record; *held says whether someone holds the flock now. */
 int lock_status(const char *ledger_dir, bool *held, struct lock_holder *holder);
 
-/* One line: "pid 4242 (alice@vps, deploy 57 since 12:03:10)". */
+/* One line: "pid 4242 (alice@vps, operation 57, since 2026-11-27T12:03:10Z)"; the operation part
+ * is left out while the holder has not recorded one. */
 void lock_holder_describe(const struct lock_holder *h, char *buf, size_t n);
 
 #endif

@@ -14,7 +14,8 @@
 
 struct repo;
 
-/* Opens the repository whose work tree is path (no upward search). */
+/* Opens the repository whose work tree is path (no upward search). On failure *out is NULL and
+ * repo_errmsg(NULL) says why (naming safe.directory when the owner check refused it). */
 int repo_open(const char *path, struct repo **out);
 void repo_free(struct repo *r);
 const char *repo_errmsg(const struct repo *r);

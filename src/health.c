@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/* Health checks: HTTP through libcurl (the only file that includes curl.h), TCP connects, and
+ * commands through spawn. One attempt is health_check_once(); health_check() retries it against
+ * a deadline on the monotonic clock. health_spec_parse() lives in health-spec.c. */
+#include "health.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "spawn.h"
+#include "util.h"
+
+#define HEALTH_BODY_MAX 4096 /* what we keep of a response body */
+#define HEALTH_EXCERPT 200   /* what of it goes into the detail */
+#define HEALTH_ATTEMPT_MAX_NS (10LL * 1000000000LL)
+#define HEALTH_ATTEMPT_MIN_NS (50LL * 1000000LL)
+#define HEALTH_INTERVAL_DEFAULT_NS (250LL * 1000000LL)
+
+static pthread_once_t health_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode health_curl_init_rc;
+
+static void health_curl_init(void)
+{
+	health_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Appends s to b with control characters and backslashes escaped, at most max source bytes. */
+static void health_escape(struct buf *b, const char *s, size_t len, size_t max)
+{
+	for (size_t i = 0; i < len && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n')
+			buf_append(b, "\\n", 2);
+		else if (c == '\r')
+			buf_append(b, "\\r", 2);
+		else if (c == '\t')
+			buf_append(b, "\\t", 2);
+		else if (c == '\\')
+			buf_append(b, "\\\\", 2);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_append(b, &s[i], 1);
+	}
+	if (len > max)
+		buf_append(b, "...", 3);
+}
+
+static void health_detail_set(struct health_result *res, struct buf *b)
+{
+	strlcpy_(res->detail, b->data ? b->data : "", sizeof(res->detail));
+	buf_free(b);
+}
+
+struct health_body {
+	char data[HEALTH_BODY_MAX];
+	size_t len;
+};
+
+static size_t health_body_write(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	struct health_body *body = userdata;
+	size_t n = size * nmemb, room = sizeof(body->data) - body->len;
+
+	memcpy(body->data + body->len, p, n < room ? n : room);
+	body->len += n < room ? n : room;
+	return n; /* keep reading (and discarding) so the status is not an error */
+}
+
+/* Health targets are mostly local services: never send those through a proxy. curl copies
+ * the string. */
+static void health_noproxy(char *list, size_t n)
+{
+	const char *env = getenv("no_proxy");
+
+	if (!env || !*env)
+		env = getenv("NO_PROXY");
+	snprintf(list, n, "127.0.0.1,localhost,::1%s%s", env && *env ? "," : "",
+		 env && *env ? env : "");
+}
+
+static int health_http(const struct health_spec *h, int64_t timeout_ns, struct health_result *res)
+{
+	char errbuf[CURL_ERROR_SIZE] = "", noproxy[1024];
+	struct health_body body = {0};
+	bool head = h->kind == HEALTH_HTTP_HEAD;
+	long timeout_ms = (long)(timeout_ns / 1000000), code = 0;
+	struct buf d = {0};
+	CURLcode cc;
+	CURL *c;
+
+	pthread_once(&health_curl_once, health_curl_init);
+	if (health_curl_init_rc != CURLE_OK) {
+		snprintf(res->detail, sizeof(res->detail), "curl: %s",
+			 curl_easy_strerror(health_curl_init_rc));
+		return SL_EENV;
+	}
+	c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	if (timeout_ms < 1)
+		timeout_ms = 1;
+	curl_easy_setopt(c, CURLOPT_URL, h->target);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "shiplog/" SHIPLOG_VERSION);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	health_noproxy(noproxy, sizeof(noproxy));
+	curl_easy_setopt(c, CURLOPT_NOPROXY, noproxy);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, health_body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	if (head)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+
+	if (cc != CURLE_OK) {
+		buf_printf(&d, "%s %s: %s", head ? "HEAD" : "GET", h->target,
+			   errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		health_detail_set(res, &d);
+		res->ok = false;
+		return 0;
+	}
+	res->http_status = (int)code;
+	if (head)
+		res->ok = code >= 200 && code < 400;
+	else if (h->expect_status > 0)
+		res->ok = code == h->expect_status;
+	else
+		res->ok = code >= 200 && code < 400;
+
+	buf_printf(&d, "HTTP %ld", code);
+	if (!res->ok && !head && h->expect_status > 0)
+		buf_printf(&d, " (expected %d)", h->expect_status);
+	if (body.len > 0) {
+		buf_append(&d, ": ", 2);
+		health_escape(&d, body.data, body.len, HEALTH_EXCERPT);
+	}
+	health_detail_set(res, &d);
+	return 0;
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT". */
+static int health_hostport(const char *target, char *host, size_t hostlen, char *port,
+			   size_t portlen)
+{
+	const char *colon;
+
+	if (target[0] == '[') {
+		const char *close = strchr(target, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		if ((size_t)(close - target - 1) >= hostlen)
+			return -EINVAL;
+		snprintf(host, hostlen, "%.*s", (int)(close - target - 1), target + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(target, ':');
+		if (!colon || colon == target || (size_t)(colon - target) >= hostlen)
+			return -EINVAL;
+		snprintf(host, hostlen, "%.*s", (int)(colon - target), target);
+	}
+	if (!colon[1] || strlen(colon + 1) >= portlen ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -EINVAL;
+	strlcpy_(port, colon + 1, portlen);
+	return 0;
+}
+
+/* One connect against a deadline; 0 or -errno. */
+static int health_connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+	_cleanup_close_ int fd = -1;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -errno;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int64_t left = deadline - mono_ns();
+		int r;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)((left + 999999) / 1000000));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	return err ? -err : 0;
+}
+
+static int health_tcp(const struct health_spec *h, int64_t timeout_ns, struct health_result *res)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+	struct addrinfo *ai = NULL;
+	char host[256], port[16];
+	int64_t deadline = mono_ns() + timeout_ns;
+	int r, last = -ECONNREFUSED;
+
+	if (health_hostport(h->target, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(res->detail, sizeof(res->detail), "tcp '%s': not HOST:PORT", h->target);
+		return -EINVAL;
+	}
+	r = getaddrinfo(host, port, &hints, &ai);
+	if (r != 0) {
+		snprintf(res->detail, sizeof(res->detail), "resolve '%s': %s", host,
+			 r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		res->ok = false;
+		return 0;
+	}
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		last = health_connect_one(a, deadline);
+		if (last == 0)
+			break;
+		if (last == -ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(ai);
+	res->ok = last == 0;
+	if (res->ok)
+		snprintf(res->detail, sizeof(res->detail), "connected to %s", h->target);
+	else
+		snprintf(res->detail, sizeof(res->detail), "connect %s: %s", h->target,
+			 strerror(-last));
+	return 0;
+}
+
+/* The last non-empty line of s, escaped. */
+static void health_last_line(struct buf *d, const char *s, size_t len)
+{
+	size_t end = len, start;
+
+	while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' ' ||
+			   s[end - 1] == '\t'))
+		end--;
+	start = end;
+	while (start > 0 && s[start - 1] != '\n')
+		start--;
+	health_escape(d, s + start, end - start, HEALTH_EXCERPT);
+}
+
+static int health_cmd(const struct health_spec *h, int64_t timeout_ns, const char *cwd,
+		      struct health_result *res)
+{
+	struct spawn_opts o = {.cwd = cwd, .capture = true, .timeout_ns = timeout_ns};
+	struct spawn_result sr;
+	struct buf d = {0};
+	int r;
+
+	if (h->argv.n == 0 || !h->argv.v) {
+		snprintf(res->detail, sizeof(res->detail), "cmd: empty command");
+		return -EINVAL;
+	}
+	r = spawn_run(h->argv.v, &o, &sr);
+	if (r < 0) {
+		snprintf(res->detail, sizeof(res->detail), "cmd '%s': %s", h->argv.v[0],
+			 r == -ENOENT ? "not found" : strerror(-r));
+		res->ok = false;
+		spawn_result_release(&sr);
+		return 0;
+	}
+	res->ok = sr.exit_code == 0 && !sr.timed_out;
+	if (sr.timed_out) {
+		char dur[32];
+
+		format_duration(timeout_ns, dur, sizeof(dur));
+		buf_printf(&d, "timed out after %s", dur);
+	} else if (sr.exit_code != 0) {
+		buf_printf(&d, "exit %d", sr.exit_code);
+	}
+	if (sr.output && sr.output_len) {
+		struct buf line = {0};
+
+		health_last_line(&line, sr.output, sr.output_len);
+		if (line.len) {
+			if (d.len)
+				buf_append(&d, ": ", 2);
+			buf_append(&d, line.data, line.len);
+		}
+		buf_free(&line);
+	}
+	if (!d.len)
+		buf_printf(&d, "exit %d", sr.exit_code);
+	health_detail_set(res, &d);
+	spawn_result_release(&sr);
+	return 0;
+}
+
+int health_check_once(const struct health_spec *h, int64_t attempt_timeout_ns, const char *cwd,
+		      struct health_result *res)
+{
+	int64_t start = mono_ns();
+	int r;
+
+	*res = (struct health_result){.attempts = 1};
+	if (attempt_timeout_ns <= 0)
+		attempt_timeout_ns = HEALTH_ATTEMPT_MAX_NS;
+	switch (h->kind) {
+	case HEALTH_HTTP_GET:
+	case HEALTH_HTTP_HEAD:
+		r = health_http(h, attempt_timeout_ns, res);
+		break;
+	case HEALTH_TCP:
+		r = health_tcp(h, attempt_timeout_ns, res);
+		break;
+	case HEALTH_CMD:
+		r = health_cmd(h, attempt_timeout_ns, cwd, res);
+		break;
+	default:
+		snprintf(res->detail, sizeof(res->detail), "unknown health check kind %d", h->kind);
+		r = -EINVAL;
+	}
+	res->latency_ns = mono_ns() - start;
+	if (r < 0)
+		res->ok = false;
+	return r;
+}
+
+static void health_sleep_until(int64_t when)
+{
+	int64_t left = when - mono_ns();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int health_check(const struct health_spec *h, int64_t timeout_ns, int64_t interval_ns,
+		 const char *cwd, struct health_result *res)
+{
+	int64_t deadline = mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+	uint32_t attempts = 0;
+	int r;
+
+	if (interval_ns <= 0)
+		interval_ns = HEALTH_INTERVAL_DEFAULT_NS;
+	*res = (struct health_result){0};
+	for (;;) {
+		int64_t left = deadline - mono_ns(), attempt = left;
+
+		/* A command gets all the time there is; a probe no more than 10 s, so that one
+		 * hung connection does not use up the whole window. */
+		if (h->kind != HEALTH_CMD && attempt > HEALTH_ATTEMPT_MAX_NS)
+			attempt = HEALTH_ATTEMPT_MAX_NS;
+		if (attempt < HEALTH_ATTEMPT_MIN_NS)
+			attempt = HEALTH_ATTEMPT_MIN_NS;
+		r = health_check_once(h, attempt, cwd, res);
+		res->attempts = ++attempts;
+		if (r < 0)
+			return r; /* a bad spec does not get better by retrying */
+		if (res->ok)
+			return 0;
+		if (mono_ns() + interval_ns >= deadline)
+			return 0;
+		health_sleep_until(mono_ns() + interval_ns);
+	}
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn: real processes. Exit codes, signals, capture, cwd, environment, stdin, timeouts, exec
+ * failures, descriptor hygiene and literal argv. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "testlib.h"
+#include "util.h"
+
+static int run(char *const argv[], const struct spawn_opts *o, struct spawn_result *res)
+{
+	return spawn_run(argv, o, res);
+}
+
+Test(spawn, exit_codes)
+{
+	struct spawn_result res;
+	char *ok[] = {"true", NULL};
+	char *three[] = {"sh", "-c", "exit 3", NULL};
+	char *e127[] = {"sh", "-c", "exit 127", NULL};
+
+	cr_assert_eq(run(ok, NULL, &res), 0);
+	cr_assert_eq(res.exit_code, 0);
+	cr_assert_not(res.timed_out);
+	cr_assert_gt(res.duration_ns, 0);
+	spawn_result_release(&res);
+
+	cr_assert_eq(run(three, NULL, &res), 0);
+	cr_assert_eq(res.exit_code, 3);
+	spawn_result_release(&res);
+
+	/* A program that exits 127 ran: not the same as one that is missing. */
+	cr_assert_eq(run(e127, NULL, &res), 0);
+	cr_assert_eq(res.exit_code, 127);
+	spawn_result_release(&res);
+}
+
+Test(spawn, killed_by_signal)
+{
+	struct spawn_result res;
+	char *term[] = {"sh", "-c", "kill -TERM $$", NULL};
+	char *kill9[] = {"sh", "-c", "kill -9 $$", NULL};
+
+	cr_assert_eq(run(term, NULL, &res), 0);
+	cr_assert_eq(res.exit_code, 128 + 15);
+	spawn_result_release(&res);
+	cr_assert_eq(run(kill9, NULL, &res), 0);
+	cr_assert_eq(res.exit_code, 128 + 9);
+	spawn_result_release(&res);
+}
+
+Test(spawn, capture_both_streams)
+{
+	struct spawn_opts o = {.capture = true};
+	struct spawn_result res;
+	char *argv[] = {"sh", "-c", "echo out1; echo err1 >&2; echo out2", NULL};
+
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 0);
+	cr_assert_not_null(res.output);
+	cr_assert_str_eq(res.output, "out1\nerr1\nout2\n");
+	cr_assert_eq(res.output_len, strlen("out1\nerr1\nout2\n"));
+	spawn_result_release(&res);
+	cr_assert_null(res.output);
+
+	char *quiet[] = {"true", NULL};
+	cr_assert_eq(run(quiet, &o, &res), 0);
+	cr_assert_not_null(res.output);
+	cr_assert_eq(res.output_len, 0);
+	cr_assert_str_eq(res.output, "");
+	spawn_result_release(&res);
+}
+
+Test(spawn, capture_keeps_the_tail_of_big_output)
+{
+	struct spawn_opts o = {.capture = true};
+	struct spawn_result res;
+	/* 3 MiB of 'a', then a marker line. */
+	char *argv[] = {"sh", "-c", "head -c 3145728 /dev/zero | tr '\\000' a; echo; echo END-MARK",
+			NULL};
+
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 0);
+	cr_assert_leq(res.output_len, (1u << 20) + 100);
+	cr_assert_geq(res.output_len, 1u << 20);
+	cr_assert(str_startswith(res.output, "[... "), "no truncation note: %.40s", res.output);
+	cr_assert_str_eq(res.output + res.output_len - strlen("END-MARK\n"), "END-MARK\n");
+	spawn_result_release(&res);
+}
+
+Test(spawn, cwd_and_env)
+{
+	char *dir = tl_mkdtemp("spawn-cwd");
+	char real[PATH_MAX], *expect;
+	char *env[] = {"SHIPLOG_T1=hello world", "HOME=/nonexistent-home", NULL};
+	struct spawn_opts o = {.cwd = dir, .capture = true, .env_add = env};
+	struct spawn_result res;
+	char *argv[] = {"sh", "-c", "pwd; echo \"$SHIPLOG_T1\"; echo \"$HOME\"", NULL};
+
+	cr_assert_not_null(realpath(dir, real));
+	expect = xasprintf("%s\nhello world\n/nonexistent-home\n", real);
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_str_eq(res.output, expect);
+	spawn_result_release(&res);
+
+	/* A missing cwd is an error to start, not an exit code. */
+	struct spawn_opts bad = {.cwd = "/nonexistent/shiplog-dir"};
+	cr_assert_eq(run(argv, &bad, &res), -ENOENT);
+	cr_assert_eq(res.exit_code, -1);
+	free(expect);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+Test(spawn, stdin_default_and_path)
+{
+	char *dir = tl_mkdtemp("spawn-stdin");
+	char *file = xasprintf("%s/input", dir);
+	struct spawn_opts o = {.capture = true};
+	struct spawn_result res;
+	char *argv[] = {"cat", NULL};
+
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 0);
+	cr_assert_eq(res.output_len, 0); /* /dev/null */
+	spawn_result_release(&res);
+
+	tl_write(file, "from a file\n");
+	o.stdin_path = file;
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_str_eq(res.output, "from a file\n");
+	spawn_result_release(&res);
+	free(file);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+Test(spawn, stream_to_stderr)
+{
+	char *dir = tl_mkdtemp("spawn-stream");
+	char *file = xasprintf("%s/stderr", dir);
+	struct spawn_opts o = {.stream_to_stderr = true};
+	struct spawn_result res;
+	char *argv[] = {"sh", "-c", "echo to-stdout; echo to-stderr >&2", NULL};
+	int saved_err = dup(2), saved_out = dup(1);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	char *text;
+
+	cr_assert(fd >= 0 && saved_err >= 0 && saved_out >= 0 && devnull >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fd, 2);
+	dup2(devnull, 1);
+	int r = run(argv, &o, &res);
+	dup2(saved_err, 2);
+	dup2(saved_out, 1);
+	cr_assert_eq(r, 0);
+	cr_assert_null(res.output);
+	text = tl_read(file);
+	cr_assert_str_eq(text, "to-stdout\nto-stderr\n");
+	free(text);
+	free(file);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+Test(spawn, timeout_terminates, .timeout = 20)
+{
+	struct spawn_opts o = {.timeout_ns = 200 * 1000000LL, .capture = true};
+	struct spawn_result res;
+	char *argv[] = {"sleep", "30", NULL};
+
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert(res.timed_out);
+	cr_assert_eq(res.exit_code, 128 + 15);
+	cr_assert_geq(res.duration_ns, 200 * 1000000LL);
+	cr_assert_lt(res.duration_ns, 3000 * 1000000LL);
+	spawn_result_release(&res);
+}
+
+Test(spawn, timeout_kills_what_ignores_sigterm, .timeout = 30)
+{
+	struct spawn_opts o = {.timeout_ns = 200 * 1000000LL, .capture = true};
+	struct spawn_result res;
+	/* The shell ignores SIGTERM; its sleep keeps the capture pipe open after the shell dies. */
+	char *argv[] = {"sh", "-c", "trap '' TERM; echo started; sleep 30; echo never", NULL};
+
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert(res.timed_out);
+	cr_assert_eq(res.exit_code, 128 + 9);
+	cr_assert_geq(res.duration_ns, 5000 * 1000000LL);
+	cr_assert_lt(res.duration_ns, 9000 * 1000000LL);
+	cr_assert_str_eq(res.output, "started\n");
+	spawn_result_release(&res);
+}
+
+Test(spawn, missing_program)
+{
+	struct spawn_result res;
+	char *bare[] = {"shiplog-no-such-program-xyz", NULL};
+	char *path[] = {"/nonexistent/dir/prog", NULL};
+
+	cr_assert_eq(run(bare, NULL, &res), -ENOENT);
+	cr_assert_eq(res.exit_code, -1);
+	cr_assert_eq(run(path, NULL, &res), -ENOENT);
+	cr_assert_eq(res.exit_code, -1);
+}
+
+Test(spawn, not_executable)
+{
+	char *dir = tl_mkdtemp("spawn-noexec");
+	char *file = xasprintf("%s/script", dir);
+	struct spawn_opts o = {.capture = true};
+	struct spawn_result res;
+	char *argv[] = {file, NULL};
+
+	tl_write(file, "#!/bin/sh\necho hi\n");
+	chmod(file, 0644);
+	cr_assert_eq(run(argv, &o, &res), -EACCES);
+	cr_assert_eq(res.exit_code, -1);
+	chmod(file, 0755);
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 0);
+	cr_assert_str_eq(res.output, "hi\n");
+	spawn_result_release(&res);
+	free(file);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+Test(spawn, no_descriptor_leaks)
+{
+	struct spawn_opts o = {.capture = true};
+	struct spawn_result res;
+	/* Deliberately without O_CLOEXEC, like LMDB's data fd. */
+	int leak = open("/dev/null", O_RDONLY);
+	int leak2 = open("/etc/hostname", O_RDONLY);
+	/* The shell waits on ls with only its own descriptors open; ls lists the shell's. */
+	char *cmd =
+	    xasprintf("ls -1 /proc/$$/fd; test -e /proc/$$/fd/%d && echo LEAK%d", leak, leak);
+	char *argv[] = {"sh", "-c", cmd, NULL};
+
+	cr_assert_geq(leak, 3);
+	cr_assert_geq(leak2, 3);
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 1, "child saw the parent's fd: %s", res.output);
+	cr_assert_str_eq(res.output, "0\n1\n2\n");
+	spawn_result_release(&res);
+	free(cmd);
+	close(leak);
+	close(leak2);
+}
+
+Test(spawn, argv_arrives_literally)
+{
+	struct spawn_opts o = {.capture = true};
+	struct spawn_result res;
+	char *argv[] = {"sh",
+			"-c",
+			"for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done",
+			"sh",
+			"two words",
+			"it's",
+			"\"quoted\"",
+			"$(touch /tmp/shiplog-pwned)",
+			"a;b",
+			"-rf",
+			"*",
+			"`id`",
+			"",
+			"tab\there",
+			NULL};
+
+	cr_assert_eq(run(argv, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 0);
+	cr_assert_str_eq(res.output, "[two words]\n[it's]\n[\"quoted\"]\n"
+				     "[$(touch /tmp/shiplog-pwned)]\n[a;b]\n[-rf]\n[*]\n[`id`]\n"
+				     "[]\n[tab\there]\n");
+	cr_assert_neq(access("/tmp/shiplog-pwned", F_OK), 0);
+	spawn_result_release(&res);
+
+	/* And without a shell in between: printf gets its argv as is. */
+	char *direct[] = {"printf", "%s|%s|%s\\n", "-n", "$HOME", "a b", NULL};
+	cr_assert_eq(run(direct, &o, &res), 0);
+	cr_assert_str_eq(res.output, "-n|$HOME|a b\n");
+	spawn_result_release(&res);
+}
+
+Test(spawn, which)
+{
+	char *sh = spawn_which("sh");
+	char *none = spawn_which("shiplog-no-such-program-xyz");
+
+	cr_assert_not_null(sh);
+	cr_assert_eq(sh[0], '/');
+	cr_assert_eq(access(sh, X_OK), 0);
+	cr_assert_null(none);
+	cr_assert_null(spawn_which(""));
+	char *abs = spawn_which("/bin/sh");
+	cr_assert_str_eq(abs, "/bin/sh");
+	free(abs);
+	free(sh);
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# tools/test.sh [-R REGEX] [-E REGEX]: build shiplog and run every test against real parts.
+#
+# On a fresh Debian 12 machine, as root, this is the whole test command:
+#   1. installs the Debian packages it needs (only the missing ones);
+#   2. configures build/ with warnings as errors and builds everything;
+#   3. starts, in a short scratch directory, the real parts the integration tests use:
+#      a private systemd user manager, an sshd on 127.0.0.1 and a private Docker engine with a
+#      locally imported image. A part that cannot start is reported with a loud "SKIP:" line and
+#      its tests skip themselves (they never pass silently);
+#   4. runs ctest, then prints each test binary's Criterion synthesis line and ctest's summary;
+#   5. tears everything down (also on failure or ^C) and exits with ctest's status.
+# -R / -E REGEX are passed to ctest (run only / exclude matching tests).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${SHIPLOG_BUILD_DIR:-$ROOT/build}
+CTEST_ARGS=()
+
+while [ "$#" -gt 0 ]; do
+	case "$1" in
+	-R | -E)
+		[ "$#" -ge 2 ] || { echo "usage: $0 [-R REGEX] [-E REGEX]" >&2; exit 2; }
+		CTEST_ARGS+=("$1" "$2")
+		shift 2
+		;;
+	-h | --help)
+		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "usage: $0 [-R REGEX] [-E REGEX]" >&2
+		exit 2
+		;;
+	esac
+done
+
+
+# ---- 1. packages ---------------------------------------------------------------------------
+# shellcheck source=tools/lib.sh
+. "$ROOT/tools/lib.sh"
+install_packages build-essential cmake pkg-config git liblmdb-dev libmsgpack-dev libgit2-dev \
+	libsystemd-dev libcriterion-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
+	libsqlite3-dev sqlite3 lmdb-utils dbus-user-session systemd openssh-server docker.io \
+	docker-compose curl python3 clang
+say() { printf '[test] %s\n' "$*"; }
+
+# ---- 2. build ------------------------------------------------------------------------------
+say "building in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DSHIPLOG_WERROR=ON >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >"$BUILD/build.log" 2>&1 || {
+	grep -E 'error|Error' "$BUILD/build.log" | head -40 >&2
+	echo "tools/test.sh: the build failed; full log in $BUILD/build.log" >&2
+	exit 1
+}
+
+# ---- 3. real parts -------------------------------------------------------------------------
+S=$(mktemp -d /tmp/slt.XXXXXX) # short: unix socket paths are limited to 108 bytes
+MANAGER_PID=
+DT_ROOT="$S/d"
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+teardown() {
+	local rc=$? pid m
+	set +e
+	stop_user_manager
+	pid=$(cat "$S/sshd.pid" 2>/dev/null)
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	pid=$(cat "$DT_ROOT/dockerd.pid" 2>/dev/null)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		local ids
+		ids=$(/usr/bin/docker ps -aq 2>/dev/null)
+		# shellcheck disable=SC2086 # ids is a list of words
+		[ -n "$ids" ] && /usr/bin/docker rm -f $ids >/dev/null 2>&1
+		kill -TERM "$pid"
+		for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	fi
+	# dockerd leaves $DT_ROOT/exec/netns/default bind-mounted: unmount before removing.
+	for m in $(awk -v r="$S/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	rm -rf "$S"
+	exit "$rc"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+start_docker_engine() {
+	[ -x /usr/sbin/dockerd ] || { skip "docker" "/usr/sbin/dockerd is missing"; return 1; }
+	mkdir -p "$DT_ROOT"
+	/usr/sbin/dockerd --data-root "$DT_ROOT/data" --exec-root "$DT_ROOT/exec" \
+		-H "unix://$DT_ROOT/docker.sock" --pidfile "$DT_ROOT/dockerd.pid" \
+		>"$DT_ROOT/dockerd.log" 2>&1 </dev/null &
+}
+
+wait_docker_engine() {
+	local d
+	for _ in $(seq 1 100); do
+		DOCKER_HOST="unix://$DT_ROOT/docker.sock" /usr/bin/docker version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	if ! DOCKER_HOST="unix://$DT_ROOT/docker.sock" /usr/bin/docker version >/dev/null 2>&1; then
+		skip "docker" "dockerd did not answer within 10 s ($(tail -1 "$DT_ROOT/dockerd.log" 2>/dev/null))"
+		return 1
+	fi
+	# local/tiny:1, busybox httpd, built with no registry from Debian's busybox-static .deb.
+	d="$DT_ROOT/img"
+	mkdir -p "$d/rootfs"
+	if ! (cd "$d" && apt-get download busybox-static >/dev/null 2>&1); then
+		cp /var/cache/apt/archives/busybox-static_*.deb "$d/" 2>/dev/null || {
+			skip "docker" "cannot download busybox-static for the test image"
+			return 1
+		}
+	fi
+	(
+		set -e
+		cd "$d"
+		dpkg -x busybox-static_*.deb rootfs
+		mkdir -p rootfs/www rootfs/tmp rootfs/etc rootfs/proc rootfs/sys rootfs/dev \
+			rootfs/usr/bin rootfs/usr/sbin rootfs/sbin
+		for a in $(rootfs/bin/busybox --list-full); do
+			[ -e "rootfs/$a" ] || ln -s /bin/busybox "rootfs/$a"
+		done
+		echo 'root:x:0:0:root:/root:/bin/sh' >rootfs/etc/passwd
+		echo 'root:x:0:' >rootfs/etc/group
+		cat >rootfs/serve.sh <<'EOS'
+#!/bin/sh
+PORT="${PORT:-8080}"
+echo "hello from $(hostname) name=${SERVICE_NAME:-none} version=${APP_VERSION:-0}" > /www/index.html
+echo ok > /www/health
+echo "serving on :$PORT"
+exec httpd -f -v -p "$PORT" -h /www
+EOS
+		chmod +x rootfs/serve.sh
+		tar -C rootfs -c . | DOCKER_HOST="unix://$DT_ROOT/docker.sock" /usr/bin/docker import \
+			-c 'CMD ["/serve.sh"]' -c 'EXPOSE 8080' \
+			-c 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' - local/tiny:1 >/dev/null
+	) || { skip "docker" "importing the local/tiny:1 image failed"; return 1; }
+	export DOCKER_HOST="unix://$DT_ROOT/docker.sock" SHIPLOG_TEST_DOCKER=1
+	say "docker engine: $DOCKER_HOST (image local/tiny:1)"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_sshd() {
+	local port setenv='' user
+	[ -x /usr/sbin/sshd ] || { skip "sshd" "/usr/sbin/sshd is missing"; return 1; }
+	port=$(free_port)
+	ssh-keygen -q -t ed25519 -N '' -f "$S/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$S/client_key"
+	cp "$S/client_key.pub" "$S/authorized_keys"
+	chmod 600 "$S/authorized_keys"
+	mkdir -p /run/sshd
+	# Remote sessions see the private user manager, as a real server's login session would.
+	if [ -n "${SHIPLOG_TEST_USER_MANAGER:-}" ]; then
+		setenv="SetEnv XDG_RUNTIME_DIR=$S/run XDG_CONFIG_HOME=$S/config XDG_STATE_HOME=$S/state"
+	fi
+	cat >"$S/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $S/host_key
+AuthorizedKeysFile $S/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PidFile $S/sshd.pid
+StrictModes no
+$setenv
+CONF
+	if ! /usr/sbin/sshd -f "$S/sshd_config" -E "$S/sshd.log"; then
+		skip "sshd" "$(tail -1 "$S/sshd.log" 2>/dev/null)"
+		return 1
+	fi
+	for _ in $(seq 1 50); do
+		ssh -i "$S/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
+			-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$S/known_hosts" \
+			-p "$port" "$(id -un)@127.0.0.1" true 2>/dev/null && break
+		sleep 0.1
+	done
+	if [ ! -s "$S/known_hosts" ]; then
+		skip "sshd" "no ssh login to 127.0.0.1:$port ($(tail -1 "$S/sshd.log" 2>/dev/null))"
+		return 1
+	fi
+	export SHIPLOG_TEST_SSH_PORT="$port" SHIPLOG_TEST_SSH_KEY="$S/client_key"
+	user=$(id -un)
+	export SHIPLOG_TEST_SSH_KNOWN_HOSTS="$S/known_hosts" SHIPLOG_TEST_SSH_USER="$user"
+	say "sshd: 127.0.0.1:$port"
+}
+
+# dockerd starts in the background while the others come up.
+docker_started=0
+start_docker_engine && docker_started=1
+start_user_manager && export SHIPLOG_TEST_USER_MANAGER=1
+start_sshd || true
+[ "$docker_started" = 1 ] && { wait_docker_engine || true; }
+
+# ---- 4. tests ------------------------------------------------------------------------------
+say "running ctest"
+set +e
+ctest --test-dir "$BUILD" --output-on-failure -j2 "${CTEST_ARGS[@]}" 2>&1 | tee "$S/ctest.out"
+status=${PIPESTATUS[0]}
+set -e
+
+echo
+echo "== Criterion synthesis per test binary =="
+log="$BUILD/Testing/Temporary/LastTest.log"
+if [ -f "$log" ]; then
+	awk '/^[0-9]+\/[0-9]+ Test: / { name = $3 }
+	     /Synthesis:/ { sub(/^.*\[====\] /, ""); printf "%-36s %s\n", name, $0 }' "$log"
+fi
+grep -E 'tests passed|tests failed' "$S/ctest.out" | tail -1 || true
+exit "$status"
