@@ -9,6 +9,7 @@
 
 #include "bus.h"
 #include "out.h"
+#include "releases.h"
 #include "rollout.h"
 #include "units.h"
 #include "util.h"
@@ -91,7 +92,7 @@ static int run_shell(struct rollout *ro, const char *what, const char *cmd)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 
-	return op_run(ro->op, what, argv, repo_workdir(ro->repo), false, NULL);
+	return op_run(ro->op, what, argv, rollout_workdir(ro), false, NULL);
 }
 
 static int native_build(struct rollout *ro)
@@ -101,6 +102,32 @@ static int native_build(struct rollout *ro)
 	const char *why;
 	int r;
 
+	if (ro->releases) {
+		/* A release is built as a whole, once: every unit runs from it after the switch. */
+		if (ro->release_built) {
+			out_say("release %.12s is already built: nothing to build", ro->target);
+			return 0;
+		}
+		out_say("new release: running every build command in %s", rollout_workdir(ro));
+		for (size_t i = 0; i < shared->n; i++) {
+			r = run_shell(ro, "build", shared->v[i]);
+			if (r < 0)
+				return SL_EFAILED;
+		}
+		for (size_t i = 0; i < ro->cfg->nservices; i++) {
+			const struct service *s = &ro->cfg->services[i];
+			for (size_t j = 0; j < s->build.n; j++) {
+				_cleanup_free_ char *what = xasprintf("build %s", s->name);
+				r = run_shell(ro, what, s->build.v[j]);
+				if (r < 0)
+					return SL_EFAILED;
+			}
+		}
+		r = releases_mark_built(ro->cfg, ro->target);
+		if (r < 0)
+			log_warn("cannot mark release %.12s as built: %s", ro->target, strerror(-r));
+		return 0;
+	}
 	if (shared->n) {
 		why = shared_build_reason(ro, reason, sizeof(reason));
 		if (!why) {
@@ -251,13 +278,13 @@ static void show_log_tail(struct rollout *ro, const struct service *s)
 	if (ro->cfg->native.log_dir) {
 		_cleanup_free_ char *path = xasprintf("%s/%s.log", ro->cfg->native.log_dir, s->name);
 		char *argv[] = {"tail", "-n", "20", path, NULL};
-		op_run(ro->op, "logs", argv, repo_workdir(ro->repo), false, NULL);
+		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
 	} else {
 		char *argv[] = {"journalctl", "--user-unit", (char *)s->unit, "-n", "50", "--no-pager",
 				NULL};
 		if (ro->cfg->native.manager == MANAGER_SYSTEM)
 			argv[1] = "-u";
-		op_run(ro->op, "logs", argv, repo_workdir(ro->repo), false, NULL);
+		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "op.h"
 #include "out.h"
+#include "releases.h"
 #include "remote.h"
 #include "rollout.h"
 #include "util.h"
@@ -110,6 +111,9 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	ro.op = &op;
 	ro.no_build = rq->no_build;
 	repo_head(repo, head, branch, sizeof(branch));
+	ro.releases = cfg->target.layout == LAYOUT_RELEASES && rq->runtime == LEDGER_RT_NATIVE;
+	if (ro.releases)
+		releases_current_commit(cfg, head);
 	ng = make_groups(rq, groups);
 
 	for (size_t i = 0; i < rq->ntargets; i++)
@@ -199,6 +203,12 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	}
 	op_phase_end(&op, true, NULL);
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
+	if (ro.releases) {
+		struct ledger_state *st = xcalloc(1, sizeof(*st));
+		if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0)
+			rollout_prune_releases(&ro, st);
+		free(st);
+	}
 	rollout_release(&ro);
 	return r < 0 ? r : 0;
 

@@ -8,6 +8,7 @@
 
 #include "health.h"
 #include "out.h"
+#include "releases.h"
 #include "util.h"
 
 #define HEALTH_INTERVAL_NS 200000000LL
@@ -22,6 +23,13 @@ void rollout_release(struct rollout *ro)
 	if (ro->ops && ro->ops->close)
 		ro->ops->close(ro);
 	strv_free(&ro->changed);
+	free(ro->workdir);
+	ro->workdir = NULL;
+}
+
+const char *rollout_workdir(const struct rollout *ro)
+{
+	return ro->workdir ? ro->workdir : repo_workdir(ro->repo);
 }
 
 const struct service *rollout_service(const struct rollout *ro, size_t i)
@@ -41,6 +49,87 @@ int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen)
 	return ro->ops->precheck(ro, why, whylen);
 }
 
+/* Releases layout: write the target's release (once) and build there; `current` is switched
+ * by rollout_restart, just before the restarts. */
+static int prepare_release(struct rollout *ro)
+{
+	_cleanup_free_ char *path = releases_path(ro->cfg, ro->target);
+	char *argv[] = {"git", "worktree-export", ro->target, path, NULL};
+	bool created = false;
+	char err[512];
+	int64_t t0;
+	int r;
+
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	r = releases_ensure(ro->repo, ro->cfg, ro->target, &created, &ro->release_built, err,
+			    sizeof(err));
+	if (created || r < 0)
+		op_record_step(ro->op, "release", argv, repo_workdir(ro->repo), r < 0 ? 1 : 0,
+			       mono_ns() - t0, "# via libgit2: the commit's tree, once per commit");
+	if (r < 0) {
+		op_fail(ro->op, "%s", err);
+		log_error("%s", err);
+		return SL_EFAILED;
+	}
+	free(ro->workdir);
+	ro->workdir = xstrdup(path);
+	strv_free(&ro->changed);
+	if (ro->prev[0] && !streq(ro->prev, ro->target))
+		repo_changed_paths(ro->repo, ro->prev, ro->target, &ro->changed);
+	out_say("release %s: %s", path,
+		created ? "written" : ro->release_built ? "exists and is built" : "exists, not built");
+	return 0;
+}
+
+static int switch_release(struct rollout *ro)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
+	_cleanup_free_ char *cur = releases_current(ro->cfg);
+	char *argv[] = {"ln", "-sfn", ro->target, cur, NULL};
+	char err[512];
+	int64_t t0;
+	int r;
+
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	r = releases_switch(ro->cfg, ro->target, err, sizeof(err));
+	op_record_step(ro->op, "switch", argv, "", r < 0 ? 1 : 0, mono_ns() - t0,
+		       "# atomic: a new link renamed over the old");
+	if (r < 0) {
+		op_fail(ro->op, "%s", err);
+		log_error("%s", err);
+		return SL_EFAILED;
+	}
+	ro->moved = true;
+	ev.u.git_moved.from = ro->prev;
+	ev.u.git_moved.to = ro->target;
+	ev.u.git_moved.ref = "";
+	ev.u.git_moved.path = ro->workdir;
+	return op_append(ro->op, &ev);
+}
+
+void rollout_prune_releases(struct rollout *ro, const struct ledger_state *st)
+{
+	struct strv removed = {0};
+	char err[512];
+
+	if (!ro->releases)
+		return;
+	if (releases_prune(ro->cfg, st, ro->cfg->target.keep_releases ? ro->cfg->target.keep_releases
+								       : 5,
+			   &removed, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	for (size_t i = 0; i < removed.n; i++)
+		out_say("removed old release %.12s (beyond keep_releases = %u)", removed.v[i],
+			ro->cfg->target.keep_releases);
+	strv_free(&removed);
+}
+
 int rollout_move_checkout(struct rollout *ro)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
@@ -49,6 +138,8 @@ int rollout_move_checkout(struct rollout *ro)
 	int64_t t0;
 	int r;
 
+	if (ro->releases)
+		return prepare_release(ro);
 	if (ro->branch[0]) {
 		argv[0] = "git", argv[1] = "switch", argv[2] = ro->branch, argv[3] = NULL;
 		out_argv(argv, "# via libgit2");
@@ -104,6 +195,11 @@ int rollout_build(struct rollout *ro)
 
 int rollout_restart(struct rollout *ro)
 {
+	if (ro->releases) {
+		int r = switch_release(ro);
+		if (r < 0)
+			return r;
+	}
 	ro->restarted = true;
 	return ro->ops->restart(ro);
 }
@@ -150,7 +246,7 @@ static int check_one(struct rollout *ro, const struct service *s, const struct h
 	char lat[32];
 
 	health_check(h, ro->cfg->policy.health_timeout_ns, HEALTH_INTERVAL_NS,
-		     repo_workdir(ro->repo), &res);
+		     rollout_workdir(ro), &res);
 	op_waited(ro->op, mono_ns() - t0);
 	rollout_record_health(ro, s, kind_override ? kind_override : health_kind_name(h->kind), h->target,
 		      res.ok, res.attempts, res.latency_ns, res.detail);

@@ -56,6 +56,10 @@ struct rollout {
 	char branch[256];          /* branch the checkout moves to, "" = detached */
 	struct strv changed;       /* paths changed between prev and target */
 	bool moved;                /* the checkout was moved (a side effect to undo) */
+	bool releases;             /* target.layout = releases */
+	bool release_built;        /* releases: the target release was built before */
+	char *workdir;             /* where builds, checks and units run: the checkout, or the
+	                            * target's release directory */
 	bool restarted;            /* restarts were attempted */
 };
 
@@ -71,6 +75,11 @@ int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen);
 /* Moves the checkout from prev to target (fast-forwarding ro->branch, or detached), records
  * git.moved and computes ro->changed. */
 int rollout_move_checkout(struct rollout *ro);
+
+/* Where builds and checks run (the checkout, or the target release). */
+const char *rollout_workdir(const struct rollout *ro);
+/* Releases layout: after a success, removes releases beyond [target] keep_releases. */
+void rollout_prune_releases(struct rollout *ro, const struct ledger_state *st);
 
 /* Helpers for runtimes. */
 const struct service *rollout_service(const struct rollout *ro, size_t i);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit templates: rendered from the service registry, written only when their text changed.
  * Used by `shiplog units` and by deploys whose commit changed the templates. */
+#include "releases.h"
 #include "units.h"
 
 #include <errno.h>
@@ -79,7 +80,7 @@ static char *units_path_resolve(const char *base, const char *p)
 static char *units_workdir(const struct config *cfg)
 {
 	if (cfg->target.layout == LAYOUT_RELEASES)
-		return xasprintf("%s/current", cfg->target.checkout);
+		return releases_current(cfg);
 	return xstrdup(cfg->target.checkout);
 }
 

@@ -17,6 +17,7 @@
 #include "op.h"
 #include "out.h"
 #include "plan.h"
+#include "releases.h"
 #include "remote.h"
 #include "repo.h"
 #include "rollout.h"
@@ -218,6 +219,11 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 		return SL_EENV;
 	}
 	repo_head(ro.repo, ro.prev, branch, sizeof(branch));
+	ro.releases = cfg->target.layout == LAYOUT_RELEASES;
+	if (ro.releases && ro.runtime == LEDGER_RT_NATIVE)
+		releases_current_commit(cfg, ro.prev); /* "" before the first release */
+	else
+		ro.releases = false;
 	r = repo_remote_resolve(ro.repo, streq(cfg->git.remote, "auto") ? NULL : cfg->git.remote,
 				a->mode == DEPLOY_BRANCH ? a->target : NULL, cfg->git.main_branch,
 				&cfg->git.remote_candidates, &remote);
@@ -408,6 +414,12 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 	out_say("Operation %llu succeeded: %s now runs %.12s", (unsigned long long)op.id,
 		ro.plan.scope_desc, ro.target);
+	if (ro.releases) {
+		struct ledger_state *st = xcalloc(1, sizeof(*st));
+		if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0)
+			rollout_prune_releases(&ro, st);
+		free(st);
+	}
 	r = r < 0 ? r : 0;
 	goto out;
 

@@ -1,20 +1,219 @@
 /* SPDX-License-Identifier: MIT */
-/* shiplog show: placeholder until the command lands; it says so and exits 2. */
+/* shiplog show ID: every event of one operation, with the events of a rollback nested in it (an
+ * automatic rollback after a failed verify), then the Deploy Timings block as deploy prints it. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ledger/ledger.h>
+
 #include "cmd.h"
 #include "out.h"
+#include "render.h"
 #include "util.h"
+
+#define SHOW_MAX_NESTED 16
+
+struct show {
+	uint64_t op;
+	uint64_t end;	     /* the operation's last event */
+	int64_t base_ns;     /* its first event's time */
+	const char *outcome; /* from the terminal event; NULL when none was seen */
+	char outcome_buf[32];
+	uint64_t nested[SHOW_MAX_NESTED];
+	size_t nnested;
+	struct render_timings timings;
+	json_t *events; /* --json */
+};
+
+static int end_cb(const struct ledger_event *ev, void *ud)
+{
+	struct show *s = ud;
+
+	s->end = ev->seq;
+	return 0;
+}
+
+static bool show_is_nested(const struct show *s, uint64_t op)
+{
+	for (size_t i = 0; i < s->nnested; i++)
+		if (s->nested[i] == op)
+			return true;
+	return false;
+}
+
+static void show_event(struct show *s, const struct ledger_event *ev)
+{
+	bool own = ev->op == s->op;
+
+	if (ev->seq == s->op)
+		s->base_ns = ev->time_ns;
+	if (!own && ev->type == LEDGER_EV_OP_REQUESTED && ev->u.op_requested.reverts == s->op &&
+	    s->nnested < SHOW_MAX_NESTED)
+		s->nested[s->nnested++] = ev->op;
+	if (!own && !show_is_nested(s, ev->op))
+		return;
+
+	if (own && ev->type == LEDGER_EV_PHASE_FINISHED)
+		render_timings_add(&s->timings, ev->u.phase.name, ev->u.phase.duration_ns);
+	if (own && ev->type == LEDGER_EV_OP_FINISHED) {
+		snprintf(s->outcome_buf, sizeof(s->outcome_buf), "%s",
+			 ledger_outcome_name(ev->u.op_finished.outcome));
+		s->outcome = s->outcome_buf;
+	}
+	if (own && ev->type == LEDGER_EV_OP_REFUSED)
+		s->outcome = "refused";
+
+	if (s->events) {
+		json_t *o = render_event_json(ev);
+
+		json_object_set_new(o, "offset_ns", json_integer(ev->time_ns - s->base_ns));
+		json_object_set_new(o, "nested", json_boolean(!own));
+		json_array_append_new(s->events, o);
+	} else {
+		struct buf b = {0};
+		char off[32];
+
+		render_offset(ev->time_ns, s->base_ns, off, sizeof(off));
+		render_event_text(&b, ev);
+		printf("%9s  #%-6" PRIu64 " %s%s\n", off, ev->seq, own ? "" : "  | ", b.data);
+		buf_free(&b);
+	}
+}
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx, (void)argc, (void)argv;
-	log_error("'show' is not built yet");
-	return SL_EUSAGE;
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'J'},
+	    {0},
+	};
+	struct show s = {0};
+	struct ledger_iter *it = NULL;
+	struct ledger_event first = {0};
+	struct ledger_state *st = NULL;
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'J':
+			out_settings.json = true;
+			break;
+		default:
+			return render_arg_bad_option(&cmd_show, argv, optind, optopt);
+		}
+	}
+	if (optind + 1 != argc) {
+		log_error("show: expected one operation id; see 'shiplog history' for ids");
+		return SL_EUSAGE;
+	}
+	if (render_arg_u64(&cmd_show, "operation id", argv[optind], 1, &s.op) < 0)
+		return SL_EUSAGE;
+
+	r = ledger_op_events(ctx->lg, s.op, end_cb, &s);
+	if (r == LEDGER_ENOTFOUND || (r == 0 && s.end == 0)) {
+		/* Say whether it is an event of another operation. */
+		if (ledger_get(ctx->lg, s.op, &first) == 0 && first.op && first.op != s.op) {
+			log_error("show: event %" PRIu64
+				  " is not the start of an operation; it belongs "
+				  "to operation %" PRIu64 ": try 'shiplog show %" PRIu64 "'",
+				  s.op, first.op, first.op);
+			ledger_event_release(&first);
+		} else {
+			log_error("show: no operation %" PRIu64
+				  " in this ledger (newest is %" PRIu64 "); see 'shiplog history'",
+				  s.op, render_newest_op(ctx->lg));
+		}
+		return SL_EUSAGE;
+	}
+	if (r < 0)
+		return render_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the operation", 0);
+
+	if (out_settings.json)
+		s.events = json_array();
+	r = ledger_iter_new(ctx->lg, LEDGER_FORWARD, s.op, &it);
+	if (r < 0) {
+		render_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the ledger", 0);
+		goto out;
+	}
+	for (;;) {
+		const struct ledger_event *ev = NULL;
+
+		r = ledger_iter_next(it, &ev);
+		if (r < 0) {
+			render_ledger_fail(&cmd_show, ctx->lg, r, "cannot read an event",
+					   ev ? ev->seq : 0);
+			goto out;
+		}
+		if (r == 0 || ev->seq > s.end)
+			break;
+		show_event(&s, ev);
+	}
+	r = 0;
+
+	if (!s.outcome) {
+		st = xmalloc(sizeof(*st));
+		if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0 &&
+		    (st->inflight.op == s.op || st->parent.op == s.op))
+			s.outcome = "running";
+		else
+			s.outcome = "unfinished";
+	}
+
+	if (out_settings.json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "op", json_integer((json_int_t)s.op));
+		json_object_set_new(o, "outcome", json_string(s.outcome));
+		json_object_set_new(o, "events", s.events);
+		s.events = NULL;
+		json_object_set_new(o, "timings", render_timings_json(&s.timings));
+		out_json(o);
+	} else {
+		if (streq(s.outcome, "unfinished"))
+			printf(
+			    "(no terminal event: its process died; the next operation records it "
+			    "as interrupted)\n");
+		if (s.timings.n)
+			render_timings_print(stdout, &s.timings);
+	}
+out:
+	json_decref(s.events);
+	ledger_iter_free(it);
+	free(st);
+	return r;
 }
 
 const struct cmd_entry cmd_show = {
-	.name = "show",
-	.summary = "(not built yet)",
-	.usage = "usage: shiplog show\n",
-	.flags = 0,
-	.run = run,
+    .name = "show",
+    .summary = "every event of one operation: what ran, results, timings",
+    .usage =
+	"usage: shiplog show [--json] ID\n"
+	"\n"
+	"Prints every event of operation ID (the id 'shiplog history' shows), one line each,\n"
+	"with its time offset from the start and its sequence number:\n"
+	"  == phase ==                  a phase started; '-- phase ok in 1.20s' when it ended\n"
+	"  $ argv  [what] exit N, dur   an external command or mutation\n"
+	"  git moved A -> B             the checkout moved\n"
+	"  restarted S (unit, rt): ...  a restart with its job result and pid before -> after\n"
+	"  health S kind target: ...    a health check: ok/FAILED, attempts, latency, detail\n"
+	"  finished: OUTCOME in dur     the terminal event\n"
+	"Events of a rollback nested in the operation (the automatic rollback after a failed\n"
+	"verify) are shown indented with '| '. Then the Deploy Timings block, as deploy printed\n"
+	"it: one '[deploy] <phase>: <dur>' line per finished phase and '[deploy] total: <dur>'\n"
+	"(the sum of the phases).\n"
+	"\n"
+	"Options:\n"
+	"  --json    {\"op\":ID,\"outcome\":..,\"events\":[..],\"timings\":{\"phases\":[..],"
+	"\"total_ns\":..}}\n"
+	"\n"
+	"Examples:\n"
+	"  shiplog show 41\n"
+	"  shiplog show 41 --json | jq '.timings'\n"
+	"\n"
+	"Exit codes: 0 ok, 2 usage (ID not a number, or no such operation), 4 no ledger or\n"
+	"unreadable ledger.\n",
+    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .run = run,
 };

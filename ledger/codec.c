@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec.c: a bounds-checked msgpack reader and the validating walk that runs before anything
+ * is allocated. msgpack-c's own unpacker allocates from the declared counts (a 5-byte
+ * "dd ff ff ff ff" asks it for 128 GiB), so decoding reads the validated bytes directly;
+ * encoding uses msgpack-c's packer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct mp_head {
+	enum mp_type type;
+	uint64_t u;    /* integer bits, bool value */
+	bool neg;      /* MP_INT with a negative value */
+	uint32_t n;    /* payload bytes (str, bin, ext, float) or element count (array, map) */
+};
+
+static uint64_t be_read(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Reads one header. Payloads and container counts are checked against the bytes that remain:
+ * each element takes at least one byte, so a count larger than that is corrupt, whatever it
+ * claims. */
+static int mp_head_read(struct mp_rd *r, struct mp_head *h)
+{
+	const uint8_t *p = r->p;
+	size_t avail = (size_t)(r->end - p);
+	uint8_t b;
+	int extra = 0; /* header bytes after the first */
+	uint64_t payload = 0;
+
+	if (avail == 0)
+		return LEDGER_ECORRUPT;
+	b = p[0];
+	memset(h, 0, sizeof(*h));
+
+	if (b <= 0x7f) {
+		h->type = MP_UINT;
+		h->u = b;
+	} else if (b <= 0x8f) {
+		h->type = MP_MAP;
+		h->n = b & 0x0f;
+	} else if (b <= 0x9f) {
+		h->type = MP_ARRAY;
+		h->n = b & 0x0f;
+	} else if (b <= 0xbf) {
+		h->type = MP_STR;
+		payload = b & 0x1f;
+	} else if (b >= 0xe0) {
+		h->type = MP_INT;
+		h->u = (uint64_t)(int64_t)(int8_t)b;
+		h->neg = true;
+	} else {
+		switch (b) {
+		case 0xc0:
+			h->type = MP_NIL;
+			break;
+		case 0xc2:
+		case 0xc3:
+			h->type = MP_BOOL;
+			h->u = b == 0xc3;
+			break;
+		case 0xc4: case 0xc5: case 0xc6:
+			h->type = MP_BIN;
+			extra = 1 << (b - 0xc4);
+			break;
+		case 0xc7: case 0xc8: case 0xc9:
+			h->type = MP_EXT;
+			extra = 1 << (b - 0xc7);
+			break;
+		case 0xca:
+			h->type = MP_FLOAT;
+			payload = 4;
+			break;
+		case 0xcb:
+			h->type = MP_FLOAT;
+			payload = 8;
+			break;
+		case 0xcc: case 0xcd: case 0xce: case 0xcf:
+			h->type = MP_UINT;
+			extra = 1 << (b - 0xcc);
+			break;
+		case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+			h->type = MP_INT;
+			extra = 1 << (b - 0xd0);
+			break;
+		case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+			h->type = MP_EXT;
+			payload = 1 + (1u << (b - 0xd4)); /* type byte + data */
+			break;
+		case 0xd9: case 0xda: case 0xdb:
+			h->type = MP_STR;
+			extra = 1 << (b - 0xd9);
+			break;
+		case 0xdc: case 0xdd:
+			h->type = MP_ARRAY;
+			extra = 2 << (b - 0xdc);
+			break;
+		case 0xde: case 0xdf:
+			h->type = MP_MAP;
+			extra = 2 << (b - 0xde);
+			break;
+		default: /* 0xc1: never used */
+			return LEDGER_ECORRUPT;
+		}
+	}
+
+	if ((size_t)extra + 1 > avail)
+		return LEDGER_ECORRUPT;
+	if (extra) {
+		uint64_t v = be_read(p + 1, extra);
+
+		switch (h->type) {
+		case MP_UINT:
+			h->u = v;
+			break;
+		case MP_INT:
+			switch (extra) {
+			case 1: h->u = (uint64_t)(int64_t)(int8_t)v; break;
+			case 2: h->u = (uint64_t)(int64_t)(int16_t)v; break;
+			case 4: h->u = (uint64_t)(int64_t)(int32_t)v; break;
+			default: h->u = v; break;
+			}
+			h->neg = (int64_t)h->u < 0;
+			break;
+		case MP_EXT:
+			payload = v + 1; /* + the type byte */
+			break;
+		case MP_ARRAY:
+		case MP_MAP:
+			h->n = (uint32_t)v;
+			break;
+		default: /* str, bin */
+			payload = v;
+			break;
+		}
+	}
+	p += 1 + extra;
+	avail -= 1 + (size_t)extra;
+
+	switch (h->type) {
+	case MP_STR:
+	case MP_BIN:
+	case MP_EXT:
+	case MP_FLOAT:
+		if (payload > avail)
+			return LEDGER_ECORRUPT;
+		h->n = (uint32_t)payload;
+		break;
+	case MP_ARRAY:
+		if (h->n > avail)
+			return LEDGER_ECORRUPT;
+		break;
+	case MP_MAP:
+		if ((uint64_t)h->n * 2 > avail)
+			return LEDGER_ECORRUPT;
+		break;
+	default:
+		break;
+	}
+	r->p = p;
+	return 0;
+}
+
+enum mp_type mp_next_type(const struct mp_rd *r)
+{
+	struct mp_rd c = *r;
+	struct mp_head h;
+
+	if (mp_head_read(&c, &h) < 0)
+		return MP_BAD;
+	return h.type;
+}
+
+static int mp_expect(struct mp_rd *r, enum mp_type t, struct mp_head *h)
+{
+	struct mp_rd c = *r;
+	int rc = mp_head_read(&c, h);
+
+	if (rc < 0)
+		return rc;
+	if (h->type != t && !(t == MP_UINT && h->type == MP_INT))
+		return -EINVAL;
+	*r = c;
+	return 0;
+}
+
+int mp_read_nil(struct mp_rd *r)
+{
+	struct mp_head h;
+
+	return mp_expect(r, MP_NIL, &h);
+}
+
+int mp_read_bool(struct mp_rd *r, bool *v)
+{
+	struct mp_head h;
+	int rc = mp_expect(r, MP_BOOL, &h);
+
+	if (rc == 0)
+		*v = h.u != 0;
+	return rc;
+}
+
+int mp_read_int(struct mp_rd *r, bool *neg, uint64_t *v)
+{
+	struct mp_head h;
+	int rc = mp_expect(r, MP_UINT, &h);
+
+	if (rc == 0) {
+		*neg = h.neg;
+		*v = h.u;
+	}
+	return rc;
+}
+
+int mp_read_u64(struct mp_rd *r, uint64_t *v)
+{
+	struct mp_rd c = *r;
+	bool neg;
+	uint64_t u;
+	int rc = mp_read_int(&c, &neg, &u);
+
+	if (rc < 0)
+		return rc;
+	if (neg)
+		return -ERANGE;
+	*v = u;
+	*r = c;
+	return 0;
+}
+
+int mp_read_i64(struct mp_rd *r, int64_t *v)
+{
+	struct mp_rd c = *r;
+	bool neg;
+	uint64_t u;
+	int rc = mp_read_int(&c, &neg, &u);
+
+	if (rc < 0)
+		return rc;
+	if (!neg && u > (uint64_t)INT64_MAX)
+		return -ERANGE;
+	*v = (int64_t)u;
+	*r = c;
+	return 0;
+}
+
+int mp_read_str(struct mp_rd *r, const char **s, uint32_t *n)
+{
+	struct mp_head h;
+	int rc = mp_expect(r, MP_STR, &h);
+
+	if (rc < 0)
+		return rc;
+	*s = (const char *)r->p;
+	*n = h.n;
+	r->p += h.n;
+	return 0;
+}
+
+int mp_read_array(struct mp_rd *r, uint32_t *n)
+{
+	struct mp_head h;
+	int rc = mp_expect(r, MP_ARRAY, &h);
+
+	if (rc == 0)
+		*n = h.n;
+	return rc;
+}
+
+int mp_read_map(struct mp_rd *r, uint32_t *n)
+{
+	struct mp_head h;
+	int rc = mp_expect(r, MP_MAP, &h);
+
+	if (rc == 0)
+		*n = h.n;
+	return rc;
+}
+
+/* depth: how many more container levels are allowed. */
+int mp_skip(struct mp_rd *r, int depth)
+{
+	struct mp_head h;
+	uint64_t elems;
+	int rc = mp_head_read(r, &h);
+
+	if (rc < 0)
+		return rc;
+	switch (h.type) {
+	case MP_STR:
+	case MP_BIN:
+	case MP_EXT:
+	case MP_FLOAT:
+		r->p += h.n;
+		return 0;
+	case MP_ARRAY:
+	case MP_MAP:
+		if (depth <= 0)
+			return LEDGER_ETOOBIG;
+		elems = h.type == MP_MAP ? (uint64_t)h.n * 2 : h.n;
+		for (uint64_t i = 0; i < elems; i++) {
+			rc = mp_skip(r, depth - 1);
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int mp_validate(const uint8_t *buf, size_t len, size_t max_bytes, int max_depth, char *err,
+		size_t errlen)
+{
+	struct mp_rd r = {buf, buf + len};
+	int rc;
+
+	if (len > max_bytes) {
+		errfmt(err, errlen, "%zu bytes, over the limit of %zu", len, max_bytes);
+		return LEDGER_ETOOBIG;
+	}
+	if (len == 0 || !buf) {
+		errfmt(err, errlen, "empty input");
+		return LEDGER_ECORRUPT;
+	}
+	rc = mp_skip(&r, max_depth);
+	if (rc == LEDGER_ETOOBIG) {
+		errfmt(err, errlen, "nested deeper than %d levels", max_depth);
+		return rc;
+	}
+	if (rc < 0) {
+		errfmt(err, errlen, "malformed or truncated msgpack at byte %zu",
+		       (size_t)(r.p - buf));
+		return LEDGER_ECORRUPT;
+	}
+	if (r.p != r.end) {
+		errfmt(err, errlen, "%zu trailing bytes after the value", (size_t)(r.end - r.p));
+		return LEDGER_ECORRUPT;
+	}
+	return 0;
+}
+
+/* ---- arena -------------------------------------------------------------------------------- */
+
+struct arena_blk {
+	struct arena_blk *next;
+	size_t cap;
+	size_t used;
+	_Alignas(16) char data[];
+};
+
+struct arena {
+	struct arena_blk *extra; /* overflow blocks, newest first */
+	size_t cap;
+	size_t used;
+	_Alignas(16) char data[];
+};
+
+struct arena *arena_new(size_t hint)
+{
+	struct arena *a;
+
+	if (hint < 256)
+		hint = 256;
+	a = malloc(sizeof(*a) + hint);
+	if (!a)
+		return NULL;
+	a->extra = NULL;
+	a->cap = hint;
+	a->used = 0;
+	return a;
+}
+
+void arena_reset(struct arena *a)
+{
+	struct arena_blk *b, *n;
+
+	if (!a)
+		return;
+	for (b = a->extra; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	a->extra = NULL;
+	a->used = 0;
+}
+
+void arena_free(struct arena *a)
+{
+	arena_reset(a);
+	free(a);
+}
+
+static void *bump(char *data, size_t cap, size_t *used, size_t n, size_t align)
+{
+	size_t off = (*used + align - 1) & ~(align - 1);
+
+	if (off > cap || n > cap - off)
+		return NULL;
+	*used = off + n;
+	return data + off;
+}
+
+void *arena_alloc(struct arena *a, size_t n, size_t align)
+{
+	struct arena_blk *b;
+	size_t cap;
+	void *p;
+
+	p = bump(a->data, a->cap, &a->used, n, align);
+	if (p)
+		return p;
+	if (a->extra) {
+		p = bump(a->extra->data, a->extra->cap, &a->extra->used, n, align);
+		if (p)
+			return p;
+	}
+	cap = a->extra ? a->extra->cap * 2 : a->cap * 2;
+	if (cap < n + align)
+		cap = n + align;
+	b = malloc(sizeof(*b) + cap);
+	if (!b)
+		return NULL;
+	b->cap = cap;
+	b->used = 0;
+	b->next = a->extra;
+	a->extra = b;
+	return bump(b->data, b->cap, &b->used, n, align);
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *d = arena_alloc(a, n + 1, 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* ---- text --------------------------------------------------------------------------------- */
+
+void errfmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!buf || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+void str_copy(char *dst, size_t n, const char *src)
+{
+	size_t l = src ? strnlen(src, n - 1) : 0;
+
+	if (l)
+		memcpy(dst, src, l);
+	memset(dst + l, 0, n - l);
+}

@@ -1,0 +1,820 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * event-types.c: the event type table. One row per type: wire name, the fields (short key,
+ * kind, where it lives in struct ledger_event), the required-field check, and the reducer's
+ * apply function. Encoding and decoding are driven by the fields, so adding a field is one
+ * line here (and one in docs/events.md).
+ *
+ * Wire format: a msgpack map. Envelope keys "v" (schema), "t" (type name), "ts" (ns), "op",
+ * "a" (actor), always first so ledger_event_peek() can stop early; then the type's fields. Zero
+ * numbers, false, empty strings and empty lists are left out: a missing key decodes as that
+ * zero value, so the round trip is exact.
+ */
+#include <errno.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+enum field_kind {
+	F_STR,
+	F_STRV,
+	F_U64,
+	F_I64,
+	F_U32,
+	F_I32,
+	F_BOOL,
+	F_RUNTIME,
+	F_OUTCOME,
+};
+
+struct field {
+	const char *key;
+	enum field_kind kind;
+	size_t off; /* offsetof(struct ledger_event, ...) */
+};
+
+#define EVF(k, kind, member) {k, kind, offsetof(struct ledger_event, u.member)}
+
+/* op.requested, and the request part of a standalone op.refused. */
+#define REQUEST_FIELDS(m)                                                                    \
+	EVF("k", F_STR, m.kind), EVF("m", F_STR, m.mode), EVF("ref", F_STR, m.ref),           \
+	EVF("c", F_STR, m.commit), EVF("pc", F_STR, m.prev_commit),                           \
+	EVF("rt", F_RUNTIME, m.runtime), EVF("sv", F_STRV, m.services),                       \
+	EVF("fl", F_STRV, m.flags), EVF("x", F_STR, m.exec_mode),                             \
+	EVF("cd", F_STR, m.config_digest), EVF("rv", F_U64, m.reverts),                       \
+	EVF("why", F_STR, m.reason), EVF("pid", F_U32, m.pid)
+
+static const struct field f_op_requested[] = {REQUEST_FIELDS(op_requested)};
+
+static const struct field f_op_refused[] = {
+	REQUEST_FIELDS(op_refused.req),
+	EVF("g", F_STR, op_refused.guard),
+	EVF("r", F_STR, op_refused.reason),
+};
+
+static const struct field f_op_finished[] = {
+	EVF("o", F_OUTCOME, op_finished.outcome),
+	EVF("err", F_STR, op_finished.error),
+	EVF("d", F_I64, op_finished.duration_ns),
+	EVF("rb", F_U64, op_finished.rollback_op),
+};
+
+static const struct field f_phase[] = {
+	EVF("n", F_STR, phase.name),
+	EVF("d", F_I64, phase.duration_ns),
+	EVF("ok", F_BOOL, phase.ok),
+	EVF("err", F_STR, phase.error),
+};
+
+static const struct field f_step_ran[] = {
+	EVF("argv", F_STRV, step_ran.argv),
+	EVF("cwd", F_STR, step_ran.cwd),
+	EVF("x", F_I32, step_ran.exit_code),
+	EVF("d", F_I64, step_ran.duration_ns),
+	EVF("w", F_STR, step_ran.what),
+};
+
+static const struct field f_git_moved[] = {
+	EVF("f", F_STR, git_moved.from),
+	EVF("to", F_STR, git_moved.to),
+	EVF("ref", F_STR, git_moved.ref),
+	EVF("p", F_STR, git_moved.path),
+};
+
+static const struct field f_unit_restarted[] = {
+	EVF("s", F_STR, unit_restarted.service),
+	EVF("rt", F_RUNTIME, unit_restarted.runtime),
+	EVF("u", F_STR, unit_restarted.unit),
+	EVF("res", F_STR, unit_restarted.result),
+	EVF("d", F_I64, unit_restarted.duration_ns),
+	EVF("b", F_STR, unit_restarted.before),
+	EVF("af", F_STR, unit_restarted.after),
+	EVF("c", F_STR, unit_restarted.commit),
+};
+
+static const struct field f_health_checked[] = {
+	EVF("s", F_STR, health_checked.service),
+	EVF("rt", F_RUNTIME, health_checked.runtime),
+	EVF("k", F_STR, health_checked.kind),
+	EVF("tg", F_STR, health_checked.target),
+	EVF("ok", F_BOOL, health_checked.ok),
+	EVF("n", F_U32, health_checked.attempts),
+	EVF("lat", F_I64, health_checked.latency_ns),
+	EVF("dt", F_STR, health_checked.detail),
+};
+
+static const struct field f_owner_changed[] = {
+	EVF("s", F_STR, owner_changed.service),
+	EVF("f", F_STR, owner_changed.from),
+	EVF("to", F_STR, owner_changed.to),
+};
+
+static const struct field f_lock_broken[] = {
+	EVF("pid", F_U32, lock_broken.holder_pid),
+	EVF("h", F_STR, lock_broken.holder),
+	EVF("hop", F_U64, lock_broken.holder_op),
+};
+
+static const struct field f_soak[] = {
+	EVF("n", F_STR, soak.name),
+	EVF("sv", F_STRV, soak.services),
+	EVF("sum", F_STR, soak.summary),
+};
+
+static const struct field f_unit_observed[] = {
+	EVF("s", F_STR, unit_observed.service),
+	EVF("rt", F_RUNTIME, unit_observed.runtime),
+	EVF("as", F_STR, unit_observed.active_state),
+	EVF("ss", F_STR, unit_observed.sub_state),
+	EVF("nr", F_U32, unit_observed.restarts),
+	EVF("pid", F_U32, unit_observed.pid),
+	EVF("mem", F_U64, unit_observed.memory_bytes),
+};
+
+/* Required fields beyond the envelope: the key that must be non-empty / valid, or NULL. */
+struct event_type {
+	const char *name;
+	const struct field *fields;
+	size_t nfields;
+	const char *required; /* a field key that must be present (non-empty / non-zero) */
+	event_apply_fn apply;
+};
+
+#define ROW(t, n, f, req, fn) [t] = {n, f, sizeof(f) / sizeof((f)[0]), req, fn}
+
+static const struct event_type types[LEDGER_EV__COUNT] = {
+	[LEDGER_EV_UNKNOWN] = {"", NULL, 0, NULL, NULL},
+	ROW(LEDGER_EV_OP_REQUESTED, "op.requested", f_op_requested, "k", reduce_op_requested),
+	ROW(LEDGER_EV_OP_REFUSED, "op.refused", f_op_refused, "r", reduce_op_refused),
+	ROW(LEDGER_EV_OP_FINISHED, "op.finished", f_op_finished, "o", reduce_op_finished),
+	ROW(LEDGER_EV_PHASE_STARTED, "phase.started", f_phase, "n", reduce_phase_started),
+	ROW(LEDGER_EV_PHASE_FINISHED, "phase.finished", f_phase, "n", reduce_phase_finished),
+	ROW(LEDGER_EV_STEP_RAN, "step.ran", f_step_ran, NULL, reduce_counters_only),
+	ROW(LEDGER_EV_GIT_MOVED, "git.moved", f_git_moved, "to", reduce_git_moved),
+	ROW(LEDGER_EV_UNIT_RESTARTED, "unit.restarted", f_unit_restarted, "s",
+	    reduce_unit_restarted),
+	ROW(LEDGER_EV_HEALTH_CHECKED, "health.checked", f_health_checked, "s",
+	    reduce_health_checked),
+	ROW(LEDGER_EV_OWNER_CHANGED, "owner.changed", f_owner_changed, "s", reduce_owner_changed),
+	ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only),
+	ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak, "n", reduce_counters_only),
+	ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak, "n", reduce_counters_only),
+	ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed),
+};
+
+event_apply_fn event_type_apply(enum ledger_event_type t)
+{
+	if ((unsigned)t >= LEDGER_EV__COUNT)
+		return NULL;
+	return types[t].apply;
+}
+
+/* ---- names -------------------------------------------------------------------------------- */
+
+const char *ledger_event_type_name(enum ledger_event_type t)
+{
+	if ((unsigned)t >= LEDGER_EV__COUNT || t == LEDGER_EV_UNKNOWN)
+		return "unknown";
+	return types[t].name;
+}
+
+static enum ledger_event_type type_from_bytes(const char *s, size_t n)
+{
+	for (int t = 1; t < LEDGER_EV__COUNT; t++) {
+		const char *name = types[t].name;
+
+		if (strlen(name) == n && memcmp(name, s, n) == 0)
+			return (enum ledger_event_type)t;
+	}
+	return LEDGER_EV_UNKNOWN;
+}
+
+enum ledger_event_type ledger_event_type_from_name(const char *name)
+{
+	if (!name)
+		return LEDGER_EV_UNKNOWN;
+	return type_from_bytes(name, strlen(name));
+}
+
+static const char *const runtime_names[LEDGER_RT__COUNT] = {"native", "docker"};
+
+const char *ledger_runtime_name(enum ledger_runtime rt)
+{
+	if ((unsigned)rt >= LEDGER_RT__COUNT)
+		return "unknown";
+	return runtime_names[rt];
+}
+
+static int runtime_from_bytes(const char *s, size_t n)
+{
+	for (int i = 0; i < LEDGER_RT__COUNT; i++)
+		if (strlen(runtime_names[i]) == n && memcmp(runtime_names[i], s, n) == 0)
+			return i;
+	return LEDGER_EINVAL;
+}
+
+int ledger_runtime_from_name(const char *name)
+{
+	if (!name)
+		return LEDGER_EINVAL;
+	return runtime_from_bytes(name, strlen(name));
+}
+
+static const char *const outcome_names[LEDGER_OUT__COUNT] = {
+	"none", "succeeded", "failed", "rolled-back", "interrupted", "refused",
+};
+
+const char *ledger_outcome_name(enum ledger_outcome o)
+{
+	if ((unsigned)o >= LEDGER_OUT__COUNT)
+		return "unknown";
+	return outcome_names[o];
+}
+
+static int outcome_from_bytes(const char *s, size_t n)
+{
+	for (int i = 0; i < LEDGER_OUT__COUNT; i++)
+		if (strlen(outcome_names[i]) == n && memcmp(outcome_names[i], s, n) == 0)
+			return i;
+	return LEDGER_EINVAL;
+}
+
+int ledger_outcome_from_name(const char *name)
+{
+	if (!name)
+		return LEDGER_EINVAL;
+	return outcome_from_bytes(name, strlen(name));
+}
+
+/* ---- field access ------------------------------------------------------------------------- */
+
+typedef const char *cstr;
+
+#define FIELD(ev, f, type) ((type *)((char *)(ev) + (f)->off))
+#define CFIELD(ev, f, type) ((const type *)((const char *)(ev) + (f)->off))
+
+static bool field_is_zero(const struct ledger_event *ev, const struct field *f)
+{
+	switch (f->kind) {
+	case F_STR: {
+		const char *s = *CFIELD(ev, f, cstr);
+		return !s || !*s;
+	}
+	case F_STRV:
+		return CFIELD(ev, f, struct ledger_strv)->n == 0;
+	case F_U64:
+		return *CFIELD(ev, f, uint64_t) == 0;
+	case F_I64:
+		return *CFIELD(ev, f, int64_t) == 0;
+	case F_U32:
+		return *CFIELD(ev, f, uint32_t) == 0;
+	case F_I32:
+		return *CFIELD(ev, f, int32_t) == 0;
+	case F_BOOL:
+		return !*CFIELD(ev, f, bool);
+	case F_RUNTIME:
+		return *CFIELD(ev, f, enum ledger_runtime) == LEDGER_RT_NATIVE;
+	case F_OUTCOME:
+		return *CFIELD(ev, f, enum ledger_outcome) == LEDGER_OUT_NONE;
+	}
+	return true;
+}
+
+static const struct field *field_find(const struct event_type *et, const char *key)
+{
+	for (size_t i = 0; i < et->nfields; i++)
+		if (strcmp(et->fields[i].key, key) == 0)
+			return &et->fields[i];
+	return NULL;
+}
+
+/* Caller-side checks shared by encode and decode: required field, enum ranges, list sizes. */
+static int event_check_fields(const struct ledger_event *ev, char *err, size_t errlen)
+{
+	const struct event_type *et = &types[ev->type];
+
+	for (size_t i = 0; i < et->nfields; i++) {
+		const struct field *f = &et->fields[i];
+
+		if (f->kind == F_RUNTIME &&
+		    (unsigned)*CFIELD(ev, f, enum ledger_runtime) >= LEDGER_RT__COUNT) {
+			errfmt(err, errlen, "%s: key '%s': invalid runtime", et->name, f->key);
+			return LEDGER_EINVAL;
+		}
+		if (f->kind == F_OUTCOME &&
+		    (unsigned)*CFIELD(ev, f, enum ledger_outcome) >= LEDGER_OUT__COUNT) {
+			errfmt(err, errlen, "%s: key '%s': invalid outcome", et->name, f->key);
+			return LEDGER_EINVAL;
+		}
+		if (f->kind == F_STRV) {
+			const struct ledger_strv *sv = CFIELD(ev, f, struct ledger_strv);
+
+			if (sv->n > LEDGER_MAX_LIST) {
+				errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u",
+				       et->name, f->key, sv->n, LEDGER_MAX_LIST);
+				return LEDGER_ETOOBIG;
+			}
+			if (sv->n && !sv->v) {
+				errfmt(err, errlen, "%s: key '%s': list without elements", et->name,
+				       f->key);
+				return LEDGER_EINVAL;
+			}
+		}
+	}
+	if (et->required && field_is_zero(ev, field_find(et, et->required))) {
+		errfmt(err, errlen, "%s: missing required key '%s'", et->name, et->required);
+		return LEDGER_EINVAL;
+	}
+	if (ev->type == LEDGER_EV_OP_REQUESTED) {
+		const char *k = ev->u.op_requested.kind;
+
+		if (strcmp(k, "deploy") != 0 && strcmp(k, "rollback") != 0) {
+			errfmt(err, errlen, "op.requested: key 'k': kind '%s' is not deploy or rollback",
+			       k);
+			return LEDGER_EINVAL;
+		}
+	}
+	return 0;
+}
+
+int event_check(const struct ledger_event *ev, char *err, size_t errlen)
+{
+	if (!ev)
+		return LEDGER_EINVAL;
+	if ((unsigned)ev->type >= LEDGER_EV__COUNT || ev->type == LEDGER_EV_UNKNOWN) {
+		errfmt(err, errlen, "event type %d cannot be written", (int)ev->type);
+		return LEDGER_EINVAL;
+	}
+	if (!ev->actor || !*ev->actor) {
+		errfmt(err, errlen, "%s: missing actor", types[ev->type].name);
+		return LEDGER_EINVAL;
+	}
+	return event_check_fields(ev, err, errlen);
+}
+
+/* ---- encode ------------------------------------------------------------------------------- */
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+	size_t n = strlen(k);
+
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, k, n);
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	msgpack_pack_str(pk, n);
+	if (n)
+		msgpack_pack_str_body(pk, s, n);
+}
+
+static void pack_field(msgpack_packer *pk, const struct ledger_event *ev, const struct field *f)
+{
+	pack_key(pk, f->key);
+	switch (f->kind) {
+	case F_STR:
+		pack_cstr(pk, *CFIELD(ev, f, cstr));
+		break;
+	case F_STRV: {
+		const struct ledger_strv *sv = CFIELD(ev, f, struct ledger_strv);
+
+		msgpack_pack_array(pk, sv->n);
+		for (uint32_t i = 0; i < sv->n; i++)
+			pack_cstr(pk, sv->v[i]);
+		break;
+	}
+	case F_U64:
+		msgpack_pack_uint64(pk, *CFIELD(ev, f, uint64_t));
+		break;
+	case F_I64:
+		msgpack_pack_int64(pk, *CFIELD(ev, f, int64_t));
+		break;
+	case F_U32:
+		msgpack_pack_uint32(pk, *CFIELD(ev, f, uint32_t));
+		break;
+	case F_I32:
+		msgpack_pack_int32(pk, *CFIELD(ev, f, int32_t));
+		break;
+	case F_BOOL:
+		if (*CFIELD(ev, f, bool))
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		break;
+	case F_RUNTIME:
+		pack_cstr(pk, ledger_runtime_name(*CFIELD(ev, f, enum ledger_runtime)));
+		break;
+	case F_OUTCOME:
+		pack_cstr(pk, ledger_outcome_name(*CFIELD(ev, f, enum ledger_outcome)));
+		break;
+	}
+}
+
+int ledger_event_encode(const struct ledger_event *ev, uint8_t **out, size_t *out_len)
+{
+	const struct event_type *et;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t n = 5;
+	int rc;
+
+	if (!out || !out_len)
+		return LEDGER_EINVAL;
+	rc = event_check(ev, NULL, 0);
+	if (rc < 0)
+		return rc;
+	et = &types[ev->type];
+	for (size_t i = 0; i < et->nfields; i++)
+		n += !field_is_zero(ev, &et->fields[i]);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n);
+	pack_key(&pk, "v");
+	msgpack_pack_uint32(&pk, LEDGER_SCHEMA_VERSION);
+	pack_key(&pk, "t");
+	pack_cstr(&pk, et->name);
+	pack_key(&pk, "ts");
+	msgpack_pack_int64(&pk, ev->time_ns);
+	pack_key(&pk, "op");
+	msgpack_pack_uint64(&pk, ev->op);
+	pack_key(&pk, "a");
+	pack_cstr(&pk, ev->actor);
+	for (size_t i = 0; i < et->nfields; i++)
+		if (!field_is_zero(ev, &et->fields[i]))
+			pack_field(&pk, ev, &et->fields[i]);
+
+	/* msgpack_sbuffer_write returns -1 on allocation failure, and the packer ignores it:
+	 * a short buffer shows as no data. */
+	if (!sb.data) {
+		msgpack_sbuffer_destroy(&sb);
+		return -ENOMEM;
+	}
+	if (sb.size > LEDGER_EVENT_MAX_BYTES) {
+		msgpack_sbuffer_destroy(&sb);
+		return LEDGER_ETOOBIG;
+	}
+	*out_len = sb.size;
+	*out = (uint8_t *)msgpack_sbuffer_release(&sb);
+	return 0;
+}
+
+/* ---- decode ------------------------------------------------------------------------------- */
+
+static const char empty[] = "";
+
+static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct field *f,
+			struct arena *a, const char *tname, char *err, size_t errlen)
+{
+	const char *s;
+	uint32_t n;
+	uint64_t u;
+	int64_t i;
+	int rc;
+
+	if (mp_next_type(r) == MP_NIL) {
+		/* nil is the zero value of any field */
+		mp_read_nil(r);
+		if (f->kind == F_STR)
+			*FIELD(ev, f, const char *) = empty;
+		return 0;
+	}
+	switch (f->kind) {
+	case F_STR:
+		rc = mp_read_str(r, &s, &n);
+		if (rc < 0)
+			goto type;
+		s = arena_strndup(a, s, n);
+		if (!s)
+			return -ENOMEM;
+		*FIELD(ev, f, const char *) = s;
+		return 0;
+	case F_STRV: {
+		struct ledger_strv *sv = FIELD(ev, f, struct ledger_strv);
+		const char **v;
+
+		rc = mp_read_array(r, &n);
+		if (rc < 0)
+			goto type;
+		if (n > LEDGER_MAX_LIST) {
+			errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u", tname,
+			       f->key, n, LEDGER_MAX_LIST);
+			return LEDGER_ETOOBIG;
+		}
+		v = arena_alloc(a, (n ? n : 1) * sizeof(*v), sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (uint32_t k = 0; k < n; k++) {
+			const char *e;
+			uint32_t en;
+
+			if (mp_read_str(r, &e, &en) < 0) {
+				errfmt(err, errlen, "%s: key '%s': element %u is not a string",
+				       tname, f->key, k);
+				return LEDGER_ECORRUPT;
+			}
+			v[k] = arena_strndup(a, e, en);
+			if (!v[k])
+				return -ENOMEM;
+		}
+		sv->n = n;
+		sv->v = v;
+		return 0;
+	}
+	case F_U64:
+		rc = mp_read_u64(r, &u);
+		if (rc < 0)
+			goto type;
+		*FIELD(ev, f, uint64_t) = u;
+		return 0;
+	case F_U32:
+		rc = mp_read_u64(r, &u);
+		if (rc == 0 && u > UINT32_MAX)
+			rc = -ERANGE;
+		if (rc < 0)
+			goto type;
+		*FIELD(ev, f, uint32_t) = (uint32_t)u;
+		return 0;
+	case F_I64:
+		rc = mp_read_i64(r, &i);
+		if (rc < 0)
+			goto type;
+		*FIELD(ev, f, int64_t) = i;
+		return 0;
+	case F_I32:
+		rc = mp_read_i64(r, &i);
+		if (rc == 0 && (i < INT32_MIN || i > INT32_MAX))
+			rc = -ERANGE;
+		if (rc < 0)
+			goto type;
+		*FIELD(ev, f, int32_t) = (int32_t)i;
+		return 0;
+	case F_BOOL:
+		rc = mp_read_bool(r, FIELD(ev, f, bool));
+		if (rc < 0)
+			goto type;
+		return 0;
+	case F_RUNTIME:
+	case F_OUTCOME:
+		rc = mp_read_str(r, &s, &n);
+		if (rc < 0)
+			goto type;
+		rc = f->kind == F_RUNTIME ? runtime_from_bytes(s, n) : outcome_from_bytes(s, n);
+		if (rc < 0 || (f->kind == F_OUTCOME && rc == LEDGER_OUT_NONE)) {
+			errfmt(err, errlen, "%s: key '%s': unknown %s '%.*s'", tname, f->key,
+			       f->kind == F_RUNTIME ? "runtime" : "outcome", (int)(n > 32 ? 32 : n),
+			       s);
+			return LEDGER_ECORRUPT;
+		}
+		if (f->kind == F_RUNTIME)
+			*FIELD(ev, f, enum ledger_runtime) = (enum ledger_runtime)rc;
+		else
+			*FIELD(ev, f, enum ledger_outcome) = (enum ledger_outcome)rc;
+		return 0;
+	}
+	return 0;
+
+type:
+	if (rc == LEDGER_ECORRUPT) {
+		errfmt(err, errlen, "%s: key '%s': malformed value", tname, f->key);
+		return rc;
+	}
+	errfmt(err, errlen, "%s: key '%s': %s", tname, f->key,
+	       rc == -ERANGE               ? "integer out of range"
+	       : f->kind == F_STR          ? "expected a string"
+	       : f->kind == F_STRV         ? "expected a list of strings"
+	       : f->kind == F_BOOL         ? "expected a boolean"
+	       : f->kind == F_RUNTIME      ? "expected a runtime name"
+	       : f->kind == F_OUTCOME      ? "expected an outcome name"
+				           : "expected an integer");
+	return LEDGER_ECORRUPT;
+}
+
+/* Every string field of the type set to "" so that callers can print any of them. */
+static void event_fill_defaults(struct ledger_event *ev)
+{
+	const struct event_type *et = &types[ev->type];
+
+	ev->actor = empty;
+	if (!ev->type_name)
+		ev->type_name = empty;
+	for (size_t i = 0; i < et->nfields; i++)
+		if (et->fields[i].kind == F_STR)
+			*FIELD(ev, &et->fields[i], const char *) = empty;
+}
+
+static const char *const envelope_keys[] = {"v", "t", "ts", "op", "a"};
+
+int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
+		      char *err, size_t errlen)
+{
+	struct mp_rd r = {buf, buf + len};
+	const char *tname = NULL, *k;
+	uint32_t tlen = 0, nkeys, klen;
+	bool have_v = false;
+	uint64_t u;
+	int rc;
+
+	memset(ev, 0, sizeof(*ev));
+	rc = mp_validate(buf, len, LEDGER_EVENT_MAX_BYTES, LEDGER_MAX_DEPTH, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (mp_read_map(&r, &nkeys) < 0) {
+		errfmt(err, errlen, "an event is a map");
+		return LEDGER_ECORRUPT;
+	}
+
+	/* First pass: the envelope, so the type is known before its fields. */
+	for (uint32_t i = 0; i < nkeys; i++) {
+		if (mp_read_str(&r, &k, &klen) < 0) {
+			errfmt(err, errlen, "map key %u is not a string", i);
+			return LEDGER_ECORRUPT;
+		}
+		if (mp_key_is(k, klen, "v")) {
+			if (mp_read_u64(&r, &u) < 0 || u == 0 || u > UINT32_MAX) {
+				errfmt(err, errlen, "key 'v': expected a schema version");
+				return LEDGER_ECORRUPT;
+			}
+			if (u > LEDGER_SCHEMA_VERSION) {
+				errfmt(err, errlen, "schema version %llu is newer than %d",
+				       (unsigned long long)u, LEDGER_SCHEMA_VERSION);
+				return LEDGER_ESCHEMA;
+			}
+			ev->version = (uint32_t)u;
+			have_v = true;
+		} else if (mp_key_is(k, klen, "t")) {
+			if (mp_read_str(&r, &tname, &tlen) < 0 || tlen == 0) {
+				errfmt(err, errlen, "key 't': expected a type name");
+				return LEDGER_ECORRUPT;
+			}
+		} else if (mp_key_is(k, klen, "ts")) {
+			if (mp_read_i64(&r, &ev->time_ns) < 0) {
+				errfmt(err, errlen, "key 'ts': expected an integer");
+				return LEDGER_ECORRUPT;
+			}
+		} else if (mp_key_is(k, klen, "op")) {
+			if (mp_read_u64(&r, &ev->op) < 0) {
+				errfmt(err, errlen, "key 'op': expected an unsigned integer");
+				return LEDGER_ECORRUPT;
+			}
+		} else if (mp_key_is(k, klen, "a")) {
+			const char *s;
+			uint32_t n;
+
+			if (mp_read_str(&r, &s, &n) < 0) {
+				errfmt(err, errlen, "key 'a': expected a string");
+				return LEDGER_ECORRUPT;
+			}
+			ev->actor = arena_strndup(a, s, n);
+			if (!ev->actor)
+				return -ENOMEM;
+		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
+			return LEDGER_ECORRUPT;
+		}
+	}
+	if (!have_v || !tname) {
+		errfmt(err, errlen, "missing key '%s'", have_v ? "t" : "v");
+		return LEDGER_ECORRUPT;
+	}
+
+	ev->type = type_from_bytes(tname, tlen);
+	ev->type_name = arena_strndup(a, tname, tlen);
+	if (!ev->type_name)
+		return -ENOMEM;
+	{
+		const char *actor = ev->actor;
+
+		event_fill_defaults(ev);
+		if (actor)
+			ev->actor = actor;
+	}
+	if (ev->type == LEDGER_EV_UNKNOWN)
+		return 0; /* kept as it is: the envelope is all we know */
+
+	/* Second pass: the type's fields; unknown keys are skipped. */
+	r.p = buf;
+	mp_read_map(&r, &nkeys);
+	for (uint32_t i = 0; i < nkeys; i++) {
+		const struct event_type *et = &types[ev->type];
+		const struct field *f = NULL;
+		bool env = false;
+
+		mp_read_str(&r, &k, &klen);
+		for (size_t e = 0; e < sizeof(envelope_keys) / sizeof(envelope_keys[0]); e++)
+			env |= mp_key_is(k, klen, envelope_keys[e]);
+		for (size_t j = 0; !env && j < et->nfields; j++)
+			if (mp_key_is(k, klen, et->fields[j].key))
+				f = &et->fields[j];
+		if (!f) {
+			mp_skip(&r, LEDGER_MAX_DEPTH);
+			continue;
+		}
+		rc = decode_field(&r, ev, f, a, et->name, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	rc = event_check_fields(ev, err, errlen);
+	if (rc < 0)
+		return rc == LEDGER_EINVAL ? LEDGER_ECORRUPT : rc;
+	return 0;
+}
+
+int ledger_event_decode(const uint8_t *buf, size_t len, struct ledger_event *ev, char *errbuf,
+			size_t errlen)
+{
+	struct arena *a;
+	int rc;
+
+	if (!ev)
+		return LEDGER_EINVAL;
+	memset(ev, 0, sizeof(*ev));
+	if (!buf && len)
+		return LEDGER_EINVAL;
+	if (len > LEDGER_EVENT_MAX_BYTES) {
+		errfmt(errbuf, errlen, "%zu bytes, over the limit of %u", len,
+		       LEDGER_EVENT_MAX_BYTES);
+		return LEDGER_ETOOBIG;
+	}
+	a = arena_new(len + 128);
+	if (!a)
+		return -ENOMEM;
+	rc = event_decode_into(buf, len, ev, a, errbuf, errlen);
+	if (rc < 0) {
+		arena_free(a);
+		memset(ev, 0, sizeof(*ev));
+		return rc;
+	}
+	ev->_arena = a;
+	return 0;
+}
+
+void ledger_event_release(struct ledger_event *ev)
+{
+	if (!ev)
+		return;
+	arena_free(ev->_arena);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int ledger_event_peek(const uint8_t *buf, size_t len, enum ledger_event_type *type, uint64_t *op,
+		      int64_t *time_ns)
+{
+	struct mp_rd r = {buf, buf + len};
+	uint32_t nkeys, klen;
+	const char *k;
+	int found = 0;
+	bool have_t = false;
+
+	if (!buf || len == 0)
+		return LEDGER_ECORRUPT;
+	if (len > LEDGER_EVENT_MAX_BYTES)
+		return LEDGER_ETOOBIG;
+	if (mp_read_map(&r, &nkeys) < 0)
+		return LEDGER_ECORRUPT;
+	if (type)
+		*type = LEDGER_EV_UNKNOWN;
+	if (op)
+		*op = 0;
+	if (time_ns)
+		*time_ns = 0;
+	for (uint32_t i = 0; i < nkeys && found < 3; i++) {
+		if (mp_read_str(&r, &k, &klen) < 0)
+			return LEDGER_ECORRUPT;
+		if (mp_key_is(k, klen, "t")) {
+			const char *s;
+			uint32_t n;
+
+			if (mp_read_str(&r, &s, &n) < 0)
+				return LEDGER_ECORRUPT;
+			if (type)
+				*type = type_from_bytes(s, n);
+			have_t = true;
+			found++;
+		} else if (mp_key_is(k, klen, "op")) {
+			uint64_t u;
+
+			if (mp_read_u64(&r, &u) < 0)
+				return LEDGER_ECORRUPT;
+			if (op)
+				*op = u;
+			found++;
+		} else if (mp_key_is(k, klen, "ts")) {
+			int64_t t;
+
+			if (mp_read_i64(&r, &t) < 0)
+				return LEDGER_ECORRUPT;
+			if (time_ns)
+				*time_ns = t;
+			found++;
+		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
+			return LEDGER_ECORRUPT;
+		}
+	}
+	return have_t ? 0 : LEDGER_ECORRUPT;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h: what the ledger's files share and nothing outside ledger/ may use.
+ *
+ * codec.c        the msgpack reader (bounds-checked), the validating walk, the string arena
+ * event-types.c  the type table: wire name, fields (encode and decode are driven by them), apply
+ * reducer.c      the per-type apply functions and the state lookups
+ * state-codec.c  snapshots
+ * store.c        the LMDB boundary: open, transactions, map growth, append
+ * query.c        iteration, seek, per-operation scans, state_at, history, stats
+ * verify.c       ledger_verify
+ */
+#ifndef LEDGER_INTERNAL_H
+#define LEDGER_INTERNAL_H
+
+#include <endian.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ledger/ledger.h"
+
+/* ---- codec.c: reading msgpack ------------------------------------------------------------- */
+
+enum mp_type {
+	MP_BAD = 0,
+	MP_NIL,
+	MP_BOOL,
+	MP_UINT,
+	MP_INT, /* a signed encoding; the value may still be >= 0 */
+	MP_FLOAT,
+	MP_STR,
+	MP_BIN,
+	MP_ARRAY,
+	MP_MAP,
+	MP_EXT,
+};
+
+/* A cursor over bytes. Every read checks bounds, so it is safe on any input; the validating walk
+ * runs first only to enforce the limits before anything is allocated. */
+struct mp_rd {
+	const uint8_t *p;
+	const uint8_t *end;
+};
+
+/* Walks one whole value: total size <= max_bytes, every container's count fits in the bytes
+ * that remain, depth <= max_depth, and the value ends exactly at len. 0, LEDGER_ECORRUPT or
+ * LEDGER_ETOOBIG (err gets the reason). */
+int mp_validate(const uint8_t *buf, size_t len, size_t max_bytes, int max_depth, char *err,
+		size_t errlen);
+
+enum mp_type mp_next_type(const struct mp_rd *r);
+int mp_read_nil(struct mp_rd *r);
+int mp_read_bool(struct mp_rd *r, bool *v);
+/* Any integer encoding; *neg tells whether the value is negative (then *v holds it as int64). */
+int mp_read_int(struct mp_rd *r, bool *neg, uint64_t *v);
+int mp_read_str(struct mp_rd *r, const char **s, uint32_t *n);
+int mp_read_array(struct mp_rd *r, uint32_t *n);
+int mp_read_map(struct mp_rd *r, uint32_t *n);
+/* Skips one value (bounded recursion). */
+int mp_skip(struct mp_rd *r, int depth);
+
+/* Typed helpers over mp_read_int with range checks: 0 or -ERANGE / -EINVAL (wrong type). */
+int mp_read_u64(struct mp_rd *r, uint64_t *v);
+int mp_read_i64(struct mp_rd *r, int64_t *v);
+
+static inline bool mp_key_is(const char *k, uint32_t n, const char *lit)
+{
+	size_t l = __builtin_strlen(lit);
+
+	return n == l && __builtin_memcmp(k, lit, l) == 0;
+}
+
+/* ---- codec.c: the arena decoded strings live in ------------------------------------------- */
+
+struct arena;
+struct arena *arena_new(size_t hint);
+void arena_reset(struct arena *a);
+void arena_free(struct arena *a);
+void *arena_alloc(struct arena *a, size_t n, size_t align);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+
+/* ---- codec.c: small text helpers ---------------------------------------------------------- */
+
+void errfmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copies src (NULL = "") into dst[n], truncated, zero-filled to the end. */
+void str_copy(char *dst, size_t n, const char *src);
+
+/* ---- event-types.c ------------------------------------------------------------------------ */
+
+/* Decodes buf into ev with strings in arena a (not set as ev->_arena). */
+int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
+		      char *err, size_t errlen);
+/* The required-field checks of encode, for append's caller-side validation. */
+int event_check(const struct ledger_event *ev, char *err, size_t errlen);
+
+/* reducer.c: one apply function per type, referenced by the type table. They run after the
+ * envelope rules (seq, counters) and must fail before changing anything. */
+typedef int (*event_apply_fn)(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_op_requested(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_op_refused(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_op_finished(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_phase_started(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_phase_finished(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_git_moved(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_unit_restarted(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_health_checked(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_owner_changed(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_unit_observed(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_counters_only(struct ledger_state *st, const struct ledger_event *ev);
+event_apply_fn event_type_apply(enum ledger_event_type t);
+
+/* ---- store.c ------------------------------------------------------------------------------ */
+
+struct ledger {
+	MDB_env *env;
+	MDB_dbi events;
+	MDB_dbi snapshots;
+	MDB_dbi meta;
+	char *path;             /* realpath, the registry key */
+	unsigned flags;         /* LEDGER_OPEN_* */
+	pid_t pid;              /* the process that opened it: a forked child must not close it */
+	uint32_t snapshot_every;
+	size_t mapsize;
+	unsigned readers;       /* read transactions open on this handle: no resize while > 0 */
+	/* The state after cache_seq, so appends need not replay the tail each time. */
+	struct ledger_state *cache;
+	struct ledger_state *work;
+	uint64_t cache_seq;
+	bool cache_valid;
+	struct arena *arena;    /* scratch for decodes inside appends and state_at */
+	char errmsg[256];
+};
+
+int lg_err(struct ledger *lg, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int lg_mdb_err(struct ledger *lg, int rc, const char *what);
+
+/* Read transactions: counted on the handle, adopting another process's map growth at begin. */
+int store_read_begin(struct ledger *lg, MDB_txn **txn);
+void store_read_end(struct ledger *lg, MDB_txn *txn);
+
+static inline uint64_t key_seq(const MDB_val *k)
+{
+	uint64_t be;
+
+	if (k->mv_size != sizeof(be))
+		return 0;
+	__builtin_memcpy(&be, k->mv_data, sizeof(be));
+	return be64toh(be);
+}
+
+/* The state after seq inside txn: nearest snapshot at or before it plus the tail; starts from
+ * `from` (a state after from->seq <= seq) instead when that is closer. */
+int store_state_at_txn(struct ledger *lg, MDB_txn *txn, uint64_t seq,
+		       const struct ledger_state *from, struct ledger_state *st);
+int store_last_seq_txn(struct ledger *lg, MDB_txn *txn, uint64_t *seq);
+
+#endif

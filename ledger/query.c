@@ -1,0 +1,772 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * query.c: reading the log. Iterators, seeking by time, the events of one operation, the state
+ * at a point, history and phase statistics. Scans use ledger_event_peek() to pass over events
+ * they do not need without decoding them, and the backward walks stop as soon as they have
+ * their answer, so their cost follows the answer, not the ledger.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- iterators ---------------------------------------------------------------------------- */
+
+struct ledger_iter {
+	struct ledger *lg;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	enum ledger_iter_dir dir;
+	uint64_t start;
+	bool started;
+	bool done;
+	struct arena *arena;
+	struct ledger_event ev;
+};
+
+int ledger_iter_new(struct ledger *lg, enum ledger_iter_dir dir, uint64_t start,
+		    struct ledger_iter **out)
+{
+	struct ledger_iter *it;
+	int rc;
+
+	if (!lg || !out || (dir != LEDGER_FORWARD && dir != LEDGER_BACKWARD))
+		return LEDGER_EINVAL;
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->lg = lg;
+	it->dir = dir;
+	it->start = start;
+	it->arena = arena_new(16 << 10);
+	if (!it->arena) {
+		free(it);
+		return -ENOMEM;
+	}
+	rc = store_read_begin(lg, &it->txn);
+	if (rc)
+		goto fail;
+	rc = mdb_cursor_open(it->txn, lg->events, &it->cur);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "open cursor");
+		goto fail;
+	}
+	*out = it;
+	return 0;
+fail:
+	ledger_iter_free(it);
+	return rc;
+}
+
+void ledger_iter_free(struct ledger_iter *it)
+{
+	if (!it)
+		return;
+	if (it->cur)
+		mdb_cursor_close(it->cur);
+	store_read_end(it->lg, it->txn);
+	arena_free(it->arena);
+	free(it);
+}
+
+/* Positions on the next record. 1 with k/v, 0 at the end, < 0 on error. */
+static int iter_step(struct ledger_iter *it, MDB_val *k, MDB_val *v)
+{
+	uint64_t be;
+	int rc;
+
+	if (it->done)
+		return 0;
+	if (!it->started) {
+		it->started = true;
+		if (it->start == 0) {
+			rc = mdb_cursor_get(it->cur, k, v,
+					    it->dir == LEDGER_FORWARD ? MDB_FIRST : MDB_LAST);
+		} else {
+			be = htobe64(it->start);
+			*k = (MDB_val){sizeof(be), &be};
+			rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+			if (it->dir == LEDGER_BACKWARD) {
+				if (rc == MDB_NOTFOUND)
+					rc = mdb_cursor_get(it->cur, k, v, MDB_LAST);
+				else if (rc == 0 && key_seq(k) > it->start)
+					rc = mdb_cursor_get(it->cur, k, v, MDB_PREV);
+			}
+		}
+	} else {
+		rc = mdb_cursor_get(it->cur, k, v,
+				    it->dir == LEDGER_FORWARD ? MDB_NEXT : MDB_PREV);
+	}
+	if (rc == MDB_NOTFOUND) {
+		it->done = true;
+		return 0;
+	}
+	if (rc)
+		return lg_mdb_err(it->lg, rc, "read events");
+	return 1;
+}
+
+int ledger_iter_next_raw(struct ledger_iter *it, uint64_t *seq, const uint8_t **buf, size_t *len)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (!it)
+		return LEDGER_EINVAL;
+	rc = iter_step(it, &k, &v);
+	if (rc <= 0)
+		return rc;
+	if (seq)
+		*seq = key_seq(&k);
+	if (buf)
+		*buf = v.mv_data;
+	if (len)
+		*len = v.mv_size;
+	return 1;
+}
+
+int ledger_iter_next(struct ledger_iter *it, const struct ledger_event **ev)
+{
+	char err[160] = "";
+	MDB_val k, v;
+	int rc;
+
+	if (!it || !ev)
+		return LEDGER_EINVAL;
+	rc = iter_step(it, &k, &v);
+	if (rc <= 0)
+		return rc;
+	arena_reset(it->arena);
+	rc = event_decode_into(v.mv_data, v.mv_size, &it->ev, it->arena, err, sizeof(err));
+	it->ev.seq = key_seq(&k);
+	*ev = &it->ev;
+	if (rc < 0)
+		return lg_err(it->lg, rc, "event %llu: %s", (unsigned long long)it->ev.seq, err);
+	return 1;
+}
+
+/* ---- seek by time ------------------------------------------------------------------------- */
+
+static int get_peek(struct ledger *lg, MDB_txn *txn, uint64_t seq, enum ledger_event_type *t,
+		    uint64_t *op, int64_t *time_ns)
+{
+	uint64_t be = htobe64(seq);
+	MDB_val k = {sizeof(be), &be}, v;
+	int rc = mdb_get(txn, lg->events, &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return lg_err(lg, LEDGER_EGAP, "event %llu is missing", (unsigned long long)seq);
+	if (rc)
+		return lg_mdb_err(lg, rc, "read event");
+	rc = ledger_event_peek(v.mv_data, v.mv_size, t, op, time_ns);
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+	return 0;
+}
+
+int ledger_seek_time(struct ledger *lg, int64_t time_ns, uint64_t *seq)
+{
+	MDB_txn *txn;
+	uint64_t last, lo, hi;
+	int64_t t;
+	int rc;
+
+	if (!lg || !seq)
+		return LEDGER_EINVAL;
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	rc = store_last_seq_txn(lg, txn, &last);
+	if (rc)
+		goto out;
+	/* first seq in [1, last + 1) with time >= time_ns */
+	lo = 1;
+	hi = last + 1;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		rc = get_peek(lg, txn, mid, NULL, NULL, &t);
+		if (rc)
+			goto out;
+		if (t >= time_ns)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*seq = lo;
+out:
+	store_read_end(lg, txn);
+	return rc;
+}
+
+/* ---- the events of one operation ---------------------------------------------------------- */
+
+static bool is_terminal(enum ledger_event_type t)
+{
+	return t == LEDGER_EV_OP_FINISHED || t == LEDGER_EV_OP_REFUSED;
+}
+
+int ledger_op_events(struct ledger *lg, uint64_t op,
+		     int (*fn)(const struct ledger_event *ev, void *ud), void *ud)
+{
+	struct ledger_iter *it = NULL;
+	enum ledger_event_type t;
+	const uint8_t *buf = NULL;
+	uint64_t seq = 0, eop;
+	size_t len = 0;
+	int rc;
+
+	if (!lg || !fn || op == 0)
+		return LEDGER_EINVAL;
+	rc = ledger_iter_new(lg, LEDGER_FORWARD, op, &it);
+	if (rc)
+		return rc;
+	for (bool first = true;; first = false) {
+		char err[160] = "";
+
+		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
+		if (rc == 0 && first)
+			rc = lg_err(lg, LEDGER_ENOTFOUND, "%llu is not an operation",
+				    (unsigned long long)op);
+		if (rc <= 0)
+			break;
+		rc = ledger_event_peek(buf, len, &t, &eop, NULL);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			break;
+		}
+		if (first && (seq != op || eop != op ||
+			      (t != LEDGER_EV_OP_REQUESTED && t != LEDGER_EV_OP_REFUSED))) {
+			rc = lg_err(lg, LEDGER_ENOTFOUND, "%llu is not an operation",
+				    (unsigned long long)op);
+			break;
+		}
+		if (eop != op)
+			continue;
+		arena_reset(it->arena);
+		rc = event_decode_into(buf, len, &it->ev, it->arena, err, sizeof(err));
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
+			break;
+		}
+		it->ev.seq = seq;
+		rc = fn(&it->ev, ud);
+		if (rc != 0)
+			break;
+		/* a standalone refusal is its own terminal event */
+		if (is_terminal(t))
+			break;
+	}
+	ledger_iter_free(it);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- state at a point --------------------------------------------------------------------- */
+
+int ledger_state_at(struct ledger *lg, uint64_t seq, struct ledger_state *st)
+{
+	MDB_txn *txn;
+	uint64_t last;
+	int rc;
+
+	if (!lg || !st)
+		return LEDGER_EINVAL;
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	rc = store_last_seq_txn(lg, txn, &last);
+	if (rc)
+		goto out;
+	if (seq == UINT64_MAX)
+		seq = last;
+	if (seq > last) {
+		rc = lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist (the last is %llu)",
+			    (unsigned long long)seq, (unsigned long long)last);
+		goto out;
+	}
+	if (lg->cache_valid && lg->cache_seq == seq) {
+		memcpy(st, lg->cache, sizeof(*st));
+		goto out;
+	}
+	rc = store_state_at_txn(lg, txn, seq,
+				lg->cache_valid && lg->cache_seq <= seq ? lg->cache : NULL, st);
+	if (rc == 0 && seq == last) {
+		memcpy(lg->cache, st, sizeof(*st));
+		lg->cache_seq = seq;
+		lg->cache_valid = true;
+	}
+out:
+	store_read_end(lg, txn);
+	return rc;
+}
+
+/* ---- history ------------------------------------------------------------------------------ */
+
+/* What a backward walk learned about an operation before reaching its first event. */
+struct op_end {
+	uint64_t op;
+	enum ledger_outcome outcome;
+	bool refused;
+	int64_t finished_ns;
+	int64_t duration_ns;
+	uint64_t rollback_op;
+	char error[256];
+};
+
+struct op_ends {
+	struct op_end *v;
+	size_t n, cap;
+};
+
+static struct op_end *ends_find(struct op_ends *e, uint64_t op)
+{
+	for (size_t i = e->n; i-- > 0;)
+		if (e->v[i].op == op)
+			return &e->v[i];
+	return NULL;
+}
+
+static void ends_remove(struct op_ends *e, struct op_end *x)
+{
+	size_t i = (size_t)(x - e->v);
+
+	e->v[i] = e->v[--e->n];
+}
+
+static struct op_end *ends_add(struct op_ends *e, uint64_t op)
+{
+	struct op_end *x;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct op_end *v = realloc(e->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		e->v = v;
+		e->cap = cap;
+	}
+	x = &e->v[e->n++];
+	memset(x, 0, sizeof(*x));
+	x->op = op;
+	return x;
+}
+
+/* Records the terminal event ev of its operation (the newest one wins: seen first). */
+static int ends_note(struct op_ends *e, const struct ledger_event *ev)
+{
+	struct op_end *x;
+
+	if (ends_find(e, ev->op))
+		return 0;
+	x = ends_add(e, ev->op);
+	if (!x)
+		return -ENOMEM;
+	x->finished_ns = ev->time_ns;
+	if (ev->type == LEDGER_EV_OP_FINISHED) {
+		x->outcome = ev->u.op_finished.outcome;
+		x->duration_ns = ev->u.op_finished.duration_ns;
+		x->rollback_op = ev->u.op_finished.rollback_op;
+		str_copy(x->error, sizeof(x->error), ev->u.op_finished.error);
+	} else {
+		x->outcome = LEDGER_OUT_REFUSED;
+		x->refused = true;
+		str_copy(x->error, sizeof(x->error), ev->u.op_refused.reason);
+	}
+	return 0;
+}
+
+static bool strv_has(const struct ledger_strv *sv, const char *s)
+{
+	for (uint32_t i = 0; i < sv->n; i++)
+		if (sv->v[i] && strcmp(sv->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Does the operation started by `req` (op.requested or standalone op.refused) pass f? */
+static bool filter_match(const struct ledger_history_filter *f, const struct ledger_event *req,
+			 enum ledger_outcome outcome)
+{
+	const struct ledger_op_requested *r = req->type == LEDGER_EV_OP_REQUESTED
+						      ? &req->u.op_requested
+						      : &req->u.op_refused.req;
+
+	if (!f)
+		return true;
+	if (f->until_ns && req->time_ns > f->until_ns)
+		return false;
+	if (f->since_ns && req->time_ns < f->since_ns)
+		return false;
+	if (f->service && *f->service && !strv_has(&r->services, f->service))
+		return false;
+	if (f->runtime >= 0 && (int)r->runtime != f->runtime)
+		return false;
+	if (f->outcome >= 0 && (int)outcome != f->outcome)
+		return false;
+	if (f->kind && *f->kind && strcmp(r->kind, f->kind) != 0)
+		return false;
+	return true;
+}
+
+void ledger_op_summary_release(struct ledger_op_summary *s)
+{
+	if (!s)
+		return;
+	ledger_event_release(&s->request);
+	memset(s, 0, sizeof(*s));
+}
+
+int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, size_t limit,
+		   struct ledger_op_summary **rows, size_t *nrows)
+{
+	struct ledger_iter *it = NULL;
+	struct op_ends ends = {NULL, 0, 0};
+	struct ledger_op_summary *out = NULL;
+	size_t n = 0, cap = 0;
+	enum ledger_event_type t;
+	const uint8_t *buf = NULL;
+	uint64_t seq = 0, op = 0;
+	int64_t time_ns = 0;
+	size_t len = 0;
+	int rc;
+
+	if (!lg || !rows || !nrows)
+		return LEDGER_EINVAL;
+	rc = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
+	if (rc)
+		return rc;
+	while (limit == 0 || n < limit) {
+		const struct ledger_event *ev = &it->ev;
+		struct ledger_op_summary *row;
+		struct op_end *end;
+		char err[160] = "";
+		bool start;
+
+		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
+		if (rc <= 0)
+			break;
+		rc = ledger_event_peek(buf, len, &t, &op, &time_ns);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			break;
+		}
+		if (f && f->since_ns && time_ns < f->since_ns)
+			break;
+		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+		if (!start && !is_terminal(t))
+			continue;
+		arena_reset(it->arena);
+		rc = event_decode_into(buf, len, &it->ev, it->arena, err, sizeof(err));
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
+			break;
+		}
+		it->ev.seq = seq;
+		if (!start) {
+			rc = ends_note(&ends, ev);
+			if (rc < 0)
+				break;
+			continue;
+		}
+
+		end = ends_find(&ends, op);
+		if (t == LEDGER_EV_OP_REFUSED) {
+			/* standalone: the request and its end in one event */
+			if (!end) {
+				rc = ends_note(&ends, ev);
+				if (rc < 0)
+					break;
+				end = ends_find(&ends, op);
+			}
+		}
+		if (!filter_match(f, ev, end ? end->outcome : LEDGER_OUT_NONE)) {
+			if (end)
+				ends_remove(&ends, end);
+			continue;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct ledger_op_summary *v = realloc(out, ncap * sizeof(*v));
+
+			if (!v) {
+				rc = -ENOMEM;
+				break;
+			}
+			out = v;
+			cap = ncap;
+		}
+		row = &out[n];
+		memset(row, 0, sizeof(*row));
+		rc = ledger_event_decode(buf, len, &row->request, NULL, 0);
+		if (rc < 0)
+			break;
+		row->request.seq = seq;
+		n++;
+		row->op = op;
+		row->started_ns = time_ns;
+		if (end) {
+			row->finished_ns = end->finished_ns;
+			row->outcome = end->outcome;
+			row->refused = end->refused;
+			row->rollback_op = end->rollback_op;
+			memcpy(row->error, end->error, sizeof(row->error));
+			ends_remove(&ends, end);
+		}
+	}
+	ledger_iter_free(it);
+	free(ends.v);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			ledger_op_summary_release(&out[i]);
+		free(out);
+		return rc;
+	}
+	*rows = out;
+	*nrows = n;
+	return 0;
+}
+
+/* ---- stats -------------------------------------------------------------------------------- */
+
+/* A phase duration seen before (walking backward) its operation's request. */
+struct pending {
+	uint64_t op;
+	int phase; /* index into the stats phases, by name */
+	int64_t duration_ns;
+	bool ok;
+	uint64_t seq;
+};
+
+struct samples {
+	int64_t *v;
+	size_t n, cap;
+};
+
+struct stats_ctx {
+	struct ledger_stats *out;
+	struct samples s[16];
+	uint64_t first_seq[16]; /* the oldest sample's sequence: phases are shown in run order */
+	struct pending *pend;
+	size_t npend, cappend;
+};
+
+static int phase_index(struct ledger_stats *st, const char *name)
+{
+	for (uint32_t i = 0; i < st->nphases; i++)
+		if (strcmp(st->phases[i].phase, name) == 0)
+			return (int)i;
+	if (st->nphases >= sizeof(st->phases) / sizeof(st->phases[0]))
+		return -1; /* more distinct phases than the table holds: ignored */
+	str_copy(st->phases[st->nphases].phase, sizeof(st->phases[0].phase), name);
+	return (int)st->nphases++;
+}
+
+static int sample_add(struct samples *s, int64_t v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		int64_t *nv = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank. */
+static int64_t pct(const struct samples *s, unsigned p)
+{
+	size_t rank = (s->n * p + 99) / 100;
+
+	return s->v[rank ? rank - 1 : 0];
+}
+
+static int record_phase(struct stats_ctx *c, int idx, int64_t d, bool ok, uint64_t seq)
+{
+	if (idx < 0)
+		return 0;
+	if (!c->first_seq[idx] || seq < c->first_seq[idx])
+		c->first_seq[idx] = seq;
+	c->out->phases[idx].count++;
+	c->out->phases[idx].failures += !ok;
+	return sample_add(&c->s[idx], d);
+}
+
+/* Phases in the order operations run them (by their oldest sample), phases no matching
+ * operation had dropped, "total" last. */
+static void stats_order(struct ledger_stats *out, const uint64_t *first_seq, int total)
+{
+	struct ledger_phase_stats v[16];
+	uint64_t key[16];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < out->nphases; i++) {
+		uint32_t j;
+
+		if ((int)i == total || out->phases[i].count == 0)
+			continue;
+		/* insertion sort: at most 15 */
+		for (j = n; j > 0 && key[j - 1] > first_seq[i]; j--) {
+			v[j] = v[j - 1];
+			key[j] = key[j - 1];
+		}
+		v[j] = out->phases[i];
+		key[j] = first_seq[i];
+		n++;
+	}
+	v[n++] = out->phases[total];
+	memset(out->phases, 0, sizeof(out->phases));
+	memcpy(out->phases, v, n * sizeof(v[0]));
+	out->nphases = n;
+}
+
+int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
+		 struct ledger_stats *out)
+{
+	struct ledger_iter *it = NULL;
+	struct op_ends ends = {NULL, 0, 0};
+	struct stats_ctx c;
+	enum ledger_event_type t;
+	const uint8_t *buf = NULL;
+	uint64_t seq = 0, op = 0;
+	int64_t time_ns = 0;
+	size_t len = 0;
+	int rc, total;
+
+	if (!lg || !out)
+		return LEDGER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.out = out;
+	total = phase_index(out, "total");
+
+	rc = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
+	if (rc)
+		return rc;
+	while (last_ops == 0 || out->ops < last_ops) {
+		const struct ledger_event *ev = &it->ev;
+		struct op_end *end;
+		char err[160] = "";
+		bool start;
+
+		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
+		if (rc <= 0)
+			break;
+		rc = ledger_event_peek(buf, len, &t, &op, &time_ns);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			break;
+		}
+		if (f && f->since_ns && time_ns < f->since_ns)
+			break;
+		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+		if (!start && !is_terminal(t) && t != LEDGER_EV_PHASE_FINISHED)
+			continue;
+		arena_reset(it->arena);
+		rc = event_decode_into(buf, len, &it->ev, it->arena, err, sizeof(err));
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
+			break;
+		}
+		it->ev.seq = seq;
+
+		if (t == LEDGER_EV_PHASE_FINISHED) {
+			struct pending *p;
+
+			if (c.npend == c.cappend) {
+				size_t cap = c.cappend ? c.cappend * 2 : 64;
+				struct pending *v = realloc(c.pend, cap * sizeof(*v));
+
+				if (!v) {
+					rc = -ENOMEM;
+					break;
+				}
+				c.pend = v;
+				c.cappend = cap;
+			}
+			p = &c.pend[c.npend++];
+			p->op = op;
+			p->phase = phase_index(out, ev->u.phase.name);
+			p->duration_ns = ev->u.phase.duration_ns;
+			p->ok = ev->u.phase.ok;
+			p->seq = seq;
+			continue;
+		}
+		if (!start) {
+			rc = ends_note(&ends, ev);
+			if (rc < 0)
+				break;
+			continue;
+		}
+
+		if (t == LEDGER_EV_OP_REFUSED && !ends_find(&ends, op)) {
+			rc = ends_note(&ends, ev);
+			if (rc < 0)
+				break;
+		}
+		end = ends_find(&ends, op);
+		if (filter_match(f, ev, end ? end->outcome : LEDGER_OUT_NONE)) {
+			out->ops++;
+			out->outcome[end ? end->outcome : LEDGER_OUT_NONE]++;
+			for (size_t i = 0; i < c.npend; i++)
+				if (c.pend[i].op == op) {
+					rc = record_phase(&c, c.pend[i].phase, c.pend[i].duration_ns,
+							  c.pend[i].ok, c.pend[i].seq);
+					if (rc < 0)
+						break;
+				}
+			if (rc == 0 && end && end->outcome != LEDGER_OUT_REFUSED)
+				rc = record_phase(&c, total, end->duration_ns,
+						  end->outcome == LEDGER_OUT_SUCCEEDED, seq);
+			if (rc < 0)
+				break;
+		}
+		/* this operation is done with: drop what was kept for it */
+		for (size_t i = 0; i < c.npend;)
+			if (c.pend[i].op == op)
+				c.pend[i] = c.pend[--c.npend];
+			else
+				i++;
+		if (end)
+			ends_remove(&ends, end);
+	}
+	ledger_iter_free(it);
+
+	for (uint32_t i = 0; rc >= 0 && i < out->nphases; i++) {
+		struct ledger_phase_stats *ps = &out->phases[i];
+		struct samples *s = &c.s[i];
+		__int128 sum = 0;
+
+		if (s->n == 0)
+			continue;
+		qsort(s->v, s->n, sizeof(s->v[0]), cmp_i64);
+		for (size_t j = 0; j < s->n; j++)
+			sum += s->v[j];
+		ps->p50_ns = pct(s, 50);
+		ps->p90_ns = pct(s, 90);
+		ps->p99_ns = pct(s, 99);
+		ps->max_ns = s->v[s->n - 1];
+		ps->mean_ns = (int64_t)(sum / (__int128)s->n);
+	}
+	for (size_t i = 0; i < sizeof(c.s) / sizeof(c.s[0]); i++)
+		free(c.s[i].v);
+	if (rc >= 0)
+		stats_order(out, c.first_seq, total);
+	free(c.pend);
+	free(ends.v);
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,893 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.c: the LMDB boundary. Opening (directory and file modes, the per-process registry,
+ * stale readers, close-on-exec), transactions that follow the map size (grow on MDB_MAP_FULL,
+ * adopt another process's growth on MDB_MAP_RESIZED), and appending: sequence, operation id
+ * and time are assigned inside the write transaction, so concurrent processes never collide,
+ * and the snapshot due at that sequence is written in the same transaction.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DEFAULT_MAP_BYTES ((size_t)64 << 20)
+#define MAX_GROW_TRIES 40
+
+/* ---- the process-wide registry of open paths ----------------------------------------------
+ * LMDB must not open one environment twice in a process: closing the second handle drops the
+ * process's fcntl locks on lock.mdb and the next opener re-initializes the reader table under
+ * live readers. Entries carry the pid, so a child forked from a process with an open ledger may
+ * still open it afresh (it must not use the inherited handle). */
+
+struct reg_entry {
+	struct reg_entry *next;
+	pid_t pid;
+	char path[];
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct reg_entry *reg_head;
+
+static int registry_add(const char *path)
+{
+	struct reg_entry **pp, *e;
+	pid_t pid = getpid();
+	int rc = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (pp = &reg_head; *pp;) {
+		e = *pp;
+		if (e->pid != pid) {
+			/* inherited across fork: not ours */
+			*pp = e->next;
+			free(e);
+			continue;
+		}
+		if (strcmp(e->path, path) == 0) {
+			rc = -EBUSY;
+			goto out;
+		}
+		pp = &e->next;
+	}
+	e = malloc(sizeof(*e) + strlen(path) + 1);
+	if (!e) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	e->pid = pid;
+	strcpy(e->path, path);
+	e->next = reg_head;
+	reg_head = e;
+out:
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
+}
+
+static void registry_remove(const char *path)
+{
+	struct reg_entry **pp, *e;
+	pid_t pid = getpid();
+
+	pthread_mutex_lock(&reg_lock);
+	for (pp = &reg_head; *pp; pp = &(*pp)->next) {
+		e = *pp;
+		if (e->pid == pid && strcmp(e->path, path) == 0) {
+			*pp = e->next;
+			free(e);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+int lg_err(struct ledger *lg, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (lg) {
+		va_start(ap, fmt);
+		vsnprintf(lg->errmsg, sizeof(lg->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int lg_mdb_err(struct ledger *lg, int rc, const char *what)
+{
+	lg_err(lg, 0, "%s: %s", what, mdb_strerror(rc));
+	/* LMDB passes system errors through as positive errno values */
+	return rc > 0 ? -rc : LEDGER_ESTORE;
+}
+
+const char *ledger_errmsg(const struct ledger *lg)
+{
+	return lg ? lg->errmsg : "";
+}
+
+const char *ledger_path(const struct ledger *lg)
+{
+	return lg ? lg->path : NULL;
+}
+
+/* ---- transactions ------------------------------------------------------------------------- */
+
+static void store_refresh_mapsize(struct ledger *lg)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(lg->env, &info) == 0)
+		lg->mapsize = info.me_mapsize;
+}
+
+static int store_txn_begin(struct ledger *lg, unsigned flags, MDB_txn **txn)
+{
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		rc = mdb_txn_begin(lg->env, NULL, flags, txn);
+		if (rc != MDB_MAP_RESIZED || tries >= 8)
+			break;
+		/* another process grew the map: adopt its size, which is only safe while no
+		 * read transaction of ours uses the current mapping */
+		if (lg->readers > 0)
+			return lg_err(lg, LEDGER_ESTORE,
+				      "the ledger map was resized by another process while a read "
+				      "transaction is open; retry after closing iterators");
+		rc = mdb_env_set_mapsize(lg->env, 0);
+		if (rc)
+			break;
+		store_refresh_mapsize(lg);
+	}
+	if (rc) {
+		*txn = NULL;
+		return lg_mdb_err(lg, rc, "begin transaction");
+	}
+	return 0;
+}
+
+int store_read_begin(struct ledger *lg, MDB_txn **txn)
+{
+	int rc = store_txn_begin(lg, MDB_RDONLY, txn);
+
+	if (rc == 0)
+		lg->readers++;
+	return rc;
+}
+
+void store_read_end(struct ledger *lg, MDB_txn *txn)
+{
+	if (!txn)
+		return;
+	mdb_txn_abort(txn);
+	lg->readers--;
+}
+
+static int store_grow(struct ledger *lg)
+{
+	size_t next;
+	int rc;
+
+	if (lg->readers > 0)
+		return lg_err(lg, LEDGER_ESTORE,
+			      "the ledger map is full and cannot grow while a read transaction is "
+			      "open");
+	store_refresh_mapsize(lg);
+	next = lg->mapsize * 2;
+	rc = mdb_env_set_mapsize(lg->env, next);
+	if (rc)
+		return lg_mdb_err(lg, rc, "grow the map");
+	store_refresh_mapsize(lg);
+	return 0;
+}
+
+int store_last_seq_txn(struct ledger *lg, MDB_txn *txn, uint64_t *seq)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(txn, lg->events, &c);
+	if (rc)
+		return lg_mdb_err(lg, rc, "open cursor");
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		return 0;
+	}
+	if (rc)
+		return lg_mdb_err(lg, rc, "read the last event");
+	*seq = key_seq(&k);
+	return 0;
+}
+
+/* ---- open / close ------------------------------------------------------------------------- */
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char *p, *s;
+	int rc = 0;
+
+	s = strdup(dir);
+	if (!s)
+		return -ENOMEM;
+	for (p = s + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(s, mode) < 0 && errno != EEXIST) {
+			rc = -errno;
+			goto out;
+		}
+		*p = '/';
+	}
+	if (mkdir(s, mode) < 0) {
+		rc = errno == EEXIST ? 0 : -errno;
+		goto out;
+	}
+	/* mkdir's mode passes through the umask; the ledger's directory is 0700 exactly */
+	if (chmod(s, mode) < 0)
+		rc = -errno;
+out:
+	free(s);
+	return rc;
+}
+
+static int store_open_dbs(struct ledger *lg, bool create, const struct ledger_options *opts)
+{
+	bool rdonly = lg->flags & LEDGER_OPEN_RDONLY;
+	unsigned dbf = create ? MDB_CREATE : 0;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	uint8_t sv[4];
+	uint32_t schema;
+	int rc;
+
+	rc = store_txn_begin(lg, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "events", dbf, &lg->events)) ||
+	    (rc = mdb_dbi_open(txn, "snapshots", dbf, &lg->snapshots)) ||
+	    (rc = mdb_dbi_open(txn, "meta", dbf, &lg->meta))) {
+		if (rc == MDB_NOTFOUND) {
+			rc = lg_err(lg, LEDGER_ENOTFOUND, "'%s' is not a shiplog ledger", lg->path);
+			goto out;
+		}
+		rc = lg_mdb_err(lg, rc, "open databases");
+		goto out;
+	}
+
+	k = (MDB_val){6, "schema"};
+	rc = mdb_get(txn, lg->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		if (!create) {
+			rc = lg_err(lg, LEDGER_ENOTFOUND, "'%s' has no schema version", lg->path);
+			goto out;
+		}
+		sv[0] = 0, sv[1] = 0, sv[2] = 0, sv[3] = LEDGER_SCHEMA_VERSION;
+		v = (MDB_val){4, sv};
+		rc = mdb_put(txn, lg->meta, &k, &v, 0);
+		if (rc) {
+			rc = lg_mdb_err(lg, rc, "write the schema version");
+			goto out;
+		}
+	} else if (rc) {
+		rc = lg_mdb_err(lg, rc, "read the schema version");
+		goto out;
+	} else {
+		const uint8_t *b = v.mv_data;
+
+		if (v.mv_size != 4) {
+			rc = lg_err(lg, LEDGER_ECORRUPT, "'%s': malformed schema version", lg->path);
+			goto out;
+		}
+		schema = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+		if (schema > LEDGER_SCHEMA_VERSION) {
+			rc = lg_err(lg, LEDGER_ESCHEMA,
+				    "'%s' has schema version %u, newer than this shiplog's %d; "
+				    "upgrade shiplog",
+				    lg->path, schema, LEDGER_SCHEMA_VERSION);
+			goto out;
+		}
+	}
+
+	if (opts && opts->project && *opts->project) {
+		size_t n = strlen(opts->project);
+
+		k = (MDB_val){7, "project"};
+		rc = mdb_get(txn, lg->meta, &k, &v);
+		if (rc == 0 && (v.mv_size != n || memcmp(v.mv_data, opts->project, n) != 0)) {
+			rc = lg_err(lg, LEDGER_EINVAL, "ledger '%s' belongs to project '%.*s', not '%s'",
+				    lg->path, (int)(v.mv_size > 64 ? 64 : v.mv_size),
+				    (const char *)v.mv_data, opts->project);
+			goto out;
+		}
+		if (rc == MDB_NOTFOUND && !rdonly) {
+			v = (MDB_val){n, (void *)opts->project};
+			rc = mdb_put(txn, lg->meta, &k, &v, 0);
+		} else if (rc == MDB_NOTFOUND) {
+			rc = 0;
+		}
+		if (rc) {
+			rc = lg_mdb_err(lg, rc, "project name");
+			goto out;
+		}
+	}
+
+	/* committing (also the read-only one) keeps the database handles */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		rc = lg_mdb_err(lg, rc, "commit");
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+static void ledger_free(struct ledger *lg)
+{
+	if (!lg)
+		return;
+	free(lg->cache);
+	free(lg->work);
+	arena_free(lg->arena);
+	free(lg->path);
+	free(lg);
+}
+
+int ledger_open(struct ledger **out, const char *dir, unsigned flags,
+		const struct ledger_options *opts)
+{
+	bool rdonly = flags & LEDGER_OPEN_RDONLY;
+	bool create = (flags & LEDGER_OPEN_CREATE) && !rdonly;
+	bool registered = false, fresh = false;
+	struct ledger *lg = NULL;
+	char real[PATH_MAX];
+	char *data = NULL;
+	struct stat sb;
+	int rc, fd, dead;
+
+	if (!out || !dir || !*dir)
+		return LEDGER_EINVAL;
+
+	if (asprintf(&data, "%s/data.mdb", dir) < 0)
+		return -ENOMEM;
+	if (stat(data, &sb) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			rc = -errno;
+			goto out;
+		}
+		if (!create) {
+			rc = LEDGER_ENOTFOUND;
+			goto out;
+		}
+		rc = mkdir_p(dir, 0700);
+		if (rc < 0)
+			goto out;
+		fresh = true;
+	}
+	if (!realpath(dir, real)) {
+		rc = -errno;
+		goto out;
+	}
+	rc = registry_add(real);
+	if (rc < 0)
+		goto out;
+	registered = true;
+
+	lg = calloc(1, sizeof(*lg));
+	if (!lg || !(lg->path = strdup(real)) || !(lg->cache = malloc(sizeof(*lg->cache))) ||
+	    !(lg->work = malloc(sizeof(*lg->work))) || !(lg->arena = arena_new(64 << 10))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	lg->flags = flags;
+	lg->pid = getpid();
+	lg->snapshot_every = opts && opts->snapshot_every ? opts->snapshot_every
+							  : LEDGER_DEFAULT_SNAPSHOT_EVERY;
+	lg->mapsize = opts && opts->initial_map_bytes ? opts->initial_map_bytes
+						      : DEFAULT_MAP_BYTES;
+
+	rc = mdb_env_create(&lg->env);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "create environment");
+		goto out;
+	}
+	if ((rc = mdb_env_set_maxdbs(lg->env, 4)) ||
+	    (rc = mdb_env_set_mapsize(lg->env, lg->mapsize))) {
+		rc = lg_mdb_err(lg, rc, "configure environment");
+		goto out;
+	}
+	rc = mdb_env_open(lg->env, real, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0600);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "open environment");
+		goto out;
+	}
+	/* LMDB marks lock.mdb close-on-exec but not the main data fd: every git, systemctl or
+	 * hook we spawn would inherit it */
+	if (mdb_env_get_fd(lg->env, &fd) == 0 && fd >= 0)
+		fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+	if (fresh) {
+		char *p = NULL;
+
+		/* created through the umask: make them exactly 0600 */
+		if (asprintf(&p, "%s/data.mdb", real) >= 0)
+			chmod(p, 0600);
+		free(p);
+		if (asprintf(&p, "%s/lock.mdb", real) >= 0)
+			chmod(p, 0600);
+		free(p);
+	}
+	/* slots of readers that died (SIGKILL) pin pages until cleared */
+	mdb_reader_check(lg->env, &dead);
+	store_refresh_mapsize(lg);
+
+	rc = store_open_dbs(lg, create, opts);
+	if (rc < 0)
+		goto out;
+
+	*out = lg;
+	lg = NULL;
+	registered = false;
+	rc = 0;
+out:
+	if (lg) {
+		if (lg->env)
+			mdb_env_close(lg->env);
+		ledger_free(lg);
+	}
+	if (registered)
+		registry_remove(real);
+	free(data);
+	return rc;
+}
+
+void ledger_close(struct ledger *lg)
+{
+	if (!lg)
+		return;
+	/* a forked child must not close the parent's environment: that would release locks
+	 * and reader slots that belong to the parent */
+	if (lg->pid == getpid()) {
+		mdb_env_close(lg->env);
+		registry_remove(lg->path);
+	}
+	ledger_free(lg);
+}
+
+/* ---- state inside a transaction ----------------------------------------------------------- */
+
+int store_state_at_txn(struct ledger *lg, MDB_txn *txn, uint64_t seq,
+		       const struct ledger_state *from, struct ledger_state *st)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint64_t be, snap = 0, want;
+	struct ledger_event ev;
+	char err[160] = "";
+	int rc;
+
+	ledger_state_init(st);
+	if (seq == 0)
+		return 0;
+
+	rc = mdb_cursor_open(txn, lg->snapshots, &c);
+	if (rc)
+		return lg_mdb_err(lg, rc, "open cursor");
+	be = htobe64(seq);
+	k = (MDB_val){sizeof(be), &be};
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && key_seq(&k) != seq)
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == 0)
+		snap = key_seq(&k);
+	else if (rc != MDB_NOTFOUND) {
+		rc = lg_mdb_err(lg, rc, "read snapshots");
+		goto out;
+	}
+
+	if (from && from->seq <= seq && from->seq >= snap) {
+		memcpy(st, from, sizeof(*st));
+	} else if (snap) {
+		rc = ledger_state_decode(v.mv_data, v.mv_size, st);
+		if (rc == 0 && st->seq != snap)
+			rc = LEDGER_ECORRUPT;
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "snapshot %llu does not decode: %s",
+				    (unsigned long long)snap, ledger_strerror(rc));
+			goto out;
+		}
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (st->seq == seq)
+		return 0;
+
+	rc = mdb_cursor_open(txn, lg->events, &c);
+	if (rc)
+		return lg_mdb_err(lg, rc, "open cursor");
+	want = st->seq + 1;
+	be = htobe64(want);
+	k = (MDB_val){sizeof(be), &be};
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	while (rc == 0) {
+		if (key_seq(&k) != want) {
+			rc = lg_err(lg, LEDGER_EGAP, "event %llu is missing",
+				    (unsigned long long)want);
+			goto out;
+		}
+		arena_reset(lg->arena);
+		rc = event_decode_into(v.mv_data, v.mv_size, &ev, lg->arena, err, sizeof(err));
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)want, err);
+			goto out;
+		}
+		ev.seq = want;
+		rc = ledger_state_apply(st, &ev);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not apply: %s",
+				    (unsigned long long)want, ledger_strerror(rc));
+			goto out;
+		}
+		if (want == seq)
+			break;
+		want++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist",
+			    (unsigned long long)want);
+	else if (rc > 0)
+		rc = lg_mdb_err(lg, rc, "read events");
+out:
+	arena_reset(lg->arena);
+	if (c)
+		mdb_cursor_close(c);
+	return rc;
+}
+
+/* ---- append ------------------------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Fills in what append assigns. `orig` is the caller's event, untouched until commit. */
+static void event_assign(struct ledger_event *ev, const struct ledger_event *orig, uint64_t seq,
+			 int64_t now)
+{
+	memcpy(ev, orig, sizeof(*ev));
+	ev->seq = seq;
+	if (ev->op == 0 &&
+	    (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED))
+		ev->op = seq;
+	if (ev->time_ns == 0)
+		ev->time_ns = now;
+}
+
+/* One attempt: begin, assign, encode, apply, put, snapshot, commit. */
+static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const uint8_t *const *bufs,
+			    const size_t *lens, size_t n, uint64_t *first)
+{
+	MDB_txn *txn = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	uint64_t last, seq, be;
+	struct ledger_event ev, dev;
+	char err[160] = "";
+	MDB_val k, v;
+	int64_t now;
+	int rc;
+
+	rc = store_txn_begin(lg, 0, &txn);
+	if (rc)
+		return rc;
+	rc = store_last_seq_txn(lg, txn, &last);
+	if (rc)
+		goto out;
+	if (!lg->cache_valid || lg->cache_seq != last) {
+		/* another process appended since (or first append): catch up */
+		const struct ledger_state *from =
+			lg->cache_valid && lg->cache_seq <= last ? lg->cache : NULL;
+
+		rc = store_state_at_txn(lg, txn, last, from, lg->work);
+		if (rc)
+			goto out;
+		memcpy(lg->cache, lg->work, sizeof(*lg->cache));
+		lg->cache_seq = last;
+		lg->cache_valid = true;
+	}
+	memcpy(lg->work, lg->cache, sizeof(*lg->work));
+	now = now_ns();
+
+	for (size_t i = 0; i < n; i++) {
+		seq = last + 1 + i;
+		arena_reset(lg->arena);
+		if (evs) {
+			event_assign(&ev, &evs[i], seq, now);
+			rc = ledger_event_encode(&ev, &buf, &len);
+			if (rc < 0) {
+				event_check(&ev, err, sizeof(err));
+				rc = lg_err(lg, rc, "event %zu: %s", i,
+					    *err ? err : ledger_strerror(rc));
+				goto out;
+			}
+			v = (MDB_val){len, buf};
+		} else {
+			v = (MDB_val){lens[i], (void *)bufs[i]};
+		}
+		rc = event_decode_into(v.mv_data, v.mv_size, &dev, lg->arena, err, sizeof(err));
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %zu: %s", i, err);
+			goto out;
+		}
+		dev.seq = seq;
+		rc = ledger_state_apply(lg->work, &dev);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %zu (%s) does not apply: %s", i, dev.type_name,
+				    rc == LEDGER_EFULL ? "more services than the ledger tracks"
+						       : ledger_strerror(rc));
+			goto out;
+		}
+		be = htobe64(seq);
+		k = (MDB_val){sizeof(be), &be};
+		rc = mdb_put(txn, lg->events, &k, &v, MDB_APPEND);
+		free(buf);
+		buf = NULL;
+		if (rc) {
+			rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "append");
+			goto out;
+		}
+		if (seq % lg->snapshot_every == 0) {
+			rc = ledger_state_encode(lg->work, &buf, &len);
+			if (rc < 0)
+				goto out;
+			v = (MDB_val){len, buf};
+			rc = mdb_put(txn, lg->snapshots, &k, &v, 0);
+			free(buf);
+			buf = NULL;
+			if (rc) {
+				rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "write snapshot");
+				goto out;
+			}
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc) {
+		rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "commit");
+		goto out;
+	}
+	/* the work state is the state after the last event now */
+	{
+		struct ledger_state *t = lg->cache;
+
+		lg->cache = lg->work;
+		lg->work = t;
+		lg->cache_seq = last + n;
+	}
+	if (evs)
+		for (size_t i = 0; i < n; i++) {
+			event_assign(&ev, &evs[i], last + 1 + i, now);
+			evs[i].seq = ev.seq;
+			evs[i].op = ev.op;
+			evs[i].time_ns = ev.time_ns;
+		}
+	*first = last + 1;
+out:
+	arena_reset(lg->arena);
+	free(buf);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+static int store_append(struct ledger *lg, struct ledger_event *evs, const uint8_t *const *bufs,
+			const size_t *lens, size_t n, unsigned flags, uint64_t *first)
+{
+	bool nosync = flags & LEDGER_APPEND_NOSYNC;
+	char err[160] = "";
+	int rc;
+
+	if (!lg)
+		return LEDGER_EINVAL;
+	lg->errmsg[0] = '\0';
+	if (lg->flags & LEDGER_OPEN_RDONLY)
+		return lg_err(lg, -EROFS, "the ledger is open read-only");
+	if (n == 0)
+		return 0;
+	if (lg->pid != getpid())
+		return lg_err(lg, LEDGER_EINVAL, "a ledger handle cannot be used across fork");
+	for (size_t i = 0; evs && i < n; i++) {
+		rc = event_check(&evs[i], err, sizeof(err));
+		if (rc < 0)
+			return lg_err(lg, rc, "event %zu: %s", i, err);
+	}
+
+	for (int tries = 0;; tries++) {
+		/* NOSYNC for this commit only: the data reaches the page cache (it survives the
+		 * process) but not the disk until a later synced commit or ledger_sync() */
+		if (nosync)
+			mdb_env_set_flags(lg->env, MDB_NOSYNC, 1);
+		rc = store_append_txn(lg, evs, bufs, lens, n, first);
+		if (nosync)
+			mdb_env_set_flags(lg->env, MDB_NOSYNC, 0);
+		if (rc != MDB_MAP_FULL)
+			break;
+		if (tries >= MAX_GROW_TRIES)
+			return lg_err(lg, LEDGER_ESTORE, "the ledger map cannot grow further");
+		rc = store_grow(lg);
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
+int ledger_append(struct ledger *lg, struct ledger_event *ev, unsigned flags, uint64_t *seq_out)
+{
+	uint64_t first = 0;
+	int rc;
+
+	if (!ev)
+		return LEDGER_EINVAL;
+	rc = store_append(lg, ev, NULL, NULL, 1, flags, &first);
+	if (rc == 0 && seq_out)
+		*seq_out = first;
+	return rc;
+}
+
+int ledger_append_many(struct ledger *lg, struct ledger_event *evs, size_t n, unsigned flags)
+{
+	uint64_t first;
+
+	if (!evs && n)
+		return LEDGER_EINVAL;
+	return store_append(lg, evs, NULL, NULL, n, flags, &first);
+}
+
+int ledger_append_raw(struct ledger *lg, const uint8_t *const *bufs, const size_t *lens, size_t n,
+		      unsigned flags)
+{
+	uint64_t first;
+
+	if ((!bufs || !lens) && n)
+		return LEDGER_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!bufs[i] || lens[i] > LEDGER_EVENT_MAX_BYTES)
+			return lg_err(lg, bufs[i] ? LEDGER_ETOOBIG : LEDGER_EINVAL,
+				      "event %zu: bad buffer", i);
+	return store_append(lg, NULL, bufs, lens, n, flags, &first);
+}
+
+int ledger_sync(struct ledger *lg)
+{
+	int rc;
+
+	if (!lg)
+		return LEDGER_EINVAL;
+	if (lg->flags & LEDGER_OPEN_RDONLY)
+		return lg_err(lg, -EROFS, "the ledger is open read-only");
+	rc = mdb_env_sync(lg->env, 1);
+	return rc ? lg_mdb_err(lg, rc, "sync") : 0;
+}
+
+/* ---- reads -------------------------------------------------------------------------------- */
+
+int ledger_last_seq(struct ledger *lg, uint64_t *seq)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (!lg || !seq)
+		return LEDGER_EINVAL;
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	rc = store_last_seq_txn(lg, txn, seq);
+	store_read_end(lg, txn);
+	return rc;
+}
+
+static int store_get_val(struct ledger *lg, MDB_txn *txn, uint64_t seq, MDB_val *v)
+{
+	uint64_t be = htobe64(seq);
+	MDB_val k = {sizeof(be), &be};
+	int rc = mdb_get(txn, lg->events, &k, v);
+
+	if (rc == MDB_NOTFOUND)
+		return lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist",
+			      (unsigned long long)seq);
+	if (rc)
+		return lg_mdb_err(lg, rc, "read event");
+	return 0;
+}
+
+int ledger_get(struct ledger *lg, uint64_t seq, struct ledger_event *ev)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	char err[160] = "";
+	int rc;
+
+	if (!lg || !ev)
+		return LEDGER_EINVAL;
+	memset(ev, 0, sizeof(*ev));
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	rc = store_get_val(lg, txn, seq, &v);
+	if (rc == 0) {
+		rc = ledger_event_decode(v.mv_data, v.mv_size, ev, err, sizeof(err));
+		if (rc < 0)
+			lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
+		else
+			ev->seq = seq;
+	}
+	store_read_end(lg, txn);
+	return rc;
+}
+
+int ledger_get_raw(struct ledger *lg, uint64_t seq, uint8_t **buf, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	int rc;
+
+	if (!lg || !buf || !len)
+		return LEDGER_EINVAL;
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	rc = store_get_val(lg, txn, seq, &v);
+	if (rc == 0) {
+		*buf = malloc(v.mv_size ? v.mv_size : 1);
+		if (!*buf) {
+			rc = -ENOMEM;
+		} else {
+			memcpy(*buf, v.mv_data, v.mv_size);
+			*len = v.mv_size;
+		}
+	}
+	store_read_end(lg, txn);
+	return rc;
+}
+
+/* ---- maintenance -------------------------------------------------------------------------- */
+
+int ledger_compact_to(struct ledger *lg, const char *dir)
+{
+	char *data = NULL;
+	int rc;
+
+	if (!lg || !dir || !*dir)
+		return LEDGER_EINVAL;
+	rc = mkdir_p(dir, 0700);
+	if (rc < 0)
+		return lg_err(lg, rc, "create '%s': %s", dir, strerror(-rc));
+	if (asprintf(&data, "%s/data.mdb", dir) < 0)
+		return -ENOMEM;
+	rc = access(data, F_OK) == 0;
+	free(data);
+	if (rc)
+		return lg_err(lg, -EEXIST, "'%s' already holds a ledger", dir);
+	rc = mdb_env_copy2(lg->env, dir, MDB_CP_COMPACT);
+	return rc ? lg_mdb_err(lg, rc, "compact copy") : 0;
+}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/* Queries over a hand-made ledger with known answers: iterators, seek_time, op_events,
+ * state_at, history with every filter, stats; and history/state cost on a larger ledger. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger-gen.h"
+#include "ledger/ledger.h"
+#include "testlib.h"
+
+#define T0 1700000000000000000ll
+#define SEC 1000000000ll
+#define MS 1000000ll
+
+static char *dir;
+static struct ledger *lg;
+static uint64_t A, X, B, R, C, last;
+
+/* Each event at T0 + seq seconds, so times are known. */
+static uint64_t put(struct ledger_event *ev)
+{
+	uint64_t seq;
+	int rc;
+
+	cr_assert_eq(ledger_last_seq(lg, &seq), 0);
+	ev->time_ns = T0 + (int64_t)(seq + 1) * SEC;
+	ev->actor = "alice@vps";
+	rc = ledger_append(lg, ev, LEDGER_APPEND_NOSYNC, &seq);
+	cr_assert_eq(rc, 0, "%s", ledger_errmsg(lg));
+	last = seq;
+	return seq;
+}
+
+static const char *svc_native[] = {"web", "api"};
+static const char *svc_docker[] = {"compute"};
+
+static uint64_t req(const char *kind, int rt, const char **sv, unsigned n, const char *commit,
+		    const char *prev, uint64_t reverts)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
+
+	ev.u.op_requested.kind = kind;
+	ev.u.op_requested.runtime = rt;
+	ev.u.op_requested.services = (struct ledger_strv){n, sv};
+	ev.u.op_requested.commit = commit;
+	ev.u.op_requested.prev_commit = prev;
+	ev.u.op_requested.reverts = reverts;
+	return put(&ev);
+}
+
+static void phase(uint64_t op, const char *name, int64_t ms, bool ok)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_PHASE_STARTED, .op = op};
+
+	ev.u.phase.name = name;
+	put(&ev);
+	ev.type = LEDGER_EV_PHASE_FINISHED;
+	ev.u.phase.duration_ns = ms * MS;
+	ev.u.phase.ok = ok;
+	put(&ev);
+}
+
+static void fin(uint64_t op, enum ledger_outcome o, int64_t ms, uint64_t rb, const char *err)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED, .op = op};
+
+	ev.u.op_finished.outcome = o;
+	ev.u.op_finished.duration_ns = ms * MS;
+	ev.u.op_finished.rollback_op = rb;
+	ev.u.op_finished.error = err;
+	put(&ev);
+}
+
+static void restart(uint64_t op, const char *svc, int rt)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED, .op = op};
+
+	ev.u.unit_restarted.service = svc;
+	ev.u.unit_restarted.runtime = rt;
+	put(&ev);
+}
+
+static void setup(void)
+{
+	struct ledger_options o = {.snapshot_every = 4};
+	struct ledger_event ev;
+
+	dir = tl_mkdtemp("query");
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_CREATE, &o), 0);
+
+	A = req("deploy", LEDGER_RT_NATIVE, svc_native, 2, "a1", "", 0);
+	phase(A, "precheck", 10, true);
+	phase(A, "rollout", 100, true);
+	restart(A, "web", 0);
+	phase(A, "verify", 50, true);
+	fin(A, LEDGER_OUT_SUCCEEDED, 200, 0, "");
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LEDGER_EV_OP_REFUSED;
+	ev.u.op_refused.req.kind = "deploy";
+	ev.u.op_refused.req.runtime = LEDGER_RT_DOCKER;
+	ev.u.op_refused.guard = "edge";
+	ev.u.op_refused.reason = "edge roles need DEPLOY_NATIVE_EDGE_READY=1";
+	X = put(&ev);
+
+	B = req("deploy", LEDGER_RT_DOCKER, svc_docker, 1, "b1", "a1", 0);
+	phase(B, "precheck", 20, true);
+	phase(B, "rollout", 200, true);
+	restart(B, "compute", 1);
+	phase(B, "verify", 70, false);
+	R = req("rollback", LEDGER_RT_DOCKER, svc_docker, 1, "a1", "b1", B);
+	phase(R, "precheck", 5, true);
+	phase(R, "rollout", 30, true);
+	restart(R, "compute", 1);
+	phase(R, "verify", 40, true);
+	fin(R, LEDGER_OUT_SUCCEEDED, 100, 0, "");
+	fin(B, LEDGER_OUT_ROLLED_BACK, 400, R, "verify failed");
+
+	C = req("deploy", LEDGER_RT_NATIVE, svc_native, 1, "c1", "a1", 0);
+	phase(C, "precheck", 15, true);
+}
+
+static void teardown(void)
+{
+	ledger_close(lg);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(query, .init = setup, .fini = teardown);
+
+Test(query, iterators)
+{
+	struct ledger_iter *it;
+	const struct ledger_event *ev;
+	uint64_t seq, want;
+	const uint8_t *buf;
+	size_t len;
+
+	cr_assert_eq(ledger_iter_new(lg, LEDGER_BACKWARD, 5, &it), 0);
+	for (want = 5; ledger_iter_next(it, &ev) == 1; want--)
+		cr_assert_eq(ev->seq, want);
+	cr_assert_eq(want, 0);
+	ledger_iter_free(it);
+
+	cr_assert_eq(ledger_iter_new(lg, LEDGER_FORWARD, last - 2, &it), 0);
+	for (want = last - 2; ledger_iter_next_raw(it, &seq, &buf, &len) == 1; want++) {
+		cr_assert_eq(seq, want);
+		cr_assert_gt(len, 0);
+	}
+	cr_assert_eq(want, last + 1);
+	cr_assert_eq(ledger_iter_next(it, &ev), 0, "stays at the end");
+	ledger_iter_free(it);
+
+	cr_assert_eq(ledger_iter_new(lg, LEDGER_BACKWARD, last + 100, &it), 0);
+	cr_assert_eq(ledger_iter_next(it, &ev), 1);
+	cr_assert_eq(ev->seq, last, "backward past the end starts at the last");
+	ledger_iter_free(it);
+	cr_assert_eq(ledger_iter_new(lg, LEDGER_FORWARD, last + 1, &it), 0);
+	cr_assert_eq(ledger_iter_next(it, &ev), 0);
+	ledger_iter_free(it);
+}
+
+Test(query, seek_time)
+{
+	uint64_t seq;
+
+	cr_assert_eq(ledger_seek_time(lg, T0, &seq), 0);
+	cr_assert_eq(seq, 1);
+	for (uint64_t k = 1; k <= last; k++) {
+		cr_assert_eq(ledger_seek_time(lg, T0 + (int64_t)k * SEC, &seq), 0);
+		cr_assert_eq(seq, k);
+		cr_assert_eq(ledger_seek_time(lg, T0 + (int64_t)k * SEC - 1, &seq), 0);
+		cr_assert_eq(seq, k);
+	}
+	cr_assert_eq(ledger_seek_time(lg, T0 + (int64_t)(last + 5) * SEC, &seq), 0);
+	cr_assert_eq(seq, last + 1);
+}
+
+struct collect {
+	uint64_t seqs[64];
+	unsigned n;
+	unsigned stop_after;
+};
+
+static int collect_fn(const struct ledger_event *ev, void *ud)
+{
+	struct collect *c = ud;
+
+	c->seqs[c->n++] = ev->seq;
+	return c->stop_after && c->n >= c->stop_after ? 1 : 0;
+}
+
+Test(query, op_events)
+{
+	struct collect c = {0};
+	struct ledger_event ev;
+
+	cr_assert_eq(ledger_op_events(lg, B, collect_fn, &c), 0);
+	/* request, 3 phases x 2, restart, finish; none of R's events */
+	cr_assert_eq(c.n, 9);
+	cr_assert_eq(c.seqs[0], B);
+	for (unsigned i = 0; i < c.n; i++) {
+		cr_assert_eq(ledger_get(lg, c.seqs[i], &ev), 0);
+		cr_assert_eq(ev.op, B);
+		ledger_event_release(&ev);
+	}
+	cr_assert_eq(ledger_get(lg, c.seqs[c.n - 1], &ev), 0);
+	cr_assert_eq(ev.type, LEDGER_EV_OP_FINISHED);
+	ledger_event_release(&ev);
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(ledger_op_events(lg, X, collect_fn, &c), 0);
+	cr_assert_eq(c.n, 1, "a standalone refusal is one event");
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(ledger_op_events(lg, C, collect_fn, &c), 0);
+	cr_assert_eq(c.n, 3, "a running operation: up to the end");
+
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	cr_assert_eq(ledger_op_events(lg, A, collect_fn, &c), 0);
+	cr_assert_eq(c.n, 2, "the callback stops it");
+
+	cr_assert_eq(ledger_op_events(lg, A + 1, collect_fn, &c), LEDGER_ENOTFOUND);
+	cr_assert_eq(ledger_op_events(lg, last + 10, collect_fn, &c), LEDGER_ENOTFOUND);
+}
+
+Test(query, state_at_points)
+{
+	struct ledger_state *st = malloc(sizeof(*st));
+
+	cr_assert_eq(ledger_state_at(lg, R - 1, st), 0);
+	cr_assert_eq(st->inflight.op, B);
+	cr_assert(st->inflight.verify_failed);
+	cr_assert_eq(ledger_state_at(lg, R, st), 0);
+	cr_assert_eq(st->inflight.op, R);
+	cr_assert_eq(st->parent.op, B);
+	cr_assert_eq(ledger_state_at(lg, C - 1, st), 0);
+	cr_assert_eq(st->inflight.op, 0);
+	cr_assert_not_null(ledger_state_quarantined(st, "b1"));
+	cr_assert_str_eq(ledger_state_service(st, "compute")->rt[1].good[0].commit, "a1");
+	cr_assert_eq(ledger_state_at(lg, UINT64_MAX, st), 0);
+	cr_assert_eq(st->seq, last);
+	cr_assert_eq(st->inflight.op, C);
+	cr_assert_str_eq(st->inflight.phase, "precheck");
+	free(st);
+}
+
+static void history(const struct ledger_history_filter *f, size_t limit, const uint64_t *want,
+		    size_t nwant)
+{
+	struct ledger_op_summary *rows;
+	size_t n;
+
+	cr_assert_eq(ledger_history(lg, f, limit, &rows, &n), 0, "%s", ledger_errmsg(lg));
+	cr_assert_eq(n, nwant, "%zu rows, want %zu", n, nwant);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(rows[i].op, want[i], "row %zu: op %llu, want %llu", i,
+			     (unsigned long long)rows[i].op, (unsigned long long)want[i]);
+	for (size_t i = 0; i < n; i++)
+		ledger_op_summary_release(&rows[i]);
+	free(rows);
+}
+
+Test(query, history_rows)
+{
+	struct ledger_op_summary *rows;
+	size_t n;
+
+	cr_assert_eq(ledger_history(lg, NULL, 0, &rows, &n), 0);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(rows[0].op, C);
+	cr_assert_eq(rows[0].outcome, LEDGER_OUT_NONE);
+	cr_assert_eq(rows[0].finished_ns, 0);
+	cr_assert_eq(rows[1].op, R);
+	cr_assert_eq(rows[1].outcome, LEDGER_OUT_SUCCEEDED);
+	cr_assert_str_eq(rows[1].request.u.op_requested.kind, "rollback");
+	cr_assert_eq(rows[2].op, B);
+	cr_assert_eq(rows[2].outcome, LEDGER_OUT_ROLLED_BACK);
+	cr_assert_eq(rows[2].rollback_op, R);
+	cr_assert_str_eq(rows[2].error, "verify failed");
+	cr_assert_eq(rows[2].started_ns, T0 + (int64_t)B * SEC);
+	cr_assert_eq(rows[3].op, X);
+	cr_assert(rows[3].refused);
+	cr_assert_eq(rows[3].outcome, LEDGER_OUT_REFUSED);
+	cr_assert(strstr(rows[3].error, "EDGE_READY"));
+	cr_assert_eq(rows[3].request.type, LEDGER_EV_OP_REFUSED);
+	cr_assert_eq(rows[4].op, A);
+	cr_assert_eq(rows[4].outcome, LEDGER_OUT_SUCCEEDED);
+	cr_assert_eq(rows[4].finished_ns, T0 + (int64_t)(X - 1) * SEC);
+	cr_assert_str_eq(rows[4].request.u.op_requested.commit, "a1");
+	for (size_t i = 0; i < n; i++)
+		ledger_op_summary_release(&rows[i]);
+	free(rows);
+}
+
+Test(query, history_filters)
+{
+	struct ledger_history_filter f = {.runtime = -1, .outcome = -1};
+	uint64_t all[] = {C, R, B, X, A};
+
+	history(&f, 2, all, 2);
+	f.kind = "rollback";
+	history(&f, 0, (uint64_t[]){R}, 1);
+	f.kind = NULL;
+	f.service = "compute";
+	history(&f, 0, (uint64_t[]){R, B}, 2);
+	f.service = NULL;
+	f.runtime = LEDGER_RT_NATIVE;
+	history(&f, 0, (uint64_t[]){C, A}, 2);
+	f.runtime = -1;
+	f.outcome = LEDGER_OUT_REFUSED;
+	history(&f, 0, (uint64_t[]){X}, 1);
+	f.outcome = LEDGER_OUT_NONE;
+	history(&f, 0, (uint64_t[]){C}, 1);
+	f.outcome = LEDGER_OUT_SUCCEEDED;
+	history(&f, 1, (uint64_t[]){R}, 1);
+	f.outcome = -1;
+	f.since_ns = T0 + (int64_t)B * SEC;
+	history(&f, 0, (uint64_t[]){C, R, B}, 3);
+	f.since_ns = 0;
+	f.until_ns = T0 + (int64_t)X * SEC;
+	history(&f, 0, (uint64_t[]){X, A}, 2);
+}
+
+static const struct ledger_phase_stats *phase_of(const struct ledger_stats *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->nphases; i++)
+		if (strcmp(s->phases[i].phase, name) == 0)
+			return &s->phases[i];
+	cr_assert_fail("no phase %s", name);
+	return NULL;
+}
+
+Test(query, stats)
+{
+	struct ledger_history_filter f = {.runtime = -1, .outcome = -1};
+	const struct ledger_phase_stats *p;
+	struct ledger_stats s;
+
+	cr_assert_eq(ledger_stats(lg, NULL, 0, &s), 0);
+	cr_assert_eq(s.ops, 5);
+	cr_assert_eq(s.outcome[LEDGER_OUT_SUCCEEDED], 2);
+	cr_assert_eq(s.outcome[LEDGER_OUT_ROLLED_BACK], 1);
+	cr_assert_eq(s.outcome[LEDGER_OUT_REFUSED], 1);
+	cr_assert_eq(s.outcome[LEDGER_OUT_NONE], 1);
+	cr_assert_eq(s.nphases, 4);
+	cr_assert_str_eq(s.phases[0].phase, "precheck", "in the order operations run them");
+	cr_assert_str_eq(s.phases[1].phase, "rollout");
+	cr_assert_str_eq(s.phases[2].phase, "verify");
+	cr_assert_str_eq(s.phases[3].phase, "total");
+	p = phase_of(&s, "precheck");
+	cr_assert_eq(p->count, 4);
+	cr_assert_eq(p->p50_ns, 10 * MS);
+	cr_assert_eq(p->p90_ns, 20 * MS);
+	cr_assert_eq(p->p99_ns, 20 * MS);
+	cr_assert_eq(p->max_ns, 20 * MS);
+	cr_assert_eq(p->mean_ns, 12500000);
+	p = phase_of(&s, "verify");
+	cr_assert_eq(p->count, 3);
+	cr_assert_eq(p->failures, 1);
+	cr_assert_eq(p->p50_ns, 50 * MS);
+	cr_assert_eq(p->max_ns, 70 * MS);
+	p = phase_of(&s, "total");
+	cr_assert_eq(p->count, 3);
+	cr_assert_eq(p->failures, 1);
+	cr_assert_eq(p->max_ns, 400 * MS);
+	cr_assert_eq(p->p50_ns, 200 * MS);
+
+	cr_assert_eq(ledger_stats(lg, NULL, 2, &s), 0);
+	cr_assert_eq(s.ops, 2);
+	cr_assert_eq(phase_of(&s, "precheck")->count, 2);
+	cr_assert_eq(phase_of(&s, "precheck")->max_ns, 15 * MS);
+
+	f.kind = "deploy";
+	cr_assert_eq(ledger_stats(lg, &f, 0, &s), 0);
+	cr_assert_eq(s.ops, 4);
+	cr_assert_eq(phase_of(&s, "rollout")->count, 2);
+	cr_assert_eq(phase_of(&s, "rollout")->mean_ns, 150 * MS);
+}
+
+/* history --limit 20 and status on a larger ledger stay cheap. */
+Test(query, cost_follows_the_answer, .timeout = 120)
+{
+	struct ledger_options o = {.snapshot_every = 1000};
+	char *big = tl_mkdtemp("bigq");
+	struct ledger_state *st = malloc(sizeof(*st));
+	struct ledger_op_summary *rows;
+	struct ledger *b;
+	struct timespec t0, t1;
+	struct gen g;
+	size_t n;
+	double ms;
+
+	cr_assert_eq(ledger_open(&b, big, LEDGER_OPEN_CREATE, &o), 0);
+	gen_init(&g, b, 11);
+	while (g.events < 40000)
+		gen_op(&g);
+	ledger_close(b);
+	cr_assert_eq(ledger_open(&b, big, LEDGER_OPEN_RDONLY, &o), 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ledger_history(b, NULL, 20, &rows, &n), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	cr_assert_eq(n, 20);
+	cr_log_info("history --limit 20 over %llu events: %.3f ms", (unsigned long long)g.events,
+		    ms);
+	cr_assert_lt(ms, 20.0, "history --limit 20 took %.3f ms", ms);
+	for (size_t i = 0; i < n; i++)
+		ledger_op_summary_release(&rows[i]);
+	free(rows);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ledger_state_at(b, UINT64_MAX, st), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	cr_log_info("state_at(newest) over %llu events: %.3f ms", (unsigned long long)g.events, ms);
+	cr_assert_lt(ms, 5.0, "state_at took %.3f ms", ms);
+	ledger_close(b);
+	tl_rmrf(big);
+	free(big);
+	free(st);
+}
