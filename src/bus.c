@@ -24,6 +24,7 @@ struct bus {
 	sd_bus *bus;
 	bool private_socket; /* a direct connection: no bus daemon, no sender names */
 	bool subscribed;     /* Manager.Subscribe done on this connection */
+	bool user;           /* the user manager (for reconnecting) */
 	char errmsg[512];
 };
 
@@ -80,6 +81,7 @@ int bus_open(struct bus **out, bool user)
 	*out = NULL;
 	open_errmsg[0] = '\0';
 	b = xcalloc(1, sizeof(*b));
+	b->user = user;
 
 	if (!user) {
 		r = sd_bus_open_system(&b->bus);
@@ -315,7 +317,40 @@ static bool unit_is_service(const char *unit)
 	return n > k && streq(unit + n - k, ".service");
 }
 
+static bool connection_lost(int r)
+{
+	return r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE || r == -ESHUTDOWN;
+}
+
+/* The bus daemon can restart under us (a user session's dbus is socket-activated): open a new
+ * connection in place of the lost one. */
+static int bus_reconnect(struct bus *b)
+{
+	struct bus *fresh = NULL;
+	int r = bus_open(&fresh, b->user);
+
+	if (r < 0)
+		return bus_fail(b, r, NULL, "reconnecting to the systemd manager (%s)", open_errmsg);
+	sd_bus_flush_close_unref(b->bus);
+	b->bus = fresh->bus;
+	b->private_socket = fresh->private_socket;
+	b->subscribed = false;
+	free(fresh);
+	return 0;
+}
+
+static int unit_props_once(struct bus *b, const char *unit, struct unit_props *p);
+
 int bus_unit_props(struct bus *b, const char *unit, struct unit_props *p)
+{
+	int r = unit_props_once(b, unit, p);
+
+	if (r < 0 && connection_lost(r) && bus_reconnect(b) == 0)
+		r = unit_props_once(b, unit, p);
+	return r;
+}
+
+static int unit_props_once(struct bus *b, const char *unit, struct unit_props *p)
 {
 	_cleanup_free_ char *path = NULL;
 	int r;

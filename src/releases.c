@@ -134,6 +134,8 @@ int releases_switch(const struct config *cfg, const char *commit, char *err, siz
 	return 0;
 }
 
+/* Protected: what `current` points at, what any service runs, its last-good (good[0]) and the
+ * one a `rollback` without a target would pick (good[1]). */
 static bool is_protected(const struct ledger_state *st, const char *commit, const char *current)
 {
 	if (streq(commit, current))
@@ -143,7 +145,7 @@ static bool is_protected(const struct ledger_state *st, const char *commit, cons
 			const struct ledger_service_runtime *r = &st->services[i].rt[rt];
 			if (streq(r->commit, commit))
 				return true;
-			for (uint32_t g = 0; g < r->ngood; g++)
+			for (uint32_t g = 0; g < r->ngood && g < 2; g++)
 				if (streq(r->good[g].commit, commit))
 					return true;
 		}

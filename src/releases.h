@@ -37,8 +37,9 @@ int releases_mark_built(const struct config *cfg, const char *commit);
 int releases_switch(const struct config *cfg, const char *commit, char *err, size_t errlen);
 
 /* Keeps the newest `keep` releases (by creation time) and every protected one: the one
- * `current` points at, and every commit the state names as running or as good (last-good and
- * the older rollback targets) on any service. Removes the rest; their names go to removed. */
+ * `current` points at, and, for every service, the commit it runs, its last-good and the one
+ * before that (what `shiplog rollback` would go back to). Removes the rest; their names go to
+ * removed. */
 int releases_prune(const struct config *cfg, const struct ledger_state *st, unsigned keep,
 		   struct strv *removed, char *err, size_t errlen);
 

@@ -122,7 +122,7 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	req.mode = rq->mode;
 	req.ref = rq->ref;
 	req.commit = ng ? groups[ng - 1].commit : "";
-	req.prev_commit = head;
+	req.prev_commit = rq->prev_commit ? rq->prev_commit : head;
 	req.runtime = rq->runtime;
 	req.services.n = (uint32_t)rq->ntargets;
 	req.services.v = svcs;

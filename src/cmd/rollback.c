@@ -120,6 +120,29 @@ static int to_point(struct ledger *lg, const char *to, uint64_t *seq, char *what
 	return 0;
 }
 
+struct moved_to {
+	char commit[LEDGER_COMMIT_MAX];
+};
+
+static int find_moved(const struct ledger_event *ev, void *ud)
+{
+	if (ev->type == LEDGER_EV_GIT_MOVED)
+		strlcpy_(((struct moved_to *)ud)->commit, ev->u.git_moved.to, LEDGER_COMMIT_MAX);
+	return 0;
+}
+
+/* The commit an operation deployed: its request's, or where it moved the checkout. */
+static void op_commit(struct ledger *lg, const struct ledger_op_summary *s, char *out)
+{
+	struct moved_to m = {""};
+
+	strlcpy_(out, s->request.u.op_requested.commit, LEDGER_COMMIT_MAX);
+	if (out[0])
+		return;
+	ledger_op_events(lg, s->op, find_moved, &m);
+	strlcpy_(out, m.commit, LEDGER_COMMIT_MAX);
+}
+
 /* Prints the operations newer than the target that a no-target rollback passes over. */
 static void say_skipped(struct ledger *lg, const struct config *cfg, int runtime,
 			const struct ledger_state *st, const char *target)
@@ -132,11 +155,10 @@ static void say_skipped(struct ledger *lg, const struct config *cfg, int runtime
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct ledger_op_summary *s = &rows[i];
-		const char *commit = s->request.type == LEDGER_EV_OP_REQUESTED
-					     ? s->request.u.op_requested.commit
-					     : "";
+		char commit[LEDGER_COMMIT_MAX];
 		if (s->refused || s->request.type != LEDGER_EV_OP_REQUESTED)
 			continue;
+		op_commit(lg, s, commit);
 		if (commit[0] && streq(commit, target))
 			break;
 		if (s->outcome != LEDGER_OUT_SUCCEEDED)
@@ -183,7 +205,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int runtime = LEDGER_RT_NATIVE, exec_override = 0, opt, r;
 	int64_t wait_ns = 0;
 	size_t svcs[64], nsvcs = 0;
-	char err[512], what[256] = "";
+	char err[512], what[256] = "", interrupted_prev[LEDGER_COMMIT_MAX] = "";
+	uint64_t interrupted_reverts = 0;
 	uint64_t rb_op = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -253,6 +276,15 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (r < 0)
 			goto out;
+		/* A rollback that died half way is completed: same reverted operation, and what it
+		 * rolled away from is what gets quarantined. */
+		r = ledger_state_at(ctx->lg, UINT64_MAX, st);
+		if (r == 0 && st->inflight.op && streq(st->inflight.kind, "rollback")) {
+			out_say("operation %llu, a rollback, was interrupted: completing it",
+				(unsigned long long)st->inflight.op);
+			interrupted_reverts = st->inflight.reverts;
+			strlcpy_(interrupted_prev, st->inflight.prev_commit, sizeof(interrupted_prev));
+		}
 		r = op_close_interrupted(ctx->lg, "interrupted");
 		if (r < 0)
 			goto out;
@@ -352,6 +384,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			ledger_state_service(st, cfg->services[rq->targets[i].service].name);
 		if (now && now->rt[runtime].op > rq->reverts)
 			rq->reverts = now->rt[runtime].op;
+	}
+	if (interrupted_reverts) {
+		rq->reverts = interrupted_reverts;
+		if (interrupted_prev[0])
+			rq->prev_commit = interrupted_prev;
 	}
 	if (!rq->ntargets) {
 		log_error("rollback: no target: no service in scope has an earlier good commit");

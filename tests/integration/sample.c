@@ -233,3 +233,60 @@ int sample_count_events(struct sample *s, const char *type)
 	tl_run_release(&r);
 	return n;
 }
+
+static size_t key_len(const char *line)
+{
+	return strcspn(line, " =");
+}
+
+static bool same_key(const char *line, const char *override)
+{
+	size_t k = key_len(override);
+
+	return strncmp(line, override, k) == 0 && (line[k] == ' ' || line[k] == '=');
+}
+
+char *sample_alt_conf(struct sample *s, const char *name, const char *section,
+		      const char *overrides)
+{
+	char *path = xasprintf("%s/%s.conf", s->dir, name);
+	char *text = tl_read(s->conf);
+	struct strv lines = {0}, file = {0};
+	struct buf out = {0};
+	bool present[64] = {0}, used[64] = {0};
+	char *save = NULL, *copy;
+
+	cr_assert_not_null(text);
+	copy = xstrdup(overrides ? overrides : "");
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		strv_push(&lines, l);
+	free(copy);
+	save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		strv_push(&file, l);
+	for (size_t f = 0; f < file.n; f++)
+		for (size_t i = 0; i < lines.n; i++)
+			if (same_key(file.v[f], lines.v[i]))
+				present[i] = true;
+	for (size_t f = 0; f < file.n; f++) {
+		const char *line = file.v[f];
+		for (size_t i = 0; i < lines.n && line == file.v[f]; i++)
+			if (!used[i] && same_key(line, lines.v[i])) {
+				line = lines.v[i];
+				used[i] = true;
+			}
+		buf_printf(&out, "%s\n", line);
+		if (streq(file.v[f], "[target]"))
+			buf_printf(&out, "local_exec = always\n");
+		if (section && streq(file.v[f], section))
+			for (size_t i = 0; i < lines.n; i++)
+				if (!present[i])
+					buf_printf(&out, "%s\n", lines.v[i]);
+	}
+	tl_write(path, out.data);
+	buf_free(&out);
+	strv_free(&lines);
+	strv_free(&file);
+	free(text);
+	return path;
+}

@@ -25,6 +25,13 @@ void sample_setup(struct sample *s, const char *tag, bool start);
 /* Stops and removes its units, removes the scratch dir. */
 void sample_teardown(struct sample *s);
 
+/* Writes DIR/NAME.conf: the sample's shiplog.conf with local_exec = always (it lives outside
+ * the checkout) and each "key = value" line of `overrides` (newline-separated) replacing the
+ * line of that key, or added to `section` when the key is not there. Returns the path
+ * (malloc'd). */
+char *sample_alt_conf(struct sample *s, const char *name, const char *section,
+		      const char *overrides);
+
 /* Runs shiplog -c CONF with extra env (NULL-terminated list, may be NULL). */
 void sample_shiplog(struct sample *s, struct tl_run *r, char *const env[], ...);
 

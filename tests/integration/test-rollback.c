@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* Rollback against the real user manager: what actually runs is read back from the sample
+ * app's /health answers and worker heartbeats. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sample.h"
+#include "util.h"
+
+static char *const edge_ok[] = {"DEPLOY_NATIVE_EDGE_READY=1", NULL};
+
+#define REQUIRE_MANAGER() TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager")
+
+static void deploy_ok(struct sample *s, const char *scope)
+{
+	struct tl_run r;
+
+	sample_shiplog(s, &r, edge_ok, "deploy", "main", scope, NULL);
+	cr_assert_eq(r.exit_code, 0, "deploy %s failed:\n%s\n%s", scope, r.out, r.err);
+	tl_run_release(&r);
+}
+
+static void assert_runs(struct sample *s, const char *commit)
+{
+	char got[41];
+
+	sample_http_commit(s, "web", got);
+	cr_assert_str_eq(got, commit, "web runs %s, expected %s", got, commit);
+	sample_http_commit(s, "api", got);
+	cr_assert_str_eq(got, commit, "api runs %s, expected %s", got, commit);
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, commit, "compute runs %s, expected %s", got, commit);
+	sample_beat_commit(s, "ingest-equities", got);
+	cr_assert_str_eq(got, commit, "ingest-equities runs %s, expected %s", got, commit);
+}
+
+/* The operation id of the newest history row whose text contains needle. */
+static unsigned long newest_op(struct sample *s, const char *needle)
+{
+	struct tl_run r;
+	unsigned long id = 0;
+
+	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "50", NULL);
+	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *p = strstr(line, "\"op\":");
+		if (p && strstr(line, needle)) {
+			id = strtoul(p + 5, NULL, 10);
+			break;
+		}
+	}
+	tl_run_release(&r);
+	return id;
+}
+
+Test(rollback, bad_commit_is_rolled_back_automatically)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "auto", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	sample_commit(&s, NULL, "echo 'api.health_status = 500' >> app.conf", "break api");
+
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "Automatic Rollback"), "%s", r.out);
+	cr_assert(strstr(r.err, "rolled back"), "%s", r.err);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+
+	sample_shiplog(&s, &r, NULL, "history", NULL);
+	cr_assert(strstr(r.out, "rolled-back"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(strstr(r.out, "quarantined"), "status does not show the quarantine:\n%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(rollback, returns_to_the_first_of_two_good_deploys)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "twogood", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--edge-ready");
+	assert_runs(&s, c2);
+
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(strstr(r.out, "quarantined") && strstr(r.out, "by op"), "%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(rollback, skips_a_failed_deploy)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "skipfail", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	sample_commit(&s, NULL, "echo two >> NOTES", "two");
+	deploy_ok(&s, "--edge-ready");
+	sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "three breaks");
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "skipping operation") && strstr(r.out, "rolled-back"),
+		  "the skipped failed deploy is not named:\n%s", r.out);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+	sample_teardown(&s);
+}
+
+Test(rollback, failed_workers_only_deploy_rolls_back_only_workers)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], got[41];
+	unsigned web, api;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "workers", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	web = sample_main_pid(&s, "web");
+	api = sample_main_pid(&s, "api");
+	sample_commit(&s, NULL, "echo 'candles.crash = 1' >> app.conf", "break candles");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	cr_assert_eq(sample_main_pid(&s, "web"), web, "web was restarted");
+	cr_assert_eq(sample_main_pid(&s, "api"), api, "api was restarted");
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, c1);
+	sample_beat_commit(&s, "candles", got);
+	cr_assert_str_eq(got, c1);
+	sample_teardown(&s);
+}
+
+Test(rollback, a_rollback_can_be_rolled_back)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], id[32];
+	unsigned long op2;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "rbrb", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--edge-ready");
+	op2 = newest_op(&s, "\"kind\":\"deploy\"");
+	cr_assert(op2 > 0);
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+
+	/* undo the rollback: back to the state right after the second deploy */
+	snprintf(id, sizeof(id), "%lu", op2);
+	sample_shiplog(&s, &r, NULL, "rollback", "--to", id, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	assert_runs(&s, c2);
+	sample_teardown(&s);
+}
+
+Test(rollback, quarantined_commit_needs_force)
+{
+	struct sample s;
+	struct tl_run r;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "quar", true);
+	sample_commit(&s, NULL, "echo one >> NOTES", "one");
+	deploy_ok(&s, "--workers-only");
+	sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "bad");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "a quarantined commit was deployed:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "rolled back") && strstr(r.err, "--force"), "%s", r.err);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--force", NULL);
+	cr_assert_eq(r.exit_code, 1, "--force should deploy it (and it fails again):\n%s\n%s",
+		     r.out, r.err);
+	cr_assert(strstr(r.out, "--force: deploying"), "%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(rollback, killed_rollback_is_completed_by_the_next)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], *slow, *orig;
+	pid_t pid;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "rbkill", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--edge-ready");
+
+	/* a rollback with a long settle window, killed while it verifies */
+	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 20s");
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char *log = xasprintf("%s/rb.log", s.dir);
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", slow, "rollback", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		if (tl_sh("grep -q '== Rollback Verify ==' '%s/rb.log' 2>/dev/null", s.dir) == 0)
+			break;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	orig = s.conf;
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "interrupted"), "%s", r.out);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+	sample_shiplog(&s, &r, NULL, "history", NULL);
+	cr_assert(strstr(r.out, "interrupted"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(strstr(r.out, "quarantined") && strstr(r.out, "by op"),
+		  "the completed rollback did not quarantine %s:\n%s", c2, r.out);
+	tl_run_release(&r);
+	s.conf = orig;
+	free(slow);
+	sample_teardown(&s);
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Test(rollback, releases_layout_rolls_back_without_building)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], c3[41], *rel, *orig, *path;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "rel", false);
+	rel = sample_alt_conf(&s, "rel", "[target]", "layout = releases\nkeep_releases = 1");
+	orig = s.conf;
+	s.conf = rel;
+	sample_shiplog(&s, &r, NULL, "units", "install", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	assert_runs(&s, c1);
+	/* a failing deploy: rolled back to c1, whose release must survive retention */
+	strlcpy_(c2, sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "bad"),
+		 sizeof(c2));
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+	path = xasprintf("%s.releases/%s", s.checkout, c1);
+	cr_assert(is_dir(path), "the last-good release %s was removed", path);
+	free(path);
+
+	strlcpy_(c3, sample_commit(&s, NULL, "sed -i '/compute.crash/d' app.conf", "fix"),
+		 sizeof(c3));
+	deploy_ok(&s, "--edge-ready");
+	assert_runs(&s, c3);
+	path = xasprintf("%s.releases/%s", s.checkout, c2);
+	cr_assert(!is_dir(path), "the failed release %s was kept beyond keep_releases = 1", path);
+	free(path);
+
+	/* instant rollback: c1's release exists and is built: no build runs */
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "already built"), "%s", r.out);
+	cr_assert(!strstr(r.out, "$ /bin/sh -c"), "the rollback ran a build:\n%s", r.out);
+	tl_run_release(&r);
+	assert_runs(&s, c1);
+	s.conf = orig;
+	free(rel);
+	sample_teardown(&s);
+}
