@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <git2.h>
 #include <ledger/ledger.h>
 
 #include "cmd.h"
@@ -198,13 +197,11 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	git_libgit2_init();
 	ctx.cmd_argc = argc - optind;
 	ctx.cmd_argv = argv + optind;
 	r = run_command(c, &ctx, argc - optind, argv + optind);
 	ledger_close(ctx.lg);
 	config_free(ctx.cfg);
 	free(ctx.ledger_dir);
-	git_libgit2_shutdown();
 	return exit_code_for(r);
 }

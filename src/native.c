@@ -273,15 +273,18 @@ static int native_restart(struct rollout *ro)
 	return failed || r < 0 ? SL_EFAILED : 0;
 }
 
-static void show_log_tail(struct rollout *ro, const struct service *s)
+static void show_log_tail(struct rollout *ro, const struct service *s, const char *lines)
 {
 	if (ro->cfg->native.log_dir) {
-		_cleanup_free_ char *path = xasprintf("%s/%s.log", ro->cfg->native.log_dir, s->name);
-		char *argv[] = {"tail", "-n", "20", path, NULL};
+		const char *dir = ro->cfg->native.log_dir;
+		_cleanup_free_ char *path =
+			dir[0] == '/' ? xasprintf("%s/%s.log", dir, s->name)
+				      : xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
+		char *argv[] = {"tail", "-n", (char *)lines, path, NULL};
 		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
 	} else {
-		char *argv[] = {"journalctl", "--user-unit", (char *)s->unit, "-n", "50", "--no-pager",
-				NULL};
+		char *argv[] = {"journalctl", "--user-unit", (char *)s->unit, "-n", (char *)lines,
+				"--no-pager", NULL};
 		if (ro->cfg->native.manager == MANAGER_SYSTEM)
 			argv[1] = "-u";
 		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
@@ -347,9 +350,10 @@ static int verify_units(struct rollout *ro)
 		if (bad[i]) {
 			failed++;
 			op_fail(ro->op, "unit %s: %s", s->unit, detail[i]);
-			show_log_tail(ro, s);
-		} else if (!ro->fast && ro->cfg->native.log_dir == NULL) {
-			/* the reference dumped status and journal for each unit when not fast */
+			show_log_tail(ro, s, "20");
+		} else if (!ro->fast) {
+			/* the reference showed status and the journal of each unit when not fast */
+			show_log_tail(ro, s, "5");
 		}
 	}
 	if (ro->fast)

@@ -54,6 +54,8 @@ const char *repo_workdir(const struct repo *r)
 	return r->workdir;
 }
 
+static bool git_initialised;
+
 int repo_open(const char *path, struct repo **out)
 {
 	git_repository *g = NULL;
@@ -63,6 +65,12 @@ int repo_open(const char *path, struct repo **out)
 
 	*out = NULL;
 	repo_open_err[0] = '\0';
+	/* libgit2 is initialised on first use only: commands that never touch git (status,
+	 * history) do not pay for it. The reference count it keeps makes this safe to repeat. */
+	if (!git_initialised) {
+		git_libgit2_init();
+		git_initialised = true;
+	}
 	rc = git_repository_open_ext(&g, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (rc < 0) {
 		const char *msg = repo_git_msg();
