@@ -14,9 +14,9 @@
 
 struct mp_head {
 	enum mp_type type;
-	uint64_t u;    /* integer bits, bool value */
-	bool neg;      /* MP_INT with a negative value */
-	uint32_t n;    /* payload bytes (str, bin, ext, float) or element count (array, map) */
+	uint64_t u; /* integer bits, bool value */
+	bool neg;   /* MP_INT with a negative value */
+	uint32_t n; /* payload bytes (str, bin, ext, float) or element count (array, map) */
 };
 
 static uint64_t be_read(const uint8_t *p, int n)
@@ -31,7 +31,7 @@ static uint64_t be_read(const uint8_t *p, int n)
 /* Reads one header. Payloads and container counts are checked against the bytes that remain:
  * each element takes at least one byte, so a count larger than that is corrupt, whatever it
  * claims. */
-static int mp_head_read(struct mp_rd *r, struct mp_head *h)
+static int mp_head_read_slow(struct mp_rd *r, struct mp_head *h)
 {
 	const uint8_t *p = r->p;
 	size_t avail = (size_t)(r->end - p);
@@ -70,11 +70,15 @@ static int mp_head_read(struct mp_rd *r, struct mp_head *h)
 			h->type = MP_BOOL;
 			h->u = b == 0xc3;
 			break;
-		case 0xc4: case 0xc5: case 0xc6:
+		case 0xc4:
+		case 0xc5:
+		case 0xc6:
 			h->type = MP_BIN;
 			extra = 1 << (b - 0xc4);
 			break;
-		case 0xc7: case 0xc8: case 0xc9:
+		case 0xc7:
+		case 0xc8:
+		case 0xc9:
 			h->type = MP_EXT;
 			extra = 1 << (b - 0xc7);
 			break;
@@ -86,27 +90,41 @@ static int mp_head_read(struct mp_rd *r, struct mp_head *h)
 			h->type = MP_FLOAT;
 			payload = 8;
 			break;
-		case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		case 0xcc:
+		case 0xcd:
+		case 0xce:
+		case 0xcf:
 			h->type = MP_UINT;
 			extra = 1 << (b - 0xcc);
 			break;
-		case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		case 0xd0:
+		case 0xd1:
+		case 0xd2:
+		case 0xd3:
 			h->type = MP_INT;
 			extra = 1 << (b - 0xd0);
 			break;
-		case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		case 0xd4:
+		case 0xd5:
+		case 0xd6:
+		case 0xd7:
+		case 0xd8:
 			h->type = MP_EXT;
 			payload = 1 + (1u << (b - 0xd4)); /* type byte + data */
 			break;
-		case 0xd9: case 0xda: case 0xdb:
+		case 0xd9:
+		case 0xda:
+		case 0xdb:
 			h->type = MP_STR;
 			extra = 1 << (b - 0xd9);
 			break;
-		case 0xdc: case 0xdd:
+		case 0xdc:
+		case 0xdd:
 			h->type = MP_ARRAY;
 			extra = 2 << (b - 0xdc);
 			break;
-		case 0xde: case 0xdf:
+		case 0xde:
+		case 0xdf:
 			h->type = MP_MAP;
 			extra = 2 << (b - 0xde);
 			break;
@@ -126,10 +144,18 @@ static int mp_head_read(struct mp_rd *r, struct mp_head *h)
 			break;
 		case MP_INT:
 			switch (extra) {
-			case 1: h->u = (uint64_t)(int64_t)(int8_t)v; break;
-			case 2: h->u = (uint64_t)(int64_t)(int16_t)v; break;
-			case 4: h->u = (uint64_t)(int64_t)(int32_t)v; break;
-			default: h->u = v; break;
+			case 1:
+				h->u = (uint64_t)(int64_t)(int8_t)v;
+				break;
+			case 2:
+				h->u = (uint64_t)(int64_t)(int16_t)v;
+				break;
+			case 4:
+				h->u = (uint64_t)(int64_t)(int32_t)v;
+				break;
+			default:
+				h->u = v;
+				break;
 			}
 			h->neg = (int64_t)h->u < 0;
 			break;
@@ -170,6 +196,60 @@ static int mp_head_read(struct mp_rd *r, struct mp_head *h)
 	}
 	r->p = p;
 	return 0;
+}
+
+static inline int mp_head_read(struct mp_rd *r, struct mp_head *h)
+{
+	if (r->p < r->end) {
+		uint8_t b = r->p[0];
+		size_t avail = (size_t)(r->end - r->p - 1);
+
+		if (b <= 0x7f) {
+			h->type = MP_UINT;
+			h->u = b;
+			h->neg = false;
+			h->n = 0;
+			r->p++;
+			return 0;
+		}
+		if ((b & 0xe0) == 0xa0 && (b & 0x1f) <= avail) {
+			h->type = MP_STR;
+			h->n = b & 0x1f;
+			r->p++;
+			return 0;
+		}
+		if ((b & 0xf0) == 0x80 && (size_t)(b & 0x0f) * 2 <= avail) {
+			h->type = MP_MAP;
+			h->n = b & 0x0f;
+			r->p++;
+			return 0;
+		}
+		if ((b & 0xf0) == 0x90 && (size_t)(b & 0x0f) <= avail) {
+			h->type = MP_ARRAY;
+			h->n = b & 0x0f;
+			r->p++;
+			return 0;
+		}
+		if (b == 0xc2 || b == 0xc3) {
+			h->type = MP_BOOL;
+			h->u = b == 0xc3;
+			h->n = 0;
+			r->p++;
+			return 0;
+		}
+		if (b >= 0xcc && b <= 0xcf) {
+			uint64_t u;
+
+			if (mp_read_uint_fixed(r, &u) < 0)
+				return LEDGER_ECORRUPT;
+			h->type = MP_UINT;
+			h->u = u;
+			h->neg = false;
+			h->n = 0;
+			return 0;
+		}
+	}
+	return mp_head_read_slow(r, h);
 }
 
 enum mp_type mp_next_type(const struct mp_rd *r)
@@ -224,7 +304,7 @@ int mp_read_int(struct mp_rd *r, bool *neg, uint64_t *v)
 	return rc;
 }
 
-int mp_read_u64(struct mp_rd *r, uint64_t *v)
+int mp_read_u64_slow(struct mp_rd *r, uint64_t *v)
 {
 	struct mp_rd c = *r;
 	bool neg;
@@ -240,7 +320,7 @@ int mp_read_u64(struct mp_rd *r, uint64_t *v)
 	return 0;
 }
 
-int mp_read_i64(struct mp_rd *r, int64_t *v)
+int mp_read_i64_slow(struct mp_rd *r, int64_t *v)
 {
 	struct mp_rd c = *r;
 	bool neg;
@@ -256,7 +336,7 @@ int mp_read_i64(struct mp_rd *r, int64_t *v)
 	return 0;
 }
 
-int mp_read_str(struct mp_rd *r, const char **s, uint32_t *n)
+int mp_read_str_slow(struct mp_rd *r, const char **s, uint32_t *n)
 {
 	struct mp_head h;
 	int rc = mp_expect(r, MP_STR, &h);
@@ -279,7 +359,7 @@ int mp_read_array(struct mp_rd *r, uint32_t *n)
 	return rc;
 }
 
-int mp_read_map(struct mp_rd *r, uint32_t *n)
+int mp_read_map_slow(struct mp_rd *r, uint32_t *n)
 {
 	struct mp_head h;
 	int rc = mp_expect(r, MP_MAP, &h);

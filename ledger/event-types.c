@@ -32,137 +32,127 @@ enum field_kind {
 
 struct field {
 	const char *key;
+	uint8_t klen;
 	enum field_kind kind;
 	size_t off; /* offsetof(struct ledger_event, ...) */
 };
 
-#define EVF(k, kind, member) {k, kind, offsetof(struct ledger_event, u.member)}
+#define EVF(k, kind, member)                                                                       \
+	{                                                                                          \
+		k, sizeof(k) - 1, kind, offsetof(struct ledger_event, u.member)                    \
+	}
 
 /* op.requested, and the request part of a standalone op.refused. */
-#define REQUEST_FIELDS(m)                                                                    \
-	EVF("k", F_STR, m.kind), EVF("m", F_STR, m.mode), EVF("ref", F_STR, m.ref),           \
-	EVF("c", F_STR, m.commit), EVF("pc", F_STR, m.prev_commit),                           \
-	EVF("rt", F_RUNTIME, m.runtime), EVF("sv", F_STRV, m.services),                       \
-	EVF("fl", F_STRV, m.flags), EVF("x", F_STR, m.exec_mode),                             \
-	EVF("cd", F_STR, m.config_digest), EVF("rv", F_U64, m.reverts),                       \
-	EVF("why", F_STR, m.reason), EVF("pid", F_U32, m.pid)
+#define REQUEST_FIELDS(m)                                                                          \
+	EVF("k", F_STR, m.kind), EVF("m", F_STR, m.mode), EVF("ref", F_STR, m.ref),                \
+	    EVF("c", F_STR, m.commit), EVF("pc", F_STR, m.prev_commit),                            \
+	    EVF("rt", F_RUNTIME, m.runtime), EVF("sv", F_STRV, m.services),                        \
+	    EVF("fl", F_STRV, m.flags), EVF("x", F_STR, m.exec_mode),                              \
+	    EVF("cd", F_STR, m.config_digest), EVF("rv", F_U64, m.reverts),                        \
+	    EVF("why", F_STR, m.reason), EVF("pid", F_U32, m.pid)
 
 static const struct field f_op_requested[] = {REQUEST_FIELDS(op_requested)};
 
 static const struct field f_op_refused[] = {
-	REQUEST_FIELDS(op_refused.req),
-	EVF("g", F_STR, op_refused.guard),
-	EVF("r", F_STR, op_refused.reason),
+    REQUEST_FIELDS(op_refused.req),
+    EVF("g", F_STR, op_refused.guard),
+    EVF("r", F_STR, op_refused.reason),
 };
 
 static const struct field f_op_finished[] = {
-	EVF("o", F_OUTCOME, op_finished.outcome),
-	EVF("err", F_STR, op_finished.error),
-	EVF("d", F_I64, op_finished.duration_ns),
-	EVF("rb", F_U64, op_finished.rollback_op),
+    EVF("o", F_OUTCOME, op_finished.outcome),
+    EVF("err", F_STR, op_finished.error),
+    EVF("d", F_I64, op_finished.duration_ns),
+    EVF("rb", F_U64, op_finished.rollback_op),
 };
 
 static const struct field f_phase[] = {
-	EVF("n", F_STR, phase.name),
-	EVF("d", F_I64, phase.duration_ns),
-	EVF("ok", F_BOOL, phase.ok),
-	EVF("err", F_STR, phase.error),
+    EVF("n", F_STR, phase.name),
+    EVF("d", F_I64, phase.duration_ns),
+    EVF("ok", F_BOOL, phase.ok),
+    EVF("err", F_STR, phase.error),
 };
 
 static const struct field f_step_ran[] = {
-	EVF("argv", F_STRV, step_ran.argv),
-	EVF("cwd", F_STR, step_ran.cwd),
-	EVF("x", F_I32, step_ran.exit_code),
-	EVF("d", F_I64, step_ran.duration_ns),
-	EVF("w", F_STR, step_ran.what),
+    EVF("argv", F_STRV, step_ran.argv),	 EVF("cwd", F_STR, step_ran.cwd),
+    EVF("x", F_I32, step_ran.exit_code), EVF("d", F_I64, step_ran.duration_ns),
+    EVF("w", F_STR, step_ran.what),
 };
 
 static const struct field f_git_moved[] = {
-	EVF("f", F_STR, git_moved.from),
-	EVF("to", F_STR, git_moved.to),
-	EVF("ref", F_STR, git_moved.ref),
-	EVF("p", F_STR, git_moved.path),
+    EVF("f", F_STR, git_moved.from),
+    EVF("to", F_STR, git_moved.to),
+    EVF("ref", F_STR, git_moved.ref),
+    EVF("p", F_STR, git_moved.path),
 };
 
 static const struct field f_unit_restarted[] = {
-	EVF("s", F_STR, unit_restarted.service),
-	EVF("rt", F_RUNTIME, unit_restarted.runtime),
-	EVF("u", F_STR, unit_restarted.unit),
-	EVF("res", F_STR, unit_restarted.result),
-	EVF("d", F_I64, unit_restarted.duration_ns),
-	EVF("b", F_STR, unit_restarted.before),
-	EVF("af", F_STR, unit_restarted.after),
-	EVF("c", F_STR, unit_restarted.commit),
+    EVF("s", F_STR, unit_restarted.service),	 EVF("rt", F_RUNTIME, unit_restarted.runtime),
+    EVF("u", F_STR, unit_restarted.unit),	 EVF("res", F_STR, unit_restarted.result),
+    EVF("d", F_I64, unit_restarted.duration_ns), EVF("b", F_STR, unit_restarted.before),
+    EVF("af", F_STR, unit_restarted.after),	 EVF("c", F_STR, unit_restarted.commit),
 };
 
 static const struct field f_health_checked[] = {
-	EVF("s", F_STR, health_checked.service),
-	EVF("rt", F_RUNTIME, health_checked.runtime),
-	EVF("k", F_STR, health_checked.kind),
-	EVF("tg", F_STR, health_checked.target),
-	EVF("ok", F_BOOL, health_checked.ok),
-	EVF("n", F_U32, health_checked.attempts),
-	EVF("lat", F_I64, health_checked.latency_ns),
-	EVF("dt", F_STR, health_checked.detail),
+    EVF("s", F_STR, health_checked.service),	  EVF("rt", F_RUNTIME, health_checked.runtime),
+    EVF("k", F_STR, health_checked.kind),	  EVF("tg", F_STR, health_checked.target),
+    EVF("ok", F_BOOL, health_checked.ok),	  EVF("n", F_U32, health_checked.attempts),
+    EVF("lat", F_I64, health_checked.latency_ns), EVF("dt", F_STR, health_checked.detail),
 };
 
 static const struct field f_owner_changed[] = {
-	EVF("s", F_STR, owner_changed.service),
-	EVF("f", F_STR, owner_changed.from),
-	EVF("to", F_STR, owner_changed.to),
+    EVF("s", F_STR, owner_changed.service),
+    EVF("f", F_STR, owner_changed.from),
+    EVF("to", F_STR, owner_changed.to),
 };
 
 static const struct field f_lock_broken[] = {
-	EVF("pid", F_U32, lock_broken.holder_pid),
-	EVF("h", F_STR, lock_broken.holder),
-	EVF("hop", F_U64, lock_broken.holder_op),
+    EVF("pid", F_U32, lock_broken.holder_pid),
+    EVF("h", F_STR, lock_broken.holder),
+    EVF("hop", F_U64, lock_broken.holder_op),
 };
 
 static const struct field f_soak[] = {
-	EVF("n", F_STR, soak.name),
-	EVF("sv", F_STRV, soak.services),
-	EVF("sum", F_STR, soak.summary),
+    EVF("n", F_STR, soak.name),
+    EVF("sv", F_STRV, soak.services),
+    EVF("sum", F_STR, soak.summary),
 };
 
 static const struct field f_unit_observed[] = {
-	EVF("s", F_STR, unit_observed.service),
-	EVF("rt", F_RUNTIME, unit_observed.runtime),
-	EVF("as", F_STR, unit_observed.active_state),
-	EVF("ss", F_STR, unit_observed.sub_state),
-	EVF("nr", F_U32, unit_observed.restarts),
-	EVF("pid", F_U32, unit_observed.pid),
-	EVF("mem", F_U64, unit_observed.memory_bytes),
+    EVF("s", F_STR, unit_observed.service),	   EVF("rt", F_RUNTIME, unit_observed.runtime),
+    EVF("as", F_STR, unit_observed.active_state),  EVF("ss", F_STR, unit_observed.sub_state),
+    EVF("nr", F_U32, unit_observed.restarts),	   EVF("pid", F_U32, unit_observed.pid),
+    EVF("mem", F_U64, unit_observed.memory_bytes),
 };
 
 /* Required fields beyond the envelope: the key that must be non-empty / valid, or NULL. */
 struct event_type {
 	const char *name;
+	size_t namelen;
 	const struct field *fields;
 	size_t nfields;
 	const char *required; /* a field key that must be present (non-empty / non-zero) */
 	event_apply_fn apply;
 };
 
-#define ROW(t, n, f, req, fn) [t] = {n, f, sizeof(f) / sizeof((f)[0]), req, fn}
+#define ROW(t, n, f, req, fn) [t] = {n, sizeof(n) - 1, f, sizeof(f) / sizeof((f)[0]), req, fn}
 
 static const struct event_type types[LEDGER_EV__COUNT] = {
-	[LEDGER_EV_UNKNOWN] = {"", NULL, 0, NULL, NULL},
-	ROW(LEDGER_EV_OP_REQUESTED, "op.requested", f_op_requested, "k", reduce_op_requested),
-	ROW(LEDGER_EV_OP_REFUSED, "op.refused", f_op_refused, "r", reduce_op_refused),
-	ROW(LEDGER_EV_OP_FINISHED, "op.finished", f_op_finished, "o", reduce_op_finished),
-	ROW(LEDGER_EV_PHASE_STARTED, "phase.started", f_phase, "n", reduce_phase_started),
-	ROW(LEDGER_EV_PHASE_FINISHED, "phase.finished", f_phase, "n", reduce_phase_finished),
-	ROW(LEDGER_EV_STEP_RAN, "step.ran", f_step_ran, NULL, reduce_counters_only),
-	ROW(LEDGER_EV_GIT_MOVED, "git.moved", f_git_moved, "to", reduce_git_moved),
-	ROW(LEDGER_EV_UNIT_RESTARTED, "unit.restarted", f_unit_restarted, "s",
-	    reduce_unit_restarted),
-	ROW(LEDGER_EV_HEALTH_CHECKED, "health.checked", f_health_checked, "s",
-	    reduce_health_checked),
-	ROW(LEDGER_EV_OWNER_CHANGED, "owner.changed", f_owner_changed, "s", reduce_owner_changed),
-	ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only),
-	ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak, "n", reduce_counters_only),
-	ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak, "n", reduce_counters_only),
-	ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed),
+    [LEDGER_EV_UNKNOWN] = {"", 0, NULL, 0, NULL, NULL},
+    ROW(LEDGER_EV_OP_REQUESTED, "op.requested", f_op_requested, "k", reduce_op_requested),
+    ROW(LEDGER_EV_OP_REFUSED, "op.refused", f_op_refused, "r", reduce_op_refused),
+    ROW(LEDGER_EV_OP_FINISHED, "op.finished", f_op_finished, "o", reduce_op_finished),
+    ROW(LEDGER_EV_PHASE_STARTED, "phase.started", f_phase, "n", reduce_phase_started),
+    ROW(LEDGER_EV_PHASE_FINISHED, "phase.finished", f_phase, "n", reduce_phase_finished),
+    ROW(LEDGER_EV_STEP_RAN, "step.ran", f_step_ran, NULL, reduce_counters_only),
+    ROW(LEDGER_EV_GIT_MOVED, "git.moved", f_git_moved, "to", reduce_git_moved),
+    ROW(LEDGER_EV_UNIT_RESTARTED, "unit.restarted", f_unit_restarted, "s", reduce_unit_restarted),
+    ROW(LEDGER_EV_HEALTH_CHECKED, "health.checked", f_health_checked, "s", reduce_health_checked),
+    ROW(LEDGER_EV_OWNER_CHANGED, "owner.changed", f_owner_changed, "s", reduce_owner_changed),
+    ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only),
+    ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak, "n", reduce_counters_only),
+    ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak, "n", reduce_counters_only),
+    ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)
@@ -183,12 +173,9 @@ const char *ledger_event_type_name(enum ledger_event_type t)
 
 static enum ledger_event_type type_from_bytes(const char *s, size_t n)
 {
-	for (int t = 1; t < LEDGER_EV__COUNT; t++) {
-		const char *name = types[t].name;
-
-		if (strlen(name) == n && memcmp(name, s, n) == 0)
+	for (int t = 1; t < LEDGER_EV__COUNT; t++)
+		if (types[t].namelen == n && memcmp(types[t].name, s, n) == 0)
 			return (enum ledger_event_type)t;
-	}
 	return LEDGER_EV_UNKNOWN;
 }
 
@@ -224,7 +211,7 @@ int ledger_runtime_from_name(const char *name)
 }
 
 static const char *const outcome_names[LEDGER_OUT__COUNT] = {
-	"none", "succeeded", "failed", "rolled-back", "interrupted", "refused",
+    "none", "succeeded", "failed", "rolled-back", "interrupted", "refused",
 };
 
 const char *ledger_outcome_name(enum ledger_outcome o)
@@ -313,8 +300,9 @@ static int event_check_fields(const struct ledger_event *ev, char *err, size_t e
 			const struct ledger_strv *sv = CFIELD(ev, f, struct ledger_strv);
 
 			if (sv->n > LEDGER_MAX_LIST) {
-				errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u",
-				       et->name, f->key, sv->n, LEDGER_MAX_LIST);
+				errfmt(err, errlen,
+				       "%s: key '%s': %u elements, over the limit of %u", et->name,
+				       f->key, sv->n, LEDGER_MAX_LIST);
 				return LEDGER_ETOOBIG;
 			}
 			if (sv->n && !sv->v) {
@@ -332,8 +320,8 @@ static int event_check_fields(const struct ledger_event *ev, char *err, size_t e
 		const char *k = ev->u.op_requested.kind;
 
 		if (strcmp(k, "deploy") != 0 && strcmp(k, "rollback") != 0) {
-			errfmt(err, errlen, "op.requested: key 'k': kind '%s' is not deploy or rollback",
-			       k);
+			errfmt(err, errlen,
+			       "op.requested: key 'k': kind '%s' is not deploy or rollback", k);
 			return LEDGER_EINVAL;
 		}
 	}
@@ -478,7 +466,7 @@ static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct f
 	int64_t i;
 	int rc;
 
-	if (mp_next_type(r) == MP_NIL) {
+	if (mp_is_nil(r)) {
 		/* nil is the zero value of any field */
 		mp_read_nil(r);
 		if (f->kind == F_STR)
@@ -503,8 +491,8 @@ static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct f
 		if (rc < 0)
 			goto type;
 		if (n > LEDGER_MAX_LIST) {
-			errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u", tname,
-			       f->key, n, LEDGER_MAX_LIST);
+			errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u",
+			       tname, f->key, n, LEDGER_MAX_LIST);
 			return LEDGER_ETOOBIG;
 		}
 		v = arena_alloc(a, (n ? n : 1) * sizeof(*v), sizeof(*v));
@@ -586,13 +574,13 @@ type:
 		return rc;
 	}
 	errfmt(err, errlen, "%s: key '%s': %s", tname, f->key,
-	       rc == -ERANGE               ? "integer out of range"
-	       : f->kind == F_STR          ? "expected a string"
-	       : f->kind == F_STRV         ? "expected a list of strings"
-	       : f->kind == F_BOOL         ? "expected a boolean"
-	       : f->kind == F_RUNTIME      ? "expected a runtime name"
-	       : f->kind == F_OUTCOME      ? "expected an outcome name"
-				           : "expected an integer");
+	       rc == -ERANGE	      ? "integer out of range"
+	       : f->kind == F_STR     ? "expected a string"
+	       : f->kind == F_STRV    ? "expected a list of strings"
+	       : f->kind == F_BOOL    ? "expected a boolean"
+	       : f->kind == F_RUNTIME ? "expected a runtime name"
+	       : f->kind == F_OUTCOME ? "expected an outcome name"
+				      : "expected an integer");
 	return LEDGER_ECORRUPT;
 }
 
@@ -609,7 +597,87 @@ static void event_fill_defaults(struct ledger_event *ev)
 			*FIELD(ev, &et->fields[i], const char *) = empty;
 }
 
-static const char *const envelope_keys[] = {"v", "t", "ts", "op", "a"};
+/* An envelope key: 0 handled, 1 not an envelope key, < 0 error. */
+static int decode_envelope(struct mp_rd *r, struct ledger_event *ev, const char *k, uint32_t klen,
+			   struct arena *a, const char **tname, uint32_t *tlen, char *err,
+			   size_t errlen)
+{
+	uint64_t u;
+
+	if (klen > 2)
+		return 1;
+	if (mp_key_is(k, klen, "v")) {
+		if (mp_read_u64(r, &u) < 0 || u == 0 || u > UINT32_MAX) {
+			errfmt(err, errlen, "key 'v': expected a schema version");
+			return LEDGER_ECORRUPT;
+		}
+		if (u > LEDGER_SCHEMA_VERSION) {
+			errfmt(err, errlen, "schema version %llu is newer than %d",
+			       (unsigned long long)u, LEDGER_SCHEMA_VERSION);
+			return LEDGER_ESCHEMA;
+		}
+		ev->version = (uint32_t)u;
+	} else if (mp_key_is(k, klen, "t")) {
+		if (mp_read_str(r, tname, tlen) < 0 || *tlen == 0) {
+			errfmt(err, errlen, "key 't': expected a type name");
+			return LEDGER_ECORRUPT;
+		}
+	} else if (mp_key_is(k, klen, "ts")) {
+		if (mp_read_i64(r, &ev->time_ns) < 0) {
+			errfmt(err, errlen, "key 'ts': expected an integer");
+			return LEDGER_ECORRUPT;
+		}
+	} else if (mp_key_is(k, klen, "op")) {
+		if (mp_read_u64(r, &ev->op) < 0) {
+			errfmt(err, errlen, "key 'op': expected an unsigned integer");
+			return LEDGER_ECORRUPT;
+		}
+	} else if (mp_key_is(k, klen, "a")) {
+		const char *s;
+		uint32_t n;
+
+		if (mp_read_str(r, &s, &n) < 0) {
+			errfmt(err, errlen, "key 'a': expected a string");
+			return LEDGER_ECORRUPT;
+		}
+		ev->actor = arena_strndup(a, s, n);
+		if (!ev->actor)
+			return -ENOMEM;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* Once the type is known: its name copied, every string field "". */
+static int decode_set_type(struct ledger_event *ev, const char *tname, uint32_t tlen,
+			   struct arena *a)
+{
+	const char *actor = ev->actor;
+
+	ev->type = type_from_bytes(tname, tlen);
+	ev->type_name = arena_strndup(a, tname, tlen);
+	if (!ev->type_name)
+		return -ENOMEM;
+	event_fill_defaults(ev);
+	if (actor)
+		ev->actor = actor;
+	return 0;
+}
+
+static int decode_type_field(struct mp_rd *r, struct ledger_event *ev, const char *k, uint32_t klen,
+			     struct arena *a, char *err, size_t errlen)
+{
+	const struct event_type *et = &types[ev->type];
+
+	for (size_t j = 0; j < et->nfields; j++) {
+		const struct field *f = &et->fields[j];
+
+		if (f->klen == klen && memcmp(f->key, k, klen) == 0)
+			return decode_field(r, ev, f, a, et->name, err, errlen);
+	}
+	return mp_skip(r, LEDGER_MAX_DEPTH) < 0 ? LEDGER_ECORRUPT : 0;
+}
 
 int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
 		      char *err, size_t errlen)
@@ -617,8 +685,7 @@ int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, s
 	struct mp_rd r = {buf, buf + len};
 	const char *tname = NULL, *k;
 	uint32_t tlen = 0, nkeys, klen;
-	bool have_v = false;
-	uint64_t u;
+	bool typed = false, rescan = false;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
@@ -630,94 +697,71 @@ int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, s
 		return LEDGER_ECORRUPT;
 	}
 
-	/* First pass: the envelope, so the type is known before its fields. */
+	/* One pass when the type comes before its fields (as this encoder writes it); a field
+	 * met before "t" sends us round a second time. */
 	for (uint32_t i = 0; i < nkeys; i++) {
 		if (mp_read_str(&r, &k, &klen) < 0) {
 			errfmt(err, errlen, "map key %u is not a string", i);
 			return LEDGER_ECORRUPT;
 		}
-		if (mp_key_is(k, klen, "v")) {
-			if (mp_read_u64(&r, &u) < 0 || u == 0 || u > UINT32_MAX) {
-				errfmt(err, errlen, "key 'v': expected a schema version");
-				return LEDGER_ECORRUPT;
+		rc = decode_envelope(&r, ev, k, klen, a, &tname, &tlen, err, errlen);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			if (tname && !typed) {
+				rc = decode_set_type(ev, tname, tlen, a);
+				if (rc < 0)
+					return rc;
+				typed = true;
 			}
-			if (u > LEDGER_SCHEMA_VERSION) {
-				errfmt(err, errlen, "schema version %llu is newer than %d",
-				       (unsigned long long)u, LEDGER_SCHEMA_VERSION);
-				return LEDGER_ESCHEMA;
-			}
-			ev->version = (uint32_t)u;
-			have_v = true;
-		} else if (mp_key_is(k, klen, "t")) {
-			if (mp_read_str(&r, &tname, &tlen) < 0 || tlen == 0) {
-				errfmt(err, errlen, "key 't': expected a type name");
-				return LEDGER_ECORRUPT;
-			}
-		} else if (mp_key_is(k, klen, "ts")) {
-			if (mp_read_i64(&r, &ev->time_ns) < 0) {
-				errfmt(err, errlen, "key 'ts': expected an integer");
-				return LEDGER_ECORRUPT;
-			}
-		} else if (mp_key_is(k, klen, "op")) {
-			if (mp_read_u64(&r, &ev->op) < 0) {
-				errfmt(err, errlen, "key 'op': expected an unsigned integer");
-				return LEDGER_ECORRUPT;
-			}
-		} else if (mp_key_is(k, klen, "a")) {
-			const char *s;
-			uint32_t n;
-
-			if (mp_read_str(&r, &s, &n) < 0) {
-				errfmt(err, errlen, "key 'a': expected a string");
-				return LEDGER_ECORRUPT;
-			}
-			ev->actor = arena_strndup(a, s, n);
-			if (!ev->actor)
-				return -ENOMEM;
-		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
-			return LEDGER_ECORRUPT;
+			continue;
 		}
+		if (!typed) {
+			rescan = true;
+			if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
+				return LEDGER_ECORRUPT;
+			continue;
+		}
+		if (ev->type == LEDGER_EV_UNKNOWN) {
+			if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
+				return LEDGER_ECORRUPT;
+			continue;
+		}
+		rc = decode_type_field(&r, ev, k, klen, a, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
-	if (!have_v || !tname) {
-		errfmt(err, errlen, "missing key '%s'", have_v ? "t" : "v");
+	if (!ev->version || !typed) {
+		errfmt(err, errlen, "missing key '%s'", ev->version ? "t" : "v");
 		return LEDGER_ECORRUPT;
-	}
-
-	ev->type = type_from_bytes(tname, tlen);
-	ev->type_name = arena_strndup(a, tname, tlen);
-	if (!ev->type_name)
-		return -ENOMEM;
-	{
-		const char *actor = ev->actor;
-
-		event_fill_defaults(ev);
-		if (actor)
-			ev->actor = actor;
 	}
 	if (ev->type == LEDGER_EV_UNKNOWN)
 		return 0; /* kept as it is: the envelope is all we know */
 
-	/* Second pass: the type's fields; unknown keys are skipped. */
-	r.p = buf;
-	mp_read_map(&r, &nkeys);
-	for (uint32_t i = 0; i < nkeys; i++) {
-		const struct event_type *et = &types[ev->type];
-		const struct field *f = NULL;
-		bool env = false;
+	if (rescan) {
+		r.p = buf;
+		mp_read_map(&r, &nkeys);
+		for (uint32_t i = 0; i < nkeys; i++) {
+			const char *t2;
+			uint32_t t2len;
+			struct ledger_event scratch;
 
-		mp_read_str(&r, &k, &klen);
-		for (size_t e = 0; e < sizeof(envelope_keys) / sizeof(envelope_keys[0]); e++)
-			env |= mp_key_is(k, klen, envelope_keys[e]);
-		for (size_t j = 0; !env && j < et->nfields; j++)
-			if (mp_key_is(k, klen, et->fields[j].key))
-				f = &et->fields[j];
-		if (!f) {
-			mp_skip(&r, LEDGER_MAX_DEPTH);
-			continue;
+			mp_read_str(&r, &k, &klen);
+			if (klen <= 2 && (mp_key_is(k, klen, "v") || mp_key_is(k, klen, "t") ||
+					  mp_key_is(k, klen, "ts") || mp_key_is(k, klen, "op") ||
+					  mp_key_is(k, klen, "a"))) {
+				/* decoded already: read again into a scratch event to pass it */
+				memset(&scratch, 0, sizeof(scratch));
+				rc = decode_envelope(&r, &scratch, k, klen, a, &t2, &t2len, err,
+						     errlen);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			rc = decode_type_field(&r, ev, k, klen, a, err, errlen);
+			if (rc < 0)
+				return rc;
 		}
-		rc = decode_field(&r, ev, f, a, et->name, err, errlen);
-		if (rc < 0)
-			return rc;
 	}
 	rc = event_check_fields(ev, err, errlen);
 	if (rc < 0)

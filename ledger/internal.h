@@ -14,6 +14,7 @@
 #define LEDGER_INTERNAL_H
 
 #include <endian.h>
+#include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -57,15 +58,111 @@ int mp_read_nil(struct mp_rd *r);
 int mp_read_bool(struct mp_rd *r, bool *v);
 /* Any integer encoding; *neg tells whether the value is negative (then *v holds it as int64). */
 int mp_read_int(struct mp_rd *r, bool *neg, uint64_t *v);
-int mp_read_str(struct mp_rd *r, const char **s, uint32_t *n);
+int mp_read_str_slow(struct mp_rd *r, const char **s, uint32_t *n);
 int mp_read_array(struct mp_rd *r, uint32_t *n);
-int mp_read_map(struct mp_rd *r, uint32_t *n);
+int mp_read_map_slow(struct mp_rd *r, uint32_t *n);
 /* Skips one value (bounded recursion). */
 int mp_skip(struct mp_rd *r, int depth);
 
 /* Typed helpers over mp_read_int with range checks: 0 or -ERANGE / -EINVAL (wrong type). */
-int mp_read_u64(struct mp_rd *r, uint64_t *v);
-int mp_read_i64(struct mp_rd *r, int64_t *v);
+int mp_read_u64_slow(struct mp_rd *r, uint64_t *v);
+int mp_read_i64_slow(struct mp_rd *r, int64_t *v);
+
+/* Fast paths for the one-byte headers nearly every value of an event has (short keys and
+ * strings, small maps, small integers); everything else takes the general reader. */
+static inline int mp_read_str(struct mp_rd *r, const char **s, uint32_t *n)
+{
+	if (r->p < r->end && (r->p[0] & 0xe0) == 0xa0) {
+		uint32_t l = r->p[0] & 0x1f;
+
+		if (l > (size_t)(r->end - r->p - 1))
+			return LEDGER_ECORRUPT;
+		*s = (const char *)r->p + 1;
+		*n = l;
+		r->p += 1 + l;
+		return 0;
+	}
+	return mp_read_str_slow(r, s, n);
+}
+
+static inline int mp_read_map(struct mp_rd *r, uint32_t *n)
+{
+	if (r->p < r->end && (r->p[0] & 0xf0) == 0x80) {
+		uint32_t c = r->p[0] & 0x0f;
+
+		if ((size_t)c * 2 > (size_t)(r->end - r->p - 1))
+			return LEDGER_ECORRUPT;
+		*n = c;
+		r->p++;
+		return 0;
+	}
+	return mp_read_map_slow(r, n);
+}
+
+/* uint 8/16/32/64 (0xcc..0xcf): 1 when read into *v, 0 when not that encoding, < 0 short. */
+static inline int mp_read_uint_fixed(struct mp_rd *r, uint64_t *v)
+{
+	uint8_t b = r->p[0];
+	size_t n, avail = (size_t)(r->end - r->p - 1);
+	uint64_t u = 0;
+
+	if (b < 0xcc || b > 0xcf)
+		return 0;
+	n = (size_t)1 << (b - 0xcc);
+	if (n > avail)
+		return LEDGER_ECORRUPT;
+	for (size_t i = 1; i <= n; i++)
+		u = (u << 8) | r->p[i];
+	*v = u;
+	r->p += 1 + n;
+	return 1;
+}
+
+static inline int mp_read_u64(struct mp_rd *r, uint64_t *v)
+{
+	if (r->p < r->end) {
+		int rc;
+
+		if (r->p[0] <= 0x7f) {
+			*v = *r->p++;
+			return 0;
+		}
+		rc = mp_read_uint_fixed(r, v);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+	return mp_read_u64_slow(r, v);
+}
+
+static inline int mp_read_i64(struct mp_rd *r, int64_t *v)
+{
+	if (r->p < r->end) {
+		struct mp_rd c = *r;
+		uint64_t u;
+		int rc;
+
+		if (r->p[0] <= 0x7f) {
+			*v = *r->p++;
+			return 0;
+		}
+		rc = mp_read_uint_fixed(&c, &u);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			if (u > (uint64_t)INT64_MAX)
+				return -ERANGE;
+			*v = (int64_t)u;
+			*r = c;
+			return 0;
+		}
+	}
+	return mp_read_i64_slow(r, v);
+}
+
+static inline bool mp_is_nil(const struct mp_rd *r)
+{
+	return r->p < r->end && r->p[0] == 0xc0;
+}
 
 static inline bool mp_key_is(const char *k, uint32_t n, const char *lit)
 {
@@ -120,18 +217,18 @@ struct ledger {
 	MDB_dbi events;
 	MDB_dbi snapshots;
 	MDB_dbi meta;
-	char *path;             /* realpath, the registry key */
-	unsigned flags;         /* LEDGER_OPEN_* */
-	pid_t pid;              /* the process that opened it: a forked child must not close it */
+	char *path;	/* realpath, the registry key */
+	unsigned flags; /* LEDGER_OPEN_* */
+	pid_t pid;	/* the process that opened it: a forked child must not close it */
 	uint32_t snapshot_every;
 	size_t mapsize;
-	unsigned readers;       /* read transactions open on this handle: no resize while > 0 */
+	unsigned readers; /* read transactions open on this handle: no resize while > 0 */
 	/* The state after cache_seq, so appends need not replay the tail each time. */
 	struct ledger_state *cache;
 	struct ledger_state *work;
 	uint64_t cache_seq;
 	bool cache_valid;
-	struct arena *arena;    /* scratch for decodes inside appends and state_at */
+	struct arena *arena; /* scratch for decodes inside appends and state_at */
 	char errmsg[256];
 };
 

@@ -95,8 +95,7 @@ static int iter_step(struct ledger_iter *it, MDB_val *k, MDB_val *v)
 			}
 		}
 	} else {
-		rc = mdb_cursor_get(it->cur, k, v,
-				    it->dir == LEDGER_FORWARD ? MDB_NEXT : MDB_PREV);
+		rc = mdb_cursor_get(it->cur, k, v, it->dir == LEDGER_FORWARD ? MDB_NEXT : MDB_PREV);
 	}
 	if (rc == MDB_NOTFOUND) {
 		it->done = true;
@@ -353,61 +352,191 @@ static struct op_end *ends_add(struct op_ends *e, uint64_t op)
 	return x;
 }
 
-/* Records the terminal event ev of its operation (the newest one wins: seen first). */
-static int ends_note(struct op_ends *e, const struct ledger_event *ev)
-{
-	struct op_end *x;
+/* Zero-copy views of the few fields the backward walks need, read straight from the stored
+ * bytes (the reader is bounds-checked; damage shows as LEDGER_ECORRUPT). */
+struct req_view {
+	int64_t time_ns;
+	const char *kind;
+	uint32_t kind_len;
+	int runtime;
+	struct mp_rd services; /* the "sv" array, or empty */
+};
 
-	if (ends_find(e, ev->op))
-		return 0;
-	x = ends_add(e, ev->op);
-	if (!x)
-		return -ENOMEM;
-	x->finished_ns = ev->time_ns;
-	if (ev->type == LEDGER_EV_OP_FINISHED) {
-		x->outcome = ev->u.op_finished.outcome;
-		x->duration_ns = ev->u.op_finished.duration_ns;
-		x->rollback_op = ev->u.op_finished.rollback_op;
-		str_copy(x->error, sizeof(x->error), ev->u.op_finished.error);
-	} else {
-		x->outcome = LEDGER_OUT_REFUSED;
-		x->refused = true;
-		str_copy(x->error, sizeof(x->error), ev->u.op_refused.reason);
+static int scan_request(const uint8_t *buf, size_t len, int64_t time_ns, struct req_view *v)
+{
+	struct mp_rd r = {buf, buf + len};
+	uint32_t n, klen;
+	const char *k;
+
+	memset(v, 0, sizeof(*v));
+	v->time_ns = time_ns;
+	v->kind = "";
+	if (mp_read_map(&r, &n) < 0)
+		return LEDGER_ECORRUPT;
+	for (uint32_t i = 0; i < n; i++) {
+		if (mp_read_str(&r, &k, &klen) < 0)
+			return LEDGER_ECORRUPT;
+		if (mp_key_is(k, klen, "k")) {
+			if (mp_read_str(&r, &v->kind, &v->kind_len) < 0)
+				return LEDGER_ECORRUPT;
+		} else if (mp_key_is(k, klen, "rt")) {
+			const char *s;
+			uint32_t sl;
+
+			if (mp_read_str(&r, &s, &sl) < 0)
+				return LEDGER_ECORRUPT;
+			v->runtime = sl == 6 && memcmp(s, "docker", 6) == 0 ? LEDGER_RT_DOCKER
+									    : LEDGER_RT_NATIVE;
+		} else if (mp_key_is(k, klen, "sv")) {
+			v->services.p = r.p;
+			if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
+				return LEDGER_ECORRUPT;
+			v->services.end = r.p;
+		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
+			return LEDGER_ECORRUPT;
+		}
 	}
 	return 0;
 }
 
-static bool strv_has(const struct ledger_strv *sv, const char *s)
+static bool view_has_service(const struct req_view *v, const char *name)
 {
-	for (uint32_t i = 0; i < sv->n; i++)
-		if (sv->v[i] && strcmp(sv->v[i], s) == 0)
+	struct mp_rd r = v->services;
+	size_t nl = strlen(name);
+	uint32_t n, sl;
+	const char *s;
+
+	if (!r.p || mp_read_array(&r, &n) < 0)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (mp_read_str(&r, &s, &sl) < 0)
+			return false;
+		if (sl == nl && memcmp(s, name, nl) == 0)
 			return true;
+	}
 	return false;
 }
 
-/* Does the operation started by `req` (op.requested or standalone op.refused) pass f? */
-static bool filter_match(const struct ledger_history_filter *f, const struct ledger_event *req,
+/* Does the operation whose first event is v pass f? */
+static bool filter_match(const struct ledger_history_filter *f, const struct req_view *v,
 			 enum ledger_outcome outcome)
 {
-	const struct ledger_op_requested *r = req->type == LEDGER_EV_OP_REQUESTED
-						      ? &req->u.op_requested
-						      : &req->u.op_refused.req;
-
 	if (!f)
 		return true;
-	if (f->until_ns && req->time_ns > f->until_ns)
+	if (f->until_ns && v->time_ns > f->until_ns)
 		return false;
-	if (f->since_ns && req->time_ns < f->since_ns)
+	if (f->since_ns && v->time_ns < f->since_ns)
 		return false;
-	if (f->service && *f->service && !strv_has(&r->services, f->service))
-		return false;
-	if (f->runtime >= 0 && (int)r->runtime != f->runtime)
+	if (f->runtime >= 0 && v->runtime != f->runtime)
 		return false;
 	if (f->outcome >= 0 && (int)outcome != f->outcome)
 		return false;
-	if (f->kind && *f->kind && strcmp(r->kind, f->kind) != 0)
+	if (f->kind && *f->kind &&
+	    (v->kind_len != strlen(f->kind) || memcmp(v->kind, f->kind, v->kind_len) != 0))
+		return false;
+	if (f->service && *f->service && !view_has_service(v, f->service))
 		return false;
 	return true;
+}
+
+/* The terminal fields of an op.finished / op.refused for the walks. */
+static int scan_end(const uint8_t *buf, size_t len, enum ledger_event_type t, int64_t time_ns,
+		    struct op_end *x)
+{
+	struct mp_rd r = {buf, buf + len};
+	uint32_t n, klen, sl;
+	const char *k, *s;
+
+	x->finished_ns = time_ns;
+	x->outcome = t == LEDGER_EV_OP_REFUSED ? LEDGER_OUT_REFUSED : LEDGER_OUT_NONE;
+	x->refused = t == LEDGER_EV_OP_REFUSED;
+	if (mp_read_map(&r, &n) < 0)
+		return LEDGER_ECORRUPT;
+	for (uint32_t i = 0; i < n; i++) {
+		if (mp_read_str(&r, &k, &klen) < 0)
+			return LEDGER_ECORRUPT;
+		if (t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "o")) {
+			char o[16];
+
+			if (mp_read_str(&r, &s, &sl) < 0 || sl >= sizeof(o))
+				return LEDGER_ECORRUPT;
+			memcpy(o, s, sl);
+			o[sl] = '\0';
+			if (ledger_outcome_from_name(o) <= LEDGER_OUT_NONE)
+				return LEDGER_ECORRUPT;
+			x->outcome = (enum ledger_outcome)ledger_outcome_from_name(o);
+		} else if (t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "d")) {
+			if (mp_read_i64(&r, &x->duration_ns) < 0)
+				return LEDGER_ECORRUPT;
+		} else if (t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "rb")) {
+			if (mp_read_u64(&r, &x->rollback_op) < 0)
+				return LEDGER_ECORRUPT;
+		} else if (mp_key_is(k, klen, t == LEDGER_EV_OP_FINISHED ? "err" : "r")) {
+			if (mp_read_str(&r, &s, &sl) < 0)
+				return LEDGER_ECORRUPT;
+			if (sl >= sizeof(x->error))
+				sl = sizeof(x->error) - 1;
+			memcpy(x->error, s, sl);
+			x->error[sl] = '\0';
+		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
+			return LEDGER_ECORRUPT;
+		}
+	}
+	return x->outcome == LEDGER_OUT_NONE ? LEDGER_ECORRUPT : 0;
+}
+
+/* Records the terminal event of operation op (the newest one wins: seen first). */
+static int ends_note(struct op_ends *e, const uint8_t *buf, size_t len, enum ledger_event_type t,
+		     uint64_t op, int64_t time_ns)
+{
+	struct op_end *x;
+	int rc;
+
+	if (ends_find(e, op))
+		return 0;
+	x = ends_add(e, op);
+	if (!x)
+		return -ENOMEM;
+	rc = scan_end(buf, len, t, time_ns, x);
+	if (rc < 0)
+		e->n--;
+	return rc;
+}
+
+struct phase_view {
+	const char *name;
+	uint32_t name_len;
+	int64_t duration_ns;
+	bool ok;
+};
+
+static int scan_phase(const uint8_t *buf, size_t len, struct phase_view *v)
+{
+	struct mp_rd r = {buf, buf + len};
+	uint32_t n, klen;
+	const char *k;
+
+	memset(v, 0, sizeof(*v));
+	v->name = "";
+	if (mp_read_map(&r, &n) < 0)
+		return LEDGER_ECORRUPT;
+	for (uint32_t i = 0; i < n; i++) {
+		if (mp_read_str(&r, &k, &klen) < 0)
+			return LEDGER_ECORRUPT;
+		if (mp_key_is(k, klen, "n")) {
+			if (mp_read_str(&r, &v->name, &v->name_len) < 0)
+				return LEDGER_ECORRUPT;
+		} else if (mp_key_is(k, klen, "d")) {
+			if (mp_read_i64(&r, &v->duration_ns) < 0)
+				return LEDGER_ECORRUPT;
+		} else if (mp_key_is(k, klen, "ok")) {
+			if (mp_read_bool(&r, &v->ok) < 0)
+				return LEDGER_ECORRUPT;
+		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
+			return LEDGER_ECORRUPT;
+		}
+	}
+	return 0;
 }
 
 void ledger_op_summary_release(struct ledger_op_summary *s)
@@ -416,6 +545,15 @@ void ledger_op_summary_release(struct ledger_op_summary *s)
 		return;
 	ledger_event_release(&s->request);
 	memset(s, 0, sizeof(*s));
+}
+
+static int note_moved(const struct ledger_event *ev, void *ud)
+{
+	struct ledger_op_summary *row = ud;
+
+	if (ev->type == LEDGER_EV_GIT_MOVED && ev->u.git_moved.to)
+		str_copy(row->commit, sizeof(row->commit), ev->u.git_moved.to);
+	return 0;
 }
 
 int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, size_t limit,
@@ -438,10 +576,9 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 	if (rc)
 		return rc;
 	while (limit == 0 || n < limit) {
-		const struct ledger_event *ev = &it->ev;
 		struct ledger_op_summary *row;
+		struct req_view rv;
 		struct op_end *end;
-		char err[160] = "";
 		bool start;
 
 		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
@@ -457,31 +594,24 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
 		if (!start && !is_terminal(t))
 			continue;
-		arena_reset(it->arena);
-		rc = event_decode_into(buf, len, &it->ev, it->arena, err, sizeof(err));
+		/* a terminal event, or a standalone refusal: its own request and end */
+		if (!start || t == LEDGER_EV_OP_REFUSED) {
+			rc = ends_note(&ends, buf, len, t, op, time_ns);
+			if (rc < 0) {
+				rc = lg_err(lg, rc, "event %llu does not decode",
+					    (unsigned long long)seq);
+				break;
+			}
+			if (!start)
+				continue;
+		}
+		rc = scan_request(buf, len, time_ns, &rv);
 		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
 			break;
 		}
-		it->ev.seq = seq;
-		if (!start) {
-			rc = ends_note(&ends, ev);
-			if (rc < 0)
-				break;
-			continue;
-		}
-
 		end = ends_find(&ends, op);
-		if (t == LEDGER_EV_OP_REFUSED) {
-			/* standalone: the request and its end in one event */
-			if (!end) {
-				rc = ends_note(&ends, ev);
-				if (rc < 0)
-					break;
-				end = ends_find(&ends, op);
-			}
-		}
-		if (!filter_match(f, ev, end ? end->outcome : LEDGER_OUT_NONE)) {
+		if (!filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
 			if (end)
 				ends_remove(&ends, end);
 			continue;
@@ -500,8 +630,10 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		row = &out[n];
 		memset(row, 0, sizeof(*row));
 		rc = ledger_event_decode(buf, len, &row->request, NULL, 0);
-		if (rc < 0)
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
 			break;
+		}
 		row->request.seq = seq;
 		n++;
 		row->op = op;
@@ -517,6 +649,19 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 	}
 	ledger_iter_free(it);
 	free(ends.v);
+	/* what each operation deployed: known at request time, or only once it moved the checkout */
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		struct ledger_op_summary *row = &out[i];
+		const struct ledger_op_requested *req = row->request.type == LEDGER_EV_OP_REQUESTED
+								? &row->request.u.op_requested
+								: NULL;
+		if (!req)
+			continue;
+		if (req->commit && req->commit[0])
+			str_copy(row->commit, sizeof(row->commit), req->commit);
+		else
+			rc = ledger_op_events(lg, row->op, note_moved, row);
+	}
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
 			ledger_op_summary_release(&out[i]);
@@ -578,19 +723,45 @@ static int sample_add(struct samples *s, int64_t v)
 	return 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* Puts the k-th smallest of v[lo..hi] at v[k], smaller ones before it, larger after (Hoare's
+ * selection: linear on average, where sorting 100k samples per phase would dominate). */
+static void select_k(int64_t *v, size_t lo, size_t hi, size_t k)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	while (lo < hi) {
+		int64_t pivot = v[lo + (hi - lo) / 2], t;
+		size_t i = lo, j = hi;
 
-	return (x > y) - (x < y);
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				t = v[i], v[i] = v[j], v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
-/* Nearest rank. */
-static int64_t pct(const struct samples *s, unsigned p)
+/* Nearest rank: the smallest sample with at least p% of the samples at or below it. Ranks are
+ * selected in increasing order, each in the part the previous one left to its right. */
+static int64_t pct(struct samples *s, unsigned p, size_t *from)
 {
-	size_t rank = (s->n * p + 99) / 100;
+	size_t rank = (s->n * p + 99) / 100, k = rank ? rank - 1 : 0;
 
-	return s->v[rank ? rank - 1 : 0];
+	select_k(s->v, *from, s->n - 1, k);
+	*from = k;
+	return s->v[k];
 }
 
 static int record_phase(struct stats_ctx *c, int idx, int64_t d, bool ok, uint64_t seq)
@@ -656,9 +827,8 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 	if (rc)
 		return rc;
 	while (last_ops == 0 || out->ops < last_ops) {
-		const struct ledger_event *ev = &it->ev;
+		struct req_view rv;
 		struct op_end *end;
-		char err[160] = "";
 		bool start;
 
 		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
@@ -674,17 +844,18 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
 		if (!start && !is_terminal(t) && t != LEDGER_EV_PHASE_FINISHED)
 			continue;
-		arena_reset(it->arena);
-		rc = event_decode_into(buf, len, &it->ev, it->arena, err, sizeof(err));
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
-			break;
-		}
-		it->ev.seq = seq;
 
 		if (t == LEDGER_EV_PHASE_FINISHED) {
+			struct phase_view pv;
 			struct pending *p;
+			char name[LEDGER_NAME_MAX];
 
+			rc = scan_phase(buf, len, &pv);
+			if (rc < 0) {
+				rc = lg_err(lg, rc, "event %llu does not decode",
+					    (unsigned long long)seq);
+				break;
+			}
 			if (c.npend == c.cappend) {
 				size_t cap = c.cappend ? c.cappend * 2 : 64;
 				struct pending *v = realloc(c.pend, cap * sizeof(*v));
@@ -696,34 +867,42 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 				c.pend = v;
 				c.cappend = cap;
 			}
+			if (pv.name_len >= sizeof(name))
+				pv.name_len = sizeof(name) - 1;
+			memcpy(name, pv.name, pv.name_len);
+			name[pv.name_len] = '\0';
 			p = &c.pend[c.npend++];
 			p->op = op;
-			p->phase = phase_index(out, ev->u.phase.name);
-			p->duration_ns = ev->u.phase.duration_ns;
-			p->ok = ev->u.phase.ok;
+			p->phase = phase_index(out, name);
+			p->duration_ns = pv.duration_ns;
+			p->ok = pv.ok;
 			p->seq = seq;
 			continue;
 		}
-		if (!start) {
-			rc = ends_note(&ends, ev);
-			if (rc < 0)
+		if (!start || t == LEDGER_EV_OP_REFUSED) {
+			rc = ends_note(&ends, buf, len, t, op, time_ns);
+			if (rc < 0) {
+				rc = lg_err(lg, rc, "event %llu does not decode",
+					    (unsigned long long)seq);
 				break;
-			continue;
+			}
+			if (!start)
+				continue;
 		}
-
-		if (t == LEDGER_EV_OP_REFUSED && !ends_find(&ends, op)) {
-			rc = ends_note(&ends, ev);
-			if (rc < 0)
-				break;
+		rc = scan_request(buf, len, time_ns, &rv);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			break;
 		}
 		end = ends_find(&ends, op);
-		if (filter_match(f, ev, end ? end->outcome : LEDGER_OUT_NONE)) {
+		if (filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
 			out->ops++;
 			out->outcome[end ? end->outcome : LEDGER_OUT_NONE]++;
 			for (size_t i = 0; i < c.npend; i++)
 				if (c.pend[i].op == op) {
-					rc = record_phase(&c, c.pend[i].phase, c.pend[i].duration_ns,
-							  c.pend[i].ok, c.pend[i].seq);
+					rc =
+					    record_phase(&c, c.pend[i].phase, c.pend[i].duration_ns,
+							 c.pend[i].ok, c.pend[i].seq);
 					if (rc < 0)
 						break;
 				}
@@ -748,16 +927,19 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 		struct ledger_phase_stats *ps = &out->phases[i];
 		struct samples *s = &c.s[i];
 		__int128 sum = 0;
+		size_t from = 0;
 
 		if (s->n == 0)
 			continue;
-		qsort(s->v, s->n, sizeof(s->v[0]), cmp_i64);
-		for (size_t j = 0; j < s->n; j++)
+		ps->max_ns = s->v[0];
+		for (size_t j = 0; j < s->n; j++) {
 			sum += s->v[j];
-		ps->p50_ns = pct(s, 50);
-		ps->p90_ns = pct(s, 90);
-		ps->p99_ns = pct(s, 99);
-		ps->max_ns = s->v[s->n - 1];
+			if (s->v[j] > ps->max_ns)
+				ps->max_ns = s->v[j];
+		}
+		ps->p50_ns = pct(s, 50, &from);
+		ps->p90_ns = pct(s, 90, &from);
+		ps->p99_ns = pct(s, 99, &from);
 		ps->mean_ns = (int64_t)(sum / (__int128)s->n);
 	}
 	for (size_t i = 0; i < sizeof(c.s) / sizeof(c.s[0]); i++)

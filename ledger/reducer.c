@@ -34,7 +34,7 @@ static int service_index(const struct ledger_state *st, const char *name)
 }
 
 const struct ledger_service_state *ledger_state_service(const struct ledger_state *st,
-							 const char *name)
+							const char *name)
 {
 	int i;
 
@@ -164,6 +164,21 @@ static void quarantine_add(struct ledger_state *st, const char *commit, uint64_t
 	str_copy(q->reason, sizeof(q->reason), reason);
 }
 
+/* A commit proved good again (a forced deploy, or a rollback back to it, that passed verify) is
+ * no longer quarantined. */
+static void quarantine_remove(struct ledger_state *st, const char *commit)
+{
+	for (uint32_t i = 0; i < st->nquarantine; i++) {
+		if (strcmp(st->quarantine[i].commit, commit) != 0)
+			continue;
+		memmove(&st->quarantine[i], &st->quarantine[i + 1],
+			(st->nquarantine - i - 1) * sizeof(st->quarantine[0]));
+		st->nquarantine--;
+		memset(&st->quarantine[st->nquarantine], 0, sizeof(st->quarantine[0]));
+		return;
+	}
+}
+
 /* Removes commit from the good lists of the operation's services on its runtime. */
 static void good_remove_scope(struct ledger_state *st, const struct ledger_inflight *in,
 			      const char *commit)
@@ -245,16 +260,19 @@ static void op_finish(struct ledger_state *st, const struct ledger_inflight *in,
 	case LEDGER_OUT_SUCCEEDED:
 		for (uint32_t i = 0; i < in->nservices; i++) {
 			struct ledger_service_runtime *rt =
-				&st->services[in->services[i]].rt[in->runtime];
+			    &st->services[in->services[i]].rt[in->runtime];
 
-			if (rt->commit[0])
+			if (rt->commit[0]) {
 				good_push(rt, rt->commit, in->op, ev->time_ns);
+				quarantine_remove(st, rt->commit);
+			}
 		}
 		if (strcmp(in->kind, "rollback") == 0 && in->reverts != 0 && in->prev_commit[0] &&
 		    strcmp(in->prev_commit, in->commit) != 0) {
 			snprintf(reason, sizeof(reason), "rolled back by operation %llu",
 				 (unsigned long long)in->op);
-			quarantine_add(st, in->prev_commit, in->reverts, in->op, ev->time_ns, reason);
+			quarantine_add(st, in->prev_commit, in->reverts, in->op, ev->time_ns,
+				       reason);
 			good_remove_scope(st, in, in->prev_commit);
 		}
 		break;
@@ -384,7 +402,8 @@ int reduce_unit_observed(struct ledger_state *st, const struct ledger_event *ev)
 	/* observations never register a service: a soak must not fill the table */
 	idx = service_index(st, S(o->service));
 	if (idx >= 0)
-		st->services[idx].rt[o->runtime].healthy = strcmp(S(o->active_state), "active") == 0;
+		st->services[idx].rt[o->runtime].healthy =
+		    strcmp(S(o->active_state), "active") == 0;
 	return 0;
 }
 

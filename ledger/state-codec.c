@@ -108,7 +108,8 @@ int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *ou
 		msgpack_pack_array(&pk, LEDGER_RT__COUNT);
 		for (int r = 0; r < LEDGER_RT__COUNT; r++) {
 			const struct ledger_service_runtime *rt = &s->rt[r];
-			uint32_t ngood = rt->ngood > LEDGER_GOOD_DEPTH ? LEDGER_GOOD_DEPTH : rt->ngood;
+			uint32_t ngood =
+			    rt->ngood > LEDGER_GOOD_DEPTH ? LEDGER_GOOD_DEPTH : rt->ngood;
 
 			msgpack_pack_map(&pk, 5);
 			pk_str(&pk, "c", rt->commit);
@@ -204,11 +205,11 @@ static int rd_key(struct mp_rd *r, const char **k, uint32_t *n)
 	return mp_read_str(r, k, n) < 0 ? LEDGER_ECORRUPT : 0;
 }
 
-#define TRY(x)                                                                               \
-	do {                                                                                 \
-		int rc_ = (x);                                                               \
-		if (rc_ < 0)                                                                 \
-			return rc_;                                                          \
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		int rc_ = (x);                                                                     \
+		if (rc_ < 0)                                                                       \
+			return rc_;                                                                \
 	} while (0)
 
 static int rd_inflight(struct mp_rd *r, struct ledger_inflight *in, uint32_t nservices)

@@ -289,7 +289,8 @@ static int store_open_dbs(struct ledger *lg, bool create, const struct ledger_op
 		const uint8_t *b = v.mv_data;
 
 		if (v.mv_size != 4) {
-			rc = lg_err(lg, LEDGER_ECORRUPT, "'%s': malformed schema version", lg->path);
+			rc =
+			    lg_err(lg, LEDGER_ECORRUPT, "'%s': malformed schema version", lg->path);
 			goto out;
 		}
 		schema = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -308,9 +309,10 @@ static int store_open_dbs(struct ledger *lg, bool create, const struct ledger_op
 		k = (MDB_val){7, "project"};
 		rc = mdb_get(txn, lg->meta, &k, &v);
 		if (rc == 0 && (v.mv_size != n || memcmp(v.mv_data, opts->project, n) != 0)) {
-			rc = lg_err(lg, LEDGER_EINVAL, "ledger '%s' belongs to project '%.*s', not '%s'",
-				    lg->path, (int)(v.mv_size > 64 ? 64 : v.mv_size),
-				    (const char *)v.mv_data, opts->project);
+			rc = lg_err(lg, LEDGER_EINVAL,
+				    "ledger '%s' belongs to project '%.*s', not '%s'", lg->path,
+				    (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data,
+				    opts->project);
 			goto out;
 		}
 		if (rc == MDB_NOTFOUND && !rdonly) {
@@ -395,10 +397,9 @@ int ledger_open(struct ledger **out, const char *dir, unsigned flags,
 	}
 	lg->flags = flags;
 	lg->pid = getpid();
-	lg->snapshot_every = opts && opts->snapshot_every ? opts->snapshot_every
-							  : LEDGER_DEFAULT_SNAPSHOT_EVERY;
-	lg->mapsize = opts && opts->initial_map_bytes ? opts->initial_map_bytes
-						      : DEFAULT_MAP_BYTES;
+	lg->snapshot_every =
+	    opts && opts->snapshot_every ? opts->snapshot_every : LEDGER_DEFAULT_SNAPSHOT_EVERY;
+	lg->mapsize = opts && opts->initial_map_bytes ? opts->initial_map_bytes : DEFAULT_MAP_BYTES;
 
 	rc = mdb_env_create(&lg->env);
 	if (rc) {
@@ -576,8 +577,7 @@ static void event_assign(struct ledger_event *ev, const struct ledger_event *ori
 {
 	memcpy(ev, orig, sizeof(*ev));
 	ev->seq = seq;
-	if (ev->op == 0 &&
-	    (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED))
+	if (ev->op == 0 && (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED))
 		ev->op = seq;
 	if (ev->time_ns == 0)
 		ev->time_ns = now;
@@ -606,7 +606,7 @@ static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const u
 	if (!lg->cache_valid || lg->cache_seq != last) {
 		/* another process appended since (or first append): catch up */
 		const struct ledger_state *from =
-			lg->cache_valid && lg->cache_seq <= last ? lg->cache : NULL;
+		    lg->cache_valid && lg->cache_seq <= last ? lg->cache : NULL;
 
 		rc = store_state_at_txn(lg, txn, last, from, lg->work);
 		if (rc)

@@ -79,15 +79,16 @@ int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep)
 		err[0] = '\0';
 		rc = event_decode_into(v.mv_data, v.mv_size, &ev, a, err, sizeof(err));
 		if (rc < 0) {
-			rc = verify_fail(lg, rep, seq, rc, "event %llu: %s", (unsigned long long)seq,
-					 err);
+			rc = verify_fail(lg, rep, seq, rc, "event %llu: %s",
+					 (unsigned long long)seq, err);
 			goto out;
 		}
 		ev.seq = seq;
 		rc = ledger_state_apply(st, &ev);
 		if (rc < 0) {
-			rc = verify_fail(lg, rep, seq, rc, "event %llu (%s) does not apply: %s",
-					 (unsigned long long)seq, ev.type_name, ledger_strerror(rc));
+			rc =
+			    verify_fail(lg, rep, seq, rc, "event %llu (%s) does not apply: %s",
+					(unsigned long long)seq, ev.type_name, ledger_strerror(rc));
 			goto out;
 		}
 		rep->events++;
@@ -95,13 +96,15 @@ int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep)
 		/* snapshots at sequences the walk has passed without meeting them are orphans */
 		if (srs == 0 && sseq < seq) {
 			rc = verify_fail(lg, rep, sseq, LEDGER_EMISMATCH,
-					 "snapshot %llu is not at an event", (unsigned long long)sseq);
+					 "snapshot %llu is not at an event",
+					 (unsigned long long)sseq);
 			goto out;
 		}
 		if (srs == 0 && sseq == seq) {
 			rc = ledger_state_decode(sv.mv_data, sv.mv_size, snap);
 			if (rc < 0) {
-				rc = verify_fail(lg, rep, seq, rc, "snapshot %llu does not decode: %s",
+				rc = verify_fail(lg, rep, seq, rc,
+						 "snapshot %llu does not decode: %s",
 						 (unsigned long long)seq, ledger_strerror(rc));
 				goto out;
 			}

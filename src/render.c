@@ -996,7 +996,7 @@ json_t *render_op_json(const struct ledger_op_summary *s, const struct ledger_st
 	set(o, "kind", json_str(r->kind));
 	set(o, "mode", json_str(r->mode));
 	set(o, "ref", json_str(r->ref));
-	set(o, "commit", commit_or_null(r->commit));
+	set(o, "commit", commit_or_null(s->commit[0] ? s->commit : r->commit));
 	set(o, "prev_commit", commit_or_null(r->prev_commit));
 	set(o, "runtime", json_str(runtime_name((int)r->runtime)));
 	set(o, "services", strv_json(&r->services));
@@ -1008,8 +1008,8 @@ json_t *render_op_json(const struct ledger_op_summary *s, const struct ledger_st
 	set(o, "guard", guard ? json_str(guard) : json_null());
 	set(o, "error", json_str(s->error));
 	set(o, "rollback_op", json_integer((json_int_t)s->rollback_op));
-	set(o, "quarantined",
-	    json_boolean(st && !str_empty(r->commit) && ledger_state_quarantined(st, r->commit)));
+	set(o, "quarantined", json_boolean(st && !str_empty(s->commit) &&
+					   ledger_state_quarantined(st, s->commit)));
 	return o;
 }
 
@@ -1047,10 +1047,10 @@ void render_op_text(FILE *f, const struct ledger_op_summary *s, const struct led
 	}
 	if (strlen(ref) > 20)
 		strcpy(ref + 18, "..");
-	render_short_commit(r->commit, c);
-	if (str_empty(r->commit))
+	render_short_commit(s->commit, c);
+	if (str_empty(s->commit))
 		strcpy(c, "-");
-	else if (st && ledger_state_quarantined(st, r->commit))
+	else if (st && ledger_state_quarantined(st, s->commit))
 		strcat(c, "!");
 	for (uint32_t i = 0; i < r->services.n; i++) {
 		if (scope.len + strlen(nz(r->services.v[i])) > 22) {

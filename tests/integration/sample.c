@@ -91,7 +91,12 @@ void sample_setup(struct sample *s, const char *tag, bool start)
 		buf_printf(&cmd, "systemctl --user start");
 		for (size_t i = 0; i < ELEMENTSOF(services); i++)
 			buf_printf(&cmd, " %s-%s.service", s->project, services[i]);
-		cr_assert_eq(tl_sh("%s", cmd.data), 0, "starting the sample units failed");
+		if (tl_sh("%s", cmd.data) != 0) {
+			char *logs = capture(s->dir, "tail -n 5 logs/*.log 2>&1; systemctl --user "
+						     "list-units --all --no-pager 't*' 2>&1 | tail -n 20");
+			cr_assert_fail("starting the sample units failed (port %d):\n%s", s->port,
+				       logs);
+		}
 		buf_free(&cmd);
 	}
 	for (int i = 0; i < 100; i++) {

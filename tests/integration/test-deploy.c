@@ -282,3 +282,39 @@ Test(deploy, hostile_refs_are_refused_or_literal)
 	free(pwned);
 	sample_teardown(&s);
 }
+
+Test(deploy, check_runs_the_health_checks_now)
+{
+	struct sample s;
+	struct tl_run r;
+	char *env[3], *argv[4];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "check", true);
+	sample_shiplog(&s, &r, NULL, "check", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "ok") && strstr(r.out, "http-get"), "%s", r.out);
+	tl_run_release(&r);
+
+	/* the reference's helper, as a thin wrapper */
+	env[0] = xasprintf("SHIPLOG=%s", SHIPLOG_BINARY);
+	env[1] = xasprintf("SHIPLOG_CONFIG=%s", s.conf);
+	env[2] = NULL;
+	argv[0] = SHIPLOG_SOURCE_DIR "/tools/check-native-health.sh";
+	argv[1] = "workers";
+	argv[2] = NULL;
+	tl_run(&r, s.checkout, env, argv);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "-compute.service"), "%s", r.out);
+	cr_assert(!strstr(r.out, "-web.service"), "workers scope checked web:\n%s", r.out);
+	tl_run_release(&r);
+
+	tl_sh("systemctl --user stop %s-api.service", s.project);
+	sample_shiplog(&s, &r, NULL, "--json", "check", "--api-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "\"ok\":false"), "%s", r.out);
+	tl_run_release(&r);
+	free(env[0]);
+	free(env[1]);
+	sample_teardown(&s);
+}

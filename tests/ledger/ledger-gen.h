@@ -13,19 +13,19 @@
 
 #include "ledger/ledger.h"
 
-static const char *const gen_services[] = {"web", "api", "compute", "candles", "ingest-options",
-					   "ingest-equities"};
+static const char *const gen_services[] = {
+    "web", "api", "compute", "candles", "ingest-options", "ingest-equities"};
 #define GEN_NSERVICES 6
 
 struct gen {
 	struct ledger *lg;
 	uint64_t rng;
-	int64_t t;          /* fake clock, ns; strictly increasing */
-	unsigned commits;   /* commits made so far */
+	int64_t t;	  /* fake clock, ns; strictly increasing */
+	unsigned commits; /* commits made so far */
 	char checkout[41];
-	char good[2][41];   /* last good per runtime (what a rollback goes back to) */
+	char good[2][41]; /* last good per runtime (what a rollback goes back to) */
 	uint64_t last_ok_op[2];
-	unsigned flags;     /* append flags */
+	unsigned flags; /* append flags */
 	uint64_t events;
 };
 
@@ -49,7 +49,8 @@ static inline void gen_init(struct gen *g, struct ledger *lg, uint64_t seed)
 static inline void gen_commit(struct gen *g, char out[41])
 {
 	g->commits++;
-	snprintf(out, 41, "%08x%032" PRIx64, g->commits, (uint64_t)(g->commits * 0x9e3779b97f4a7c15ull));
+	snprintf(out, 41, "%08x%032" PRIx64, g->commits,
+		 (uint64_t)(g->commits * 0x9e3779b97f4a7c15ull));
 }
 
 /* Appends ev (time from the fake clock) and returns its seq. */
@@ -69,8 +70,7 @@ static inline uint64_t gen_emit(struct gen *g, struct ledger_event *ev)
 	return seq;
 }
 
-static inline void gen_phase(struct gen *g, uint64_t op, const char *name, bool ok,
-			     int64_t dur)
+static inline void gen_phase(struct gen *g, uint64_t op, const char *name, bool ok, int64_t dur)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_PHASE_STARTED, .op = op};
 
@@ -127,8 +127,8 @@ static inline void gen_restart(struct gen *g, uint64_t op, int rt, const char *c
 	}
 }
 
-static inline void gen_health(struct gen *g, uint64_t op, int rt, const char *const *sv,
-			      unsigned n, bool ok)
+static inline void gen_health(struct gen *g, uint64_t op, int rt, const char *const *sv, unsigned n,
+			      bool ok)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct ledger_event ev = {.type = LEDGER_EV_HEALTH_CHECKED, .op = op};
@@ -212,7 +212,8 @@ static inline void gen_unknown(struct gen *g)
 	msgpack_pack_str(&pk, 1), msgpack_pack_str_body(&pk, "t", 1);
 	msgpack_pack_str(&pk, 12), msgpack_pack_str_body(&pk, "future.thing", 12);
 	g->t += 1000000;
-	msgpack_pack_str(&pk, 2), msgpack_pack_str_body(&pk, "ts", 2), msgpack_pack_int64(&pk, g->t);
+	msgpack_pack_str(&pk, 2), msgpack_pack_str_body(&pk, "ts", 2),
+	    msgpack_pack_int64(&pk, g->t);
 	msgpack_pack_str(&pk, 2), msgpack_pack_str_body(&pk, "op", 2), msgpack_pack_uint64(&pk, 0);
 	msgpack_pack_str(&pk, 1), msgpack_pack_str_body(&pk, "a", 1);
 	msgpack_pack_str(&pk, 3), msgpack_pack_str_body(&pk, "bob", 3);

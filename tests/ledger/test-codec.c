@@ -464,10 +464,9 @@ Test(codec, wrong_types_name_the_key)
 		const char *type, *key;
 		int kind; /* 0: string, 1: int, 2: negative int, 3: bool-as-int, 4: array of ints */
 	} cases[] = {
-		{"unit.restarted", "rt", 1},      {"unit.restarted", "s", 1},
-		{"health.checked", "ok", 3},      {"op.finished", "o", 0},
-		{"op.requested", "sv", 4},        {"op.requested", "pid", 2},
-		{"step.ran", "x", 0},             {"lock.broken", "hop", 2},
+	    {"unit.restarted", "rt", 1}, {"unit.restarted", "s", 1}, {"health.checked", "ok", 3},
+	    {"op.finished", "o", 0},	 {"op.requested", "sv", 4},  {"op.requested", "pid", 2},
+	    {"step.ran", "x", 0},	 {"lock.broken", "hop", 2},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -479,7 +478,7 @@ Test(codec, wrong_types_name_the_key)
 		mp_init(&m);
 		mp_envelope(&m, 5, cases[i].type);
 		/* the required key of each type, so only the bad one fails */
-		mp_s(&m, strcmp(cases[i].type, "op.finished") == 0 ? "err"
+		mp_s(&m, strcmp(cases[i].type, "op.finished") == 0    ? "err"
 			 : strcmp(cases[i].type, "op.requested") == 0 ? "k"
 								      : "s");
 		mp_s(&m, strcmp(cases[i].type, "op.requested") == 0 ? "deploy" : "x");
@@ -505,8 +504,8 @@ Test(codec, wrong_types_name_the_key)
 		rc = decode_mp(&m, &ev, err, sizeof(err));
 		cr_assert_eq(rc, LEDGER_ECORRUPT, "%s.%s: rc %d", cases[i].type, cases[i].key, rc);
 		snprintf(want, sizeof(want), "'%s'", cases[i].key);
-		cr_assert(strstr(err, want), "%s: message '%s' does not name %s", cases[i].type, err,
-			  want);
+		cr_assert(strstr(err, want), "%s: message '%s' does not name %s", cases[i].type,
+			  err, want);
 		cr_assert_null(ev._arena);
 		msgpack_sbuffer_destroy(&m.sb);
 	}
@@ -687,7 +686,8 @@ Test(codec, every_truncation_fails_cleanly)
 
 			memcpy(copy, buf, cut);
 			rc = ledger_event_decode(copy, cut, &out, NULL, 0);
-			cr_assert_lt(rc, 0, "%s cut at %zu decoded", ledger_event_type_name(t), cut);
+			cr_assert_lt(rc, 0, "%s cut at %zu decoded", ledger_event_type_name(t),
+				     cut);
 			cr_assert_null(out._arena);
 			ledger_event_peek(copy, cut, NULL, NULL, NULL);
 			free(copy);
@@ -753,7 +753,7 @@ Test(codec, hostile_input_loop, .timeout = 120)
 				static const uint8_t hdr[] = {0xdc, 0xdd, 0xde, 0xdf, 0xdb,
 							      0xc6, 0xc9, 0x9f, 0x8f, 0xc1};
 				work[rnd(&s) % len] =
-					rnd(&s) % 2 ? hdr[rnd(&s) % sizeof(hdr)] : (uint8_t)rnd(&s);
+				    rnd(&s) % 2 ? hdr[rnd(&s) % sizeof(hdr)] : (uint8_t)rnd(&s);
 			}
 			break;
 		case 2: /* flip and cut */
@@ -777,7 +777,7 @@ Test(codec, hostile_input_loop, .timeout = 120)
 			ledger_event_release(&ev);
 		} else {
 			cr_assert(rc == LEDGER_ECORRUPT || rc == LEDGER_ETOOBIG ||
-					  rc == LEDGER_ESCHEMA,
+				      rc == LEDGER_ESCHEMA,
 				  "unexpected rc %d", rc);
 			cr_assert_null(ev._arena);
 			bad++;

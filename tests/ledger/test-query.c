@@ -425,3 +425,66 @@ Test(query, cost_follows_the_answer, .timeout = 120)
 	free(big);
 	free(st);
 }
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Percentiles by selection agree with a full sort (nearest rank), with duplicates. */
+Test(query, stats_percentiles_match_a_sort, .timeout = 60)
+{
+	struct ledger_options o = {.snapshot_every = 100};
+	char *d = tl_mkdtemp("pct");
+	struct ledger_event *evs = calloc(4 * 997, sizeof(*evs));
+	int64_t *want = calloc(997, sizeof(*want));
+	const struct ledger_phase_stats *p;
+	struct ledger_stats s;
+	struct ledger *b;
+	uint64_t r = 99, base;
+	__int128 sum = 0;
+	size_t n = 0;
+
+	cr_assert_eq(ledger_open(&b, d, LEDGER_OPEN_CREATE, &o), 0);
+	cr_assert_eq(ledger_last_seq(b, &base), 0);
+	for (int i = 0; i < 997; i++) {
+		uint64_t op = base + n + 1;
+
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		want[i] = (int64_t)(r % 300) * MS; /* many duplicates */
+		sum += want[i];
+		evs[n].type = LEDGER_EV_OP_REQUESTED;
+		evs[n++].u.op_requested.kind = "deploy";
+		evs[n].type = LEDGER_EV_PHASE_FINISHED;
+		evs[n].op = op;
+		evs[n].u.phase.name = "rollout";
+		evs[n].u.phase.ok = i % 3 != 0;
+		evs[n++].u.phase.duration_ns = want[i];
+		evs[n].type = LEDGER_EV_OP_FINISHED;
+		evs[n].op = op;
+		evs[n].u.op_finished.outcome = LEDGER_OUT_SUCCEEDED;
+		evs[n++].u.op_finished.duration_ns = want[i] * 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		evs[i].actor = "a@b";
+	cr_assert_eq(ledger_append_many(b, evs, n, LEDGER_APPEND_NOSYNC), 0, "%s",
+		     ledger_errmsg(b));
+	cr_assert_eq(ledger_stats(b, NULL, 0, &s), 0);
+	qsort(want, 997, sizeof(*want), cmp64);
+	p = phase_of(&s, "rollout");
+	cr_assert_eq(p->count, 997);
+	cr_assert_eq(p->failures, 333);
+	cr_assert_eq(p->p50_ns, want[(997 * 50 + 99) / 100 - 1]);
+	cr_assert_eq(p->p90_ns, want[(997 * 90 + 99) / 100 - 1]);
+	cr_assert_eq(p->p99_ns, want[(997 * 99 + 99) / 100 - 1]);
+	cr_assert_eq(p->max_ns, want[996]);
+	cr_assert_eq(p->mean_ns, (int64_t)(sum / 997));
+	cr_assert_eq(phase_of(&s, "total")->p90_ns, 2 * want[(997 * 90 + 99) / 100 - 1]);
+	ledger_close(b);
+	tl_rmrf(d);
+	free(d);
+	free(evs);
+	free(want);
+}

@@ -44,8 +44,8 @@ static uint64_t apply(struct ledger_event *ev)
 
 static const char *all[] = {"web", "api", "compute"};
 
-static uint64_t request(const char *kind, const char *commit, const char *prev, int rt,
-			unsigned n, uint64_t reverts)
+static uint64_t request(const char *kind, const char *commit, const char *prev, int rt, unsigned n,
+			uint64_t reverts)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
 
@@ -234,7 +234,8 @@ Test(reducer, good_list_order_and_depth)
 	cr_assert_eq(rt_of("web", 0)->ngood, LEDGER_GOOD_DEPTH);
 	snprintf(c, sizeof(c), "N%d", LEDGER_GOOD_DEPTH + 1);
 	cr_assert_str_eq(rt_of("web", 0)->good[0].commit, c);
-	cr_assert_str_eq(rt_of("web", 0)->good[LEDGER_GOOD_DEPTH - 1].commit, "N2", "oldest dropped");
+	cr_assert_str_eq(rt_of("web", 0)->good[LEDGER_GOOD_DEPTH - 1].commit, "N2",
+			 "oldest dropped");
 }
 
 Test(reducer, nested_auto_rollback)
@@ -324,6 +325,32 @@ Test(reducer, rolled_back_quarantines_its_commit)
 	cr_assert_not_null(ledger_state_quarantined(st, "C"));
 	cr_assert_eq(ledger_state_quarantined(st, "C")->rollback_op, 99);
 	cr_assert_str_eq(rt_of("web", 0)->good[0].commit, "B", "C removed from the good list");
+}
+
+Test(reducer, a_commit_that_passes_verify_again_leaves_quarantine)
+{
+	uint64_t b, r, d;
+
+	deploy_ok("A", 0, 3);
+	b = deploy_ok("B", 0, 3);
+	r = request("rollback", "A", "B", 0, 3, b);
+	for (int i = 0; i < 3; i++)
+		restart(r, all[i], 0, "A");
+	finish(r, LEDGER_OUT_SUCCEEDED, 0, "");
+	cr_assert_not_null(ledger_state_quarantined(st, "B"));
+
+	/* a failed (forced) deploy of B keeps it quarantined ... */
+	d = request("deploy", "B", "A", 0, 3, 0);
+	restart(d, "web", 0, "B");
+	finish(d, LEDGER_OUT_FAILED, 0, "verify failed");
+	cr_assert_not_null(ledger_state_quarantined(st, "B"));
+	/* ... one that passes verify lifts it */
+	d = request("deploy", "B", "A", 0, 3, 0);
+	for (int i = 0; i < 3; i++)
+		restart(d, all[i], 0, "B");
+	finish(d, LEDGER_OUT_SUCCEEDED, 0, "");
+	cr_assert_null(ledger_state_quarantined(st, "B"), "B proved good again");
+	cr_assert_str_eq(rt_of("web", 0)->good[0].commit, "B");
 }
 
 Test(reducer, failed_and_interrupted_change_nothing_but_counters)

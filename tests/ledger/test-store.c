@@ -343,7 +343,8 @@ Test(store, adopts_another_process_map_growth)
 			_exit(2);
 		for (unsigned b = 0; b < 30; b++) {
 			for (unsigned i = 0; i < 100; i++)
-				payload_event(&evs[i], w[i], sizeof(w[i]), "child", b * 100 + i + 1);
+				payload_event(&evs[i], w[i], sizeof(w[i]), "child",
+					      b * 100 + i + 1);
 			if (ledger_append_many(c, evs, 100, LEDGER_APPEND_NOSYNC) != 0)
 				_exit(3);
 		}
@@ -530,7 +531,8 @@ Test(store, concurrent_appenders, .timeout = 240)
 		int c = ev->u.step_ran.what[6] - '0';
 
 		cr_assert(c >= 0 && c < 4);
-		cr_assert_eq((unsigned)ev->u.step_ran.exit_code, next[c], "child %d out of order", c);
+		cr_assert_eq((unsigned)ev->u.step_ran.exit_code, next[c], "child %d out of order",
+			     c);
 		next[c]++;
 	}
 	cr_assert_eq(rc, 0);

@@ -451,6 +451,9 @@ struct ledger_op_summary {
 	struct ledger_event request;   /* the op.requested (or standalone op.refused) event, decoded */
 	char error[256];
 	uint64_t rollback_op;
+	/* The commit it deployed: the request's, else the last git.moved target of the operation
+	 * ("" when it never moved anything). */
+	char commit[LEDGER_COMMIT_MAX];
 };
 void ledger_op_summary_release(struct ledger_op_summary *s);
 
