@@ -336,6 +336,10 @@ static int verify_units(struct rollout *ro)
 		}
 		if (mono_ns() >= deadline)
 			break;
+		if (op_interrupted) {
+			op_fail(ro->op, "interrupted during the settle window");
+			return SL_EFAILED;
+		}
 		usleep(SETTLE_POLL_NS / 1000);
 	}
 	op_waited(ro->op, mono_ns() - t0);

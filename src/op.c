@@ -11,6 +11,22 @@
 #include "out.h"
 #include "util.h"
 
+volatile sig_atomic_t op_interrupted;
+
+static void on_signal(int sig)
+{
+	op_interrupted = sig;
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint64_t *seq)
 {
 	int r;
@@ -31,6 +47,7 @@ int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
 	int r;
 
 	*op = (struct op){.lg = lg, .current = -1};
+	install_handlers();
 	strlcpy_(op->kind, req->kind, sizeof(op->kind));
 	req->pid = (uint32_t)getpid();
 	ev.u.op_requested = *req;
@@ -160,6 +177,10 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 	r = op_durable(op);
 	if (r < 0)
 		return r;
+	if (op_interrupted) {
+		op_fail(op, "interrupted by signal %d before '%s'", (int)op_interrupted, argv[0]);
+		return SL_EFAILED;
+	}
 	r = spawn_run(argv, &so, rr);
 	op_waited(op, rr->duration_ns);
 	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns);

@@ -11,6 +11,7 @@
 #define SHIPLOG_OP_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include <ledger/ledger.h>
@@ -39,6 +40,11 @@ struct op {
 	bool finished;
 	char error[512];       /* the first failure, shown at the end */
 };
+
+/* Set by SIGINT/SIGTERM while an operation runs (op_begin installs the handlers, once per
+ * process). The operation stops at the next step and ends `interrupted`, with its timings; a
+ * second signal kills at once (the next operation then closes it as interrupted). */
+extern volatile sig_atomic_t op_interrupted;
 
 /* Appends op.requested (durable) and starts the clock. req->pid is filled in. */
 int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req);

@@ -29,6 +29,19 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 	uint64_t rb_op = 0;
 	int k;
 
+	if (op_interrupted) {
+		/* The operator stopped it: no automatic rollback behind their back. */
+		op->error[0] = '\0';
+		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
+		op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
+		log_error("operation %llu interrupted%s; see 'shiplog show %llu'%s",
+			  (unsigned long long)op->id, ro->moved ? " after the checkout moved" : "",
+			  (unsigned long long)op->id,
+			  ro->restarted ? "; services may run a mix of commits: deploy again or run "
+					  "'shiplog rollback'"
+					: "");
+		return SL_EFAILED;
+	}
 	if (!op->error[0])
 		op_fail(op, "%s", sl_strerror(r));
 	if (!ro->moved && !ro->restarted) {

@@ -318,3 +318,35 @@ Test(deploy, check_runs_the_health_checks_now)
 	free(env[1]);
 	sample_teardown(&s);
 }
+
+Test(deploy, sigterm_ends_the_operation_interrupted_with_timings)
+{
+	struct sample s;
+	struct tl_run r;
+	pid_t pid;
+	int st;
+	char *log;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "term", true);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	pid = slow_deploy(&s, "20");
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	log = xasprintf("%s/slow.log", s.dir);
+	{
+		char *text = tl_read(log);
+		cr_assert(text && strstr(text, "== Deploy Timings =="), "%s", text);
+		cr_assert(strstr(text, "interrupted"), "%s", text);
+		cr_assert(!strstr(text, "Automatic Rollback"), "rolled back behind the operator:\n%s",
+			  text);
+		free(text);
+	}
+	free(log);
+	tl_sh("pkill -f 'sleep 20' >/dev/null 2>&1");
+	sample_shiplog(&s, &r, NULL, "--json", "history", "--limit", "1", NULL);
+	cr_assert(strstr(r.out, "\"outcome\":\"interrupted\""), "%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
