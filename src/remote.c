@@ -1,17 +1,28 @@
 /* SPDX-License-Identifier: MIT */
+/* Execution mode and ssh forwarding. The laptop end builds one remote command line (an explicit
+ * cwd, an explicit program, every word single-quoted) and streams the remote output live; the
+ * server end (--forwarded-from) runs the command detached from the connection's fate. */
 #include "remote.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "out.h"
 #include "spawn.h"
 #include "util.h"
+
+/* Exit codes of the remote shell line itself, before shiplog runs there. */
+#define REMOTE_EXIT_NO_CHECKOUT 124
+#define REMOTE_EXIT_NO_SHIPLOG 127
 
 static const char *mode = "local";
 
@@ -59,48 +70,165 @@ static int split_target(const char *spec, char **host, char **port)
 	return 0;
 }
 
-static int forward(struct cmd_ctx *ctx)
+static const char *remote_shiplog(const struct config *cfg)
 {
-	const struct config *cfg = ctx->cfg;
-	_cleanup_free_ char *host = NULL, *port = NULL;
+	return str_empty(cfg->target.shiplog) ? "shiplog" : cfg->target.shiplog;
+}
+
+/* What forwarding needs, checked before anything runs: a target and an existing key file. */
+static int remote_target_check(const struct config *cfg, char **host, char **port)
+{
 	const char *key = cfg->target.ssh_key;
-	struct strv argv = {0};
-	struct buf cmd = {0};
-	struct spawn_opts so = {0};
-	struct spawn_result res = {0};
-	struct stat stt;
-	int r;
+	struct stat st;
 
 	if (str_empty(cfg->target.ssh)) {
-		log_error("remote mode needs [target] ssh = user@host[:port] in %s (or run shiplog on "
-			  "the server's checkout, or pass --local)", cfg->path);
+		log_error(
+		    "remote mode needs [target] ssh = user@host[:port] in %s (or run shiplog on "
+		    "the server's checkout, or pass --local)",
+		    cfg->path);
 		return SL_EUSAGE;
 	}
-	if (split_target(cfg->target.ssh, &host, &port) < 0) {
+	if (split_target(cfg->target.ssh, host, port) < 0) {
 		log_error("[target] ssh = '%s' is not user@host[:port]", cfg->target.ssh);
 		return SL_EUSAGE;
 	}
 	if (str_empty(key)) {
-		log_error("no ssh key: set DEPLOY_SSH_KEY_PATH or [target] ssh_key in %s", cfg->path);
+		log_error("no ssh key: set DEPLOY_SSH_KEY_PATH or [target] ssh_key in %s",
+			  cfg->path);
 		return SL_EUSAGE;
 	}
-	if (stat(key, &stt) < 0 || !S_ISREG(stt.st_mode)) {
+	if (stat(key, &st) < 0 || !S_ISREG(st.st_mode)) {
 		log_error("missing ssh key '%s': set DEPLOY_SSH_KEY_PATH or [target] ssh_key to an "
-			  "existing private key, or run on the server", key);
+			  "existing private key, or run on the server",
+			  key);
 		return SL_EUSAGE;
+	}
+	return 0;
+}
+
+/* ssh's own diagnostics (-E file) -> one line saying what went wrong, for exit 255. */
+static void remote_explain_ssh_failure(const struct config *cfg, const char *host, const char *port,
+				       const char *log_path)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *last = "", *why, *fix;
+	size_t len = 0;
+	char *line, *save = NULL;
+
+	if (read_file(log_path, 65536, &text, &len) == 0 && text) {
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			str_trim(line);
+			if (*line && !str_startswith(line, "Warning: Permanently added"))
+				last = line;
+		}
+	}
+	if (strstr(last, "Connection refused")) {
+		why = "connection refused";
+		fix = "check the host and port in [target] ssh and that sshd runs there";
+	} else if (strstr(last, "Permission denied")) {
+		why = "the server refused the key";
+		fix = "add the key's .pub to that user's ~/.ssh/authorized_keys on the server, or "
+		      "point DEPLOY_SSH_KEY_PATH / [target] ssh_key at an authorized key";
+	} else if (strstr(last, "Host key verification failed") ||
+		   strstr(last, "REMOTE HOST IDENTIFICATION")) {
+		why = "the server's host key is unknown or changed";
+		fix = "verify it and add it to known_hosts (or set ssh_options = "
+		      "StrictHostKeyChecking=accept-new for a first connection)";
+	} else if (strstr(last, "Could not resolve hostname")) {
+		why = "unknown host name";
+		fix = "check the host in [target] ssh";
+	} else if (strstr(last, "timed out") || strstr(last, "No route to host") ||
+		   strstr(last, "Network is unreachable")) {
+		why = "the host does not answer";
+		fix = "check the host, the port and the network";
+	} else {
+		log_error("the ssh connection to '%s' failed or was lost (%s); a command that "
+			  "reached the server goes on there: see 'shiplog history' on the server",
+			  cfg->target.ssh, *last ? last : "ssh exit 255");
+		return;
+	}
+	log_error("cannot reach '%s%s%s' over ssh: %s (%s); %s", host, port ? ":" : "",
+		  port ? port : "", why, last, fix);
+}
+
+static int remote_exit_to_code(const struct config *cfg, int code)
+{
+	switch (code) {
+	case 0:
+		return 0;
+	case EXIT_DEPLOY_FAILED:
+		return SL_EFAILED;
+	case EXIT_USAGE:
+		return SL_EUSAGE;
+	case EXIT_REFUSED:
+		return SL_EREFUSED;
+	case EXIT_ENVIRONMENT:
+		return SL_EENV;
+	case REMOTE_EXIT_NO_CHECKOUT:
+		log_error("the server has no checkout at '%s'; set [target] checkout to the live "
+			  "checkout's path on the server",
+			  cfg->target.checkout);
+		return SL_EENV;
+	case 126:
+	case REMOTE_EXIT_NO_SHIPLOG:
+		log_error(
+		    "the server has no runnable shiplog at '%s' (exit %d); install it there or "
+		    "set [target] shiplog to its absolute path (an ssh command gets a minimal "
+		    "PATH)",
+		    remote_shiplog(cfg), code);
+		return SL_EENV;
+	default:
+		log_error("the remote shiplog ended with status %d", code);
+		return SL_EENV;
+	}
+}
+
+static int forward(struct cmd_ctx *ctx)
+{
+	const struct config *cfg = ctx->cfg;
+	_cleanup_free_ char *host = NULL, *port = NULL, *log_path = NULL;
+	_cleanup_close_ int log_fd = -1;
+	struct strv argv = {0};
+	struct buf cmd = {0};
+	struct spawn_opts so = {0};
+	struct spawn_result res = {0};
+	const char *tmp = getenv("TMPDIR");
+	const struct cmd_entry *c = ctx->cmd_argc > 0 ? cmd_find(ctx->cmd_argv[0]) : NULL;
+	bool read_cmd = c && (c->flags & CMD_FORWARDS);
+	int r;
+
+	r = remote_target_check(cfg, &host, &port);
+	if (r < 0)
+		return r;
+
+	/* ssh's own messages go to a file (the remote's stderr stays live on ours), so that a
+	 * failed connection can be explained in one line. */
+	log_path = xasprintf("%s/shiplog-ssh.XXXXXX", str_empty(tmp) ? "/tmp" : tmp);
+	log_fd = mkstemp(log_path);
+	if (log_fd < 0) {
+		log_error("cannot create a temporary file in '%s': %s",
+			  str_empty(tmp) ? "/tmp" : tmp, strerror(errno));
+		return SL_EENV;
 	}
 
 	strv_push(&argv, "ssh");
 	strv_push(&argv, "-i");
-	strv_push(&argv, key);
+	strv_push(&argv, cfg->target.ssh_key);
+	strv_push(&argv, "-E");
+	strv_push(&argv, log_path);
 	strv_push(&argv, "-o");
 	strv_push(&argv, "IdentitiesOnly=yes");
 	strv_push(&argv, "-o");
 	strv_push(&argv, "BatchMode=yes");
+	/* the operator's options first: for ssh, the first value of an option wins */
 	for (size_t i = 0; i < cfg->target.ssh_options.n; i++) {
 		strv_push(&argv, "-o");
 		strv_push(&argv, cfg->target.ssh_options.v[i]);
 	}
+	strv_push(&argv, "-o");
+	strv_push(&argv, "ConnectTimeout=15");
+	strv_push(&argv, "-o");
+	strv_push(&argv, "ServerAliveInterval=15");
 	if (port) {
 		strv_push(&argv, "-p");
 		strv_push(&argv, port);
@@ -108,11 +236,14 @@ static int forward(struct cmd_ctx *ctx)
 	strv_push(&argv, "--");
 	strv_push(&argv, host);
 
-	/* The remote command: an explicit cwd and an explicit program, every word quoted. */
+	/* The remote command: an explicit cwd and an explicit program, every word quoted. A
+	 * non-login ssh command starts in $HOME with a minimal PATH (reference §6). */
 	buf_printf(&cmd, "cd ");
 	shell_quote(&cmd, cfg->target.checkout);
-	buf_printf(&cmd, " && exec ");
-	shell_quote(&cmd, str_empty(cfg->target.shiplog) ? "shiplog" : cfg->target.shiplog);
+	buf_printf(&cmd, " 2>/dev/null || exit %d; command -v ", REMOTE_EXIT_NO_CHECKOUT);
+	shell_quote(&cmd, remote_shiplog(cfg));
+	buf_printf(&cmd, " >/dev/null 2>&1 || exit %d; exec ", REMOTE_EXIT_NO_SHIPLOG);
+	shell_quote(&cmd, remote_shiplog(cfg));
 	buf_printf(&cmd, " --forwarded-from ");
 	shell_quote(&cmd, actor_string());
 	if (out_settings.json)
@@ -129,79 +260,155 @@ static int forward(struct cmd_ctx *ctx)
 	}
 	strv_push(&argv, cmd.data);
 
-	if (!out_settings.json)
+	if (read_cmd) {
+		/* stdout stays exactly what the server prints */
+		if (out_settings.verbosity >= 0)
+			fprintf(stderr, "Execution mode: ssh to %s%s%s (checkout %s)\n", host,
+				port ? " port " : "", port ? port : "", cfg->target.checkout);
+	} else {
 		out_say("Execution mode: ssh to %s%s%s (checkout %s)", host, port ? " port " : "",
 			port ? port : "", cfg->target.checkout);
-	out_argv(argv.v, NULL);
+		out_argv(argv.v, NULL);
+	}
 	r = spawn_run(argv.v, &so, &res);
 	if (r < 0) {
 		log_error("cannot run ssh: %s; install openssh-client", strerror(-r));
 		r = SL_EENV;
-		goto out;
+	} else if (res.exit_code == 255) {
+		remote_explain_ssh_failure(cfg, host, port, log_path);
+		r = SL_EENV;
+	} else {
+		r = remote_exit_to_code(cfg, res.exit_code);
 	}
-	switch (res.exit_code) {
-	case 0:
-		r = 0;
-		break;
-	case 1:
-		r = SL_EFAILED;
-		break;
-	case 2:
-		r = SL_EUSAGE;
-		break;
-	case 3:
-		r = SL_EREFUSED;
-		break;
-	case 4:
-		r = SL_EENV;
-		break;
-	case 126:
-	case 127:
-		log_error("the server has no runnable shiplog at '%s' (exit %d); install it there or "
-			  "set [target] shiplog to its absolute path",
-			  str_empty(cfg->target.shiplog) ? "shiplog" : cfg->target.shiplog,
-			  res.exit_code);
-		r = SL_EENV;
-		break;
-	case 255:
-		log_error("cannot reach '%s' over ssh (exit 255): check the host, the port and that "
-			  "the key '%s' is authorized there", cfg->target.ssh, key);
-		r = SL_EENV;
-		break;
-	default:
-		log_error("the remote shiplog ended with status %d", res.exit_code);
-		r = SL_EENV;
-		break;
-	}
-out:
+	unlink(log_path);
 	spawn_result_release(&res);
 	strv_free(&argv);
 	buf_free(&cmd);
 	return r;
 }
 
-int remote_maybe_forward(struct cmd_ctx *ctx, int exec_override)
+/* Copies what is readable on from to fd `to`; after the first failed write (the connection is
+ * gone) the rest is drained into nothing. Returns false on EOF. */
+static bool relay_copy(int from, int to, bool *to_dead)
+{
+	char chunk[16384];
+	ssize_t n, w;
+
+	n = read(from, chunk, sizeof(chunk));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	for (ssize_t off = 0; !*to_dead && off < n; off += w) {
+		w = write(to, chunk + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			w = 0;
+		else if (w < 0)
+			*to_dead = true;
+	}
+	return true;
+}
+
+/* The server end of a forwarded command. Its stdout and stderr lead to the operator's ssh
+ * client; once that connection is lost, every write to them fails (EPIPE, or SIGPIPE in the
+ * programs shiplog runs, which get default signal dispositions). A deploy must not stop
+ * because of that: the work goes on in a child, in its own session, writing to pipes that this
+ * process relays to the connection while it lasts and drains after. This process then exits
+ * with the child's status. On any setup failure the command just runs here, unprotected. */
+static void remote_serve_detached(void)
+{
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, st = 0, devnull;
+	bool out_dead = false, err_dead = false, out_open = true, err_open = true;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		goto unprotected;
+	pid = fork();
+	if (pid < 0)
+		goto unprotected;
+	if (pid == 0) {
+		setsid();
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			close(devnull);
+		}
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		return;
+	}
+	close(out[1]), close(err[1]);
+	while (out_open || err_open) {
+		struct pollfd p[2] = {{.fd = out_open ? out[0] : -1, .events = POLLIN},
+				      {.fd = err_open ? err[0] : -1, .events = POLLIN}};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents && !relay_copy(out[0], 1, &out_dead))
+			out_open = false;
+		if (p[1].revents && !relay_copy(err[0], 2, &err_dead))
+			err_open = false;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));
+	_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : EXIT_ENVIRONMENT);
+
+unprotected:
+	log_warn("cannot detach the forwarded command from the connection (%s); it stops if the "
+		 "connection is lost",
+		 strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+}
+
+/* The decision only: true for ssh. */
+static bool remote_wants_ssh(const struct cmd_ctx *ctx, int exec_override)
 {
 	const struct config *cfg = ctx->cfg;
 	const char *force = getenv("DEPLOY_FORCE_SSH");
 	_cleanup_free_ char *force_trimmed = force ? str_trim(xstrdup(force)) : NULL;
-	bool ssh;
 
-	if (ctx->forwarded_from) {
-		mode = "ssh";
-		return REMOTE_RUN_HERE; /* we are the server end of a forwarded command */
-	}
 	if (exec_override == EXEC_OVERRIDE_LOCAL)
-		ssh = false;
-	else if (exec_override == EXEC_OVERRIDE_SSH || streq(force_trimmed, "1"))
-		ssh = true;
-	else if (cfg->target.local_exec == LOCAL_EXEC_ALWAYS)
-		ssh = false;
-	else if (cfg->target.local_exec == LOCAL_EXEC_NEVER)
-		ssh = true;
-	else
-		ssh = !same_path(cfg->target.checkout, cfg->dir);
-	if (!ssh) {
+		return false;
+	if (exec_override == EXEC_OVERRIDE_SSH || streq(force_trimmed, "1"))
+		return true;
+	if (cfg->target.local_exec == LOCAL_EXEC_ALWAYS)
+		return false;
+	if (cfg->target.local_exec == LOCAL_EXEC_NEVER)
+		return true;
+	return !same_path(cfg->target.checkout, cfg->dir);
+}
+
+int remote_preflight(struct cmd_ctx *ctx, int exec_override)
+{
+	_cleanup_free_ char *host = NULL, *port = NULL;
+
+	if (ctx->forwarded_from || !remote_wants_ssh(ctx, exec_override))
+		return REMOTE_RUN_HERE;
+	return remote_target_check(ctx->cfg, &host, &port);
+}
+
+int remote_maybe_forward(struct cmd_ctx *ctx, int exec_override)
+{
+	if (ctx->forwarded_from) {
+		/* we are the server end of a forwarded command */
+		mode = "ssh";
+		remote_serve_detached();
+		return REMOTE_RUN_HERE;
+	}
+	if (!remote_wants_ssh(ctx, exec_override)) {
 		mode = "local";
 		return REMOTE_RUN_HERE;
 	}

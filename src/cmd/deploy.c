@@ -445,6 +445,9 @@ static int publish_current_branch(struct cmd_ctx *ctx, struct deploy_args *a, st
 	int64_t t0 = mono_ns();
 	int r;
 
+	r = remote_preflight(ctx, a->exec_override); /* a missing key stops us before the push */
+	if (r < 0)
+		return r;
 	out_phase("Local Publish");
 	r = repo_open(cfg->dir, &repo);
 	if (r < 0) {

@@ -187,6 +187,6 @@ const struct cmd_entry cmd_history = {
 	"  shiplog history --service api --runtime native --limit 5 --json\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (bad time, number or name), 4 no ledger or unreadable ledger.\n",
-    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .run = run,
 };

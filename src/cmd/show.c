@@ -214,6 +214,6 @@ const struct cmd_entry cmd_show = {
 	"\n"
 	"Exit codes: 0 ok, 2 usage (ID not a number, or no such operation), 4 no ledger or\n"
 	"unreadable ledger.\n",
-    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .run = run,
 };

@@ -113,6 +113,6 @@ const struct cmd_entry cmd_status = {
 	     "  shiplog --ledger /srv/state/app status --json | jq '.services[].owner'\n"
 	     "\n"
 	     "Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
-    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .run = run,
 };
