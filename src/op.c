@@ -85,6 +85,12 @@ int op_durable(struct op *op)
 {
 	int r;
 
+	/* Called before every side effect: the place to stop when the operator asked to. */
+	if (op_interrupted) {
+		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
+		ledger_sync(op->lg);
+		return SL_EFAILED;
+	}
 	if (!op->unsynced)
 		return 0;
 	r = ledger_sync(op->lg);
@@ -169,7 +175,10 @@ int op_record_step(struct op *op, const char *what, char *const argv[], const ch
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res)
 {
-	struct spawn_opts so = {.cwd = cwd, .capture = capture, .stream_to_stderr = out_settings.json};
+	struct spawn_opts so = {.cwd = cwd,
+				.capture = capture,
+				.stream_to_stderr = out_settings.json,
+				.abort_flag = &op_interrupted};
 	struct spawn_result local = {0}, *rr = res ? res : &local;
 	int r;
 
@@ -177,10 +186,6 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 	r = op_durable(op);
 	if (r < 0)
 		return r;
-	if (op_interrupted) {
-		op_fail(op, "interrupted by signal %d before '%s'", (int)op_interrupted, argv[0]);
-		return SL_EFAILED;
-	}
 	r = spawn_run(argv, &so, rr);
 	op_waited(op, rr->duration_ns);
 	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns);

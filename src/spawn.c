@@ -138,6 +138,10 @@ static void spawn_child(const char *path, char *const argv[], char **envp,
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* A step that can be aborted gets a group of its own, so that it is stopped with everything
+	 * it started; otherwise it stays in ours and gets the terminal's ^C like we do. */
+	if (o->abort_flag)
+		setpgid(0, 0);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -232,7 +236,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	int64_t start, deadline = 0;
 	struct buf out = {0};
 	size_t dropped = 0;
-	bool exited = false, out_open, killed = false;
+	bool exited = false, out_open, killed = false, aborted = false;
 	pid_t pid;
 	ssize_t n;
 
@@ -280,6 +284,8 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 		close(errp[0]);
 		spawn_child(path, argv, envp, o, outw, errp[1]);
 	}
+	if (o->abort_flag)
+		setpgid(pid, pid); /* also here: no window in which a signal misses the group */
 
 	close(errp[1]);
 	if (outw >= 0)
@@ -328,21 +334,28 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 			exited = true;
 			break;
 		}
+		if (o->abort_flag && *o->abort_flag && !aborted) {
+			kill(-pid, SIGTERM);
+			aborted = true;
+			killed = true;
+			deadline = mono_ns() + SPAWN_KILL_GRACE_NS;
+			continue;
+		}
 		if (deadline > 0 && mono_ns() >= deadline) {
 			if (!killed) {
-				kill(pid, SIGTERM);
+				kill(o->abort_flag ? -pid : pid, SIGTERM);
 				res->timed_out = true;
 				killed = true;
 				deadline = mono_ns() + SPAWN_KILL_GRACE_NS;
 			} else {
-				kill(pid, SIGKILL);
+				kill(o->abort_flag ? -pid : pid, SIGKILL);
 				deadline = 0;
 			}
 		}
 	}
 	if (!exited) {
 		/* poll failed: do not leave the child behind. */
-		kill(pid, SIGKILL);
+		kill(o->abort_flag ? -pid : pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 struct spawn_opts {
@@ -16,6 +17,10 @@ struct spawn_opts {
 	bool stream_to_stderr;  /* when not capturing: send the child's stdout to our stderr */
 	int64_t timeout_ns;     /* 0: none; on expiry SIGTERM, then SIGKILL after 5 s */
 	const char *stdin_path; /* NULL: /dev/null */
+	/* When set, the child runs in a process group of its own, and when *abort_flag becomes
+	 * non-zero while it runs (a signal handler sets it), that group gets SIGTERM, then SIGKILL
+	 * after 5 s: a shell is stopped with everything it started. */
+	volatile sig_atomic_t *abort_flag;
 };
 
 struct spawn_result {

@@ -344,7 +344,11 @@ Test(deploy, sigterm_ends_the_operation_interrupted_with_timings)
 		free(text);
 	}
 	free(log);
-	tl_sh("pkill -f 'sleep 20' >/dev/null 2>&1");
+	usleep(200000);
+	cr_assert_neq(tl_sh("pgrep -f '^sleep 20$' >/dev/null"), 0,
+		      "the interrupted build's process was left running");
+	cr_assert_eq(sample_count_events(&s, "unit.restarted"), 0,
+		     "units were restarted after the operator interrupted the deploy");
 	sample_shiplog(&s, &r, NULL, "--json", "history", "--limit", "1", NULL);
 	cr_assert(strstr(r.out, "\"outcome\":\"interrupted\""), "%s", r.out);
 	tl_run_release(&r);
