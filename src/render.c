@@ -2,6 +2,7 @@
 #include "render.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -1286,6 +1287,23 @@ int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const cha
 		char ts[40];
 		render_time_short(t, ts, sizeof(ts));
 		snprintf(desc, desclen, "%s (seq %" PRIu64 ")", ts, *seq);
+	}
+	return 0;
+}
+
+int render_args_json_only(const struct cmd_entry *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'J'},
+	    {0},
+	};
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'J')
+			return render_arg_bad_option(c, argv, optind, optopt);
+		out_settings.json = true;
 	}
 	return 0;
 }

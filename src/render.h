@@ -110,6 +110,9 @@ int render_arg_u64(const struct cmd_entry *c, const char *what, const char *valu
 		   uint64_t *out);
 /* For getopt's '?' with opterr = 0: one line naming the bad option; returns SL_EUSAGE. */
 int render_arg_bad_option(const struct cmd_entry *c, char **argv, int optind_, int optopt_);
+/* Option parsing for commands whose only option is --json: 0 with optind at the first operand,
+ * or the usage error already reported. */
+int render_args_json_only(const struct cmd_entry *c, int argc, char **argv);
 
 /* Reports a failed ledger call once, as one line, and returns r: a corrupt event names its seq
  * and the fix ('shiplog ledger verify'). */

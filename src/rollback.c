@@ -203,12 +203,7 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	}
 	op_phase_end(&op, true, NULL);
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
-	if (ro.releases) {
-		struct ledger_state *st = xcalloc(1, sizeof(*st));
-		if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0)
-			rollout_prune_releases(&ro, st);
-		free(st);
-	}
+	rollout_prune_releases(&ro, ctx->lg);
 	rollout_release(&ro);
 	return r < 0 ? r : 0;
 

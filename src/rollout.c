@@ -113,13 +113,20 @@ static int switch_release(struct rollout *ro)
 	return op_append(ro->op, &ev);
 }
 
-void rollout_prune_releases(struct rollout *ro, const struct ledger_state *st)
+void rollout_prune_releases(struct rollout *ro, struct ledger *lg)
 {
 	struct strv removed = {0};
+	struct ledger_state *st;
 	char err[512];
 
 	if (!ro->releases)
 		return;
+	st = xcalloc(1, sizeof(*st));
+	if (ledger_state_at(lg, UINT64_MAX, st) < 0) {
+		log_warn("cannot read the ledger state: old releases were not pruned");
+		free(st);
+		return;
+	}
 	if (releases_prune(ro->cfg, st, ro->cfg->target.keep_releases ? ro->cfg->target.keep_releases
 								       : 5,
 			   &removed, err, sizeof(err)) < 0)
@@ -128,6 +135,7 @@ void rollout_prune_releases(struct rollout *ro, const struct ledger_state *st)
 		out_say("removed old release %.12s (beyond keep_releases = %u)", removed.v[i],
 			ro->cfg->target.keep_releases);
 	strv_free(&removed);
+	free(st);
 }
 
 int rollout_move_checkout(struct rollout *ro)

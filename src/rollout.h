@@ -78,8 +78,9 @@ int rollout_move_checkout(struct rollout *ro);
 
 /* Where builds and checks run (the checkout, or the target release). */
 const char *rollout_workdir(const struct rollout *ro);
-/* Releases layout: after a success, removes releases beyond [target] keep_releases. */
-void rollout_prune_releases(struct rollout *ro, const struct ledger_state *st);
+/* Releases layout: after a success, removes releases beyond [target] keep_releases, protecting
+ * what the ledger's current state names. */
+void rollout_prune_releases(struct rollout *ro, struct ledger *lg);
 
 /* Helpers for runtimes. */
 const struct service *rollout_service(const struct rollout *ro, size_t i);

@@ -42,10 +42,10 @@ case "$port_base" in
 	exit 1
 	;;
 esac
-[ -f "$dev/shiplog.conf" ] && [ -f "$dev/app.conf" ] || {
+if [ ! -f "$dev/shiplog.conf" ] || [ ! -f "$dev/app.conf" ]; then
 	echo "add-docker-sample: '$dev' is not a clone of the sample (no shiplog.conf, app.conf)" >&2
 	exit 1
-}
+fi
 if grep -q '^\[runtime docker\]' "$dev/shiplog.conf"; then
 	echo "add-docker-sample: '$dev/shiplog.conf' already has a [runtime docker] section" >&2
 	exit 1
@@ -119,6 +119,7 @@ EOF
 	for s in web api compute candles ingest-options ingest-equities; do
 		printf '  %s:\n' "$s"
 		printf '    build:\n      context: .\n      args:\n'
+		# shellcheck disable=SC2016 # compose expands it, not this shell
 		printf '        SHIPLOG_COMMIT: "${SHIPLOG_COMMIT:-unknown}"\n'
 		printf '    command: ["%s"]\n' "$s"
 		printf '    init: true\n    restart: unless-stopped\n'

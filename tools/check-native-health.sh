@@ -6,19 +6,11 @@
 # --services-only|--workers-only]. Scopes: full, web, api, services, workers. Finds shiplog as
 # $SHIPLOG, on PATH, or in build/src/ of this source tree; $SHIPLOG_CONFIG names a shiplog.conf.
 set -euo pipefail
+# shellcheck source=tools/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	echo "usage: $0 [full|web|api|services|workers]" >&2
-	exit 1
-}
-
-find_shiplog() {
-	local here
-	if [ -n "${SHIPLOG:-}" ]; then printf '%s\n' "$SHIPLOG"; return; fi
-	if command -v shiplog >/dev/null 2>&1; then command -v shiplog; return; fi
-	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	if [ -x "$here/../build/src/shiplog" ]; then printf '%s\n' "$here/../build/src/shiplog"; return; fi
-	echo "$0: shiplog not found: set SHIPLOG, put it on PATH, or build it (cmake -S . -B build && cmake --build build)" >&2
 	exit 1
 }
 
@@ -33,8 +25,4 @@ web | api | services | workers) flag=("--$scope-only") ;;
 	;;
 esac
 
-shiplog=$(find_shiplog)
-args=()
-[ -n "${SHIPLOG_CONFIG:-}" ] && args+=(-c "$SHIPLOG_CONFIG")
-args+=(check "${flag[@]}")
-exec "$shiplog" "${args[@]}"
+run_shiplog check "${flag[@]}"

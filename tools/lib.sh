@@ -63,3 +63,23 @@ stop_user_manager() {
 	kill -0 "$MANAGER_PID" 2>/dev/null && kill -KILL "$MANAGER_PID"
 	return 0
 }
+
+# run_shiplog ARGS...: execs shiplog (found as $SHIPLOG, on PATH, or in build/src/ of this tree)
+# with -c $SHIPLOG_CONFIG when that is set. For the reference's helper-script wrappers.
+run_shiplog() {
+	local here shiplog args=()
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	if [ -n "${SHIPLOG:-}" ]; then
+		shiplog=$SHIPLOG
+	elif command -v shiplog >/dev/null 2>&1; then
+		shiplog=$(command -v shiplog)
+	elif [ -x "$here/../build/src/shiplog" ]; then
+		shiplog="$here/../build/src/shiplog"
+	else
+		echo "$0: shiplog not found: set SHIPLOG, put it on PATH, or build it" \
+			"(cmake -S . -B build && cmake --build build)" >&2
+		exit 1
+	fi
+	[ -n "${SHIPLOG_CONFIG:-}" ] && args+=(-c "$SHIPLOG_CONFIG")
+	exec "$shiplog" "${args[@]}" "$@"
+}

@@ -414,12 +414,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 	out_say("Operation %llu succeeded: %s now runs %.12s", (unsigned long long)op.id,
 		ro.plan.scope_desc, ro.target);
-	if (ro.releases) {
-		struct ledger_state *st = xcalloc(1, sizeof(*st));
-		if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0)
-			rollout_prune_releases(&ro, st);
-		free(st);
-	}
+	rollout_prune_releases(&ro, ctx->lg);
 	r = r < 0 ? r : 0;
 	goto out;
 

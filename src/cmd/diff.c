@@ -138,28 +138,18 @@ static int state_at(struct ledger *lg, uint64_t seq, struct ledger_state *st)
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	struct ledger_state *a = NULL, *b = NULL;
 	char da[96], db[96], c1[RENDER_SHORT_COMMIT + 1], c2[RENDER_SHORT_COMMIT + 1];
 	uint64_t sa, sb;
 	json_t *o = NULL, *services, *qa, *qr;
-	bool text = !out_settings.json;
+	bool text;
 	size_t nchanged = 0;
-	int opt, r;
+	int r;
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
-			out_settings.json = true;
-			break;
-		default:
-			return render_arg_bad_option(&cmd_diff, argv, optind, optopt);
-		}
-	}
+	r = render_args_json_only(&cmd_diff, argc, argv);
+	if (r < 0)
+		return r;
+	text = !out_settings.json;
 	text = !out_settings.json;
 	if (optind + 2 != argc) {
 		log_error(

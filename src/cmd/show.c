@@ -84,26 +84,15 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	struct show s = {0};
 	struct ledger_iter *it = NULL;
 	struct ledger_event first = {0};
 	struct ledger_state *st = NULL;
-	int opt, r;
+	int r;
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
-			out_settings.json = true;
-			break;
-		default:
-			return render_arg_bad_option(&cmd_show, argv, optind, optopt);
-		}
-	}
+	r = render_args_json_only(&cmd_show, argc, argv);
+	if (r < 0)
+		return r;
 	if (optind + 1 != argc) {
 		log_error("show: expected one operation id; see 'shiplog history' for ids");
 		return SL_EUSAGE;

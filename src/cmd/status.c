@@ -26,25 +26,14 @@ static json_t *lock_json(int r, bool held, const struct lock_holder *h)
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	struct ledger_state *st = NULL;
 	struct lock_holder holder = {0};
 	bool held = false;
-	int opt, r, lr;
+	int r, lr;
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
-			out_settings.json = true;
-			break;
-		default:
-			return render_arg_bad_option(&cmd_status, argv, optind, optopt);
-		}
-	}
+	r = render_args_json_only(&cmd_status, argc, argv);
+	if (r < 0)
+		return r;
 	if (optind < argc) {
 		log_error("status: unexpected argument '%s'; see 'shiplog status --help'",
 			  argv[optind]);
