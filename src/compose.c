@@ -124,7 +124,7 @@ int compose_open(struct compose **out, struct op *op, const char *checkout, cons
 	 * first command says so */
 	c->v1 = spawn_which("docker-compose");
 	if (c->v1) {
-		out_say("compose: %s (v1; 'docker compose' is not installed)", c->v1);
+		out_say("compose: docker-compose (v1, %s; 'docker compose' is not installed)", c->v1);
 		*out = c;
 		return 0;
 	}

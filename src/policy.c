@@ -73,6 +73,7 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 	rq->reason = "auto";
 	rq->reverts = op->id;
 	rq->runtime = ro->runtime;
+	rq->restart_all = true;
 	rollback_pick_last_good(cfg, st, ro->runtime, ro->plan.services, ro->plan.nservices, false,
 				rq, &missing);
 	/* Services with no last-good yet go back to what the checkout held before this deploy. */

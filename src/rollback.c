@@ -162,7 +162,7 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 			for (size_t k = 0; k < rq->ntargets; k++)
 				if (rq->targets[k].service == g->idx[i])
 					t = &rq->targets[k];
-			if (t && streq(t->from, t->commit)) {
+			if (t && !rq->restart_all && streq(t->from, t->commit)) {
 				out_say("%s already runs %.12s: not restarted",
 					cfg->services[g->idx[i]].name, t->commit);
 				continue;

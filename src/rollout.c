@@ -288,6 +288,15 @@ int rollout_verify(struct rollout *ro)
 	return r;
 }
 
+/* The first service in scope with that role: public checks are recorded as its evidence. */
+static const struct service *first_with_role(const struct rollout *ro, enum role role)
+{
+	for (size_t i = 0; i < ro->plan.nservices; i++)
+		if (rollout_service(ro, i)->role == role)
+			return rollout_service(ro, i);
+	return NULL;
+}
+
 int rollout_public_verify(struct rollout *ro)
 {
 	const struct config *cfg = ro->cfg;
@@ -295,7 +304,7 @@ int rollout_public_verify(struct rollout *ro)
 
 	if (ro->plan.web_in_scope && !str_empty(cfg->public_.app_url)) {
 		struct health_spec h = {.kind = HEALTH_HTTP_HEAD, .target = cfg->public_.app_url};
-		r = check_one(ro, NULL, &h, "public");
+		r = check_one(ro, first_with_role(ro, ROLE_WEB), &h, "public");
 	} else if (!ro->plan.web_in_scope) {
 		out_say("public app check skipped: web is not in scope");
 	}
@@ -303,7 +312,7 @@ int rollout_public_verify(struct rollout *ro)
 		if (!str_empty(cfg->public_.api_health_url)) {
 			struct health_spec h = {.kind = HEALTH_HTTP_GET,
 						.target = cfg->public_.api_health_url};
-			int k = check_one(ro, NULL, &h, "public");
+			int k = check_one(ro, first_with_role(ro, ROLE_API), &h, "public");
 			if (k < 0)
 				r = k;
 		} else {

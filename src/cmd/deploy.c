@@ -15,6 +15,7 @@
 #include "deploy.h"
 #include "lock.h"
 #include "op.h"
+#include "ownership.h"
 #include "out.h"
 #include "plan.h"
 #include "releases.h"
@@ -151,6 +152,27 @@ static int resolve_target(struct repo *repo, const struct deploy_args *a, const 
 		if (repo_resolve(repo, remote_spec, oid) == 0)
 			return 0;
 	}
+	return r;
+}
+
+/* The ownership rule against the ledger's current state (see ownership.h). */
+static int check_ownership(struct cmd_ctx *ctx, struct rollout *ro, bool take_over, char *err,
+			   size_t errlen)
+{
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	int r = ledger_state_at(ctx->lg, UINT64_MAX, st);
+
+	if (r < 0) {
+		op_fail(ro->op, "cannot read the ledger state: %s", ledger_strerror(r));
+		log_error("%s", ro->op->error);
+	} else {
+		r = ownership_check(ro, st, take_over, err, errlen);
+		if (r < 0 && r != SL_EREFUSED) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+		}
+	}
+	free(st);
 	return r;
 }
 
@@ -322,13 +344,25 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	}
 	r = rollout_precheck_runtime(&ro, err, sizeof(err));
 	if (r == SL_EREFUSED) {
-		r = refuse(&op, "unit-missing", "%s", err);
+		r = refuse(&op, a->runtime == LEDGER_RT_NATIVE ? "unit-missing" : "service-missing",
+			   "%s", err);
 		goto out;
 	}
 	if (r < 0) {
 		op_fail(&op, "%s", err);
 		log_error("%s", err);
 		goto fail;
+	}
+	/* One owner per service: refused here, before anything moves, unless --take-over (which
+	 * stops the other runtime after the build, just before the restart). */
+	if (!a->take_over) {
+		r = check_ownership(ctx, &ro, false, err, sizeof(err));
+		if (r == SL_EREFUSED) {
+			r = refuse(&op, "ownership", "%s", err);
+			goto out;
+		}
+		if (r < 0)
+			goto fail;
 	}
 	op_phase_end(&op, true, NULL);
 
@@ -391,6 +425,11 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	r = rollout_build(&ro);
 	if (r < 0)
 		goto fail;
+	if (a->take_over) {
+		r = check_ownership(ctx, &ro, true, err, sizeof(err));
+		if (r < 0)
+			goto fail;
+	}
 	r = rollout_restart(&ro);
 	if (r < 0)
 		goto fail;

@@ -126,6 +126,7 @@ for i in $(seq 1 "$RUNS"); do
 	t=$(now_us)
 	"$HERE/reference-docker.sh" deploy "$REF_CO" "$REF_DIR" "$RP-vps" api >/dev/null
 	echo $(( $(now_us) - t )) >>"$S/ref-deploy"
+	sprev=$(api_commit "$PS") # what runs before: the rollback's target (earlier ones are quarantined)
 	sc=$(push shiplog "run $i")
 	t=$(now_us)
 	"$SHIPLOG" -c "$SH_CONF" deploy main --runtime docker --pieces api --local >"$S/d$i.log" 2>&1 || { cat "$S/d$i.log" >&2; die "shiplog deploy failed"; }
@@ -141,7 +142,6 @@ for i in $(seq 1 "$RUNS"); do
 	"$SHIPLOG" -c "$SH_CONF" rollback --runtime docker --api-only --local >"$S/r$i.log" 2>&1 || { cat "$S/r$i.log" >&2; die "shiplog rollback failed"; }
 	echo $(( $(now_us) - t )) >>"$S/sl-rb"
 	grep -q "exists: not rebuilt" "$S/r$i.log" || die "shiplog rollback $i rebuilt an image"
-	sprev=$(git -C "$S/shiplog/dev" rev-parse HEAD~1)
 	expect "$PS" "$sprev" "shiplog rollback $i"
 	say "run $i: deploy ref $(tail -1 "$S/ref-deploy")us shiplog $(tail -1 "$S/sl-deploy")us; rollback ref $(tail -1 "$S/ref-rb")us shiplog $(tail -1 "$S/sl-rb")us"
 	# the next shiplog deploy goes to a new commit: the rolled-back one is quarantined
