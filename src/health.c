@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include "spawn.h"
 #include "util.h"
@@ -26,12 +27,47 @@
 #define HEALTH_ATTEMPT_MIN_NS (50LL * 1000000LL)
 #define HEALTH_INTERVAL_DEFAULT_NS (250LL * 1000000LL)
 
+/* libcurl is loaded when the first HTTP check runs, not when shiplog starts: linking it pulls in
+ * some forty libraries (TLS, Kerberos, LDAP...) whose loading and constructors cost ~5 ms on
+ * every command, also the reads that never check anything. */
+#define HEALTH_LIBCURL SHIPLOG_LIBCURL_SONAME
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *c);
+	const char *(*easy_strerror)(CURLcode cc);
+} curl;
+
 static pthread_once_t health_curl_once = PTHREAD_ONCE_INIT;
 static CURLcode health_curl_init_rc;
+static char health_curl_load_error[256];
 
 static void health_curl_init(void)
 {
-	health_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *h = dlopen(HEALTH_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+
+	if (h) {
+		*(void **)&curl.global_init = dlsym(h, "curl_global_init");
+		*(void **)&curl.easy_init = dlsym(h, "curl_easy_init");
+		*(void **)&curl.easy_setopt = dlsym(h, "curl_easy_setopt");
+		*(void **)&curl.easy_perform = dlsym(h, "curl_easy_perform");
+		*(void **)&curl.easy_getinfo = dlsym(h, "curl_easy_getinfo");
+		*(void **)&curl.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+		*(void **)&curl.easy_strerror = dlsym(h, "curl_easy_strerror");
+	}
+	if (!h || !curl.global_init || !curl.easy_init || !curl.easy_setopt ||
+	    !curl.easy_perform || !curl.easy_getinfo || !curl.easy_cleanup || !curl.easy_strerror) {
+		snprintf(health_curl_load_error, sizeof(health_curl_load_error),
+			 "cannot load %s (%s); install the libcurl4 package", HEALTH_LIBCURL,
+			 dlerror());
+		health_curl_init_rc = CURLE_FAILED_INIT;
+		return;
+	}
+	health_curl_init_rc = curl.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* Appends s to b with control characters and backslashes escaped, at most max source bytes. */
@@ -103,37 +139,38 @@ static int health_http(const struct health_spec *h, int64_t timeout_ns, struct h
 	pthread_once(&health_curl_once, health_curl_init);
 	if (health_curl_init_rc != CURLE_OK) {
 		snprintf(res->detail, sizeof(res->detail), "curl: %s",
-			 curl_easy_strerror(health_curl_init_rc));
+			 health_curl_load_error[0] ? health_curl_load_error
+						   : curl.easy_strerror(health_curl_init_rc));
 		return SL_EENV;
 	}
-	c = curl_easy_init();
+	c = curl.easy_init();
 	if (!c)
 		return -ENOMEM;
 	if (timeout_ms < 1)
 		timeout_ms = 1;
-	curl_easy_setopt(c, CURLOPT_URL, h->target);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "shiplog/" SHIPLOG_VERSION);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl.easy_setopt(c, CURLOPT_URL, h->target);
+	curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl.easy_setopt(c, CURLOPT_USERAGENT, "shiplog/" SHIPLOG_VERSION);
+	curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	health_noproxy(noproxy, sizeof(noproxy));
-	curl_easy_setopt(c, CURLOPT_NOPROXY, noproxy);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, health_body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl.easy_setopt(c, CURLOPT_NOPROXY, noproxy);
+	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, health_body_write);
+	curl.easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	if (head)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		curl.easy_setopt(c, CURLOPT_NOBODY, 1L);
 
-	cc = curl_easy_perform(c);
+	cc = curl.easy_perform(c);
 	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
+		curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl.easy_cleanup(c);
 
 	if (cc != CURLE_OK) {
 		buf_printf(&d, "%s %s: %s", head ? "HEAD" : "GET", h->target,
-			   errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			   errbuf[0] ? errbuf : curl.easy_strerror(cc));
 		health_detail_set(res, &d);
 		res->ok = false;
 		return 0;
