@@ -57,6 +57,32 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+/* The global options people also write after the command ("shiplog history --ledger DIR"):
+ * --ledger DIR / --ledger=DIR and --json are taken out of the command's arguments. */
+static int take_late_globals(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (streq(argv[i], "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (streq(argv[i], "--ledger") && i + 1 < argc) {
+			ctx->ledger_opt = argv[++i];
+		} else if (str_startswith(argv[i], "--ledger=")) {
+			ctx->ledger_opt = argv[i] + strlen("--ledger=");
+		} else if (streq(argv[i], "--json")) {
+			out_settings.json = true;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 static int load_config(struct cmd_ctx *ctx, bool required)
 {
 	_cleanup_free_ char *found = NULL;
@@ -197,9 +223,9 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	ctx.cmd_argc = argc - optind;
+	ctx.cmd_argc = take_late_globals(&ctx, argc - optind, argv + optind);
 	ctx.cmd_argv = argv + optind;
-	r = run_command(c, &ctx, argc - optind, argv + optind);
+	r = run_command(c, &ctx, ctx.cmd_argc, ctx.cmd_argv);
 	ledger_close(ctx.lg);
 	config_free(ctx.cfg);
 	free(ctx.ledger_dir);

@@ -971,3 +971,22 @@ Test(reads, help_for_every_command)
 	tl_rmrf(dir);
 	free(dir);
 }
+
+Test(reads, global_options_after_the_command)
+{
+	struct env e;
+	struct tl_run a, b;
+
+	env_new(&e, "reads-late", true);
+	/* "shiplog history --ledger DIR --json" reads like "shiplog --ledger DIR --json history" */
+	tl_shiplog(&a, e.dir, NULL, "--ledger", e.ledger, "--json", "history", NULL);
+	tl_shiplog(&b, e.dir, NULL, "history", "--ledger", e.ledger, "--json", NULL);
+	cr_assert_eq(b.exit_code, 0, "%s", b.err);
+	cr_assert_str_eq(a.out, b.out);
+	tl_run_release(&b);
+	tl_shiplog(&b, e.dir, NULL, "history", "--json", "--ledger=%s", NULL);
+	cr_assert_eq(b.exit_code, 4, "a --ledger= value is taken as the path: %s", b.err);
+	tl_run_release(&b);
+	tl_run_release(&a);
+	env_free(&e);
+}
