@@ -233,7 +233,9 @@ void op_print_timings(const struct op *op)
 	int64_t total = 0, wall = mono_ns() - op->started_mono;
 	char d[32];
 
-	out_phase("Deploy Timings");
+	/* the reference's title for deploys; a rollback (also one nested in a failed deploy) says
+	 * what it is */
+	out_phase(streq(op->kind, "rollback") ? "Rollback Timings" : "Deploy Timings");
 	for (size_t i = 0; i < op->nphases; i++) {
 		format_duration(op->phases[i].duration_ns, d, sizeof(d));
 		out_say("%s: %s%s", op->phases[i].name, d, op->phases[i].ok ? "" : " (failed)");

@@ -74,6 +74,7 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 	rq->reverts = op->id;
 	rq->runtime = ro->runtime;
 	rq->restart_all = true;
+	rq->fast = ro->fast;
 	rollback_pick_last_good(cfg, st, ro->runtime, ro->plan.services, ro->plan.nservices, false,
 				rq, &missing);
 	/* Services with no last-good yet go back to what the checkout held before this deploy. */

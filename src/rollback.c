@@ -110,6 +110,7 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 
 	ro.op = &op;
 	ro.no_build = rq->no_build;
+	ro.fast = rq->fast;
 	repo_head(repo, head, branch, sizeof(branch));
 	ro.releases = cfg->target.layout == LAYOUT_RELEASES && rq->runtime == LEDGER_RT_NATIVE;
 	if (ro.releases)

@@ -26,6 +26,7 @@ struct rb_request {
 	uint64_t reverts;    /* the operation whose effect is undone (0 none) */
 	int runtime;
 	bool no_build;
+	bool fast;               /* skip the per-unit log output in verify */
 	bool restart_all;        /* restart every target, even one already at its commit (the
 	                          * failed deploy left it in an unknown state) */
 	const char *prev_commit; /* what is rolled away from, for the quarantine; NULL = the

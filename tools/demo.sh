@@ -13,7 +13,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${SHIPLOG_BUILD_DIR:-$ROOT/build}
 # shellcheck source=tools/lib.sh
 . "$ROOT/tools/lib.sh"
-say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+	say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n### %s\n' "$*"; }
+fi
 
 install_packages build-essential cmake pkg-config git liblmdb-dev libmsgpack-dev libgit2-dev \
 	libsystemd-dev libcurl4-openssl-dev libjansson-dev libinih-dev dbus-user-session systemd \
@@ -95,4 +99,4 @@ if [ -n "$failed" ]; then
 	say "shiplog show $failed   (every step of the failed deploy)"
 	shiplog show "$failed"
 fi
-say "Done. The ledger: $S/app/ledger (try: $BUILD/src/shiplog -c $CONF stats)"
+say "Done. (SHIPLOG_DEMO_KEEP=1 keeps the sample, its ledger and its units for a look around)"
