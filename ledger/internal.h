@@ -237,6 +237,8 @@ int lg_mdb_err(struct ledger *lg, int rc, const char *what);
 
 /* Read transactions: counted on the handle, adopting another process's map growth at begin. */
 int store_read_begin(struct ledger *lg, MDB_txn **txn);
+int store_apply_raw(struct ledger *lg, struct ledger_state *st, uint64_t seq, const void *data,
+		    size_t len);
 void store_read_end(struct ledger *lg, MDB_txn *txn);
 
 static inline uint64_t key_seq(const MDB_val *k)

@@ -288,6 +288,52 @@ static void op_finish(struct ledger_state *st, const struct ledger_inflight *in,
 	}
 }
 
+uint32_t ledger_hist_bucket(int64_t ns)
+{
+	uint64_t us = ns <= 1000 ? 1 : (uint64_t)ns / 1000;
+	uint32_t msb = 63 - (uint32_t)__builtin_clzll(us), sub;
+
+	if (msb >= LEDGER_HIST_BUCKETS / LEDGER_HIST_SUB)
+		return LEDGER_HIST_BUCKETS - 1;
+	/* the four bits after the leading one */
+	sub = (uint32_t)(msb >= 4 ? us >> (msb - 4) : us << (4 - msb)) & (LEDGER_HIST_SUB - 1);
+	return msb * LEDGER_HIST_SUB + sub;
+}
+
+int64_t ledger_hist_value(uint32_t bucket)
+{
+	uint32_t msb = bucket / LEDGER_HIST_SUB, sub = bucket % LEDGER_HIST_SUB;
+	/* [ (16+sub) 2^msb / 16, (17+sub) 2^msb / 16 ) µs: its middle, in ns */
+	double lo = (double)(LEDGER_HIST_SUB + sub) * (double)(1ULL << msb) / LEDGER_HIST_SUB;
+	double hi = (double)(LEDGER_HIST_SUB + sub + 1) * (double)(1ULL << msb) / LEDGER_HIST_SUB;
+
+	return (int64_t)((lo + hi) / 2 * 1000.0);
+}
+
+/* Adds one duration to the histogram of `phase`; a phase beyond the table is not kept. */
+static void hist_add(struct ledger_state *st, const char *phase, int64_t ns, bool ok)
+{
+	struct ledger_phase_hist *h = NULL;
+
+	for (uint32_t i = 0; i < st->nhist && !h; i++)
+		if (strcmp(st->hist[i].phase, phase) == 0)
+			h = &st->hist[i];
+	if (!h) {
+		if (st->nhist == LEDGER_MAX_HISTS || !*phase)
+			return;
+		h = &st->hist[st->nhist++];
+		str_copy(h->phase, sizeof(h->phase), phase);
+	}
+	if (ns < 0)
+		ns = 0;
+	h->count++;
+	h->failures += !ok;
+	h->sum_ns += ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	h->buckets[ledger_hist_bucket(ns)]++;
+}
+
 int reduce_op_finished(struct ledger_state *st, const struct ledger_event *ev)
 {
 	struct ledger_inflight in;
@@ -295,6 +341,9 @@ int reduce_op_finished(struct ledger_state *st, const struct ledger_event *ev)
 	if (ev->u.op_finished.outcome <= LEDGER_OUT_NONE ||
 	    ev->u.op_finished.outcome >= LEDGER_OUT__COUNT)
 		return LEDGER_EINVAL;
+	if (ev->u.op_finished.outcome != LEDGER_OUT_REFUSED)
+		hist_add(st, "total", ev->u.op_finished.duration_ns,
+			 ev->u.op_finished.outcome == LEDGER_OUT_SUCCEEDED);
 	if (ev->op != 0 && ev->op == st->inflight.op) {
 		memcpy(&in, &st->inflight, sizeof(in));
 		op_finish(st, &in, ev);
@@ -320,6 +369,7 @@ int reduce_phase_finished(struct ledger_state *st, const struct ledger_event *ev
 {
 	const char *name = S(ev->u.phase.name);
 
+	hist_add(st, name, ev->u.phase.duration_ns, ev->u.phase.ok);
 	if (ev->op != 0 && ev->op == st->inflight.op && !ev->u.phase.ok &&
 	    (strcmp(name, "verify") == 0 || strcmp(name, "public-verify") == 0))
 		st->inflight.verify_failed = true;

@@ -88,7 +88,7 @@ int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *ou
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 11);
+	msgpack_pack_map(&pk, 12);
 	pk_u64(&pk, "v", LEDGER_SCHEMA_VERSION);
 	pk_u64(&pk, "seq", st->seq);
 	pk_i64(&pk, "ts", st->time_ns);
@@ -151,6 +151,30 @@ int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *ou
 	for (int i = 0; i < LEDGER_OUT__COUNT; i++)
 		msgpack_pack_uint64(&pk, st->counters.outcome[i]);
 	pk_u64(&pk, "u", st->counters.unknown_events);
+
+	/* histograms: only the buckets in use, as [index, count] pairs */
+	pk_key(&pk, "h");
+	msgpack_pack_array(&pk, st->nhist);
+	for (uint32_t i = 0; i < st->nhist && i < LEDGER_MAX_HISTS; i++) {
+		const struct ledger_phase_hist *h = &st->hist[i];
+		uint32_t used = 0;
+
+		for (uint32_t b = 0; b < LEDGER_HIST_BUCKETS; b++)
+			used += h->buckets[b] != 0;
+		msgpack_pack_map(&pk, 6);
+		pk_str(&pk, "n", h->phase);
+		pk_u64(&pk, "c", h->count);
+		pk_u64(&pk, "f", h->failures);
+		pk_i64(&pk, "s", h->sum_ns);
+		pk_i64(&pk, "m", h->max_ns);
+		pk_key(&pk, "b");
+		msgpack_pack_array(&pk, used * 2);
+		for (uint32_t b = 0; b < LEDGER_HIST_BUCKETS; b++)
+			if (h->buckets[b]) {
+				msgpack_pack_uint32(&pk, b);
+				msgpack_pack_uint32(&pk, h->buckets[b]);
+			}
+	}
 
 	if (!sb.data) {
 		msgpack_sbuffer_destroy(&sb);
@@ -389,6 +413,42 @@ static int rd_counters(struct mp_rd *r, struct ledger_counters *c)
 	return 0;
 }
 
+static int rd_hist(struct mp_rd *r, struct ledger_phase_hist *h)
+{
+	uint32_t n, klen, m, b, c;
+	const char *k;
+
+	if (mp_read_map(r, &n) < 0)
+		return LEDGER_ECORRUPT;
+	for (uint32_t i = 0; i < n; i++) {
+		TRY(rd_key(r, &k, &klen));
+		if (mp_key_is(k, klen, "n")) {
+			TRY(rd_str(r, h->phase, sizeof(h->phase)));
+		} else if (mp_key_is(k, klen, "c")) {
+			TRY(rd_u64(r, &h->count));
+		} else if (mp_key_is(k, klen, "f")) {
+			TRY(rd_u64(r, &h->failures));
+		} else if (mp_key_is(k, klen, "s")) {
+			TRY(rd_i64(r, &h->sum_ns));
+		} else if (mp_key_is(k, klen, "m")) {
+			TRY(rd_i64(r, &h->max_ns));
+		} else if (mp_key_is(k, klen, "b")) {
+			if (mp_read_array(r, &m) < 0 || m % 2 || m > 2 * LEDGER_HIST_BUCKETS)
+				return LEDGER_ECORRUPT;
+			for (uint32_t j = 0; j < m; j += 2) {
+				TRY(rd_u32(r, &b));
+				TRY(rd_u32(r, &c));
+				if (b >= LEDGER_HIST_BUCKETS)
+					return LEDGER_ECORRUPT;
+				h->buckets[b] = c;
+			}
+		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
+			return LEDGER_ECORRUPT;
+		}
+	}
+	return 0;
+}
+
 static int state_decode(struct mp_rd *r, struct ledger_state *st)
 {
 	uint32_t n, klen;
@@ -439,6 +499,14 @@ static int state_decode(struct mp_rd *r, struct ledger_state *st)
 			st->nquarantine = m;
 		} else if (mp_key_is(k, klen, "ct")) {
 			TRY(rd_counters(r, &st->counters));
+		} else if (mp_key_is(k, klen, "h")) {
+			uint32_t m;
+
+			if (mp_read_array(r, &m) < 0 || m > LEDGER_MAX_HISTS)
+				return LEDGER_ECORRUPT;
+			for (uint32_t j = 0; j < m; j++)
+				TRY(rd_hist(r, &st->hist[j]));
+			st->nhist = m;
 		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
 			return LEDGER_ECORRUPT;
 		}
@@ -524,6 +592,16 @@ bool ledger_state_equal(const struct ledger_state *a, const struct ledger_state 
 		if (strcmp(x->commit, y->commit) != 0 || x->op != y->op ||
 		    x->rollback_op != y->rollback_op || x->time_ns != y->time_ns ||
 		    strcmp(x->reason, y->reason) != 0)
+			return false;
+	}
+	if (a->nhist != b->nhist || a->nhist > LEDGER_MAX_HISTS)
+		return false;
+	for (uint32_t i = 0; i < a->nhist; i++) {
+		const struct ledger_phase_hist *x = &a->hist[i], *y = &b->hist[i];
+
+		if (strcmp(x->phase, y->phase) != 0 || x->count != y->count ||
+		    x->failures != y->failures || x->sum_ns != y->sum_ns || x->max_ns != y->max_ns ||
+		    memcmp(x->buckets, y->buckets, sizeof(x->buckets)) != 0)
 			return false;
 	}
 	return memcmp(&a->counters, &b->counters, sizeof(a->counters)) == 0;

@@ -470,14 +470,102 @@ void ledger_close(struct ledger *lg)
 
 /* ---- state inside a transaction ----------------------------------------------------------- */
 
+/* Applies one stored event to st. Events the reducer only counts (step.ran, soak.*, lock.broken,
+ * unknown types) are not decoded: their envelope is all it reads. That is most of replay's
+ * saving; `ledger verify` still decodes every event in full. */
+int store_apply_raw(struct ledger *lg, struct ledger_state *st, uint64_t seq, const void *data,
+		    size_t len)
+{
+	struct ledger_event ev = {0};
+	enum ledger_event_type t;
+	event_apply_fn fn;
+	char err[160] = "";
+	int rc;
+
+	if (ledger_event_peek(data, len, &t, &ev.op, &ev.time_ns) == 0) {
+		fn = event_type_apply(t);
+		if (!fn || fn == reduce_counters_only) {
+			ev.type = t;
+			ev.seq = seq;
+			rc = ledger_state_apply(st, &ev);
+			if (rc < 0)
+				return lg_err(lg, rc, "event %llu does not apply: %s",
+					      (unsigned long long)seq, ledger_strerror(rc));
+			return 0;
+		}
+	}
+	arena_reset(lg->arena);
+	rc = event_decode_into(data, len, &ev, lg->arena, err, sizeof(err));
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu: %s", (unsigned long long)seq, err);
+	ev.seq = seq;
+	rc = ledger_state_apply(st, &ev);
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu does not apply: %s", (unsigned long long)seq,
+			      ledger_strerror(rc));
+	return 0;
+}
+
+int ledger_replay(struct ledger *lg, uint64_t seq, struct ledger_state *st)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint64_t last = 0, want = 1;
+	int rc;
+
+	if (!lg || !st)
+		return LEDGER_EINVAL;
+	ledger_state_init(st);
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	rc = store_last_seq_txn(lg, txn, &last);
+	if (rc)
+		goto out;
+	if (seq == UINT64_MAX)
+		seq = last;
+	if (seq > last) {
+		rc = lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist (the last is %llu)",
+			    (unsigned long long)seq, (unsigned long long)last);
+		goto out;
+	}
+	if (seq == 0)
+		goto out;
+	rc = mdb_cursor_open(txn, lg->events, &c);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "open cursor");
+		goto out;
+	}
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if (key_seq(&k) != want) {
+			rc = lg_err(lg, LEDGER_EGAP, "event %llu is missing", (unsigned long long)want);
+			goto out;
+		}
+		rc = store_apply_raw(lg, st, want, v.mv_data, v.mv_size);
+		if (rc < 0 || want == seq)
+			goto out;
+		want++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	rc = rc == MDB_NOTFOUND ? lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist",
+					 (unsigned long long)want)
+				: lg_mdb_err(lg, rc, "read events");
+out:
+	arena_reset(lg->arena);
+	if (c)
+		mdb_cursor_close(c);
+	store_read_end(lg, txn);
+	return rc;
+}
+
 int store_state_at_txn(struct ledger *lg, MDB_txn *txn, uint64_t seq,
 		       const struct ledger_state *from, struct ledger_state *st)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	uint64_t be, snap = 0, want;
-	struct ledger_event ev;
-	char err[160] = "";
 	int rc;
 
 	ledger_state_init(st);
@@ -531,19 +619,9 @@ int store_state_at_txn(struct ledger *lg, MDB_txn *txn, uint64_t seq,
 				    (unsigned long long)want);
 			goto out;
 		}
-		arena_reset(lg->arena);
-		rc = event_decode_into(v.mv_data, v.mv_size, &ev, lg->arena, err, sizeof(err));
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu: %s", (unsigned long long)want, err);
+		rc = store_apply_raw(lg, st, want, v.mv_data, v.mv_size);
+		if (rc < 0)
 			goto out;
-		}
-		ev.seq = want;
-		rc = ledger_state_apply(st, &ev);
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu does not apply: %s",
-				    (unsigned long long)want, ledger_strerror(rc));
-			goto out;
-		}
 		if (want == seq)
 			break;
 		want++;

@@ -382,6 +382,54 @@ Test(query, stats)
 	cr_assert_eq(phase_of(&s, "rollout")->mean_ns, 150 * MS);
 }
 
+static bool within(int64_t approx, int64_t exact, double rel)
+{
+	double d = (double)approx - (double)exact;
+
+	return (d < 0 ? -d : d) <= rel * (double)exact;
+}
+
+Test(query, stats_summary_agrees_with_the_walk)
+{
+	struct ledger_stats exact, sum;
+
+	cr_assert_eq(ledger_stats(lg, NULL, 0, &exact), 0);
+	cr_assert_eq(ledger_stats_summary(lg, &sum), 0, "%s", ledger_errmsg(lg));
+	cr_assert(sum.approximate && !exact.approximate);
+	cr_assert_eq(sum.ops, exact.ops);
+	for (int o = 0; o < LEDGER_OUT__COUNT; o++)
+		cr_assert_eq(sum.outcome[o], exact.outcome[o], "outcome %d", o);
+	cr_assert_eq(sum.nphases, exact.nphases);
+	for (uint32_t i = 0; i < exact.nphases; i++) {
+		const struct ledger_phase_stats *e = &exact.phases[i], *a = &sum.phases[i];
+
+		cr_assert_str_eq(a->phase, e->phase, "same phases in the same order");
+		cr_assert_eq(a->count, e->count, "%s", e->phase);
+		cr_assert_eq(a->failures, e->failures, "%s", e->phase);
+		cr_assert_eq(a->max_ns, e->max_ns, "%s", e->phase);
+		cr_assert_eq(a->mean_ns, e->mean_ns, "%s", e->phase);
+		cr_assert(within(a->p50_ns, e->p50_ns, 0.032), "%s p50 %lld vs %lld", e->phase,
+			  (long long)a->p50_ns, (long long)e->p50_ns);
+		cr_assert(within(a->p90_ns, e->p90_ns, 0.032), "%s p90", e->phase);
+		cr_assert(within(a->p99_ns, e->p99_ns, 0.032), "%s p99", e->phase);
+	}
+}
+
+Test(query, histogram_buckets_stay_within_three_percent)
+{
+	int64_t prev = 0;
+
+	for (int64_t us = 1; us < (int64_t)1 << 35; us = us * 21 / 20 + 1) {
+		int64_t ns = us * 1000, v = ledger_hist_value(ledger_hist_bucket(ns));
+		cr_assert(within(v, ns, us < 32 ? 0.5 : 0.0313), "%lld us -> %lld ns",
+			  (long long)us, (long long)v);
+		cr_assert_geq(v, prev, "buckets are ordered");
+		prev = v;
+	}
+	cr_assert_eq(ledger_hist_bucket(0), ledger_hist_bucket(1000));
+	cr_assert_eq(ledger_hist_bucket(INT64_MAX), LEDGER_HIST_BUCKETS - 1);
+}
+
 /* history --limit 20 and status on a larger ledger stay cheap. */
 Test(query, cost_follows_the_answer, .timeout = 120)
 {
