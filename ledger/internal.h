@@ -237,6 +237,9 @@ int lg_mdb_err(struct ledger *lg, int rc, const char *what);
 
 /* Read transactions: counted on the handle, adopting another process's map growth at begin. */
 int store_read_begin(struct ledger *lg, MDB_txn **txn);
+/* Begins a read transaction and resolves seq (UINT64_MAX = the newest; beyond the end:
+ * LEDGER_ENOTFOUND, and no transaction is left open). */
+int store_read_point(struct ledger *lg, MDB_txn **txn, uint64_t *seq);
 int store_apply_raw(struct ledger *lg, struct ledger_state *st, uint64_t seq, const void *data,
 		    size_t len);
 void store_read_end(struct ledger *lg, MDB_txn *txn);

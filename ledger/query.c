@@ -271,19 +271,10 @@ int ledger_state_at(struct ledger *lg, uint64_t seq, struct ledger_state *st)
 
 	if (!lg || !st)
 		return LEDGER_EINVAL;
-	rc = store_read_begin(lg, &txn);
+	rc = store_read_point(lg, &txn, &seq);
 	if (rc)
 		return rc;
-	rc = store_last_seq_txn(lg, txn, &last);
-	if (rc)
-		goto out;
-	if (seq == UINT64_MAX)
-		seq = last;
-	if (seq > last) {
-		rc = lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist (the last is %llu)",
-			    (unsigned long long)seq, (unsigned long long)last);
-		goto out;
-	}
+	store_last_seq_txn(lg, txn, &last);
 	if (lg->cache_valid && lg->cache_seq == seq) {
 		memcpy(st, lg->cache, sizeof(*st));
 		goto out;

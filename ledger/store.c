@@ -506,30 +506,40 @@ int store_apply_raw(struct ledger *lg, struct ledger_state *st, uint64_t seq, co
 	return 0;
 }
 
+int store_read_point(struct ledger *lg, MDB_txn **txn, uint64_t *seq)
+{
+	uint64_t last = 0;
+	int rc = store_read_begin(lg, txn);
+
+	if (rc)
+		return rc;
+	rc = store_last_seq_txn(lg, *txn, &last);
+	if (rc == 0 && *seq == UINT64_MAX)
+		*seq = last;
+	if (rc == 0 && *seq > last)
+		rc = lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist (the last is %llu)",
+			    (unsigned long long)*seq, (unsigned long long)last);
+	if (rc) {
+		store_read_end(lg, *txn);
+		*txn = NULL;
+	}
+	return rc;
+}
+
 int ledger_replay(struct ledger *lg, uint64_t seq, struct ledger_state *st)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	uint64_t last = 0, want = 1;
+	uint64_t want = 1;
 	int rc;
 
 	if (!lg || !st)
 		return LEDGER_EINVAL;
 	ledger_state_init(st);
-	rc = store_read_begin(lg, &txn);
+	rc = store_read_point(lg, &txn, &seq);
 	if (rc)
 		return rc;
-	rc = store_last_seq_txn(lg, txn, &last);
-	if (rc)
-		goto out;
-	if (seq == UINT64_MAX)
-		seq = last;
-	if (seq > last) {
-		rc = lg_err(lg, LEDGER_ENOTFOUND, "event %llu does not exist (the last is %llu)",
-			    (unsigned long long)seq, (unsigned long long)last);
-		goto out;
-	}
 	if (seq == 0)
 		goto out;
 	rc = mdb_cursor_open(txn, lg->events, &c);
