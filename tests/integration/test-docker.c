@@ -314,3 +314,57 @@ Test(docker, ownership_refusal_and_take_over)
 	tl_run_release(&r);
 	docker_teardown(&s);
 }
+
+/* Compose v2 ('docker compose') is preferred when it answers. Debian 12 ships only v1, so the
+ * docker CLI plugin here is the recipe's shim that hands 'docker compose ...' to docker-compose
+ * and logs each call: the v2 argv shiplog builds is what reaches the engine. */
+Test(docker, compose_v2_plugin_is_preferred)
+{
+	struct sample s;
+	struct tl_run r;
+	char *cfg, *plugin, *log, *env[2], *calls, head[41], got[41];
+
+	REQUIRE_DOCKER();
+	docker_setup(&s, "dkv2");
+	sample_head(&s, head);
+	cfg = xasprintf("%s/docker-config", s.dir);
+	plugin = xasprintf("%s/cli-plugins/docker-compose", cfg);
+	log = xasprintf("%s/compose-v2.log", s.dir);
+	{
+		char *text = xasprintf(
+			"#!/bin/sh\n"
+			"if [ \"$1\" = docker-cli-plugin-metadata ]; then\n"
+			"  printf '{\"SchemaVersion\":\"0.1.0\",\"Vendor\":\"test shim\","
+			"\"Version\":\"2.99.0\",\"ShortDescription\":\"compose v2 shim\"}\\n'; exit 0\n"
+			"fi\n"
+			"shift\n"
+			"echo \"$*\" >> '%s'\n"
+			"if [ \"$1\" = version ]; then echo 'Docker Compose version v2.99.0-shim'; "
+			"exit 0; fi\n"
+			"exec docker-compose \"$@\"\n",
+			log);
+		tl_write(plugin, text);
+		free(text);
+	}
+	cr_assert_eq(tl_sh("chmod +x '%s'", plugin), 0);
+	env[0] = xasprintf("DOCKER_CONFIG=%s", cfg);
+	env[1] = NULL;
+
+	sample_shiplog(&s, &r, env, "deploy", "main", "--runtime", "docker", "--fast", NULL);
+	deploy_ok(&s, &r, "docker deploy through compose v2");
+	cr_assert(strstr(r.out, "compose: docker compose ("), "v2 not chosen:\n%s", r.out);
+	cr_assert(strstr(r.out, "$ docker compose") || strstr(r.out, " compose "),
+		  "the v2 command line is not shown:\n%s", r.out);
+	tl_run_release(&r);
+	calls = tl_read(log);
+	cr_assert_not_null(calls, "the v2 plugin was never called");
+	cr_assert(strstr(calls, "up -d"), "compose up did not go through v2:\n%s", calls);
+	free(calls);
+	sample_http_commit(&s, "api", got);
+	cr_assert_str_eq(got, head);
+	free(env[0]);
+	free(cfg);
+	free(plugin);
+	free(log);
+	docker_teardown(&s);
+}
