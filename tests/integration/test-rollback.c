@@ -323,3 +323,36 @@ Test(rollback, releases_layout_rolls_back_without_building)
 	free(rel);
 	sample_teardown(&s);
 }
+
+Test(rollback, to_a_point_restarts_only_services_not_already_there)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], got[41], id[32];
+	unsigned web, api, compute;
+	unsigned long op1;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "topoint", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	op1 = newest_op(&s, "\"kind\":\"deploy\"");
+	sample_commit(&s, NULL, "echo two >> NOTES", "two");
+	deploy_ok(&s, "--workers-only");
+	web = sample_main_pid(&s, "web");
+	api = sample_main_pid(&s, "api");
+	compute = sample_main_pid(&s, "compute");
+
+	/* the state after operation op1: web and api already run c1, the workers do not */
+	snprintf(id, sizeof(id), "%lu", op1);
+	sample_shiplog(&s, &r, NULL, "rollback", "--to", id, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "already runs"), "%s", r.out);
+	tl_run_release(&r);
+	cr_assert_eq(sample_main_pid(&s, "web"), web, "web was restarted though it ran c1");
+	cr_assert_eq(sample_main_pid(&s, "api"), api, "api was restarted though it ran c1");
+	cr_assert_neq(sample_main_pid(&s, "compute"), compute, "compute was not moved back");
+	assert_runs(&s, c1);
+	(void)got;
+	sample_teardown(&s);
+}
