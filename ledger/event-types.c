@@ -665,6 +665,22 @@ static int decode_set_type(struct ledger_event *ev, const char *tname, uint32_t 
 	return 0;
 }
 
+/* Skips a value inside the event's map: one level is the map itself. */
+static int skip_value(struct mp_rd *r, char *err, size_t errlen)
+{
+	int rc = mp_skip(r, LEDGER_MAX_DEPTH - 1);
+
+	if (rc == LEDGER_ETOOBIG) {
+		errfmt(err, errlen, "nested deeper than %d levels", LEDGER_MAX_DEPTH);
+		return rc;
+	}
+	if (rc < 0) {
+		errfmt(err, errlen, "malformed or truncated msgpack");
+		return LEDGER_ECORRUPT;
+	}
+	return 0;
+}
+
 static int decode_type_field(struct mp_rd *r, struct ledger_event *ev, const char *k, uint32_t klen,
 			     struct arena *a, char *err, size_t errlen)
 {
@@ -676,7 +692,7 @@ static int decode_type_field(struct mp_rd *r, struct ledger_event *ev, const cha
 		if (f->klen == klen && memcmp(f->key, k, klen) == 0)
 			return decode_field(r, ev, f, a, et->name, err, errlen);
 	}
-	return mp_skip(r, LEDGER_MAX_DEPTH) < 0 ? LEDGER_ECORRUPT : 0;
+	return skip_value(r, err, errlen);
 }
 
 int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
@@ -689,9 +705,13 @@ int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, s
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
-	rc = mp_validate(buf, len, LEDGER_EVENT_MAX_BYTES, LEDGER_MAX_DEPTH, err, errlen);
-	if (rc < 0)
-		return rc;
+	/* No separate validating walk: every read below is bounds-checked (a declared length or
+	 * count never exceeds the bytes left), lists are capped before anything is allocated,
+	 * skipped values are depth-limited, and the trailing-bytes check closes the loop. */
+	if (len > LEDGER_EVENT_MAX_BYTES) {
+		errfmt(err, errlen, "%zu bytes, over the limit of %u", len, LEDGER_EVENT_MAX_BYTES);
+		return LEDGER_ETOOBIG;
+	}
 	if (mp_read_map(&r, &nkeys) < 0) {
 		errfmt(err, errlen, "an event is a map");
 		return LEDGER_ECORRUPT;
@@ -718,18 +738,24 @@ int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, s
 		}
 		if (!typed) {
 			rescan = true;
-			if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
-				return LEDGER_ECORRUPT;
+			rc = skip_value(&r, err, errlen);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		if (ev->type == LEDGER_EV_UNKNOWN) {
-			if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
-				return LEDGER_ECORRUPT;
+			rc = skip_value(&r, err, errlen);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		rc = decode_type_field(&r, ev, k, klen, a, err, errlen);
 		if (rc < 0)
 			return rc;
+	}
+	if (r.p != r.end) {
+		errfmt(err, errlen, "%zu trailing bytes after the event", (size_t)(r.end - r.p));
+		return LEDGER_ECORRUPT;
 	}
 	if (!ev->version || !typed) {
 		errfmt(err, errlen, "missing key '%s'", ev->version ? "t" : "v");
