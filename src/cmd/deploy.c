@@ -53,7 +53,9 @@ static const char usage[] =
 	"  --force-recreate  docker only: recreate containers\n"
 	"  --take-over       move services owned by the other runtime (stopping them there)\n"
 	"  --wait-lock DUR   wait up to DUR (e.g. 2m) for another deploy to finish\n"
-	"  --dry-run         print the plan and stop; nothing is changed or recorded\n"
+	"  --dry-run         print the plan and what the edge guard, the checkout and the lock\n"
+	"                    say now, and stop; nothing is changed or recorded (exit 3 when a\n"
+	"                    guard would refuse)\n"
 	"  --local, --ssh    force server-local execution or forwarding over ssh\n"
 	"\n"
 	"Environment (the reference tool's names): DEPLOY_NATIVE_EDGE_READY=1, DEPLOY_FORCE_SSH=1,\n"
@@ -153,6 +155,43 @@ static int resolve_target(struct repo *repo, const struct deploy_args *a, const 
 			return 0;
 	}
 	return r;
+}
+
+/* --dry-run: what the guards that need no side effect would say now. Returns 0, or
+ * SL_EREFUSED when one of them would refuse (so scripts can test a plan). */
+static int dry_run_guards(struct cmd_ctx *ctx, const struct deploy_args *a, struct rollout *ro)
+{
+	struct strv dirty = {0};
+	struct lock_holder holder;
+	bool held = false, refused = false;
+	char who[512];
+
+	if (!plan_edge_allowed(&ro->plan, a->runtime, a->edge_ready_flag,
+			       getenv("DEPLOY_NATIVE_EDGE_READY"))) {
+		out_say("would refuse: the edge guard (%s touches web/api; set "
+			"DEPLOY_NATIVE_EDGE_READY=1 or --edge-ready)", ro->plan.scope_desc);
+		refused = true;
+	} else {
+		out_say("edge guard: passes");
+	}
+	if (repo_dirty(ro->repo, &ctx->cfg->target.allow_untracked, &dirty) == 0 && dirty.n) {
+		_cleanup_free_ char *list = strv_join(&dirty, ", ");
+		out_say("would refuse: the checkout has local changes: %s", list);
+		refused = true;
+	} else {
+		out_say("checkout: clean");
+	}
+	strv_free(&dirty);
+	if (!ctx->ledger_dir)
+		ctx->ledger_dir = cmd_ledger_dir(ctx->ledger_opt, ctx->cfg);
+	if (ctx->ledger_dir && lock_status(ctx->ledger_dir, &held, &holder) == 0 && held) {
+		lock_holder_describe(&holder, who, sizeof(who));
+		out_say("would wait or refuse: the lock is held by %s", who);
+		refused = true;
+	} else {
+		out_say("lock: free");
+	}
+	return refused ? SL_EREFUSED : 0;
 }
 
 /* The ownership rule against the ledger's current state (see ownership.h). */
@@ -264,8 +303,8 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	print_plan(a, cfg, &ro.plan, remote, remote_exec_mode());
 
 	if (a->dry_run) {
+		r = dry_run_guards(ctx, a, &ro);
 		out_say("--dry-run: nothing was changed or recorded");
-		r = 0;
 		goto out;
 	}
 

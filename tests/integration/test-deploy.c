@@ -354,3 +354,26 @@ Test(deploy, sigterm_ends_the_operation_interrupted_with_timings)
 	tl_run_release(&r);
 	sample_teardown(&s);
 }
+
+Test(deploy, dry_run_says_what_the_guards_say_and_records_nothing)
+{
+	struct sample s;
+	struct tl_run r;
+	char *data;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "dry", false);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 3, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "would refuse: the edge guard"), "%s", r.out);
+	cr_assert(strstr(r.out, "nothing was changed or recorded"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "edge guard: passes") && strstr(r.out, "lock: free"), "%s", r.out);
+	tl_run_release(&r);
+	data = xasprintf("%s/data.mdb", s.ledger);
+	cr_assert_neq(access(data, F_OK), 0, "a dry run created the ledger");
+	free(data);
+	sample_teardown(&s);
+}
