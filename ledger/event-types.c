@@ -195,12 +195,18 @@ const char *ledger_runtime_name(enum ledger_runtime rt)
 	return runtime_names[rt];
 }
 
-static int runtime_from_bytes(const char *s, size_t n)
+/* The index of a name (not NUL-terminated) in a table, or LEDGER_EINVAL. */
+static int name_index(const char *const *names, int count, const char *s, size_t n)
 {
-	for (int i = 0; i < LEDGER_RT__COUNT; i++)
-		if (strlen(runtime_names[i]) == n && memcmp(runtime_names[i], s, n) == 0)
+	for (int i = 0; i < count; i++)
+		if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
 			return i;
 	return LEDGER_EINVAL;
+}
+
+static int runtime_from_bytes(const char *s, size_t n)
+{
+	return name_index(runtime_names, LEDGER_RT__COUNT, s, n);
 }
 
 int ledger_runtime_from_name(const char *name)
@@ -223,10 +229,7 @@ const char *ledger_outcome_name(enum ledger_outcome o)
 
 static int outcome_from_bytes(const char *s, size_t n)
 {
-	for (int i = 0; i < LEDGER_OUT__COUNT; i++)
-		if (strlen(outcome_names[i]) == n && memcmp(outcome_names[i], s, n) == 0)
-			return i;
-	return LEDGER_EINVAL;
+	return name_index(outcome_names, LEDGER_OUT__COUNT, s, n);
 }
 
 int ledger_outcome_from_name(const char *name)

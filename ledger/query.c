@@ -538,6 +538,31 @@ void ledger_op_summary_release(struct ledger_op_summary *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* One step of the backward walks of history and stats over a terminal event or an operation's
+ * first event: a terminal event (or a standalone refusal) has its end noted; an operation's
+ * first event has its request read and its end found. Returns 1 when *rv and *end describe an
+ * operation that starts here, 0 when the walk goes on, < 0 on an undecodable event. */
+static int walk_op_event(struct ledger *lg, struct op_ends *ends, const uint8_t *buf, size_t len,
+			 enum ledger_event_type t, uint64_t op, uint64_t seq, int64_t time_ns,
+			 struct req_view *rv, struct op_end **end)
+{
+	bool start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+	int rc;
+
+	if (!start || t == LEDGER_EV_OP_REFUSED) {
+		rc = ends_note(ends, buf, len, t, op, time_ns);
+		if (rc < 0)
+			return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+		if (!start)
+			return 0;
+	}
+	rc = scan_request(buf, len, time_ns, rv);
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+	*end = ends_find(ends, op);
+	return 1;
+}
+
 static int note_moved(const struct ledger_event *ev, void *ud)
 {
 	struct ledger_op_summary *row = ud;
@@ -585,23 +610,11 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
 		if (!start && !is_terminal(t))
 			continue;
-		/* a terminal event, or a standalone refusal: its own request and end */
-		if (!start || t == LEDGER_EV_OP_REFUSED) {
-			rc = ends_note(&ends, buf, len, t, op, time_ns);
-			if (rc < 0) {
-				rc = lg_err(lg, rc, "event %llu does not decode",
-					    (unsigned long long)seq);
-				break;
-			}
-			if (!start)
-				continue;
-		}
-		rc = scan_request(buf, len, time_ns, &rv);
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+		rc = walk_op_event(lg, &ends, buf, len, t, op, seq, time_ns, &rv, &end);
+		if (rc < 0)
 			break;
-		}
-		end = ends_find(&ends, op);
+		if (rc == 0)
+			continue;
 		if (!filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
 			if (end)
 				ends_remove(&ends, end);
@@ -870,22 +883,11 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 			p->seq = seq;
 			continue;
 		}
-		if (!start || t == LEDGER_EV_OP_REFUSED) {
-			rc = ends_note(&ends, buf, len, t, op, time_ns);
-			if (rc < 0) {
-				rc = lg_err(lg, rc, "event %llu does not decode",
-					    (unsigned long long)seq);
-				break;
-			}
-			if (!start)
-				continue;
-		}
-		rc = scan_request(buf, len, time_ns, &rv);
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+		rc = walk_op_event(lg, &ends, buf, len, t, op, seq, time_ns, &rv, &end);
+		if (rc < 0)
 			break;
-		}
-		end = ends_find(&ends, op);
+		if (rc == 0)
+			continue;
 		if (filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
 			out->ops++;
 			out->outcome[end ? end->outcome : LEDGER_OUT_NONE]++;

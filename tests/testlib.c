@@ -2,11 +2,15 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -180,4 +184,49 @@ bool tl_have_sshd(void)
 {
 	return report(getenv("SHIPLOG_TEST_SSH_PORT") && getenv("SHIPLOG_TEST_SSH_KEY"),
 		      "an sshd on 127.0.0.1");
+}
+
+int tl_http(int port, const char *method, const char *path, int tries, char **response)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char req[512], chunk[4096];
+	struct buf b = {0};
+	int fd = -1, status = 0;
+
+	*response = NULL;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < tries; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			break;
+		close(fd);
+		fd = -1;
+		if (i + 1 < tries)
+			usleep(10 * 1000);
+	}
+	if (fd < 0)
+		return 0;
+	snprintf(req, sizeof(req),
+		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", method, path);
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return 0;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 2000) <= 0)
+			break;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n <= 0)
+			break;
+		buf_append(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	buf_append(&b, "", 1);
+	if (sscanf(b.data, "HTTP/1.%*d %d", &status) != 1)
+		status = 0;
+	*response = b.data;
+	return status;
 }

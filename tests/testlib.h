@@ -33,6 +33,11 @@ void tl_write(const char *path, const char *content);
 /* Reads a whole file, malloc'd, NULL when missing. */
 char *tl_read(const char *path);
 
+/* A minimal HTTP/1.1 request to 127.0.0.1:port (connect retried up to `tries` times, 10 ms
+ * apart). Returns the status, 0 when nothing answered; *response (malloc'd, may be NULL) is the
+ * whole response, headers included. */
+int tl_http(int port, const char *method, const char *path, int tries, char **response);
+
 /* Real parts. Each returns true when the part is usable; otherwise the test must call
  * cr_skip_test() with the reason, which these helpers also print to stderr with "SKIP". */
 bool tl_have_user_manager(void); /* XDG_RUNTIME_DIR with a running systemd --user (tools/test.sh) */

@@ -74,41 +74,7 @@ static void app_stop(pid_t pid)
 /* Sends a request, returns the status (0: no answer); *resp gets the whole response. */
 static int http(int port, const char *method, const char *path, char **resp)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	struct buf b = {0};
-	char req[256], chunk[4096];
-	int fd, status = 0;
-
-	*resp = NULL;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (int i = 0; i < 200; i++) {
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-			break;
-		close(fd);
-		fd = -1;
-		usleep(10 * 1000);
-	}
-	if (fd < 0)
-		return 0;
-	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\n\r\n", method, path);
-	cr_assert(write(fd, req, strlen(req)) > 0);
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (poll(&p, 1, 2000) <= 0)
-			break;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n <= 0)
-			break;
-		buf_append(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	buf_append(&b, "", 1);
-	sscanf(b.data, "HTTP/1.1 %d", &status);
-	*resp = b.data;
-	return status;
+	return tl_http(port, method, path, 200, resp);
 }
 
 static char *git_repo(void)

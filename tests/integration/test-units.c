@@ -157,43 +157,15 @@ static void edit_template(const char *svc, const char *from, const char *to)
 /* A minimal HTTP/1.1 GET; returns the status (0 when nothing answered) and the body. */
 static int http_get(int port, const char *path, char **body)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	char req[256], chunk[4096];
-	struct buf b = {0};
-	int fd, status = 0;
-	char *sep;
+	char *resp, *sep;
+	int status = tl_http(port, "GET", path, 1, &resp);
 
 	*body = NULL;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
+	if (!resp)
 		return 0;
-	}
-	snprintf(req, sizeof(req),
-		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-	if (write(fd, req, strlen(req)) < 0) {
-		close(fd);
-		return 0;
-	}
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (poll(&p, 1, 2000) <= 0)
-			break;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n <= 0)
-			break;
-		buf_append(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	buf_append(&b, "", 1);
-	if (sscanf(b.data, "HTTP/1.%*d %d", &status) != 1)
-		status = 0;
-	sep = strstr(b.data, "\r\n\r\n");
+	sep = strstr(resp, "\r\n\r\n");
 	*body = xstrdup(sep ? sep + 4 : "");
-	buf_free(&b);
+	free(resp);
 	return status;
 }
 
