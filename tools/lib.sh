@@ -34,10 +34,16 @@ start_user_manager() {
 	fi
 	mkdir -m 700 "$S/run"
 	mkdir -p "$S/config/systemd/user" "$S/state" "$S/data"
+	# Its own cgroup: two managers started from one cgroup share paths such as
+	# /app.slice/dbus.service, and stopping one then kills the other's dbus-daemon.
+	MANAGER_CGROUP="shiplog-manager-$(basename "$S")"
 	# env -i: the manager hands its whole environment to every unit.
-	env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME" \
-		XDG_RUNTIME_DIR="$S/run" XDG_CONFIG_HOME="$S/config" XDG_STATE_HOME="$S/state" \
-		XDG_DATA_HOME="$S/data" /lib/systemd/systemd --user >"$S/manager.log" 2>&1 </dev/null &
+	(
+		enter_own_cgroup "$MANAGER_CGROUP"
+		exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME" \
+			XDG_RUNTIME_DIR="$S/run" XDG_CONFIG_HOME="$S/config" XDG_STATE_HOME="$S/state" \
+			XDG_DATA_HOME="$S/data" /lib/systemd/systemd --user >"$S/manager.log" 2>&1 </dev/null
+	) &
 	MANAGER_PID=$!
 	for _ in $(seq 1 200); do
 		XDG_RUNTIME_DIR="$S/run" systemctl --user is-system-running 2>/dev/null |
@@ -55,12 +61,34 @@ start_user_manager() {
 	say "systemd user manager: pid $MANAGER_PID, XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"
 }
 
+# enter_own_cgroup NAME: moves this (sub)shell into cgroup NAME of every cgroup-v1 hierarchy it
+# may write (name=systemd at least), or into NAME under the cgroup-v2 root. Best effort: a
+# hierarchy that refuses is left as it is.
+enter_own_cgroup() {
+	local h
+	for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/pids /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[ -f "$h/cgroup.procs" ] || continue
+		mkdir -p "$h/$1" 2>/dev/null && echo "$BASHPID" >"$h/$1/cgroup.procs" 2>/dev/null || true
+	done
+}
+
+# remove_own_cgroup NAME: removes the (empty) cgroups enter_own_cgroup made.
+remove_own_cgroup() {
+	local h
+	for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/pids /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[ -d "$h/$1" ] || continue
+		# systemd leaves child cgroups behind: remove the deepest first.
+		find "$h/$1" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
 # stop_user_manager: SIGTERM stops every unit the manager runs and its dbus-daemon.
 stop_user_manager() {
 	[ -n "${MANAGER_PID:-}" ] && kill -0 "$MANAGER_PID" 2>/dev/null || return 0
 	kill -TERM "$MANAGER_PID"
 	for _ in $(seq 1 100); do kill -0 "$MANAGER_PID" 2>/dev/null || break; sleep 0.05; done
 	kill -0 "$MANAGER_PID" 2>/dev/null && kill -KILL "$MANAGER_PID"
+	[ -n "${MANAGER_CGROUP:-}" ] && remove_own_cgroup "$MANAGER_CGROUP"
 	return 0
 }
 
