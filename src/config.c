@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -321,6 +322,57 @@ static bool refname_valid(const char *s)
 	return !strstr(s, "..") && !strstr(s, "@{");
 }
 
+/* ssh options a committed shiplog.conf may set: none of them runs a program, loads code, opens a
+ * forward or changes which host is reached. Everything else (ProxyCommand, ProxyJump,
+ * LocalCommand, PermitLocalCommand, KnownHostsCommand, PKCS11Provider, SecurityKeyProvider,
+ * Include, Match, ControlPath, forwards, HostName ...) is refused: `shiplog status` in a fresh
+ * clone must not run what the repository says. */
+static const char *const ssh_options_allowed[] = {
+    "AddressFamily",
+    "BatchMode",
+    "CheckHostIP",
+    "Ciphers",
+    "Compression",
+    "ConnectionAttempts",
+    "ConnectTimeout",
+    "FingerprintHash",
+    "GlobalKnownHostsFile",
+    "HashKnownHosts",
+    "HostKeyAlgorithms",
+    "HostKeyAlias",
+    "IdentitiesOnly",
+    "IPQoS",
+    "KexAlgorithms",
+    "LogLevel",
+    "MACs",
+    "Port",
+    "PubkeyAcceptedAlgorithms",
+    "RekeyLimit",
+    "ServerAliveCountMax",
+    "ServerAliveInterval",
+    "StrictHostKeyChecking",
+    "TCPKeepAlive",
+    "UpdateHostKeys",
+    "UserKnownHostsFile",
+    "VerifyHostKeyDNS",
+};
+
+/* "Name=value" with Name on the allowlist (ssh compares names case-insensitively). */
+static bool ssh_option_allowed(const char *opt)
+{
+	size_t n = 0;
+
+	while (isalnum((unsigned char)opt[n]))
+		n++;
+	if (n == 0 || opt[n] != '=')
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(ssh_options_allowed); i++)
+		if (strlen(ssh_options_allowed[i]) == n &&
+		    strncasecmp(opt, ssh_options_allowed[i], n) == 0)
+			return true;
+	return false;
+}
+
 static bool url_valid(const char *s)
 {
 	const char *host = str_startswith(s, "http://")	   ? s + 7
@@ -522,6 +574,20 @@ static void key_value(struct parse *p, enum key k, const char *name, const char 
 					 "'%s' is not an ssh option; write Name=value, e.g. "
 					 "StrictHostKeyChecking=accept-new",
 					 add.v[i]);
+				break;
+			}
+			if (!ssh_option_allowed(add.v[i])) {
+				struct buf allowed = {0};
+
+				for (size_t j = 0; j < ELEMENTSOF(ssh_options_allowed); j++)
+					buf_printf(&allowed, "%s%s", j ? ", " : "",
+						   ssh_options_allowed[j]);
+				key_fail(p, name,
+					 "'%.*s' is not an allowed ssh option (an option that can "
+					 "run a command, load code, forward or redirect the "
+					 "connection is refused); remove it, or use one of: %s",
+					 (int)strcspn(add.v[i], "="), add.v[i], allowed.data);
+				buf_free(&allowed);
 				break;
 			}
 			strv_push(&c->target.ssh_options, add.v[i]);

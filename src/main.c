@@ -86,7 +86,7 @@ static int take_late_globals(struct cmd_ctx *ctx, int argc, char **argv)
 static int load_config(struct cmd_ctx *ctx, bool required)
 {
 	_cleanup_free_ char *found = NULL;
-	char err[512];
+	char err[1024];
 	const char *path = ctx->config_path;
 	int r;
 

@@ -632,3 +632,67 @@ Test(remote, read_commands_forward_over_ssh)
 	tl_run_release(&r);
 	sample_teardown(&s);
 }
+
+/* A committed shiplog.conf is data from the repository: reading its status must not run what it
+ * says. Each ssh option that can run a local command is refused when the config loads (exit 2,
+ * file:line, the option named), before ssh starts; the allowed ones still connect. */
+Test(remote, ssh_options_that_run_commands_are_refused)
+{
+	struct sample s;
+	struct tl_run r;
+	char *marker, *conf, *where, *text;
+	static const char *const bad[] = {
+	    "ProxyCommand=touch %s",
+	    "proxycommand=touch %s",
+	    "LocalCommand=touch %s",
+	    "PermitLocalCommand=yes, LocalCommand=touch %s",
+	    "KnownHostsCommand=/usr/bin/touch %s",
+	    "ProxyJump=x@127.0.0.1:1%.0s",
+	    "PKCS11Provider=%s.so",
+	    "Include=%s",
+	    "Match=exec \"touch %s\"",
+	    "ControlPath=%s",
+	};
+
+	REQUIRE_PARTS();
+	remote_setup(&s, "rsshopt", false, NULL);
+	marker = xasprintf("%s/PROXY_RAN", s.dir);
+	conf = xasprintf("%s/shiplog.conf", s.dev);
+
+	/* allowed options (any case) reach the server */
+	cr_assert_eq(tl_sh("printf 'ssh_options = connecttimeout=10, ServerAliveCountMax=3, "
+			   "Compression=no\\n' >> '%s'",
+			   conf),
+		     0);
+	laptop(&s, &r, NULL, "status", NULL);
+	/* nothing was deployed: the server's shiplog answers that it has no ledger yet */
+	cr_assert(r.exit_code == 4 && strstr(r.err, "Execution mode: ssh to") &&
+		      strstr(r.err, "no ledger at"),
+		  "allowed ssh options do not reach the server (%d):\n%s\n%s", r.exit_code, r.out,
+		  r.err);
+	tl_run_release(&r);
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		char *opt = xasprintf(bad[i], marker);
+		char *name = xstrndup(opt, strcspn(opt, "="));
+
+		cr_assert_eq(tl_sh("git -C '%s' checkout -q -- shiplog.conf && printf "
+				   "'ssh_options = %%s\\n' '%s' >> '%s'",
+				   s.dev, opt, conf),
+			     0);
+		text = tl_read(conf);
+		where = xasprintf("%s:%d: [target] ssh_options: '", conf, count_lines(text));
+		laptop(&s, &r, NULL, "status", NULL);
+		cr_assert_eq(r.exit_code, 2, "'%s' was not refused (exit %d):\n%s\n%s", opt,
+			     r.exit_code, r.out, r.err);
+		cr_assert(strstr(r.err, where), "no file:line for '%s':\n%s", opt, r.err);
+		cr_assert(strstr(r.err, name) && strstr(r.err, "ServerAliveInterval"),
+			  "the option or the allowlist is not named:\n%s", r.err);
+		cr_assert_null(strstr(r.err, "Execution mode"), "ssh was started:\n%s", r.err);
+		cr_assert_neq(access(marker, F_OK), 0, "'%s' ran a local command", opt);
+		tl_run_release(&r);
+		free(opt), free(name), free(where), free(text);
+	}
+	free(marker), free(conf);
+	sample_teardown(&s);
+}
