@@ -185,6 +185,16 @@ static int reload_if_needed(struct rollout *ro)
 			return SL_EFAILED;
 		}
 		need = need || changed;
+	} else if (ro->releases) {
+		/* units that still run from the single `current` link move to their own */
+		char err[512];
+		bool changed = false;
+		r = units_install(ro->cfg, ro->bus, NULL, &changed, err, sizeof(err));
+		if (r < 0)
+			out_say("note: the units were not re-rendered (%s)", err);
+		else if (changed)
+			out_say("units now run from their own release links: reinstalled");
+		need = need || changed;
 	}
 	for (size_t i = 0; i < ro->plan.nservices && !need; i++)
 		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &p) >= 0 && p.need_daemon_reload)

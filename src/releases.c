@@ -28,6 +28,11 @@ char *releases_path(const struct config *cfg, const char *commit)
 	return xasprintf("%s.releases/%s", cfg->target.checkout, commit);
 }
 
+char *releases_service_link(const struct config *cfg, const char *service)
+{
+	return xasprintf("%s.releases/current-%s", cfg->target.checkout, service);
+}
+
 static bool is_commit_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -35,11 +40,10 @@ static bool is_commit_name(const char *s)
 	return (n == 40 || n == 64) && strspn(s, "0123456789abcdef") == n;
 }
 
-int releases_current_commit(const struct config *cfg, char out[REPO_OID_HEX])
+static int link_commit(const char *link, char out[REPO_OID_HEX])
 {
-	_cleanup_free_ char *cur = releases_current(cfg);
 	char target[PATH_MAX];
-	ssize_t n = readlink(cur, target, sizeof(target) - 1);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
 	const char *base;
 
 	out[0] = '\0';
@@ -52,6 +56,21 @@ int releases_current_commit(const struct config *cfg, char out[REPO_OID_HEX])
 		return -EINVAL;
 	strlcpy_(out, base, REPO_OID_HEX);
 	return 0;
+}
+
+int releases_current_commit(const struct config *cfg, char out[REPO_OID_HEX])
+{
+	_cleanup_free_ char *cur = releases_current(cfg);
+
+	return link_commit(cur, out);
+}
+
+int releases_service_commit(const struct config *cfg, const char *service,
+			    char out[REPO_OID_HEX])
+{
+	_cleanup_free_ char *link = releases_service_link(cfg, service);
+
+	return link_commit(link, out);
 }
 
 static int rm_rf(const char *path)
@@ -118,28 +137,79 @@ int releases_mark_built(const struct config *cfg, const char *commit)
 	return write_file_atomic(marker, "", 0, 0644);
 }
 
-int releases_switch(const struct config *cfg, const char *commit, char *err, size_t errlen)
+/* Points link at releases/<commit> (relative, so that the releases directory can move as a
+ * whole), atomically: a new link renamed over the old. */
+static int point_link(const char *link, const char *commit, char *err, size_t errlen)
 {
-	_cleanup_free_ char *cur = releases_current(cfg);
-	_cleanup_free_ char *tmp = xasprintf("%s.new-%d", cur, (int)getpid());
+	_cleanup_free_ char *tmp = xasprintf("%s.new-%d", link, (int)getpid());
 
 	unlink(tmp);
-	/* relative, so that the releases directory can move as a whole */
-	if (symlink(commit, tmp) < 0 || rename(tmp, cur) < 0) {
+	if (symlink(commit, tmp) < 0 || rename(tmp, link) < 0) {
 		int r = -errno;
-		snprintf(err, errlen, "cannot point '%s' at %s: %s", cur, commit, strerror(-r));
+		snprintf(err, errlen, "cannot point '%s' at %s: %s", link, commit, strerror(-r));
 		unlink(tmp);
 		return r;
 	}
 	return 0;
 }
 
-/* Protected: what `current` points at, what any service runs, its last-good (good[0]) and the
- * one a `rollback` without a target would pick (good[1]). */
-static bool is_protected(const struct ledger_state *st, const char *commit, const char *current)
+int releases_switch(const struct config *cfg, const char *commit, const char *const *services,
+		    size_t n, char *err, size_t errlen)
 {
-	if (streq(commit, current))
-		return true;
+	_cleanup_free_ char *cur = releases_current(cfg);
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *link = releases_service_link(cfg, services[i]);
+		r = point_link(link, commit, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return point_link(cur, commit, err, errlen);
+}
+
+int releases_adopt(const struct config *cfg, const struct ledger_state *st,
+		   struct strv *adopted, char *err, size_t errlen)
+{
+	char current[REPO_OID_HEX] = "";
+	int r;
+
+	releases_current_commit(cfg, current);
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct service *s = &cfg->services[i];
+		_cleanup_free_ char *link = releases_service_link(cfg, s->name);
+		const char *to = current;
+		struct stat sb;
+
+		if (lstat(link, &sb) == 0)
+			continue;
+		if (st) {
+			/* the release of the commit it was started with, when it still exists */
+			const struct ledger_service_state *ss = ledger_state_service(st, s->name);
+			const char *runs = ss ? ss->rt[LEDGER_RT_NATIVE].commit : "";
+			_cleanup_free_ char *p = runs[0] ? releases_path(cfg, runs) : NULL;
+			if (p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+				to = runs;
+		}
+		if (!to[0])
+			continue;
+		r = point_link(link, to, err, errlen);
+		if (r < 0)
+			return r;
+		if (adopted)
+			strv_push(adopted, s->name);
+	}
+	return 0;
+}
+
+/* Protected: what `current` or a service's link points at, what any service runs, its last-good
+ * (good[0]) and the one a `rollback` without a target would pick (good[1]). */
+static bool is_protected(const struct ledger_state *st, const char *commit,
+			 const struct strv *linked)
+{
+	for (size_t i = 0; i < linked->n; i++)
+		if (streq(commit, linked->v[i]))
+			return true;
 	for (uint32_t i = 0; i < st->nservices; i++)
 		for (int rt = 0; rt < LEDGER_RT__COUNT; rt++) {
 			const struct ledger_service_runtime *r = &st->services[i].rt[rt];
@@ -169,7 +239,7 @@ int releases_prune(const struct config *cfg, const struct ledger_state *st, unsi
 {
 	_cleanup_free_ char *dir = releases_dir(cfg);
 	struct release_entry *list = NULL;
-	char current[REPO_OID_HEX] = "";
+	struct strv linked = {0};
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -177,10 +247,16 @@ int releases_prune(const struct config *cfg, const struct ledger_state *st, unsi
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	releases_current_commit(cfg, current);
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *p = NULL;
 		struct stat sb;
+		if (streq(de->d_name, "current") || str_startswith(de->d_name, "current-")) {
+			char c[REPO_OID_HEX];
+			p = xasprintf("%s/%s", dir, de->d_name);
+			if (link_commit(p, c) == 0)
+				strv_push(&linked, c);
+			continue;
+		}
 		if (!is_commit_name(de->d_name))
 			continue;
 		p = xasprintf("%s/%s", dir, de->d_name);
@@ -198,7 +274,7 @@ int releases_prune(const struct config *cfg, const struct ledger_state *st, unsi
 	qsort(list, n, sizeof(*list), by_mtime_desc);
 	for (size_t i = keep; i < n; i++) {
 		_cleanup_free_ char *p = NULL;
-		if (is_protected(st, list[i].name, current))
+		if (is_protected(st, list[i].name, &linked))
 			continue;
 		p = xasprintf("%s/%s", dir, list[i].name);
 		r = rm_rf(p);
@@ -210,5 +286,6 @@ int releases_prune(const struct config *cfg, const struct ledger_state *st, unsi
 		strv_push(removed, list[i].name);
 	}
 	free(list);
+	strv_free(&linked);
 	return r;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The releases layout (target.layout = releases): each deployed commit is written once, by
- * libgit2, into <checkout>.releases/<commit>/ and built there; <checkout>.releases/current is a
- * symlink switched atomically (rename of a new link over it); units run from `current`. Rolling
- * back to a release that still exists is a switch and a restart, with no rebuild. The releases
- * live beside the checkout, not in it, so the checkout never looks dirty. */
+ * libgit2, into <checkout>.releases/<commit>/ and built there. Each service runs from its own
+ * link, <checkout>.releases/current-<service>, switched atomically (rename of a new link over
+ * it) only when that service is deployed, so a scoped deploy never changes the code under the
+ * services outside its scope. <checkout>.releases/current names the release the newest
+ * operation switched to (the previous release of the next deploy); no unit runs from it.
+ * Rolling back to a release that still exists is a switch and a restart, with no rebuild. The
+ * releases live beside the checkout, not in it, so the checkout never looks dirty. */
 #ifndef SHIPLOG_RELEASES_H
 #define SHIPLOG_RELEASES_H
 
@@ -16,13 +19,17 @@
 #include "repo.h"
 #include "util.h"
 
-/* <checkout>.releases, <checkout>.releases/current, <checkout>.releases/<commit>: malloc'd. */
+/* <checkout>.releases, <checkout>.releases/current, <checkout>.releases/<commit>,
+ * <checkout>.releases/current-<service>: malloc'd. */
 char *releases_dir(const struct config *cfg);
 char *releases_current(const struct config *cfg);
 char *releases_path(const struct config *cfg, const char *commit);
+char *releases_service_link(const struct config *cfg, const char *service);
 
-/* The commit `current` points at; -ENOENT when there is no current release. */
+/* The commit `current` (or a service's link) points at; -ENOENT when there is none. */
 int releases_current_commit(const struct config *cfg, char out[REPO_OID_HEX]);
+int releases_service_commit(const struct config *cfg, const char *service,
+			    char out[REPO_OID_HEX]);
 
 /* Makes sure releases/<commit> exists (written into a temporary directory, then renamed, so a
  * release directory is always complete) with a REVISION file. *created says whether it was
@@ -33,13 +40,22 @@ int releases_ensure(struct repo *repo, const struct config *cfg, const char *com
 /* Marks a release as built: its builds completed. */
 int releases_mark_built(const struct config *cfg, const char *commit);
 
-/* Points `current` at releases/<commit>, atomically. */
-int releases_switch(const struct config *cfg, const char *commit, char *err, size_t errlen);
+/* Points the links of the n named services, then `current`, at releases/<commit>, each
+ * atomically. */
+int releases_switch(const struct config *cfg, const char *commit, const char *const *services,
+		    size_t n, char *err, size_t errlen);
 
-/* Keeps the newest `keep` releases (by creation time) and every protected one: the one
- * `current` points at, and, for every service, the commit it runs, its last-good and the one
- * before that (what `shiplog rollback` would go back to). Removes the rest; their names go to
- * removed. */
+/* Migration from the single `current` link (and the first scoped deploy): gives every service
+ * that has no link one, pointing at the release of the commit the ledger says it runs (st may
+ * be NULL) when that release exists, else at what `current` points at (what its unit ran from
+ * before). Services left without any release get no link. Their names go to adopted. */
+int releases_adopt(const struct config *cfg, const struct ledger_state *st,
+		   struct strv *adopted, char *err, size_t errlen);
+
+/* Keeps the newest `keep` releases (by creation time) and every protected one: the ones
+ * `current` and every service's link point at, and, for every service, the commit it runs, its
+ * last-good and the one before that (what `shiplog rollback` would go back to). Removes the
+ * rest; their names go to removed. */
 int releases_prune(const struct config *cfg, const struct ledger_state *st, unsigned keep,
 		   struct strv *removed, char *err, size_t errlen);
 

@@ -84,11 +84,36 @@ static int prepare_release(struct rollout *ro)
 	return 0;
 }
 
+/* Services without a link of their own (a checkout that ran from the single `current` link, or
+ * services no deploy has reached yet) get one first, at what they run now: a scoped switch
+ * must not leave them on a link that moves with every deploy. */
+static void adopt_links(struct rollout *ro)
+{
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	struct strv adopted = {0};
+	char err[512];
+
+	if (ledger_state_at(ro->op->lg, UINT64_MAX, st) < 0) {
+		free(st);
+		st = NULL;
+	}
+	if (releases_adopt(ro->cfg, st, &adopted, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	for (size_t i = 0; i < adopted.n; i++) {
+		char c[REPO_OID_HEX] = "";
+		releases_service_commit(ro->cfg, adopted.v[i], c);
+		out_say("release link of %s: created at %.12s (what it runs now)", adopted.v[i], c);
+	}
+	strv_free(&adopted);
+	free(st);
+}
+
 static int switch_release(struct rollout *ro)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
-	_cleanup_free_ char *cur = releases_current(ro->cfg);
-	char *argv[] = {"ln", "-sfn", ro->target, cur, NULL};
+	_cleanup_free_ char *dir = releases_dir(ro->cfg);
+	const char *names[64];
+	struct strv argv = {0};
 	char err[512];
 	int64_t t0;
 	int r;
@@ -96,10 +121,20 @@ static int switch_release(struct rollout *ro)
 	r = op_durable(ro->op);
 	if (r < 0)
 		return r;
+	adopt_links(ro);
+	strv_push(&argv, "ln");
+	strv_push(&argv, "-sfn");
+	strv_push(&argv, ro->target);
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		names[i] = rollout_service(ro, i)->name;
+		strv_push_take(&argv, xasprintf("%s/current-%s", dir, names[i]));
+	}
+	strv_push_take(&argv, xasprintf("%s/current", dir));
 	t0 = mono_ns();
-	r = releases_switch(ro->cfg, ro->target, err, sizeof(err));
-	op_record_step(ro->op, "switch", argv, "", r < 0 ? 1 : 0, mono_ns() - t0,
-		       "# atomic: a new link renamed over the old");
+	r = releases_switch(ro->cfg, ro->target, names, ro->plan.nservices, err, sizeof(err));
+	op_record_step(ro->op, "switch", argv.v, "", r < 0 ? 1 : 0, mono_ns() - t0,
+		       "# atomic: a new link renamed over the old, for each service in scope");
+	strv_free(&argv);
 	if (r < 0) {
 		op_fail(ro->op, "%s", err);
 		log_error("%s", err);

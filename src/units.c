@@ -76,26 +76,31 @@ static char *units_path_resolve(const char *base, const char *p)
 	return xasprintf("%s/%s", base, e);
 }
 
-/* The directory the units run in: the checkout, or its "current" link for layout = releases. */
-static char *units_workdir(const struct config *cfg)
+/* The directory a service's unit runs in: the checkout, or, for layout = releases, the
+ * service's own release link. */
+static char *units_workdir(const struct config *cfg, const struct service *svc)
 {
 	if (cfg->target.layout == LAYOUT_RELEASES)
-		return releases_current(cfg);
+		return releases_service_link(cfg, svc->name);
 	return xstrdup(cfg->target.checkout);
 }
 
-/* <workdir>/<unit_dir>, falling back to <checkout>/<unit_dir> for the releases layout before
- * the first release exists. */
-static char *units_template_dir(const struct config *cfg)
+/* <workdir>/<unit_dir>: a service's template comes from the release it runs. For the releases
+ * layout, before the service has a release: the `current` release's, then the checkout's. */
+static char *units_template_dir(const struct config *cfg, const char *workdir)
 {
 	const char *ud = str_empty(cfg->native.unit_dir) ? "units" : cfg->native.unit_dir;
-	_cleanup_free_ char *workdir = units_workdir(cfg);
 	char *d = units_path_resolve(workdir, ud);
 	struct stat st;
 
 	if (cfg->target.layout == LAYOUT_RELEASES && stat(d, &st) < 0) {
+		_cleanup_free_ char *cur = releases_current(cfg);
 		free(d);
-		d = units_path_resolve(cfg->target.checkout, ud);
+		d = units_path_resolve(cur, ud);
+		if (stat(d, &st) < 0) {
+			free(d);
+			d = units_path_resolve(cfg->target.checkout, ud);
+		}
 	}
 	return d;
 }
@@ -236,9 +241,7 @@ void units_set_release(struct units_set *set)
 
 int units_render(const struct config *cfg, struct units_set *set, char *err, size_t errlen)
 {
-	_cleanup_free_ char *tdir = NULL, *workdir = NULL, *env_file = NULL, *exec = NULL;
-	_cleanup_free_ char *log_dir = NULL;
-	const char *paths[3];
+	_cleanup_free_ char *env_file = NULL, *log_dir = NULL;
 	int r;
 
 	*set = (struct units_set){0};
@@ -257,21 +260,15 @@ int units_render(const struct config *cfg, struct units_set *set, char *err, siz
 		return units_err(SL_EUSAGE, err, errlen,
 				 "%s: no [service NAME] sections: there are no units", cfg->path);
 
-	tdir = units_template_dir(cfg);
-	workdir = units_workdir(cfg);
 	env_file = units_path_resolve(
 	    cfg->target.checkout, str_empty(cfg->native.env_file) ? ".env" : cfg->native.env_file);
-	exec = units_path_resolve(workdir, cfg->native.exec);
 	log_dir = units_log_dir(cfg);
-	paths[0] = workdir;
-	paths[1] = env_file;
-	paths[2] = exec;
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-		if (strchr(paths[i], '\n'))
-			return units_err(SL_EUSAGE, err, errlen,
-					 "%s: the path '%s' contains a newline; it cannot go into "
-					 "a unit file",
-					 cfg->path, paths[i]);
+	if (strchr(cfg->target.checkout, '\n') || strchr(env_file, '\n') ||
+	    strchr(cfg->native.exec, '\n'))
+		return units_err(SL_EUSAGE, err, errlen,
+				 "%s: the checkout, env_file or exec path contains a newline; it "
+				 "cannot go into a unit file",
+				 cfg->path);
 
 	set->dir = units_install_dir(cfg);
 	if (!set->dir)
@@ -283,6 +280,9 @@ int units_render(const struct config *cfg, struct units_set *set, char *err, siz
 		const struct service *svc = &cfg->services[i];
 		struct units_file *f = &set->f[set->n++];
 		_cleanup_free_ char *tmpl = NULL, *body = NULL, *stdout_ = NULL;
+		_cleanup_free_ char *workdir = units_workdir(cfg, svc);
+		_cleanup_free_ char *tdir = units_template_dir(cfg, workdir);
+		_cleanup_free_ char *exec = units_path_resolve(workdir, cfg->native.exec);
 		struct units_params p;
 
 		f->svc = svc;
@@ -388,6 +388,11 @@ int units_install(const struct config *cfg, struct bus *bus, const char *enable_
 	if (enable_scope && !units_scope_valid(enable_scope))
 		return units_err(SL_EUSAGE, err, errlen,
 				 "unknown scope '%s'; use one of: " UNITS_SCOPE_LIST, enable_scope);
+	/* releases layout: every service runs from its own link; a checkout that ran from the
+	 * single `current` link gets them first, at that release */
+	if (cfg->target.layout == LAYOUT_RELEASES &&
+	    (r = releases_adopt(cfg, NULL, NULL, err, errlen)) < 0)
+		return SL_EENV;
 	r = units_render(cfg, &set, err, errlen);
 	if (r < 0)
 		return r;

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* The releases layout against the real user manager and real git: every service runs from its
+ * own release, what a scoped deploy leaves alone keeps running (and restarting) the code it was
+ * verified with. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sample.h"
+#include "util.h"
+
+static char *const edge_ok[] = {"DEPLOY_NATIVE_EDGE_READY=1", NULL};
+
+#define REQUIRE_MANAGER() TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager")
+
+static void deploy_ok(struct sample *s, const char *scope, struct tl_run *out)
+{
+	struct tl_run r;
+
+	sample_shiplog(s, &r, edge_ok, "deploy", "main", scope, NULL);
+	cr_assert_eq(r.exit_code, 0, "deploy %s failed:\n%s\n%s", scope, r.out, r.err);
+	if (out)
+		*out = r;
+	else
+		tl_run_release(&r);
+}
+
+/* The release a link of <checkout>.releases points at ("" when none). */
+static void link_target(struct sample *s, const char *name, char out[41])
+{
+	char *link = xasprintf("%s.releases/%s", s->checkout, name);
+	char buf[PATH_MAX];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+
+	out[0] = '\0';
+	if (n > 0) {
+		buf[n] = '\0';
+		strlcpy_(out, strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, 41);
+	}
+	free(link);
+}
+
+/* Stops and starts a unit the way a crash-restart or a reboot would: shiplog is not involved. */
+static void restart_by_hand(struct sample *s, const char *service)
+{
+	cr_assert_eq(tl_sh("systemctl --user restart %s-%s.service", s->project, service), 0);
+	for (int i = 0; i < 50; i++) {
+		char got[41];
+		sample_http_commit(s, service, got);
+		if (got[0])
+			return;
+		usleep(100000);
+	}
+}
+
+static char *releases_conf(struct sample *s, const char *extra)
+{
+	char *conf = sample_alt_conf(s, "rel", "[target]", extra);
+	struct tl_run r;
+
+	s->conf = conf;
+	sample_shiplog(s, &r, NULL, "units", "install", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	return conf;
+}
+
+Test(releases, scoped_deploy_leaves_other_services_on_their_release)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], c3[41], got[41], *orig;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "relscope", false);
+	orig = s.conf;
+	releases_conf(&s, "layout = releases\nkeep_releases = 1");
+
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready", NULL);
+	sample_http_commit(&s, "web", got);
+	cr_assert_str_eq(got, c1);
+	link_target(&s, "current-web", got);
+	cr_assert_str_eq(got, c1, "web's link points at '%s', not %s", got, c1);
+
+	/* A checkout of the single-link layout: units run from `current`, no per-service link.
+	 * The next deploy must migrate it without moving what web runs. */
+	cr_assert_eq(tl_sh("cd '%s.releases' && rm -f current-* && sed -i "
+			   "'s|\\.releases/current-[a-z-]*|.releases/current|' "
+			   "\"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-\"*.service && "
+			   "systemctl --user daemon-reload",
+			   s.checkout, s.project),
+		     0);
+
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--workers-only", &r);
+	cr_assert(strstr(r.out, "release link of web: created at"), "no migration:\n%s", r.out);
+	tl_run_release(&r);
+	cr_assert_eq(tl_sh("grep -q 'WorkingDirectory=.*\\.releases/current-web$' "
+			   "\"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-web.service\"",
+			   s.project),
+		     0, "web's unit does not run from its own link");
+	link_target(&s, "current-web", got);
+	cr_assert_str_eq(got, c1, "the workers-only deploy moved web's code to %s", got);
+	link_target(&s, "current-compute", got);
+	cr_assert_str_eq(got, c2);
+	link_target(&s, "current", got);
+	cr_assert_str_eq(got, c2, "`current` does not name the newest release");
+
+	/* a crash or a reboot of web starts what was verified for web */
+	restart_by_hand(&s, "web");
+	sample_http_commit(&s, "web", got);
+	cr_assert_str_eq(got, c1, "web restarted into %s, not its verified %s", got, c1);
+
+	/* and again, with the links in place: web stays, the workers move, c1 is kept */
+	strlcpy_(c3, sample_commit(&s, NULL, "echo three >> NOTES", "three"), sizeof(c3));
+	deploy_ok(&s, "--workers-only", NULL);
+	restart_by_hand(&s, "web");
+	sample_http_commit(&s, "web", got);
+	cr_assert_str_eq(got, c1, "web restarted into %s, not %s", got, c1);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, c3);
+	{
+		char *p1 = xasprintf("%s.releases/%s", s.checkout, c1);
+		char *p2 = xasprintf("%s.releases/%s", s.checkout, c2);
+		struct stat st;
+		cr_assert_eq(stat(p1, &st), 0, "web's release %s was pruned", c1);
+		/* c2: not run by anyone, but the workers' last-good but one: kept for rollback */
+		cr_assert_eq(stat(p2, &st), 0, "the rollback target %s was pruned", c2);
+		free(p1), free(p2);
+	}
+
+	free(s.conf);
+	s.conf = orig;
+	sample_teardown(&s);
+}
