@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <ledger/ledger.h>
 
 #include "health.h"
 #include "out.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
-#define SERVICES_MAX 64
 #define NAME_MAX_LEN 63
 
 const char *role_name(enum role r)
@@ -850,11 +850,12 @@ static void section_begin(struct parse *p, const char *raw)
 						w2, c->services[i].line);
 				return;
 			}
-		if (c->nservices >= SERVICES_MAX) {
+		if (c->nservices >= LEDGER_MAX_SERVICES) {
 			parse_fail_line(p, p->line,
 					"[service %s]: more than %d services; shiplog "
-					"handles at most %d",
-					w2, SERVICES_MAX, SERVICES_MAX);
+					"handles at most %d per project (merge services "
+					"or split the project)",
+					w2, LEDGER_MAX_SERVICES, LEDGER_MAX_SERVICES);
 			return;
 		}
 		c->services = xrealloc(c->services, (c->nservices + 1) * sizeof(*c->services));

@@ -223,9 +223,9 @@ static int reload_if_needed(struct rollout *ro)
 
 static int native_restart(struct rollout *ro)
 {
-	struct restart_job jobs[64] = {0};
+	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
 	size_t n = ro->plan.nservices;
-	char *argv[72];
+	char *argv[LEDGER_MAX_SERVICES + 8];
 	size_t k = 0;
 	int64_t t0;
 	int r, failed = 0;
@@ -305,9 +305,9 @@ static void show_log_tail(struct rollout *ro, const struct service *s, const cha
 static int verify_units(struct rollout *ro)
 {
 	size_t n = ro->plan.nservices;
-	struct unit_props first[64], p;
-	bool bad[64] = {0};
-	char detail[64][256];
+	struct unit_props first[LEDGER_MAX_SERVICES], p;
+	bool bad[LEDGER_MAX_SERVICES] = {0};
+	char detail[LEDGER_MAX_SERVICES][256];
 	int64_t t0 = mono_ns(), deadline = t0 + ro->cfg->policy.settle_ns;
 	uint32_t polls = 0;
 	int failed = 0;
@@ -378,7 +378,7 @@ static int verify_units(struct rollout *ro)
 
 static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)
 {
-	struct restart_job jobs[64] = {0};
+	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
 	int64_t t0 = mono_ns();
 	int r, failed = 0;
 

@@ -411,7 +411,7 @@ static const char *kind_desc(enum scope_kind k)
 int plan_scope(const struct config *cfg, const struct scope_args *s, int runtime, bool fast,
 	       struct plan *p, char *err, size_t errlen)
 {
-	bool selected[64] = {0};
+	bool selected[LEDGER_MAX_SERVICES] = {0};
 	enum scope_kind kind = s ? s->kind : SCOPE_FULL;
 	bool native = runtime != LEDGER_RT_DOCKER;
 	size_t nsel = 0;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <ledger/ledger.h>
+
 #include "config.h"
 #include "util.h"
 
@@ -49,7 +51,7 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 void deploy_args_release(struct deploy_args *a);
 
 struct plan {
-	size_t services[64];   /* indexes into cfg->services, registry order */
+	size_t services[LEDGER_MAX_SERVICES]; /* indexes into cfg->services, registry order */
 	size_t nservices;
 	bool fast_narrowed;    /* --fast narrowed a full scope (say so) */
 	bool touches_edge;     /* a service whose role is an edge role is in scope */

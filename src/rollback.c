@@ -66,7 +66,7 @@ void rollback_pick_last_good(const struct config *cfg, const struct ledger_state
  * the commit most services run. */
 struct group {
 	char commit[REPO_OID_HEX];
-	size_t idx[64];
+	size_t idx[LEDGER_MAX_SERVICES];
 	size_t n;
 };
 
@@ -101,11 +101,11 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	const struct config *cfg = ctx->cfg;
 	struct ledger_op_requested req = {0};
 	struct rollout ro = {.cfg = cfg, .runtime = rq->runtime, .repo = repo};
-	struct group groups[64];
-	const char *svcs[64];
+	struct group groups[LEDGER_MAX_SERVICES];
+	const char *svcs[LEDGER_MAX_SERVICES];
 	struct op op = {.current = -1};
 	char head[REPO_OID_HEX] = "", branch[256];
-	size_t ng, restarted[64], nrestarted = 0;
+	size_t ng, restarted[LEDGER_MAX_SERVICES], nrestarted = 0;
 	int r;
 
 	ro.op = &op;

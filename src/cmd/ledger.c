@@ -468,12 +468,54 @@ static int import_check_encodable(struct import *im)
 	return 0;
 }
 
+/* The reducer's limits (LEDGER_MAX_SERVICES), checked by replaying the file onto st, the state
+ * the import starts from, with the sequences and operation ids it would get: an import that
+ * would not fit is refused before anything is appended (or a ledger is created). */
+static int import_check_fits(const struct import *im, struct ledger_state *st)
+{
+	uint64_t base = st->seq;
+
+	for (size_t i = 0; i < im->n; i++) {
+		struct ledger_event ev =
+		    im->raw[i] ? (struct ledger_event){.type = LEDGER_EV_UNKNOWN} : im->evs[i];
+		uint64_t *refs[2] = {&ev.op, NULL};
+		char msg[256];
+		int r;
+
+		ev.seq = base + i + 1;
+		if (ev.op == 0 &&
+		    (ev.type == LEDGER_EV_OP_REQUESTED || ev.type == LEDGER_EV_OP_REFUSED))
+			ev.op = im->file_seq[i];
+		if (ev.type == LEDGER_EV_OP_REQUESTED)
+			refs[1] = &ev.u.op_requested.reverts;
+		for (size_t k = 0; k < ELEMENTSOF(refs) && refs[k]; k++) {
+			ssize_t j = *refs[k] ? import_find(im, *refs[k]) : -1;
+
+			if (j >= 0)
+				*refs[k] = base + (uint64_t)j + 1;
+		}
+		r = ledger_state_apply(st, &ev);
+		if (r == LEDGER_EFULL) {
+			snprintf(msg, sizeof(msg),
+				 "the ledger would track more than %d services, the most shiplog "
+				 "handles (as in shiplog.conf)",
+				 LEDGER_MAX_SERVICES);
+			return import_bad(im, im->line[i], "%s", msg);
+		}
+		if (r < 0)
+			return import_bad(im, im->line[i], "does not apply to the ledger: %s",
+					  ledger_strerror(r));
+	}
+	return 0;
+}
+
 static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 {
 	struct import im = {.name = streq(file, "-") ? "<stdin>" : file};
 	struct deploy_lock lock = {.fd = -1};
 	struct lock_holder holder = {0};
 	struct ledger_event last_ev = {0};
+	struct ledger_state *st = NULL;
 	uint64_t base = 0, after = 0;
 	FILE *f = stdin;
 	int r;
@@ -499,6 +541,11 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 	if (r < 0)
 		goto out;
 	r = import_check_encodable(&im);
+	if (r < 0)
+		goto out;
+	st = xmalloc(sizeof(*st));
+	ledger_state_init(st);
+	r = import_check_fits(&im, st);
 	if (r < 0)
 		goto out;
 
@@ -538,6 +585,16 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 				       "ledger (--ledger NEWDIR)");
 			goto out;
 		}
+	}
+	if (base > 0) {
+		r = ledger_state_at(ctx->lg, base, st);
+		if (r < 0) {
+			render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
+			goto out;
+		}
+		r = import_check_fits(&im, st);
+		if (r < 0)
+			goto out;
 	}
 	r = import_remap(&im, base, true);
 	if (r < 0)
@@ -582,6 +639,7 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 		       im.n, im.name, ctx->ledger_dir, base + 1, base + im.n);
 out:
 	ledger_event_release(&last_ev);
+	free(st);
 	if (lock.fd >= 0)
 		lock_release(&lock);
 	import_free(&im);

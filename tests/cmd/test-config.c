@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <ledger/ledger.h>
 
 #include "config.h"
 #include "health.h"
@@ -466,6 +467,56 @@ Test(config, duplicate_keys_and_services)
 	cr_assert(strstr(f.err, ":7: [service api] unit: 'demo-web.service' is also the unit of "
 				"service 'web'"),
 		  "%s", f.err);
+	fx_release(&f);
+}
+
+/* One service limit: whatever config_load accepts, the ledger can record an operation of
+ * (a 33-service config used to pass `check` while every deploy failed with exit 4), and one
+ * service more is refused when the config loads. */
+Test(config, service_limit_is_the_ledgers)
+{
+	struct fx f = {0};
+	struct ledger *lg = NULL;
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED, .actor = "t@h"};
+	const char *names[LEDGER_MAX_SERVICES];
+	_cleanup_free_ char *text = xstrdup("[project]\nname = demo\n[service web]\nrole = web\n");
+	_cleanup_free_ char *dir = NULL, *over = NULL, *want = NULL;
+
+	for (int i = 1; i < LEDGER_MAX_SERVICES; i++) {
+		char *t = xasprintf("%s[service w%d]\nrole = worker\n", text, i);
+
+		free(text);
+		text = t;
+	}
+	fx_load(&f, text);
+	cr_assert_eq(f.r, 0, "%d services load: %s", LEDGER_MAX_SERVICES, f.err);
+	cr_assert_eq(f.cfg->nservices, LEDGER_MAX_SERVICES);
+	for (size_t i = 0; i < f.cfg->nservices; i++)
+		names[i] = f.cfg->services[i].name;
+	ev.u.op_requested =
+	    (struct ledger_op_requested){.kind = "deploy",
+					 .mode = "main",
+					 .ref = "main",
+					 .commit = "",
+					 .prev_commit = "",
+					 .services = {(uint32_t)f.cfg->nservices, names},
+					 .exec_mode = "local",
+					 .config_digest = "d",
+					 .reason = ""};
+	dir = xasprintf("%s/ledger", f.dir);
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_CREATE, NULL), 0);
+	cr_assert_eq(ledger_append(lg, &ev, LEDGER_APPEND_NOSYNC, NULL), 0,
+		     "the ledger records an operation of every service the config accepts: %s",
+		     ledger_errmsg(lg));
+	ledger_close(lg);
+
+	over = xasprintf("%s[service one-more]\nrole = worker\n", text);
+	fx_load(&f, over);
+	cr_assert_eq(f.r, SL_EUSAGE);
+	cr_assert_null(f.cfg);
+	want = xasprintf(":%d: [service one-more]: more than %d services;",
+			 2 * LEDGER_MAX_SERVICES + 3, LEDGER_MAX_SERVICES);
+	cr_assert(strstr(f.err, want), "%s", f.err);
 	fx_release(&f);
 }
 

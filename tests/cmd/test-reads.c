@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <ledger/ledger.h>
 
 #include "testlib.h"
 #include "util.h"
@@ -943,6 +944,74 @@ Test(reads, import_rejects_bad_lines_and_imports_nothing)
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"seq\":51,"), "still 51 events: %s", r.out);
 	tl_run_release(&r);
+	env_free(&e);
+}
+
+/* An op.requested of n services s0..s<n-1>, as one JSON line. */
+static char *many_services_line(int n, const char *time)
+{
+	char *names = xstrdup(""), *line;
+
+	for (int i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s\"s%d\"", names, i ? "," : "", i);
+
+		free(names);
+		names = t;
+	}
+	line = xasprintf("{\"type\":\"op.requested\",\"time\":\"%s\",\"actor\":\"bob@vps\","
+			 "\"kind\":\"deploy\",\"mode\":\"main\",\"ref\":\"main\","
+			 "\"runtime\":\"native\",\"services\":[%s]}\n",
+			 time, names);
+	free(names);
+	return line;
+}
+
+/* The ledger tracks as many services as a config may name; an import that would exceed that is
+ * a usage error that imports nothing and creates no ledger. */
+Test(reads, import_over_the_service_limit_is_exit_2)
+{
+	struct env e;
+	struct tl_run r;
+	char *fits = many_services_line(LEDGER_MAX_SERVICES, "2026-11-30T10:00:00Z");
+	char *over = many_services_line(LEDGER_MAX_SERVICES + 1, "2026-11-30T10:00:00Z");
+	char *fits_path, *over_path, *fresh;
+
+	env_new(&e, "reads-limit", true);
+	fits_path = xasprintf("%s/fits.jsonl", e.dir);
+	over_path = xasprintf("%s/over.jsonl", e.dir);
+	fresh = xasprintf("%s/fresh", e.dir);
+	tl_write(fits_path, fits);
+	tl_write(over_path, over);
+
+	tl_shiplog(&r, e.dir, NULL, "--ledger", fresh, "ledger", "import", fits_path, NULL);
+	cr_assert_eq(r.exit_code, 0, "%d services fit: exit %d: %s", LEDGER_MAX_SERVICES,
+		     r.exit_code, r.err);
+	tl_run_release(&r);
+	tl_rmrf(fresh);
+
+	tl_shiplog(&r, e.dir, NULL, "--ledger", fresh, "ledger", "import", over_path, NULL);
+	cr_assert_eq(r.exit_code, 2, "exit %d: %s", r.exit_code, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "one line: %s", r.err);
+	cr_assert(strstr(r.err, "over.jsonl:1: the ledger would track more than"), "%s", r.err);
+	cr_assert(strstr(r.err, "nothing was imported"), "%s", r.err);
+	tl_run_release(&r);
+	cr_assert_neq(access(fresh, F_OK), 0, "a refused import leaves no ledger behind");
+
+	/* Into a ledger that already tracks services: the sum counts, and nothing lands. */
+	SL(&r, &e, "ledger", "import", fits_path);
+	cr_assert_eq(r.exit_code, 2, "exit %d: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.err, "more than"), "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "status", "--json");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"seq\":51,"), "still 51 events: %s", r.out);
+	tl_run_release(&r);
+
+	free(fits);
+	free(over);
+	free(fits_path);
+	free(over_path);
+	free(fresh);
 	env_free(&e);
 }
 

@@ -52,7 +52,8 @@ const char *ledger_strerror(int code);
 #define LEDGER_EVENT_MAX_BYTES (1u << 20) /* one encoded event */
 #define LEDGER_MAX_DEPTH 8                /* msgpack nesting */
 #define LEDGER_MAX_LIST 256               /* elements of one list field (argv, services) */
-#define LEDGER_MAX_SERVICES 32            /* services the reducer tracks */
+#define LEDGER_MAX_SERVICES 64            /* services of one project: the config, the reducer
+                                          * and every per-service table use this one limit */
 #define LEDGER_NAME_MAX 64                /* service / runtime / phase names incl. NUL */
 #define LEDGER_COMMIT_MAX 65              /* hex sha1 or sha256 incl. NUL */
 #define LEDGER_GOOD_DEPTH 8               /* remembered good commits per runtime and service */
