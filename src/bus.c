@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,10 @@ static int props_parse(sd_bus_message *m, struct unit_props *p)
 			r = prop_read_trivial(m, 'u', &p->n_restarts);
 		else if (streq(key, "ExecMainStatus") && prop_has_type(m, "i"))
 			r = prop_read_trivial(m, 'i', &p->exec_main_status);
+		else if (streq(key, "ExecMainCode") && prop_has_type(m, "i"))
+			r = prop_read_trivial(m, 'i', &p->exec_main_code);
+		else if (streq(key, "ExecMainPID") && prop_has_type(m, "u"))
+			r = prop_read_trivial(m, 'u', &p->exec_main_pid);
 		else if (streq(key, "ExecMainStartTimestamp") && prop_has_type(m, "t"))
 			r = prop_read_trivial(m, 't', &p->exec_main_start_us);
 		else if (streq(key, "MemoryCurrent") && prop_has_type(m, "t"))
@@ -372,6 +377,27 @@ static int unit_props_once(struct bus *b, const char *unit, struct unit_props *p
 	if (r < 0 && !streq(p->load_state, "loaded"))
 		return 0;
 	return r;
+}
+
+void bus_format_exit(const struct unit_props *p, char *out, size_t n)
+{
+	const char *result = p->result[0] ? p->result : "unknown";
+
+	switch (p->exec_main_code) {
+	case CLD_EXITED:
+		snprintf(out, n, "result %s, exit status %d", result, p->exec_main_status);
+		break;
+	case CLD_KILLED:
+	case CLD_DUMPED:
+		snprintf(out, n, "result %s, killed by signal %s%s", result,
+			 sigabbrev_np(p->exec_main_status) ? sigabbrev_np(p->exec_main_status) : "?",
+			 p->exec_main_code == CLD_DUMPED ? " (core dumped)" : "");
+		break;
+	default:
+		/* No main process ran in this invocation (a failed ExecStartPre, a bad unit...). */
+		snprintf(out, n, "result %s, no main process exit status", result);
+		break;
+	}
 }
 
 /* MainPID of a service, 0 when it has none or cannot be read (a missing unit, say). */

@@ -28,6 +28,8 @@ struct unit_props {
 	uint32_t main_pid;
 	uint32_t n_restarts;
 	int32_t exec_main_status;
+	int32_t exec_main_code;      /* ExecMainCode: CLD_EXITED (1), CLD_KILLED (2), CLD_DUMPED (3) */
+	uint32_t exec_main_pid;      /* ExecMainPID: the last main process, also after it exited */
 	uint64_t exec_main_start_us; /* realtime µs */
 	uint64_t memory_bytes;       /* MemoryCurrent, UINT64_MAX when unknown */
 	bool need_daemon_reload;
@@ -36,6 +38,10 @@ struct unit_props {
 /* Loads (LoadUnit) and reads a unit's properties. A unit that does not exist reads as
  * load_state "not-found" with return 0. */
 int bus_unit_props(struct bus *b, const char *unit, struct unit_props *p);
+
+/* "result exit-code, exit status 3" / "result signal, killed by signal SEGV (core dumped)":
+ * why the last main process of a unit ended, from its props. */
+void bus_format_exit(const struct unit_props *p, char *out, size_t n);
 
 /* daemon-reload; returns when the manager has reloaded. */
 int bus_reload(struct bus *b);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "journal.h"
 #include "out.h"
 #include "releases.h"
 #include "rollout.h"
@@ -15,6 +16,8 @@
 #include "util.h"
 
 #define SETTLE_POLL_NS 100000000LL /* 100 ms */
+#define FAILURE_LINES 10             /* journal lines kept of a failed unit */
+#define FAILURE_DETAIL_MAX 2048      /* bytes of them recorded in the ledger */
 
 static const struct service *svc(const struct rollout *ro, size_t i)
 {
@@ -221,6 +224,87 @@ static int reload_if_needed(struct rollout *ro)
 	return 0;
 }
 
+/* The last lines of a unit's log_dir file (no invocation there: the file's last lines). */
+static void log_file_tail(struct rollout *ro, const struct service *s, struct strv *lines)
+{
+	const char *dir = ro->cfg->native.log_dir;
+	_cleanup_free_ char *path = dir[0] == '/' ? xasprintf("%s/%s.log", dir, s->name)
+				    : xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir,
+						s->name);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0, start, n = 0;
+
+	if (read_file(path, 1 << 20, &data, &len) < 0) {
+		strv_push_take(lines, xasprintf("(cannot read %s)", path));
+		return;
+	}
+	start = len;
+	while (start > 0 && n <= FAILURE_LINES)
+		if (data[--start] == '\n' && start + 1 < len)
+			n++;
+	if (n > FAILURE_LINES)
+		start++;
+	for (char *l = data + start, *e; l < data + len; l = e + 1) {
+		e = strchr(l, '\n');
+		if (!e)
+			e = data + len;
+		*e = '\0';
+		if (*l)
+			strv_push(lines, l);
+	}
+}
+
+/* Why a unit is down: its Result and exit status (sd-bus), then the last lines of this
+ * invocation only (sd-journal, by invocation id and start time; or the log_dir file). Prints
+ * them and returns them for the ledger, bounded. */
+static char *unit_failure(struct rollout *ro, const struct service *s)
+{
+	struct journal_query q = {.unit = s->unit, .user = ro->cfg->native.manager == MANAGER_USER,
+				  .max_lines = FAILURE_LINES};
+	struct strv lines = {0};
+	struct unit_props p;
+	struct buf b = {0};
+	char exit[160], err[512];
+
+	if (bus_unit_props(ro->bus, s->unit, &p) < 0) {
+		memset(&p, 0, sizeof(p));
+		snprintf(exit, sizeof(exit), "cannot read unit: %s", bus_errmsg(ro->bus));
+	} else {
+		bus_format_exit(&p, exit, sizeof(exit));
+	}
+	buf_printf(&b, "%s", exit);
+	if (ro->cfg->native.log_dir) {
+		log_file_tail(ro, s, &lines);
+	} else if (journal_available(err, sizeof(err))) {
+		q.invocation_id = p.invocation_id;
+		q.since_us = p.exec_main_start_us ? p.exec_main_start_us
+						  : (uint64_t)ro->restarted_ns / 1000;
+		/* journald reads the unit's output a moment after the unit wrote it. */
+		for (int i = 0; i < 5 && lines.n == 0; i++) {
+			if (i)
+				usleep(100000);
+			if (journal_lines(&q, &lines, err, sizeof(err)) < 0) {
+				strv_push_take(&lines, xasprintf("(%s)", err));
+				break;
+			}
+		}
+		if (lines.n == 0)
+			strv_push(&lines, "(no journal lines in this invocation)");
+	} else {
+		strv_push_take(&lines, xasprintf("(%s)", err));
+	}
+	out_say("%s: %s; its last lines:", s->unit, exit);
+	for (size_t i = 0; i < lines.n; i++)
+		out_say("  | %s", lines.v[i]);
+	for (size_t i = 0; i < lines.n; i++) {
+		if (b.len + strlen(lines.v[i]) + 2 > FAILURE_DETAIL_MAX)
+			break;
+		buf_printf(&b, "\n%s", lines.v[i]);
+	}
+	strv_free(&lines);
+	return b.data ? b.data : xstrdup(exit);
+}
+
 static int native_restart(struct rollout *ro)
 {
 	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
@@ -247,12 +331,15 @@ static int native_restart(struct rollout *ro)
 	if (r < 0)
 		return r;
 	t0 = mono_ns();
+	ro->restarted_ns = now_ns();
 	r = bus_restart_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
 	op_waited(ro->op, mono_ns() - t0);
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
 		char before[16], after[16], d[32];
 		const char *result = jobs[i].error < 0 ? "error" : jobs[i].result;
+		bool ok = jobs[i].error >= 0 && streq(jobs[i].result, "done");
+		_cleanup_free_ char *why = NULL;
 
 		snprintf(before, sizeof(before), "%u", jobs[i].pid_before);
 		snprintf(after, sizeof(after), "%u", jobs[i].pid_after);
@@ -264,14 +351,21 @@ static int native_restart(struct rollout *ro)
 		ev.u.unit_restarted.before = before;
 		ev.u.unit_restarted.after = after;
 		ev.u.unit_restarted.commit = ro->target;
-		op_append(ro->op, &ev);
-		format_duration(jobs[i].duration_ns, d, sizeof(d));
-		if (jobs[i].error < 0 || !streq(jobs[i].result, "done")) {
-			failed++;
+		if (!ok) {
 			out_say("restart %s: %s%s%s", jobs[i].unit, result,
 				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
-			op_fail(ro->op, "restart of %s: %s%s%s", jobs[i].unit, result,
-				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
+			if (jobs[i].error >= 0)
+				why = unit_failure(ro, svc(ro, i));
+			ev.u.unit_restarted.detail = why;
+		}
+		op_append(ro->op, &ev);
+		format_duration(jobs[i].duration_ns, d, sizeof(d));
+		if (!ok) {
+			failed++;
+			/* the first line of why: Result and exit status */
+			op_fail(ro->op, "restart of %s: %s%s%s%s%.*s%s", jobs[i].unit, result,
+				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg, why ? " (" : "",
+				why ? (int)strcspn(why, "\n") : 0, why ? why : "", why ? ")" : "");
 		} else {
 			out_say("restart %s: done in %s, pid %u -> %u%s", jobs[i].unit, d,
 				jobs[i].pid_before, jobs[i].pid_after,
@@ -328,9 +422,10 @@ static int verify_units(struct rollout *ro)
 					 bus_errmsg(ro->bus));
 				bad[i] = true;
 			} else if (!streq(p.active_state, "active")) {
-				snprintf(detail[i], sizeof(detail[i]),
-					 "%s/%s (result %s, exit status %d)", p.active_state,
-					 p.sub_state, p.result, p.exec_main_status);
+				char exit[160];
+				bus_format_exit(&p, exit, sizeof(exit));
+				snprintf(detail[i], sizeof(detail[i]), "%s/%s (%s)", p.active_state,
+					 p.sub_state, exit);
 				bad[i] = true;
 			} else if (p.n_restarts != first[i].n_restarts) {
 				snprintf(detail[i], sizeof(detail[i]),
@@ -356,15 +451,22 @@ static int verify_units(struct rollout *ro)
 	format_duration(ro->cfg->policy.settle_ns, d, sizeof(d));
 	for (size_t i = 0; i < n; i++) {
 		const struct service *s = svc(ro, i);
+		_cleanup_free_ char *why = NULL;
 		if (!bad[i])
 			snprintf(detail[i], sizeof(detail[i]), "active/running, pid %u, %u restarts, "
 				 "stable for %s", first[i].main_pid, first[i].n_restarts, d);
-		rollout_record_health(ro, s, "unit", s->unit, !bad[i], polls, 0, detail[i]);
 		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", s->unit, detail[i]);
+		if (bad[i]) {
+			/* the state as it was seen, then why and this invocation's last lines */
+			_cleanup_free_ char *lines = unit_failure(ro, s);
+			const char *nl = strchr(lines, '\n');
+			why = xasprintf("%s%s", detail[i], nl ? nl : "");
+		}
+		rollout_record_health(ro, s, "unit", s->unit, !bad[i], polls, 0,
+				      why ? why : detail[i]);
 		if (bad[i]) {
 			failed++;
 			op_fail(ro->op, "unit %s: %s", s->unit, detail[i]);
-			show_log_tail(ro, s, "20");
 		} else if (!ro->fast) {
 			/* the reference showed status and the journal of each unit when not fast */
 			show_log_tail(ro, s, "5");

@@ -167,6 +167,7 @@ json_t *render_event_json(const struct ledger_event *ev)
 		set(o, "before", json_str(u->before));
 		set(o, "after", json_str(u->after));
 		set(o, "commit", json_str(u->commit));
+		set(o, "detail", json_str(u->detail));
 		break;
 	}
 	case LEDGER_EV_HEALTH_CHECKED: {
@@ -275,6 +276,23 @@ static void request_text(struct buf *b, const char *verb, const struct ledger_op
 		buf_printf(b, ", pid %u", r->pid);
 }
 
+/* ": first line", then each further line of a detail (a failed unit's last lines) on its own
+ * line under the event, as show prints it. */
+static void detail_text(struct buf *b, const char *detail)
+{
+	const char *nl;
+
+	if (str_empty(detail))
+		return;
+	nl = strchr(detail, '\n');
+	buf_printf(b, ": %.*s", nl ? (int)(nl - detail) : (int)strlen(detail), detail);
+	while (nl) {
+		const char *l = nl + 1;
+		nl = strchr(l, '\n');
+		buf_printf(b, "\n%19s| %.*s", "", nl ? (int)(nl - l) : (int)strlen(l), l);
+	}
+}
+
 void render_event_text(struct buf *b, const struct ledger_event *ev)
 {
 	char d[32], c1[RENDER_SHORT_COMMIT + 1], c2[RENDER_SHORT_COMMIT + 1];
@@ -348,6 +366,7 @@ void render_event_text(struct buf *b, const struct ledger_event *ev)
 			   str_empty(u->after) ? "-" : u->after, d);
 		if (!str_empty(u->commit))
 			buf_printf(b, ", at %s", render_short_commit(u->commit, c1));
+		detail_text(b, u->detail);
 		break;
 	}
 	case LEDGER_EV_HEALTH_CHECKED: {
@@ -357,8 +376,7 @@ void render_event_text(struct buf *b, const struct ledger_event *ev)
 		buf_printf(b, "health %s %s %s: %s, %u attempt%s, %s", nz(h->service), nz(h->kind),
 			   nz(h->target), h->ok ? "ok" : "FAILED", h->attempts,
 			   h->attempts == 1 ? "" : "s", d);
-		if (!str_empty(h->detail))
-			buf_printf(b, ": %s", h->detail);
+		detail_text(b, h->detail);
 		break;
 	}
 	case LEDGER_EV_OWNER_CHANGED:
@@ -701,6 +719,7 @@ int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, stru
 		u->before = get_str(&p, "before");
 		u->after = get_str(&p, "after");
 		u->commit = get_str(&p, "commit");
+		u->detail = get_str(&p, "detail");
 		break;
 	}
 	case LEDGER_EV_HEALTH_CHECKED: {

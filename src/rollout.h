@@ -61,6 +61,7 @@ struct rollout {
 	char *workdir;             /* where builds, checks and units run: the checkout, or the
 	                            * target's release directory */
 	bool restarted;            /* restarts were attempted */
+	int64_t restarted_ns;      /* realtime of the restarts: where a unit's lines begin */
 };
 
 void rollout_release(struct rollout *ro);

@@ -24,9 +24,57 @@ install_packages() {
 	apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# start_journald: a private systemd-journald for the user manager's units, on a machine whose
+# PID 1 is not systemd (where no journald runs and unit output goes to /dev/null). It runs in its
+# own mount namespace, where /run/systemd/journal (its sockets), /run/log/journal (its files)
+# and /etc/systemd/journald.conf are bind mounts from $S/journal: nothing of the machine's own is
+# touched, and several can run side by side. start_user_manager then starts the manager in that
+# namespace, so units log to it, and in a cgroup named .../user@UID.service, so journald stamps
+# their lines with _SYSTEMD_USER_UNIT. Readers outside find the files through the exported
+# SHIPLOG_JOURNAL_DIR (journalctl -D "$SHIPLOG_JOURNAL_DIR" reads them too). Sets JOURNALD_PID.
+start_journald() {
+	local j="$S/journal"
+	[ -x /lib/systemd/systemd-journald ] || { skip "journald" "/lib/systemd/systemd-journald is missing"; return 1; }
+	command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+		{ skip "journald" "unshare/nsenter (util-linux) are missing"; return 1; }
+	mkdir -p "$j/run" "$j/log"
+	# volatile: the files stay in $j/log; no kernel messages; no rate limit to drop test lines.
+	printf '[Journal]\nStorage=volatile\nReadKMsg=no\nRateLimitIntervalSec=0\nForwardToSyslog=no\nForwardToWall=no\n' >"$j/journald.conf"
+	unshare -m --propagation private sh -c '
+		mkdir -p /run/systemd/journal /run/log/journal &&
+		mount --bind "$1/run" /run/systemd/journal &&
+		mount --bind "$1/log" /run/log/journal &&
+		mount --bind "$1/journald.conf" /etc/systemd/journald.conf &&
+		exec /lib/systemd/systemd-journald' sh "$j" >"$j/journald.log" 2>&1 </dev/null &
+	JOURNALD_PID=$!
+	for _ in $(seq 1 100); do
+		[ -S "$j/run/stdout" ] && break
+		kill -0 "$JOURNALD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -S "$j/run/stdout" ]; then
+		skip "journald" "no stdout socket after 5 s ($(tail -1 "$j/journald.log" 2>/dev/null))"
+		kill "$JOURNALD_PID" 2>/dev/null
+		JOURNALD_PID=
+		return 1
+	fi
+	export SHIPLOG_JOURNAL_DIR="$j/log"
+	say "journald: pid $JOURNALD_PID, files in $SHIPLOG_JOURNAL_DIR"
+}
+
+stop_journald() {
+	[ -n "${JOURNALD_PID:-}" ] && kill -0 "$JOURNALD_PID" 2>/dev/null || return 0
+	kill -TERM "$JOURNALD_PID"
+	for _ in $(seq 1 100); do kill -0 "$JOURNALD_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$JOURNALD_PID" 2>/dev/null && kill -KILL "$JOURNALD_PID"
+	return 0
+}
+
 # start_user_manager: a private `systemd --user` whose state lives under $S (set by the caller);
 # sets MANAGER_PID and exports XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_DATA_HOME.
+# After start_journald, it runs in that journald's mount namespace.
 start_user_manager() {
+	local ns=()
 	[ -x /lib/systemd/systemd ] || { skip "systemd --user" "/lib/systemd/systemd is missing"; return 1; }
 	# systemd refuses a user instance unless this marker exists (PID 1 is not systemd here).
 	if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] && [ ! -d /run/systemd/system ]; then
@@ -36,11 +84,14 @@ start_user_manager() {
 	mkdir -p "$S/config/systemd/user" "$S/state" "$S/data"
 	# Its own cgroup: two managers started from one cgroup share paths such as
 	# /app.slice/dbus.service, and stopping one then kills the other's dbus-daemon.
-	MANAGER_CGROUP="shiplog-manager-$(basename "$S")"
+	# Named like a real user manager's (user@UID.service) so that journald finds the user unit
+	# of each line in its cgroup path.
+	MANAGER_CGROUP="shiplog-manager-$(basename "$S").slice/user@$(id -u).service"
+	[ -n "${JOURNALD_PID:-}" ] && ns=(nsenter "--mount=/proc/$JOURNALD_PID/ns/mnt")
 	# env -i: the manager hands its whole environment to every unit.
 	(
 		enter_own_cgroup "$MANAGER_CGROUP"
-		exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME" \
+		exec "${ns[@]}" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME" \
 			XDG_RUNTIME_DIR="$S/run" XDG_CONFIG_HOME="$S/config" XDG_STATE_HOME="$S/state" \
 			XDG_DATA_HOME="$S/data" /lib/systemd/systemd --user >"$S/manager.log" 2>&1 </dev/null
 	) &
@@ -88,7 +139,7 @@ stop_user_manager() {
 	kill -TERM "$MANAGER_PID"
 	for _ in $(seq 1 100); do kill -0 "$MANAGER_PID" 2>/dev/null || break; sleep 0.05; done
 	kill -0 "$MANAGER_PID" 2>/dev/null && kill -KILL "$MANAGER_PID"
-	[ -n "${MANAGER_CGROUP:-}" ] && remove_own_cgroup "$MANAGER_CGROUP"
+	[ -n "${MANAGER_CGROUP:-}" ] && remove_own_cgroup "${MANAGER_CGROUP%%/*}"
 	return 0
 }
 

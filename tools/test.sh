@@ -5,9 +5,9 @@
 #   1. installs the Debian packages it needs (only the missing ones);
 #   2. configures build/ with warnings as errors and builds everything;
 #   3. starts, in a short scratch directory, the real parts the integration tests use:
-#      a private systemd user manager, an sshd on 127.0.0.1 and a private Docker engine with a
-#      locally imported image. A part that cannot start is reported with a loud "SKIP:" line and
-#      its tests skip themselves (they never pass silently);
+#      a private systemd-journald, a systemd user manager that logs to it, an sshd on 127.0.0.1
+#      and a private Docker engine with a locally imported image. A part that cannot start is
+#      reported with a loud "SKIP:" line and its tests skip themselves (never pass silently);
 #   4. runs ctest, then prints each test binary's Criterion synthesis line and ctest's summary;
 #   5. tears everything down (also on failure or ^C) and exits with ctest's status.
 # -R / -E REGEX are passed to ctest (run only / exclude matching tests).
@@ -65,6 +65,7 @@ teardown() {
 	local rc=$? pid m
 	set +e
 	stop_user_manager
+	stop_journald
 	pid=$(cat "$S/sshd.pid" 2>/dev/null)
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
 	pid=$(cat "$DT_ROOT/dockerd.pid" 2>/dev/null)
@@ -198,6 +199,7 @@ if [ -n "${SHIPLOG_TEST_NO_DOCKER:-}" ]; then
 else
 	start_docker_engine && docker_started=1
 fi
+start_journald && export SHIPLOG_TEST_JOURNAL=1
 start_user_manager && export SHIPLOG_TEST_USER_MANAGER=1
 start_sshd || true
 [ "$docker_started" = 1 ] && { wait_docker_engine || true; }

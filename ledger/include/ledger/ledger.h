@@ -173,6 +173,8 @@ struct ledger_unit_restarted {
 	const char *before;     /* main pid (decimal) or container id before */
 	const char *after;      /* ... and after */
 	const char *commit;     /* the commit the service runs from now on */
+	const char *detail;     /* a failed restart: Result, exit status and the unit's last
+	                         * lines of that invocation, one per line (bounded) */
 };
 
 struct ledger_health_checked {
