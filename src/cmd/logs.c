@@ -214,7 +214,14 @@ const struct cmd_entry cmd_logs = {
 	"<log_dir>/<service>.log instead: that file has no times, so its last N lines are shown.\n"
 	"After a failed restart or verify, deploy and rollback print the unit's Result, its exit\n"
 	"status and its last lines of that invocation themselves, and record them in the ledger.\n"
-	"Exit status: 0 ok, 2 usage (unknown service or operation), 4 no journal or ledger.\n",
+	"\n"
+	"Examples:\n"
+	"  shiplog logs web -n 20\n"
+	"  shiplog logs compute --op 42\n"
+	"  shiplog logs api --since 10m -f\n"
+	"\n"
+	"Exit codes: 0 ok, 2 usage (unknown service or operation, --op with --since or -f),\n"
+	"4 no journal or no ledger.\n",
     .flags = CMD_CONFIG | CMD_FORWARDS,
     .run = run,
 };

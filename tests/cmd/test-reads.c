@@ -1017,10 +1017,10 @@ Test(reads, import_over_the_service_limit_is_exit_2)
 
 Test(reads, help_for_every_command)
 {
-	const char *cmds[] = {"audit", "check",	 "deploy", "diff",     "history",
-			      "init",  "ledger", "lock",   "rollback", "show",
-			      "soak",  "state",	 "stats",  "status",   "units"};
-	const char *mine[] = {"audit", "diff",	"history", "ledger",
+	const char *cmds[] = {"audit", "check",	 "deploy", "diff",     "history", "init",
+			      "ledger", "lock",  "logs",   "rollback", "show",    "soak",
+			      "state", "stats",  "status", "units"};
+	const char *mine[] = {"audit", "diff",	"history", "ledger", "logs",
 			      "show",  "state", "stats",   "status"};
 	struct tl_run r;
 	char *dir = tl_mkdtemp("reads-help");
