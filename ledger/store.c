@@ -384,6 +384,12 @@ int ledger_open(struct ledger **out, const char *dir, unsigned flags,
 		rc = -errno;
 		goto out;
 	}
+	/* a ledger directory others can enter (made by hand, restored from a backup) is tightened
+	 * to 0700, like a new one; one that cannot be is refused: -EPERM */
+	if (!fresh && stat(real, &sb) == 0 && (sb.st_mode & 077) && chmod(real, 0700) < 0) {
+		rc = -EPERM;
+		goto out;
+	}
 	rc = registry_add(real);
 	if (rc < 0)
 		goto out;
@@ -420,10 +426,10 @@ int ledger_open(struct ledger **out, const char *dir, unsigned flags,
 	 * hook we spawn would inherit it */
 	if (mdb_env_get_fd(lg->env, &fd) == 0 && fd >= 0)
 		fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-	if (fresh) {
+	if (!rdonly || fresh) {
 		char *p = NULL;
 
-		/* created through the umask: make them exactly 0600 */
+		/* created through the umask (or copied in by hand): make them exactly 0600 */
 		if (asprintf(&p, "%s/data.mdb", real) >= 0)
 			chmod(p, 0600);
 		free(p);
@@ -963,7 +969,7 @@ int ledger_get_raw(struct ledger *lg, uint64_t seq, uint8_t **buf, size_t *len)
 int ledger_compact_to(struct ledger *lg, const char *dir)
 {
 	char *data = NULL;
-	int rc;
+	int rc, fd;
 
 	if (!lg || !dir || !*dir)
 		return LEDGER_EINVAL;
@@ -972,10 +978,35 @@ int ledger_compact_to(struct ledger *lg, const char *dir)
 		return lg_err(lg, rc, "create '%s': %s", dir, strerror(-rc));
 	if (asprintf(&data, "%s/data.mdb", dir) < 0)
 		return -ENOMEM;
-	rc = access(data, F_OK) == 0;
+	/* mdb_env_copy2() would create data.mdb 0666 through the umask: the copy is opened here,
+	 * exclusively, never through a symlink, and exactly 0600 like the ledger it copies */
+	fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		free(data);
+		if (rc == -EEXIST)
+			return lg_err(lg, rc, "'%s' already holds a ledger", dir);
+		return lg_err(lg, rc, "create '%s/data.mdb': %s", dir, strerror(-rc));
+	}
+	if (fchmod(fd, 0600) < 0) {
+		rc = lg_err(lg, -errno, "chmod '%s': %s", data, strerror(errno));
+		goto fail;
+	}
+	rc = mdb_env_copyfd2(lg->env, fd, MDB_CP_COMPACT);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "compact copy");
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		rc = lg_err(lg, -errno, "sync '%s': %s", data, strerror(errno));
+		goto fail;
+	}
+	close(fd);
 	free(data);
-	if (rc)
-		return lg_err(lg, -EEXIST, "'%s' already holds a ledger", dir);
-	rc = mdb_env_copy2(lg->env, dir, MDB_CP_COMPACT);
-	return rc ? lg_mdb_err(lg, rc, "compact copy") : 0;
+	return 0;
+fail:
+	close(fd);
+	unlink(data);
+	free(data);
+	return rc;
 }

@@ -67,6 +67,12 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw)
 			  "[target] ledger", ctx->ledger_dir);
 		return r;
 	}
+	if (r == -EPERM) {
+		log_error("ledger directory '%s' is open to other users and cannot be made 0700: "
+			  "run 'chmod 700 %s' as its owner",
+			  ctx->ledger_dir, ctx->ledger_dir);
+		return SL_EENV;
+	}
 	if (r < 0) {
 		log_error("cannot open ledger '%s': %s%s%s", ctx->ledger_dir, ledger_strerror(r),
 			  ctx->lg ? ": " : "", ctx->lg ? ledger_errmsg(ctx->lg) : "");

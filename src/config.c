@@ -540,10 +540,11 @@ static void key_value(struct parse *p, enum key k, const char *name, const char 
 
 	switch (k) {
 	case K_PROJECT_NAME:
-		if (!name_valid(v, "._-"))
+		/* it names the ledger directory: a plain file name, never "." or ".." */
+		if (!name_valid(v, "._-") || !isalnum((unsigned char)v[0]))
 			key_fail(p, name,
 				 "'%s' is not a valid project name; use letters, digits, "
-				 "'.', '_' and '-' (at most 63)",
+				 "'.', '_' and '-', starting with a letter or digit (at most 63)",
 				 v);
 		else
 			str_set(&c->project, v);

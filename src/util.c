@@ -453,8 +453,10 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* An unpredictable name, created exclusively (mkostemp: O_CREAT|O_EXCL, 0600, so never
+	 * through a planted symlink) in the target's directory, so that rename() stays atomic. */
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	const char *p = data;
 
 	if (fd < 0)

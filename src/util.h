@@ -106,7 +106,8 @@ const char *actor_string(void);
 int mkdir_p(const char *path, unsigned mode);
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
-/* Writes atomically (temp file + rename) with mode. */
+/* Writes atomically with mode: a new "<path>.tmp.XXXXXX" (mkostemp: exclusive, never a symlink),
+ * fsync'ed, then renamed over path. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 /* Expands a leading "~/" with $HOME. Returns a malloc'd string. */
 char *expand_home(const char *path);

@@ -286,6 +286,12 @@ static const struct bad {
 	const char *section, *key, *value;
 } bad_values[] = {
     {"target", "ssh", "-oProxyCommand=x"},
+    {"target", "ssh_options", "ProxyCommand=touch /tmp/x"},
+    {"target", "ssh_options", "Port=22, localcommand=id"},
+    {"project", "name", ".."},
+    {"project", "name", "."},
+    {"project", "name", ".hidden"},
+    {"project", "name", "-x"},
     {"target", "ssh", "user@"},
     {"target", "ssh", "user@host:99999"},
     {"target", "local_exec", "sometimes"},

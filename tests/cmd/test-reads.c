@@ -740,9 +740,21 @@ Test(reads, verify_and_compact)
 	tl_run_release(&r);
 
 	target = xasprintf("%s/compact", e.dir);
+	umask(0); /* the copy is a ledger: 0600 in a 0700 directory whatever the umask */
 	SL(&r, &e, "ledger", "compact", target);
+	umask(022);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	tl_run_release(&r);
+	{
+		_cleanup_free_ char *data = xasprintf("%s/data.mdb", target);
+		struct stat st;
+
+		cr_assert_eq(stat(data, &st), 0);
+		cr_assert_eq(st.st_mode & 07777, 0600, "compact wrote data.mdb %o",
+			     st.st_mode & 07777);
+		cr_assert_eq(stat(target, &st), 0);
+		cr_assert_eq(st.st_mode & 07777, 0700, "compact made its dir %o", st.st_mode & 07777);
+	}
 	tl_shiplog(&r, e.dir, NULL, "--ledger", target, "ledger", "verify", NULL);
 	cr_assert_eq(r.exit_code, 0, "the compacted copy verifies: %s", r.err);
 	cr_assert(strstr(r.out, "ok: 51 events"), "%s", r.out);

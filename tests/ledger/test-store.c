@@ -70,6 +70,31 @@ Test(store, modes_are_exact_whatever_the_umask)
 	free(base);
 }
 
+/* A ledger directory others can enter (made by hand, restored from a backup) is tightened on
+ * open, also a read-only one; a read-write open tightens the files too. */
+Test(store, wider_existing_modes_are_tightened)
+{
+	char *base = tl_mkdtemp("widemodes");
+	char *dir = path_join(base, "proj");
+	struct ledger *lg;
+
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_CREATE, NULL), 0);
+	ledger_close(lg);
+	cr_assert_eq(chmod(dir, 0755), 0);
+	cr_assert_eq(tl_sh("chmod 0644 '%s/data.mdb' '%s/lock.mdb'", dir, dir), 0);
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_RDONLY, NULL), 0);
+	cr_assert_eq(mode_of(dir, NULL), 0700, "a read-only open left the directory %o",
+		     mode_of(dir, NULL));
+	ledger_close(lg);
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_CREATE, NULL), 0);
+	cr_assert_eq(mode_of(dir, "data.mdb"), 0600);
+	cr_assert_eq(mode_of(dir, "lock.mdb"), 0600);
+	ledger_close(lg);
+	tl_rmrf(base);
+	free(dir);
+	free(base);
+}
+
 Test(store, readonly_open_of_missing_creates_nothing)
 {
 	char *base = tl_mkdtemp("ro");
@@ -568,7 +593,12 @@ Test(store, compact_copy)
 	gen_init(&g, lg, 3);
 	while (g.events < 500)
 		gen_op(&g);
+	umask(0);
 	cr_assert_eq(ledger_compact_to(lg, copy), 0, "%s", ledger_errmsg(lg));
+	umask(022);
+	cr_assert_eq(mode_of(copy, NULL), 0700);
+	cr_assert_eq(mode_of(copy, "data.mdb"), 0600, "the copy is %o under umask 000",
+		     mode_of(copy, "data.mdb"));
 	cr_assert_eq(ledger_compact_to(lg, copy), -EEXIST);
 	ledger_close(lg);
 	cr_assert_eq(ledger_open(&c, copy, LEDGER_OPEN_RDONLY, NULL), 0);

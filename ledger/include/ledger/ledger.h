@@ -392,7 +392,9 @@ struct ledger_options {
 
 /* Opens (or with LEDGER_OPEN_CREATE creates) the ledger at dir. Clears stale reader slots and
  * makes every fd close-on-exec. Missing ledger without CREATE: LEDGER_ENOTFOUND. A second open of
- * the same path in this process: -EBUSY. opts may be NULL. */
+ * the same path in this process: -EBUSY. An existing dir with group or other permission bits is
+ * chmod'ed to 0700 (and, opened read-write, its data.mdb and lock.mdb to 0600); when that chmod
+ * fails: -EPERM. opts may be NULL. */
 int ledger_open(struct ledger **out, const char *dir, unsigned flags,
 		const struct ledger_options *opts);
 /* Accepts NULL. */
@@ -536,7 +538,8 @@ struct ledger_verify_report {
  * the replay at its point. Returns 0 or the first error (also in the report). */
 int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep);
 
-/* Copies the ledger compacted to dir (which must not hold a data.mdb). */
+/* Copies the ledger compacted to dir (created 0700 when missing; it must not hold a data.mdb).
+ * The copy's data.mdb is created exclusively, not through a symlink, mode 0600. */
 int ledger_compact_to(struct ledger *lg, const char *dir);
 
 #ifdef __cplusplus

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* util.c: the atomic file write, on a real file system. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "testlib.h"
+#include "util.h"
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(lstat(path, &st), 0, "lstat %s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+/* The temporary file's name cannot be guessed, and whatever sits at the old predictable name
+ * (<path>.tmp.<pid>, a symlink to a file of someone else's) is neither followed nor touched. */
+Test(util, atomic_write_never_follows_a_planted_symlink)
+{
+	char *dir = tl_mkdtemp("atomic");
+	char *path = xasprintf("%s/unit.service", dir);
+	char *victim = xasprintf("%s/victim", dir);
+	char *planted = xasprintf("%s.tmp.%d", path, (int)getpid());
+	struct stat st;
+	char *text;
+
+	tl_write(victim, "precious\n");
+	cr_assert_eq(chmod(victim, 0644), 0);
+	cr_assert_eq(symlink(victim, planted), 0);
+
+	cr_assert_eq(write_file_atomic(path, "new\n", 4, 0600), 0);
+	text = tl_read(victim);
+	cr_assert_str_eq(text, "precious\n", "the write went through the planted symlink");
+	free(text);
+	cr_assert_eq(mode_of(victim), 0644, "the planted symlink's target was chmod'ed");
+	text = tl_read(path);
+	cr_assert_str_eq(text, "new\n");
+	free(text);
+	cr_assert_eq(mode_of(path), 0600);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode), "the target is not a regular file");
+	cr_assert_eq(tl_sh("test $(ls -A '%s' | wc -l) -eq 3", dir), 0,
+		     "a temporary file was left behind");
+	tl_rmrf(dir);
+	free(dir), free(path), free(victim), free(planted);
+}
+
+/* The mode asked for is the mode written, whatever the umask. */
+Test(util, atomic_write_mode_is_exact)
+{
+	char *dir = tl_mkdtemp("atomicmode");
+	char *path = xasprintf("%s/f", dir);
+
+	umask(0);
+	cr_assert_eq(write_file_atomic(path, "x", 1, 0644), 0);
+	cr_assert_eq(mode_of(path), 0644);
+	cr_assert_eq(write_file_atomic(path, "y", 1, 0600), 0);
+	cr_assert_eq(mode_of(path), 0600);
+	umask(022);
+	tl_rmrf(dir);
+	free(dir), free(path);
+}
