@@ -76,7 +76,7 @@ static const struct field f_phase[] = {
 static const struct field f_step_ran[] = {
     EVF("argv", F_STRV, step_ran.argv),	 EVF("cwd", F_STR, step_ran.cwd),
     EVF("x", F_I32, step_ran.exit_code), EVF("d", F_I64, step_ran.duration_ns),
-    EVF("w", F_STR, step_ran.what),
+    EVF("w", F_STR, step_ran.what),	 EVF("out", F_STR, step_ran.output),
 };
 
 static const struct field f_git_moved[] = {

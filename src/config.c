@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <jansson.h>
 #include <ledger/ledger.h>
 
 #include "health.h"
@@ -23,6 +24,50 @@
 
 #define CONFIG_FILE_MAX (1u << 20)
 #define NAME_MAX_LEN 63
+
+const char *hook_point_name(enum hook_point h)
+{
+	static const char *const names[HOOK__COUNT] = {"before_restart", "after_verify",
+						       "after_rollback"};
+
+	return (unsigned)h < HOOK__COUNT ? names[h] : "?";
+}
+
+int hook_parse(const char *text, struct strv *argv, bool *shell, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *a, *w;
+	size_t i;
+
+	*shell = text[0] != '[';
+	if (*shell) {
+		strv_push(argv, "/bin/sh");
+		strv_push(argv, "-c");
+		strv_push(argv, text);
+		return 0;
+	}
+	a = json_loads(text, 0, &je);
+	if (!a || !json_is_array(a) || json_array_size(a) == 0) {
+		snprintf(err, errlen,
+			 "'%s' is not an argv list; write [\"bin/migrate\", \"up\"] (a JSON array of "
+			 "strings), or a shell command that does not start with '['",
+			 text);
+		json_decref(a);
+		return -EINVAL;
+	}
+	json_array_foreach(a, i, w) {
+		if (!json_is_string(w)) {
+			snprintf(err, errlen, "'%s': element %zu is not a string; quote every word",
+				 text, i + 1);
+			json_decref(a);
+			strv_free(argv);
+			return -EINVAL;
+		}
+		strv_push(argv, json_string_value(w));
+	}
+	json_decref(a);
+	return 0;
+}
 
 const char *role_name(enum role r)
 {
@@ -58,6 +103,7 @@ enum section {
 	SEC_SERVICE,
 	SEC_PUBLIC,
 	SEC_POLICY,
+	SEC_HOOKS,
 	SEC__COUNT,
 };
 
@@ -71,6 +117,7 @@ static const char *const section_label[SEC__COUNT] = {
     [SEC_SERVICE] = "service NAME",
     [SEC_PUBLIC] = "public",
     [SEC_POLICY] = "policy",
+    [SEC_HOOKS] = "hooks",
 };
 
 enum key {
@@ -103,6 +150,14 @@ enum key {
 	K_SERVICE_COMPOSE,
 	K_SERVICE_BUILD,
 	K_SERVICE_HEALTH,
+	K_SERVICE_ENV_FILE,
+	K_SERVICE_ENV,
+	K_SERVICE_BEFORE_RESTART,
+	K_SERVICE_AFTER_VERIFY,
+	K_SERVICE_AFTER_ROLLBACK,
+	K_HOOKS_BEFORE_RESTART,
+	K_HOOKS_AFTER_VERIFY,
+	K_HOOKS_AFTER_ROLLBACK,
 	K_PUBLIC_APP_URL,
 	K_PUBLIC_API_HEALTH_URL,
 	K_POLICY_EDGE_ROLES,
@@ -152,6 +207,14 @@ static const struct key_def {
     [K_SERVICE_COMPOSE] = {SEC_SERVICE, "compose", KT_SINGLE},
     [K_SERVICE_BUILD] = {SEC_SERVICE, "build", KT_LIST},
     [K_SERVICE_HEALTH] = {SEC_SERVICE, "health", KT_LIST},
+    [K_SERVICE_ENV_FILE] = {SEC_SERVICE, "env_file", KT_LIST},
+    [K_SERVICE_ENV] = {SEC_SERVICE, "env", KT_LIST},
+    [K_SERVICE_BEFORE_RESTART] = {SEC_SERVICE, "before_restart", KT_LIST},
+    [K_SERVICE_AFTER_VERIFY] = {SEC_SERVICE, "after_verify", KT_LIST},
+    [K_SERVICE_AFTER_ROLLBACK] = {SEC_SERVICE, "after_rollback", KT_LIST},
+    [K_HOOKS_BEFORE_RESTART] = {SEC_HOOKS, "before_restart", KT_LIST},
+    [K_HOOKS_AFTER_VERIFY] = {SEC_HOOKS, "after_verify", KT_LIST},
+    [K_HOOKS_AFTER_ROLLBACK] = {SEC_HOOKS, "after_rollback", KT_LIST},
     [K_PUBLIC_APP_URL] = {SEC_PUBLIC, "app_url", KT_SINGLE},
     [K_PUBLIC_API_HEALTH_URL] = {SEC_PUBLIC, "api_health_url", KT_SINGLE},
     [K_POLICY_EDGE_ROLES] = {SEC_POLICY, "edge_roles", KT_COMMAS},
@@ -480,6 +543,30 @@ static void str_set(char **field, const char *v)
 	*field = str_empty(v) ? NULL : xstrdup(v);
 }
 
+static bool env_name_valid(const char *v, size_t n)
+{
+	if (v[0] >= '0' && v[0] <= '9')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] == '_' || (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9')))
+			return false;
+	return true;
+}
+
+static void hook_value(struct parse *p, struct strv *hooks, const char *name, const char *v)
+{
+	struct strv argv = {0};
+	char herr[256];
+	bool shell;
+
+	if (hook_parse(v, &argv, &shell, herr, sizeof(herr)) < 0)
+		key_fail(p, name, "%s", herr);
+	else
+		strv_push(hooks, v);
+	strv_free(&argv);
+}
+
 static void service_value(struct parse *p, enum key k, const char *name, const char *v)
 {
 	struct service *s = p->svc;
@@ -517,6 +604,25 @@ static void service_value(struct parse *p, enum key k, const char *name, const c
 		break;
 	case K_SERVICE_BUILD:
 		strv_push(&s->build, v);
+		break;
+	case K_SERVICE_ENV_FILE:
+		strv_push_take(&s->env_files, expand_home(v));
+		break;
+	case K_SERVICE_ENV: {
+		size_t n = strcspn(v, "=");
+		if (!v[n] || n == 0 || !env_name_valid(v, n))
+			key_fail(p, name,
+				 "'%.*s' is not NAME=value; write e.g. env = NODE_ENV=production "
+				 "(letters, digits and '_', not starting with a digit)",
+				 (int)(v[n] ? n : strlen(v)), v);
+		else
+			strv_push(&s->env, v);
+		break;
+	}
+	case K_SERVICE_BEFORE_RESTART:
+	case K_SERVICE_AFTER_VERIFY:
+	case K_SERVICE_AFTER_ROLLBACK:
+		hook_value(p, &s->hooks[k - K_SERVICE_BEFORE_RESTART], name, v);
 		break;
 	case K_SERVICE_HEALTH:
 		if (health_spec_parse(v, &h, herr, sizeof(herr)) < 0) {
@@ -743,6 +849,11 @@ static void key_value(struct parse *p, enum key k, const char *name, const char 
 		else
 			c->policy.health_timeout_ns = ns;
 		break;
+	case K_HOOKS_BEFORE_RESTART:
+	case K_HOOKS_AFTER_VERIFY:
+	case K_HOOKS_AFTER_ROLLBACK:
+		hook_value(p, &c->hooks[k - K_HOOKS_BEFORE_RESTART], name, v);
+		break;
 	default:
 		service_value(p, k, name, v);
 		break;
@@ -890,7 +1001,8 @@ static void section_begin(struct parse *p, const char *raw)
 unknown:
 	parse_fail_line(p, p->line,
 			"[%s]: unknown section; use [project], [target], [git], "
-			"[runtime native], [runtime docker], [service NAME], [public] or [policy]",
+			"[runtime native], [runtime docker], [service NAME], [public], [policy] or "
+			"[hooks]",
 			raw);
 }
 
@@ -952,6 +1064,10 @@ static void service_free(struct service *s)
 	free(s->unit);
 	free(s->compose);
 	strv_free(&s->build);
+	strv_free(&s->env_files);
+	strv_free(&s->env);
+	for (int h = 0; h < HOOK__COUNT; h++)
+		strv_free(&s->hooks[h]);
 	for (size_t i = 0; i < s->nhealth; i++)
 		health_spec_release(&s->health[i]);
 	free(s->health);
@@ -968,6 +1084,8 @@ void config_free(struct config *cfg)
 	free(cfg->target.ssh);
 	free(cfg->target.ssh_key);
 	strv_free(&cfg->target.allow_untracked);
+	for (int h = 0; h < HOOK__COUNT; h++)
+		strv_free(&cfg->hooks[h]);
 	strv_free(&cfg->target.ssh_options);
 	free(cfg->target.shiplog);
 	free(cfg->target.ledger);

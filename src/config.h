@@ -24,12 +24,26 @@ struct health_spec {
 	unsigned line;
 };
 
+/* The fixed points where [hooks] and [service X] run the operator's commands. */
+enum hook_point { HOOK_BEFORE_RESTART, HOOK_AFTER_VERIFY, HOOK_AFTER_ROLLBACK, HOOK__COUNT };
+const char *hook_point_name(enum hook_point h); /* "before_restart", ... */
+
+/* A hook as written: a JSON array of strings is an argv run as is (["bin/migrate", "up"]);
+ * anything else is the operator's shell string, run as ["/bin/sh", "-c", TEXT]. Fills argv
+ * (caller frees) and says which; -EINVAL with err when a value starting with '[' is not an
+ * array of strings. */
+int hook_parse(const char *text, struct strv *argv, bool *shell, char *err, size_t errlen);
+
 struct service {
 	char *name;
 	enum role role;
 	char *unit;    /* systemd unit name, always with a suffix (".service" added when missing) */
 	char *compose; /* compose service name (default: the service name) */
 	struct strv build; /* native build commands (shell strings from the operator's config) */
+	struct strv env_files; /* its own environment files, after [runtime native] env_file
+	                        * (absolute, or relative to the checkout) */
+	struct strv env;       /* "NAME=value" entries, last; values are never recorded */
+	struct strv hooks[HOOK__COUNT]; /* its hooks, run after the global ones */
 	struct health_spec *health;
 	size_t nhealth;
 	unsigned line; /* where its section starts */
@@ -87,6 +101,9 @@ struct config {
 
 	struct service *services;
 	size_t nservices;
+
+	struct strv hooks[HOOK__COUNT]; /* [hooks]: run once per operation, with the environment
+	                                 * of the first service in scope */
 
 	struct {
 		char *app_url;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "env.h"
 #include "journal.h"
 #include "out.h"
 #include "releases.h"
@@ -91,14 +92,18 @@ static const char *shared_build_reason(const struct rollout *ro, char *buf, size
 	return NULL;
 }
 
-static int run_shell(struct rollout *ro, const char *what, const char *cmd)
+static int run_shell(struct rollout *ro, const char *what, const char *cmd,
+		     const struct strv *secrets, struct strv *dirty)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	int r = op_run_shell(ro->op, what, argv, rollout_workdir(ro), NULL, secrets);
 
-	return op_run(ro->op, what, argv, rollout_workdir(ro), false, NULL);
+	if (!ro->releases)
+		rollout_check_tree(ro, cmd, dirty);
+	return r;
 }
 
-static int native_build(struct rollout *ro)
+static int build_all(struct rollout *ro, const struct strv *secrets, struct strv *dirty)
 {
 	const struct strv *shared = &ro->cfg->native.build;
 	char reason[512];
@@ -113,7 +118,7 @@ static int native_build(struct rollout *ro)
 		}
 		out_say("new release: running every build command in %s", rollout_workdir(ro));
 		for (size_t i = 0; i < shared->n; i++) {
-			r = run_shell(ro, "build", shared->v[i]);
+			r = run_shell(ro, "build", shared->v[i], secrets, dirty);
 			if (r < 0)
 				return SL_EFAILED;
 		}
@@ -121,7 +126,7 @@ static int native_build(struct rollout *ro)
 			const struct service *s = &ro->cfg->services[i];
 			for (size_t j = 0; j < s->build.n; j++) {
 				_cleanup_free_ char *what = xasprintf("build %s", s->name);
-				r = run_shell(ro, what, s->build.v[j]);
+				r = run_shell(ro, what, s->build.v[j], secrets, dirty);
 				if (r < 0)
 					return SL_EFAILED;
 			}
@@ -141,7 +146,7 @@ static int native_build(struct rollout *ro)
 		} else {
 			out_say("shared build: %s", why);
 			for (size_t i = 0; i < shared->n; i++) {
-				r = run_shell(ro, "build", shared->v[i]);
+				r = run_shell(ro, "build", shared->v[i], secrets, dirty);
 				if (r < 0)
 					return r == SL_EFAILED ? r : SL_EFAILED;
 			}
@@ -151,12 +156,25 @@ static int native_build(struct rollout *ro)
 		const struct service *s = svc(ro, i);
 		for (size_t j = 0; j < s->build.n; j++) {
 			_cleanup_free_ char *what = xasprintf("build %s", s->name);
-			r = run_shell(ro, what, s->build.v[j]);
+			r = run_shell(ro, what, s->build.v[j], secrets, dirty);
 			if (r < 0)
 				return r == SL_EFAILED ? r : SL_EFAILED;
 		}
 	}
 	return 0;
+}
+
+static int native_build(struct rollout *ro)
+{
+	struct strv secrets = {0}, dirty = {0};
+	int r;
+
+	/* the values of every configured environment stay out of the kept output */
+	env_collect_all(ro->cfg, &secrets);
+	r = build_all(ro, &secrets, &dirty);
+	strv_free(&secrets);
+	strv_free(&dirty);
+	return r;
 }
 
 static bool unit_templates_changed(const struct rollout *ro)

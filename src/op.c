@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "out.h"
 #include "util.h"
 
@@ -148,7 +149,7 @@ void op_fail(struct op *op, const char *fmt, ...)
 }
 
 static int record_step(struct op *op, const char *what, char *const argv[], const char *cwd,
-		       int exit_code, int64_t duration_ns)
+		       int exit_code, int64_t duration_ns, const char *output)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_STEP_RAN};
 	size_t n = 0;
@@ -161,6 +162,7 @@ static int record_step(struct op *op, const char *what, char *const argv[], cons
 	ev.u.step_ran.exit_code = exit_code;
 	ev.u.step_ran.duration_ns = duration_ns;
 	ev.u.step_ran.what = what;
+	ev.u.step_ran.output = output;
 	return op_append(op, &ev);
 }
 
@@ -169,7 +171,15 @@ int op_record_step(struct op *op, const char *what, char *const argv[], const ch
 {
 	out_argv(argv, suffix);
 	op_waited(op, duration_ns);
-	return record_step(op, what, argv, cwd, exit_code, duration_ns);
+	return record_step(op, what, argv, cwd, exit_code, duration_ns, NULL);
+}
+
+int op_record_check(struct op *op, const char *what, char *const argv[], const char *cwd,
+		    int exit_code, int64_t duration_ns, const char *suffix, const char *output)
+{
+	out_argv(argv, suffix);
+	op_waited(op, duration_ns);
+	return record_step(op, what, argv, cwd, exit_code, duration_ns, output);
 }
 
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
@@ -188,7 +198,7 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 		return r;
 	r = spawn_run(argv, &so, rr);
 	op_waited(op, rr->duration_ns);
-	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns);
+	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns, NULL);
 	if (r < 0) {
 		op_fail(op, "%s: cannot run '%s': %s", what, argv[0], strerror(-r));
 		log_error("%s: cannot run '%s': %s", what, argv[0], strerror(-r));
@@ -199,6 +209,68 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 	}
 	if (!res)
 		spawn_result_release(&local);
+	return r;
+}
+
+/* The last OP_TAIL_LINES lines (at most OP_TAIL_BYTES) of an output, redacted. The redaction
+ * runs on a wider window first, so that a value cut by the window's edge is not half shown. */
+static char *output_tail(const char *out, size_t len, const struct strv *secrets)
+{
+	size_t from = len > 4 * OP_TAIL_BYTES ? len - 4 * OP_TAIL_BYTES : 0;
+	_cleanup_free_ char *red = env_redact(out + from, len - from, secrets);
+	size_t n = strlen(red), lines = 0, start;
+
+	while (n && (red[n - 1] == '\n' || red[n - 1] == '\r'))
+		red[--n] = '\0';
+	start = n;
+	while (start > 0 && n - start < OP_TAIL_BYTES) {
+		if (red[start - 1] == '\n' && ++lines == OP_TAIL_LINES)
+			break;
+		start--;
+	}
+	if (n - start >= OP_TAIL_BYTES) {
+		/* one long line: keep its end, from a character boundary */
+		start = n - OP_TAIL_BYTES;
+		while (start < n && ((unsigned char)red[start] & 0xC0) == 0x80)
+			start++;
+	}
+	return xstrdup(red + start);
+}
+
+int op_run_shell(struct op *op, const char *what, char *const argv[], const char *cwd,
+		 char *const env_add[], const struct strv *secrets)
+{
+	struct spawn_opts so = {.cwd = cwd,
+				.env_add = env_add,
+				.capture = true,
+				.tee = true,
+				.stream_to_stderr = out_settings.json,
+				.abort_flag = &op_interrupted};
+	struct spawn_result res = {0};
+	_cleanup_free_ char *tail = NULL;
+	const char *shown;
+	int r;
+
+	out_argv(argv, NULL);
+	r = op_durable(op);
+	if (r < 0)
+		return r;
+	r = spawn_run(argv, &so, &res);
+	op_waited(op, res.duration_ns);
+	tail = output_tail(res.output ? res.output : "", res.output_len, secrets);
+	record_step(op, what, argv, cwd, res.exit_code, res.duration_ns, tail);
+	spawn_result_release(&res);
+	/* name the command: the shell string, not "/bin/sh" */
+	shown = streq(argv[0], "/bin/sh") && streq(argv[1], "-c") && argv[2] ? argv[2] : argv[0];
+	if (r < 0) {
+		op_fail(op, "%s: cannot run '%s': %s", what, shown, strerror(-r));
+		log_error("%s: cannot run '%s': %s", what, shown, strerror(-r));
+	} else if (res.exit_code != 0) {
+		op_fail(op, "%s: '%.200s' exited with status %d", what, shown, res.exit_code);
+		log_error("%s: '%.200s' exited with status %d; its last lines are kept in 'shiplog "
+			  "show %llu'", what, shown, res.exit_code, (unsigned long long)op->id);
+		r = SL_EFAILED;
+	}
 	return r;
 }
 

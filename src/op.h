@@ -17,6 +17,7 @@
 #include <ledger/ledger.h>
 
 #include "spawn.h"
+#include "util.h"
 
 #define OP_MAX_PHASES 12
 
@@ -73,6 +74,20 @@ void op_fail(struct op *op, const char *fmt, ...) __attribute__((format(printf, 
  * when it could not start. res may be NULL; when given, it must be released by the caller. */
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res);
+
+/* Runs a build or hook: argv (["/bin/sh", "-c", TEXT] for the operator's shell strings) with
+ * env_add (may be NULL) added to the environment, its output streamed and kept: step.ran records
+ * the last lines (OP_TAIL_LINES, at most OP_TAIL_BYTES) with every value of `secrets`
+ * ("NAME=value" entries) redacted. A failure names the command (the shell string, not
+ * "/bin/sh"). Returns like op_run. */
+#define OP_TAIL_LINES 20
+#define OP_TAIL_BYTES 2048
+int op_run_shell(struct op *op, const char *what, char *const argv[], const char *cwd,
+		 char *const env_add[], const struct strv *secrets);
+
+/* Records a check shiplog did itself (op_record_step) with what it found as the step's output. */
+int op_record_check(struct op *op, const char *what, char *const argv[], const char *cwd,
+		    int exit_code, int64_t duration_ns, const char *suffix, const char *output);
 
 /* Records a step that shiplog did itself (libgit2, sd-bus): argv is the equivalent command a
  * person would type, shown with a "# via libgit2" style suffix. */

@@ -150,6 +150,8 @@ json_t *render_event_json(const struct ledger_event *ev)
 		set(o, "exit_code", json_integer(ev->u.step_ran.exit_code));
 		set(o, "duration_ns", json_integer(ev->u.step_ran.duration_ns));
 		set(o, "what", json_str(ev->u.step_ran.what));
+		if (!str_empty(ev->u.step_ran.output))
+			set(o, "output", json_str(ev->u.step_ran.output));
 		break;
 	case LEDGER_EV_GIT_MOVED:
 		set(o, "from", json_str(ev->u.git_moved.from));

@@ -227,6 +227,39 @@ int rollout_move_checkout(struct rollout *ro)
 	return 0;
 }
 
+void rollout_check_tree(struct rollout *ro, const char *cmd, struct strv *seen)
+{
+	char *argv[] = {"git", "status", "--porcelain", "--untracked-files=all", NULL};
+	struct strv dirty = {0}, fresh = {0};
+	_cleanup_free_ char *lines = NULL, *list = NULL;
+	int64_t t0 = mono_ns();
+
+	if (repo_dirty(ro->repo, &ro->cfg->target.allow_untracked, &dirty) < 0) {
+		log_warn("cannot read the status of '%s' after the build '%s': %s",
+			 repo_workdir(ro->repo), cmd, repo_errmsg(ro->repo));
+		return;
+	}
+	for (size_t i = 0; i < dirty.n; i++)
+		if (!strv_contains(seen, dirty.v[i])) {
+			strv_push(&fresh, dirty.v[i]);
+			strv_push(seen, dirty.v[i]);
+		}
+	strv_free(&dirty);
+	if (!fresh.n)
+		return;
+	lines = strv_join(&fresh, "\n");
+	list = strv_join(&fresh, ", ");
+	op_record_check(ro->op, "tree", argv, repo_workdir(ro->repo), 1, mono_ns() - t0,
+			"# via libgit2: what the build left in the checkout", lines);
+	log_warn("the build '%s' changed the checkout '%s': %s", cmd, repo_workdir(ro->repo),
+		 list);
+	log_warn("the next deploy will be refused as dirty; have the build write only to ignored "
+		 "paths (an output directory listed in .gitignore), keep it from rewriting tracked "
+		 "files (e.g. 'npm ci', not 'npm install'), or allow the untracked paths with "
+		 "[target] allow_untracked");
+	strv_free(&fresh);
+}
+
 int rollout_build(struct rollout *ro)
 {
 	if (ro->no_build) {

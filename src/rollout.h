@@ -96,6 +96,11 @@ void rollout_record_restart(struct rollout *ro, const struct service *s, const c
  * empty) and the per-service builds of the services in scope. Skipped with no_build. */
 int rollout_build(struct rollout *ro);
 
+/* In-place layout, after a build command: the paths it left changed or untracked (outside
+ * [target] allow_untracked) that are not in `seen` yet are recorded (step.ran "tree" with the
+ * paths as output), added to `seen`, and reported with the ways to fix it. */
+void rollout_check_tree(struct rollout *ro, const char *cmd, struct strv *seen);
+
 /* Reloads the manager when unit files changed, then restarts every service in scope in
  * parallel, recording unit.restarted for each. */
 int rollout_restart(struct rollout *ro);

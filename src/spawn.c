@@ -194,8 +194,23 @@ static void spawn_capture_append(struct buf *b, size_t *dropped, const char *p, 
 	}
 }
 
+/* Copies a chunk to the tee descriptor (when >= 0); a reader that went away is not an error. */
+static void spawn_tee(int fd, const char *p, size_t n)
+{
+	while (fd >= 0 && n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 /* Reads what is available; returns false on EOF or error. */
-static bool spawn_capture_read(int fd, struct buf *b, size_t *dropped)
+static bool spawn_capture_read(int fd, struct buf *b, size_t *dropped, int tee)
 {
 	char chunk[65536];
 
@@ -203,6 +218,7 @@ static bool spawn_capture_read(int fd, struct buf *b, size_t *dropped)
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
 		if (n > 0) {
+			spawn_tee(tee, chunk, (size_t)n);
 			spawn_capture_append(b, dropped, chunk, (size_t)n);
 			continue;
 		}
@@ -232,7 +248,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ char **envp = NULL;
 	_cleanup_close_ int outr = -1, pidfd = -1;
-	int outw = -1, errp[2], status = 0, child_err = 0, r = 0;
+	int outw = -1, errp[2], status = 0, child_err = 0, r = 0, tee;
 	int64_t start, deadline = 0;
 	struct buf out = {0};
 	size_t dropped = 0;
@@ -242,6 +258,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 
 	if (!o)
 		o = &none;
+	tee = o->capture && o->tee ? (o->stream_to_stderr ? 2 : 1) : -1;
 	*res = (struct spawn_result){.exit_code = -1};
 	if (!argv || !argv[0])
 		return -EINVAL;
@@ -327,7 +344,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 			break;
 		}
 		if (out_open && pr > 0 && (pfd[nfd - 1].revents & (POLLIN | POLLHUP | POLLERR)))
-			out_open = spawn_capture_read(outr, &out, &dropped);
+			out_open = spawn_capture_read(outr, &out, &dropped, tee);
 
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
@@ -362,7 +379,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	/* The child is gone; what it wrote is in the pipe. A grandchild that still holds the pipe
 	 * open must not keep us waiting, so read only what is there now. */
 	if (out_open)
-		spawn_capture_read(outr, &out, &dropped);
+		spawn_capture_read(outr, &out, &dropped, tee);
 	res->duration_ns = mono_ns() - start;
 
 	if (WIFEXITED(status))

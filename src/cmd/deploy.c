@@ -28,10 +28,11 @@ static const char usage[] =
 	"usage: shiplog deploy main | current-branch | branch NAME | REF [options]\n"
 	"\n"
 	"Deploys a commit to the server's checkout and restarts the services in scope, recording\n"
-	"every step in the ledger. Phases: precheck, rollout (fetch, move the checkout, build,\n"
-	"restart in parallel), verify (units stable for the settle window, health checks),\n"
-	"public verify (edge roles only). A closing 'Deploy Timings' block is printed, on failure\n"
-	"too.\n"
+	"every step in the ledger. Phases: precheck, rollout (fetch, move the checkout), build\n"
+	"(each command's exit and last lines of output are kept; a build that leaves the\n"
+	"checkout dirty is reported), restart (before_restart hooks, restarts in parallel),\n"
+	"verify (units stable for the settle window, health checks, after_verify hooks), public\n"
+	"verify (edge roles only). A closing 'Deploy Timings' block is printed, on failure too.\n"
 	"\n"
 	"What to deploy:\n"
 	"  main              <remote>/<main_branch>; the checkout's branch is fast-forwarded\n"
@@ -461,9 +462,11 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	}
 	if (r < 0)
 		goto fail;
+	op_phase_begin(&op, "build", "Build");
 	r = rollout_build(&ro);
 	if (r < 0)
 		goto fail;
+	op_phase_begin(&op, "restart", "Restart");
 	if (a->take_over) {
 		r = check_ownership(ctx, &ro, true, err, sizeof(err));
 		if (r < 0)

@@ -43,6 +43,17 @@ static bool show_is_nested(const struct show *s, uint64_t op)
 	return false;
 }
 
+/* The kept output of a build or hook, under its step: "  > line". */
+static void show_output(const char *text, bool own)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		printf("%9s  %-7s %s> %.*s\n", "", "", own ? "" : "  | ", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
 static void show_event(struct show *s, const struct ledger_event *ev)
 {
 	bool own = ev->op == s->op;
@@ -79,6 +90,8 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 		render_event_text(&b, ev);
 		printf("%9s  #%-6" PRIu64 " %s%s\n", off, ev->seq, own ? "" : "  | ", b.data);
 		buf_free(&b);
+		if (ev->type == LEDGER_EV_STEP_RAN && !str_empty(ev->u.step_ran.output))
+			show_output(ev->u.step_ran.output, own);
 	}
 }
 

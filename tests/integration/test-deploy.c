@@ -377,3 +377,92 @@ Test(deploy, dry_run_says_what_the_guards_say_and_records_nothing)
 	free(data);
 	sample_teardown(&s);
 }
+
+/* A failing build is named by its command, its output is kept (values of the configured
+ * environment redacted) and shown by `show`, and builds are a phase of their own. */
+Test(deploy, failing_build_names_the_command_and_keeps_its_redacted_output)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "bfail", true);
+	tl_sh("echo 'API_KEY=s3cr3t-from-env-file' > '%s/.env'", s.checkout);
+	conf = sample_alt_conf(&s, "bfail", "[service compute]",
+			       "build = echo compiling; cat .env; echo \"token $TOKEN_SEEN\"; "
+			       "echo the-real-error >&2; exit 3\n"
+			       "build_when_changed =\n"
+			       "env = DB_PASSWORD=hunter2-db-pass");
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	{
+		char *env[] = {"TOKEN_SEEN=hunter2-db-pass", NULL};
+		tl_shiplog(&r, s.checkout, env, "-c", conf, "deploy", "main", "--workers-only",
+			       NULL);
+	}
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.err, "'echo compiling; cat .env;") && strstr(r.err, "status 3"),
+		  "the failing command is not named:\n%s", r.err);
+	cr_assert(!strstr(r.err, "'/bin/sh' exited"), "%s", r.err);
+	cr_assert(strstr(r.out, "the-real-error") || strstr(r.err, "the-real-error"),
+		  "the build's output did not stream:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "[deploy] build: ") && strstr(r.out, "(failed)"),
+		  "no build phase in the timings:\n%s", r.out);
+	tl_run_release(&r);
+
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "show", "1", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "> the-real-error") && strstr(r.out, "> compiling"),
+		  "show does not keep the build's last lines:\n%s", r.out);
+	cr_assert(strstr(r.out, "== build =="), "no build phase recorded:\n%s", r.out);
+	cr_assert(strstr(r.out, "[redacted API_KEY]") && strstr(r.out, "[redacted DB_PASSWORD]"),
+		  "values not redacted:\n%s", r.out);
+	cr_assert(!strstr(r.out, "s3cr3t-from-env-file") && !strstr(r.out, "hunter2-db-pass"),
+		  "a secret value reached show:\n%s", r.out);
+	tl_run_release(&r);
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "ledger", "export", NULL);
+	cr_assert(!strstr(r.out, "s3cr3t-from-env-file") && !strstr(r.out, "hunter2-db-pass"),
+		  "a secret value reached the ledger");
+	cr_assert(strstr(r.out, "the-real-error"), "the output is not in the ledger");
+	tl_run_release(&r);
+	free(conf);
+	sample_teardown(&s);
+}
+
+/* A build that rewrites a tracked file and leaves an untracked one is reported at once, with
+ * the paths and the fixes, and recorded; an allowlisted file is not. */
+Test(deploy, build_that_dirties_the_checkout_is_reported_and_recorded)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "bdirty", true);
+	conf = sample_alt_conf(&s, "bdirty", NULL,
+			       "build = echo rewritten >> app.conf; echo x > package-lock.json; "
+			       "echo y > cache.local\n"
+			       "build_when_changed =");
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.err, "changed the checkout") && strstr(r.err, "M app.conf") &&
+		      strstr(r.err, "?? package-lock.json"),
+		  "the dirtying build was not reported with its paths:\n%s", r.err);
+	cr_assert(strstr(r.err, ".gitignore") && strstr(r.err, "allow_untracked"),
+		  "no fix given:\n%s", r.err);
+	cr_assert(!strstr(r.err, "?? cache.local"), "an allowlisted path was reported:\n%s", r.err);
+	tl_run_release(&r);
+
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "--json", "show", "1", NULL);
+	cr_assert(strstr(r.out, "\"what\":\"tree\"") && strstr(r.out, "?? package-lock.json"),
+		  "the dirty paths were not recorded:\n%s", r.out);
+	tl_run_release(&r);
+
+	/* what the report announced: the next deploy is refused as dirty */
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	tl_run_release(&r);
+	free(conf);
+	sample_teardown(&s);
+}

@@ -155,6 +155,8 @@ struct ledger_step_ran {
 	int32_t exit_code;      /* -1 when it could not be spawned, 128+n when killed by signal n */
 	int64_t duration_ns;
 	const char *what;       /* short label: "build", "fetch", "reload", "checkout", ... */
+	const char *output;     /* the last lines of its output (at most 20 lines, 2 KiB, values of
+	                         * the environment redacted), "" when not kept */
 };
 
 struct ledger_git_moved {
