@@ -199,6 +199,9 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 		r = rollout_verify(&ro);
 		if (r < 0)
 			goto fail;
+		r = rollout_run_hooks(&ro, HOOK_AFTER_ROLLBACK);
+		if (r < 0)
+			goto fail;
 	} else {
 		out_say("nothing was restarted: every service already ran its target");
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "health.h"
 #include "out.h"
 #include "releases.h"
@@ -258,6 +259,69 @@ void rollout_check_tree(struct rollout *ro, const char *cmd, struct strv *seen)
 		 "files (e.g. 'npm ci', not 'npm install'), or allow the untracked paths with "
 		 "[target] allow_untracked");
 	strv_free(&fresh);
+}
+
+/* One hook: argv or shell string, in the workdir, with the environment of s (NULL: the
+ * global one) and what it is about (SHIPLOG_*). */
+static int run_hook(struct rollout *ro, enum hook_point point, const struct service *s,
+		    const char *text, const struct strv *secrets)
+{
+	struct strv argv = {0}, env = {0};
+	_cleanup_free_ char *what = NULL;
+	char err[256], op[32];
+	bool shell;
+	int r;
+
+	if (hook_parse(text, &argv, &shell, err, sizeof(err)) < 0) {
+		op_fail(ro->op, "hook %s: %s", hook_point_name(point), err);
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
+	env_collect(ro->cfg, s, &env);
+	snprintf(op, sizeof(op), "%llu", (unsigned long long)ro->op->id);
+	strv_push_take(&env, xasprintf("SHIPLOG_HOOK=%s", hook_point_name(point)));
+	strv_push_take(&env, xasprintf("SHIPLOG_OP=%s", op));
+	strv_push_take(&env, xasprintf("SHIPLOG_COMMIT=%s", ro->target));
+	strv_push_take(&env, xasprintf("SHIPLOG_PREV_COMMIT=%s", ro->prev));
+	strv_push_take(&env, xasprintf("SHIPLOG_SERVICE=%s", s ? s->name : ""));
+	strv_push_take(&env, xasprintf("SHIPLOG_UNIT=%s",
+				       !s ? "" : ro->runtime == LEDGER_RT_DOCKER ? s->compose : s->unit));
+	{
+		struct buf names = {0};
+		for (size_t i = 0; i < ro->plan.nservices; i++)
+			buf_printf(&names, "%s%s", i ? "," : "", rollout_service(ro, i)->name);
+		strv_push_take(&env, xasprintf("SHIPLOG_SERVICES=%s", names.data ? names.data : ""));
+		buf_free(&names);
+	}
+	what = s ? xasprintf("hook %s %s", hook_point_name(point), s->name)
+		 : xasprintf("hook %s", hook_point_name(point));
+	r = op_run_shell(ro->op, what, argv.v, rollout_workdir(ro), env.v, secrets);
+	strv_free(&argv);
+	strv_free(&env);
+	return r < 0 ? SL_EFAILED : 0;
+}
+
+int rollout_run_hooks(struct rollout *ro, enum hook_point point)
+{
+	const struct strv *global = &ro->cfg->hooks[point];
+	struct strv secrets = {0};
+	bool any = global->n > 0;
+	int r = 0;
+
+	for (size_t i = 0; i < ro->plan.nservices; i++)
+		any = any || rollout_service(ro, i)->hooks[point].n > 0;
+	if (!any)
+		return 0;
+	env_collect_all(ro->cfg, &secrets);
+	for (size_t j = 0; j < global->n && r == 0; j++)
+		r = run_hook(ro, point, NULL, global->v[j], &secrets);
+	for (size_t i = 0; i < ro->plan.nservices && r == 0; i++) {
+		const struct service *s = rollout_service(ro, i);
+		for (size_t j = 0; j < s->hooks[point].n && r == 0; j++)
+			r = run_hook(ro, point, s, s->hooks[point].v[j], &secrets);
+	}
+	strv_free(&secrets);
+	return r;
 }
 
 int rollout_build(struct rollout *ro)

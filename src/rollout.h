@@ -101,6 +101,13 @@ int rollout_build(struct rollout *ro);
  * paths as output), added to `seen`, and reported with the ways to fix it. */
 void rollout_check_tree(struct rollout *ro, const char *cmd, struct strv *seen);
 
+/* Runs the hooks of `point`: the [hooks] ones (global environment), then those of each service
+ * in scope (its environment), in the workdir, with SHIPLOG_HOOK, SHIPLOG_OP, SHIPLOG_COMMIT,
+ * SHIPLOG_PREV_COMMIT, SHIPLOG_SERVICE, SHIPLOG_UNIT
+ * and SHIPLOG_SERVICES set. Each is a step.ran "hook
+ * <point> [<service>]" with its last lines. Stops at the first failure: SL_EFAILED. */
+int rollout_run_hooks(struct rollout *ro, enum hook_point point);
+
 /* Reloads the manager when unit files changed, then restarts every service in scope in
  * parallel, recording unit.restarted for each. */
 int rollout_restart(struct rollout *ro);

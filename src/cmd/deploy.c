@@ -241,6 +241,27 @@ static int refuse(struct op *op, const char *guard, const char *fmt, ...)
 	return SL_EREFUSED;
 }
 
+/* A before_restart hook failed: nothing was restarted, so there is nothing to roll back. The
+ * operation fails and says where the code on disk stands. */
+static int hook_stopped(struct op *op, struct rollout *ro)
+{
+	op_finish(op, LEDGER_OUT_FAILED, 0);
+	log_error("deploy stopped: %s; nothing was restarted", op->error);
+	if (ro->releases)
+		log_error("'current' still points at %.12s; release %.12s stays built for the next "
+			  "try; fix the hook and deploy again (see 'shiplog show %llu')",
+			  ro->prev[0] ? ro->prev : "(none)", ro->target,
+			  (unsigned long long)op->id);
+	else
+		log_error("the checkout '%s' now holds %.12s (built) while the services still run "
+			  "%.12s: a unit that restarts on its own would run the new files; fix the "
+			  "hook and deploy again, or put the checkout back with 'shiplog deploy "
+			  "%.12s' (see 'shiplog show %llu')",
+			  repo_workdir(ro->repo), ro->target, ro->prev[0] ? ro->prev : "(none)",
+			  ro->prev, (unsigned long long)op->id);
+	return SL_EFAILED;
+}
+
 int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 {
 	struct config *cfg = ctx->cfg;
@@ -467,6 +488,13 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	if (r < 0)
 		goto fail;
 	op_phase_begin(&op, "restart", "Restart");
+	r = rollout_run_hooks(&ro, HOOK_BEFORE_RESTART);
+	if (r < 0 && !op_interrupted) {
+		r = hook_stopped(&op, &ro);
+		goto out;
+	}
+	if (r < 0)
+		goto fail;
 	if (a->take_over) {
 		r = check_ownership(ctx, &ro, true, err, sizeof(err));
 		if (r < 0)
@@ -480,6 +508,9 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	/* ---- verify ---- */
 	op_phase_begin(&op, "verify", "Verify");
 	r = rollout_verify(&ro);
+	if (r < 0)
+		goto fail;
+	r = rollout_run_hooks(&ro, HOOK_AFTER_VERIFY);
 	if (r < 0)
 		goto fail;
 	op_phase_end(&op, true, NULL);

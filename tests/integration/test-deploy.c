@@ -466,3 +466,85 @@ Test(deploy, build_that_dirties_the_checkout_is_reported_and_recorded)
 	free(conf);
 	sample_teardown(&s);
 }
+
+static unsigned unit_pid(struct sample *s, const char *service)
+{
+	return sample_main_pid(s, service);
+}
+
+/* [hooks] and per-service hooks run at their points, argv or shell, with the service's
+ * environment; a failing before_restart stops the deploy before anything restarts; after_rollback
+ * runs after an automatic rollback. */
+Test(deploy, hooks_run_at_their_points_and_a_failing_before_restart_restarts_nothing)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf, *bad, *log, *text, pidline[64];
+	unsigned pid;
+	const char *c2;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "hooks", true);
+	log = xasprintf("%s/hooks.log", s.dir);
+	conf = sample_alt_conf(
+	    &s, "hooks", "[service compute]",
+	    "env = MY_VAR=compute-value\n"
+	    "before_restart = echo \"$SHIPLOG_SERVICE $MY_VAR $SHIPLOG_COMMIT pid $(systemctl "
+	    "--user show -p MainPID --value $SHIPLOG_UNIT)\" >> ../hooks.log\n"
+	    "after_verify = echo after_verify $SHIPLOG_SERVICE >> ../hooks.log\n"
+	    "after_rollback = echo after_rollback $SHIPLOG_SERVICE $SHIPLOG_COMMIT >> ../hooks.log");
+	tl_sh("printf '\\n[hooks]\\nbefore_restart = [\"touch\", \"%s/argv-hook-ran\"]\\n' >> '%s'",
+	      s.dir, conf);
+	c2 = sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	pid = unit_pid(&s, "compute");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	tl_run_release(&r);
+	text = tl_read(log);
+	snprintf(pidline, sizeof(pidline), "pid %u\n", pid);
+	cr_assert(text && strstr(text, "compute compute-value ") && strstr(text, c2),
+		  "the service hook did not get its environment: %s", text);
+	cr_assert(strstr(text, pidline), "before_restart did not run before the restart: %s (old "
+		  "pid %u)", text, pid);
+	cr_assert(strstr(text, "after_verify compute"), "after_verify did not run: %s", text);
+	free(text);
+	cr_assert_eq(tl_sh("test -f '%s/argv-hook-ran'", s.dir), 0, "the argv hook did not run");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "show", "1", NULL);
+	cr_assert(strstr(r.out, "[hook before_restart compute]") &&
+		      strstr(r.out, "[hook before_restart]") && strstr(r.out, "[hook after_verify"),
+		  "hooks not recorded as steps:\n%s", r.out);
+	cr_assert(!strstr(r.out, "compute-value"), "a value reached show:\n%s", r.out);
+	tl_run_release(&r);
+
+	/* a failing before_restart: nothing restarts, nothing rolls back, the state is said */
+	bad = sample_alt_conf(&s, "hooks-bad", "[service compute]",
+			      "before_restart = echo migration failed >&2; exit 7");
+	sample_commit(&s, NULL, "echo y >> NOTES", "third");
+	pid = unit_pid(&s, "compute");
+	tl_shiplog(&r, s.checkout, NULL, "-c", bad, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.err, "status 7") && strstr(r.err, "nothing was restarted") &&
+		      strstr(r.err, "still run"),
+		  "the stop and the checkout's state are not said:\n%s", r.err);
+	cr_assert(!strstr(r.out, "Automatic Rollback"), "%s", r.out);
+	cr_assert_eq(unit_pid(&s, "compute"), pid, "compute was restarted after a failed hook");
+	tl_run_release(&r);
+	tl_shiplog(&r, s.checkout, NULL, "-c", bad, "--json", "history", "--limit", "1", NULL);
+	cr_assert(strstr(r.out, "\"outcome\":\"failed\""), "%s", r.out);
+	tl_run_release(&r);
+
+	/* after_rollback runs after the automatic rollback of a broken commit */
+	tl_sh("git -C '%s' reset -q --hard", s.checkout);
+	sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "break compute");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	tl_run_release(&r);
+	text = tl_read(log);
+	cr_assert(text && strstr(text, "after_rollback compute"), "after_rollback did not run: %s",
+		  text);
+	free(text);
+	free(bad);
+	free(conf);
+	free(log);
+	sample_teardown(&s);
+}
