@@ -730,3 +730,53 @@ Test(init, writes_a_loadable_starter_and_refuses_to_overwrite)
 	tl_rmrf(dir);
 	free(dir);
 }
+
+Test(config, hooks_and_service_environment)
+{
+	struct fx f = {0};
+	const struct service *w;
+	struct strv argv = {0};
+	char err[256];
+	bool shell;
+
+	fx_load(&f, MINIMAL "env_file = conf/web.env\n"
+			    "env = NODE_ENV=production\n"
+			    "env = DATABASE_URL=postgres://u:p@db/app?x=1\n"
+			    "before_restart = [\"bin/migrate\", \"up\"]\n"
+			    "after_rollback = bin/notify \"rolled back\" && true\n"
+			    "[hooks]\n"
+			    "after_verify = curl -fsS http://127.0.0.1/warm\n"
+			    "after_verify = [\"true\"]\n");
+	cr_assert_eq(f.r, 0, "%s", f.err);
+	w = config_service(f.cfg, "web");
+	cr_assert_eq(w->env.n, 2);
+	cr_assert_str_eq(w->env.v[1], "DATABASE_URL=postgres://u:p@db/app?x=1");
+	cr_assert_str_eq(w->env_files.v[0], "conf/web.env");
+	cr_assert_eq(w->hooks[HOOK_BEFORE_RESTART].n, 1);
+	cr_assert_eq(w->hooks[HOOK_AFTER_ROLLBACK].n, 1);
+	cr_assert_eq(f.cfg->hooks[HOOK_AFTER_VERIFY].n, 2);
+	cr_assert_eq(hook_parse(w->hooks[HOOK_BEFORE_RESTART].v[0], &argv, &shell, err,
+				sizeof(err)),
+		     0);
+	cr_assert(!shell);
+	cr_assert_eq(argv.n, 2);
+	cr_assert_str_eq(argv.v[0], "bin/migrate");
+	strv_free(&argv);
+	cr_assert_eq(hook_parse(w->hooks[HOOK_AFTER_ROLLBACK].v[0], &argv, &shell, err,
+				sizeof(err)),
+		     0);
+	cr_assert(shell);
+	cr_assert_str_eq(argv.v[0], "/bin/sh");
+	cr_assert_str_eq(argv.v[2], "bin/notify \"rolled back\" && true");
+	strv_free(&argv);
+
+	fx_load(&f, MINIMAL "env = 1BAD=x\n");
+	expect_error(&f, 5, "service web", "env");
+	fx_load(&f, MINIMAL "env = NOVALUE\n");
+	expect_error(&f, 5, "service web", "env");
+	fx_load(&f, MINIMAL "before_restart = [\"bin/migrate\", 3]\n");
+	expect_error(&f, 5, "service web", "before_restart");
+	fx_load(&f, MINIMAL "[hooks]\nafter_verify = [\"unterminated\"\n");
+	expect_error(&f, 6, "hooks", "after_verify");
+	fx_release(&f);
+}
