@@ -132,6 +132,9 @@ enum key {
 	K_TARGET_LEDGER,
 	K_TARGET_LAYOUT,
 	K_TARGET_KEEP_RELEASES,
+	K_TARGET_CARRY,
+	K_TARGET_SHARED,
+	K_TARGET_CARRY_METHOD,
 	K_GIT_MAIN_BRANCH,
 	K_GIT_REMOTE,
 	K_GIT_REMOTE_CANDIDATES,
@@ -189,6 +192,9 @@ static const struct key_def {
     [K_TARGET_LEDGER] = {SEC_TARGET, "ledger", KT_SINGLE},
     [K_TARGET_LAYOUT] = {SEC_TARGET, "layout", KT_SINGLE},
     [K_TARGET_KEEP_RELEASES] = {SEC_TARGET, "keep_releases", KT_SINGLE},
+    [K_TARGET_CARRY] = {SEC_TARGET, "carry", KT_COMMAS},
+    [K_TARGET_SHARED] = {SEC_TARGET, "shared", KT_COMMAS},
+    [K_TARGET_CARRY_METHOD] = {SEC_TARGET, "carry_method", KT_SINGLE},
     [K_GIT_MAIN_BRANCH] = {SEC_GIT, "main_branch", KT_SINGLE},
     [K_GIT_REMOTE] = {SEC_GIT, "remote", KT_SINGLE},
     [K_GIT_REMOTE_CANDIDATES] = {SEC_GIT, "remote_candidates", KT_COMMAS},
@@ -525,6 +531,7 @@ static int enum_parse(const char *v, const char *const *names, size_t n)
 
 static const char *const local_exec_names[] = {"auto", "always", "never"};
 static const char *const layout_names[] = {"in-place", "releases"};
+static const char *const carry_method_names[] = {"auto", "hardlink"};
 static const char *const manager_names[] = {"user", "system"};
 static const char *const on_failure_names[] = {"rollback", "stop"};
 
@@ -536,6 +543,24 @@ static const char *const on_failure_names[] = {"rollback", "stop"};
 		else                                                                               \
 			(field) = e_;                                                              \
 	} while (0)
+
+/* carry and shared: a relative path that stays inside the release. */
+static bool release_subpath_valid(const char *v)
+{
+	const char *p = v;
+
+	if (!v[0] || v[0] == '/' || strchr(v, '\n'))
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if ((n == 2 && p[0] == '.' && p[1] == '.') || (n == 1 && p[0] == '.') || n == 0)
+			return false;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return v[strlen(v) - 1] != '/';
+}
 
 static void str_set(char **field, const char *v)
 {
@@ -728,6 +753,28 @@ static void key_value(struct parse *p, enum key k, const char *name, const char 
 			key_fail(p, name, "'%s' is not a count of at least 1; write e.g. 5", v);
 		else
 			c->target.keep_releases = (unsigned)n;
+		break;
+	}
+	case K_TARGET_CARRY_METHOD:
+		ENUM_SET(p, c->target.carry_method, name, v, carry_method_names,
+			 "auto (reflinks, else copies) or hardlink (read-only hard links)");
+		break;
+	case K_TARGET_CARRY:
+	case K_TARGET_SHARED: {
+		struct strv add = {0};
+		strv_split_commas(&add, v);
+		for (size_t i = 0; i < add.n; i++) {
+			if (!release_subpath_valid(add.v[i])) {
+				key_fail(p, name,
+					 "'%s' is not a path inside a release; write a relative "
+					 "path without '..', e.g. node_modules",
+					 add.v[i]);
+				break;
+			}
+			strv_push(k == K_TARGET_CARRY ? &c->target.carry : &c->target.shared,
+				  add.v[i]);
+		}
+		strv_free(&add);
 		break;
 	}
 	case K_GIT_MAIN_BRANCH:
@@ -1087,6 +1134,8 @@ void config_free(struct config *cfg)
 	for (int h = 0; h < HOOK__COUNT; h++)
 		strv_free(&cfg->hooks[h]);
 	strv_free(&cfg->target.ssh_options);
+	strv_free(&cfg->target.carry);
+	strv_free(&cfg->target.shared);
 	free(cfg->target.shiplog);
 	free(cfg->target.ledger);
 	free(cfg->git.main_branch);
@@ -1388,6 +1437,12 @@ const char *config_starter_text(void)
 	       "layout = in-place\n"
 	       "# releases layout: how many to keep (the running and last-good always stay)\n"
 	       "keep_releases = 5\n"
+	       "# releases layout: (list) copied from the previous release before the build\n"
+	       ";carry = node_modules, .venv\n"
+	       "# auto: reflinks where the filesystem has them, else copies | hardlink\n"
+	       ";carry_method = auto\n"
+	       "# releases layout: (list) symlinked from <checkout>.shared/ into every release\n"
+	       ";shared = .env, uploads\n"
 	       "\n"
 	       "[git]\n"
 	       "# the branch that 'shiplog deploy main' deploys\n"

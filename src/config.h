@@ -51,6 +51,7 @@ struct service {
 
 enum local_exec { LOCAL_EXEC_AUTO, LOCAL_EXEC_ALWAYS, LOCAL_EXEC_NEVER };
 enum layout { LAYOUT_IN_PLACE, LAYOUT_RELEASES };
+enum carry_method { CARRY_AUTO, CARRY_HARDLINK };
 enum manager { MANAGER_USER, MANAGER_SYSTEM };
 enum on_failure { ON_FAILURE_ROLLBACK, ON_FAILURE_STOP };
 
@@ -73,6 +74,9 @@ struct config {
 		char *ledger;    /* expanded; default $XDG_STATE_HOME/shiplog/<project> */
 		enum layout layout;
 		unsigned keep_releases;
+		struct strv carry;  /* releases: paths copied from the previous release (list) */
+		struct strv shared; /* releases: paths symlinked from <checkout>.shared (list) */
+		enum carry_method carry_method;
 	} target;
 
 	struct {

@@ -116,11 +116,23 @@ static int build_all(struct rollout *ro, const struct strv *secrets, struct strv
 			out_say("release %.12s is already built: nothing to build", ro->target);
 			return 0;
 		}
-		out_say("new release: running every build command in %s", rollout_workdir(ro));
-		for (size_t i = 0; i < shared->n; i++) {
-			r = run_shell(ro, "build", shared->v[i], secrets, dirty);
-			if (r < 0)
-				return SL_EFAILED;
+		why = NULL;
+		if (ro->carried_from[0] && shared->n &&
+		    !(why = shared_build_reason(ro, reason, sizeof(reason)))) {
+			char *list = strv_join(&ro->cfg->native.build_when_changed, ", ");
+			out_say("skipping the shared build: none of %s changed since release %.12s, "
+				"whose build output was carried", list, ro->carried_from);
+			free(list);
+		} else {
+			out_say("new release: running every build command in %s",
+				rollout_workdir(ro));
+			if (why)
+				out_say("shared build: %s", why);
+			for (size_t i = 0; i < shared->n; i++) {
+				r = run_shell(ro, "build", shared->v[i], secrets, dirty);
+				if (r < 0)
+					return SL_EFAILED;
+			}
 		}
 		for (size_t i = 0; i < ro->cfg->nservices; i++) {
 			const struct service *s = &ro->cfg->services[i];

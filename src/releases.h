@@ -39,6 +39,7 @@ int releases_ensure(struct repo *repo, const struct config *cfg, const char *com
 
 /* Marks a release as built: its builds completed. */
 int releases_mark_built(const struct config *cfg, const char *commit);
+bool releases_is_built(const struct config *cfg, const char *commit);
 
 /* Points the links of the n named services, then `current`, at releases/<commit>, each
  * atomically. */
@@ -58,5 +59,32 @@ int releases_adopt(const struct config *cfg, const struct ledger_state *st,
  * rest; their names go to removed. */
 int releases_prune(const struct config *cfg, const struct ledger_state *st, unsigned keep,
 		   struct strv *removed, char *err, size_t errlen);
+
+/* <checkout>.shared: what [target] shared links every release to. malloc'd. */
+char *releases_shared_dir(const struct config *cfg);
+
+enum releases_carry_how { RELEASES_CARRY_REFLINK, RELEASES_CARRY_HARDLINK, RELEASES_CARRY_COPY };
+struct releases_carry_result {
+	enum releases_carry_how how;
+	unsigned files;
+	const char *skipped; /* why nothing was carried, or NULL */
+};
+const char *releases_carry_how_name(enum releases_carry_how how);
+
+/* Copies releases/<from>/<path> into releases/<to>/<path> (a [target] carry entry), before the
+ * build. Each file as a reflink (FICLONE) where the filesystem has them, else a copy; with
+ * carry_method = hardlink as a hard link whose inode loses its write permission, so that an
+ * in-place write by the build fails instead of changing the previous release (as root, which
+ * ignores permissions: copies). Nothing is done when <to> has the path or <from> has not
+ * (res->skipped says which). On error the partial copy is removed. */
+int releases_carry(const struct config *cfg, const char *from, const char *to, const char *path,
+		   struct releases_carry_result *res, char *err, size_t errlen);
+
+/* Links each [target] shared path of releases/<commit> to <checkout>.shared/<path> (absolute
+ * symlinks), replacing what the commit has there. A shared path that does not exist yet is
+ * created first: copied from the checkout when it has one (the .env written there), else an
+ * empty directory. What was created or replaced goes to notes. */
+int releases_link_shared(const struct config *cfg, const char *commit, struct strv *notes,
+			 char *err, size_t errlen);
 
 #endif

@@ -50,6 +50,50 @@ int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen)
 	return ro->ops->precheck(ro, why, whylen);
 }
 
+/* [target] carry: copied from the previous release (the one `current` names) into a new one,
+ * when that release was built, before the build. */
+static void carry_from_previous(struct rollout *ro, const char *path)
+{
+	const struct strv *carry = &ro->cfg->target.carry;
+	bool ok = true;
+
+	if (!ro->prev[0] || streq(ro->prev, ro->target) || !releases_is_built(ro->cfg, ro->prev)) {
+		char *list = strv_join(carry, ", ");
+		out_say("carry: no built previous release to copy %s from", list);
+		free(list);
+		return;
+	}
+	for (size_t i = 0; i < carry->n; i++) {
+		_cleanup_free_ char *src = releases_path(ro->cfg, ro->prev);
+		_cleanup_free_ char *from = xasprintf("%s/%s", src, carry->v[i]);
+		_cleanup_free_ char *to = xasprintf("%s/%s", path, carry->v[i]);
+		char *argv[] = {"cp", "-a", "--reflink=auto", from, to, NULL};
+		struct releases_carry_result res;
+		char err[512], note[128], d[32];
+		int64_t t0 = mono_ns();
+		int r = releases_carry(ro->cfg, ro->prev, ro->target, carry->v[i], &res, err,
+				       sizeof(err));
+
+		if (res.skipped) {
+			out_say("carry %s: skipped, %s", carry->v[i], res.skipped);
+			continue;
+		}
+		snprintf(note, sizeof(note), "# %u files as %s", res.files,
+			 releases_carry_how_name(res.how));
+		op_record_step(ro->op, "carry", argv, path, r < 0 ? 1 : 0, mono_ns() - t0, note);
+		format_duration(mono_ns() - t0, d, sizeof(d));
+		if (r < 0) {
+			log_warn("%s; the build starts without it", err);
+			ok = false;
+			continue;
+		}
+		out_say("carry %s from %.12s: %u files as %s in %s", carry->v[i], ro->prev,
+			res.files, releases_carry_how_name(res.how), d);
+	}
+	if (ok)
+		strlcpy_(ro->carried_from, ro->prev, sizeof(ro->carried_from));
+}
+
 /* Releases layout: write the target's release (once) and build there; `current` is switched
  * by rollout_restart, just before the restarts. */
 static int prepare_release(struct rollout *ro)
@@ -82,6 +126,21 @@ static int prepare_release(struct rollout *ro)
 		repo_changed_paths(ro->repo, ro->prev, ro->target, &ro->changed);
 	out_say("release %s: %s", path,
 		created ? "written" : ro->release_built ? "exists and is built" : "exists, not built");
+	ro->carried_from[0] = '\0';
+	if (created && ro->cfg->target.carry.n)
+		carry_from_previous(ro, path);
+	if (ro->cfg->target.shared.n) {
+		struct strv notes = {0};
+		r = releases_link_shared(ro->cfg, ro->target, &notes, err, sizeof(err));
+		for (size_t i = 0; i < notes.n; i++)
+			out_say("%s", notes.v[i]);
+		strv_free(&notes);
+		if (r < 0) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+	}
 	return 0;
 }
 

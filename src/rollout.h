@@ -58,6 +58,8 @@ struct rollout {
 	bool moved;                /* the checkout was moved (a side effect to undo) */
 	bool releases;             /* target.layout = releases */
 	bool release_built;        /* releases: the target release was built before */
+	char carried_from[REPO_OID_HEX]; /* releases: [target] carry came from this built
+	                                  * release ("" = nothing carried) */
 	char *workdir;             /* where builds, checks and units run: the checkout, or the
 	                            * target's release directory */
 	bool restarted;            /* restarts were attempted */

@@ -137,3 +137,127 @@ Test(releases, scoped_deploy_leaves_other_services_on_their_release)
 	s.conf = orig;
 	sample_teardown(&s);
 }
+
+static char *rel_file(struct sample *s, const char *commit, const char *path)
+{
+	char *p = xasprintf("%s.releases/%s/%s", s->checkout, commit, path);
+	char *text = tl_read(p);
+
+	free(p);
+	return text ? text : xstrdup("");
+}
+
+static void rel_stat(struct sample *s, const char *commit, const char *path, struct stat *st)
+{
+	char *p = xasprintf("%s.releases/%s/%s", s->checkout, commit, path);
+
+	cr_assert_eq(lstat(p, st), 0, "%s is missing", p);
+	free(p);
+}
+
+Test(releases, carry_and_shared_skip_the_build_and_spare_the_previous_release)
+{
+	struct sample s;
+	struct tl_run r;
+	struct stat a, b;
+	char c1[41], c2[41], c4[41], *orig, *t, *builds;
+	bool hardlinks;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "relcarry", false);
+	orig = s.conf;
+	releases_conf(&s, "layout = releases\n"
+			  "carry = build, node_modules\n"
+			  "carry_method = hardlink\n"
+			  "shared = .env, data/uploads\n"
+			  "build = mkdir -p build && cc -O2 -o build/sampleapp app/sampleapp.c "
+			  "-lsystemd && sh deps.sh");
+	builds = xasprintf("%s/builds.log", s.dir);
+	/* deps.sh stands in for `npm install`: it fills node_modules when it is missing */
+	t = xasprintf("printf '%%s\\n' '[ -d node_modules ] || { mkdir -p node_modules/pkg && "
+		      "echo v1 > node_modules/pkg/index.js; }' 'echo \"$PWD\" >> %s' > deps.sh",
+		      builds);
+	strlcpy_(c1, sample_commit(&s, NULL, t, "deps"), sizeof(c1));
+	free(t);
+	tl_write(xasprintf("%s/.env", s.checkout), "SAMPLE_SECRET=1\n");
+
+	deploy_ok(&s, "--edge-ready", NULL);
+	t = rel_file(&s, c1, "node_modules/pkg/index.js");
+	cr_assert_str_eq(t, "v1\n");
+	free(t);
+	t = rel_file(&s, c1, ".env");
+	cr_assert_str_eq(t, "SAMPLE_SECRET=1\n", "the release's .env is not the checkout's");
+	free(t);
+	rel_stat(&s, c1, "data/uploads", &a);
+	cr_assert(S_ISLNK(a.st_mode), "data/uploads is not a link to the shared folder");
+	cr_assert_eq(tl_sh("echo u1 > '%s.releases/%s/data/uploads/u1'", s.checkout, c1), 0);
+
+	/* a one-line change: build output carried, the shared build skipped, shared kept */
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--edge-ready", &r);
+	cr_assert(strstr(r.out, "skipping the shared build"), "%s", r.out);
+	cr_assert(strstr(r.out, "carry node_modules from"), "%s", r.out);
+	/* as root, permissions cannot protect a shared inode: copies (tests/cmd/test-carry.c
+	 * runs the hard links as another user) */
+	hardlinks = geteuid() != 0;
+	cr_assert(strstr(r.out, hardlinks ? "read-only hard links" : "as copies"), "%s", r.out);
+	tl_run_release(&r);
+	{
+		char got[41];
+		sample_http_commit(&s, "web", got);
+		cr_assert_str_eq(got, c2, "web does not run the carried build of %s", c2);
+		sample_beat_commit(&s, "compute", got);
+		cr_assert_str_eq(got, c2);
+	}
+	rel_stat(&s, c1, "node_modules/pkg/index.js", &a);
+	rel_stat(&s, c2, "node_modules/pkg/index.js", &b);
+	cr_assert_eq(a.st_ino == b.st_ino, hardlinks, "hard link: %d", a.st_ino == b.st_ino);
+	if (hardlinks)
+		cr_assert_eq(b.st_mode & 0222, 0, "a carried hard link is writable: %o", b.st_mode);
+	t = rel_file(&s, c2, "data/uploads/u1");
+	cr_assert_str_eq(t, "u1\n", "the shared uploads are not shared");
+	free(t);
+	t = tl_read(builds);
+	cr_assert(t && !strstr(t, c2), "the shared build ran for %s:\n%s", c2, t);
+	free(t);
+
+	/* a build that writes a carried file in place: into a hard link it fails, into a copy it
+	 * succeeds; either way the previous release is untouched */
+	sample_commit(&s, NULL,
+		      "echo '/* three */' >> app/sampleapp.c && "
+		      "echo 'echo v2 >> node_modules/pkg/index.js' >> deps.sh",
+		      "in-place write");
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, hardlinks ? 1 : 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	t = rel_file(&s, c2, "node_modules/pkg/index.js");
+	cr_assert_str_eq(t, "v1\n", "the build changed the previous release's file");
+	free(t);
+	t = rel_file(&s, c1, "node_modules/pkg/index.js");
+	cr_assert_str_eq(t, "v1\n", "the build changed an older release's file");
+	free(t);
+
+	/* a build that replaces a carried file (as package managers do) works, and still
+	 * leaves the previous release alone */
+	strlcpy_(c4, sample_commit(&s, NULL,
+				   "echo '/* four */' >> app/sampleapp.c && "
+				   "sed -i '$d' deps.sh && echo 'rm -f node_modules/pkg/index.js "
+				   "&& echo v2 > node_modules/pkg/index.js' >> deps.sh",
+				   "replace"),
+		 sizeof(c4));
+	deploy_ok(&s, "--edge-ready", &r);
+	cr_assert(strstr(r.out, "shared build: 'app/sampleapp.c' changed"), "%s", r.out);
+	cr_assert(strstr(r.out, "carry node_modules from"), "%s", r.out);
+	tl_run_release(&r);
+	t = rel_file(&s, c4, "node_modules/pkg/index.js");
+	cr_assert_str_eq(t, "v2\n");
+	free(t);
+	t = rel_file(&s, c2, "node_modules/pkg/index.js");
+	cr_assert_str_eq(t, "v1\n", "the build changed the previous release's file");
+	free(t);
+
+	free(builds);
+	free(s.conf);
+	s.conf = orig;
+	sample_teardown(&s);
+}
