@@ -204,6 +204,15 @@ static int units_substitute(const char *tmpl, const char *tmpl_path, const struc
 			continue;
 		}
 		v = units_param(p, s + 1, (size_t)(e - s - 1), &exec_word);
+		if (!v && exec_word && !comment) {
+			buf_free(&b);
+			return units_err(SL_EUSAGE, err, errlen,
+					 "%s:%u: the template runs @EXEC@ but [runtime native] exec "
+					 "is not set: set exec = PATH (relative to the checkout; it "
+					 "gets the service name as its argument), or write the "
+					 "program into the template's ExecStart=",
+					 tmpl_path, line);
+		}
 		if (!v) {
 			if (!comment) {
 				buf_free(&b);
@@ -250,12 +259,7 @@ int units_render(const struct config *cfg, struct units_set *set, char *err, siz
 				 "%s: [target] checkout is not set; the units run in the live "
 				 "checkout: set checkout = PATH",
 				 cfg->path);
-	if (str_empty(cfg->native.exec))
-		return units_err(SL_EUSAGE, err, errlen,
-				 "%s: [runtime native] exec is not set; the units need the program "
-				 "they run: set exec = PATH (relative to the checkout; it gets the "
-				 "service name as its argument)",
-				 cfg->path);
+	/* exec is needed only by templates that use @EXEC@: units_substitute says which. */
 	if (cfg->nservices == 0)
 		return units_err(SL_EUSAGE, err, errlen,
 				 "%s: no [service NAME] sections: there are no units", cfg->path);
@@ -264,7 +268,7 @@ int units_render(const struct config *cfg, struct units_set *set, char *err, siz
 	    cfg->target.checkout, str_empty(cfg->native.env_file) ? ".env" : cfg->native.env_file);
 	log_dir = units_log_dir(cfg);
 	if (strchr(cfg->target.checkout, '\n') || strchr(env_file, '\n') ||
-	    strchr(cfg->native.exec, '\n'))
+	    (cfg->native.exec && strchr(cfg->native.exec, '\n')))
 		return units_err(SL_EUSAGE, err, errlen,
 				 "%s: the checkout, env_file or exec path contains a newline; it "
 				 "cannot go into a unit file",
@@ -282,7 +286,9 @@ int units_render(const struct config *cfg, struct units_set *set, char *err, siz
 		_cleanup_free_ char *tmpl = NULL, *body = NULL, *stdout_ = NULL;
 		_cleanup_free_ char *workdir = units_workdir(cfg, svc);
 		_cleanup_free_ char *tdir = units_template_dir(cfg, workdir);
-		_cleanup_free_ char *exec = units_path_resolve(workdir, cfg->native.exec);
+		_cleanup_free_ char *exec = str_empty(cfg->native.exec)
+						? NULL
+						: units_path_resolve(workdir, cfg->native.exec);
 		struct units_params p;
 
 		f->svc = svc;

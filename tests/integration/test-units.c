@@ -333,6 +333,41 @@ Test(units, unknown_parameter_and_missing_exec_are_config_errors)
 	tl_run_release(&r);
 }
 
+/* exec is needed only by a template that runs @EXEC@: templates that name their program need
+ * no [runtime native] exec; one that still uses @EXEC@ is named with its line. */
+Test(units, exec_is_required_only_by_templates_that_use_it)
+{
+	struct tl_run r;
+	_cleanup_free_ char *conf = NULL, *path = NULL, *unit = NULL;
+	char *hit;
+
+	sample_setup("noexec");
+	conf = tl_read(sr.conf);
+	hit = strstr(conf, "exec = build/sampleapp");
+	cr_assert_not_null(hit);
+	hit[0] = ';'; /* no exec */
+	tl_write(sr.conf, conf);
+	for (size_t i = 0; i < ELEMENTSOF(services); i++)
+		edit_template(services[i], "ExecStart=@EXEC@ @SERVICE@",
+			      "ExecStart=@WORKDIR@/build/sampleapp @SERVICE@");
+	/* compute still uses @EXEC@ in its ExecStart: that one is the error */
+	edit_template("compute", "ExecStart=@WORKDIR@/build/sampleapp", "ExecStart=@EXEC@");
+	tl_shiplog(&r, NULL, NULL, "-c", sr.conf, "units", "install", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.err, "compute.service.in:") && strstr(r.err, "@EXEC@") &&
+		      strstr(r.err, "exec is not set"),
+		  "names the template, its line and the key: %s", r.err);
+	tl_run_release(&r);
+	edit_template("compute", "ExecStart=@EXEC@", "ExecStart=@WORKDIR@/build/sampleapp");
+
+	tl_shiplog(&r, NULL, NULL, "-c", sr.conf, "units", "install", NULL);
+	cr_assert_eq(r.exit_code, 0, "no template uses @EXEC@, yet: %s%s", r.out, r.err);
+	tl_run_release(&r);
+	path = unit_path("web");
+	unit = tl_read(path);
+	cr_assert(unit && strstr(unit, "/build/sampleapp web"), "%s", unit ? unit : "(none)");
+}
+
 Test(units, installed_units_actually_start)
 {
 	_cleanup_free_ char *commit = NULL;
