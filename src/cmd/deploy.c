@@ -272,7 +272,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	struct lock_holder holder;
 	struct strv dirty = {0};
 	_cleanup_free_ char *remote = NULL, *via = NULL;
-	char err[1024], branch[256] = "";
+	char err[1024], branch[256] = "", head[REPO_OID_HEX] = "";
 	struct op op = {.current = -1};
 	size_t nflags;
 	int r;
@@ -302,6 +302,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 		return SL_EENV;
 	}
 	repo_head(ro.repo, ro.prev, branch, sizeof(branch));
+	strlcpy_(head, ro.prev, sizeof(head)); /* the checkout's; ro.prev is what runs */
 	ro.releases = cfg->target.layout == LAYOUT_RELEASES;
 	if (ro.releases && ro.runtime == LEDGER_RT_NATIVE)
 		releases_current_commit(cfg, ro.prev); /* "" before the first release */
@@ -396,8 +397,8 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 			   cfg->target.checkout, list);
 		goto out;
 	}
-	out_say("checkout %s is clean (at %.12s%s%s)", cfg->target.checkout, ro.prev,
-		branch[0] ? " on " : ", detached", branch);
+	out_say("checkout %s is clean (at %.12s%s%s)", cfg->target.checkout,
+		head[0] ? head : "no commit yet", branch[0] ? " on " : ", detached", branch);
 	r = rollout_open_runtime(&ro);
 	if (r < 0) {
 		op_fail(&op, "the %s runtime is unreachable", ledger_runtime_name(a->runtime));
@@ -451,7 +452,11 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 		r = r == SL_EUSAGE ? SL_EUSAGE : SL_EFAILED;
 		goto fail;
 	}
-	out_say("target %s -> %.12s (was %.12s)", req.ref, ro.target, ro.prev);
+	if (ro.prev[0])
+		out_say("target %s -> %.12s (was %.12s)", req.ref, ro.target, ro.prev);
+	else
+		out_say("target %s -> %.12s (the first %s: nothing deployed before)", req.ref,
+			ro.target, ro.releases ? "release" : "deploy");
 	{
 		struct ledger_state *st = xcalloc(1, sizeof(*st));
 		const struct ledger_quarantine *q = NULL;

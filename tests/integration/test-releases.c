@@ -261,3 +261,31 @@ Test(releases, carry_and_shared_skip_the_build_and_spare_the_previous_release)
 	s.conf = orig;
 	sample_teardown(&s);
 }
+
+/* The first releases deploy has no release before it: it says so instead of printing empty
+ * commits ("clean (at  on main)", "(was )"). */
+Test(releases, first_deploy_prints_no_empty_commits)
+{
+	struct sample s;
+	struct tl_run r;
+	char head[41];
+	char *orig;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "relfirst", false);
+	orig = s.conf;
+	releases_conf(&s, "layout = releases");
+	sample_head(&s, head);
+	deploy_ok(&s, "--edge-ready", &r);
+	cr_assert(!strstr(r.out, "(at  ") && !strstr(r.out, "(was )"), "empty commits:\n%s", r.out);
+	cr_assert(strstr(r.out, "(the first release: nothing deployed before)"), "%s", r.out);
+	{
+		char want[128];
+		snprintf(want, sizeof(want), "is clean (at %.12s on main)", head);
+		cr_assert(strstr(r.out, want), "no checkout commit '%s':\n%s", want, r.out);
+	}
+	tl_run_release(&r);
+	free(s.conf);
+	s.conf = orig;
+	sample_teardown(&s);
+}
