@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "out.h"
+#include "remote.h"
 #include "util.h"
 
 /* Alphabetical. */
@@ -79,6 +80,24 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw)
 		return r;
 	}
 	return 0;
+}
+
+int cmd_ready(struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *c = ctx->entry;
+	int r;
+
+	if ((c->flags & CMD_FORWARDS) && ctx->cfg && !ctx->ledger_opt) {
+		r = remote_maybe_forward(ctx, EXEC_OVERRIDE_NONE);
+		if (r != REMOTE_RUN_HERE)
+			return r;
+	}
+	if (c->flags & (CMD_LEDGER_RO | CMD_LEDGER_RW)) {
+		r = cmd_open_ledger(ctx, c->flags & CMD_LEDGER_RW);
+		if (r < 0)
+			return r;
+	}
+	return CMD_RUN_HERE;
 }
 
 int cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)

@@ -13,7 +13,9 @@ struct ledger;
 enum cmd_flags {
 	CMD_CONFIG = 1 << 0,          /* a shiplog.conf must be found and valid */
 	CMD_CONFIG_OPTIONAL = 1 << 1, /* load it when found (to locate the ledger) */
-	CMD_LEDGER_RO = 1 << 2,       /* open the ledger read-only; it must exist */
+	CMD_LEDGER_RO = 1 << 2,       /* open the ledger read-only; it must exist. The command
+	                               * calls cmd_ready() once its arguments are valid, so that
+	                               * a usage error is exit 2 whatever the ledger is */
 	CMD_LEDGER_RW = 1 << 3,       /* open or create it read-write */
 	CMD_FORWARDS = 1 << 4,        /* a read that is forwarded over ssh when this is not the
 	                               * server's checkout (see remote.h) */
@@ -31,6 +33,7 @@ struct cmd_ctx {
 	char **cmd_argv;
 	const char *forwarded_from; /* --forwarded-from: this run was forwarded over ssh by that
 	                             * user@host; it never forwards again */
+	const struct cmd_entry *entry; /* the command being run */
 };
 
 struct cmd_entry {
@@ -58,6 +61,14 @@ char *cmd_ledger_dir(const char *ledger_opt, const struct config *cfg);
 
 /* Opens ctx->lg on demand (for commands that only sometimes need it). */
 int cmd_open_ledger(struct cmd_ctx *ctx, bool rw);
+
+/* What the table flags ask for after the configuration: forwarding over ssh (CMD_FORWARDS) and
+ * the ledger (CMD_LEDGER_*). The dispatcher calls it before run, except for CMD_LEDGER_RO
+ * commands, which call it themselves once their arguments parsed and validated. Returns
+ * CMD_RUN_HERE to go on here; otherwise the command's result (the forwarded run's, or the
+ * failure to open the ledger, already said). */
+#define CMD_RUN_HERE 1
+int cmd_ready(struct cmd_ctx *ctx);
 
 /* Prints usage of a command and returns SL_EUSAGE: for argument errors. */
 int cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)

@@ -124,14 +124,10 @@ static int run_command(const struct cmd_entry *c, struct cmd_ctx *ctx, int argc,
 		if (r < 0)
 			return r;
 	}
-	if ((c->flags & CMD_FORWARDS) && ctx->cfg && !ctx->ledger_opt) {
-		r = remote_maybe_forward(ctx, EXEC_OVERRIDE_NONE);
-		if (r != REMOTE_RUN_HERE)
-			return r;
-	}
-	if (c->flags & (CMD_LEDGER_RO | CMD_LEDGER_RW)) {
-		r = cmd_open_ledger(ctx, c->flags & CMD_LEDGER_RW);
-		if (r < 0)
+	ctx->entry = c;
+	if (!(c->flags & CMD_LEDGER_RO)) {
+		r = cmd_ready(ctx);
+		if (r != CMD_RUN_HERE)
 			return r;
 	}
 	optind = 0; /* a full getopt reset for the command's own parsing */

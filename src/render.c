@@ -1245,6 +1245,30 @@ static int last_event_cb(const struct ledger_event *ev, void *ud)
 	return 0;
 }
 
+int render_check_point(const struct cmd_entry *c, const char *arg, bool ops)
+{
+	uint64_t n;
+	int64_t t;
+
+	if (streq(arg, "now"))
+		return 0;
+	if (str_startswith(arg, "seq:") || (!ops && parse_u64(arg, &n) == 0)) {
+		if (parse_u64(str_startswith(arg, "seq:") ? arg + 4 : arg, &n) < 0) {
+			log_error("%s: bad sequence '%s': expected seq:N with N a number", c->name,
+				  arg);
+			return SL_EUSAGE;
+		}
+		return 0;
+	}
+	if (parse_u64(arg, &n) < 0 && parse_time_ns(arg, now_ns(), &t) < 0) {
+		log_error("%s: bad point '%s': use an operation id (41), a sequence (seq:120), RFC "
+			  "3339 time (2026-11-27T08:00:00Z) or an age like 90m, 2h, 3d",
+			  c->name, arg);
+		return SL_EUSAGE;
+	}
+	return 0;
+}
+
 int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const char *arg, bool ops,
 			 uint64_t *seq, char *desc, size_t desclen)
 {
@@ -1252,6 +1276,8 @@ int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const cha
 	int64_t t;
 	int r;
 
+	if (render_check_point(c, arg, ops) < 0)
+		return SL_EUSAGE;
 	r = ledger_last_seq(lg, &last);
 	if (r < 0)
 		return render_ledger_fail(c, lg, r, "cannot read the ledger", 0);
@@ -1262,13 +1288,7 @@ int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const cha
 		return 0;
 	}
 	if (str_startswith(arg, "seq:") || (!ops && parse_u64(arg, &n) == 0)) {
-		const char *num = str_startswith(arg, "seq:") ? arg + 4 : arg;
-
-		if (parse_u64(num, &n) < 0) {
-			log_error("%s: bad sequence '%s': expected seq:N with N a number", c->name,
-				  arg);
-			return SL_EUSAGE;
-		}
+		parse_u64(str_startswith(arg, "seq:") ? arg + 4 : arg, &n);
 		if (n > last) {
 			log_error("%s: no event %" PRIu64 " in this ledger (newest is %" PRIu64 ")",
 				  c->name, n, last);
@@ -1294,12 +1314,7 @@ int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const cha
 		snprintf(desc, desclen, "op %" PRIu64 " (seq %" PRIu64 ")", n, end);
 		return 0;
 	}
-	if (parse_time_ns(arg, now_ns(), &t) < 0) {
-		log_error("%s: bad point '%s': use an operation id (41), a sequence (seq:120), RFC "
-			  "3339 time (2026-11-27T08:00:00Z) or an age like 90m, 2h, 3d",
-			  c->name, arg);
-		return SL_EUSAGE;
-	}
+	parse_time_ns(arg, now_ns(), &t); /* checked above */
 	r = ledger_seek_time(lg, t, &n);
 	if (r < 0)
 		return render_ledger_fail(c, lg, r, "cannot search the ledger by time", 0);

@@ -131,3 +131,5 @@ uint64_t render_newest_op(struct ledger *lg);
  * value or a number not in the ledger, a ledger code otherwise. */
 int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const char *arg, bool ops,
 			 uint64_t *seq, char *desc, size_t desclen);
+/* Only the form of such a point, without the ledger: 0, or SL_EUSAGE with the message said. */
+int render_check_point(const struct cmd_entry *c, const char *arg, bool ops);

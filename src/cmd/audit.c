@@ -60,6 +60,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		log_error("audit: --until is before --since; swap them");
 		return SL_EUSAGE;
 	}
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 
 	r = ledger_seek_time(ctx->lg, since, &start);
 	if (r < 0)

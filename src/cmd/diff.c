@@ -157,6 +157,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		    "diff --help'");
 		return SL_EUSAGE;
 	}
+	if (render_check_point(&cmd_diff, argv[optind], true) < 0 ||
+	    render_check_point(&cmd_diff, argv[optind + 1], true) < 0)
+		return SL_EUSAGE;
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 	r = render_resolve_point(&cmd_diff, ctx->lg, argv[optind], true, &sa, da, sizeof(da));
 	if (r < 0)
 		return r;

@@ -111,6 +111,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		log_error("history: --until is before --since; swap them");
 		return SL_EUSAGE;
 	}
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 
 	r = ledger_history(ctx->lg, &f, (size_t)limit, &rows, &n);
 	if (r < 0)

@@ -112,6 +112,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (render_arg_u64(&cmd_show, "operation id", argv[optind], 1, &s.op) < 0)
 		return SL_EUSAGE;
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 
 	r = ledger_op_events(ctx->lg, s.op, end_cb, &s);
 	if (r == LEDGER_ENOTFOUND || (r == 0 && s.end == 0)) {

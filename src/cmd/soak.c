@@ -417,11 +417,21 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	sub = argv[optind];
+	if (!streq(sub, "start") && !streq(sub, "stop") && !streq(sub, "status") &&
+	    !streq(sub, "report")) {
+		r = cmd_usage_error(&cmd_soak, "unknown subcommand '%s'", sub);
+		goto out;
+	}
+	if (streq(sub, "start") && !ctx->cfg) {
+		r = cmd_usage_error(&cmd_soak, "'soak start' needs a shiplog.conf (-c FILE)");
+		goto out;
+	}
+	/* Arguments first: a usage error is exit 2 and creates no ledger; only start and stop
+	 * write (and create) it. */
+	r = cmd_open_ledger(ctx, streq(sub, "start") || streq(sub, "stop"));
+	if (r < 0)
+		goto out;
 	if (streq(sub, "start")) {
-		if (!ctx->cfg) {
-			r = cmd_usage_error(&cmd_soak, "'soak start' needs a shiplog.conf (-c FILE)");
-			goto out;
-		}
 		if (!name) {
 			char when[64];
 			format_time(now_ns(), when, sizeof(when));
@@ -431,10 +441,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		r = soak_start(ctx, name, every, dur, &scope);
 	} else if (streq(sub, "stop")) {
 		r = soak_stop(ctx);
-	} else if (streq(sub, "status") || streq(sub, "report")) {
-		r = soak_report(ctx, name, streq(sub, "status"));
 	} else {
-		r = cmd_usage_error(&cmd_soak, "unknown subcommand '%s'", sub);
+		r = soak_report(ctx, name, streq(sub, "status"));
 	}
 out:
 	scope_args_release(&scope);
@@ -445,6 +453,6 @@ const struct cmd_entry cmd_soak = {
 	.name = "soak",
 	.summary = "start|status|stop|report: watch units during a soak window",
 	.usage = usage,
-	.flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RW,
+	.flags = CMD_CONFIG_OPTIONAL, /* the ledger: opened by run, per subcommand */
 	.run = run,
 };

@@ -48,6 +48,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			  "'shiplog status'");
 		return SL_EUSAGE;
 	}
+	if (render_check_point(&cmd_state, at, false) < 0)
+		return SL_EUSAGE;
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 	r = render_resolve_point(&cmd_state, ctx->lg, at, false, &seq, desc, sizeof(desc));
 	if (r < 0)
 		return r;

@@ -140,6 +140,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			  argv[optind]);
 		return SL_EUSAGE;
 	}
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 
 	s = xcalloc(1, sizeof(*s));
 	/* every operation, unfiltered: the ledger's running histograms answer at once */

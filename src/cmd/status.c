@@ -39,6 +39,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			  argv[optind]);
 		return SL_EUSAGE;
 	}
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
 
 	st = xmalloc(sizeof(*st));
 	r = ledger_state_at(ctx->lg, UINT64_MAX, st);

@@ -846,6 +846,49 @@ Test(reads, missing_ledger_is_exit_4)
 	env_free(&e);
 }
 
+/* Usage before environment: arguments are parsed and checked before the ledger is opened, so a
+ * usage error is exit 2 (and creates nothing) even where there is no ledger. */
+Test(reads, usage_errors_come_before_the_ledger)
+{
+	struct env e;
+	struct tl_run r;
+	const char *cases[][5] = {
+	    {"history", "--since", "banana"},
+	    {"history", "--bogus"},
+	    {"history", "--outcome", "exploded"},
+	    {"show", "abc"},
+	    {"show"},
+	    {"state", "--at", "last tuesday"},
+	    {"state"},
+	    {"diff", "1", "banana"},
+	    {"diff", "seq:x", "2"},
+	    {"audit", "--since", "2026-13-45"},
+	    {"audit"},
+	    {"stats", "--last", "x"},
+	    {"stats", "--runtime", "podman"},
+	    {"status", "extra"},
+	    {"ledger", "verify", "extra"},
+	    {"ledger", "export", "--bogus"},
+	    {"soak", "--bogus"},
+	    {"soak", "status", "--every", "soon"},
+	    {"soak", "explode"},
+	};
+
+	env_new(&e, "reads-usage-first", false);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		tl_shiplog(&r, e.dir, NULL, "--ledger", e.ledger, cases[i][0], cases[i][1],
+			   cases[i][2], cases[i][3], NULL);
+		cr_assert_eq(r.exit_code, 2, "%s %s %s: exit %d: %s", cases[i][0],
+			     cases[i][1] ? cases[i][1] : "", cases[i][2] ? cases[i][2] : "",
+			     r.exit_code, r.err);
+		cr_assert(!strstr(r.err, "no ledger"), "%s: %s", cases[i][0], r.err);
+		tl_run_release(&r);
+		cr_assert_neq(access(e.ledger, F_OK), 0, "%s %s created the ledger", cases[i][0],
+			      cases[i][1] ? cases[i][1] : "");
+	}
+	env_free(&e);
+}
+
 Test(reads, bad_time_and_bad_id_are_exit_2)
 {
 	struct env e;
