@@ -636,9 +636,15 @@ int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, stru
 		ev->time_ns = get_int(&p, "time_ns", 1, INT64_MAX);
 	} else {
 		ts = get_str(&p, "time");
-		if (p.r == 0 &&
-		    (str_empty(ts) || parse_time_ns(ts, 0, &ev->time_ns) < 0 || ev->time_ns <= 0))
+		if (p.r == 0 && str_empty(ts))
 			perr(&p, "field '%s' is required: RFC 3339 text, or give time_ns", "time");
+		else if (p.r == 0 &&
+			 (parse_time_ns(ts, 0, &ev->time_ns) < 0 || ev->time_ns <= 0))
+			perr(&p,
+			     "field 'time' is not a valid time: '%s'; use RFC 3339 "
+			     "(2026-11-27T08:00:00Z, 2026-11-27T09:00:00.250+01:00), a real date "
+			     "from 1970 to 2262, or give time_ns",
+			     ts);
 	}
 	if (p.r < 0)
 		return p.r;
@@ -1155,8 +1161,8 @@ json_t *render_timings_json(const struct render_timings *t)
 int render_arg_time(const struct cmd_entry *c, const char *opt, const char *value, int64_t *out)
 {
 	if (parse_time_ns(value, now_ns(), out) < 0) {
-		log_error("%s: bad time '%s' for %s: use RFC 3339 (2026-11-27T08:00:00Z) or an age "
-			  "like 45s, 90m, 2h, 3d",
+		log_error("%s: bad time '%s' for %s: use RFC 3339 (2026-11-27T08:00:00Z, a real date "
+			  "from 1970 to 2262) or an age like 45s, 90m, 2h, 3d",
 			  c->name, value, opt);
 		return SL_EUSAGE;
 	}

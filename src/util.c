@@ -257,19 +257,36 @@ int parse_duration_ns(const char *s, int64_t *out)
 		{"h", 3600000000000LL},     {"d", 86400000000000LL}, {"us", 1000LL},
 		{"ns", 1LL},
 	};
-	char *end;
-	double v;
+	/* Decimal digits only, with an optional fraction: no sign, exponent, hex, inf or nan
+	 * (strtod took "0x10s" and "1e3s"). Exact integer arithmetic, overflow checked. */
+	uint64_t whole = 0, frac = 0, den = 1;
+	const char *p = s;
+	bool digits = false;
 
-	if (str_empty(s) || !(isdigit((unsigned char)*s) || *s == '.'))
+	if (!s)
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	for (; isdigit((unsigned char)*p); p++, digits = true)
+		if (__builtin_mul_overflow(whole, 10, &whole) ||
+		    __builtin_add_overflow(whole, (uint64_t)(*p - '0'), &whole))
+			return -ERANGE;
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++, digits = true)
+			if (den < 1000000000000000000ULL) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				den *= 10;
+			}
+	}
+	if (!digits)
 		return -EINVAL;
 	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-		if (streq(end, units[i].suffix)) {
-			double ns = v * (double)units[i].ns;
-			if (ns > (double)INT64_MAX / 2)
+		if (streq(p, units[i].suffix)) {
+			uint64_t ns;
+
+			if (__builtin_mul_overflow(whole, (uint64_t)units[i].ns, &ns) ||
+			    __builtin_add_overflow(
+				ns, (uint64_t)((unsigned __int128)frac * (uint64_t)units[i].ns / den),
+				&ns) ||
+			    ns > (uint64_t)INT64_MAX / 2)
 				return -ERANGE;
 			*out = (int64_t)ns;
 			return 0;
@@ -302,10 +319,18 @@ static int parse_digits(const char **p, int n, int *out)
 	return 0;
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 static int parse_rfc3339(const char *s, int64_t *out)
 {
 	int Y, M, D, h = 0, m = 0, sec = 0, oh = 0, om = 0;
-	int64_t frac_ns = 0, offset = 0;
+	int64_t frac_ns = 0, offset = 0, ns;
 	const char *p = s;
 	struct tm tm = {0};
 	time_t t;
@@ -345,7 +370,8 @@ static int parse_rfc3339(const char *s, int64_t *out)
 			return -EINVAL; /* a time without a zone is ambiguous */
 		}
 	}
-	if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+	if (*p || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 ||
+	    sec > 60 || oh > 23 || om > 59)
 		return -EINVAL;
 	tm.tm_year = Y - 1900;
 	tm.tm_mon = M - 1;
@@ -356,7 +382,12 @@ static int parse_rfc3339(const char *s, int64_t *out)
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		return -EINVAL;
-	*out = ((int64_t)t - offset) * 1000000000 + frac_ns;
+	/* Nanoseconds since the epoch fit an int64 from 1970 to 2262-04-11; "2600-..." wrapped
+	 * around to 2015 */
+	if (__builtin_mul_overflow((int64_t)t - offset, (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, frac_ns, &ns) || ns < 0)
+		return -ERANGE;
+	*out = ns;
 	return 0;
 }
 

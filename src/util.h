@@ -87,12 +87,15 @@ void buf_free(struct buf *b);
 int64_t now_ns(void);  /* CLOCK_REALTIME */
 int64_t mono_ns(void); /* CLOCK_MONOTONIC */
 
-/* "500ms", "5s", "2m", "1h", "3d", "1.5s" -> ns. -EINVAL on anything else. */
+/* "500ms", "5s", "2m", "1h", "3d", "1.5s" -> ns: decimal digits with an optional fraction and a
+ * unit (ns, us, ms, s, m, h, d). -EINVAL on anything else ("0x10s", "1e3s", "-1s"), -ERANGE
+ * over 2^62 ns (146 years). */
 int parse_duration_ns(const char *s, int64_t *out);
 /* Like the reference: under 1000 ms "<n>ms", else seconds with two decimals "1.23s". */
 void format_duration(int64_t ns, char *buf, size_t n);
-/* RFC 3339 ("2026-11-27T08:00:00Z", "...+01:00", fractional seconds) or a relative age ("90m",
- * "2h", "3d", "45s" = that long before now_ns) -> ns since the epoch. -EINVAL otherwise. */
+/* RFC 3339 ("2026-11-27T08:00:00Z", "...+01:00", fractional seconds; a real calendar date, from
+ * 1970 to 2262-04-11, the span of int64 nanoseconds) or a relative age ("90m", "2h", "3d",
+ * "45s" = that long before now_ns) -> ns since the epoch. -EINVAL otherwise. */
 int parse_time_ns(const char *s, int64_t now, int64_t *out);
 /* RFC 3339 in UTC with milliseconds: "2026-11-27T08:00:00.123Z". */
 void format_time(int64_t ns, char *buf, size_t n);

@@ -330,6 +330,10 @@ static const struct bad {
     {"policy", "on_failure", "retry"},
     {"policy", "settle", "3"},
     {"policy", "settle", "soon"},
+    {"policy", "settle", "1e3s"},   /* strtod's forms are not durations */
+    {"policy", "health_timeout", "0x10s"},
+    {"policy", "health_timeout", "1.5e1s"},
+    {"policy", "health_timeout", "99999999999d"}, /* over int64 nanoseconds */
     {"policy", "health_timeout", "0s"},
     {"project", "name", "my app"},
     {"project", "name", "a/b"},

@@ -889,6 +889,56 @@ Test(reads, usage_errors_come_before_the_ledger)
 	env_free(&e);
 }
 
+/* Only real times and plain durations: no calendar overflow (Feb 30), no wrap-around of int64
+ * nanoseconds ("2600-01-01" imported as 2015), no strtod forms ("0x10s", "1e3s"). */
+Test(reads, times_and_durations_are_strict)
+{
+	struct env e;
+	struct tl_run r;
+	const char *bad[] = {"2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
+			     "2026-04-31T00:00:00Z", "2600-01-01T00:00:00Z",
+			     "2262-04-12T00:00:00Z", "2026-11-27T08:00:00+24:00",
+			     "0x10s",		     "1e3s",
+			     "inf",		     "-5m",
+			     "99999999999999999999d"};
+	const char *good[] = {"2024-02-29T00:00:00Z", "2026-11-27T09:00:00.250+01:00", "1.5h",
+			      "90m", ".5d"};
+	char *path, *text;
+
+	env_new(&e, "reads-times", true);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		SL(&r, &e, "history", "--since", bad[i]);
+		cr_assert_eq(r.exit_code, 2, "--since %s: exit %d", bad[i], r.exit_code);
+		cr_assert(strstr(r.err, "RFC 3339") && strstr(r.err, "1970 to 2262"), "%s", r.err);
+		tl_run_release(&r);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		SL(&r, &e, "history", "--since", good[i]);
+		cr_assert_eq(r.exit_code, 0, "--since %s: exit %d: %s", good[i], r.exit_code, r.err);
+		tl_run_release(&r);
+	}
+	SL(&r, &e, "soak", "status", "--every", "0x10s");
+	cr_assert_eq(r.exit_code, 2, "--every 0x10s: exit %d", r.exit_code);
+	tl_run_release(&r);
+
+	/* An import of a time past 2262 is refused, not stored as a time in 2015. */
+	path = xasprintf("%s/future.jsonl", e.dir);
+	text = xasprintf("{\"type\":\"op.refused\",\"time\":\"2600-01-01T00:00:00Z\","
+			 "\"actor\":\"bob@vps\",\"guard\":\"dirty-tree\",\"reason\":\"x\","
+			 "\"request\":{\"kind\":\"deploy\",\"mode\":\"main\",\"ref\":\"main\","
+			 "\"runtime\":\"native\"}}\n");
+	tl_write(path, text);
+	SL(&r, &e, "ledger", "import", path);
+	cr_assert_eq(r.exit_code, 2, "exit %d: %s%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.err, ":1: field 'time' is not a valid time: '2600-01-01T00:00:00Z'"),
+		  "%s", r.err);
+	cr_assert(strstr(r.err, "nothing was imported"), "%s", r.err);
+	tl_run_release(&r);
+	free(path);
+	free(text);
+	env_free(&e);
+}
+
 Test(reads, bad_time_and_bad_id_are_exit_2)
 {
 	struct env e;
