@@ -907,8 +907,11 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 	size_t w = 7;
 
 	render_time_short(st->time_ns, t, sizeof(t));
-	fprintf(f, "ledger at seq %" PRIu64 " (%s): %" PRIu64 " operations", st->seq, t,
-		st->counters.ops);
+	/* Every op.requested and standalone op.refused counts: an automatic rollback nested in a
+	 * deploy is an operation of its own. Say so, or the sum looks wrong. */
+	fprintf(f, "ledger at seq %" PRIu64 " (%s): %" PRIu64
+		   " operations (automatic rollbacks and refusals included)",
+		st->seq, t, st->counters.ops);
 	for (int i = LEDGER_OUT_SUCCEEDED; i < LEDGER_OUT__COUNT; i++)
 		if (st->counters.outcome[i])
 			fprintf(f, ", %" PRIu64 " %s", st->counters.outcome[i],

@@ -372,6 +372,8 @@ Test(reads, status_shows_last_good_and_quarantine)
 	SL(&r, &e, "status");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "LAST GOOD"), "%s", r.out);
+	cr_assert(strstr(r.out, "operations (automatic rollbacks and refusals included)"),
+		  "the count says what it counts: %s", r.out);
 	cr_assert(strstr(r.out, "quarantined"), "%s", r.out);
 	cr_assert(strstr(r.out, "333333333333"), "%s", r.out);
 	cr_assert(strstr(r.out, "111111111111 (op 1"), "compute's last good: %s", r.out);
