@@ -233,6 +233,48 @@ void rollout_prune_releases(struct rollout *ro, struct ledger *lg)
 	free(st);
 }
 
+void rollout_note_shared_checkout(struct rollout *ro)
+{
+	struct strv changed = {0}, others = {0};
+	struct buf note = {0};
+	_cleanup_free_ char *list = NULL;
+	char *argv[] = {"git", "diff", "--name-only", ro->prev, ro->target, NULL};
+
+	if (ro->releases || !ro->prev[0] || streq(ro->prev, ro->target) ||
+	    ro->plan.nservices >= ro->cfg->nservices)
+		return;
+	for (size_t i = 0; i < ro->cfg->nservices; i++) {
+		bool in = false;
+		for (size_t j = 0; j < ro->plan.nservices; j++)
+			in = in || ro->plan.services[j] == i;
+		if (!in)
+			strv_push(&others, ro->cfg->services[i].name);
+	}
+	if (repo_changed_paths(ro->repo, ro->prev, ro->target, &changed) < 0 || !changed.n)
+		goto out;
+	list = strv_join(&others, ", ");
+	buf_printf(&note, "# the checkout is shared: this changes the files under %s (not in scope)"
+			  ": %zu path%s:", list, changed.n, changed.n == 1 ? "" : "s");
+	for (size_t i = 0; i < changed.n && i < 10; i++)
+		buf_printf(&note, " %s", changed.v[i]);
+	if (changed.n > 10)
+		buf_printf(&note, " ...");
+	out_say("note: the in-place checkout is shared by every service: moving it %.12s -> %.12s "
+		"changes the files under %s, which keep running %.12s until restarted",
+		ro->prev, ro->target, list, ro->prev);
+	for (size_t i = 0; i < changed.n && i < 10; i++)
+		out_say("  %s", changed.v[i]);
+	if (changed.n > 10)
+		out_say("  ... and %zu more", changed.n - 10);
+	out_say("  ('shiplog status' shows the drift; layout = releases gives each service its own "
+		"release)");
+	op_record_step(ro->op, "shared-checkout", argv, repo_workdir(ro->repo), 0, 0, note.data);
+out:
+	buf_free(&note);
+	strv_free(&changed);
+	strv_free(&others);
+}
+
 int rollout_move_checkout(struct rollout *ro)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};

@@ -79,6 +79,11 @@ int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen);
  * git.moved and computes ro->changed. */
 int rollout_move_checkout(struct rollout *ro);
 
+/* In-place layout, before the move: when the scope leaves services out and the move changes
+ * files, says which services and which paths (they keep running the old commit while their files
+ * are the new one) and records it as a "shared-checkout" step. */
+void rollout_note_shared_checkout(struct rollout *ro);
+
 /* Where builds and checks run (the checkout, or the target release). */
 const char *rollout_workdir(const struct rollout *ro);
 /* Releases layout: after a success, removes releases beyond [target] keep_releases, protecting

@@ -481,6 +481,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 		strlcpy_(ro.branch, cfg->git.main_branch, sizeof(ro.branch));
 	else if (a->mode == DEPLOY_BRANCH || a->mode == DEPLOY_CURRENT_BRANCH)
 		strlcpy_(ro.branch, a->target, sizeof(ro.branch));
+	rollout_note_shared_checkout(&ro);
 	r = rollout_move_checkout(&ro);
 	if (r == SL_EREFUSED) {
 		r = refuse(&op, "diverged", "%s", op.error);

@@ -8,7 +8,10 @@
 #include <ledger/ledger.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "lock.h"
+#include "releases.h"
+#include "repo.h"
 #include "out.h"
 #include "render.h"
 #include "util.h"
@@ -22,6 +25,50 @@ static json_t *lock_json(int r, bool held, const struct lock_holder *h)
 	return json_pack("{s:b,s:I,s:o,s:I,s:o}", "held", 1, "pid", (json_int_t)h->pid, "actor",
 			 json_str(h->actor), "op", (json_int_t)h->op, "since",
 			 json_time(h->since_ns));
+}
+
+/* Drift: a service whose files on disk are not the commit it runs (the shared in-place checkout
+ * moved by a deploy that left it out, or its release link). Needs the config; reads git only for
+ * the in-place layout. One line per drifting service into text, or an array into json. */
+static void drift(struct cmd_ctx *ctx, const struct ledger_state *st, json_t *json)
+{
+	const struct config *cfg = ctx->cfg;
+	struct repo *repo = NULL;
+	char head[REPO_OID_HEX] = "";
+
+	if (!cfg || str_empty(cfg->target.checkout))
+		return;
+	if (cfg->target.layout == LAYOUT_IN_PLACE) {
+		if (repo_open(cfg->target.checkout, &repo) < 0 ||
+		    repo_head(repo, head, NULL, 0) < 0)
+			head[0] = '\0';
+		repo_free(repo);
+		if (!head[0])
+			return;
+	}
+	for (uint32_t i = 0; i < st->nservices; i++) {
+		const struct ledger_service_state *ss = &st->services[i];
+		const char *runs = ss->rt[LEDGER_RT_NATIVE].commit;
+		char files[REPO_OID_HEX] = "";
+
+		if (!runs[0] || ss->owner != LEDGER_RT_NATIVE || !config_service(cfg, ss->name))
+			continue;
+		if (cfg->target.layout == LAYOUT_IN_PLACE)
+			strlcpy_(files, head, sizeof(files));
+		else if (releases_service_commit(cfg, ss->name, files) < 0)
+			continue;
+		if (streq(files, runs))
+			continue;
+		if (json)
+			json_array_append_new(json, json_pack("{s:s,s:s,s:s}", "service", ss->name,
+							      "runs", runs, "files", files));
+		else
+			printf("drift: %s runs %.12s but its files on disk are %.12s (%s); a restart "
+			       "would run code no deploy verified for it\n",
+			       ss->name, runs, files,
+			       cfg->target.layout == LAYOUT_IN_PLACE ? "the shared checkout moved"
+								     : "its release link");
+	}
 }
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -56,12 +103,15 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 		json_object_set_new(o, "ledger", json_str(ctx->ledger_dir));
 		json_object_set_new(o, "lock", lock_json(lr, held, &holder));
+		json_object_set_new(o, "drift", json_array());
+		drift(ctx, st, json_object_get(o, "drift"));
 		out_json(o);
 		goto out;
 	}
 
 	printf("ledger %s\n", ctx->ledger_dir);
 	render_state_text(stdout, st);
+	drift(ctx, st, NULL);
 	if (lr < 0) {
 		printf("lock: unknown (%s)\n", sl_strerror(lr));
 	} else if (held) {
@@ -94,11 +144,14 @@ const struct cmd_entry cmd_status = {
 	     "verify passed and that was not rolled back). Then the quarantined commits (undone\n"
 	     "by a rollback), the operation in flight (with its phase, actor and pid) and who\n"
 	     "holds the deploy lock. It reads the newest snapshot plus the events after it, so\n"
-	     "it is fast on any ledger size.\n"
+	     "it is fast on any ledger size. With the config, a 'drift:' line names every service\n"
+	     "whose files on disk are not the commit it runs (the in-place checkout moved by a\n"
+	     "deploy that left it out of scope; in the releases layout, its release link).\n"
 	     "\n"
 	     "Options:\n"
 	     "  --json    one JSON document: seq, services[].runtimes.<rt>.{commit,since,healthy,\n"
-	     "            last_good}, quarantine[], inflight, parent, counters, lock\n"
+	     "            last_good}, quarantine[], inflight, parent, counters, lock,\n"
+	     "            drift[].{service,runs,files}\n"
 	     "\n"
 	     "Examples:\n"
 	     "  shiplog status\n"

@@ -289,3 +289,45 @@ Test(releases, first_deploy_prints_no_empty_commits)
 	s.conf = orig;
 	sample_teardown(&s);
 }
+
+/* The in-place layout has one tree for every service: a scoped deploy says what it moves under
+ * the services it leaves out, records it, and status shows the drift until they are deployed. */
+Test(releases, in_place_scoped_deploy_reports_and_records_the_drift)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], want[128];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "drift", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready", NULL);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(!strstr(r.out, "drift:"), "drift after a full deploy:\n%s", r.out);
+	tl_run_release(&r);
+
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--workers-only", &r);
+	cr_assert(strstr(r.out, "changes the files under web, api"), "no note:\n%s", r.out);
+	cr_assert(strstr(r.out, "  NOTES"), "the changed paths are not named:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "shared-checkout"), "the note is not in the ledger");
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	snprintf(want, sizeof(want), "drift: web runs %.12s but its files on disk are %.12s", c1,
+		 c2);
+	cr_assert(strstr(r.out, want), "status does not show '%s':\n%s", want, r.out);
+	cr_assert(!strstr(r.out, "drift: compute"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "--json", "status", NULL);
+	cr_assert(strstr(r.out, "\"drift\":[{"), "%s", r.out);
+	tl_run_release(&r);
+
+	deploy_ok(&s, "--edge-ready", NULL);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(!strstr(r.out, "drift:"), "drift after the full deploy:\n%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
