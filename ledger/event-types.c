@@ -99,6 +99,7 @@ static const struct field f_health_checked[] = {
     EVF("k", F_STR, health_checked.kind),	  EVF("tg", F_STR, health_checked.target),
     EVF("ok", F_BOOL, health_checked.ok),	  EVF("n", F_U32, health_checked.attempts),
     EVF("lat", F_I64, health_checked.latency_ns), EVF("dt", F_STR, health_checked.detail),
+    EVF("cut", F_BOOL, health_checked.cut_short),
 };
 
 static const struct field f_owner_changed[] = {

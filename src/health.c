@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Health checks: HTTP through libcurl (the only file that includes curl.h), TCP connects, and
  * commands through spawn. One attempt is health_check_once(); health_check() retries it against
- * a deadline on the monotonic clock. health_spec_parse() lives in health-spec.c. */
+ * a deadline on the monotonic clock, and health_check_all() runs several side by side.
+ * health_spec_parse() lives in health-spec.c. */
 #include "health.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #define HEALTH_ATTEMPT_MAX_NS (10LL * 1000000000LL)
 #define HEALTH_ATTEMPT_MIN_NS (50LL * 1000000LL)
 #define HEALTH_INTERVAL_DEFAULT_NS (250LL * 1000000LL)
+#define HEALTH_CANCEL_POLL_NS (50LL * 1000000LL) /* how often a wait looks at the cancel flag */
 
 /* libcurl is loaded when the first HTTP check runs, not when shiplog starts: linking it pulls in
  * some forty libraries (TLS, Kerberos, LDAP...) whose loading and constructors cost ~5 ms on
@@ -126,7 +128,17 @@ static void health_noproxy(char *list, size_t n)
 		 env && *env ? env : "");
 }
 
-static int health_http(const struct health_spec *h, int64_t timeout_ns, struct health_result *res)
+/* A transfer in flight stops when its check is cancelled (curl calls this at least once a
+ * second, and on every socket event). */
+static int health_xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			   curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return *(volatile sig_atomic_t *)p != 0;
+}
+
+static int health_http(const struct health_spec *h, int64_t timeout_ns, struct health_result *res,
+		       volatile sig_atomic_t *cancel)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", noproxy[1024];
 	struct health_body body = {0};
@@ -162,6 +174,11 @@ static int health_http(const struct health_spec *h, int64_t timeout_ns, struct h
 	curl.easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	if (head)
 		curl.easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (cancel) {
+		curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, health_xferinfo);
+		curl.easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
+		curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	cc = curl.easy_perform(c);
 	if (cc == CURLE_OK)
@@ -222,8 +239,9 @@ static int health_hostport(const char *target, char *host, size_t hostlen, char 
 	return 0;
 }
 
-/* One connect against a deadline; 0 or -errno. */
-static int health_connect_one(const struct addrinfo *ai, int64_t deadline)
+/* One connect against a deadline; 0 or -errno (-ECANCELED when *cancel became non-zero). */
+static int health_connect_one(const struct addrinfo *ai, int64_t deadline,
+			      volatile sig_atomic_t *cancel)
 {
 	_cleanup_close_ int fd = -1;
 	socklen_t len = sizeof(int);
@@ -243,13 +261,17 @@ static int health_connect_one(const struct addrinfo *ai, int64_t deadline)
 
 		if (left <= 0)
 			return -ETIMEDOUT;
+		if (cancel && *cancel)
+			return -ECANCELED;
+		if (cancel && left > HEALTH_CANCEL_POLL_NS)
+			left = HEALTH_CANCEL_POLL_NS;
 		r = poll(&p, 1, (int)((left + 999999) / 1000000));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -errno;
 		if (r == 0)
-			return -ETIMEDOUT;
+			continue; /* the deadline or the cancel flag, at the top */
 		break;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -257,7 +279,8 @@ static int health_connect_one(const struct addrinfo *ai, int64_t deadline)
 	return err ? -err : 0;
 }
 
-static int health_tcp(const struct health_spec *h, int64_t timeout_ns, struct health_result *res)
+static int health_tcp(const struct health_spec *h, int64_t timeout_ns, struct health_result *res,
+		      volatile sig_atomic_t *cancel)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
 	struct addrinfo *ai = NULL;
@@ -277,10 +300,8 @@ static int health_tcp(const struct health_spec *h, int64_t timeout_ns, struct he
 		return 0;
 	}
 	for (struct addrinfo *a = ai; a; a = a->ai_next) {
-		last = health_connect_one(a, deadline);
-		if (last == 0)
-			break;
-		if (last == -ETIMEDOUT)
+		last = health_connect_one(a, deadline, cancel);
+		if (last == 0 || last == -ETIMEDOUT || last == -ECANCELED)
 			break;
 	}
 	freeaddrinfo(ai);
@@ -308,9 +329,11 @@ static void health_last_line(struct buf *d, const char *s, size_t len)
 }
 
 static int health_cmd(const struct health_spec *h, int64_t timeout_ns, const char *cwd,
-		      struct health_result *res)
+		      struct health_result *res, volatile sig_atomic_t *cancel)
 {
-	struct spawn_opts o = {.cwd = cwd, .capture = true, .timeout_ns = timeout_ns};
+	/* with a cancel flag, the command runs in a group of its own and is stopped with it */
+	struct spawn_opts o = {.cwd = cwd, .capture = true, .timeout_ns = timeout_ns,
+			       .abort_flag = cancel};
 	struct spawn_result sr;
 	struct buf d = {0};
 	int r;
@@ -354,8 +377,8 @@ static int health_cmd(const struct health_spec *h, int64_t timeout_ns, const cha
 	return 0;
 }
 
-int health_check_once(const struct health_spec *h, int64_t attempt_timeout_ns, const char *cwd,
-		      struct health_result *res)
+static int health_attempt(const struct health_spec *h, int64_t attempt_timeout_ns,
+			  const char *cwd, struct health_result *res, volatile sig_atomic_t *cancel)
 {
 	int64_t start = mono_ns();
 	int r;
@@ -366,13 +389,13 @@ int health_check_once(const struct health_spec *h, int64_t attempt_timeout_ns, c
 	switch (h->kind) {
 	case HEALTH_HTTP_GET:
 	case HEALTH_HTTP_HEAD:
-		r = health_http(h, attempt_timeout_ns, res);
+		r = health_http(h, attempt_timeout_ns, res, cancel);
 		break;
 	case HEALTH_TCP:
-		r = health_tcp(h, attempt_timeout_ns, res);
+		r = health_tcp(h, attempt_timeout_ns, res, cancel);
 		break;
 	case HEALTH_CMD:
-		r = health_cmd(h, attempt_timeout_ns, cwd, res);
+		r = health_cmd(h, attempt_timeout_ns, cwd, res, cancel);
 		break;
 	default:
 		snprintf(res->detail, sizeof(res->detail), "unknown health check kind %d", h->kind);
@@ -384,23 +407,36 @@ int health_check_once(const struct health_spec *h, int64_t attempt_timeout_ns, c
 	return r;
 }
 
-static void health_sleep_until(int64_t when)
+int health_check_once(const struct health_spec *h, int64_t attempt_timeout_ns, const char *cwd,
+		      struct health_result *res)
 {
-	int64_t left = when - mono_ns();
-	struct timespec ts;
-
-	if (left <= 0)
-		return;
-	ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	return health_attempt(h, attempt_timeout_ns, cwd, res, NULL);
 }
 
-int health_check(const struct health_spec *h, int64_t timeout_ns, int64_t interval_ns,
-		 const char *cwd, struct health_result *res)
+/* Sleeps until when, or (in slices) until *cancel becomes non-zero. */
+static void health_sleep_until(int64_t when, volatile sig_atomic_t *cancel)
+{
+	for (;;) {
+		int64_t left = when - mono_ns();
+		struct timespec ts;
+
+		if (left <= 0 || (cancel && *cancel))
+			return;
+		if (cancel && left > HEALTH_CANCEL_POLL_NS)
+			left = HEALTH_CANCEL_POLL_NS;
+		ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static int health_check_until(const struct health_spec *h, int64_t timeout_ns,
+			      int64_t interval_ns, const char *cwd, struct health_result *res,
+			      volatile sig_atomic_t *cancel)
 {
 	int64_t deadline = mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
 	uint32_t attempts = 0;
+	struct health_result cur;
 	int r;
 
 	if (interval_ns <= 0)
@@ -415,7 +451,12 @@ int health_check(const struct health_spec *h, int64_t timeout_ns, int64_t interv
 			attempt = HEALTH_ATTEMPT_MAX_NS;
 		if (attempt < HEALTH_ATTEMPT_MIN_NS)
 			attempt = HEALTH_ATTEMPT_MIN_NS;
-		r = health_check_once(h, attempt, cwd, res);
+		if (cancel && *cancel)
+			break;
+		r = health_attempt(h, attempt, cwd, &cur, cancel);
+		if (cancel && *cancel && !cur.ok && r >= 0)
+			break; /* an attempt cut off in flight says nothing: keep the last whole one */
+		*res = cur;
 		res->attempts = ++attempts;
 		if (r < 0)
 			return r; /* a bad spec does not get better by retrying */
@@ -423,6 +464,109 @@ int health_check(const struct health_spec *h, int64_t timeout_ns, int64_t interv
 			return 0;
 		if (mono_ns() + interval_ns >= deadline)
 			return 0;
-		health_sleep_until(mono_ns() + interval_ns);
+		health_sleep_until(mono_ns() + interval_ns, cancel);
 	}
+	res->cut_short = true;
+	res->ok = false;
+	if (!attempts)
+		snprintf(res->detail, sizeof(res->detail), "no attempt finished");
+	return 0;
+}
+
+int health_check(const struct health_spec *h, int64_t timeout_ns, int64_t interval_ns,
+		 const char *cwd, struct health_result *res)
+{
+	return health_check_until(h, timeout_ns, interval_ns, cwd, res, NULL);
+}
+
+struct health_group {
+	struct health_job *jobs;
+	int64_t timeout_ns, interval_ns;
+	const char *cwd;
+	volatile sig_atomic_t cancel; /* set by the first job that fails for good, or on *stop */
+	volatile sig_atomic_t running;
+	pthread_mutex_t mu;
+};
+
+struct health_worker {
+	struct health_group *g;
+	size_t i;
+};
+
+static void health_job_run(struct health_group *g, size_t i)
+{
+	struct health_job *j = &g->jobs[i];
+
+	j->rc = health_check_until(j->spec, g->timeout_ns, g->interval_ns, g->cwd, &j->res,
+				   &g->cancel);
+	j->ended_ns = mono_ns();
+	if (j->rc < 0 || (!j->res.ok && !j->res.cut_short))
+		g->cancel = 1; /* the verify has failed: the others need not finish */
+	pthread_mutex_lock(&g->mu);
+	g->running--;
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void *health_worker_main(void *p)
+{
+	struct health_worker *w = p;
+
+	health_job_run(w->g, w->i);
+	return NULL;
+}
+
+int health_check_all(struct health_job *jobs, size_t n, int64_t timeout_ns, int64_t interval_ns,
+		     const char *cwd, volatile sig_atomic_t *stop)
+{
+	struct health_group g = {.jobs = jobs, .timeout_ns = timeout_ns,
+				 .interval_ns = interval_ns, .cwd = cwd};
+	struct health_worker *w = xcalloc(n ? n : 1, sizeof(*w));
+	pthread_t *tid = xcalloc(n ? n : 1, sizeof(*tid));
+	bool *started = xcalloc(n ? n : 1, sizeof(*started));
+	sigset_t all, old;
+
+	pthread_mutex_init(&g.mu, NULL);
+	for (size_t i = 0; i < n; i++)
+		jobs[i].res = (struct health_result){0};
+	/* the workers block every signal: SIGINT/SIGTERM reach the calling thread, which passes
+	 * them on through *stop */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (size_t i = 0; i < n; i++) {
+		w[i] = (struct health_worker){.g = &g, .i = i};
+		pthread_mutex_lock(&g.mu);
+		g.running++;
+		pthread_mutex_unlock(&g.mu);
+		started[i] = pthread_create(&tid[i], NULL, health_worker_main, &w[i]) == 0;
+		if (!started[i]) {
+			pthread_mutex_lock(&g.mu);
+			g.running--;
+			pthread_mutex_unlock(&g.mu);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* a job without a thread of its own runs here, after the others have started */
+	for (size_t i = 0; i < n; i++)
+		if (!started[i])
+			health_job_run(&g, i);
+	for (;;) {
+		sig_atomic_t left;
+
+		pthread_mutex_lock(&g.mu);
+		left = g.running;
+		pthread_mutex_unlock(&g.mu);
+		if (!left)
+			break;
+		if (stop && *stop)
+			g.cancel = 1;
+		health_sleep_until(mono_ns() + HEALTH_CANCEL_POLL_NS / 5, NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&g.mu);
+	free(started);
+	free(tid);
+	free(w);
+	return 0;
 }

@@ -182,6 +182,8 @@ json_t *render_event_json(const struct ledger_event *ev)
 		set(o, "attempts", json_integer(h->attempts));
 		set(o, "latency_ns", json_integer(h->latency_ns));
 		set(o, "detail", json_str(h->detail));
+		if (h->cut_short)
+			set(o, "cut_short", json_true());
 		break;
 	}
 	case LEDGER_EV_OWNER_CHANGED:
@@ -376,7 +378,7 @@ void render_event_text(struct buf *b, const struct ledger_event *ev)
 
 		dur(h->latency_ns, d, sizeof(d));
 		buf_printf(b, "health %s %s %s: %s, %u attempt%s, %s", nz(h->service), nz(h->kind),
-			   nz(h->target), h->ok ? "ok" : "FAILED", h->attempts,
+			   nz(h->target), h->ok ? "ok" : h->cut_short ? "cut short" : "FAILED", h->attempts,
 			   h->attempts == 1 ? "" : "s", d);
 		detail_text(b, h->detail);
 		break;
@@ -740,6 +742,7 @@ int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, stru
 		h->attempts = (uint32_t)get_int(&p, "attempts", 0, UINT32_MAX);
 		h->latency_ns = get_int(&p, "latency_ns", 0, INT64_MAX);
 		h->detail = get_str(&p, "detail");
+		h->cut_short = get_bool(&p, "cut_short");
 		break;
 	}
 	case LEDGER_EV_OWNER_CHANGED:

@@ -445,9 +445,9 @@ int rollout_restart(struct rollout *ro)
 	return ro->ops->restart(ro);
 }
 
-void rollout_record_health(struct rollout *ro, const struct service *s, const char *kind,
-			   const char *target, bool ok, uint32_t attempts, int64_t latency,
-			   const char *detail)
+static void record_health(struct rollout *ro, const struct service *s, const char *kind,
+			  const char *target, bool ok, uint32_t attempts, int64_t latency,
+			  const char *detail, bool cut_short)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_HEALTH_CHECKED};
 
@@ -459,7 +459,15 @@ void rollout_record_health(struct rollout *ro, const struct service *s, const ch
 	ev.u.health_checked.attempts = attempts;
 	ev.u.health_checked.latency_ns = latency;
 	ev.u.health_checked.detail = detail;
+	ev.u.health_checked.cut_short = cut_short;
 	op_append(ro->op, &ev);
+}
+
+void rollout_record_health(struct rollout *ro, const struct service *s, const char *kind,
+			   const char *target, bool ok, uint32_t attempts, int64_t latency,
+			   const char *detail)
+{
+	record_health(ro, s, kind, target, ok, attempts, latency, detail, false);
 }
 
 void rollout_record_restart(struct rollout *ro, const struct service *s, const char *unit,
@@ -503,21 +511,80 @@ static int check_one(struct rollout *ro, const struct service *s, const struct h
 	return 0;
 }
 
+/* Records and prints one check of a concurrent verify; `first` is the check whose failure ended
+ * the others (NULL when none failed for good). */
+static void record_job(struct rollout *ro, const struct service *s, const struct health_job *j,
+		       const struct service *first_s, const struct health_job *first)
+{
+	const char *kind = health_kind_name(j->spec->kind);
+	char lat[32], detail[sizeof(j->res.detail) + 256];
+
+	format_duration(j->res.latency_ns, lat, sizeof(lat));
+	if (j->res.cut_short && first)
+		snprintf(detail, sizeof(detail), "cut short: %s check %s failed first; last attempt: %s",
+			 first_s->name, first->spec->target, j->res.detail);
+	else if (j->res.cut_short)
+		snprintf(detail, sizeof(detail), "cut short: interrupted; last attempt: %s",
+			 j->res.detail);
+	else
+		snprintf(detail, sizeof(detail), "%s", j->res.detail);
+	record_health(ro, s, kind, j->spec->target, j->res.ok, j->res.attempts, j->res.latency_ns,
+		      detail, j->res.cut_short);
+	out_say("%s %s %s %s: %s (%u attempt%s, %s)",
+		j->res.ok ? "ok" : j->res.cut_short ? "CUT" : "FAIL", s->name, kind, j->spec->target,
+		detail, j->res.attempts, j->res.attempts == 1 ? "" : "s", lat);
+}
+
 int rollout_verify(struct rollout *ro)
 {
-	int r = 0;
+	struct health_job *jobs;
+	const struct service **owner;
+	size_t n = 0, k = 0, first = SIZE_MAX;
+	bool cut = false;
+	int64_t t0;
+	int r;
 
 	r = ro->ops->verify(ro);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < ro->plan.nservices; i++)
+		n += rollout_service(ro, i)->nhealth;
+	if (!n)
+		return 0;
+	/* Every check of every service at once, against one deadline: a failed deploy waits for
+	 * the first check that fails for good, not for the sum of the timeouts. */
+	jobs = xcalloc(n, sizeof(*jobs));
+	owner = xcalloc(n, sizeof(*owner));
 	for (size_t i = 0; i < ro->plan.nservices; i++) {
 		const struct service *s = rollout_service(ro, i);
-		for (size_t j = 0; j < s->nhealth; j++) {
-			int k = check_one(ro, s, &s->health[j], NULL);
-			if (k < 0)
-				r = k;
+		for (size_t j = 0; j < s->nhealth; j++, k++) {
+			jobs[k].spec = &s->health[j];
+			owner[k] = s;
 		}
 	}
+	t0 = mono_ns();
+	health_check_all(jobs, n, ro->cfg->policy.health_timeout_ns, HEALTH_INTERVAL_NS,
+			 rollout_workdir(ro), &op_interrupted);
+	op_waited(ro->op, mono_ns() - t0);
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].res.cut_short)
+			cut = true;
+		else if (!jobs[i].res.ok &&
+			 (first == SIZE_MAX || jobs[i].ended_ns < jobs[first].ended_ns))
+			first = i;
+	}
+	if (first != SIZE_MAX)
+		op_fail(ro->op, "%s check %s failed: %s", owner[first]->name,
+			jobs[first].spec->target, jobs[first].res.detail);
+	else if (cut)
+		op_fail(ro->op, "interrupted during the health checks");
+	for (size_t i = 0; i < n; i++)
+		record_job(ro, owner[i], &jobs[i], first == SIZE_MAX ? NULL : owner[first],
+			   first == SIZE_MAX ? NULL : &jobs[first]);
+	if (first != SIZE_MAX || cut)
+		r = SL_EFAILED;
+	free(owner);
+	free(jobs);
 	return r;
 }
 

@@ -337,6 +337,8 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 			pfd[nfd++] = (struct pollfd){.fd = outr, .events = POLLIN};
 		if (pidfd < 0 && (timeout_ms < 0 || timeout_ms > 20))
 			timeout_ms = 20; /* no pidfd: look at the child now and then */
+		if (o->abort_flag && (timeout_ms < 0 || timeout_ms > 50))
+			timeout_ms = 50; /* the flag may be set by another thread: no EINTR wakes us */
 
 		pr = poll(pfd, (nfds_t)nfd, timeout_ms);
 		if (pr < 0 && errno != EINTR) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -420,4 +421,106 @@ Test(health, overall_timeout_is_respected, .timeout = 20)
 	cr_assert_lt(dt, 1500 * MS);
 	srv_stop(&s);
 	free(g.target);
+}
+
+/* Two checks that fail side by side take one timeout, not two. */
+Test(health, check_all_runs_the_checks_side_by_side, .timeout = 20)
+{
+	struct srv s = srv_start(SRV_FIXED, 500, "down", 0);
+	struct health_spec a = http_spec(HEALTH_HTTP_GET, s.port, "/web", 0);
+	struct health_spec b = http_spec(HEALTH_HTTP_GET, s.port, "/api", 0);
+	struct health_job jobs[2] = {{.spec = &a}, {.spec = &b}};
+	int64_t t0 = mono_ns(), dt;
+	int definitive = 0;
+
+	cr_assert_eq(health_check_all(jobs, 2, 1000 * MS, 100 * MS, NULL, NULL), 0);
+	dt = mono_ns() - t0;
+	cr_assert_geq(dt, 800 * MS);
+	cr_assert_lt(dt, 1500 * MS, "two 1 s checks took %lld ms", (long long)(dt / MS));
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(jobs[i].rc, 0);
+		cr_assert_not(jobs[i].res.ok);
+		cr_assert_geq(jobs[i].res.attempts, 1);
+		cr_assert(strstr(jobs[i].res.detail, "HTTP 500"), "%s", jobs[i].res.detail);
+		definitive += !jobs[i].res.cut_short;
+	}
+	cr_assert_geq(definitive, 1, "no check failed for good");
+	srv_stop(&s);
+	free(a.target);
+	free(b.target);
+}
+
+/* A check that fails for good stops the others at once: one retrying against a closed port,
+ * one whose HTTP request hangs on a silent server, one command that would sleep for a minute. */
+Test(health, first_failure_cuts_the_others_short, .timeout = 30)
+{
+	struct srv s = srv_start(SRV_SILENT, 0, NULL, 0);
+	struct health_spec bad = {.kind = HEALTH_TCP, .target = "not-a-host-port"}; /* for good */
+	struct health_spec tcp = {.kind = HEALTH_TCP};
+	struct health_spec hung = http_spec(HEALTH_HTTP_GET, s.port, "/health", 0);
+	struct health_spec cmd = {.kind = HEALTH_CMD};
+	struct health_job jobs[4] = {{.spec = &tcp}, {.spec = &hung}, {.spec = &cmd}, {.spec = &bad}};
+	int64_t t0, dt;
+
+	tcp.target = xasprintf("127.0.0.1:%d", closed_port());
+	strv_push(&cmd.argv, "sleep");
+	strv_push(&cmd.argv, "60.71");
+	t0 = mono_ns();
+	cr_assert_eq(health_check_all(jobs, 4, 20000 * MS, 100 * MS, NULL, NULL), 0);
+	dt = mono_ns() - t0;
+	cr_assert_lt(dt, 2500 * MS, "the others ran on for %lld ms", (long long)(dt / MS));
+	cr_assert_lt(jobs[3].rc, 0);
+	cr_assert_not(jobs[3].res.cut_short);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(jobs[i].rc, 0, "job %d", i);
+		cr_assert_not(jobs[i].res.ok, "job %d", i);
+		cr_assert(jobs[i].res.cut_short, "job %d not cut short: %s", i, jobs[i].res.detail);
+	}
+	cr_assert(strstr(jobs[0].res.detail, "connect") ||
+		      streq(jobs[0].res.detail, "no attempt finished"), "%s", jobs[0].res.detail);
+	cr_assert_str_eq(jobs[2].res.detail, "no attempt finished");
+	cr_assert_neq(tl_sh("pgrep -x -f 'sleep 60.71' >/dev/null"), 0, "the command was left running");
+	srv_stop(&s);
+	free(tcp.target);
+	free(hung.target);
+	strv_free(&cmd.argv);
+}
+
+static volatile sig_atomic_t test_stop;
+static void on_alarm(int sig)
+{
+	test_stop = sig;
+}
+
+/* An interruption (a signal handler sets the flag, as SIGINT does in a deploy) cuts every check
+ * short. */
+Test(health, stop_flag_cuts_every_check_short, .timeout = 30)
+{
+	struct srv s = srv_start(SRV_FIXED, 503, "warming up", 0);
+	struct health_spec h = http_spec(HEALTH_HTTP_GET, s.port, "/health", 0);
+	struct health_spec cmd = {.kind = HEALTH_CMD};
+	struct health_job jobs[2] = {{.spec = &h}, {.spec = &cmd}};
+	struct itimerval it = {.it_value = {.tv_usec = 400000}};
+	int64_t t0, dt;
+
+	strv_push(&cmd.argv, "sleep");
+	strv_push(&cmd.argv, "61.71");
+	test_stop = 0;
+	signal(SIGALRM, on_alarm);
+	setitimer(ITIMER_REAL, &it, NULL);
+	t0 = mono_ns();
+	cr_assert_eq(health_check_all(jobs, 2, 20000 * MS, 100 * MS, NULL, &test_stop), 0);
+	dt = mono_ns() - t0;
+	cr_assert_eq(test_stop, SIGALRM);
+	cr_assert_lt(dt, 2000 * MS, "took %lld ms", (long long)(dt / MS));
+	for (int i = 0; i < 2; i++) {
+		cr_assert_not(jobs[i].res.ok);
+		cr_assert(jobs[i].res.cut_short, "job %d: %s", i, jobs[i].res.detail);
+	}
+	cr_assert(strstr(jobs[0].res.detail, "HTTP 503"), "%s", jobs[0].res.detail);
+	cr_assert_geq(jobs[0].res.attempts, 2);
+	cr_assert_neq(tl_sh("pgrep -x -f 'sleep 61.71' >/dev/null"), 0, "the command was left running");
+	srv_stop(&s);
+	free(h.target);
+	strv_free(&cmd.argv);
 }

@@ -548,3 +548,89 @@ Test(deploy, hooks_run_at_their_points_and_a_failing_before_restart_restarts_not
 	free(log);
 	sample_teardown(&s);
 }
+
+/* The number after "key": in a JSON line, or -1. */
+static long long json_num(const char *line, const char *key)
+{
+	char needle[64];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = strstr(line, needle);
+	return p ? strtoll(p + strlen(needle), NULL, 10) : -1;
+}
+
+/* Web and api both answer 500: the checks run side by side, so the failed deploy waits one
+ * health timeout, not the sum of them, before the rollback starts (issue 9, item 16). */
+Test(deploy, failing_checks_of_two_services_take_one_timeout, .timeout = 180)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41];
+	long long op = -1, verify_ns = -1;
+	int failed = 0, cut = 0, ok = 0;
+	char *save = NULL;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "twofail", true);
+	/* 3 s checks, from a good deploy: the same whichever config a deploy applies */
+	strlcpy_(c1,
+		 sample_commit(&s, NULL,
+			       "sed -i 's/^health_timeout = .*/health_timeout = 3s/' shiplog.conf",
+			       "3 s health timeout"),
+		 sizeof(c1));
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_commit(&s, NULL,
+		      "printf 'web.health_status = 500\\napi.health_status = 500\\n' >> app.conf",
+		      "break web and api");
+
+	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "Automatic Rollback"), "%s", r.out);
+	tl_run_release(&r);
+	{
+		char got[41];
+		sample_http_commit(&s, "web", got);
+		cr_assert_str_eq(got, c1, "web was not rolled back");
+		sample_http_commit(&s, "api", got);
+		cr_assert_str_eq(got, c1, "api was not rolled back");
+	}
+
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	/* the first verify that failed is the deploy's (the rollback's passed) */
+	for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (op < 0 && strstr(l, "\"type\":\"phase.finished\"") &&
+		    strstr(l, "\"phase\":\"verify\"") && strstr(l, "\"ok\":false")) {
+			op = json_num(l, "op");
+			verify_ns = json_num(l, "duration_ns");
+		}
+	}
+	cr_assert_gt(op, 0, "no failed verify phase in the ledger");
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	save = NULL;
+	for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (!strstr(l, "\"type\":\"health.checked\"") || json_num(l, "op") != op ||
+		    !strstr(l, "\"kind\":\"http-"))
+			continue;
+		if (strstr(l, "\"ok\":true"))
+			ok++;
+		else if (strstr(l, "\"cut_short\":true")) {
+			cut++;
+			cr_assert(strstr(l, "\"detail\":\"cut short: "), "%s", l);
+		} else {
+			failed++;
+			cr_assert(strstr(l, "HTTP 500"), "%s", l);
+		}
+	}
+	tl_run_release(&r);
+	cr_assert_eq(ok, 1, "web's HEAD / should pass");
+	cr_assert_geq(failed, 1, "no check failed for good");
+	cr_assert_eq(failed + cut, 2, "web and api /health: %d failed, %d cut short", failed, cut);
+	/* settle 1 s + one 3 s timeout; in sequence it was 1 + 3 + 3 */
+	cr_assert_lt(verify_ns, 5500000000LL, "verify took %.2f s", verify_ns / 1e9);
+	sample_teardown(&s);
+}

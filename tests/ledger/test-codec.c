@@ -94,6 +94,7 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.health_checked.attempts = 3;
 		ev->u.health_checked.latency_ns = 4500000;
 		ev->u.health_checked.detail = "HTTP/1.1 200 OK";
+		ev->u.health_checked.cut_short = true;
 		break;
 	case LEDGER_EV_OWNER_CHANGED:
 		ev->u.owner_changed.service = "compute";
@@ -212,6 +213,7 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 		IEQ(a->u.health_checked.attempts, b->u.health_checked.attempts);
 		IEQ(a->u.health_checked.latency_ns, b->u.health_checked.latency_ns);
 		SEQ(a->u.health_checked.detail, b->u.health_checked.detail);
+		IEQ(a->u.health_checked.cut_short, b->u.health_checked.cut_short);
 		break;
 	case LEDGER_EV_OWNER_CHANGED:
 		SEQ(a->u.owner_changed.service, b->u.owner_changed.service);

@@ -188,6 +188,7 @@ struct ledger_health_checked {
 	uint32_t attempts;
 	int64_t latency_ns;
 	const char *detail;     /* status line, body excerpt, error text */
+	bool cut_short;         /* stopped early: another check of the verify had failed first */
 };
 
 struct ledger_owner_changed {
