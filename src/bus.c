@@ -456,6 +456,19 @@ int bus_reload(struct bus *b)
 	return 0;
 }
 
+int bus_reset_failed(struct bus *b, const char *unit)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r;
+
+	/* Clears the failed state and the start rate limit counter, as `systemctl reset-failed`. */
+	r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &err, NULL,
+			       "s", unit);
+	if (r < 0)
+		return bus_fail(b, r, &err, "cannot reset the failed state of unit '%s'", unit);
+	return 0;
+}
+
 /* ---- jobs --------------------------------------------------------------------------------- */
 
 struct job_wait {

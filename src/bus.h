@@ -46,6 +46,10 @@ void bus_format_exit(const struct unit_props *p, char *out, size_t n);
 /* daemon-reload; returns when the manager has reloaded. */
 int bus_reload(struct bus *b);
 
+/* ResetFailedUnit: a failed unit becomes inactive and its start rate limit counter starts
+ * again, so a start is not refused with start-limit-hit. */
+int bus_reset_failed(struct bus *b, const char *unit);
+
 struct restart_job {
 	const char *unit;     /* in */
 	char result[32];      /* out: JobRemoved result: "done", "failed", "timeout", "canceled",

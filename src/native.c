@@ -335,6 +335,51 @@ static char *unit_failure(struct rollout *ro, const struct service *s)
 	return b.data ? b.data : xstrdup(exit);
 }
 
+/* A unit that failed (or whose last run did not end in success) may have used up its start
+ * limit: its next start is refused, and the refusal leaves Result as it was (exit-code), so the
+ * restart's start-limit-hit retry cannot tell. Such units are reset before they are started. */
+static int reset_failed_units(struct rollout *ro)
+{
+	char *argv[LEDGER_MAX_SERVICES + 8];
+	size_t k = 0, first;
+	struct unit_props p;
+	int64_t t0;
+	int r = 0;
+
+	argv[k++] = "systemctl";
+	if (ro->cfg->native.manager == MANAGER_USER)
+		argv[k++] = "--user";
+	argv[k++] = "reset-failed";
+	first = k;
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		if (bus_unit_props(ro->bus, s->unit, &p) < 0)
+			continue;
+		if (!streq(p.active_state, "failed") && (!p.result[0] || streq(p.result, "success")))
+			continue;
+		out_say("unit %s is %s (result %s): resetting it so that it can start", s->unit,
+			p.active_state, p.result);
+		argv[k++] = (char *)s->unit;
+	}
+	argv[k] = NULL;
+	if (k == first)
+		return 0;
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	for (size_t i = first; i < k && r >= 0; i++)
+		r = bus_reset_failed(ro->bus, argv[i]);
+	op_record_step(ro->op, "reset-failed", argv, "", r < 0 ? 1 : 0, mono_ns() - t0,
+		       "# via sd-bus");
+	if (r < 0) {
+		op_fail(ro->op, "%s", bus_errmsg(ro->bus));
+		log_error("%s", bus_errmsg(ro->bus));
+		return SL_EFAILED;
+	}
+	return 0;
+}
+
 static int native_restart(struct rollout *ro)
 {
 	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
@@ -345,6 +390,9 @@ static int native_restart(struct rollout *ro)
 	int r, failed = 0;
 
 	r = reload_if_needed(ro);
+	if (r < 0)
+		return r;
+	r = reset_failed_units(ro);
 	if (r < 0)
 		return r;
 	argv[k++] = "systemctl";

@@ -356,3 +356,79 @@ Test(rollback, to_a_point_restarts_only_services_not_already_there)
 	(void)got;
 	sample_teardown(&s);
 }
+
+/* Four quick good deploys of the workers, then a commit whose compute crashes 0.5 s after each
+ * start, deployed with a settle window longer than systemd's RestartSec=2: the start of the
+ * deploy is the fifth in a minute, the automatic restart after the crash the sixth, refused by
+ * the shipped StartLimitBurst=5. compute is then failed with Result=exit-code (not
+ * start-limit-hit) and its start limit used up. Returns the last good commit in good. */
+static void crash_into_start_limit(struct sample *s, const char *policy, struct tl_run *r,
+				   char good[41])
+{
+	char *conf, *orig = s->conf, *unit = xasprintf("%s-compute.service", s->project);
+
+	/* count the starts from zero: sample_setup started every unit moments ago */
+	cr_assert_eq(tl_sh("systemctl --user reset-failed %s", unit), 0);
+	for (int i = 0; i < 4; i++) {
+		char snippet[64];
+		snprintf(snippet, sizeof(snippet), "echo %d >> NOTES", i);
+		strlcpy_(good, sample_commit(s, NULL, snippet, "good"), 41);
+		sample_shiplog(s, r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+		cr_assert_eq(r->exit_code, 0, "good deploy %d failed:\n%s\n%s", i, r->out, r->err);
+		tl_run_release(r);
+	}
+	sample_commit(s, NULL, "echo 'compute.crash_after = 0.5' >> app.conf", "crash after 0.5s");
+	conf = sample_alt_conf(s, "limit", "[policy]", policy);
+	s->conf = conf;
+	sample_shiplog(s, r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	s->conf = orig;
+	free(conf);
+	free(unit);
+}
+
+Test(rollback, automatic_rollback_starts_a_unit_that_used_up_its_start_limit)
+{
+	struct sample s;
+	struct tl_run r;
+	char good[41], got[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "startlim", true);
+	crash_into_start_limit(&s, "settle = 4s", &r, good);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert(!strstr(r.err, "ROLLBACK FAILED"), "the rollback failed:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "rolled back"), "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "reset-failed") && strstr(r.out, "-compute.service"),
+		  "the reset of the failed unit is not shown as a step:\n%s", r.out);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, good, "compute runs '%s', not the last good %s", got, good);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "\"reset-failed\""), "no reset-failed step in the ledger");
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
+Test(rollback, deploy_starts_a_unit_left_failed_at_its_start_limit)
+{
+	struct sample s;
+	struct tl_run r;
+	char good[41], got[41], fix[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "startdep", true);
+	crash_into_start_limit(&s, "settle = 4s\non_failure = stop", &r, good);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	cr_assert_eq(tl_sh("systemctl --user is-failed -q %s-compute.service", s.project), 0,
+		     "compute is not failed after the crash loop");
+
+	strlcpy_(fix, sample_commit(&s, NULL, "sed -i '/crash_after/d' app.conf", "fix"), sizeof(fix));
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 0, "the fix was not deployed:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "reset-failed"), "%s", r.out);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, fix);
+	sample_teardown(&s);
+}
