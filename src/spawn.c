@@ -129,9 +129,70 @@ static void spawn_child_fail(int errfd, int err)
 	_exit(127);
 }
 
+static void spawn_sleep_ms(int ms)
+{
+	poll(NULL, 0, ms); /* async-signal-safe, unlike usleep() */
+}
+
+/* The leader of a step's process group: forks the program (and returns in it), then stays as
+ * its watchdog. shiplog holds the write end of watchfd; when it closes, shiplog is gone (even
+ * killed with SIGKILL, which no handler sees), and the watchdog takes the whole group down with
+ * it: SIGTERM, then SIGKILL. Otherwise it exits with the program's status (128+n when a signal
+ * killed it, as shiplog reports either way). Async-signal-safe calls only. */
+static void spawn_watch(int watchfd, int errfd)
+{
+	struct pollfd pfd[2];
+	int status, pidfd = -1, null;
+	pid_t pid;
+
+	/* shiplog stops a step with SIGTERM to the group: meant for the program, which the
+	 * watchdog outlives to report its status. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0)
+		spawn_child_fail(errfd, errno);
+	if (pid == 0) {
+		close(watchfd);
+		return;
+	}
+	/* Hold nothing of shiplog's: not the lock, the ledger, the capture pipe or the terminal. */
+	spawn_close_from(3, watchfd);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	for (;;) {
+		nfds_t n = 0;
+
+		pfd[n++] = (struct pollfd){.fd = watchfd, .events = POLLIN};
+		if (pidfd >= 0)
+			pfd[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+		poll(pfd, n, pidfd >= 0 ? -1 : 20);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status)
+			      : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 127);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			kill(0, SIGTERM);
+			for (int i = 0; i < 40 && waitpid(pid, &status, WNOHANG) == 0; i++)
+				spawn_sleep_ms(50);
+			kill(0, SIGKILL);
+			_exit(128 + SIGKILL);
+		}
+	}
+}
+
 /* Runs in the child after fork(): async-signal-safe calls only. */
 static void spawn_child(const char *path, char *const argv[], char **envp,
-			const struct spawn_opts *o, int outfd, int errfd)
+			const struct spawn_opts *o, int outfd, int errfd, int watchfd)
 {
 	sigset_t all;
 	int in;
@@ -139,9 +200,12 @@ static void spawn_child(const char *path, char *const argv[], char **envp,
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	/* A step that can be aborted gets a group of its own, so that it is stopped with everything
-	 * it started; otherwise it stays in ours and gets the terminal's ^C like we do. */
-	if (o->abort_flag)
+	 * it started, and a watchdog that ends the group when shiplog dies; otherwise it stays in
+	 * ours and gets the terminal's ^C like we do. */
+	if (o->abort_flag) {
 		setpgid(0, 0);
+		spawn_watch(watchfd, errfd);
+	}
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -247,8 +311,8 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	static const struct spawn_opts none = {0};
 	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ char **envp = NULL;
-	_cleanup_close_ int outr = -1, pidfd = -1;
-	int outw = -1, errp[2], status = 0, child_err = 0, r = 0, tee;
+	_cleanup_close_ int outr = -1, pidfd = -1, watchw = -1;
+	int outw = -1, watchr = -1, errp[2], status = 0, child_err = 0, r = 0, tee;
 	int64_t start, deadline = 0;
 	struct buf out = {0};
 	size_t dropped = 0;
@@ -281,10 +345,25 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 		outr = p[0];
 		outw = p[1];
 	}
+	if (o->abort_flag) {
+		/* the watchdog's lifeline: we keep the write end until the step is over */
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			r = -errno;
+			if (outw >= 0)
+				close(outw);
+			return r;
+		}
+		watchr = p[0];
+		watchw = p[1];
+	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		r = -errno;
 		if (outw >= 0)
 			close(outw);
+		if (watchr >= 0)
+			close(watchr);
 		return r;
 	}
 
@@ -295,14 +374,18 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 		close(errp[1]);
 		if (outw >= 0)
 			close(outw);
+		if (watchr >= 0)
+			close(watchr);
 		return r;
 	}
 	if (pid == 0) {
 		close(errp[0]);
-		spawn_child(path, argv, envp, o, outw, errp[1]);
+		spawn_child(path, argv, envp, o, outw, errp[1], watchr);
 	}
 	if (o->abort_flag)
 		setpgid(pid, pid); /* also here: no window in which a signal misses the group */
+	if (watchr >= 0)
+		close(watchr);
 
 	close(errp[1]);
 	if (outw >= 0)

@@ -21,7 +21,9 @@ struct spawn_opts {
 	const char *stdin_path; /* NULL: /dev/null */
 	/* When set, the child runs in a process group of its own, and when *abort_flag becomes
 	 * non-zero while it runs (a signal handler sets it), that group gets SIGTERM, then SIGKILL
-	 * after 5 s: a shell is stopped with everything it started. */
+	 * after 5 s: a shell is stopped with everything it started. The group's leader is a small
+	 * watchdog that runs the program and ends the group (SIGTERM, then SIGKILL after 2 s) when
+	 * this process dies, even by SIGKILL: no step outlives the operation that started it. */
 	volatile sig_atomic_t *abort_flag;
 };
 

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -200,6 +202,98 @@ Test(spawn, timeout_kills_what_ignores_sigterm, .timeout = 30)
 	cr_assert_lt(res.duration_ns, 9000 * 1000000LL);
 	cr_assert_str_eq(res.output, "started\n");
 	spawn_result_release(&res);
+}
+
+/* An abortable step (own process group) reports like any other: status, signal, output. */
+Test(spawn, abortable_step_reports_status_and_output, .timeout = 20)
+{
+	static volatile sig_atomic_t flag;
+	struct spawn_opts o = {.capture = true, .abort_flag = &flag};
+	struct spawn_result res;
+	char *three[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+	char *kill9[] = {"sh", "-c", "kill -9 $$", NULL};
+	char *fds[] = {"sh", "-c", "ls -1 /proc/$$/fd", NULL};
+	char *missing[] = {"/nonexistent/dir/prog", NULL};
+
+	cr_assert_eq(run(three, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 3);
+	cr_assert_str_eq(res.output, "out\nerr\n");
+	spawn_result_release(&res);
+	cr_assert_eq(run(kill9, &o, &res), 0);
+	cr_assert_eq(res.exit_code, 128 + 9);
+	spawn_result_release(&res);
+	cr_assert_eq(run(fds, &o, &res), 0);
+	cr_assert_str_eq(res.output, "0\n1\n2\n", "the step holds more than 0, 1, 2: %s", res.output);
+	spawn_result_release(&res);
+	cr_assert_eq(run(missing, &o, &res), -ENOENT);
+}
+
+/* A process is gone when it no longer exists or is a zombie nobody reaped yet. */
+static bool gone(pid_t pid)
+{
+	char path[64], *stat, *p;
+	bool z;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	stat = tl_read(path);
+	if (!stat)
+		return true;
+	p = strrchr(stat, ')');
+	z = p && (p[2] == 'Z' || p[2] == 'X');
+	free(stat);
+	return z;
+}
+
+/* shiplog killed with SIGKILL (no handler runs) while a build runs in its own process group:
+ * the build and everything it started die too, instead of running on as orphans. */
+Test(spawn, abortable_step_dies_with_a_killed_parent, .timeout = 60)
+{
+	char *dir = tl_mkdtemp("spawn-orphans");
+	char *pids = xasprintf("%s/pids", dir);
+	char *cmd = xasprintf("echo $$ > '%s.tmp'; sleep 300 & echo $! >> '%s.tmp'; "
+			      "(trap '' TERM; sleep 300) & echo $! >> '%s.tmp'; mv '%s.tmp' '%s'; "
+			      "wait", pids, pids, pids, pids, pids);
+	pid_t parent, p[3] = {0};
+	char *text = NULL, left[64];
+	bool all_gone = false;
+
+	parent = fork();
+	cr_assert_geq(parent, 0);
+	if (parent == 0) {
+		static volatile sig_atomic_t flag;
+		struct spawn_opts o = {.abort_flag = &flag};
+		struct spawn_result res;
+		char *argv[] = {"sh", "-c", cmd, NULL};
+		spawn_run(argv, &o, &res);
+		_exit(0);
+	}
+	for (int i = 0; i < 200 && !text; i++) {
+		text = tl_read(pids);
+		if (!text)
+			usleep(50000);
+	}
+	cr_assert_not_null(text, "the step did not start");
+	cr_assert_eq(sscanf(text, "%d %d %d", &p[0], &p[1], &p[2]), 3, "%s", text);
+	kill(parent, SIGKILL);
+	waitpid(parent, NULL, 0);
+	for (int i = 0; i < 100 && !all_gone; i++) {
+		all_gone = gone(p[0]) && gone(p[1]) && gone(p[2]);
+		if (!all_gone)
+			usleep(100000);
+	}
+	snprintf(left, sizeof(left), "%s%s%s", gone(p[0]) ? "" : "sh ", gone(p[1]) ? "" : "sleep ",
+		 gone(p[2]) ? "" : "sleep-ignoring-TERM");
+	for (int i = 0; i < 3; i++)
+		if (!gone(p[i]))
+			kill(p[i], SIGKILL);
+	cr_assert(all_gone, "10 s after the parent was killed the step still runs: %s", left);
+	free(text);
+	free(cmd);
+	free(pids);
+	tl_rmrf(dir);
+	free(dir);
 }
 
 Test(spawn, missing_program)
