@@ -49,7 +49,7 @@ struct field {
 	    EVF("rt", F_RUNTIME, m.runtime), EVF("sv", F_STRV, m.services),                        \
 	    EVF("fl", F_STRV, m.flags), EVF("x", F_STR, m.exec_mode),                              \
 	    EVF("cd", F_STR, m.config_digest), EVF("rv", F_U64, m.reverts),                        \
-	    EVF("why", F_STR, m.reason), EVF("pid", F_U32, m.pid)
+	    EVF("why", F_STR, m.reason), EVF("pid", F_U32, m.pid), EVF("tg", F_STRV, m.targets)
 
 static const struct field f_op_requested[] = {REQUEST_FIELDS(op_requested)};
 

@@ -37,9 +37,10 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 		log_error("operation %llu interrupted%s; see 'shiplog show %llu'%s",
 			  (unsigned long long)op->id, ro->moved ? " after the checkout moved" : "",
 			  (unsigned long long)op->id,
-			  ro->restarted ? "; services may run a mix of commits: deploy again or run "
-					  "'shiplog rollback'"
-					: "");
+			  ro->restarted ? "; deploy again or run 'shiplog rollback'" : "");
+		if (ro->restarted)
+			rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
+					     ro->plan.nservices);
 		return SL_EFAILED;
 	}
 	if (!op->error[0])
@@ -106,6 +107,18 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 				rq->targets[i].commit);
 		log_error("deploy %llu failed and was rolled back (operation %llu)",
 			  (unsigned long long)op->id, (unsigned long long)rb_op);
+	} else if (op_interrupted) {
+		/* The operator stopped the rollback: say where it got to, from the ledger. */
+		_cleanup_free_ char *msg = xasprintf("%s; the automatic rollback (operation %llu) "
+						     "was interrupted by signal %d", op->error,
+						     (unsigned long long)rb_op, (int)op_interrupted);
+		strlcpy_(op->error, msg, sizeof(op->error));
+		op_finish(op, LEDGER_OUT_FAILED, rb_op);
+		log_error("deploy %llu failed and its automatic rollback (operation %llu) was "
+			  "interrupted by signal %d; 'shiplog rollback' completes it", (unsigned long long)op->id,
+			  (unsigned long long)rb_op, (int)op_interrupted);
+		rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
+				     ro->plan.nservices);
 	} else {
 		_cleanup_free_ char *msg = xasprintf("%s; the automatic rollback (operation %llu) "
 						     "FAILED too", op->error,
@@ -113,9 +126,11 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 		strlcpy_(op->error, msg, sizeof(op->error));
 		op_finish(op, LEDGER_OUT_FAILED, rb_op);
 		log_error("!!! ROLLBACK FAILED: deploy %llu failed and its automatic rollback (operation "
-			  "%llu) failed too; the services may run %.12s or nothing; see 'shiplog show "
-			  "%llu' and 'shiplog status'", (unsigned long long)op->id,
-			  (unsigned long long)rb_op, ro->target, (unsigned long long)rb_op);
+			  "%llu) failed too; see 'shiplog show %llu' and 'shiplog status'",
+			  (unsigned long long)op->id, (unsigned long long)rb_op,
+			  (unsigned long long)rb_op);
+		rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
+				     ro->plan.nservices);
 	}
 out:
 	strv_free(&missing);

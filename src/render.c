@@ -103,6 +103,7 @@ static json_t *request_json(json_t *o, const struct ledger_op_requested *r)
 	set(o, "reverts", json_integer((json_int_t)r->reverts));
 	set(o, "reason", json_str(r->reason));
 	set(o, "pid", json_integer(r->pid));
+	set(o, "targets", strv_json(&r->targets));
 	return o;
 }
 
@@ -608,6 +609,7 @@ static void parse_request(struct parser *p, struct ledger_op_requested *r)
 	r->reverts = (uint64_t)get_int(p, "reverts", 0, INT64_MAX);
 	r->reason = get_str(p, "reason");
 	r->pid = (uint32_t)get_int(p, "pid", 0, UINT32_MAX);
+	get_strv(p, "targets", &r->targets);
 }
 
 int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, struct render_arena *a,

@@ -2,6 +2,7 @@
 #include "rollback.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -102,7 +103,8 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	struct ledger_op_requested req = {0};
 	struct rollout ro = {.cfg = cfg, .runtime = rq->runtime, .repo = repo};
 	struct group groups[LEDGER_MAX_SERVICES];
-	const char *svcs[LEDGER_MAX_SERVICES];
+	const char *svcs[LEDGER_MAX_SERVICES], *targets[LEDGER_MAX_SERVICES];
+	_cleanup_free_ char *target_buf = NULL;
 	struct op op = {.current = -1};
 	char head[REPO_OID_HEX] = "", branch[256];
 	size_t ng, restarted[LEDGER_MAX_SERVICES], nrestarted = 0;
@@ -117,8 +119,15 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 		releases_current_commit(cfg, head);
 	ng = make_groups(rq, groups);
 
-	for (size_t i = 0; i < rq->ntargets; i++)
+	/* the resolved targets, recorded: an interrupted rollback is completed to exactly these */
+	target_buf = xcalloc(rq->ntargets ? rq->ntargets : 1, LEDGER_NAME_MAX + REPO_OID_HEX + 1);
+	for (size_t i = 0; i < rq->ntargets; i++) {
+		char *t = target_buf + i * (LEDGER_NAME_MAX + REPO_OID_HEX + 1);
 		svcs[i] = cfg->services[rq->targets[i].service].name;
+		snprintf(t, LEDGER_NAME_MAX + REPO_OID_HEX + 1, "%s=%s", svcs[i],
+			 rq->targets[i].commit);
+		targets[i] = t;
+	}
 	req.kind = "rollback";
 	req.mode = rq->mode;
 	req.ref = rq->ref;
@@ -131,6 +140,8 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	req.config_digest = cfg->digest;
 	req.reverts = rq->reverts;
 	req.reason = rq->reason;
+	req.targets.n = (uint32_t)rq->ntargets;
+	req.targets.v = targets;
 
 	r = op_begin(&op, ctx->lg, &req);
 	if (r < 0)
@@ -193,6 +204,12 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	op_phase_end(&op, true, NULL);
 
 	op_phase_begin(&op, "verify", "Rollback Verify");
+	if (rq->verify_all) {
+		/* completing an interrupted rollback: what it restarted was never verified */
+		nrestarted = 0;
+		for (size_t i = 0; i < rq->ntargets; i++)
+			restarted[nrestarted++] = rq->targets[i].service;
+	}
 	ro.plan.nservices = nrestarted;
 	memcpy(ro.plan.services, restarted, nrestarted * sizeof(restarted[0]));
 	if (ro.plan.nservices) {
@@ -214,7 +231,35 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 fail:
 	if (!op.error[0])
 		op_fail(&op, "%s", sl_strerror(r));
-	op_finish(&op, LEDGER_OUT_FAILED, 0);
+	/* stopped by the operator: interrupted, not failed; the next 'shiplog rollback' completes it */
+	op_finish(&op, op_interrupted ? LEDGER_OUT_INTERRUPTED : LEDGER_OUT_FAILED, 0);
 	rollout_release(&ro);
 	return SL_EFAILED;
+}
+
+void rollback_say_running(struct ledger *lg, const struct config *cfg, int runtime,
+			  const size_t *svcs, size_t n)
+{
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+
+	if (ledger_state_at(lg, UINT64_MAX, st) < 0) {
+		log_error("cannot read the ledger to say what each service runs: run 'shiplog "
+			  "status'");
+		free(st);
+		return;
+	}
+	log_error("what each service runs, as recorded in the ledger:");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = cfg->services[svcs[i]].name;
+		const struct ledger_service_state *ss = ledger_state_service(st, name);
+		const struct ledger_service_runtime *rt = ss ? &ss->rt[runtime] : NULL;
+
+		if (!rt || !rt->commit[0])
+			log_error("  %-16s (never deployed on %s)", name, ledger_runtime_name(runtime));
+		else
+			log_error("  %-16s %.12s (restarted by operation %llu, %s)", name, rt->commit,
+				  (unsigned long long)rt->op,
+				  rt->healthy ? "verified" : "not verified since");
+	}
+	free(st);
 }

@@ -29,6 +29,8 @@ struct rb_request {
 	bool fast;               /* skip the per-unit log output in verify */
 	bool restart_all;        /* restart every target, even one already at its commit (the
 	                          * failed deploy left it in an unknown state) */
+	bool verify_all;         /* verify every target, also those not restarted (completing an
+	                          * interrupted rollback, whose restarts were never verified) */
 	const char *prev_commit; /* what is rolled away from, for the quarantine; NULL = the
 	                          * checkout's (or current release's) commit */
 	struct rb_target targets[64];
@@ -48,5 +50,11 @@ void rollback_pick_last_good(const struct config *cfg, const struct ledger_state
  * *op_id gets the operation id. Returns 0 when it succeeded, SL_EFAILED when it failed. */
 int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *rq,
 		     uint64_t *op_id);
+
+/* Prints (to stderr) what each service (cfg indexes) runs on runtime according to the ledger:
+ * its commit, the operation that restarted it and whether it was verified since. For the end of
+ * an operation that did not finish its work. */
+void rollback_say_running(struct ledger *lg, const struct config *cfg, int runtime,
+			  const size_t *svcs, size_t n);
 
 #endif

@@ -39,6 +39,9 @@ static const char usage[] =
 	"Services already at their target are not restarted. The commit rolled away from is\n"
 	"quarantined: a later deploy of it needs --force. Runs under the deploy lock.\n"
 	"\n"
+	"A rollback that was killed or interrupted is completed by the next plain rollback: to the\n"
+	"targets it recorded, whatever --to it had, verifying every service.\n"
+	"\n"
 	"Scope (default: every service the ledger knows on that runtime) and the other options are\n"
 	"those of 'shiplog deploy'.\n"
 	"\n"
@@ -179,6 +182,70 @@ static void say_skipped(struct ledger *lg, const struct config *cfg, int runtime
 	(void)cfg;
 }
 
+/* The newest operation on runtime, when it is a rollback that did not finish (killed, or stopped
+ * by a signal): 1 and *row filled (release it), else 0. */
+static int find_interrupted_rollback(struct ledger *lg, int runtime, struct ledger_op_summary *row)
+{
+	struct ledger_history_filter f = {.runtime = runtime, .outcome = -1};
+	struct ledger_op_summary *rows = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (ledger_history(lg, &f, 16, &rows, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ledger_op_summary *s = &rows[i];
+		if (s->refused || s->request.type != LEDGER_EV_OP_REQUESTED)
+			continue;
+		if (streq(s->request.u.op_requested.kind, "rollback") &&
+		    (s->outcome == LEDGER_OUT_INTERRUPTED || s->outcome == LEDGER_OUT_NONE)) {
+			*row = *s;
+			rows[i] = (struct ledger_op_summary){0};
+			found = 1;
+		}
+		break;
+	}
+	for (size_t i = 0; i < n; i++)
+		ledger_op_summary_release(&rows[i]);
+	free(rows);
+	return found;
+}
+
+/* Completing an interrupted rollback: its recorded targets, for the services in svcs. Returns
+ * false when it recorded none (a ledger from before targets were recorded). */
+static bool take_recorded_targets(const struct config *cfg, const struct ledger_state *st,
+				  int runtime, const struct ledger_op_requested *req,
+				  const size_t *svcs, size_t nsvcs, struct rb_request *rq)
+{
+	if (!req->targets.n)
+		return false;
+	for (uint32_t i = 0; i < req->targets.n; i++) {
+		const char *eq = strrchr(req->targets.v[i], '=');
+		char name[LEDGER_NAME_MAX];
+		const struct ledger_service_state *now;
+		struct rb_target *t;
+		bool in_scope = false;
+		int idx;
+
+		if (!eq || (size_t)(eq - req->targets.v[i]) >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - req->targets.v[i]), req->targets.v[i]);
+		idx = config_service_index(cfg, name);
+		for (size_t k = 0; idx >= 0 && k < nsvcs; k++)
+			in_scope = in_scope || svcs[k] == (size_t)idx;
+		if (!in_scope) {
+			out_say("%s: not in scope (or no longer configured): left as it is", name);
+			continue;
+		}
+		now = ledger_state_service(st, name);
+		t = &rq->targets[rq->ntargets++];
+		t->service = (size_t)idx;
+		strlcpy_(t->commit, eq + 1, sizeof(t->commit));
+		strlcpy_(t->from, now ? now->rt[runtime].commit : "", sizeof(t->from));
+	}
+	return true;
+}
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -208,6 +275,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	char err[512], what[256] = "", interrupted_prev[LEDGER_COMMIT_MAX] = "";
 	uint64_t interrupted_reverts = 0;
 	uint64_t rb_op = 0;
+	struct ledger_op_summary irb = {0};
+	bool completing = false, recorded = false;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt >= 1 && opt <= 6) {
@@ -276,18 +345,20 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (r < 0)
 			goto out;
-		/* A rollback that died half way is completed: same reverted operation, and what it
-		 * rolled away from is what gets quarantined. */
-		r = ledger_state_at(ctx->lg, UINT64_MAX, st);
-		if (r == 0 && st->inflight.op && streq(st->inflight.kind, "rollback")) {
-			out_say("operation %llu, a rollback, was interrupted: completing it",
-				(unsigned long long)st->inflight.op);
-			interrupted_reverts = st->inflight.reverts;
-			strlcpy_(interrupted_prev, st->inflight.prev_commit, sizeof(interrupted_prev));
-		}
 		r = op_close_interrupted(ctx->lg, "interrupted");
 		if (r < 0)
 			goto out;
+	}
+	/* A rollback that was killed or stopped half way is completed by a plain rollback: the
+	 * targets it recorded, the same reverted operation, and what it rolled away from is what
+	 * gets quarantined. An explicit --to is a new target instead. */
+	if (!to && find_interrupted_rollback(ctx->lg, runtime, &irb)) {
+		const struct ledger_op_requested *ireq = &irb.request.u.op_requested;
+		out_say("operation %llu, a rollback (%s%s%s), was interrupted: completing it",
+			(unsigned long long)irb.op, ireq->mode, ireq->ref[0] ? " " : "", ireq->ref);
+		completing = true;
+		interrupted_reverts = ireq->reverts;
+		strlcpy_(interrupted_prev, ireq->prev_commit, sizeof(interrupted_prev));
 	}
 	r = ledger_state_at(ctx->lg, UINT64_MAX, st);
 	if (r < 0) {
@@ -324,14 +395,31 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	rq->ref = to ? to : "";
 	rq->reason = "manual";
 	rq->runtime = runtime;
-	if (!to) {
+	if (completing) {
+		const struct ledger_op_requested *ireq = &irb.request.u.op_requested;
+		rq->mode = ireq->mode;
+		rq->ref = ireq->ref;
+		rq->verify_all = true;
+		recorded = take_recorded_targets(cfg, st, runtime, ireq, svcs, nsvcs, rq);
+		if (recorded) {
+			out_say("target: what operation %llu recorded as its target",
+				(unsigned long long)irb.op);
+		} else if (streq(ireq->mode, "to") && ireq->ref[0]) {
+			/* an older ledger: no targets recorded, only what the operator named */
+			out_say("operation %llu recorded no targets: resolving its --to %s again",
+				(unsigned long long)irb.op, ireq->ref);
+			to = ireq->ref;
+		}
+	}
+	if (!recorded && !to) {
 		rollback_pick_last_good(cfg, st, runtime, svcs, nsvcs, true, rq, &missing);
 		for (size_t i = 0; i < missing.n; i++)
 			out_say("%s: no earlier good commit in the ledger: left as it is",
 				missing.v[i]);
 		if (rq->ntargets)
 			say_skipped(ctx->lg, cfg, runtime, st, rq->targets[0].commit);
-	} else {
+	}
+	if (!recorded && to) {
 		uint64_t seq = 0;
 		r = to_point(ctx->lg, to, &seq, what, sizeof(what));
 		if (r < 0)
@@ -409,11 +497,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = rollback_execute(ctx, repo, rq, &rb_op);
 	if (r == 0)
 		out_say("Operation %llu succeeded: rolled back", (unsigned long long)rb_op);
-	else
+	else if (op_interrupted) {
+		log_error("rollback operation %llu was interrupted by signal %d; 'shiplog rollback' "
+			  "completes it; see 'shiplog show %llu'", (unsigned long long)rb_op,
+			  (int)op_interrupted, (unsigned long long)rb_op);
+		rollback_say_running(ctx->lg, cfg, runtime, svcs, nsvcs);
+	} else {
 		log_error("rollback operation %llu failed; see 'shiplog show %llu'",
 			  (unsigned long long)rb_op, (unsigned long long)rb_op);
+		rollback_say_running(ctx->lg, cfg, runtime, svcs, nsvcs);
+	}
 out:
 	lock_release(&lock);
+	ledger_op_summary_release(&irb);
 	repo_free(repo);
 	strv_free(&missing);
 	scope_args_release(&scope);

@@ -359,8 +359,8 @@ Test(rollback, to_a_point_restarts_only_services_not_already_there)
 
 /* Four quick good deploys of the workers, then a commit whose compute crashes 0.5 s after each
  * start, deployed with a settle window longer than systemd's RestartSec=2: the start of the
- * deploy is the fifth in a minute, the automatic restart after the crash the sixth, refused by
- * the shipped StartLimitBurst=5. compute is then failed with Result=exit-code (not
+ * deploy is the fifth in a minute, the automatic restart after the crash (0.5 to 1 s, plus 2 s)
+ * the sixth, refused by the shipped StartLimitBurst=5, well before the 8 s settle window ends. compute is then failed with Result=exit-code (not
  * start-limit-hit) and its start limit used up. Returns the last good commit in good. */
 static void crash_into_start_limit(struct sample *s, const char *policy, struct tl_run *r,
 				   char good[41])
@@ -394,7 +394,7 @@ Test(rollback, automatic_rollback_starts_a_unit_that_used_up_its_start_limit)
 
 	REQUIRE_MANAGER();
 	sample_setup(&s, "startlim", true);
-	crash_into_start_limit(&s, "settle = 4s", &r, good);
+	crash_into_start_limit(&s, "settle = 8s", &r, good);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
 	cr_assert(!strstr(r.err, "ROLLBACK FAILED"), "the rollback failed:\n%s\n%s", r.out, r.err);
 	cr_assert(strstr(r.err, "rolled back"), "%s\n%s", r.out, r.err);
@@ -414,14 +414,19 @@ Test(rollback, deploy_starts_a_unit_left_failed_at_its_start_limit)
 	struct sample s;
 	struct tl_run r;
 	char good[41], got[41], fix[41];
+	bool failed = false;
 
 	REQUIRE_MANAGER();
 	sample_setup(&s, "startdep", true);
-	crash_into_start_limit(&s, "settle = 4s\non_failure = stop", &r, good);
+	crash_into_start_limit(&s, "settle = 8s\non_failure = stop", &r, good);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	for (int i = 0; i < 100 && !failed; i++) {
+		failed = tl_sh("systemctl --user is-failed -q %s-compute.service", s.project) == 0;
+		if (!failed)
+			usleep(100000);
+	}
+	cr_assert(failed, "compute is not failed after the crash loop:\n%s\n%s", r.out, r.err);
 	tl_run_release(&r);
-	cr_assert_eq(tl_sh("systemctl --user is-failed -q %s-compute.service", s.project), 0,
-		     "compute is not failed after the crash loop");
 
 	strlcpy_(fix, sample_commit(&s, NULL, "sed -i '/crash_after/d' app.conf", "fix"), sizeof(fix));
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
@@ -430,5 +435,150 @@ Test(rollback, deploy_starts_a_unit_left_failed_at_its_start_limit)
 	tl_run_release(&r);
 	sample_beat_commit(&s, "compute", got);
 	cr_assert_str_eq(got, fix);
+	sample_teardown(&s);
+}
+
+/* Runs shiplog -c conf ARGS... in the background, its output in DIR/name.log; returns once
+ * the log shows `marker` (or after 10 s) and leaves the process running. */
+static pid_t start_until(struct sample *s, const char *conf, const char *name, const char *marker,
+			 char *const args[])
+{
+	char *log = xasprintf("%s/%s.log", s->dir, name);
+	char *argv[16];
+	size_t n = 0;
+	pid_t pid;
+
+	argv[n++] = SHIPLOG_BINARY;
+	argv[n++] = "-c";
+	argv[n++] = (char *)conf;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		chdir(s->checkout);
+		execv(SHIPLOG_BINARY, argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 400; i++) {
+		if (tl_sh("grep -q -- '%s' '%s' 2>/dev/null", marker, log) == 0)
+			break;
+		usleep(50000);
+	}
+	free(log);
+	return pid;
+}
+
+/* Deploy A, B, C; a `rollback --to <A>` killed after its restarts; the next plain rollback
+ * must complete it to A (what it recorded), not "roll back" from A to C. */
+static void killed_rollback_to(const char *tag, bool by_ref)
+{
+	struct sample s;
+	struct tl_run r;
+	char a[41], target[64], *slow;
+	unsigned long op_a;
+	pid_t pid;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, tag, true);
+	strlcpy_(a, sample_commit(&s, NULL, "echo a >> NOTES", "a"), sizeof(a));
+	deploy_ok(&s, "--edge-ready");
+	op_a = newest_op(&s, "\"kind\":\"deploy\"");
+	cr_assert(op_a > 0);
+	sample_commit(&s, NULL, "echo b >> NOTES", "b");
+	deploy_ok(&s, "--edge-ready");
+	sample_commit(&s, NULL, "echo c >> NOTES", "c");
+	deploy_ok(&s, "--edge-ready");
+
+	if (by_ref)
+		snprintf(target, sizeof(target), "%s", a);
+	else
+		snprintf(target, sizeof(target), "%lu", op_a);
+	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 20s");
+	pid = start_until(&s, slow, "rbto", "== Rollback Verify ==",
+			  (char *[]){"rollback", "--to", target, NULL});
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_runs(&s, a);
+
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "was interrupted: completing it"), "%s", r.out);
+	tl_run_release(&r);
+	assert_runs(&s, a);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(strstr(r.out, "quarantined") && strstr(r.out, "by op"),
+		  "the completed rollback did not quarantine what it rolled away from:\n%s", r.out);
+	tl_run_release(&r);
+	free(slow);
+	sample_teardown(&s);
+}
+
+Test(rollback, killed_rollback_to_an_operation_is_completed_to_it)
+{
+	killed_rollback_to("rbtoop", false);
+}
+
+Test(rollback, killed_rollback_to_a_ref_is_completed_to_it)
+{
+	killed_rollback_to("rbtoref", true);
+}
+
+/* SIGTERM while the automatic rollback verifies (its restarts are done): not "ROLLBACK FAILED
+ * ... may run <bad> or nothing", but interrupted, with what each service runs per the ledger;
+ * the next plain rollback completes it. */
+Test(rollback, sigterm_during_the_automatic_rollback_says_what_runs)
+{
+	static const char *const workers[] = {"compute", "candles", "ingest-options",
+					      "ingest-equities"};
+	struct sample s;
+	struct tl_run r;
+	char c1[41], *slow, *log, *text, line[64];
+	int status;
+	pid_t pid;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "rbterm", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--workers-only");
+	sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "bad");
+	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 6s");
+	pid = start_until(&s, slow, "autorb", "== Rollback Verify ==",
+			  (char *[]){"deploy", "main", "--workers-only", NULL});
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	log = xasprintf("%s/autorb.log", s.dir);
+	text = tl_read(log);
+	cr_assert_not_null(text);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d:\n%s", status, text);
+	cr_assert(!strstr(text, "ROLLBACK FAILED"), "an interrupted rollback reported as failed:\n%s",
+		  text);
+	cr_assert(strstr(text, "was interrupted by signal 15"), "%s", text);
+	cr_assert(strstr(text, "what each service runs"), "%s", text);
+	for (size_t i = 0; i < ELEMENTSOF(workers); i++) {
+		snprintf(line, sizeof(line), "%-16s %.12s", workers[i], c1);
+		cr_assert(strstr(text, line), "'%s' is not said:\n%s", line, text);
+	}
+	sample_shiplog(&s, &r, NULL, "history", NULL);
+	cr_assert(strstr(r.out, "interrupted"), "%s", r.out);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "was interrupted: completing it"), "%s", r.out);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", line);
+	cr_assert_str_eq(line, c1);
+	sample_beat_commit(&s, "ingest-equities", line);
+	cr_assert_str_eq(line, c1);
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	cr_assert(strstr(r.out, "quarantined"), "the bad commit is not quarantined:\n%s", r.out);
+	tl_run_release(&r);
+	free(text);
+	free(log);
+	free(slow);
 	sample_teardown(&s);
 }

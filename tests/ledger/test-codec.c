@@ -14,6 +14,8 @@
 static const char *argv3[] = {"git", "fetch", "--prune"};
 static const char *svc2[] = {"web", "api"};
 static const char *flags2[] = {"fast", "edge-ready"};
+static const char *targets2[] = {"web=1111111111111111111111111111111111111111",
+				 "api=3333333333333333333333333333333333333333"};
 
 static void fill_request(struct ledger_op_requested *r)
 {
@@ -30,6 +32,7 @@ static void fill_request(struct ledger_op_requested *r)
 	r->reverts = 41;
 	r->reason = "manual";
 	r->pid = 4242;
+	r->targets = (struct ledger_strv){2, targets2};
 }
 
 /* Every field of every type set to a non-zero value. */
@@ -151,6 +154,7 @@ static void check_request(const struct ledger_op_requested *a, const struct ledg
 	IEQ(a->reverts, b->reverts);
 	SEQ(a->reason, b->reason);
 	IEQ(a->pid, b->pid);
+	check_strv(&a->targets, &b->targets);
 }
 
 static void check_same(const struct ledger_event *a, const struct ledger_event *b)

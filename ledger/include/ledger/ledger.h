@@ -124,6 +124,9 @@ struct ledger_op_requested {
 	uint64_t reverts;            /* rollback: the operation it reverts, 0 if none */
 	const char *reason;          /* rollback: "auto" | "manual"; deploy: "" */
 	uint32_t pid;                /* the process that runs the operation */
+	struct ledger_strv targets;  /* rollback: "service=commit", where each service goes (the
+	                              * resolved target, whatever the operator named); empty in
+	                              * ledgers written before it existed */
 };
 
 /* op.refused: a guard said no. Either standalone (op == seq; the request fields are filled) or
