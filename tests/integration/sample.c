@@ -119,10 +119,12 @@ void sample_teardown(struct sample *s)
 	buf_printf(&cmd, "systemctl --user stop");
 	for (size_t i = 0; i < ELEMENTSOF(services); i++)
 		buf_printf(&cmd, " %s-%s.service", s->project, services[i]);
-	buf_printf(&cmd, " >/dev/null 2>&1; rm -f \"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-\"*; "
-			 "systemctl --user daemon-reload >/dev/null 2>&1; systemctl --user reset-failed "
-			 ">/dev/null 2>&1",
-		   s->project);
+	/* reset-failed only this sample's units: a bare reset-failed also clears the start
+	 * limit counters of the units of tests running beside this one */
+	buf_printf(&cmd, " >/dev/null 2>&1; systemctl --user reset-failed '%s-*' >/dev/null 2>&1; "
+			 "rm -f \"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-\"*; "
+			 "systemctl --user daemon-reload >/dev/null 2>&1",
+		   s->project, s->project);
 	tl_sh("%s", cmd.data);
 	buf_free(&cmd);
 	if (!getenv("SHIPLOG_TEST_KEEP"))
