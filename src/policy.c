@@ -115,8 +115,8 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 		strlcpy_(op->error, msg, sizeof(op->error));
 		op_finish(op, LEDGER_OUT_FAILED, rb_op);
 		log_error("deploy %llu failed and its automatic rollback (operation %llu) was "
-			  "interrupted by signal %d; 'shiplog rollback' completes it", (unsigned long long)op->id,
-			  (unsigned long long)rb_op, (int)op_interrupted);
+			  "interrupted by signal %d; 'shiplog rollback' completes it",
+			  (unsigned long long)op->id, (unsigned long long)rb_op, (int)op_interrupted);
 		rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
 				     ro->plan.nservices);
 	} else {

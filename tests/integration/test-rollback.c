@@ -360,8 +360,9 @@ Test(rollback, to_a_point_restarts_only_services_not_already_there)
 /* Four quick good deploys of the workers, then a commit whose compute crashes 0.5 s after each
  * start, deployed with a settle window longer than systemd's RestartSec=2: the start of the
  * deploy is the fifth in a minute, the automatic restart after the crash (0.5 to 1 s, plus 2 s)
- * the sixth, refused by the shipped StartLimitBurst=5, well before the 8 s settle window ends. compute is then failed with Result=exit-code (not
- * start-limit-hit) and its start limit used up. Returns the last good commit in good. */
+ * the sixth, refused by the shipped StartLimitBurst=5, well before the 8 s settle window ends.
+ * compute is then failed with Result=exit-code (not start-limit-hit) and its start limit used
+ * up. Returns the last good commit in good. */
 static void crash_into_start_limit(struct sample *s, const char *policy, struct tl_run *r,
 				   char good[41])
 {
