@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Native deploys end to end against the real private user manager, real git repositories and the
  * sample app's real HTTP services and heartbeats. */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,7 +195,6 @@ Test(deploy, killed_deploy_is_interrupted_and_the_next_succeeds)
 	pid = slow_deploy(&s, "30");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	tl_sh("pkill -f 'sleep 30' >/dev/null 2>&1");
 
 	sample_shiplog(&s, &r, NULL, "--json", "status", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
@@ -210,6 +210,97 @@ Test(deploy, killed_deploy_is_interrupted_and_the_next_succeeds)
 	tl_run_release(&r);
 	sample_beat_commit(&s, "compute", got);
 	cr_assert_str_eq(got, c2);
+	sample_teardown(&s);
+}
+
+/* Live (not zombie) processes in process group pgid. */
+static int group_alive(int pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d))) {
+		char path[300], *stat, *p;
+		int grp = 0;
+		char state = 0;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		stat = tl_read(path);
+		if (!stat)
+			continue;
+		p = strrchr(stat, ')');
+		if (p && sscanf(p + 2, "%c %*d %d", &state, &grp) == 2 && grp == pgid &&
+		    state != 'Z' && state != 'X')
+			n++;
+		free(stat);
+	}
+	closedir(d);
+	return n;
+}
+
+/* shiplog SIGKILLed during its build: the build (a shell and the sleep it runs, in their own
+ * process group) must die with it, not run on as orphans. */
+Test(deploy, killed_deploy_leaves_no_build_running)
+{
+	struct sample s;
+	char *conf, *pidfile, *text = NULL, *over, *stat, *p;
+	int shell = 0, pgid = 0, alive = -1;
+	pid_t pid;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "orphan", true);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	pidfile = xasprintf("%s/build.pid", s.dir);
+	over = xasprintf("build = echo $$ > %s.tmp && mv %s.tmp %s && sleep 300\n"
+			 "build_when_changed = NOTES", pidfile, pidfile, pidfile);
+	conf = sample_alt_conf(&s, "orphan", "[runtime native]", over);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char *log = xasprintf("%s/orphan.log", s.dir);
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main", "--workers-only",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !text; i++) {
+		text = tl_read(pidfile);
+		if (!text)
+			usleep(50000);
+	}
+	cr_assert_not_null(text, "the deploy never ran its build");
+	shell = atoi(text);
+	cr_assert_gt(shell, 0);
+	{
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/stat", shell);
+		stat = tl_read(path);
+		cr_assert_not_null(stat);
+		p = strrchr(stat, ')');
+		cr_assert(p && sscanf(p + 2, "%*c %*d %d", &pgid) == 1);
+		free(stat);
+	}
+	cr_assert_gt(group_alive(pgid), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 100 && alive != 0; i++) {
+		alive = group_alive(pgid);
+		if (alive)
+			usleep(100000);
+	}
+	if (alive)
+		kill(-pgid, SIGKILL);
+	cr_assert_eq(alive, 0, "10 s after shiplog was killed, %d process(es) of its build still "
+			       "run", alive);
+	free(text);
+	free(over);
+	free(conf);
+	free(pidfile);
 	sample_teardown(&s);
 }
 
