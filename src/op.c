@@ -28,14 +28,62 @@ static void install_handlers(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Every event shiplog writes passes here: its free text (errors, argv, health targets and
+ * details, which carry git remotes, URLs and libgit2/libcurl messages) is recorded with the
+ * secrets of its URLs redacted. The copies live in strs until the append is done. */
+static void redact_event(struct ledger_event *ev, struct strv *strs, const char ***argv)
+{
+#define REDACT(field)                                                                              \
+	do {                                                                                       \
+		if (field) {                                                                       \
+			strv_push_take(strs, redact_secrets(field));                               \
+			(field) = strs->v[strs->n - 1];                                            \
+		}                                                                                  \
+	} while (0)
+	switch (ev->type) {
+	case LEDGER_EV_OP_REFUSED:
+		REDACT(ev->u.op_refused.reason);
+		break;
+	case LEDGER_EV_OP_FINISHED:
+		REDACT(ev->u.op_finished.error);
+		break;
+	case LEDGER_EV_PHASE_FINISHED:
+		REDACT(ev->u.phase.error);
+		break;
+	case LEDGER_EV_HEALTH_CHECKED:
+		REDACT(ev->u.health_checked.target);
+		REDACT(ev->u.health_checked.detail);
+		break;
+	case LEDGER_EV_STEP_RAN:
+		*argv = xcalloc(ev->u.step_ran.argv.n + 1, sizeof(char *));
+		for (uint32_t i = 0; i < ev->u.step_ran.argv.n; i++) {
+			(*argv)[i] = ev->u.step_ran.argv.v[i];
+			REDACT((*argv)[i]);
+		}
+		ev->u.step_ran.argv.v = *argv;
+		break;
+	default:
+		break;
+	}
+#undef REDACT
+}
+
 static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint64_t *seq)
 {
+	struct ledger_event clean = *ev;
+	struct strv strs = {0};
+	const char **argv = NULL;
 	int r;
 
 	ev->version = LEDGER_SCHEMA_VERSION;
 	if (!ev->actor)
 		ev->actor = actor_string();
-	r = ledger_append(lg, ev, durable ? 0 : LEDGER_APPEND_NOSYNC, seq);
+	clean.version = ev->version;
+	clean.actor = ev->actor;
+	redact_event(&clean, &strs, &argv);
+	r = ledger_append(lg, &clean, durable ? 0 : LEDGER_APPEND_NOSYNC, seq);
+	free(argv);
+	strv_free(&strs);
 	if (r < 0)
 		log_error("cannot record '%s' in the ledger: %s: %s", ledger_event_type_name(ev->type),
 			  ledger_strerror(r), ledger_errmsg(lg));

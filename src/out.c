@@ -9,13 +9,26 @@
 
 struct out_settings out_settings;
 
+/* Every line a person reads is formatted here first: whatever came from outside (git remotes,
+ * URLs, libgit2/libcurl messages) is printed with the secrets of its URLs redacted. */
+static void vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *text = NULL, *clean = NULL;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		return;
+	clean = redact_secrets(text);
+	fputs(prefix, f);
+	fputs(clean, f);
+	fputc('\n', f);
+	fflush(f);
+}
+
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
-	fputs("shiplog: ", stderr);
-	fputs(prefix, stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	fflush(stderr);
+	_cleanup_free_ char *p = xasprintf("shiplog: %s", prefix);
+
+	vprint(stderr, p, fmt, ap);
 }
 
 void log_error(const char *fmt, ...)
@@ -78,15 +91,17 @@ void out_argv(char *const argv[], const char *suffix)
 		return;
 	fputc('$', f);
 	for (size_t i = 0; argv[i]; i++) {
+		_cleanup_free_ char *a = redact_secrets(argv[i]);
+
 		fputc(' ', f);
-		if (needs_quotes(argv[i])) {
-			json_t *s = json_str(argv[i]);
+		if (needs_quotes(a)) {
+			json_t *s = json_str(a);
 			char *q = json_dumps(s, JSON_ENCODE_ANY);
 			fputs(q ? q : "\"?\"", f);
 			free(q);
 			json_decref(s);
 		} else {
-			fputs(argv[i], f);
+			fputs(a, f);
 		}
 	}
 	if (suffix)
@@ -102,12 +117,9 @@ void out_say(const char *fmt, ...)
 
 	if (out_settings.verbosity < 0)
 		return;
-	fputs("[deploy] ", f);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vprint(f, "[deploy] ", fmt, ap);
 	va_end(ap);
-	fputc('\n', f);
-	fflush(f);
 }
 
 void out_plain(const char *fmt, ...)
@@ -118,10 +130,8 @@ void out_plain(const char *fmt, ...)
 	if (out_settings.verbosity < 0)
 		return;
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vprint(f, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', f);
-	fflush(f);
 }
 
 void out_json(json_t *v)

@@ -482,6 +482,73 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	return 0;
 }
 
+/* Where a URL ends in free text. */
+static bool url_end(char c)
+{
+	return !c || isspace((unsigned char)c) || strchr("'\"<>`", c);
+}
+
+static bool secret_param(const char *name, size_t n)
+{
+	static const char *const words[] = {"token", "key",  "secret",	   "pass",
+					    "auth",  "sig", "credential"};
+	char low[64];
+
+	if (n == 0 || n >= sizeof(low))
+		return n > 0;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[n] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(words); i++)
+		if (strstr(low, words[i]))
+			return true;
+	return false;
+}
+
+char *redact_secrets(const char *s)
+{
+	struct buf b = {0};
+	const char *p, *q;
+
+	if (!s)
+		return xstrdup("");
+	while ((p = strstr(s, "://"))) {
+		const char *auth = p + 3, *at = NULL;
+
+		buf_append(&b, s, (size_t)(auth - s));
+		/* the authority: up to the path, query or fragment; its last '@' ends the userinfo */
+		for (q = auth; !url_end(*q) && !strchr("/?#", *q); q++)
+			if (*q == '@')
+				at = q;
+		if (at) {
+			buf_append(&b, "***", 3);
+			auth = at;
+		}
+		/* the rest of the URL: each secret-looking query value becomes *** */
+		for (q = auth; !url_end(*q) && *q != '?'; q++)
+			;
+		buf_append(&b, auth, (size_t)(q - auth));
+		while (*q == '?' || *q == '&' || *q == ';') {
+			const char *name = q + 1, *eq, *end;
+
+			for (end = name; !url_end(*end) && !strchr("&;#", *end); end++)
+				;
+			eq = memchr(name, '=', (size_t)(end - name));
+			buf_append(&b, q, 1);
+			if (eq && secret_param(name, (size_t)(eq - name))) {
+				buf_append(&b, name, (size_t)(eq + 1 - name));
+				buf_append(&b, "***", 3);
+			} else {
+				buf_append(&b, name, (size_t)(end - name));
+			}
+			q = end;
+		}
+		s = q;
+	}
+	buf_append(&b, s, strlen(s));
+	return b.data ? b.data : xstrdup("");
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
 	/* An unpredictable name, created exclusively (mkostemp: O_CREAT|O_EXCL, 0600, so never

@@ -105,6 +105,12 @@ const char *actor_string(void);
 
 /* ---- files -------------------------------------------------------------------------------- */
 
+/* Text with the secrets of every URL in it replaced by "***": the userinfo of "scheme://user:pw@"
+ * and the value of each query parameter whose name says token, key, secret, pass(word), auth,
+ * sig(nature) or credential. Everything shiplog records or prints from outside (git remotes,
+ * health targets, libgit2/libcurl messages) goes through it. New string; NULL gives "". */
+char *redact_secrets(const char *s);
+
 /* mkdir -p with mode for the directories it creates. */
 int mkdir_p(const char *path, unsigned mode);
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer. */

@@ -68,3 +68,32 @@ Test(util, atomic_write_mode_is_exact)
 	tl_rmrf(dir);
 	free(dir), free(path);
 }
+
+/* Userinfo and secret-looking query values of every URL in a text become ***; the rest stays. */
+Test(util, redact_secrets_in_urls)
+{
+	static const char *const cases[][2] = {
+	    {"fetch 'origin': failed (url 'http://u:p4ss@host/r.git')",
+	     "fetch 'origin': failed (url 'http://***@host/r.git')"},
+	    {"https://TOKEN@github.com/o/r", "https://***@github.com/o/r"},
+	    {"http://h:8/health?token=abc&x=1&API_KEY=k;sig=s#f",
+	     "http://h:8/health?token=***&x=1&API_KEY=***;sig=***#f"},
+	    {"a http://a:b@h/ b https://c:d@h/?password=e c", "a http://***@h/ b https://***@h/?password=*** c"},
+	    {"ssh://git@h:22/r ok", "ssh://***@h:22/r ok"},
+	    {"no url here: user@host, key=value", "no url here: user@host, key=value"},
+	    {"http://h/p?q=1", "http://h/p?q=1"},
+	    {"", ""},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *got = redact_secrets(cases[i][0]);
+
+		cr_assert_str_eq(got, cases[i][1], "redact('%s')", cases[i][0]);
+		free(got);
+	}
+	{
+		char *got = redact_secrets(NULL);
+		cr_assert_str_eq(got, "");
+		free(got);
+	}
+}

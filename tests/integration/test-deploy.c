@@ -725,3 +725,56 @@ Test(deploy, failing_checks_of_two_services_take_one_timeout, .timeout = 180)
 	cr_assert_lt(verify_ns, 5500000000LL, "verify took %.2f s", verify_ns / 1e9);
 	sample_teardown(&s);
 }
+
+/* A secret in a URL (a git remote's userinfo, a health target's userinfo or token) is never
+ * recorded or printed: the ledger and the output carry "***" in its place. */
+Test(deploy, url_secrets_are_neither_recorded_nor_printed)
+{
+	static const char *const secrets[] = {"HealthPw1", "Tok3nVal", "AppPw22", "K3yVal",
+					      "GitPw333", "gituser"};
+	struct sample s;
+	struct tl_run ok, bad, exp;
+	char *orig_conf, *first, *remote, *overrides, *all;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "secrets", true);
+	cr_assert_eq(tl_sh("git -C '%s' remote add creds "
+			   "'http://gituser:GitPw333@127.0.0.1:1/origin.git?access_token=Tok3nVal'",
+			   s.checkout),
+		     0);
+	overrides = xasprintf("health = http-get "
+			      "http://webuser:HealthPw1@127.0.0.1:%d/health?token=Tok3nVal&x=1\n"
+			      "app_url = http://appuser:AppPw22@127.0.0.1:%d/?api_key=K3yVal",
+			      s.port, s.port);
+	orig_conf = s.conf;
+	remote = xasprintf("%s\nremote = creds", overrides);
+	first = sample_alt_conf(&s, "secrets-remote", NULL, remote);
+	s.conf = sample_alt_conf(&s, "secrets", NULL, overrides);
+
+	sample_commit(&s, NULL, "echo one >> NOTES", "one");
+	sample_shiplog(&s, &ok, edge_ok, "deploy", "main", NULL);
+	cr_assert_eq(ok.exit_code, 0, "%s\n%s", ok.out, ok.err);
+
+	free(s.conf);
+	s.conf = first;
+	sample_commit(&s, NULL, "echo two >> NOTES", "two");
+	sample_shiplog(&s, &bad, edge_ok, "deploy", "main", NULL);
+	cr_assert_neq(bad.exit_code, 0, "a fetch from 127.0.0.1:1 succeeded:\n%s", bad.out);
+
+	sample_shiplog(&s, &exp, NULL, "ledger", "export", NULL);
+	cr_assert_eq(exp.exit_code, 0, "%s", exp.err);
+	all = xasprintf("%s\n%s\n%s\n%s\n%s", exp.out, ok.out, ok.err, bad.out, bad.err);
+	for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
+		cr_assert_null(strstr(all, secrets[i]), "'%s' was recorded or printed:\n%s",
+			       secrets[i], all);
+	/* the targets and the remote are there, redacted */
+	cr_assert(strstr(exp.out, "http://***@127.0.0.1:"), "no redacted target:\n%s", exp.out);
+	cr_assert(strstr(exp.out, "token=***"), "no redacted token:\n%s", exp.out);
+	cr_assert(strstr(bad.err, "http://***@127.0.0.1:1/origin.git") ||
+		      strstr(bad.out, "http://***@127.0.0.1:1/origin.git"),
+		  "the remote is not named:\n%s\n%s", bad.out, bad.err);
+	tl_run_release(&ok), tl_run_release(&bad), tl_run_release(&exp);
+	free(all), free(overrides), free(remote), free(s.conf);
+	s.conf = orig_conf;
+	sample_teardown(&s);
+}
