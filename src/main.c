@@ -151,6 +151,7 @@ int main(int argc, char **argv)
 	const struct cmd_entry *c;
 	int opt, r;
 
+	out_init();
 	/* Stop at the first non-option: what follows belongs to the command. */
 	while ((opt = getopt_long(argc, argv, "+C:c:qvh", opts, NULL)) != -1) {
 		switch (opt) {

@@ -1,13 +1,116 @@
 /* SPDX-License-Identifier: MIT */
 #include "out.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
 struct out_settings out_settings;
+
+/* Text output: terminal control bytes in text that came from outside (refs, actors, errors and
+ * health details from an imported ledger, compose and command output) must not reach a
+ * terminal as controls. stdout and stderr are replaced by streams that show C0 controls other
+ * than newline and tab, DEL, and UTF-8-encoded C1 controls (U+0080..U+009F) as visible \xNN
+ * text, so nothing printed with printf/fputs anywhere can slip by. JSON goes to the real
+ * stdout: jansson has escaped it already, and it must stay byte-exact. */
+struct esc_stream {
+	int fd;
+	bool held_c2; /* a 0xC2 lead byte whose next byte decides whether it starts a C1 */
+};
+static struct esc_stream esc_out = {.fd = 1}, esc_err = {.fd = 2};
+static FILE *json_stdout;
+
+static bool esc_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+size_t out_escape(char *dst, const char *src, size_t n, bool *held_c2)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (*held_c2) {
+			*held_c2 = false;
+			if (c >= 0x80 && c <= 0x9f) {
+				o += (size_t)sprintf(dst + o, "\\xc2\\x%02x", c);
+				continue;
+			}
+			dst[o++] = (char)0xc2;
+		}
+		if (c == 0xc2)
+			*held_c2 = true;
+		else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			o += (size_t)sprintf(dst + o, "\\x%02x", c);
+		else
+			dst[o++] = (char)c;
+	}
+	return o;
+}
+
+static ssize_t esc_cookie_write(void *cookie, const char *buf, size_t n)
+{
+	struct esc_stream *s = cookie;
+	char out[4096 * 8 + 8];
+	size_t done = 0;
+
+	/* at most 8 output bytes per input byte (\xc2\x9b) */
+	while (done < n) {
+		size_t k = n - done < 4096 ? n - done : 4096;
+
+		if (!esc_write_all(s->fd, out, out_escape(out, buf + done, k, &s->held_c2)))
+			return -1; /* ferror() on the stream, as with the real one */
+		done += k;
+	}
+	return (ssize_t)n;
+}
+
+static int esc_cookie_close(void *cookie)
+{
+	struct esc_stream *s = cookie;
+
+	bool ok = !s->held_c2 || esc_write_all(s->fd, "\xc2", 1);
+
+	s->held_c2 = false;
+	return ok ? 0 : -1;
+}
+
+void out_init(void)
+{
+	cookie_io_functions_t io = {.write = esc_cookie_write, .close = esc_cookie_close};
+	FILE *o, *e;
+
+	json_stdout = stdout;
+	o = fopencookie(&esc_out, "w", io);
+	e = fopencookie(&esc_err, "w", io);
+	if (!o || !e) {
+		if (o)
+			fclose(o);
+		if (e)
+			fclose(e);
+		return; /* out of memory this early: print as before */
+	}
+	setvbuf(o, NULL, isatty(1) ? _IOLBF : _IOFBF, BUFSIZ);
+	setvbuf(e, NULL, _IOLBF, BUFSIZ);
+	stdout = o;
+	stderr = e;
+}
 
 /* Every line a person reads is formatted here first: whatever came from outside (git remotes,
  * URLs, libgit2/libcurl messages) is printed with the secrets of its URLs redacted. */
@@ -134,16 +237,23 @@ void out_plain(const char *fmt, ...)
 	va_end(ap);
 }
 
+FILE *out_json_stdout(void)
+{
+	fflush(stdout); /* text printed before stays before */
+	return json_stdout ? json_stdout : stdout;
+}
+
 void out_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+	FILE *f = out_json_stdout();
 
 	if (s) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
+		fputs(s, f);
+		fputc('\n', f);
 		free(s);
 	}
-	fflush(stdout);
+	fflush(f);
 	json_decref(v);
 }
 

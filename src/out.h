@@ -13,6 +13,13 @@ struct out_settings {
 };
 extern struct out_settings out_settings;
 
+/* Replaces stdout and stderr, first thing in main, by streams that show terminal control bytes
+ * (C0 but newline and tab, DEL, UTF-8 C1) as visible \xNN text; out_json keeps the real stdout. */
+void out_init(void);
+/* The escaping itself: n bytes of src into dst (room for 8 * n bytes); *held_c2 carries a
+ * 0xC2 lead byte from one call to the next. Returns the bytes written. */
+size_t out_escape(char *dst, const char *src, size_t n, bool *held_c2);
+
 /* Diagnostics on stderr, prefixed "shiplog: " (error), "shiplog: warning: ". Lowercase, cause
  * first, the subject in quotes, the fix when there is one. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -27,6 +34,8 @@ void out_argv(char *const argv[], const char *suffix); /* "$ a b \"c d\"" + opti
 void out_say(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* "[deploy] ..." */
 void out_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* as is + "\n" */
 
+/* The real stdout, for output that must stay byte-exact (JSON lines of 'ledger export'). */
+FILE *out_json_stdout(void);
 /* Prints a JSON value as one compact line on stdout and releases the reference. */
 void out_json(json_t *v);
 

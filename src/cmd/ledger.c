@@ -152,6 +152,7 @@ static int ledger_cmd_export(struct cmd_ctx *ctx, int64_t since, int64_t until)
 {
 	struct ledger_iter *it = NULL;
 	uint64_t start = 0, last = 0;
+	FILE *f = out_json_stdout(); /* JSON lines, byte-exact: not the text filter */
 	int r;
 
 	r = cmd_open_ledger(ctx, false);
@@ -212,12 +213,12 @@ static int ledger_cmd_export(struct cmd_ctx *ctx, int64_t since, int64_t until)
 			r = -ENOMEM;
 			break;
 		}
-		fputs(line, stdout);
-		fputc('\n', stdout);
+		fputs(line, f);
+		fputc('\n', f);
 		free(line);
 	}
 	ledger_iter_free(it);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if (fflush(f) != 0 || ferror(f)) {
 		log_error("ledger export: cannot write the output: %s", strerror(errno));
 		return r < 0 ? r : -EIO;
 	}

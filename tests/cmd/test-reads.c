@@ -1166,3 +1166,112 @@ Test(reads, global_options_after_the_command)
 	tl_run_release(&a);
 	env_free(&e);
 }
+
+/* Ledger text from outside (an imported ref, actor, error, health detail, soak name) carries
+ * terminal controls: ESC sequences (colour, a window-title OSC ended by BEL), a carriage return
+ * a DEL and a UTF-8 C1 CSI. No text read command lets one reach the terminal as a control byte; they
+ * show as \xNN text. --json stays valid JSON with the text as it was. */
+#define EVIL_REF "evil\\u001b[31m\\u007f"
+#define EVIL_ACTOR "mallory\\u001b]0;title\\u0007"
+#define EVIL_DETAIL "HTTP 502\\r\\u009b2J"
+static const char *const evil_lines[] = {
+    "{\"seq\":52,\"type\":\"op.requested\",\"time\":\"2026-11-25T10:00:00Z\",\"op\":52,"
+    "\"actor\":\"" EVIL_ACTOR "\"," REQ("deploy", "ref", EVIL_REF, C4, C2, "native", "\"api\"",
+					 "0", "") "}",
+    "{\"seq\":53,\"type\":\"phase.started\",\"time\":\"2026-11-25T10:00:01Z\",\"op\":52,"
+    "\"actor\":\"" EVIL_ACTOR "\"," PSTART("verify") "}",
+    "{\"seq\":54,\"type\":\"health.checked\",\"time\":\"2026-11-25T10:00:02Z\",\"op\":52,"
+    "\"actor\":\"" EVIL_ACTOR "\"," HEALTH("api", "http-get", "http://127.0.0.1:4000/health",
+					   "false", "1", EVIL_DETAIL) "}",
+    "{\"seq\":55,\"type\":\"phase.finished\",\"time\":\"2026-11-25T10:00:03Z\",\"op\":52,"
+    "\"actor\":\"" EVIL_ACTOR "\"," PFIN("verify", "100", "false", "api: " EVIL_DETAIL) "}",
+    "{\"seq\":56,\"type\":\"op.finished\",\"time\":\"2026-11-25T10:00:04Z\",\"op\":52,"
+    "\"actor\":\"" EVIL_ACTOR "\"," FIN("failed", "4000", "verify failed: " EVIL_DETAIL
+					  " \\u001b[31m", "0") "}",
+    "{\"seq\":57,\"type\":\"soak.started\",\"time\":\"2026-11-25T10:01:00Z\",\"op\":0,"
+    "\"actor\":\"" EVIL_ACTOR "\",\"name\":\"s\\u001b[31m\",\"services\":[\"api\"]}",
+    "{\"seq\":58,\"type\":\"unit.observed\",\"time\":\"2026-11-25T10:01:10Z\",\"op\":0,"
+    "\"actor\":\"" EVIL_ACTOR "\",\"service\":\"api\",\"runtime\":\"native\","
+    "\"active_state\":\"failed\\u001b[31m\",\"sub_state\":\"dead\\r\",\"restarts\":1,"
+    "\"pid\":0,\"memory_bytes\":0}",
+};
+
+static void assert_no_controls(const char *what, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f),
+			  "%s: raw control byte 0x%02x at offset %zu", what, *p,
+			  (size_t)(p - (const unsigned char *)s));
+		cr_assert(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
+			  "%s: raw C1 control U+00%02X at offset %zu", what, p[1],
+			  (size_t)(p - (const unsigned char *)s));
+	}
+}
+
+Test(reads, terminal_controls_are_escaped_in_text_output)
+{
+	static const char *const cmds[][5] = {
+	    {"status"},		  {"history"},	       {"history", "-v"}, {"show", "52"},
+	    {"show", "52", "-v"}, {"diff", "19", "52"}, {"state"},	  {"state", "--at", "57"},
+	    {"stats"},		  {"soak", "report"},
+	};
+	struct env e;
+	struct tl_run r;
+	char *text = fixture_text();
+	struct buf b = {0};
+	bool saw_esc = false, saw_cr = false, saw_c1 = false, saw_bel = false, saw_del = false;
+
+	env_new(&e, "reads-escape", false);
+	buf_printf(&b, "%s", text);
+	for (size_t i = 0; i < sizeof(evil_lines) / sizeof(evil_lines[0]); i++)
+		buf_printf(&b, "%s\n", evil_lines[i]);
+	tl_write(e.fixture, b.data);
+	SL(&r, &e, "ledger", "import", e.fixture);
+	cr_assert_eq(r.exit_code, 0, "import failed (%d): %s", r.exit_code, r.err);
+	tl_run_release(&r);
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *const *c = cmds[i];
+		char *what = xasprintf("%s %s %s", c[0], c[1] ? c[1] : "", c[1] && c[2] ? c[2] : "");
+
+		tl_shiplog(&r, e.dir, NULL, "--ledger", e.ledger, c[0], c[1], c[2], c[3], NULL);
+		assert_no_controls(what, r.out);
+		assert_no_controls(what, r.err);
+		saw_esc |= strstr(r.out, "\\x1b[31m") != NULL;
+		saw_bel |= strstr(r.out, "\\x07") != NULL;
+		saw_cr |= strstr(r.out, "\\x0d") != NULL;
+		saw_c1 |= strstr(r.out, "\\xc2\\x9b") != NULL;
+		saw_del |= strstr(r.out, "\\x7f") != NULL;
+		free(what);
+		tl_run_release(&r);
+	}
+	SL(&r, &e, "audit", "--since", "2026-11-20T00:00:00Z");
+	assert_no_controls("audit", r.out);
+	assert_no_controls("audit", r.err);
+	cr_assert(strstr(r.out, "mallory\\x1b]0;title\\x07"), "audit shows the actor: %s", r.out);
+	tl_run_release(&r);
+	cr_assert(saw_esc && saw_bel && saw_cr && saw_c1 && saw_del,
+		  "the escaped forms are visible (esc %d bel %d cr %d c1 %d del %d)", saw_esc,
+		  saw_bel, saw_cr, saw_c1, saw_del);
+
+	/* --json: valid JSON carrying the original text, no \x escapes added */
+	SL(&r, &e, "show", "52", "--json");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	{
+		json_t *j = parse_json(r.out);
+
+		cr_assert(strstr(r.out, "evil\\u001B[31m"), "json keeps jansson's escape: %s", r.out);
+		cr_assert_null(strstr(r.out, "\\\\x1b"), "no double escaping: %s", r.out);
+		json_decref(j);
+	}
+	tl_run_release(&r);
+	/* ledger export: JSON lines, byte-exact (jansson leaves DEL raw, which JSON allows) */
+	SL(&r, &e, "ledger", "export");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	json_decref(parse_lines(r.out));
+	cr_assert(strstr(r.out, "evil\\u001B[31m\x7f\""), "export keeps the ref: %s", r.out);
+	tl_run_release(&r);
+	free(b.data);
+	free(text);
+	env_free(&e);
+}
