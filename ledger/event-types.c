@@ -127,6 +127,11 @@ static const struct field f_unit_observed[] = {
     EVF("mem", F_U64, unit_observed.memory_bytes),
 };
 
+static const struct field f_build_completed[] = {
+    EVF("p", F_STR, build_completed.path),
+    EVF("c", F_STR, build_completed.commit),
+};
+
 /* Required fields beyond the envelope: the key that must be non-empty / valid, or NULL. */
 struct event_type {
 	const char *name;
@@ -155,6 +160,8 @@ static const struct event_type types[LEDGER_EV__COUNT] = {
     ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak, "n", reduce_counters_only),
     ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak, "n", reduce_counters_only),
     ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed),
+    ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c",
+	reduce_counters_only),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)

@@ -71,25 +71,107 @@ static int native_precheck(struct rollout *ro, char *why, size_t whylen)
 	return 0;
 }
 
-/* Why the shared build must run, or NULL when it may be skipped. */
-static const char *shared_build_reason(const struct rollout *ro, char *buf, size_t n)
+/* The newest build.completed for path: its commit in built ("" when none) and operation. A
+ * build that was interrupted or failed wrote none, so it counts as no build. */
+static int last_completed_build(struct ledger *lg, const char *path, char built[REPO_OID_HEX],
+				uint64_t *op)
+{
+	struct ledger_iter *it = NULL;
+	const uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+	int r;
+
+	built[0] = '\0';
+	*op = 0;
+	r = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
+	while (r >= 0 && (r = ledger_iter_next_raw(it, &seq, &buf, &len)) > 0) {
+		enum ledger_event_type t;
+		struct ledger_event ev;
+
+		if (ledger_event_peek(buf, len, &t, NULL, NULL) < 0 || t != LEDGER_EV_BUILD_COMPLETED)
+			continue;
+		if (ledger_event_decode(buf, len, &ev, NULL, 0) < 0)
+			continue;
+		if (streq(ev.u.build_completed.path, path)) {
+			strlcpy_(built, ev.u.build_completed.commit, REPO_OID_HEX);
+			*op = ev.op;
+			ledger_event_release(&ev);
+			break;
+		}
+		ledger_event_release(&ev);
+	}
+	ledger_iter_free(it);
+	return r < 0 ? r : 0;
+}
+
+/* Why the shared build must run, or NULL when it may be skipped (then buf says why). The target
+ * is compared with the last completed build of this checkout, not with the commit the checkout
+ * was at: a checkout moved by an interrupted deploy, or one that was never built, builds. */
+static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
 {
 	const struct strv *when = &ro->cfg->native.build_when_changed;
+	const char *path = rollout_workdir(ro);
+	char built[REPO_OID_HEX];
+	struct strv changed = {0};
+	uint64_t op;
+	int r;
 
+	if (ro->force_build)
+		return "--build";
 	if (when->n == 0)
 		return "no build_when_changed list: always built";
-	if (!ro->prev[0])
-		return "no previous commit known";
-	for (size_t i = 0; i < ro->changed.n; i++) {
+	r = last_completed_build(ro->op->lg, path, built, &op);
+	if (r < 0) {
+		snprintf(buf, n, "the last completed build cannot be read from the ledger (%s)",
+			 ledger_strerror(r));
+		return buf;
+	}
+	if (!built[0]) {
+		snprintf(buf, n, "no completed build of %s is recorded", path);
+		return buf;
+	}
+	if (streq(built, ro->target)) {
+		snprintf(buf, n, "%.12s was built completely by operation %llu", built,
+			 (unsigned long long)op);
+		return NULL;
+	}
+	if (repo_changed_paths(ro->repo, built, ro->target, &changed) < 0) {
+		snprintf(buf, n, "cannot compare with the last completed build %.12s (operation %llu): "
+			 "%s", built, (unsigned long long)op, repo_errmsg(ro->repo));
+		return buf;
+	}
+	for (size_t i = 0; i < changed.n; i++) {
 		for (size_t j = 0; j < when->n; j++) {
-			if (fnmatch(when->v[j], ro->changed.v[i], FNM_PATHNAME) == 0 ||
-			    streq(when->v[j], ro->changed.v[i])) {
-				snprintf(buf, n, "'%s' changed", ro->changed.v[i]);
+			if (fnmatch(when->v[j], changed.v[i], FNM_PATHNAME) == 0 ||
+			    streq(when->v[j], changed.v[i])) {
+				snprintf(buf, n, "'%s' changed between the last completed build %.12s "
+					 "(operation %llu) and %.12s", changed.v[i], built,
+					 (unsigned long long)op, ro->target);
+				strv_free(&changed);
 				return buf;
 			}
 		}
 	}
+	strv_free(&changed);
+	{
+		char *list = strv_join(when, ", ");
+		snprintf(buf, n, "none of %s changed between the last completed build %.12s "
+			 "(operation %llu) and %.12s", list, built, (unsigned long long)op,
+			 ro->target);
+		free(list);
+	}
 	return NULL;
+}
+
+/* Records that the shared build of the target completed in the checkout. */
+static int record_build(struct rollout *ro)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_BUILD_COMPLETED};
+
+	ev.u.build_completed.path = rollout_workdir(ro);
+	ev.u.build_completed.commit = ro->target;
+	return op_append(ro->op, &ev);
 }
 
 static int run_shell(struct rollout *ro, const char *what, const char *cmd,
@@ -151,10 +233,7 @@ static int build_all(struct rollout *ro, const struct strv *secrets, struct strv
 	if (shared->n) {
 		why = shared_build_reason(ro, reason, sizeof(reason));
 		if (!why) {
-			char *list = strv_join(&ro->cfg->native.build_when_changed, ", ");
-			out_say("skipping the shared build: none of %s changed between %.12s and %.12s",
-				list, ro->prev, ro->target);
-			free(list);
+			out_say("skipping the shared build: %s", reason);
 		} else {
 			out_say("shared build: %s", why);
 			for (size_t i = 0; i < shared->n; i++) {
@@ -162,6 +241,9 @@ static int build_all(struct rollout *ro, const struct strv *secrets, struct strv
 				if (r < 0)
 					return r == SL_EFAILED ? r : SL_EFAILED;
 			}
+			r = record_build(ro);
+			if (r < 0)
+				return r;
 		}
 	}
 	for (size_t i = 0; i < ro->plan.nservices; i++) {

@@ -180,6 +180,7 @@ static const struct {
     {"piece", OPT_VALUE},
     {"fast", OPT_NONE},
     {"no-build", OPT_NONE},
+    {"build", OPT_NONE},
     {"force-recreate", OPT_NONE},
     {"dry-run", OPT_NONE},
     {"edge-ready", OPT_NONE},
@@ -215,6 +216,8 @@ static int deploy_option(struct deploy_args *a, const char *name, const char *va
 		a->fast = true;
 	else if (streq(name, "no-build"))
 		a->no_build = true;
+	else if (streq(name, "build"))
+		a->build = true;
 	else if (streq(name, "force-recreate"))
 		a->force_recreate = true;
 	else if (streq(name, "dry-run"))
@@ -298,6 +301,10 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 			goto fail;
 	}
 
+	if (a->build && a->no_build) {
+		r = usage_fail(err, errlen, "choose --build or --no-build, not both");
+		goto fail;
+	}
 	if (a->force_recreate && a->runtime != LEDGER_RT_DOCKER) {
 		r = usage_fail(err, errlen,
 			       "--force-recreate is only supported with --runtime "

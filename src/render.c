@@ -215,6 +215,10 @@ json_t *render_event_json(const struct ledger_event *ev)
 		set(o, "memory_bytes", json_integer((json_int_t)u->memory_bytes));
 		break;
 	}
+	case LEDGER_EV_BUILD_COMPLETED:
+		set(o, "path", json_str(ev->u.build_completed.path));
+		set(o, "commit", json_str(ev->u.build_completed.commit));
+		break;
 	default:
 		break;
 	}
@@ -412,6 +416,12 @@ void render_event_text(struct buf *b, const struct ledger_event *ev)
 			   nz(u->sub_state), u->restarts, u->pid, u->memory_bytes / 1024);
 		break;
 	}
+	case LEDGER_EV_BUILD_COMPLETED:
+		buf_printf(b, "build completed at %s",
+			   render_short_commit(ev->u.build_completed.commit, c1));
+		if (!str_empty(ev->u.build_completed.path))
+			buf_printf(b, " in %s", ev->u.build_completed.path);
+		break;
 	default:
 		buf_printf(b, "%s (event type unknown to this shiplog)",
 			   str_empty(ev->type_name) ? "?" : ev->type_name);
@@ -774,6 +784,10 @@ int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, stru
 		u->memory_bytes = (uint64_t)get_int(&p, "memory_bytes", 0, INT64_MAX);
 		break;
 	}
+	case LEDGER_EV_BUILD_COMPLETED:
+		ev->u.build_completed.path = get_str(&p, "path");
+		ev->u.build_completed.commit = get_str(&p, "commit");
+		break;
 	default:
 		break;
 	}

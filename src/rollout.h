@@ -51,6 +51,7 @@ struct rollout {
 	int runtime;            /* enum ledger_runtime */
 	struct plan plan;
 	bool fast, no_build, force_recreate;
+	bool force_build;          /* --build: the shared build runs whatever changed */
 	char prev[REPO_OID_HEX];   /* checkout commit before */
 	char target[REPO_OID_HEX]; /* commit being deployed */
 	char branch[256];          /* branch the checkout moves to, "" = detached */

@@ -49,6 +49,8 @@ static const char usage[] =
 	"                    scope by role (services = api + workers); one at most\n"
 	"  --pieces a,b      exactly these services (also --piece a, repeatable)\n"
 	"  --no-build        skip the build commands\n"
+	"  --build           run the shared build even when nothing in build_when_changed\n"
+	"                    changed since the last completed build\n"
 	"  --edge-ready      acknowledge that a native deploy may touch an edge role (web, api);\n"
 	"                    same as DEPLOY_NATIVE_EDGE_READY=1\n"
 	"  --force           deploy a commit even though an earlier rollback quarantined it\n"
@@ -94,6 +96,8 @@ static void fill_request(struct ledger_op_requested *req, const struct deploy_ar
 		flags[nf++] = "fast";
 	if (a->no_build)
 		flags[nf++] = "no-build";
+	if (a->build)
+		flags[nf++] = "build";
 	if (a->force_recreate)
 		flags[nf++] = "force-recreate";
 	if (a->edge_ready_flag)
@@ -280,6 +284,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 
 	ro.fast = a->fast;
 	ro.no_build = a->no_build;
+	ro.force_build = a->build;
 	ro.force_recreate = a->force_recreate;
 	ro.op = &op;
 

@@ -38,7 +38,8 @@ Test(deploy, fast_restarts_exactly_the_workers)
 	cr_assert(strstr(r.out, "== Deploy Timings =="), "no timings block:\n%s", r.out);
 	cr_assert(strstr(r.out, "[deploy] total: "), "no total:\n%s", r.out);
 	cr_assert(strstr(r.out, "--workers-only"), "fast narrowing not announced:\n%s", r.out);
-	cr_assert(strstr(r.out, "skipping the shared build"), "build skip reason missing:\n%s",
+	/* nothing was built through shiplog yet: the first deploy builds (issue 11 item 1) */
+	cr_assert(strstr(r.out, "shared build: no completed build"), "build reason missing:\n%s",
 		  r.out);
 
 	cr_assert_eq(sample_main_pid(&s, "web"), web, "web was restarted");
@@ -776,5 +777,111 @@ Test(deploy, url_secrets_are_neither_recorded_nor_printed)
 	tl_run_release(&ok), tl_run_release(&bad), tl_run_release(&exp);
 	free(all), free(overrides), free(remote), free(s.conf);
 	s.conf = orig_conf;
+	sample_teardown(&s);
+}
+
+/* Issue 11 item 1: the checkout is already at the target and nothing was built through shiplog
+ * (no build output at all): the first deploy builds. Then, with nothing new, it skips and says
+ * what it compared with; --build forces the build. */
+Test(deploy, first_deploy_builds_and_build_flag_forces_it)
+{
+	struct sample s;
+	struct tl_run r;
+	char *bin;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "firstbuild", true);
+	bin = xasprintf("%s/build/sampleapp", s.checkout);
+	cr_assert_eq(unlink(bin), 0, "the sample has no build output to remove");
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "the first deploy did not build:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "shared build: no completed build of "), "%s", r.out);
+	cr_assert_eq(access(bin, X_OK), 0, "no build output after the first deploy");
+	cr_assert_eq(sample_count_events(&s, "build.completed"), 1);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "skipping the shared build: ") &&
+		      strstr(r.out, "was built completely by operation"),
+		  "the skip does not say what it compared with:\n%s", r.out);
+	tl_run_release(&r);
+
+	sample_commit(&s, NULL, "echo x >> NOTES", "notes only");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "skipping the shared build: none of app/sampleapp.c changed between "
+				"the last completed build"),
+		  "%s", r.out);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--build", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "shared build: --build"), "%s", r.out);
+	cr_assert_eq(sample_count_events(&s, "build.completed"), 2);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--build", "--no-build", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	free(bin);
+	sample_teardown(&s);
+}
+
+/* Issue 9 item 4: a SIGTERM during the build leaves the checkout moved and the build unfinished;
+ * the next deploy must build (compared with the last completed build, not with the checkout). */
+Test(deploy, interrupted_build_counts_as_no_build)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf, *log;
+	pid_t pid;
+	int st;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "ibuild", true);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_commit(&s, NULL,
+		      "echo 'const char shiplog_marker[] __attribute__((used)) = \"MARKER-v2\";' "
+		      ">> app/sampleapp.c",
+		      "new code");
+
+	/* the same config, with a build that is slow before it compiles */
+	conf = xasprintf("%s/slowbuild.conf", s.dir);
+	log = xasprintf("%s/slowbuild.log", s.dir);
+	tl_sh("sed -e 's|^build = |build = sleep 21 \\&\\& |' "
+	      "-e 's|^\\[target\\]|[target]\\nlocal_exec = always|' '%s' > '%s'",
+	      s.conf, conf);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main", "--workers-only",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && tl_sh("grep -q 'sleep 21' '%s' 2>/dev/null", log) != 0; i++)
+		usleep(100000);
+	cr_assert_eq(tl_sh("grep -q 'shared build: ' '%s'", log), 0, "the slow deploy did not build:\n%s",
+		     tl_read(log));
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	cr_assert_neq(tl_sh("grep -q MARKER-v2 '%s/build/sampleapp'", s.checkout), 0);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "shared build: 'app/sampleapp.c' changed between the last completed "
+				"build"),
+		  "the build after an interrupted one was skipped:\n%s", r.out);
+	cr_assert_eq(tl_sh("grep -q MARKER-v2 '%s/build/sampleapp'", s.checkout), 0,
+		     "the binary does not hold the deployed code");
+	tl_run_release(&r);
+	free(conf);
+	free(log);
 	sample_teardown(&s);
 }

@@ -124,6 +124,10 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.unit_observed.pid = 31337;
 		ev->u.unit_observed.memory_bytes = 5000000000ull;
 		break;
+	case LEDGER_EV_BUILD_COMPLETED:
+		ev->u.build_completed.path = "/srv/app";
+		ev->u.build_completed.commit = "dddd";
+		break;
 	default:
 		break;
 	}
@@ -243,6 +247,10 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 		IEQ(a->u.unit_observed.restarts, b->u.unit_observed.restarts);
 		IEQ(a->u.unit_observed.pid, b->u.unit_observed.pid);
 		IEQ(a->u.unit_observed.memory_bytes, b->u.unit_observed.memory_bytes);
+		break;
+	case LEDGER_EV_BUILD_COMPLETED:
+		SEQ(a->u.build_completed.path, b->u.build_completed.path);
+		SEQ(a->u.build_completed.commit, b->u.build_completed.commit);
 		break;
 	default:
 		cr_assert_fail("unexpected type %d", a->type);

@@ -78,6 +78,7 @@ enum ledger_event_type {
 	LEDGER_EV_SOAK_STARTED,
 	LEDGER_EV_SOAK_STOPPED,
 	LEDGER_EV_UNIT_OBSERVED,
+	LEDGER_EV_BUILD_COMPLETED,
 	LEDGER_EV__COUNT
 };
 
@@ -223,6 +224,14 @@ struct ledger_unit_observed {
 	uint64_t memory_bytes;
 };
 
+/* build.completed: every shared build command of a deploy or rollback exited 0 in path, at
+ * commit. The build decision compares a target with the newest of these for its path; a build
+ * that was interrupted or failed writes none, so it counts as no build. */
+struct ledger_build_completed {
+	const char *path;       /* the checkout (or release directory) that was built */
+	const char *commit;     /* the commit its files were at */
+};
+
 struct ledger_event {
 	/* envelope */
 	uint64_t seq;            /* assigned by ledger_append(); ignored on input */
@@ -246,6 +255,7 @@ struct ledger_event {
 		struct ledger_lock_broken lock_broken;
 		struct ledger_soak soak; /* soak.started, soak.stopped */
 		struct ledger_unit_observed unit_observed;
+		struct ledger_build_completed build_completed;
 	} u;
 	void *_arena;            /* private: storage of decoded strings */
 };
