@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +122,14 @@ const char *ledger_path(const struct ledger *lg)
 }
 
 /* ---- transactions ------------------------------------------------------------------------- */
+
+/* Less than 1 MiB left for the ledger's directory: a write that came up short ran out of space. */
+static bool store_disk_full(const struct ledger *lg)
+{
+	struct statvfs sv;
+
+	return statvfs(lg->path, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
+}
 
 static void store_refresh_mapsize(struct ledger *lg)
 {
@@ -766,6 +775,8 @@ static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const u
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
+	if (rc == EIO && store_disk_full(lg))
+		rc = ENOSPC; /* LMDB reports a short write as EIO */
 	if (rc) {
 		rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "commit");
 		goto out;

@@ -9,6 +9,7 @@
 #include <ledger/ledger.h>
 
 #include "config.h"
+#include "op.h"
 #include "out.h"
 #include "remote.h"
 #include "util.h"
@@ -73,6 +74,11 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw)
 			  "run 'chmod 700 %s' as its owner",
 			  ctx->ledger_dir, ctx->ledger_dir);
 		return SL_EENV;
+	}
+	if (r < 0 && rw && (r == -ENOSPC || r == -EDQUOT || r == -EROFS || r == -EACCES)) {
+		op_ledger_write_error(ctx->ledger_dir, "open", r, ctx->lg ? ledger_errmsg(ctx->lg) : "",
+				      0);
+		return r;
 	}
 	if (r < 0) {
 		log_error("cannot open ledger '%s': %s%s%s", ctx->ledger_dir, ledger_strerror(r),

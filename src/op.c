@@ -68,6 +68,43 @@ static void redact_event(struct ledger_event *ev, struct strv *strs, const char 
 #undef REDACT
 }
 
+void op_ledger_write_error(const char *path, const char *what, int r, const char *detail,
+			   uint64_t op)
+{
+	char stopped[96] = "";
+
+	const char *cause, *fix;
+
+	switch (r) {
+	case -ENOSPC:
+	case -EDQUOT:
+		cause = "the disk is full";
+		fix = "free space on that filesystem (df -h), or move the ledger ([target] ledger or "
+		      "--ledger)";
+		break;
+	case -EROFS:
+		cause = "the filesystem is read-only";
+		fix = "remount it read-write, or move the ledger ([target] ledger or --ledger)";
+		break;
+	case -EACCES:
+	case -EPERM:
+		cause = "permission denied";
+		fix = "run shiplog as the ledger's owner, or give it back its modes (0700 directory, "
+		      "0600 files)";
+		break;
+	default:
+		cause = ledger_strerror(r);
+		fix = "check the ledger's filesystem and run 'shiplog ledger verify'";
+		break;
+	}
+	if (op)
+		snprintf(stopped, sizeof(stopped), "; operation %llu stopped before its next step",
+			 (unsigned long long)op);
+	log_error("%s: cannot %s the ledger '%s'%s%s%s%s; %s, then run the command again", cause,
+		  what, path ? path : "?", detail && *detail ? " (" : "", detail ? detail : "",
+		  detail && *detail ? ")" : "", stopped, fix);
+}
+
 static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint64_t *seq)
 {
 	struct ledger_event clean = *ev;
@@ -84,9 +121,19 @@ static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint
 	r = ledger_append(lg, &clean, durable ? 0 : LEDGER_APPEND_NOSYNC, seq);
 	free(argv);
 	strv_free(&strs);
-	if (r < 0)
-		log_error("cannot record '%s' in the ledger: %s: %s", ledger_event_type_name(ev->type),
-			  ledger_strerror(r), ledger_errmsg(lg));
+	return r;
+}
+
+/* Says once why the ledger took no write: later failures of the same operation stay quiet. */
+static int append_failed(struct op *op, struct ledger *lg, const struct ledger_event *ev, int r)
+{
+	_cleanup_free_ char *what = xasprintf("record '%s' in", ledger_event_type_name(ev->type));
+
+	if (op && op->ledger_error)
+		return r;
+	if (op)
+		op->ledger_error = r;
+	op_ledger_write_error(ledger_path(lg), what, r, ledger_errmsg(lg), op ? op->id : 0);
 	return r;
 }
 
@@ -102,7 +149,7 @@ int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
 	ev.u.op_requested = *req;
 	r = append(lg, &ev, true, &op->id);
 	if (r < 0)
-		return r;
+		return append_failed(op, lg, &ev, r);
 	op->started_mono = mono_ns();
 	return 0;
 }
@@ -111,12 +158,14 @@ int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const 
 		      const char *reason, uint64_t *id_out)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_REFUSED};
+	int r;
 
 	req->pid = (uint32_t)getpid();
 	ev.u.op_refused.req = *req;
 	ev.u.op_refused.guard = guard;
 	ev.u.op_refused.reason = reason;
-	return append(lg, &ev, true, id_out);
+	r = append(lg, &ev, true, id_out);
+	return r < 0 ? append_failed(NULL, lg, &ev, r) : r;
 }
 
 int op_append(struct op *op, struct ledger_event *ev)
@@ -124,9 +173,12 @@ int op_append(struct op *op, struct ledger_event *ev)
 	int r;
 
 	ev->op = op->id;
+	if (op->ledger_error)
+		return op->ledger_error; /* nothing after a lost event: the record stays a prefix */
 	r = append(op->lg, ev, false, NULL);
-	if (r >= 0)
-		op->unsynced = true;
+	if (r < 0)
+		return append_failed(op, op->lg, ev, r);
+	op->unsynced = true;
 	return r;
 }
 
@@ -135,6 +187,10 @@ int op_durable(struct op *op)
 	int r;
 
 	/* Called before every side effect: the place to stop when the operator asked to. */
+	/* An event that could not be appended stops the operation here, before the side
+	 * effect: nothing may happen that the ledger does not hold. */
+	if (op->ledger_error)
+		return op->ledger_error;
 	if (op_interrupted) {
 		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
 		ledger_sync(op->lg);
@@ -144,7 +200,8 @@ int op_durable(struct op *op)
 		return 0;
 	r = ledger_sync(op->lg);
 	if (r < 0) {
-		log_error("cannot sync the ledger: %s", ledger_strerror(r));
+		op->ledger_error = r;
+		op_ledger_write_error(ledger_path(op->lg), "sync", r, ledger_errmsg(op->lg), op->id);
 		return r;
 	}
 	op->unsynced = false;
@@ -341,7 +398,9 @@ int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 	ev.u.op_finished.error = op->error;
 	ev.u.op_finished.duration_ns = mono_ns() - op->started_mono;
 	ev.u.op_finished.rollback_op = rollback_op;
-	r = append(op->lg, &ev, true, NULL);
+	r = op->ledger_error ? op->ledger_error : append(op->lg, &ev, true, NULL);
+	if (r < 0)
+		append_failed(op, op->lg, &ev, r);
 	op->finished = true;
 	op->unsynced = false;
 	op_print_timings(op);
@@ -374,6 +433,7 @@ static int close_one(struct ledger *lg, const struct ledger_inflight *f, const c
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
 	char when[64], err[512];
+	int r;
 
 	format_time(f->started_ns, when, sizeof(when));
 	snprintf(err, sizeof(err), "%s: process %u (%s) stopped during phase '%s' without finishing",
@@ -384,7 +444,8 @@ static int close_one(struct ledger *lg, const struct ledger_inflight *f, const c
 	out_say("closing operation %llu (%s started %s by %s) as interrupted: it stopped during "
 		"phase '%s'", (unsigned long long)f->op, f->kind, when, f->actor,
 		f->phase[0] ? f->phase : "start");
-	return append(lg, &ev, true, NULL);
+	r = append(lg, &ev, true, NULL);
+	return r < 0 ? append_failed(NULL, lg, &ev, r) : r;
 }
 
 int op_close_interrupted(struct ledger *lg, const char *why_prefix)

@@ -40,12 +40,20 @@ struct op {
 	int64_t phase_started_mono;
 	bool finished;
 	char error[512];       /* the first failure, shown at the end */
+	int ledger_error;      /* the first append or sync that failed (0 = none): from then on
+	                        * nothing is appended and op_durable() refuses every side effect */
 };
 
 /* Set by SIGINT/SIGTERM while an operation runs (op_begin installs the handlers, once per
  * process). The operation stops at the next step and ends `interrupted`, with its timings; a
  * second signal kills at once (the next operation then closes it as interrupted). */
 extern volatile sig_atomic_t op_interrupted;
+
+/* The one message for a ledger that took no write: the cause first (disk full, read-only,
+ * permission), what could not be done, the ledger's path and the fix. what: "record 'x' in",
+ * "sync", "open". op: the operation that stops (0 = none yet). */
+void op_ledger_write_error(const char *path, const char *what, int r, const char *detail,
+			   uint64_t op);
 
 /* Appends op.requested (durable) and starts the clock. req->pid is filled in. */
 int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req);
@@ -58,7 +66,8 @@ int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const 
 /* Appends one event of this operation (fills op, actor, time). Not synced. */
 int op_append(struct op *op, struct ledger_event *ev);
 
-/* Makes everything appended so far durable; call before each side effect. */
+/* Makes everything appended so far durable; call before each side effect. Fails (and the
+ * caller must not go on) when an earlier append or this sync failed: op->ledger_error. */
 int op_durable(struct op *op);
 
 /* Opens a phase: prints "== title ==" and appends phase.started. Closes an open one first. */

@@ -43,6 +43,16 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 					     ro->plan.nservices);
 		return SL_EFAILED;
 	}
+	if (op->ledger_error) {
+		/* The ledger took no write (the message said why): nothing more is done, no
+		 * rollback either, since it could not be recorded. */
+		op_finish(op, LEDGER_OUT_FAILED, 0);
+		if (ro->moved || ro->restarted)
+			log_error("the checkout had moved to %.12s%s before the ledger failed; once the "
+				  "ledger can be written, deploy again or run 'shiplog rollback'",
+				  ro->target, ro->restarted ? " and services were restarted" : "");
+		return op->ledger_error;
+	}
 	if (!op->error[0])
 		op_fail(op, "%s", sl_strerror(r));
 	if (!ro->moved && !ro->restarted) {
@@ -96,6 +106,14 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 	}
 
 	k = rollback_execute(ctx, ro->repo, rq, &rb_op);
+	if (k < 0 && !rb_op) {
+		/* the rollback could not even record its intent, so it did not run */
+		op_finish(op, LEDGER_OUT_FAILED, 0);
+		log_error("deploy %llu failed and its automatic rollback could not start; %s runs "
+			  "%.12s; once the ledger can be written, run 'shiplog rollback'",
+			  (unsigned long long)op->id, ro->plan.scope_desc, ro->target);
+		goto out;
+	}
 	if (k == 0) {
 		op_finish(op, LEDGER_OUT_ROLLED_BACK, rb_op);
 		out_phase("Summary");

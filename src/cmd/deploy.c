@@ -243,7 +243,7 @@ static int refuse(struct op *op, const char *guard, const char *fmt, ...)
 	op_durable(op);
 	op->finished = true;
 	op_print_timings(op);
-	return SL_EREFUSED;
+	return op->ledger_error ? op->ledger_error : SL_EREFUSED;
 }
 
 /* A before_restart hook failed: nothing was restarted, so there is nothing to roll back. The
@@ -439,7 +439,9 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	{
 		char *argv[] = {"git", "fetch", remote, NULL};
 		int64_t t0;
-		op_durable(&op);
+		r = op_durable(&op);
+		if (r < 0)
+			goto fail;
 		t0 = mono_ns();
 		r = repo_fetch(ro.repo, remote);
 		op_record_step(&op, "fetch", argv, cfg->target.checkout, r < 0 ? 1 : 0,

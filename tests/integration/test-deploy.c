@@ -885,3 +885,115 @@ Test(deploy, interrupted_build_counts_as_no_build)
 	free(log);
 	sample_teardown(&s);
 }
+
+/* A tmpfs of that size on dir (root only); false when it cannot be mounted. */
+static bool mount_tmpfs(const char *dir, const char *size)
+{
+	return geteuid() == 0 &&
+	       tl_sh("mkdir -p '%s' && mount -t tmpfs -o size=%s,mode=0700 tmpfs '%s' 2>/dev/null",
+		     dir, size, dir) == 0;
+}
+
+static int count_lines_with(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Issue 9 item 3: a ledger on a disk that fills up. An event that cannot be appended stops the
+ * operation before its next side effect: one message (cause, ledger path, fix), exit 4, the
+ * checkout and the services untouched, no rollback claimed. Then the same with the ledger's
+ * filesystem read-only. Real tmpfs, real git, the real user manager. */
+Test(deploy, full_or_read_only_ledger_stops_before_any_side_effect)
+{
+	struct sample s;
+	struct tl_run r;
+	char *probe, *fs, *conf, *orig, head[41], now[41];
+	unsigned compute;
+	int stopped_midway = 0, fails = 0;
+	bool fit = false;
+
+	REQUIRE_MANAGER();
+	probe = tl_mkdtemp("tmpfsprobe");
+	TL_REQUIRE(mount_tmpfs(probe, "64k") && tl_sh("umount '%s'", probe) == 0,
+		   "a tmpfs mount (root)");
+	sample_setup(&s, "fulldisk", true);
+	fs = xasprintf("%s/ledgerfs", s.dir);
+	cr_assert(mount_tmpfs(fs, "4m"));
+	conf = xasprintf("%s/full.conf", s.dir);
+	tl_sh("sed -e 's|^ledger = .*|ledger = %s/ledger|' "
+	      "-e 's|^\\[target\\]|[target]\\nlocal_exec = always|' '%s' > '%s'",
+	      fs, s.conf, conf);
+	orig = s.conf;
+	s.conf = conf;
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	sample_head(&s, head);
+	compute = sample_main_pid(&s, "compute");
+
+	/* fill the disk, then give back 4 KiB at a time until a deploy fits */
+	tl_sh("dd if=/dev/zero of='%s/fill' bs=4k >/dev/null 2>&1; sync", fs);
+	for (int i = 0; i < 200 && !fit; i++) {
+		if (i)
+			tl_sh("truncate -s -4096 '%s/fill'", fs);
+		sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+		if (r.exit_code == 0) {
+			fit = true;
+			tl_run_release(&r);
+			break;
+		}
+		fails++;
+		cr_assert_eq(r.exit_code, 4, "a full ledger disk must exit 4:\n%s\n%s", r.out, r.err);
+		cr_assert(strstr(r.err, "the disk is full: cannot ") && strstr(r.err, fs) &&
+			      strstr(r.err, "free space"),
+			  "the message lacks the cause, the ledger path or the fix:\n%s", r.err);
+		cr_assert_eq(count_lines_with(r.err, "the disk is full"), 1,
+			     "more than one message:\n%s", r.err);
+		cr_assert(!strstr(r.err, "ROLLBACK") && !strstr(r.out, "Automatic Rollback"),
+			  "a rollback was claimed:\n%s\n%s", r.out, r.err);
+		if (strstr(r.err, "stopped before its next step"))
+			stopped_midway++;
+		sample_head(&s, now);
+		cr_assert_str_eq(now, head, "the checkout moved without a record:\n%s\n%s", r.out,
+				 r.err);
+		cr_assert_eq(sample_main_pid(&s, "compute"), compute,
+			     "compute was restarted without a record:\n%s", r.out);
+		tl_run_release(&r);
+	}
+	cr_assert(fails > 0, "the full disk never stopped a deploy");
+	cr_assert(stopped_midway > 0,
+		  "no deploy was stopped after its intent was recorded (%d failures)", fails);
+	tl_sh("rm -f '%s/fill'", fs);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "no deploy after the space came back:\n%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "ledger", "verify", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	/* read-only */
+	sample_commit(&s, NULL, "echo y >> NOTES", "after ro");
+	sample_head(&s, head);
+	cr_assert_eq(tl_sh("mount -o remount,ro '%s'", fs), 0);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 4, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "read-only") && strstr(r.err, fs) && strstr(r.err, "remount"),
+		  "%s", r.err);
+	sample_head(&s, now);
+	cr_assert_str_eq(now, head);
+	tl_run_release(&r);
+
+	tl_sh("umount -l '%s'", fs);
+	s.conf = orig;
+	free(conf);
+	free(fs);
+	tl_rmrf(probe);
+	free(probe);
+	sample_teardown(&s);
+}
