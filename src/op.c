@@ -133,7 +133,8 @@ static int append_failed(struct op *op, struct ledger *lg, const struct ledger_e
 		return r;
 	if (op)
 		op->ledger_error = r;
-	op_ledger_write_error(ledger_path(lg), what, r, ledger_errmsg(lg), op ? op->id : 0);
+	op_ledger_write_error(ledger_path(lg), what, r, ledger_errmsg(lg),
+			      op && !op->finished ? op->id : 0);
 	return r;
 }
 
@@ -399,9 +400,9 @@ int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 	ev.u.op_finished.duration_ns = mono_ns() - op->started_mono;
 	ev.u.op_finished.rollback_op = rollback_op;
 	r = op->ledger_error ? op->ledger_error : append(op->lg, &ev, true, NULL);
+	op->finished = true;
 	if (r < 0)
 		append_failed(op, op->lg, &ev, r);
-	op->finished = true;
 	op->unsynced = false;
 	op_print_timings(op);
 	return r;
