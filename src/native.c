@@ -121,6 +121,17 @@ static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
 		return "--build";
 	if (when->n == 0)
 		return "no build_when_changed list: always built";
+	if (ro->releases) {
+		/* a new release: ro->changed holds what changed since the release it carried from */
+		for (size_t i = 0; i < ro->changed.n; i++)
+			for (size_t j = 0; j < when->n; j++)
+				if (fnmatch(when->v[j], ro->changed.v[i], FNM_PATHNAME) == 0 ||
+				    streq(when->v[j], ro->changed.v[i])) {
+					snprintf(buf, n, "'%s' changed", ro->changed.v[i]);
+					return buf;
+				}
+		return NULL;
+	}
 	r = last_completed_build(ro->op->lg, path, built, &op);
 	if (r < 0) {
 		snprintf(buf, n, "the last completed build cannot be read from the ledger (%s)",
