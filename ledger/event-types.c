@@ -84,6 +84,7 @@ static const struct field f_git_moved[] = {
     EVF("to", F_STR, git_moved.to),
     EVF("ref", F_STR, git_moved.ref),
     EVF("p", F_STR, git_moved.path),
+    EVF("cd", F_STR, git_moved.config_digest),
 };
 
 static const struct field f_unit_restarted[] = {

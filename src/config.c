@@ -1239,10 +1239,7 @@ static int config_finish(struct parse *p)
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
 	_cleanup_free_ char *data = NULL, *abs = NULL;
-	struct parse p = {.path = path, .err = err, .errlen = errlen};
-	struct config *c;
 	size_t len;
-	char *slash;
 	int r;
 
 	*out = NULL;
@@ -1255,11 +1252,28 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	if (r < 0)
 		return file_fail(path, err, errlen, "cannot read: %s; check the path (-c FILE)",
 				 strerror(-r));
-	if (strlen(data) != len)
-		return file_fail(path, err, errlen, "contains a NUL byte; is it a text file?");
 	abs = realpath(path, NULL);
 	if (!abs)
 		return file_fail(path, err, errlen, "cannot resolve: %s", strerror(errno));
+	return config_load_data(abs, path, data, len, out, err, errlen);
+}
+
+int config_load_data(const char *abs, const char *path, const char *data, size_t len,
+		     struct config **out, char *err, size_t errlen)
+{
+	struct parse p = {.path = path, .err = err, .errlen = errlen};
+	struct config *c;
+	const char *slash;
+	int r;
+
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	if (len > CONFIG_FILE_MAX)
+		return file_fail(path, err, errlen,
+				 "larger than 1 MiB; this is not a shiplog.conf");
+	if (strlen(data) != len)
+		return file_fail(path, err, errlen, "contains a NUL byte; is it a text file?");
 
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(abs);

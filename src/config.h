@@ -132,6 +132,12 @@ int config_find(const char *start_dir, char **path);
  * characters are rejected. Environment overrides are not applied here (see config_apply_env). */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
 
+/* config_load on bytes already read (e.g. a commit's shiplog.conf from git): abs is the path
+ * the file stands for (relative values resolve against its directory), path the name used in
+ * messages ("a1b2c3d4e5f6:shiplog.conf"). data must be NUL-terminated at len. */
+int config_load_data(const char *abs, const char *path, const char *data, size_t len,
+		     struct config **out, char *err, size_t errlen);
+
 /* Applies the reference's environment variables (trimmed, empty = unset):
  * DEPLOY_PUBLIC_APP_URL, DEPLOY_PUBLIC_API_HEALTH_URL, DEPLOY_GIT_REMOTE, DEPLOY_SSH_KEY_PATH,
  * and DEPLOY_NATIVE_<SERVICE>_UNIT (service name upper-cased, '-' -> '_'). */

@@ -159,6 +159,7 @@ json_t *render_event_json(const struct ledger_event *ev)
 		set(o, "to", json_str(ev->u.git_moved.to));
 		set(o, "ref", json_str(ev->u.git_moved.ref));
 		set(o, "path", json_str(ev->u.git_moved.path));
+		set(o, "config_digest", json_str(ev->u.git_moved.config_digest));
 		break;
 	case LEDGER_EV_UNIT_RESTARTED: {
 		const struct ledger_unit_restarted *u = &ev->u.unit_restarted;
@@ -362,6 +363,8 @@ void render_event_text(struct buf *b, const struct ledger_event *ev)
 			buf_printf(b, " (%s)", ev->u.git_moved.ref);
 		if (!str_empty(ev->u.git_moved.path))
 			buf_printf(b, " in %s", ev->u.git_moved.path);
+		if (!str_empty(ev->u.git_moved.config_digest))
+			buf_printf(b, ", config sha256 %.12s", ev->u.git_moved.config_digest);
 		break;
 	case LEDGER_EV_UNIT_RESTARTED: {
 		const struct ledger_unit_restarted *u = &ev->u.unit_restarted;
@@ -730,6 +733,7 @@ int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, stru
 		ev->u.git_moved.to = get_str(&p, "to");
 		ev->u.git_moved.ref = get_str(&p, "ref");
 		ev->u.git_moved.path = get_str(&p, "path");
+		ev->u.git_moved.config_digest = get_str(&p, "config_digest");
 		break;
 	case LEDGER_EV_UNIT_RESTARTED: {
 		struct ledger_unit_restarted *u = &ev->u.unit_restarted;

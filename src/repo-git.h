@@ -6,6 +6,10 @@
 #define SHIPLOG_REPO_GIT_H
 
 #define REPO_GIT_FUNCTIONS(X) \
+	X(git_blob_free) \
+	X(git_blob_lookup) \
+	X(git_blob_rawcontent) \
+	X(git_blob_rawsize) \
 	X(git_branch_create) \
 	X(git_branch_lookup) \
 	X(git_branch_name_is_valid) \
@@ -59,6 +63,10 @@
 	X(git_status_list_free) \
 	X(git_status_list_new) \
 	X(git_strarray_dispose) \
+	X(git_tree_entry_bypath) \
+	X(git_tree_entry_free) \
+	X(git_tree_entry_id) \
+	X(git_tree_entry_type) \
 	X(git_tree_free)
 
 #define REPO_GIT_MEMBER(name) __typeof__(name) *p_##name;
@@ -67,6 +75,10 @@ struct repo_git_api {
 };
 extern struct repo_git_api repo_git;
 
+#define git_blob_free (*repo_git.p_git_blob_free)
+#define git_blob_lookup (*repo_git.p_git_blob_lookup)
+#define git_blob_rawcontent (*repo_git.p_git_blob_rawcontent)
+#define git_blob_rawsize (*repo_git.p_git_blob_rawsize)
 #define git_branch_create (*repo_git.p_git_branch_create)
 #define git_branch_lookup (*repo_git.p_git_branch_lookup)
 #define git_branch_name_is_valid (*repo_git.p_git_branch_name_is_valid)
@@ -120,6 +132,10 @@ extern struct repo_git_api repo_git;
 #define git_status_list_free (*repo_git.p_git_status_list_free)
 #define git_status_list_new (*repo_git.p_git_status_list_new)
 #define git_strarray_dispose (*repo_git.p_git_strarray_dispose)
+#define git_tree_entry_bypath (*repo_git.p_git_tree_entry_bypath)
+#define git_tree_entry_free (*repo_git.p_git_tree_entry_free)
+#define git_tree_entry_id (*repo_git.p_git_tree_entry_id)
+#define git_tree_entry_type (*repo_git.p_git_tree_entry_type)
 #define git_tree_free (*repo_git.p_git_tree_free)
 
 #endif

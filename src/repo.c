@@ -513,6 +513,36 @@ int repo_changed_paths(struct repo *r, const char *from_oid, const char *to_oid,
 	return rc;
 }
 
+int repo_read_file(struct repo *r, const char *oid, const char *path, size_t max, char **data,
+		   size_t *len)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	rc = repo_commit_tree(r, oid, &tree);
+	if (rc == 0 && git_tree_entry_bypath(&e, tree, path) < 0)
+		rc = -ENOENT;
+	if (rc == 0 && (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+			git_blob_lookup(&blob, r->git, git_tree_entry_id(e)) < 0))
+		rc = repo_fail(r, SL_EENV, "%.12s:%s is not a readable file", oid, path);
+	if (rc == 0 && (size_t)git_blob_rawsize(blob) > max)
+		rc = -EFBIG;
+	if (rc == 0) {
+		*len = (size_t)git_blob_rawsize(blob);
+		*data = xmalloc(*len + 1);
+		memcpy(*data, git_blob_rawcontent(blob), *len);
+		(*data)[*len] = '\0';
+	}
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return rc;
+}
+
 /* ---- checkout ------------------------------------------------------------------------------- */
 
 struct repo_conflicts {

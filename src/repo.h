@@ -50,6 +50,11 @@ int repo_dirty(struct repo *r, const struct strv *allow_globs, struct strv *dirt
 /* Paths that differ between two commits (both sides of renames). */
 int repo_changed_paths(struct repo *r, const char *from_oid, const char *to_oid, struct strv *paths);
 
+/* The bytes of path (relative to the work tree) in commit oid, NUL-terminated in a malloc'd
+ * *data. -ENOENT when the commit has no such file, -EFBIG over max bytes. */
+int repo_read_file(struct repo *r, const char *oid, const char *path, size_t max, char **data,
+		   size_t *len);
+
 /* Moves the local branch to target (which must be a fast-forward of it, else SL_EREFUSED saying
  * so), checks it out safely and points HEAD at it. Creates the branch when missing. */
 int repo_checkout_branch(struct repo *r, const char *branch, const char *target_oid);

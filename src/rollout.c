@@ -205,6 +205,7 @@ static int switch_release(struct rollout *ro)
 	ev.u.git_moved.to = ro->target;
 	ev.u.git_moved.ref = "";
 	ev.u.git_moved.path = ro->workdir;
+	ev.u.git_moved.config_digest = ro->config_digest;
 	return op_append(ro->op, &ev);
 }
 
@@ -312,6 +313,7 @@ int rollout_move_checkout(struct rollout *ro)
 	ev.u.git_moved.to = ro->target;
 	ev.u.git_moved.ref = ro->branch;
 	ev.u.git_moved.path = checkout;
+	ev.u.git_moved.config_digest = ro->config_digest;
 	r = op_append(ro->op, &ev);
 	if (r < 0)
 		return r;

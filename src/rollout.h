@@ -55,6 +55,7 @@ struct rollout {
 	char prev[REPO_OID_HEX];   /* checkout commit before */
 	char target[REPO_OID_HEX]; /* commit being deployed */
 	char branch[256];          /* branch the checkout moves to, "" = detached */
+	char config_digest[65];    /* sha256 of the target's shiplog.conf applied, "" = none */
 	struct strv changed;       /* paths changed between prev and target */
 	bool moved;                /* the checkout was moved (a side effect to undo) */
 	bool releases;             /* target.layout = releases */

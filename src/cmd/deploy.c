@@ -34,6 +34,8 @@ static const char usage[] =
 	"verify (units stable for the settle window, then the health checks of all services at\n"
 	"once: the first that fails for good stops the others; after_verify hooks), public\n"
 	"verify (edge roles only). A closing 'Deploy Timings' block is printed, on failure too.\n"
+	"The services' units, builds and health checks come from the target commit's\n"
+	"shiplog.conf (read from git before anything moves; an invalid one is refused).\n"
 	"\n"
 	"What to deploy:\n"
 	"  main              <remote>/<main_branch>; the checkout's branch is fast-forwarded\n"
@@ -221,6 +223,89 @@ static int check_ownership(struct cmd_ctx *ctx, struct rollout *ro, bool take_ov
 	return r;
 }
 
+/* The config a deploy applies (issue: a commit that fixes its config must be deployable): the
+ * [service] sections and the native build, build_when_changed, unit_dir, exec, env_file and
+ * log_dir of the target commit's shiplog.conf, read from git before anything moves; what
+ * governs shiplog itself ([project], [target], [git], [policy], [public], ssh) stays the one
+ * it started with. Only when the config file is tracked in the checkout. Returns 0 (ro->cfg
+ * and ro->plan then refer to *eff when the target's config differs; *tcfg keeps its storage),
+ * or SL_EREFUSED with why (an invalid config, a service in scope missing or with another
+ * role). */
+static int target_config(const struct config *cfg, struct rollout *ro, struct config **tcfg,
+			 struct config *eff, char *why, size_t whylen)
+{
+	_cleanup_free_ char *wd = realpath(repo_workdir(ro->repo), NULL), *data = NULL,
+			    *name = NULL;
+	struct config *t = NULL;
+	struct plan plan = ro->plan;
+	const char *rel;
+	char err[768];
+	size_t len, n;
+	int r;
+
+	*tcfg = NULL;
+	n = wd ? strlen(wd) : 0;
+	if (!wd || strncmp(cfg->path, wd, n) != 0 || cfg->path[n] != '/')
+		return 0; /* the config lives outside the checkout: it is not the commit's */
+	rel = cfg->path + n + 1;
+	r = repo_read_file(ro->repo, ro->target, rel, 1u << 20, &data, &len);
+	if (r == -ENOENT) {
+		out_say("%s is not in commit %.12s: the config this deploy started with applies",
+			rel, ro->target);
+		return 0;
+	}
+	name = xasprintf("%.12s:%s", ro->target, rel);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot read %s: %s", name,
+			 r == -EFBIG ? "larger than 1 MiB" : repo_errmsg(ro->repo));
+		return SL_EREFUSED;
+	}
+	r = config_load_data(cfg->path, name, data, len, &t, err, sizeof(err));
+	if (r < 0) {
+		snprintf(why, whylen, "the target commit's config is invalid: %s; fix it in a new "
+			 "commit (nothing was changed)", err);
+		return SL_EREFUSED;
+	}
+	config_apply_env(t);
+	strlcpy_(ro->config_digest, t->digest, sizeof(ro->config_digest));
+	if (streq(t->digest, cfg->digest)) {
+		config_free(t);
+		return 0;
+	}
+	for (size_t i = 0; i < plan.nservices; i++) {
+		const struct service *s = &cfg->services[plan.services[i]];
+		int k = config_service_index(t, s->name);
+		if (k < 0 || t->services[k].role != s->role) {
+			snprintf(why, whylen,
+				 k < 0 ? "service '%s' is in scope but not in %s; deploy it without "
+					 "that service (--pieces)"
+				       : "service '%s' has another role in %s; deploy that change in "
+					 "two steps (first the config, then the services)",
+				 s->name, name);
+			config_free(t);
+			return SL_EREFUSED;
+		}
+		plan.services[i] = (size_t)k;
+	}
+	*eff = *cfg;
+	eff->services = t->services;
+	eff->nservices = t->nservices;
+	eff->native.build = t->native.build;
+	eff->native.build_when_changed = t->native.build_when_changed;
+	eff->native.unit_dir = t->native.unit_dir;
+	eff->native.exec = t->native.exec;
+	eff->native.env_file = t->native.env_file;
+	eff->native.log_dir = t->native.log_dir;
+	strlcpy_(eff->digest, t->digest, sizeof(eff->digest));
+	ro->cfg = eff;
+	ro->plan = plan;
+	*tcfg = t;
+	out_say("the target commit's %s differs from the one this deploy started with (sha256 "
+		"%.12s, was %.12s): its services' units, builds and health checks apply; [project], "
+		"[target], [git], [public] and [policy] stay as started", rel, t->digest, cfg->digest);
+	return 0;
+}
+
 static int refuse(struct op *op, const char *guard, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -272,6 +357,8 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	struct config *cfg = ctx->cfg;
 	struct rollout ro = {.cfg = cfg, .runtime = a->runtime};
 	struct ledger_op_requested req = {0};
+	struct config *tcfg = NULL, eff;
+	struct plan plan0;
 	const char *svcs[64], *flags[10];
 	struct deploy_lock lock = {.fd = -1};
 	struct lock_holder holder;
@@ -485,6 +572,12 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 				q->reason);
 		free(st);
 	}
+	plan0 = ro.plan;
+	r = target_config(cfg, &ro, &tcfg, &eff, err, sizeof(err));
+	if (r < 0) {
+		r = refuse(&op, "config", "%s", err);
+		goto out;
+	}
 	if (a->mode == DEPLOY_MAIN)
 		strlcpy_(ro.branch, cfg->git.main_branch, sizeof(ro.branch));
 	else if (a->mode == DEPLOY_BRANCH || a->mode == DEPLOY_CURRENT_BRANCH)
@@ -545,10 +638,16 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	goto out;
 
 fail:
+	if (tcfg) {
+		/* the rollback goes back to the services as the started config knows them */
+		ro.cfg = cfg;
+		ro.plan = plan0;
+	}
 	r = deploy_failed(ctx, &op, &ro, r);
 out:
 	strv_free(&dirty);
 	rollout_release(&ro);
+	config_free(tcfg);
 	repo_free(ro.repo);
 	lock_release(&lock);
 	return r;

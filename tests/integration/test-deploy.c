@@ -1005,3 +1005,65 @@ Test(deploy, full_or_read_only_ledger_stops_before_any_side_effect)
 	free(probe);
 	sample_teardown(&s);
 }
+
+/* Issue 9 item 5: the checkout holds a shiplog.conf whose compute health check hangs (it was
+ * pulled by hand, never deployed); the commit being deployed removes it. The deploy applies the
+ * target commit's services (no hanging check), says that the config differs, and records the
+ * target config's hash in git.moved. A target whose config is invalid is refused before
+ * anything moves. */
+Test(deploy, target_commit_config_applies_to_the_services)
+{
+	struct sample s;
+	struct tl_run r;
+	char head[41], now[41], *digest;
+	const char *fixed;
+	unsigned compute;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "tconf", true);
+	sample_commit(&s, NULL,
+		      "sed -i '/^\\[service compute\\]/a health = cmd sleep 60' shiplog.conf",
+		      "a hanging check");
+	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s.checkout), 0);
+	fixed = sample_commit(&s, NULL, "sed -i '/^health = cmd sleep 60/d' shiplog.conf",
+			      "remove the hanging check");
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "the fixed config was not applied:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "the target commit's shiplog.conf differs from the one this deploy "
+				"started with"),
+		  "%s", r.out);
+	cr_assert(!strstr(r.out, "sleep 60"), "the old check ran:\n%s", r.out);
+	tl_run_release(&r);
+	digest = NULL;
+	{
+		char *argv[] = {"/bin/sh", "-c", "", NULL};
+		char *cmd = xasprintf("git -C '%s' show %s:shiplog.conf | sha256sum | cut -c1-64",
+				      s.checkout, fixed);
+		argv[2] = cmd;
+		tl_run(&r, s.dir, NULL, argv);
+		digest = xasprintf("\"config_digest\":\"%.64s\"", r.out);
+		tl_run_release(&r);
+		free(cmd);
+	}
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, digest), "git.moved does not record %s:\n%s", digest, r.out);
+	tl_run_release(&r);
+	free(digest);
+
+	/* an invalid config in the target: refused before anything moves */
+	sample_commit(&s, NULL, "sed -i '/^\\[service compute\\]/a health = bogus x' shiplog.conf",
+		      "broken config");
+	sample_head(&s, head);
+	compute = sample_main_pid(&s, "compute");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "the target commit's config is invalid") &&
+		      strstr(r.err, ":shiplog.conf:"),
+		  "%s", r.err);
+	sample_head(&s, now);
+	cr_assert_str_eq(now, head, "the checkout moved to a commit with a broken config");
+	cr_assert_eq(sample_main_pid(&s, "compute"), compute);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}

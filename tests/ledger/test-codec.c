@@ -77,6 +77,7 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.git_moved.to = "bbbb";
 		ev->u.git_moved.ref = "main";
 		ev->u.git_moved.path = "/srv/app";
+		ev->u.git_moved.config_digest = "c0ffee";
 		break;
 	case LEDGER_EV_UNIT_RESTARTED:
 		ev->u.unit_restarted.service = "api";
@@ -201,6 +202,7 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 		SEQ(a->u.git_moved.to, b->u.git_moved.to);
 		SEQ(a->u.git_moved.ref, b->u.git_moved.ref);
 		SEQ(a->u.git_moved.path, b->u.git_moved.path);
+		SEQ(a->u.git_moved.config_digest, b->u.git_moved.config_digest);
 		break;
 	case LEDGER_EV_UNIT_RESTARTED:
 		SEQ(a->u.unit_restarted.service, b->u.unit_restarted.service);

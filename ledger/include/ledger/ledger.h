@@ -168,6 +168,8 @@ struct ledger_git_moved {
 	const char *to;
 	const char *ref;        /* branch or ref name the checkout is now on ("" when detached) */
 	const char *path;       /* checkout or release directory */
+	const char *config_digest; /* sha256 of the shiplog.conf in `to` that the operation applied
+	                            * ("" when the config is not in the checkout) */
 };
 
 struct ledger_unit_restarted {
