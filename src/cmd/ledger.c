@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ledger/ledger.h>
@@ -114,13 +116,92 @@ static int parse_json_flag(const char *sub, int argc, char **argv, int64_t *sinc
 	return 0;
 }
 
+/* ---- damage -------------------------------------------------------------------------------- */
+
+/* How to get a good ledger back; the tail of every "damaged" message. */
+#define RECOVER_ADVICE                                                                             \
+	"keep a copy of the directory, then restore the last good backup (a data.mdb copy, or "    \
+	"'shiplog --ledger NEWDIR ledger import' of the last export), or salvage what still "      \
+	"reads: 'shiplog ledger export > part.jsonl' (add --until T before the damage) and "       \
+	"'shiplog --ledger NEWDIR ledger import part.jsonl', then point [target] ledger at NEWDIR"
+
+/* A damaged page can send liblmdb through a wild pointer: a flipped byte of a page header ends
+ * verify or export with SIGSEGV or SIGBUS inside mdb_cursor_get. The read that checks or
+ * salvages a ledger therefore runs in a child process (which opens the ledger itself); a child
+ * killed by a signal is reported as damage, exit 4, with the way to recover. */
+static int run_guarded(struct cmd_ctx *ctx, const char *sub, int (*fn)(struct cmd_ctx *, void *),
+		       void *ud)
+{
+	int status, sig;
+	char how[32];
+	pid_t pid;
+
+	if (!ctx->ledger_dir) {
+		ctx->ledger_dir = cmd_ledger_dir(ctx->ledger_opt, ctx->cfg);
+		if (!ctx->ledger_dir)
+			return SL_EUSAGE;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		log_error("ledger %s: cannot fork: %s", sub, strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		int r = fn(ctx, ud);
+
+		fflush(stdout);
+		fflush(stderr);
+		_exit(exit_code_for(r));
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			log_error("ledger %s: cannot wait for the reader: %s", sub,
+				  strerror(errno));
+			return -errno;
+		}
+	if (WIFEXITED(status)) {
+		switch (WEXITSTATUS(status)) {
+		case EXIT_OK:
+			return 0;
+		case EXIT_USAGE:
+			return SL_EUSAGE;
+		case EXIT_REFUSED:
+			return SL_EREFUSED;
+		case EXIT_DEPLOY_FAILED:
+			return SL_EFAILED;
+		default:
+			return SL_EENV;
+		}
+	}
+	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	snprintf(how, sizeof(how), "%s",
+		 sig == SIGSEGV	  ? "SIGSEGV"
+		 : sig == SIGBUS  ? "SIGBUS"
+		 : sig == SIGABRT ? "SIGABRT"
+				  : "killed by a signal");
+	if (out_settings.json && streq(sub, "verify"))
+		out_json(json_pack("{s:b,s:s,s:s}", "ok", false, "error", "damaged ledger",
+				   "detail", "reading the ledger crashed inside LMDB"));
+	log_error("ledger %s: '%s' is damaged: reading it crashed inside LMDB (%s), so a page is "
+		  "corrupt%s; %s",
+		  sub, ctx->ledger_dir, how,
+		  streq(sub, "export") ? " and the output above stops short of it (drop a cut-off "
+					 "last line before importing it)"
+				       : "",
+		  RECOVER_ADVICE);
+	return LEDGER_ECORRUPT;
+}
+
 /* ---- verify -------------------------------------------------------------------------------- */
 
-static int ledger_cmd_verify(struct cmd_ctx *ctx)
+static int ledger_cmd_verify(struct cmd_ctx *ctx, void *ud)
 {
 	struct ledger_verify_report rep = {0};
 	int r;
 
+	(void)ud;
 	r = cmd_open_ledger(ctx, false);
 	if (r < 0)
 		return r;
@@ -133,10 +214,9 @@ static int ledger_cmd_verify(struct cmd_ctx *ctx)
 				   json_str(rep.detail)));
 	}
 	if (r < 0) {
-		log_error("ledger verify: '%s' is damaged at event %" PRIu64 ": %s%s%s; copy the "
-			  "good part out with 'shiplog ledger export --until' or restore a backup",
+		log_error("ledger verify: '%s' is damaged at event %" PRIu64 ": %s%s%s; %s",
 			  ctx->ledger_dir, rep.first_bad_seq, ledger_strerror(r),
-			  rep.detail[0] ? ": " : "", rep.detail);
+			  rep.detail[0] ? ": " : "", rep.detail, RECOVER_ADVICE);
 		return r;
 	}
 	if (!out_settings.json)
@@ -148,8 +228,13 @@ static int ledger_cmd_verify(struct cmd_ctx *ctx)
 
 /* ---- export -------------------------------------------------------------------------------- */
 
-static int ledger_cmd_export(struct cmd_ctx *ctx, int64_t since, int64_t until)
+struct export_window {
+	int64_t since, until;
+};
+
+static int ledger_cmd_export(struct cmd_ctx *ctx, void *ud)
 {
+	int64_t since = ((struct export_window *)ud)->since, until = ((struct export_window *)ud)->until;
 	struct ledger_iter *it = NULL;
 	uint64_t start = 0, last = 0;
 	FILE *f = out_json_stdout(); /* JSON lines, byte-exact: not the text filter */
@@ -721,8 +806,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			log_error("ledger export: --until is before --since; swap them");
 			return SL_EUSAGE;
 		}
-		return streq(sub, "verify") ? ledger_cmd_verify(ctx)
-					    : ledger_cmd_export(ctx, since, until);
+		struct export_window w = {since, until};
+
+		return run_guarded(ctx, sub, streq(sub, "verify") ? ledger_cmd_verify : ledger_cmd_export,
+				   &w);
 	}
 	if (streq(sub, "import") || streq(sub, "compact")) {
 		if (argc != 1) {

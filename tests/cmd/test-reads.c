@@ -822,6 +822,102 @@ Test(reads, verify_fails_on_a_damaged_ledger)
 	env_free(&e);
 }
 
+/* A flipped byte anywhere in a page header (and at a spread of offsets elsewhere) must never
+ * crash verify or export: they either read the ledger (exit 0) or report it damaged (exit 4).
+ * Before, some flips ended them with SIGSEGV or SIGBUS inside liblmdb. */
+Test(reads, byte_flips_never_crash_verify_or_export, .timeout = 600)
+{
+	struct env e;
+	struct tl_run r;
+	char *data, *copy, *copy_data, *buf, *path, *first_crash = NULL;
+	long size, page = sysconf(_SC_PAGESIZE);
+	size_t runs = 0, damaged = 0, crashed = 0;
+	FILE *f;
+
+	/* 150 operations: a ledger of 19 pages with branch pages */
+	env_new(&e, "reads-flips", false);
+	path = xasprintf("%s/ops.jsonl", e.dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 150; i++) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "2026-11-%02d:10:%02d:00Z", 1 + i / 10, i % 60);
+		t[10] = 'T';
+		fprintf(f,
+			"{\"seq\":%d,\"type\":\"op.requested\",\"time\":\"%s\",\"actor\":"
+			"\"alice@vps\",\"op\":%d,\"kind\":\"deploy\",\"mode\":\"main\",\"ref\":"
+			"\"main\",\"commit\":\"" C1 "\",\"prev_commit\":\"" C0 "\",\"runtime\":"
+			"\"native\",\"services\":[\"web\",\"api\"],\"flags\":[],\"exec_mode\":"
+			"\"local\",\"config_digest\":\"d\",\"reverts\":0,\"reason\":\"\","
+			"\"pid\":42}\n"
+			"{\"seq\":%d,\"type\":\"op.finished\",\"time\":\"%s\",\"actor\":"
+			"\"alice@vps\",\"op\":%d,\"outcome\":\"succeeded\",\"error\":\"\","
+			"\"duration_ns\":1000,\"rollback_op\":0}\n",
+			2 * i + 1, t, 2 * i + 1, 2 * i + 2, t, 2 * i + 1);
+	}
+	fclose(f);
+	SL(&r, &e, "ledger", "import", path);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_run_release(&r);
+	free(path);
+	data = xasprintf("%s/data.mdb", e.ledger);
+	copy = xasprintf("%s/flipped", e.dir);
+	copy_data = xasprintf("%s/data.mdb", copy);
+	f = fopen(data, "rb");
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	buf = xmalloc((size_t)size);
+	fseek(f, 0, SEEK_SET);
+	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+
+	/* bytes 27 and 49 of each page (node pointers and node headers of these pages; flips
+	 * there crashed liblmdb), and every 509th byte */
+	for (long off = 27; off < size;
+	     off += off % page == 27 ? 22 : off % page + 509 < page ? 509 : page - off % page + 27) {
+		const char *cmds[] = {"verify", "export"};
+
+		tl_rmrf(copy);
+		cr_assert_eq(mkdir(copy, 0700), 0);
+		buf[off] ^= (char)0xff;
+		f = fopen(copy_data, "wb");
+		cr_assert_not_null(f);
+		cr_assert_eq(fwrite(buf, 1, (size_t)size, f), (size_t)size);
+		fclose(f);
+		buf[off] ^= (char)0xff;
+		for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
+			tl_shiplog(&r, e.dir, NULL, "--ledger", copy, "ledger", cmds[i], NULL);
+			runs++;
+			if (r.exit_code != 0 && r.exit_code != 4) {
+				crashed++;
+				if (!first_crash)
+					first_crash = xasprintf("ledger %s, byte %ld flipped: exit "
+								"%d: %s",
+								cmds[i], off, r.exit_code, r.err);
+			}
+			if (r.exit_code == 4 && i == 0) {
+				damaged++;
+				cr_assert(strstr(r.err, "damaged") || strstr(r.err, "cannot open"),
+					  "byte %ld: %s", off, r.err);
+			}
+			tl_run_release(&r);
+		}
+	}
+	fprintf(stderr,
+		"byte flips over %ld bytes: %zu runs, %zu verify reported damage, %zu "
+		"crashed\n",
+		size, runs, damaged, crashed);
+	cr_assert_eq(crashed, 0, "%zu of %zu runs crashed; first: %s", crashed, runs, first_crash);
+	cr_assert_gt(damaged, 0, "no flip was detected at all");
+	free(buf);
+	free(data);
+	free(copy);
+	free(copy_data);
+	env_free(&e);
+}
+
 /* ---- errors --------------------------------------------------------------------------------- */
 
 Test(reads, missing_ledger_is_exit_4)
