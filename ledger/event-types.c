@@ -93,6 +93,7 @@ static const struct field f_unit_restarted[] = {
     EVF("d", F_I64, unit_restarted.duration_ns), EVF("b", F_STR, unit_restarted.before),
     EVF("af", F_STR, unit_restarted.after),	 EVF("c", F_STR, unit_restarted.commit),
     EVF("dt", F_STR, unit_restarted.detail),
+    EVF("env", F_STR, unit_restarted.env),
 };
 
 static const struct field f_health_checked[] = {

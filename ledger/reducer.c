@@ -409,6 +409,7 @@ int reduce_unit_restarted(struct ledger_state *st, const struct ledger_event *ev
 	rt->since_ns = ev->time_ns;
 	rt->op = ev->op;
 	rt->healthy = false;
+	str_copy(rt->env, sizeof(rt->env), S(u->env));
 	st->services[idx].owner = (int)u->runtime;
 	return 0;
 }

@@ -111,8 +111,9 @@ int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *ou
 			uint32_t ngood =
 			    rt->ngood > LEDGER_GOOD_DEPTH ? LEDGER_GOOD_DEPTH : rt->ngood;
 
-			msgpack_pack_map(&pk, 5);
+			msgpack_pack_map(&pk, 6);
 			pk_str(&pk, "c", rt->commit);
+			pk_str(&pk, "e", rt->env);
 			pk_i64(&pk, "s", rt->since_ns);
 			pk_u64(&pk, "op", rt->op);
 			pk_bool(&pk, "h", rt->healthy);
@@ -307,6 +308,8 @@ static int rd_runtime(struct mp_rd *r, struct ledger_service_runtime *rt)
 			TRY(rd_u64(r, &rt->op));
 		} else if (mp_key_is(k, klen, "h")) {
 			TRY(rd_bool(r, &rt->healthy));
+		} else if (mp_key_is(k, klen, "e")) {
+			TRY(rd_str(r, rt->env, sizeof(rt->env)));
 		} else if (mp_key_is(k, klen, "g")) {
 			uint32_t m, three;
 
@@ -555,7 +558,8 @@ static bool inflight_equal(const struct ledger_inflight *a, const struct ledger_
 static bool runtime_equal(const struct ledger_service_runtime *a,
 			  const struct ledger_service_runtime *b)
 {
-	if (strcmp(a->commit, b->commit) != 0 || a->since_ns != b->since_ns || a->op != b->op ||
+	if (strcmp(a->commit, b->commit) != 0 || strcmp(a->env, b->env) != 0 ||
+	    a->since_ns != b->since_ns || a->op != b->op ||
 	    a->healthy != b->healthy || a->ngood != b->ngood || a->ngood > LEDGER_GOOD_DEPTH)
 		return false;
 	for (uint32_t i = 0; i < a->ngood; i++)

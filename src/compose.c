@@ -299,8 +299,25 @@ bool compose_has_build(const struct compose *c, const char *service)
 	return strv_contains(&c->built, service);
 }
 
+/* A YAML double-quoted scalar (JSON's string syntax is valid YAML), with compose's '$'
+ * interpolation escaped: the value reaches the container as written. */
+static void yaml_value(struct buf *b, const char *v)
+{
+	json_t *s = json_str(v);
+	char *q = json_dumps(s, JSON_ENCODE_ANY);
+
+	for (const char *p = q ? q : "\"\""; *p; p++) {
+		if (*p == '$')
+			buf_append(b, "$$", 2);
+		else
+			buf_append(b, p, 1);
+	}
+	free(q);
+	json_decref(s);
+}
+
 int compose_override_write(struct compose *c, const char *const *services,
-			   const char *const *tags, size_t n)
+			   const char *const *tags, const struct strv *const *envs, size_t n)
 {
 	struct buf b = {0};
 	int r;
@@ -316,12 +333,28 @@ int compose_override_write(struct compose *c, const char *const *services,
 		c->tmpdir = t;
 		c->override = xasprintf("%s/override.yml", t);
 	}
-	buf_printf(&b, "# written by shiplog: images tagged with the commit being deployed\n");
+	buf_printf(&b, "# written by shiplog: images tagged with the commit being deployed, and the\n"
+		       "# environment of [service NAME] env_file / env (mode 0600)\n");
 	if (c->version_line[0])
 		buf_printf(&b, "%s\n", c->version_line);
 	buf_printf(&b, "services:\n");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "  \"%s\":\n    image: \"%s\"\n", services[i], tags[i]);
+	for (size_t i = 0; i < n; i++) {
+		const struct strv *env = envs ? envs[i] : NULL;
+
+		if (str_empty(tags[i]) && (!env || !env->n))
+			continue;
+		buf_printf(&b, "  \"%s\":\n", services[i]);
+		if (!str_empty(tags[i]))
+			buf_printf(&b, "    image: \"%s\"\n", tags[i]);
+		if (env && env->n)
+			buf_printf(&b, "    environment:\n");
+		for (size_t j = 0; env && j < env->n; j++) {
+			size_t k = strcspn(env->v[j], "=");
+			buf_printf(&b, "      \"%.*s\": ", (int)k, env->v[j]);
+			yaml_value(&b, env->v[j][k] ? env->v[j] + k + 1 : "");
+			buf_printf(&b, "\n");
+		}
+	}
 	r = write_file_atomic(c->override, b.data, b.len, 0600);
 	buf_free(&b);
 	return r;

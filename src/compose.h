@@ -68,9 +68,11 @@ int compose_config_read(struct compose *c, struct op *op, char *err, size_t errl
 bool compose_has_service(const struct compose *c, const char *service);
 bool compose_has_build(const struct compose *c, const char *service);
 
-/* Writes the override: `image: TAG` for each services[i] / tags[i]. Replaces an older one. */
+/* Writes the override (mode 0600): `image: TAG` for each services[i] / tags[i] (skipped when
+ * "") and `environment:` with envs[i] ("NAME=value" entries; envs or envs[i] may be NULL).
+ * Replaces an older one. */
 int compose_override_write(struct compose *c, const char *const *services,
-			   const char *const *tags, size_t n);
+			   const char *const *tags, const struct strv *const *envs, size_t n);
 
 /* Runs a compose command: args is NULL-terminated. capture as op_run. */
 int compose_run(struct compose *c, struct op *op, const char *what, const char *const *args,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "compose.h"
+#include "env.h"
 #include "out.h"
 #include "rollout.h"
 #include "util.h"
@@ -178,6 +179,8 @@ static int prepare(struct rollout *ro)
 {
 	struct docker *d = ro->rt;
 	const char *names[64], *tags[64];
+	struct strv envs[64] = {{0}};
+	const struct strv *envp[64];
 	char err[1024];
 	size_t n = 0;
 	int r;
@@ -206,20 +209,32 @@ static int prepare(struct rollout *ro)
 			log_error("%s", ro->op->error);
 			return SL_EFAILED;
 		}
-		if (!compose_has_build(d->c, s->compose))
-			continue;
-		make_tag(ro, s, ds->tag, sizeof(ds->tag));
+		/* the service's own environment ([service X] env_file, env) */
+		env_collect_own(ro->cfg, s, &envs[n]);
+		envp[n] = &envs[n];
 		names[n] = s->compose;
-		tags[n++] = ds->tag;
+		tags[n] = "";
+		if (compose_has_build(d->c, s->compose)) {
+			make_tag(ro, s, ds->tag, sizeof(ds->tag));
+			tags[n] = ds->tag;
+		}
+		if (envs[n].n) {
+			_cleanup_free_ char *list = env_names(&envs[n]);
+			out_say("environment of %s: %s", s->name, list);
+		}
+		n++;
 	}
-	r = compose_override_write(d->c, names, tags, n);
+	r = compose_override_write(d->c, names, tags, envp, n);
+	for (size_t i = 0; i < n; i++)
+		strv_free(&envs[i]);
 	if (r < 0) {
 		op_fail(ro->op, "cannot write the compose override file: %s", strerror(-r));
 		log_error("%s", ro->op->error);
 		return SL_EFAILED;
 	}
 	for (size_t i = 0; i < n; i++)
-		out_say("image of %s: %s", names[i], tags[i]);
+		if (tags[i][0])
+			out_say("image of %s: %s", names[i], tags[i]);
 	out_say("compose runs with SHIPLOG_COMMIT=%s and the override %s", ro->target,
 		d->c->override);
 	strlcpy_(d->tagged_for, ro->target, sizeof(d->tagged_for));

@@ -60,18 +60,21 @@ void env_collect(const struct config *cfg, const struct service *s, struct strv 
 	strv_free(&paths);
 }
 
+void env_collect_own(const struct config *cfg, const struct service *s, struct strv *kv)
+{
+	for (size_t j = 0; j < s->env_files.n; j++) {
+		_cleanup_free_ char *p = env_path(cfg, s->env_files.v[j]);
+		env_file_read(p, kv);
+	}
+	for (size_t j = 0; j < s->env.n; j++)
+		strv_push(kv, s->env.v[j]);
+}
+
 void env_collect_all(const struct config *cfg, struct strv *kv)
 {
 	env_collect(cfg, NULL, kv);
 	for (size_t i = 0; i < cfg->nservices; i++) {
-		const struct service *s = &cfg->services[i];
-
-		for (size_t j = 0; j < s->env_files.n; j++) {
-			_cleanup_free_ char *p = env_path(cfg, s->env_files.v[j]);
-			env_file_read(p, kv);
-		}
-		for (size_t j = 0; j < s->env.n; j++)
-			strv_push(kv, s->env.v[j]);
+		env_collect_own(cfg, &cfg->services[i], kv);
 	}
 }
 

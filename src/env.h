@@ -18,6 +18,9 @@ void env_files(const struct config *cfg, const struct service *s, struct strv *p
  * prefix), then s->env. s NULL: the global file only. */
 void env_collect(const struct config *cfg, const struct service *s, struct strv *kv);
 
+/* Only the service's own: its env_file entries, then its env. */
+void env_collect_own(const struct config *cfg, const struct service *s, struct strv *kv);
+
 /* Every entry any service of the config may get: what output must never show. */
 void env_collect_all(const struct config *cfg, struct strv *kv);
 

@@ -293,6 +293,14 @@ static bool unit_templates_changed(const struct rollout *ro)
 	return false;
 }
 
+static bool service_env_configured(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nservices; i++)
+		if (cfg->services[i].env.n || cfg->services[i].env_files.n)
+			return true;
+	return false;
+}
+
 static int reload_if_needed(struct rollout *ro)
 {
 	bool need = false;
@@ -320,6 +328,20 @@ static int reload_if_needed(struct rollout *ro)
 			out_say("note: the units were not re-rendered (%s)", err);
 		else if (changed)
 			out_say("units now run from their own release links: reinstalled");
+		need = need || changed;
+	}
+	if (service_env_configured(ro->cfg)) {
+		/* `env =` values live in the rendered units: a changed value changes the unit */
+		char err[512];
+		bool changed = false;
+		r = units_install(ro->cfg, ro->bus, NULL, &changed, err, sizeof(err));
+		if (r < 0) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+		if (changed)
+			out_say("a service's environment changed: the units were re-rendered");
 		need = need || changed;
 	}
 	for (size_t i = 0; i < ro->plan.nservices && !need; i++)
@@ -507,7 +529,7 @@ static int native_restart(struct rollout *ro)
 	op_waited(ro->op, mono_ns() - t0);
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
-		char before[16], after[16], d[32];
+		char before[16], after[16], d[32], envd[65];
 		const char *result = jobs[i].error < 0 ? "error" : jobs[i].result;
 		bool ok = jobs[i].error >= 0 && streq(jobs[i].result, "done");
 		_cleanup_free_ char *why = NULL;
@@ -522,6 +544,8 @@ static int native_restart(struct rollout *ro)
 		ev.u.unit_restarted.before = before;
 		ev.u.unit_restarted.after = after;
 		ev.u.unit_restarted.commit = ro->target;
+		env_digest(ro->cfg, svc(ro, i), envd);
+		ev.u.unit_restarted.env = envd;
 		if (!ok) {
 			out_say("restart %s: %s%s%s", jobs[i].unit, result,
 				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);

@@ -477,7 +477,10 @@ void rollout_record_restart(struct rollout *ro, const struct service *s, const c
 			    const char *after)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
+	char envd[65];
 
+	env_digest(ro->cfg, s, envd);
+	ev.u.unit_restarted.env = envd;
 	ev.u.unit_restarted.service = s->name;
 	ev.u.unit_restarted.runtime = ro->runtime;
 	ev.u.unit_restarted.unit = unit;

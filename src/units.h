@@ -26,6 +26,7 @@ struct units_file {
 	char *text;          /* the rendered unit */
 	char *path;          /* where it goes: <dir>/<unit> */
 	const char *status;  /* after units_write(): "installed", "updated" or "unchanged" */
+	bool secret;         /* carries `env =` values: written 0600 */
 };
 
 struct units_set {
@@ -37,7 +38,7 @@ struct units_set {
 /* Renders every service's template in memory. Returns 0, or SL_EUSAGE (missing template, unknown
  * @PARAMETER@, [runtime native] exec unset) / SL_EENV with one line in err. Writes nothing. */
 int units_render(const struct config *cfg, struct units_set *set, char *err, size_t errlen);
-/* Writes the units whose text changed (mode 0644, atomically), creating the unit directory and
+/* Writes the units whose text changed (mode 0644, 0600 with `env =` values, atomically), creating the unit directory and
  * [runtime native] log_dir; with dry_run only sets each status. *changed counts written files. */
 int units_write(const struct config *cfg, struct units_set *set, bool dry_run, size_t *changed,
 		char *err, size_t errlen);

@@ -65,6 +65,13 @@ static json_t *diff_service(const char *name, const struct ledger_service_state 
 				       render_short_commit(ra->commit, c1),
 				       render_short_commit(rb->commit, c2));
 		}
+		if (!streq(ra->env, rb->env) && !str_empty(ra->env) && !str_empty(rb->env)) {
+			json_object_set_new(ro, "env",
+					    change_json(json_str(ra->env), json_str(rb->env)));
+			if (text)
+				printf("%s: %s environment changed (digest %.12s -> %.12s)\n", name,
+				       rtn, ra->env, rb->env);
+		}
 		if (ra->healthy != rb->healthy && !str_empty(rb->commit)) {
 			json_object_set_new(
 			    ro, "healthy",
@@ -256,7 +263,8 @@ const struct cmd_entry cmd_diff = {
 	"usage: shiplog diff [--json] A B\n"
 	"\n"
 	"Replays the ledger to two points and compares the states: the checkout, and per\n"
-	"service the owner runtime, the commit on each runtime, health and last-good; then\n"
+	"service the owner runtime, the commit on each runtime, health, last-good and whether\n"
+	"its environment changed (a digest; values are never recorded); then\n"
 	"the commits quarantined (+) or released (-) in between.\n"
 	"\n"
 	"A point is:\n"

@@ -1067,3 +1067,72 @@ Test(deploy, target_commit_config_applies_to_the_services)
 	tl_run_release(&r);
 	sample_teardown(&s);
 }
+
+/* True when /proc/PID/environ of the process holds the entry "NAME=value". */
+static bool proc_has_env(unsigned pid, const char *entry)
+{
+	return tl_sh("tr '\\0' '\\n' < /proc/%u/environ | grep -qxF '%s'", pid, entry) == 0;
+}
+
+/* [service X] env_file and env reach the unit's process; the values stay out of the ledger and
+ * the transcript; diff says that the environment changed. */
+Test(deploy, service_environment_reaches_the_process_and_not_the_ledger)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf, *conf2, *envf, *line;
+	unsigned pid;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "senv", true);
+	envf = xasprintf("%s/compute.env", s.dir);
+	tl_write(envf, "# compute's own file\nFROM_FILE=file-secret-4711\n");
+	conf = sample_alt_conf(&s, "senv", "[service compute]",
+			       "env = GREETING=env-secret-0815\nenv = PCT=100%");
+	/* the sample has a global env_file line, which sample_alt_conf would replace */
+	line = xasprintf("env_file = %s", envf);
+	tl_sh("sed -i 's|^\\[service compute\\]$|&\\n%s|' '%s'", line, conf);
+	free(line);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(!strstr(r.out, "secret-") && !strstr(r.err, "secret-"),
+		  "a value reached the transcript:\n%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	pid = sample_main_pid(&s, "compute");
+	cr_assert(pid > 0);
+	cr_assert(proc_has_env(pid, "GREETING=env-secret-0815"), "env = did not reach compute");
+	cr_assert(proc_has_env(pid, "FROM_FILE=file-secret-4711"), "env_file did not reach compute");
+	cr_assert(proc_has_env(pid, "PCT=100%"), "a '%%' was not kept literally");
+	cr_assert(!proc_has_env(sample_main_pid(&s, "candles"), "GREETING=env-secret-0815") &&
+		      !proc_has_env(sample_main_pid(&s, "candles"), "FROM_FILE=file-secret-4711"),
+		  "compute's environment leaked into candles");
+	cr_assert_eq(tl_sh("test \"$(stat -c %%a \"${XDG_CONFIG_HOME}/systemd/user/%s-compute.service\")\" = 600",
+			   s.project), 0, "a unit with env values is not 0600");
+
+	/* a changed value: the unit is re-rendered, the process gets it, diff says so */
+	conf2 = sample_alt_conf(&s, "senv2", "[service compute]",
+				"env = GREETING=env-secret-0816");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf2, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	tl_run_release(&r);
+	cr_assert(proc_has_env(sample_main_pid(&s, "compute"), "GREETING=env-secret-0816"),
+		  "the changed value did not reach compute");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf2, "ledger", "export", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(!strstr(r.out, "secret-0815") && !strstr(r.out, "secret-0816") &&
+		      !strstr(r.out, "file-secret"),
+		  "a value reached the ledger");
+	tl_run_release(&r);
+	/* operation 1 is the first deploy: its state against the newest */
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf2, "diff", "1", "now", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "compute: native environment changed"),
+		  "diff does not show the environment change:\n%s", r.out);
+	cr_assert(!strstr(r.out, "candles: native environment"), "%s", r.out);
+	tl_run_release(&r);
+	free(conf);
+	free(conf2);
+	free(envf);
+	sample_teardown(&s);
+}

@@ -368,3 +368,35 @@ Test(docker, compose_v2_plugin_is_preferred)
 	free(log);
 	docker_teardown(&s);
 }
+
+/* [service X] env reaches the container through the compose override; the value stays out of
+ * the ledger and the transcript. */
+Test(docker, service_environment_reaches_the_container)
+{
+	struct sample s;
+	struct tl_run r;
+	char id[80], *env, *conf;
+
+	REQUIRE_DOCKER();
+	docker_setup(&s, "dkenv");
+	conf = sample_alt_conf(&s, "dkenv", "[service compute]",
+			       "env = GREETING=docker-secret-$HOME-4711");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--runtime", "docker",
+		   "--pieces", "compute", NULL);
+	deploy_ok(&s, &r, "docker deploy with a service environment");
+	cr_assert(strstr(r.out, "environment of compute: GREETING"), "names not shown:\n%s", r.out);
+	cr_assert(!strstr(r.out, "docker-secret") && !strstr(r.err, "docker-secret"),
+		  "a value reached the transcript:\n%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	container_id(&s, "compute", id);
+	cr_assert(id[0], "no compute container");
+	env = capture("docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' %s", id);
+	cr_assert(strstr(env, "GREETING=docker-secret-$HOME-4711"),
+		  "the value did not reach the container literally:\n%s", env);
+	free(env);
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "ledger", "export", NULL);
+	cr_assert(!strstr(r.out, "docker-secret"), "a value reached the ledger");
+	tl_run_release(&r);
+	free(conf);
+	docker_teardown(&s);
+}

@@ -183,6 +183,8 @@ struct ledger_unit_restarted {
 	const char *commit;     /* the commit the service runs from now on */
 	const char *detail;     /* a failed restart: Result, exit status and the unit's last
 	                         * lines of that invocation, one per line (bounded) */
+	const char *env;        /* hex SHA-256 of the service's configured environment (file paths,
+	                         * names and values; never the values themselves), "" when unknown */
 };
 
 struct ledger_health_checked {
@@ -293,6 +295,7 @@ struct ledger_service_runtime {
 	int64_t since_ns;
 	uint64_t op;                    /* the operation that last restarted it */
 	bool healthy;                   /* the last health evidence for it was ok */
+	char env[LEDGER_COMMIT_MAX];    /* digest of the environment it was restarted with, "" */
 	/* good[0] is the last-good commit: the newest operation whose verify passed for this
 	 * service and that was not itself rolled back; good[1..] older distinct ones. */
 	uint32_t ngood;
