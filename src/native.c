@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -582,11 +583,29 @@ static void show_log_tail(struct rollout *ro, const struct service *s, const cha
 		char *argv[] = {"tail", "-n", (char *)lines, path, NULL};
 		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
 	} else {
-		char *argv[] = {"journalctl", "--user-unit", (char *)s->unit, "-n", (char *)lines,
-				"--no-pager", NULL};
-		if (ro->cfg->native.manager == MANAGER_SYSTEM)
-			argv[1] = "-u";
-		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
+		/* This invocation's lines, from the one journal reader (journal.c), as the failure
+		 * path reads them: not the journalctl binary, which mixes in earlier runs and
+		 * misses a journal under $SHIPLOG_JOURNAL_DIR. A read, so not recorded. */
+		struct journal_query q = {.unit = s->unit,
+					  .user = ro->cfg->native.manager == MANAGER_USER,
+					  .max_lines = (size_t)atoi(lines)};
+		struct strv got = {0};
+		struct unit_props p;
+		char err[512];
+
+		if (!journal_available(err, sizeof(err)))
+			return;
+		if (bus_unit_props(ro->bus, s->unit, &p) == 0) {
+			q.invocation_id = p.invocation_id;
+			q.since_us = p.exec_main_start_us;
+		}
+		if (journal_lines(&q, &got, err, sizeof(err)) < 0)
+			strv_push_take(&got, xasprintf("(%s)", err));
+		if (got.n)
+			out_say("%s: its last lines:", s->unit);
+		for (size_t i = 0; i < got.n; i++)
+			out_say("  | %s", got.v[i]);
+		strv_free(&got);
 	}
 }
 
