@@ -839,6 +839,26 @@ json_t *render_inflight_json(const struct ledger_state *st, const struct ledger_
 	return o;
 }
 
+/* Whether the in-flight operation may have restarted service i on runtime rt without the
+ * ledger knowing yet: it is in the phase that restarts (a deploy's "restart", a rollback's
+ * "rollout") and no unit.restarted of it names the service. A kill there leaves systemd to
+ * finish a restart that was asked for, so what runs is the recorded commit or the operation's
+ * target until the next operation settles it. Returns the operation, or NULL. */
+static const struct ledger_inflight *restart_unsettled(const struct ledger_state *st, uint32_t i,
+							int rt)
+{
+	const struct ledger_inflight *in = &st->inflight;
+	bool restarting = strcmp(in->kind, "rollback") == 0 ? strcmp(in->phase, "rollout") == 0
+							     : strcmp(in->phase, "restart") == 0;
+
+	if (!in->op || in->runtime != rt || !restarting || st->services[i].rt[rt].op == in->op)
+		return NULL;
+	for (uint32_t k = 0; k < in->nservices && k < LEDGER_MAX_SERVICES; k++)
+		if (in->services[k] == i)
+			return in;
+	return NULL;
+}
+
 json_t *render_state_json(const struct ledger_state *st)
 {
 	json_t *o = json_object(), *services = json_array(), *q = json_array(), *c, *oc;
@@ -868,6 +888,14 @@ json_t *render_state_json(const struct ledger_state *st)
 			set(ro, "since_ns", json_integer(r->since_ns));
 			set(ro, "op", json_integer((json_int_t)r->op));
 			set(ro, "healthy", json_boolean(r->healthy));
+			{
+				const struct ledger_inflight *in = restart_unsettled(st, i, rt);
+
+				set(ro, "unsettled",
+				    in ? json_pack("{s:I,s:o}", "op", (json_int_t)in->op, "may_run",
+						   commit_or_null(in->commit))
+				       : json_null());
+			}
 			set(ro, "last_good", r->ngood ? good_json(&r->good[0]) : json_null());
 			goods = json_array();
 			for (uint32_t g = 0; g < r->ngood && g < LEDGER_GOOD_DEPTH; g++)
@@ -969,9 +997,10 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 					any ? ""
 					    : (s->owner >= 0 ? runtime_name(s->owner) : "none"),
 					runtime_name(rt), render_short_commit(r->commit, c), t,
-					str_empty(r->commit) ? "-"
-					: r->healthy	     ? "healthy"
-							     : "UNHEALTHY");
+					str_empty(r->commit)		? "-"
+					: restart_unsettled(st, i, rt) ? "restarting?"
+					: r->healthy			? "healthy"
+									: "UNHEALTHY");
 				if (r->ngood) {
 					render_time_short(r->good[0].time_ns, gt, sizeof(gt));
 					fprintf(f, "%s (op %" PRIu64 ", %s)\n",
@@ -989,6 +1018,23 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 		}
 	}
 
+	for (uint32_t i = 0; i < st->nservices; i++)
+		for (int rt = 0; rt < LEDGER_RT__COUNT; rt++) {
+			const struct ledger_inflight *in = restart_unsettled(st, i, rt);
+
+			if (!in)
+				continue;
+			fprintf(f,
+				"%s: operation %" PRIu64 " asked for its restart and has not recorded "
+				"the result: it runs %s, or %s if systemd carried the restart out; the "
+				"next deploy or rollback settles it\n",
+				st->services[i].name, in->op,
+				str_empty(st->services[i].rt[rt].commit)
+				    ? "nothing recorded"
+				    : render_short_commit(st->services[i].rt[rt].commit, c),
+				str_empty(in->commit) ? "that operation's target"
+						      : render_short_commit(in->commit, g));
+		}
 	if (st->nquarantine) {
 		fputs("\nquarantined commits (a rollback undid them; deploy them again only on "
 		      "purpose):\n",

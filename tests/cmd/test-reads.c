@@ -384,6 +384,66 @@ Test(reads, status_shows_last_good_and_quarantine)
 	env_free(&e);
 }
 
+/* A deploy killed in its restart phase: systemd finishes a restart it was asked for, so status
+ * must not claim the old commit for a service whose restart is not recorded (found by the
+ * drill: 'status says A, runs B' right after a SIGKILL). web's restart was recorded, api's not. */
+Test(reads, status_says_a_restart_in_flight_is_unsettled)
+{
+	struct env e;
+	struct tl_run r;
+	json_t *st;
+	char *tail, *path;
+
+	env_new(&e, "reads-unsettled", true);
+	path = xasprintf("%s/tail.jsonl", e.dir);
+	tail = xasprintf(
+	    "{\"seq\":52,\"type\":\"op.requested\",\"time\":\"2026-11-27T10:00:00Z\",\"op\":52,"
+	    "\"actor\":\"alice@vps\"," REQ("deploy", "main", "main", "", C2, "native",
+					  "\"web\",\"api\"", "0", "") "}\n"
+	    "{\"seq\":53,\"type\":\"git.moved\",\"time\":\"2026-11-27T10:00:01Z\",\"op\":52,"
+	    "\"actor\":\"alice@vps\"," MOVED(C2, C4, "main") "}\n"
+	    "{\"seq\":54,\"type\":\"phase.started\",\"time\":\"2026-11-27T10:00:02Z\",\"op\":52,"
+	    "\"actor\":\"alice@vps\"," PSTART("restart") "}\n"
+	    "{\"seq\":55,\"type\":\"unit.restarted\",\"time\":\"2026-11-27T10:00:03Z\",\"op\":52,"
+	    "\"actor\":\"alice@vps\"," RESTART("web", "native", "app-web.service", "100", "200",
+					     C4) "}\n");
+	tl_write(path, tail);
+	SL(&r, &e, "ledger", "import", path);
+	cr_assert_eq(r.exit_code, 0, "import failed (%d): %s", r.exit_code, r.err);
+	tl_run_release(&r);
+
+	SL(&r, &e, "status", "--json");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	st = parse_json(r.out);
+	cr_assert_str_eq(jstr(service(st, "api"), "runtimes.native.commit"), C2);
+	cr_assert_eq(jint(service(st, "api"), "runtimes.native.unsettled.op"), 52, "%s", r.out);
+	cr_assert_str_eq(jstr(service(st, "api"), "runtimes.native.unsettled.may_run"), C4);
+	cr_assert(json_is_null(json_object_get(
+		      json_object_get(json_object_get(service(st, "web"), "runtimes"), "native"),
+		      "unsettled")),
+		  "web's restart is recorded: settled");
+	cr_assert(json_is_null(json_object_get(
+		      json_object_get(json_object_get(service(st, "compute"), "runtimes"), "native"),
+		      "unsettled")),
+		  "compute is not in the operation's scope");
+	json_decref(st);
+	tl_run_release(&r);
+
+	SL(&r, &e, "status");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "restarting?"), "%s", r.out);
+	cr_assert(strstr(r.out, "api: operation 52 asked for its restart and has not recorded the "
+				"result: it runs 222222222222, or 444444444444 if systemd carried "
+				"the restart out"),
+		  "%s", r.out);
+	cr_assert(!strstr(r.out, "web: operation 52"), "web is settled: %s", r.out);
+	tl_run_release(&r);
+	free(tail);
+	free(path);
+	env_free(&e);
+}
+
+
 Test(reads, state_at_earlier_points_differs)
 {
 	struct env e;
