@@ -45,6 +45,12 @@ install_packages build-essential cmake pkg-config git liblmdb-dev libmsgpack-dev
 	libsqlite3-dev sqlite3 lmdb-utils dbus-user-session systemd openssh-server docker.io \
 	docker-compose curl python3 clang
 say() { printf '[test] %s\n' "$*"; }
+# The getting-started walkthrough (tests/docs) deploys a Node.js and a Python app: node and npm,
+# and python3 with venv. Installed from Debian only when missing (a machine may have its own
+# node, whose npm the Debian package would conflict with).
+command -v node >/dev/null || install_packages nodejs
+command -v npm >/dev/null || install_packages npm
+python3 -c 'import venv, ensurepip' 2>/dev/null || install_packages python3-venv
 
 # ---- 2. build ------------------------------------------------------------------------------
 say "building in $BUILD"

@@ -21,6 +21,7 @@ skip() { printf '\n*** SKIP: %s: %s ***\n\n' "$(basename "$doc")" "$*" >&2; exit
 
 [ -x "$SHIPLOG_BIN" ] || skip "no shiplog binary at $SHIPLOG_BIN (build first)"
 [ -n "${SHIPLOG_TEST_USER_MANAGER:-}" ] || skip "no private systemd user manager (run tools/test.sh)"
+[ -n "${SHIPLOG_TEST_JOURNAL:-}" ] || skip "no journal for 'shiplog logs' (tools/test.sh starts one)"
 for tool in node python3 git curl; do
 	command -v "$tool" >/dev/null || skip "'$tool' is not installed"
 done
