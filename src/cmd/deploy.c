@@ -42,6 +42,7 @@ static const char usage[] =
 	"  branch NAME       <remote>/NAME; the checkout switches to branch NAME\n"
 	"  current-branch    push this clone's current branch, then deploy it (remote mode)\n"
 	"  REF               any commit, tag or remote branch; the checkout is detached there\n"
+	"                    (an unknown one exits 2 and is not recorded)\n"
 	"\n"
 	"Options:\n"
 	"  --runtime native|docker  the runtime (default native)\n"
@@ -161,8 +162,43 @@ static int resolve_target(struct repo *repo, const struct deploy_args *a, const 
 		_cleanup_free_ char *remote_spec = xasprintf("refs/remotes/%s/%s", remote, a->target);
 		if (repo_resolve(repo, remote_spec, oid) == 0)
 			return 0;
+		(void)repo_resolve(repo, spec, oid); /* the message names the REF as given */
 	}
 	return r;
+}
+
+/* An unknown ref is a usage error (exit 2), not a failed operation: resolve the target before
+ * the intent is recorded. A target the checkout does not know yet gets a fetch first; that fetch
+ * is not recorded (it only updates remote-tracking refs: nothing that runs or is checked out
+ * moves), and the rollout's recorded fetch runs as usual. A failed fetch leaves the question to
+ * that recorded fetch. Returns 0 or SL_EUSAGE (said). */
+static int pre_resolve_target(struct repo *repo, const struct deploy_args *a,
+			      const struct config *cfg, char *remote)
+{
+	char oid[REPO_OID_HEX];
+	int r = resolve_target(repo, a, cfg, remote, oid);
+
+	if (r == 0)
+		return 0;
+	{
+		char *argv[] = {"git", "fetch", remote, NULL};
+		out_argv(argv, "# via libgit2, to resolve the target; not recorded");
+	}
+	if (repo_fetch(repo, remote) < 0)
+		return 0;
+	r = resolve_target(repo, a, cfg, remote, oid);
+	if (r == 0)
+		return 0;
+	if (a->mode == DEPLOY_REF)
+		log_error("unknown ref '%s': no commit, tag or branch of the checkout or of '%s' has "
+			  "that name (%s); check the name with 'git ls-remote %s'; nothing was recorded",
+			  a->target, remote, repo_errmsg(repo), remote);
+	else
+		log_error("unknown branch '%s': '%s' has no such branch (%s); check the name with "
+			  "'git ls-remote --heads %s'; nothing was recorded",
+			  a->mode == DEPLOY_MAIN ? cfg->git.main_branch : a->target, remote,
+			  repo_errmsg(repo), remote);
+	return SL_EUSAGE;
 }
 
 /* --dry-run: what the guards that need no side effect would say now. Returns 0, or
@@ -462,6 +498,9 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 
 	/* We hold the lock: an operation still open in the ledger belongs to a dead process. */
 	r = op_close_interrupted(ctx->lg, "interrupted");
+	if (r < 0)
+		goto out;
+	r = pre_resolve_target(ro.repo, a, cfg, remote);
 	if (r < 0)
 		goto out;
 

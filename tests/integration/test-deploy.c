@@ -375,6 +375,54 @@ Test(deploy, hostile_refs_are_refused_or_literal)
 	sample_teardown(&s);
 }
 
+/* Issue 9 item 15: an unknown ref is a usage error (exit 2) and records nothing; a SHA is named
+ * as given, never as refs/remotes/<remote>/<sha>; a commit only the remote has still deploys. */
+Test(deploy, unknown_ref_exits_2_and_records_nothing)
+{
+	struct sample s;
+	struct tl_run r;
+	const char *sha = "0123456789abcdef0123456789abcdef01234567";
+	const char *c;
+	char got[41];
+	int before;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "noref", true);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	before = sample_count_events(&s, "op.requested");
+
+	sample_shiplog(&s, &r, NULL, "deploy", "nosuchref", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 2, "an unknown ref must exit 2, got %d:\n%s\n%s", r.exit_code,
+		     r.out, r.err);
+	cr_assert(strstr(r.err, "unknown ref 'nosuchref'"), "%s", r.err);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", sha, "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, sha), "the SHA is not named: %s", r.err);
+	cr_assert(!strstr(r.err, "refs/remotes") && !strstr(r.out, "refs/remotes"),
+		  "the SHA is shown as a remote branch:\n%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", "branch", "nosuchbranch", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	cr_assert_eq(sample_count_events(&s, "op.requested"), before,
+		     "an unknown ref was recorded as an operation");
+
+	/* a commit the checkout has not fetched yet resolves after the fetch and deploys */
+	c = sample_commit(&s, NULL, "echo z >> NOTES", "only on the remote");
+	sample_shiplog(&s, &r, NULL, "deploy", c, "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, c);
+	sample_shiplog(&s, &r, NULL, "history", NULL);
+	cr_assert(!strstr(r.out, "refs/remotes"), "history: %s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
 Test(deploy, check_runs_the_health_checks_now)
 {
 	struct sample s;
