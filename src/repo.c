@@ -394,6 +394,30 @@ static int repo_cred_cb(git_credential **cred, const char *url, const char *user
 	return GIT_PASSTHROUGH;
 }
 
+/* A remote whose URL is a local path (or file://) that is gone: libgit2 then says only
+ * "unsupported URL protocol". Relative paths are taken from the checkout, like git does. */
+static bool repo_url_path_gone(const struct repo *r, const char *url)
+{
+	const char *colon;
+	struct stat st;
+
+	if (str_empty(url))
+		return false;
+	if (strncmp(url, "file://", 7) == 0)
+		url += 7;
+	else if (strstr(url, "://"))
+		return false;
+	colon = strchr(url, ':');
+	if (colon && (!strchr(url, '/') || colon < strchr(url, '/')))
+		return false; /* scp-like user@host:path */
+	if (url[0] == '/')
+		return stat(url, &st) < 0 && errno == ENOENT;
+	{
+		_cleanup_free_ char *abs = xasprintf("%s/%s", r->workdir, url);
+		return stat(abs, &st) < 0 && errno == ENOENT;
+	}
+}
+
 int repo_fetch(struct repo *r, const char *remote)
 {
 	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
@@ -408,7 +432,13 @@ int repo_fetch(struct repo *r, const char *remote)
 	fo.callbacks.credentials = repo_cred_cb;
 	fo.callbacks.payload = &cs;
 	rc = git_remote_fetch(rem, NULL, &fo, NULL);
-	if (rc < 0)
+	if (rc < 0 && repo_url_path_gone(r, git_remote_url(rem)))
+		rc = repo_fail(r, SL_EENV,
+			       "the remote '%s' is the path '%s', which no longer exists (libgit2: "
+			       "%s); point it at the repository with 'git -C %s remote set-url %s "
+			       "NEW-URL', or pick another remote with [git] remote",
+			       remote, git_remote_url(rem), repo_git_msg(), r->workdir, remote);
+	else if (rc < 0)
 		rc = repo_fail(r, SL_EENV, "fetch '%s': %s (url '%s')", remote, repo_git_msg(),
 			       git_remote_url(rem) ? git_remote_url(rem) : "");
 	git_remote_free(rem);

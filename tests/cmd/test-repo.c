@@ -224,7 +224,10 @@ Test(repo, fetch_new_commit_and_prune)
 	cr_assert_not_null(strstr(repo_errmsg(r), "'nosuch'"), "%s", repo_errmsg(r));
 	GIT_OK(live, "remote", "add", "broken", "/nonexistent/shiplog/repo.git", NULL);
 	cr_assert_lt(repo_fetch(r, "broken"), 0);
-	cr_assert(str_startswith(repo_errmsg(r), "fetch 'broken': "), "%s", repo_errmsg(r));
+	cr_assert(str_startswith(repo_errmsg(r), "the remote 'broken' is the path ") &&
+		      strstr(repo_errmsg(r), "no longer exists") &&
+		      strstr(repo_errmsg(r), "remote set-url broken"),
+		  "%s", repo_errmsg(r));
 	cr_assert_not_null(strstr(repo_errmsg(r), "/nonexistent/shiplog/repo.git"), "%s",
 			   repo_errmsg(r));
 	repo_free(r);

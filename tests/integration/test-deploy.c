@@ -423,6 +423,28 @@ Test(deploy, unknown_ref_exits_2_and_records_nothing)
 	sample_teardown(&s);
 }
 
+/* Issue 9 item 15: an origin that is a local path which was removed is named as such, with the
+ * fix, instead of libgit2's bare "unsupported URL protocol". */
+Test(deploy, removed_origin_path_is_named_with_the_fix)
+{
+	struct sample s;
+	struct tl_run r;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "noorigin", true);
+	cr_assert_eq(tl_sh("o=$(git -C '%s' remote get-url origin) && case \"$o\" in /*) ;; *) "
+			   "exit 1;; esac && mv \"$o\" '%s/origin-moved'",
+			   s.checkout, s.dir),
+		     0, "the sample's origin is not a local path");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "no longer exists") && strstr(r.err, "remote set-url origin") &&
+		      strstr(r.err, "[git] remote"),
+		  "the message lacks the cause or the fix:\n%s", r.err);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
 Test(deploy, check_runs_the_health_checks_now)
 {
 	struct sample s;
