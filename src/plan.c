@@ -186,6 +186,7 @@ static const struct {
     {"edge-ready", OPT_NONE},
     {"force", OPT_NONE},
     {"take-over", OPT_NONE},
+    {"reset-to-remote", OPT_NONE},
     {"local", OPT_NONE},
     {"ssh", OPT_NONE},
     {"web-only", OPT_NONE},
@@ -228,6 +229,8 @@ static int deploy_option(struct deploy_args *a, const char *name, const char *va
 		a->force = true;
 	else if (streq(name, "take-over"))
 		a->take_over = true;
+	else if (streq(name, "reset-to-remote"))
+		a->reset_to_remote = true;
 	else if (streq(name, "local") || streq(name, "ssh")) {
 		int mode = streq(name, "local") ? 1 : 2;
 		if (a->exec_override && a->exec_override != mode)

@@ -621,7 +621,8 @@ static int repo_checkout_safe(struct repo *r, git_commit *commit, const char *he
 	return rc;
 }
 
-int repo_checkout_branch(struct repo *r, const char *branch, const char *target_oid)
+int repo_move_branch(struct repo *r, const char *branch, const char *target_oid,
+		     const char *upstream, bool reset)
 {
 	git_reference *ref = NULL, *moved = NULL;
 	git_commit *commit = NULL;
@@ -656,7 +657,19 @@ int repo_checkout_branch(struct repo *r, const char *branch, const char *target_
 					       repo_git_msg());
 				goto out;
 			}
-			if (d == 0) {
+			if (d == 0 && !reset && upstream) {
+				rc = repo_fail(r, SL_EREFUSED,
+					       "branch '%s' in '%s' has diverged from %s (%.12s; "
+					       "force-pushed?): its commit %.12s is not an ancestor "
+					       "of it, so this is not a fast-forward; if nothing on "
+					       "the local branch matters (see 'git -C %s log %s..%s'), "
+					       "reset it with 'git -C %s reset --hard %s', or deploy "
+					       "again with --reset-to-remote",
+					       branch, r->workdir, upstream, target_oid, cur_hex,
+					       r->workdir, upstream, branch, r->workdir, upstream);
+				goto out;
+			}
+			if (d == 0 && !reset) {
 				rc = repo_fail(r, SL_EREFUSED,
 					       "branch '%s' has diverged from %.12s: its commit "
 					       "%.12s is not an ancestor of the target, so this is "
@@ -677,7 +690,8 @@ int repo_checkout_branch(struct repo *r, const char *branch, const char *target_
 		goto out;
 	if (ref) {
 		if (git_reference_set_target(&moved, ref, git_commit_id(commit),
-					     "shiplog: fast-forward") < 0) {
+					     reset ? "shiplog: reset to the remote"
+						   : "shiplog: fast-forward") < 0) {
 			rc = repo_fail(r, SL_EENV, "move branch '%s' to %.12s: %s", branch,
 				       target_oid, repo_git_msg());
 			goto out;
@@ -694,6 +708,11 @@ out:
 	git_reference_free(ref);
 	git_commit_free(commit);
 	return rc;
+}
+
+int repo_checkout_branch(struct repo *r, const char *branch, const char *target_oid)
+{
+	return repo_move_branch(r, branch, target_oid, NULL, false);
 }
 
 int repo_checkout_detached(struct repo *r, const char *target_oid)

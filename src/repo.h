@@ -58,6 +58,11 @@ int repo_read_file(struct repo *r, const char *oid, const char *path, size_t max
 /* Moves the local branch to target (which must be a fast-forward of it, else SL_EREFUSED saying
  * so), checks it out safely and points HEAD at it. Creates the branch when missing. */
 int repo_checkout_branch(struct repo *r, const char *branch, const char *target_oid);
+/* The same; a refusal of a diverged branch names upstream ("origin/main", may be NULL) and how to
+ * reset to it. With reset, a diverged branch is moved to target anyway (git reset --hard
+ * upstream; the safe checkout still refuses to overwrite local changes). */
+int repo_move_branch(struct repo *r, const char *branch, const char *target_oid,
+		     const char *upstream, bool reset);
 /* Checks out target safely and detaches HEAD at it. */
 int repo_checkout_detached(struct repo *r, const char *target_oid);
 

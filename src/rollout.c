@@ -281,16 +281,21 @@ int rollout_move_checkout(struct rollout *ro)
 	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
 	const char *checkout = repo_workdir(ro->repo);
 	char *argv[6];
+	_cleanup_free_ char *upstream = NULL;
 	int64_t t0;
 	int r;
 
 	if (ro->releases)
 		return prepare_release(ro);
+	if (ro->branch[0] && ro->remote)
+		upstream = xasprintf("%s/%s", ro->remote, ro->branch);
 	if (ro->branch[0]) {
 		argv[0] = "git", argv[1] = "switch", argv[2] = ro->branch, argv[3] = NULL;
 		out_argv(argv, "# via libgit2");
 		argv[0] = "git", argv[1] = "merge", argv[2] = "--ff-only", argv[3] = ro->target,
 		argv[4] = NULL;
+		if (ro->reset_to_remote && upstream)
+			argv[1] = "reset", argv[2] = "--hard", argv[3] = upstream;
 	} else {
 		argv[0] = "git", argv[1] = "switch", argv[2] = "--detach", argv[3] = ro->target,
 		argv[4] = NULL;
@@ -299,7 +304,8 @@ int rollout_move_checkout(struct rollout *ro)
 	if (r < 0)
 		return r;
 	t0 = mono_ns();
-	r = ro->branch[0] ? repo_checkout_branch(ro->repo, ro->branch, ro->target)
+	r = ro->branch[0] ? repo_move_branch(ro->repo, ro->branch, ro->target, upstream,
+					     ro->reset_to_remote)
 			  : repo_checkout_detached(ro->repo, ro->target);
 	op_record_step(ro->op, "checkout", argv, checkout, r < 0 ? 1 : 0, mono_ns() - t0,
 		       "# via libgit2");

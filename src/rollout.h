@@ -52,6 +52,8 @@ struct rollout {
 	struct plan plan;
 	bool fast, no_build, force_recreate;
 	bool force_build;          /* --build: the shared build runs whatever changed */
+	bool reset_to_remote;      /* --reset-to-remote: a diverged branch is reset to remote */
+	const char *remote;        /* the git remote the target was fetched from */
 	char prev[REPO_OID_HEX];   /* checkout commit before */
 	char target[REPO_OID_HEX]; /* commit being deployed */
 	char branch[256];          /* branch the checkout moves to, "" = detached */

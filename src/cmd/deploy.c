@@ -59,6 +59,9 @@ static const char usage[] =
 	"  --force           deploy a commit even though an earlier rollback quarantined it\n"
 	"  --force-recreate  docker only: recreate containers\n"
 	"  --take-over       move services owned by the other runtime (stopping them there)\n"
+	"  --reset-to-remote main, branch NAME: when the checkout's branch has diverged from\n"
+	"                    <remote>/NAME (a force-push), reset it there (git reset --hard,\n"
+	"                    recorded) instead of refusing; local commits on it are dropped\n"
 	"  --wait-lock DUR   wait up to DUR (e.g. 2m) for another deploy to finish\n"
 	"  --dry-run         print the plan and what the edge guard, the checkout and the lock\n"
 	"                    say now, and stop; nothing is changed or recorded (exit 3 when a\n"
@@ -109,6 +112,8 @@ static void fill_request(struct ledger_op_requested *req, const struct deploy_ar
 		flags[nf++] = "force";
 	if (a->take_over)
 		flags[nf++] = "take-over";
+	if (a->reset_to_remote)
+		flags[nf++] = "reset-to-remote";
 	req->flags.n = (uint32_t)nf;
 	req->flags.v = flags;
 	*nflags = nf;
@@ -408,9 +413,15 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	ro.fast = a->fast;
 	ro.no_build = a->no_build;
 	ro.force_build = a->build;
+	ro.reset_to_remote = a->reset_to_remote;
 	ro.force_recreate = a->force_recreate;
 	ro.op = &op;
 
+	if (a->reset_to_remote && a->mode == DEPLOY_REF) {
+		log_error("--reset-to-remote resets the checkout's branch, and 'deploy REF' has none; "
+			  "use it with 'deploy main' or 'deploy branch NAME'");
+		return SL_EUSAGE;
+	}
 	r = plan_scope(cfg, &a->scope, a->runtime, a->fast, &ro.plan, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -445,6 +456,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 		goto out;
 	}
 
+	ro.remote = remote;
 	fill_request(&req, a, cfg, &ro.plan, svcs, flags, &nflags, remote_exec_mode());
 	if (ctx->forwarded_from && nflags < ELEMENTSOF(flags)) {
 		via = xasprintf("forwarded-from=%s", ctx->forwarded_from);

@@ -445,6 +445,55 @@ Test(deploy, removed_origin_path_is_named_with_the_fix)
 	sample_teardown(&s);
 }
 
+/* Issue 9 item 15: main was force-pushed, so the checkout's branch cannot fast-forward. The
+ * refusal (guard diverged) says exactly how to reset to the remote; --reset-to-remote does it,
+ * recorded as a step. */
+Test(deploy, diverged_branch_says_how_to_reset_and_reset_to_remote_does_it)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], now[41], *want;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "diverged", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "to be rewritten"), sizeof(c1));
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	cr_assert_eq(tl_sh("git -C '%s' reset -q --hard HEAD~1", s.dev), 0);
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "force-pushed"), sizeof(c2));
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 3, "%s\n%s", r.out, r.err);
+	want = xasprintf("git -C %s reset --hard origin/main", s.checkout);
+	cr_assert(strstr(r.err, "diverged") && strstr(r.err, want) &&
+		      strstr(r.err, "--reset-to-remote"),
+		  "the refusal does not say how to reset:\n%s", r.err);
+	free(want);
+	tl_run_release(&r);
+	sample_head(&s, now);
+	cr_assert_str_eq(now, c1, "the refused deploy moved the checkout");
+
+	sample_shiplog(&s, &r, NULL, "deploy", "nosuchref", "--reset-to-remote", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--reset-to-remote", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_head(&s, now);
+	cr_assert_str_eq(now, c2);
+	cr_assert_eq(tl_sh("test \"$(git -C '%s' symbolic-ref HEAD)\" = refs/heads/main", s.checkout),
+		     0, "the checkout is not on main");
+	sample_beat_commit(&s, "compute", now);
+	cr_assert_str_eq(now, c2);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "\"reset\",\"--hard\",\"origin/main\""),
+		  "the reset is not recorded as a step:\n%s", r.out);
+	cr_assert(strstr(r.out, "reset-to-remote"), "the flag is not recorded");
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
 Test(deploy, check_runs_the_health_checks_now)
 {
 	struct sample s;
