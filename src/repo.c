@@ -44,6 +44,15 @@ static int repo_fail(struct repo *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->err, sizeof(r->err), fmt, ap);
 	va_end(ap);
+	/* libgit2 says "No space left on device", at best with a file deep in .git: name the
+	 * filesystem and the way out */
+	if (strstr(r->err, strerror(ENOSPC)) && r->workdir) {
+		size_t n = strlen(r->err);
+		snprintf(r->err + n, sizeof(r->err) - n,
+			 "; the filesystem of the checkout '%s' is full: free space there (df -h "
+			 "'%s'), then run the command again",
+			 r->workdir, r->workdir);
+	}
 	return code;
 }
 

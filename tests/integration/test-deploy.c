@@ -1255,3 +1255,57 @@ Test(deploy, service_environment_reaches_the_process_and_not_the_ledger)
 	free(envf);
 	sample_teardown(&s);
 }
+
+/* Issue 9 item 15: the checkout's filesystem is full (not the ledger's): the message names that
+ * filesystem and the fix, not a bare "No space left on device". */
+Test(deploy, full_checkout_filesystem_is_named)
+{
+	struct sample s;
+	struct tl_run r;
+	char *probe, *fs, *ck, *over, *conf, *orig, *want;
+
+	REQUIRE_MANAGER();
+	probe = tl_mkdtemp("tmpfsprobe");
+	TL_REQUIRE(mount_tmpfs(probe, "64k") && tl_sh("umount '%s'", probe) == 0,
+		   "a tmpfs mount (root)");
+	sample_setup(&s, "ckfull", false);
+	fs = xasprintf("%s/ckfs", s.dir);
+	cr_assert(mount_tmpfs(fs, "16m"));
+	ck = xasprintf("%s/checkout", fs);
+	cr_assert_eq(tl_sh("cp -a '%s' '%s'", s.checkout, ck), 0);
+	over = xasprintf("checkout = %s", ck);
+	conf = sample_alt_conf(&s, "ckfull", "target", over);
+	orig = s.conf;
+	s.conf = conf;
+	sample_commit(&s, NULL, "head -c 4000000 /dev/urandom > big.bin", "big file");
+	tl_sh("dd if=/dev/zero of='%s/fill' bs=4k >/dev/null 2>&1; sync", fs);
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_neq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	want = xasprintf("the filesystem of the checkout '%s' is full", ck);
+	cr_assert(strstr(r.err, "No space left on device") && strstr(r.err, want) &&
+		      strstr(r.err, "df -h"),
+		  "the message does not name the full filesystem or the fix:\n%s", r.err);
+	tl_run_release(&r);
+
+	/* room for the fetch (a 4 MB pack), not for the checkout's files as well */
+	tl_sh("rm -f '%s/fill' && dd if=/dev/zero of='%s/fill' bs=4k >/dev/null 2>&1; "
+	      "truncate -s -6M '%s/fill'; sync",
+	      fs, fs, fs);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_neq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "checkout of") && strstr(r.err, want) && strstr(r.err, "df -h"),
+		  "a full disk during the checkout is not named with its fix:\n%s", r.err);
+	free(want);
+	tl_run_release(&r);
+
+	tl_sh("umount -l '%s'", fs);
+	s.conf = orig;
+	free(conf);
+	free(over);
+	free(ck);
+	free(fs);
+	tl_rmrf(probe);
+	free(probe);
+	sample_teardown(&s);
+}
