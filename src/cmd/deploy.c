@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <ledger/ledger.h>
@@ -63,9 +64,10 @@ static const char usage[] =
 	"                    <remote>/NAME (a force-push), reset it there (git reset --hard,\n"
 	"                    recorded) instead of refusing; local commits on it are dropped\n"
 	"  --wait-lock DUR   wait up to DUR (e.g. 2m) for another deploy to finish\n"
-	"  --dry-run         print the plan and what the edge guard, the checkout and the lock\n"
-	"                    say now, and stop; nothing is changed or recorded (exit 3 when a\n"
-	"                    guard would refuse)\n"
+	"  --dry-run         print the plan and what the edge guard, the checkout, the ledger\n"
+	"                    and the lock say now, and stop; nothing is changed or recorded\n"
+	"                    (exit 3 when a guard would refuse, 4 when the ledger cannot be\n"
+	"                    written, like the real run)\n"
 	"  --local, --ssh    force server-local execution or forwarding over ssh\n"
 	"\n"
 	"Environment (the reference tool's names): DEPLOY_NATIVE_EDGE_READY=1, DEPLOY_FORCE_SSH=1,\n"
@@ -206,8 +208,39 @@ static int pre_resolve_target(struct repo *repo, const struct deploy_args *a,
 	return SL_EUSAGE;
 }
 
+/* --dry-run: could the real deploy open and write the ledger at dir? Checked without creating
+ * anything: the ledger directory (or, when missing, the nearest existing parent it would be
+ * created in) and its files must be writable, on a filesystem with free space. 0 or -errno. */
+static int dry_run_ledger(const char *dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	_cleanup_free_ char *at = xstrdup(dir);
+	struct statvfs vfs;
+
+	while (access(at, F_OK) < 0) {
+		char *slash = strrchr(at, '/');
+		if (errno != ENOENT || !slash)
+			return -errno;
+		if (slash == at)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (access(at, W_OK) < 0)
+		return -errno;
+	for (size_t i = 0; streq(at, dir) && i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", dir, files[i]);
+		if (access(f, W_OK) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (statvfs(at, &vfs) == 0 && vfs.f_bavail == 0)
+		return -ENOSPC;
+	return 0;
+}
+
 /* --dry-run: what the guards that need no side effect would say now. Returns 0, or
- * SL_EREFUSED when one of them would refuse (so scripts can test a plan). */
+ * SL_EREFUSED when one of them would refuse (so scripts can test a plan), or the ledger error
+ * the real deploy would stop with (said). */
 static int dry_run_guards(struct cmd_ctx *ctx, const struct deploy_args *a, struct rollout *ro)
 {
 	struct strv dirty = {0};
@@ -233,6 +266,15 @@ static int dry_run_guards(struct cmd_ctx *ctx, const struct deploy_args *a, stru
 	strv_free(&dirty);
 	if (!ctx->ledger_dir)
 		ctx->ledger_dir = cmd_ledger_dir(ctx->ledger_opt, ctx->cfg);
+	if (ctx->ledger_dir) {
+		int r = dry_run_ledger(ctx->ledger_dir);
+		if (r < 0) {
+			out_say("would stop: the ledger cannot be written (below)");
+			op_ledger_write_error(ctx->ledger_dir, "open", r, "--dry-run checked", 0);
+			return r;
+		}
+		out_say("ledger: writable");
+	}
 	if (ctx->ledger_dir && lock_status(ctx->ledger_dir, &held, &holder) == 0 && held) {
 		lock_holder_describe(&holder, who, sizeof(who));
 		out_say("would wait or refuse: the lock is held by %s", who);

@@ -1309,3 +1309,52 @@ Test(deploy, full_checkout_filesystem_is_named)
 	free(probe);
 	sample_teardown(&s);
 }
+
+/* Issue 9 item 15: --dry-run on a ledger the real deploy cannot open says so, with the real
+ * run's message, and exits like it (4), creating nothing. */
+Test(deploy, dry_run_on_an_unwritable_ledger_says_so_and_fails_like_the_real_run)
+{
+	struct sample s;
+	struct tl_run r;
+	char *probe, *fs, *over, *conf, *orig;
+
+	REQUIRE_MANAGER();
+	probe = tl_mkdtemp("tmpfsprobe");
+	TL_REQUIRE(mount_tmpfs(probe, "64k") && tl_sh("umount '%s'", probe) == 0,
+		   "a tmpfs mount (root)");
+	sample_setup(&s, "dryro", false);
+	fs = xasprintf("%s/rofs", s.dir);
+	cr_assert(mount_tmpfs(fs, "1m"));
+	cr_assert_eq(tl_sh("mount -o remount,ro '%s'", fs), 0);
+	over = xasprintf("ledger = %s/ledger", fs);
+	conf = sample_alt_conf(&s, "dryro", "target", over);
+	orig = s.conf;
+	s.conf = conf;
+
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 4, "a dry run on a read-only ledger must fail like the real run:\n"
+				    "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "read-only") && strstr(r.err, fs) && strstr(r.err, "remount"),
+		  "%s", r.err);
+	cr_assert(strstr(r.out, "nothing was changed or recorded"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 4, "the real run: %s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	/* a writable place: the dry run passes and still creates nothing */
+	tl_sh("umount -l '%s'", fs);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "ledger: writable"), "%s", r.out);
+	tl_run_release(&r);
+	cr_assert_neq(tl_sh("test -e '%s/ledger'", fs), 0, "a dry run created the ledger");
+
+	s.conf = orig;
+	free(conf);
+	free(over);
+	free(fs);
+	tl_rmrf(probe);
+	free(probe);
+	sample_teardown(&s);
+}
