@@ -291,8 +291,11 @@ int op_record_check(struct op *op, const char *what, char *const argv[], const c
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res)
 {
+	/* Output that streams is relayed by us (captured and teed), not inherited: it passes the
+	 * filter of terminal control bytes on its way to the terminal. */
 	struct spawn_opts so = {.cwd = cwd,
-				.capture = capture,
+				.capture = true,
+				.tee = !capture,
 				.stream_to_stderr = out_settings.json,
 				.abort_flag = &op_interrupted};
 	struct spawn_result local = {0}, *rr = res ? res : &local;
@@ -303,6 +306,8 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 	if (r < 0)
 		return r;
 	r = spawn_run(argv, &so, rr);
+	if (!capture)
+		spawn_result_release(rr); /* streamed: the caller asked for no output */
 	op_waited(op, rr->duration_ns);
 	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns, NULL);
 	if (r < 0) {

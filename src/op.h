@@ -80,7 +80,8 @@ void op_fail(struct op *op, const char *fmt, ...) __attribute__((format(printf, 
 
 /* Echoes "$ argv", makes the ledger durable, runs argv in cwd, appends step.ran. Returns 0 when
  * the command ran and exited 0, SL_EFAILED when it exited non-zero (message recorded), -errno
- * when it could not start. res may be NULL; when given, it must be released by the caller. */
+ * when it could not start. res may be NULL; when given, it must be released by the caller.
+ * Without capture the output streams through our stdout (terminal controls escaped). */
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res);
 

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -258,19 +259,17 @@ static void spawn_capture_append(struct buf *b, size_t *dropped, const char *p, 
 	}
 }
 
-/* Copies a chunk to the tee descriptor (when >= 0); a reader that went away is not an error. */
+/* Copies a chunk to the tee (1: stdout, 2: stderr, < 0: none) through stdio, so that it passes
+ * the filter out.c puts there for terminal control bytes; a reader that went away is not an
+ * error. */
 static void spawn_tee(int fd, const char *p, size_t n)
 {
-	while (fd >= 0 && n > 0) {
-		ssize_t w = write(fd, p, n);
+	FILE *f = fd == 2 ? stderr : stdout;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fd < 0)
+		return;
+	fwrite(p, 1, n, f);
+	fflush(f);
 }
 
 /* Reads what is available; returns false on EOF or error. */

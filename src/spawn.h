@@ -15,7 +15,8 @@ struct spawn_opts {
 	char *const *env_add;   /* NULL-terminated "K=V" entries added to the environment */
 	bool capture;           /* collect stdout+stderr into result.output (else they stream) */
 	bool tee;               /* with capture: also copy the output, as it comes, to our stdout
-	                         * (stderr with stream_to_stderr), so it streams and is kept */
+	                         * (stderr with stream_to_stderr) through stdio, so it streams
+	                         * (with out.c's escaping of terminal controls) and is kept */
 	bool stream_to_stderr;  /* when not capturing: send the child's stdout to our stderr */
 	int64_t timeout_ns;     /* 0: none; on expiry SIGTERM, then SIGKILL after 5 s */
 	const char *stdin_path; /* NULL: /dev/null */

@@ -591,6 +591,54 @@ Test(deploy, dry_run_says_what_the_guards_say_and_records_nothing)
 
 /* A failing build is named by its command, its output is kept (values of the configured
  * environment redacted) and shown by `show`, and builds are a phase of their own. */
+static void assert_no_controls(const char *what, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f),
+			  "%s: raw control byte 0x%02x at offset %zu", what, *p,
+			  (size_t)(p - (const unsigned char *)s));
+		cr_assert(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
+			  "%s: raw C1 control at offset %zu", what,
+			  (size_t)(p - (const unsigned char *)s));
+	}
+}
+
+/* A build that prints terminal controls (a window-title OSC, CR, a UTF-8 C1 CSI): the deploy
+ * transcript relays its output with them escaped, and so does 'show' from the ledger. */
+Test(deploy, build_output_reaches_the_terminal_escaped)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf, *script, *over;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "besc", true);
+	script = xasprintf("%s/evil-build.sh", s.dir);
+	tl_write(script, "printf 'x\\033]0;pwned\\007y\\r\\302\\233z\\n'\n"
+			 "printf 'to stderr \\033[31mred\\n' >&2\nexit 3\n");
+	over = xasprintf("build = sh %s\nbuild_when_changed =", script);
+	conf = sample_alt_conf(&s, "besc", "[service compute]", over);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	assert_no_controls("deploy stdout", r.out);
+	assert_no_controls("deploy stderr", r.err);
+	cr_assert(strstr(r.out, "x\\x1b]0;pwned\\x07y\\x0d\\xc2\\x9bz"),
+		  "the build's output is not shown escaped:\n%s", r.out);
+	cr_assert(strstr(r.out, "to stderr \\x1b[31mred"), "stderr line missing:\n%s", r.out);
+	tl_run_release(&r);
+
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "show", "1", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	assert_no_controls("show", r.out);
+	cr_assert(strstr(r.out, "\\x1b]0;pwned\\x07"), "show: %s", r.out);
+	tl_run_release(&r);
+	free(over);
+	free(script);
+	free(conf);
+	sample_teardown(&s);
+}
+
 Test(deploy, failing_build_names_the_command_and_keeps_its_redacted_output)
 {
 	struct sample s;
