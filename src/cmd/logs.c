@@ -80,7 +80,8 @@ static int print_file(const struct config *cfg, const struct service *s, uint64_
 			 " lines, not the window asked for",
 			 path, lines);
 	snprintf(n, sizeof(n), "%" PRIu64, lines);
-	r = spawn_run(argv, &(struct spawn_opts){0}, &res);
+	/* relayed (captured and teed), not inherited: terminal controls in the file are escaped */
+	r = spawn_run(argv, &(struct spawn_opts){.capture = true, .tee = true}, &res);
 	if (r < 0 || res.exit_code != 0) {
 		log_error("logs: cannot read '%s': check [runtime native] log_dir", path);
 		spawn_result_release(&res);

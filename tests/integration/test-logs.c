@@ -167,3 +167,32 @@ Test(logs, journal_lines_are_this_invocation_only)
 	s.conf = orig_conf;
 	sample_teardown(&s);
 }
+
+/* A log_dir file with terminal controls in it: 'shiplog logs' shows them as \\xNN text. */
+Test(logs, log_dir_lines_reach_the_terminal_escaped)
+{
+	struct sample s;
+	struct tl_run r;
+	char *dir, *file, *conf, *over;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "lesc", false);
+	dir = xasprintf("%s/esclogs", s.dir);
+	tl_sh("mkdir -p '%s'", dir);
+	file = xasprintf("%s/compute.log", dir);
+	tl_write(file, "before\033]0;pwned\007after\r\302\233end\n");
+	over = xasprintf("log_dir = %s", dir);
+	conf = sample_alt_conf(&s, "lesc", "runtime native", over);
+	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "logs", "compute", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	for (const unsigned char *p = (const unsigned char *)r.out; *p; p++)
+		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || (p[0] == 0xc2 && p[1] == 0x9b)),
+			  "raw control byte 0x%02x in:\n%s", *p, r.out);
+	cr_assert(strstr(r.out, "before\\x1b]0;pwned\\x07after\\x0d\\xc2\\x9bend"), "%s", r.out);
+	tl_run_release(&r);
+	free(over);
+	free(conf);
+	free(file);
+	free(dir);
+	sample_teardown(&s);
+}
