@@ -403,7 +403,8 @@ static void log_file_tail(struct rollout *ro, const struct service *s, struct st
 /* Why a unit is down: its Result and exit status (sd-bus), then the last lines of this
  * invocation only (sd-journal, by invocation id and start time; or the log_dir file). Prints
  * them and returns them for the ledger, bounded. */
-static char *unit_failure(struct rollout *ro, const struct service *s)
+static char *unit_failure(struct rollout *ro, const struct service *s, const struct unit_props *seen,
+			  const struct unit_props *started)
 {
 	struct journal_query q = {.unit = s->unit, .user = ro->cfg->native.manager == MANAGER_USER,
 				  .max_lines = FAILURE_LINES};
@@ -412,11 +413,21 @@ static char *unit_failure(struct rollout *ro, const struct service *s)
 	struct buf b = {0};
 	char exit[160], err[512];
 
-	if (bus_unit_props(ro->bus, s->unit, &p) < 0) {
+	/* Verify passes the state it saw fail and the invocation it started: reading them again
+	 * here would describe the unit's next run (Restart= has moved on by now), whose result is
+	 * "success" and whose lines hide the crash. */
+	if (seen) {
+		p = *seen;
+		bus_format_exit(&p, exit, sizeof(exit));
+	} else if (bus_unit_props(ro->bus, s->unit, &p) < 0) {
 		memset(&p, 0, sizeof(p));
 		snprintf(exit, sizeof(exit), "cannot read unit: %s", bus_errmsg(ro->bus));
 	} else {
 		bus_format_exit(&p, exit, sizeof(exit));
+	}
+	if (started && started->invocation_id[0]) {
+		memcpy(p.invocation_id, started->invocation_id, sizeof(p.invocation_id));
+		p.exec_main_start_us = started->exec_main_start_us;
 	}
 	buf_printf(&b, "%s", exit);
 	if (ro->cfg->native.log_dir) {
@@ -551,7 +562,7 @@ static int native_restart(struct rollout *ro)
 			out_say("restart %s: %s%s%s", jobs[i].unit, result,
 				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
 			if (jobs[i].error >= 0)
-				why = unit_failure(ro, svc(ro, i));
+				why = unit_failure(ro, svc(ro, i), NULL, NULL);
 			ev.u.unit_restarted.detail = why;
 		}
 		op_append(ro->op, &ev);
@@ -613,8 +624,8 @@ static void show_log_tail(struct rollout *ro, const struct service *s, const cha
 static int verify_units(struct rollout *ro)
 {
 	size_t n = ro->plan.nservices;
-	struct unit_props first[LEDGER_MAX_SERVICES], p;
-	bool bad[LEDGER_MAX_SERVICES] = {0};
+	struct unit_props first[LEDGER_MAX_SERVICES], seen[LEDGER_MAX_SERVICES], p;
+	bool bad[LEDGER_MAX_SERVICES] = {0}, have_seen[LEDGER_MAX_SERVICES] = {0};
 	char detail[LEDGER_MAX_SERVICES][256];
 	int64_t t0 = mono_ns(), deadline = t0 + ro->cfg->policy.settle_ns;
 	uint32_t polls = 0;
@@ -641,6 +652,8 @@ static int verify_units(struct rollout *ro)
 				snprintf(detail[i], sizeof(detail[i]), "%s/%s (%s)", p.active_state,
 					 p.sub_state, exit);
 				bad[i] = true;
+				seen[i] = p;
+				have_seen[i] = true;
 			} else if (p.n_restarts != first[i].n_restarts) {
 				snprintf(detail[i], sizeof(detail[i]),
 					 "restarted %u time(s) during the settle window",
@@ -672,7 +685,8 @@ static int verify_units(struct rollout *ro)
 		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", s->unit, detail[i]);
 		if (bad[i]) {
 			/* the state as it was seen, then why and this invocation's last lines */
-			_cleanup_free_ char *lines = unit_failure(ro, s);
+			_cleanup_free_ char *lines =
+			    unit_failure(ro, s, have_seen[i] ? &seen[i] : NULL, &first[i]);
 			const char *nl = strchr(lines, '\n');
 			why = xasprintf("%s%s", detail[i], nl ? nl : "");
 		}
