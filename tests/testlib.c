@@ -230,3 +230,15 @@ int tl_http(int port, const char *method, const char *path, int tries, char **re
 	*response = b.data;
 	return status;
 }
+
+void tl_assert_no_controls(const char *what, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f),
+			  "%s: raw control byte 0x%02x at offset %zu", what, *p,
+			  (size_t)(p - (const unsigned char *)s));
+		cr_assert(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
+			  "%s: raw C1 control U+00%02X at offset %zu", what, p[1],
+			  (size_t)(p - (const unsigned char *)s));
+	}
+}

@@ -30,6 +30,9 @@ int tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes a file (creating parent directories). */
 void tl_write(const char *path, const char *content);
+/* Fails the test when s holds a raw terminal control byte (C0 other than newline and tab, DEL,
+ * or a UTF-8 C1 control): what shiplog prints must have them escaped. */
+void tl_assert_no_controls(const char *what, const char *s);
 /* Reads a whole file, malloc'd, NULL when missing. */
 char *tl_read(const char *path);
 

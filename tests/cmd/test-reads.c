@@ -1352,18 +1352,6 @@ static const char *const evil_lines[] = {
     "\"pid\":0,\"memory_bytes\":0}",
 };
 
-static void assert_no_controls(const char *what, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f),
-			  "%s: raw control byte 0x%02x at offset %zu", what, *p,
-			  (size_t)(p - (const unsigned char *)s));
-		cr_assert(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
-			  "%s: raw C1 control U+00%02X at offset %zu", what, p[1],
-			  (size_t)(p - (const unsigned char *)s));
-	}
-}
-
 Test(reads, terminal_controls_are_escaped_in_text_output)
 {
 	static const char *const cmds[][5] = {
@@ -1391,8 +1379,8 @@ Test(reads, terminal_controls_are_escaped_in_text_output)
 		char *what = xasprintf("%s %s %s", c[0], c[1] ? c[1] : "", c[1] && c[2] ? c[2] : "");
 
 		tl_shiplog(&r, e.dir, NULL, "--ledger", e.ledger, c[0], c[1], c[2], c[3], NULL);
-		assert_no_controls(what, r.out);
-		assert_no_controls(what, r.err);
+		tl_assert_no_controls(what, r.out);
+		tl_assert_no_controls(what, r.err);
 		saw_esc |= strstr(r.out, "\\x1b[31m") != NULL;
 		saw_bel |= strstr(r.out, "\\x07") != NULL;
 		saw_cr |= strstr(r.out, "\\x0d") != NULL;
@@ -1402,8 +1390,8 @@ Test(reads, terminal_controls_are_escaped_in_text_output)
 		tl_run_release(&r);
 	}
 	SL(&r, &e, "audit", "--since", "2026-11-20T00:00:00Z");
-	assert_no_controls("audit", r.out);
-	assert_no_controls("audit", r.err);
+	tl_assert_no_controls("audit", r.out);
+	tl_assert_no_controls("audit", r.err);
 	cr_assert(strstr(r.out, "mallory\\x1b]0;title\\x07"), "audit shows the actor: %s", r.out);
 	tl_run_release(&r);
 	cr_assert(saw_esc && saw_bel && saw_cr && saw_c1 && saw_del,

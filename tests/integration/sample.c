@@ -297,3 +297,20 @@ char *sample_alt_conf(struct sample *s, const char *name, const char *section,
 	free(text);
 	return path;
 }
+
+unsigned long sample_newest_op(struct sample *s, const char *needle)
+{
+	struct tl_run r;
+	unsigned long id = 0;
+
+	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "50", NULL);
+	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *p = strstr(line, "\"op\":");
+		if (p && strstr(line, needle)) {
+			id = strtoul(p + 5, NULL, 10);
+			break;
+		}
+	}
+	tl_run_release(&r);
+	return id;
+}

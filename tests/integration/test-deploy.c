@@ -589,20 +589,6 @@ Test(deploy, dry_run_says_what_the_guards_say_and_records_nothing)
 	sample_teardown(&s);
 }
 
-/* A failing build is named by its command, its output is kept (values of the configured
- * environment redacted) and shown by `show`, and builds are a phase of their own. */
-static void assert_no_controls(const char *what, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f),
-			  "%s: raw control byte 0x%02x at offset %zu", what, *p,
-			  (size_t)(p - (const unsigned char *)s));
-		cr_assert(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
-			  "%s: raw C1 control at offset %zu", what,
-			  (size_t)(p - (const unsigned char *)s));
-	}
-}
-
 /* A build that prints terminal controls (a window-title OSC, CR, a UTF-8 C1 CSI): the deploy
  * transcript relays its output with them escaped, and so does 'show' from the ledger. */
 Test(deploy, build_output_reaches_the_terminal_escaped)
@@ -621,8 +607,8 @@ Test(deploy, build_output_reaches_the_terminal_escaped)
 	sample_commit(&s, NULL, "echo x >> NOTES", "next");
 	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "deploy", "main", "--workers-only", NULL);
 	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
-	assert_no_controls("deploy stdout", r.out);
-	assert_no_controls("deploy stderr", r.err);
+	tl_assert_no_controls("deploy stdout", r.out);
+	tl_assert_no_controls("deploy stderr", r.err);
 	cr_assert(strstr(r.out, "x\\x1b]0;pwned\\x07y\\x0d\\xc2\\x9bz"),
 		  "the build's output is not shown escaped:\n%s", r.out);
 	cr_assert(strstr(r.out, "to stderr \\x1b[31mred"), "stderr line missing:\n%s", r.out);
@@ -630,7 +616,7 @@ Test(deploy, build_output_reaches_the_terminal_escaped)
 
 	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "show", "1", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	assert_no_controls("show", r.out);
+	tl_assert_no_controls("show", r.out);
 	cr_assert(strstr(r.out, "\\x1b]0;pwned\\x07"), "show: %s", r.out);
 	tl_run_release(&r);
 	free(over);
@@ -639,6 +625,8 @@ Test(deploy, build_output_reaches_the_terminal_escaped)
 	sample_teardown(&s);
 }
 
+/* A failing build is named by its command, its output is kept (values of the configured
+ * environment redacted) and shown by `show`, and builds are a phase of their own. */
 Test(deploy, failing_build_names_the_command_and_keeps_its_redacted_output)
 {
 	struct sample s;

@@ -16,23 +16,6 @@ static char *const edge_ok[] = {"DEPLOY_NATIVE_EDGE_READY=1", NULL};
 	TL_REQUIRE(getenv("SHIPLOG_TEST_JOURNAL") && getenv("SHIPLOG_JOURNAL_DIR"),                \
 		   "a private systemd-journald (start_journald in tools/lib.sh)")
 
-static unsigned long newest_op(struct sample *s, const char *needle)
-{
-	struct tl_run r;
-	unsigned long id = 0;
-
-	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "50", NULL);
-	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *p = strstr(line, "\"op\":");
-		if (p && strstr(line, needle)) {
-			id = strtoul(p + 5, NULL, 10);
-			break;
-		}
-	}
-	tl_run_release(&r);
-	return id;
-}
-
 /* The "  | " lines printed after "<unit>: result ...; its last lines:" (malloc'd). */
 static char *failure_lines(const char *out, const char *unit)
 {
@@ -76,7 +59,7 @@ Test(logs, failed_start_names_result_exit_status_and_lines)
 		  "no log lines:\n%s", r.out);
 	tl_run_release(&r);
 
-	op = newest_op(&s, "\"deploy\"");
+	op = sample_newest_op(&s, "\"deploy\"");
 	cr_assert(op > 0);
 	{
 		char id[32];
@@ -119,7 +102,7 @@ Test(logs, journal_lines_are_this_invocation_only)
 	sample_shiplog(&s, &r, edge_ok, "deploy", "main", "--fast", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	tl_run_release(&r);
-	op1 = newest_op(&s, "\"deploy\"");
+	op1 = sample_newest_op(&s, "\"deploy\"");
 	sample_beat_commit(&s, "compute", c2); /* C1 ran and beat */
 	cr_assert_str_eq(c2, c1);
 

@@ -40,23 +40,6 @@ static void assert_runs(struct sample *s, const char *commit)
 }
 
 /* The operation id of the newest history row whose text contains needle. */
-static unsigned long newest_op(struct sample *s, const char *needle)
-{
-	struct tl_run r;
-	unsigned long id = 0;
-
-	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "50", NULL);
-	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *p = strstr(line, "\"op\":");
-		if (p && strstr(line, needle)) {
-			id = strtoul(p + 5, NULL, 10);
-			break;
-		}
-	}
-	tl_run_release(&r);
-	return id;
-}
-
 Test(rollback, bad_commit_is_rolled_back_automatically)
 {
 	struct sample s;
@@ -174,7 +157,7 @@ Test(rollback, a_rollback_can_be_rolled_back)
 	deploy_ok(&s, "--edge-ready");
 	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
 	deploy_ok(&s, "--edge-ready");
-	op2 = newest_op(&s, "\"kind\":\"deploy\"");
+	op2 = sample_newest_op(&s, "\"kind\":\"deploy\"");
 	cr_assert(op2 > 0);
 	sample_shiplog(&s, &r, NULL, "rollback", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
@@ -336,7 +319,7 @@ Test(rollback, to_a_point_restarts_only_services_not_already_there)
 	sample_setup(&s, "topoint", true);
 	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
 	deploy_ok(&s, "--edge-ready");
-	op1 = newest_op(&s, "\"kind\":\"deploy\"");
+	op1 = sample_newest_op(&s, "\"kind\":\"deploy\"");
 	sample_commit(&s, NULL, "echo two >> NOTES", "two");
 	deploy_ok(&s, "--workers-only");
 	web = sample_main_pid(&s, "web");
@@ -483,7 +466,7 @@ static void killed_rollback_to(const char *tag, bool by_ref)
 	sample_setup(&s, tag, true);
 	strlcpy_(a, sample_commit(&s, NULL, "echo a >> NOTES", "a"), sizeof(a));
 	deploy_ok(&s, "--edge-ready");
-	op_a = newest_op(&s, "\"kind\":\"deploy\"");
+	op_a = sample_newest_op(&s, "\"kind\":\"deploy\"");
 	cr_assert(op_a > 0);
 	sample_commit(&s, NULL, "echo b >> NOTES", "b");
 	deploy_ok(&s, "--edge-ready");
