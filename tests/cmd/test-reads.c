@@ -891,7 +891,7 @@ Test(reads, byte_flips_never_crash_verify_or_export, .timeout = 600)
 	struct tl_run r;
 	char *data, *copy, *copy_data, *buf, *path, *first_crash = NULL;
 	long size, page = sysconf(_SC_PAGESIZE);
-	size_t runs = 0, damaged = 0, crashed = 0;
+	size_t len, runs = 0, damaged = 0, crashed = 0;
 	FILE *f;
 
 	/* 150 operations: a ledger of 19 pages with branch pages */
@@ -924,14 +924,8 @@ Test(reads, byte_flips_never_crash_verify_or_export, .timeout = 600)
 	data = xasprintf("%s/data.mdb", e.ledger);
 	copy = xasprintf("%s/flipped", e.dir);
 	copy_data = xasprintf("%s/data.mdb", copy);
-	f = fopen(data, "rb");
-	cr_assert_not_null(f);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	buf = xmalloc((size_t)size);
-	fseek(f, 0, SEEK_SET);
-	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
+	cr_assert_eq(read_file(data, 64 << 20, &buf, &len), 0);
+	size = (long)len;
 
 	/* bytes 27 and 49 of each page (node pointers and node headers of these pages; flips
 	 * there crashed liblmdb), and every 509th byte */
