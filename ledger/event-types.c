@@ -80,10 +80,8 @@ static const struct field f_step_ran[] = {
 };
 
 static const struct field f_git_moved[] = {
-    EVF("f", F_STR, git_moved.from),
-    EVF("to", F_STR, git_moved.to),
-    EVF("ref", F_STR, git_moved.ref),
-    EVF("p", F_STR, git_moved.path),
+    EVF("f", F_STR, git_moved.from),	       EVF("to", F_STR, git_moved.to),
+    EVF("ref", F_STR, git_moved.ref),	       EVF("p", F_STR, git_moved.path),
     EVF("cd", F_STR, git_moved.config_digest),
 };
 
@@ -92,8 +90,7 @@ static const struct field f_unit_restarted[] = {
     EVF("u", F_STR, unit_restarted.unit),	 EVF("res", F_STR, unit_restarted.result),
     EVF("d", F_I64, unit_restarted.duration_ns), EVF("b", F_STR, unit_restarted.before),
     EVF("af", F_STR, unit_restarted.after),	 EVF("c", F_STR, unit_restarted.commit),
-    EVF("dt", F_STR, unit_restarted.detail),
-    EVF("env", F_STR, unit_restarted.env),
+    EVF("dt", F_STR, unit_restarted.detail),	 EVF("env", F_STR, unit_restarted.env),
 };
 
 static const struct field f_health_checked[] = {
@@ -162,8 +159,7 @@ static const struct event_type types[LEDGER_EV__COUNT] = {
     ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak, "n", reduce_counters_only),
     ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak, "n", reduce_counters_only),
     ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed),
-    ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c",
-	reduce_counters_only),
+    ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c", reduce_counters_only),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)

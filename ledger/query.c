@@ -552,7 +552,8 @@ static int walk_op_event(struct ledger *lg, struct op_ends *ends, const uint8_t 
 	if (!start || t == LEDGER_EV_OP_REFUSED) {
 		rc = ends_note(ends, buf, len, t, op, time_ns);
 		if (rc < 0)
-			return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			return lg_err(lg, rc, "event %llu does not decode",
+				      (unsigned long long)seq);
 		if (!start)
 			return 0;
 	}
@@ -653,12 +654,13 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 	}
 	ledger_iter_free(it);
 	free(ends.v);
-	/* what each operation deployed: known at request time, or only once it moved the checkout */
+	/* what each operation deployed: known at request time, or only once it moved the checkout
+	 */
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		struct ledger_op_summary *row = &out[i];
 		const struct ledger_op_requested *req = row->request.type == LEDGER_EV_OP_REQUESTED
-								? &row->request.u.op_requested
-								: NULL;
+							    ? &row->request.u.op_requested
+							    : NULL;
 		if (!req)
 			continue;
 		if (req->commit && req->commit[0])

@@ -559,8 +559,8 @@ static bool runtime_equal(const struct ledger_service_runtime *a,
 			  const struct ledger_service_runtime *b)
 {
 	if (strcmp(a->commit, b->commit) != 0 || strcmp(a->env, b->env) != 0 ||
-	    a->since_ns != b->since_ns || a->op != b->op ||
-	    a->healthy != b->healthy || a->ngood != b->ngood || a->ngood > LEDGER_GOOD_DEPTH)
+	    a->since_ns != b->since_ns || a->op != b->op || a->healthy != b->healthy ||
+	    a->ngood != b->ngood || a->ngood > LEDGER_GOOD_DEPTH)
 		return false;
 	for (uint32_t i = 0; i < a->ngood; i++)
 		if (strcmp(a->good[i].commit, b->good[i].commit) != 0 ||
@@ -604,7 +604,8 @@ bool ledger_state_equal(const struct ledger_state *a, const struct ledger_state 
 		const struct ledger_phase_hist *x = &a->hist[i], *y = &b->hist[i];
 
 		if (strcmp(x->phase, y->phase) != 0 || x->count != y->count ||
-		    x->failures != y->failures || x->sum_ns != y->sum_ns || x->max_ns != y->max_ns ||
+		    x->failures != y->failures || x->sum_ns != y->sum_ns ||
+		    x->max_ns != y->max_ns ||
 		    memcmp(x->buckets, y->buckets, sizeof(x->buckets)) != 0)
 			return false;
 	}

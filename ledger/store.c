@@ -565,7 +565,8 @@ int ledger_replay(struct ledger *lg, uint64_t seq, struct ledger_state *st)
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0) {
 		if (key_seq(&k) != want) {
-			rc = lg_err(lg, LEDGER_EGAP, "event %llu is missing", (unsigned long long)want);
+			rc = lg_err(lg, LEDGER_EGAP, "event %llu is missing",
+				    (unsigned long long)want);
 			goto out;
 		}
 		rc = store_apply_raw(lg, st, want, v.mv_data, v.mv_size);

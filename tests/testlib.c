@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "testlib.h"
 
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -155,7 +155,8 @@ char *tl_read(const char *path)
 static bool report(bool ok, const char *what)
 {
 	if (!ok)
-		fprintf(stderr, "SKIP: %s is not available; run the suite through tools/test.sh\n", what);
+		fprintf(stderr, "SKIP: %s is not available; run the suite through tools/test.sh\n",
+			what);
 	return ok;
 }
 
@@ -176,7 +177,7 @@ bool tl_have_user_manager(void)
 bool tl_have_docker(void)
 {
 	return report(getenv("SHIPLOG_TEST_DOCKER") && getenv("DOCKER_HOST") &&
-			      tl_sh("docker version >/dev/null 2>&1") == 0,
+			  tl_sh("docker version >/dev/null 2>&1") == 0,
 		      "a private Docker engine");
 }
 
@@ -206,8 +207,8 @@ int tl_http(int port, const char *method, const char *path, int tries, char **re
 	}
 	if (fd < 0)
 		return 0;
-	snprintf(req, sizeof(req),
-		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", method, path);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+		 method, path);
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return 0;

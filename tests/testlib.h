@@ -14,9 +14,9 @@ char *tl_mkdtemp(const char *tag);
 void tl_rmrf(const char *path);
 
 struct tl_run {
-	int exit_code;  /* 128+n when killed by signal n */
-	char *out;      /* stdout */
-	char *err;      /* stderr */
+	int exit_code; /* 128+n when killed by signal n */
+	char *out;     /* stdout */
+	char *err;     /* stderr */
 };
 /* Runs argv (NULL-terminated) in cwd with extra env entries "K=V" (NULL-terminated, may be NULL),
  * capturing both streams. */
@@ -44,15 +44,16 @@ int tl_http(int port, const char *method, const char *path, int tries, char **re
 /* Real parts. Each returns true when the part is usable; otherwise the test must call
  * cr_skip_test() with the reason, which these helpers also print to stderr with "SKIP". */
 bool tl_have_user_manager(void); /* XDG_RUNTIME_DIR with a running systemd --user (tools/test.sh) */
-bool tl_have_docker(void);       /* DOCKER_HOST answering, docker-compose present */
-bool tl_have_sshd(void);         /* SHIPLOG_TEST_SSH_PORT, SHIPLOG_TEST_SSH_KEY set by tools/test.sh */
+bool tl_have_docker(void);	 /* DOCKER_HOST answering, docker-compose present */
+bool tl_have_sshd(void); /* SHIPLOG_TEST_SSH_PORT, SHIPLOG_TEST_SSH_KEY set by tools/test.sh */
 
-#define TL_REQUIRE(have, what)                                                               \
-	do {                                                                                 \
-		if (!(have)) {                                                               \
-			cr_skip_test("SKIPPED: %s is not available (run tests through "     \
-				     "tools/test.sh)", what);                                \
-		}                                                                            \
+#define TL_REQUIRE(have, what)                                                                     \
+	do {                                                                                       \
+		if (!(have)) {                                                                     \
+			cr_skip_test("SKIPPED: %s is not available (run tests through "            \
+				     "tools/test.sh)",                                             \
+				     what);                                                        \
+		}                                                                                  \
 	} while (0)
 
 #endif

@@ -330,7 +330,7 @@ static const struct bad {
     {"policy", "on_failure", "retry"},
     {"policy", "settle", "3"},
     {"policy", "settle", "soon"},
-    {"policy", "settle", "1e3s"},   /* strtod's forms are not durations */
+    {"policy", "settle", "1e3s"}, /* strtod's forms are not durations */
     {"policy", "health_timeout", "0x10s"},
     {"policy", "health_timeout", "1.5e1s"},
     {"policy", "health_timeout", "99999999999d"}, /* over int64 nanoseconds */
@@ -759,16 +759,14 @@ Test(config, hooks_and_service_environment)
 	cr_assert_eq(w->hooks[HOOK_BEFORE_RESTART].n, 1);
 	cr_assert_eq(w->hooks[HOOK_AFTER_ROLLBACK].n, 1);
 	cr_assert_eq(f.cfg->hooks[HOOK_AFTER_VERIFY].n, 2);
-	cr_assert_eq(hook_parse(w->hooks[HOOK_BEFORE_RESTART].v[0], &argv, &shell, err,
-				sizeof(err)),
-		     0);
+	cr_assert_eq(
+	    hook_parse(w->hooks[HOOK_BEFORE_RESTART].v[0], &argv, &shell, err, sizeof(err)), 0);
 	cr_assert(!shell);
 	cr_assert_eq(argv.n, 2);
 	cr_assert_str_eq(argv.v[0], "bin/migrate");
 	strv_free(&argv);
-	cr_assert_eq(hook_parse(w->hooks[HOOK_AFTER_ROLLBACK].v[0], &argv, &shell, err,
-				sizeof(err)),
-		     0);
+	cr_assert_eq(
+	    hook_parse(w->hooks[HOOK_AFTER_ROLLBACK].v[0], &argv, &shell, err, sizeof(err)), 0);
 	cr_assert(shell);
 	cr_assert_str_eq(argv.v[0], "/bin/sh");
 	cr_assert_str_eq(argv.v[2], "bin/notify \"rolled back\" && true");

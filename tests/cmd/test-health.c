@@ -459,7 +459,8 @@ Test(health, first_failure_cuts_the_others_short, .timeout = 30)
 	struct health_spec tcp = {.kind = HEALTH_TCP};
 	struct health_spec hung = http_spec(HEALTH_HTTP_GET, s.port, "/health", 0);
 	struct health_spec cmd = {.kind = HEALTH_CMD};
-	struct health_job jobs[4] = {{.spec = &tcp}, {.spec = &hung}, {.spec = &cmd}, {.spec = &bad}};
+	struct health_job jobs[4] = {
+	    {.spec = &tcp}, {.spec = &hung}, {.spec = &cmd}, {.spec = &bad}};
 	int64_t t0, dt;
 
 	tcp.target = xasprintf("127.0.0.1:%d", closed_port());
@@ -477,9 +478,11 @@ Test(health, first_failure_cuts_the_others_short, .timeout = 30)
 		cr_assert(jobs[i].res.cut_short, "job %d not cut short: %s", i, jobs[i].res.detail);
 	}
 	cr_assert(strstr(jobs[0].res.detail, "connect") ||
-		      streq(jobs[0].res.detail, "no attempt finished"), "%s", jobs[0].res.detail);
+		      streq(jobs[0].res.detail, "no attempt finished"),
+		  "%s", jobs[0].res.detail);
 	cr_assert_str_eq(jobs[2].res.detail, "no attempt finished");
-	cr_assert_neq(tl_sh("pgrep -x -f 'sleep 60.71' >/dev/null"), 0, "the command was left running");
+	cr_assert_neq(tl_sh("pgrep -x -f 'sleep 60.71' >/dev/null"), 0,
+		      "the command was left running");
 	srv_stop(&s);
 	free(tcp.target);
 	free(hung.target);
@@ -519,7 +522,8 @@ Test(health, stop_flag_cuts_every_check_short, .timeout = 30)
 	}
 	cr_assert(strstr(jobs[0].res.detail, "HTTP 503"), "%s", jobs[0].res.detail);
 	cr_assert_geq(jobs[0].res.attempts, 2);
-	cr_assert_neq(tl_sh("pgrep -x -f 'sleep 61.71' >/dev/null"), 0, "the command was left running");
+	cr_assert_neq(tl_sh("pgrep -x -f 'sleep 61.71' >/dev/null"), 0,
+		      "the command was left running");
 	srv_stop(&s);
 	free(h.target);
 	strv_free(&cmd.argv);

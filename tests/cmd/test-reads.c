@@ -398,15 +398,23 @@ Test(reads, status_says_a_restart_in_flight_is_unsettled)
 	path = xasprintf("%s/tail.jsonl", e.dir);
 	tail = xasprintf(
 	    "{\"seq\":52,\"type\":\"op.requested\",\"time\":\"2026-11-27T10:00:00Z\",\"op\":52,"
-	    "\"actor\":\"alice@vps\"," REQ("deploy", "main", "main", "", C2, "native",
-					  "\"web\",\"api\"", "0", "") "}\n"
-	    "{\"seq\":53,\"type\":\"git.moved\",\"time\":\"2026-11-27T10:00:01Z\",\"op\":52,"
-	    "\"actor\":\"alice@vps\"," MOVED(C2, C4, "main") "}\n"
-	    "{\"seq\":54,\"type\":\"phase.started\",\"time\":\"2026-11-27T10:00:02Z\",\"op\":52,"
-	    "\"actor\":\"alice@vps\"," PSTART("restart") "}\n"
-	    "{\"seq\":55,\"type\":\"unit.restarted\",\"time\":\"2026-11-27T10:00:03Z\",\"op\":52,"
-	    "\"actor\":\"alice@vps\"," RESTART("web", "native", "app-web.service", "100", "200",
-					     C4) "}\n");
+	    "\"actor\":\"alice@vps\"," REQ(
+		"deploy", "main", "main", "", C2, "native", "\"web\",\"api\"", "0",
+		"") "}\n"
+		    "{\"seq\":53,\"type\":\"git.moved\",\"time\":\"2026-11-27T10:00:01Z\",\"op\":"
+		    "52,"
+		    "\"actor\":\"alice@vps\"," MOVED(
+			C2, C4,
+			"main") "}\n"
+				"{\"seq\":54,\"type\":\"phase.started\",\"time\":\"2026-11-27T10:"
+				"00:02Z\",\"op\":52,"
+				"\"actor\":\"alice@vps\"," PSTART(
+				    "restart") "}\n"
+					       "{\"seq\":55,\"type\":\"unit.restarted\",\"time\":"
+					       "\"2026-11-27T10:00:03Z\",\"op\":52,"
+					       "\"actor\":\"alice@vps\"," RESTART(
+						   "web", "native", "app-web.service", "100", "200",
+						   C4) "}\n");
 	tl_write(path, tail);
 	SL(&r, &e, "ledger", "import", path);
 	cr_assert_eq(r.exit_code, 0, "import failed (%d): %s", r.exit_code, r.err);
@@ -422,10 +430,11 @@ Test(reads, status_says_a_restart_in_flight_is_unsettled)
 		      json_object_get(json_object_get(service(st, "web"), "runtimes"), "native"),
 		      "unsettled")),
 		  "web's restart is recorded: settled");
-	cr_assert(json_is_null(json_object_get(
-		      json_object_get(json_object_get(service(st, "compute"), "runtimes"), "native"),
-		      "unsettled")),
-		  "compute is not in the operation's scope");
+	cr_assert(
+	    json_is_null(json_object_get(
+		json_object_get(json_object_get(service(st, "compute"), "runtimes"), "native"),
+		"unsettled")),
+	    "compute is not in the operation's scope");
 	json_decref(st);
 	tl_run_release(&r);
 
@@ -442,7 +451,6 @@ Test(reads, status_says_a_restart_in_flight_is_unsettled)
 	free(path);
 	env_free(&e);
 }
-
 
 Test(reads, state_at_earlier_points_differs)
 {
@@ -815,7 +823,8 @@ Test(reads, verify_and_compact)
 		cr_assert_eq(st.st_mode & 07777, 0600, "compact wrote data.mdb %o",
 			     st.st_mode & 07777);
 		cr_assert_eq(stat(target, &st), 0);
-		cr_assert_eq(st.st_mode & 07777, 0700, "compact made its dir %o", st.st_mode & 07777);
+		cr_assert_eq(st.st_mode & 07777, 0700, "compact made its dir %o",
+			     st.st_mode & 07777);
 	}
 	tl_shiplog(&r, e.dir, NULL, "--ledger", target, "ledger", "verify", NULL);
 	cr_assert_eq(r.exit_code, 0, "the compacted copy verifies: %s", r.err);
@@ -929,8 +938,9 @@ Test(reads, byte_flips_never_crash_verify_or_export, .timeout = 600)
 
 	/* bytes 27 and 49 of each page (node pointers and node headers of these pages; flips
 	 * there crashed liblmdb), and every 509th byte */
-	for (long off = 27; off < size;
-	     off += off % page == 27 ? 22 : off % page + 509 < page ? 509 : page - off % page + 27) {
+	for (long off = 27; off < size; off += off % page == 27		 ? 22
+					       : off % page + 509 < page ? 509
+									 : page - off % page + 27) {
 		const char *cmds[] = {"verify", "export"};
 
 		tl_rmrf(copy);
@@ -1047,11 +1057,16 @@ Test(reads, times_and_durations_are_strict)
 {
 	struct env e;
 	struct tl_run r;
-	const char *bad[] = {"2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
-			     "2026-04-31T00:00:00Z", "2600-01-01T00:00:00Z",
-			     "2262-04-12T00:00:00Z", "2026-11-27T08:00:00+24:00",
-			     "0x10s",		     "1e3s",
-			     "inf",		     "-5m",
+	const char *bad[] = {"2026-02-30T00:00:00Z",
+			     "2025-02-29T00:00:00Z",
+			     "2026-04-31T00:00:00Z",
+			     "2600-01-01T00:00:00Z",
+			     "2262-04-12T00:00:00Z",
+			     "2026-11-27T08:00:00+24:00",
+			     "0x10s",
+			     "1e3s",
+			     "inf",
+			     "-5m",
 			     "99999999999999999999d"};
 	const char *good[] = {"2024-02-29T00:00:00Z", "2026-11-27T09:00:00.250+01:00", "1.5h",
 			      "90m", ".5d"};
@@ -1066,7 +1081,8 @@ Test(reads, times_and_durations_are_strict)
 	}
 	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
 		SL(&r, &e, "history", "--since", good[i]);
-		cr_assert_eq(r.exit_code, 0, "--since %s: exit %d: %s", good[i], r.exit_code, r.err);
+		cr_assert_eq(r.exit_code, 0, "--since %s: exit %d: %s", good[i], r.exit_code,
+			     r.err);
 		tl_run_release(&r);
 	}
 	SL(&r, &e, "soak", "status", "--every", "0x10s");
@@ -1274,9 +1290,9 @@ Test(reads, import_over_the_service_limit_is_exit_2)
 
 Test(reads, help_for_every_command)
 {
-	const char *cmds[] = {"audit", "check",	 "deploy", "diff",     "history", "init",
-			      "ledger", "lock",  "logs",   "rollback", "show",    "soak",
-			      "state", "stats",  "status", "units"};
+	const char *cmds[] = {"audit",	"check", "deploy", "diff",     "history", "init",
+			      "ledger", "lock",	 "logs",   "rollback", "show",	  "soak",
+			      "state",	"stats", "status", "units"};
 	const char *mine[] = {"audit", "diff",	"history", "ledger", "logs",
 			      "show",  "state", "stats",   "status"};
 	struct tl_run r;
@@ -1319,25 +1335,25 @@ Test(reads, global_options_after_the_command)
 
 /* Ledger text from outside (an imported ref, actor, error, health detail, soak name) carries
  * terminal controls: ESC sequences (colour, a window-title OSC ended by BEL), a carriage return
- * a DEL and a UTF-8 C1 CSI. No text read command lets one reach the terminal as a control byte; they
- * show as \xNN text. --json stays valid JSON with the text as it was. */
+ * a DEL and a UTF-8 C1 CSI. No text read command lets one reach the terminal as a control byte;
+ * they show as \xNN text. --json stays valid JSON with the text as it was. */
 #define EVIL_REF "evil\\u001b[31m\\u007f"
 #define EVIL_ACTOR "mallory\\u001b]0;title\\u0007"
 #define EVIL_DETAIL "HTTP 502\\r\\u009b2J"
 static const char *const evil_lines[] = {
     "{\"seq\":52,\"type\":\"op.requested\",\"time\":\"2026-11-25T10:00:00Z\",\"op\":52,"
-    "\"actor\":\"" EVIL_ACTOR "\"," REQ("deploy", "ref", EVIL_REF, C4, C2, "native", "\"api\"",
-					 "0", "") "}",
+    "\"actor\":\"" EVIL_ACTOR
+    "\"," REQ("deploy", "ref", EVIL_REF, C4, C2, "native", "\"api\"", "0", "") "}",
     "{\"seq\":53,\"type\":\"phase.started\",\"time\":\"2026-11-25T10:00:01Z\",\"op\":52,"
     "\"actor\":\"" EVIL_ACTOR "\"," PSTART("verify") "}",
     "{\"seq\":54,\"type\":\"health.checked\",\"time\":\"2026-11-25T10:00:02Z\",\"op\":52,"
-    "\"actor\":\"" EVIL_ACTOR "\"," HEALTH("api", "http-get", "http://127.0.0.1:4000/health",
-					   "false", "1", EVIL_DETAIL) "}",
+    "\"actor\":\"" EVIL_ACTOR
+    "\"," HEALTH("api", "http-get", "http://127.0.0.1:4000/health", "false", "1", EVIL_DETAIL) "}",
     "{\"seq\":55,\"type\":\"phase.finished\",\"time\":\"2026-11-25T10:00:03Z\",\"op\":52,"
     "\"actor\":\"" EVIL_ACTOR "\"," PFIN("verify", "100", "false", "api: " EVIL_DETAIL) "}",
     "{\"seq\":56,\"type\":\"op.finished\",\"time\":\"2026-11-25T10:00:04Z\",\"op\":52,"
-    "\"actor\":\"" EVIL_ACTOR "\"," FIN("failed", "4000", "verify failed: " EVIL_DETAIL
-					  " \\u001b[31m", "0") "}",
+    "\"actor\":\"" EVIL_ACTOR
+    "\"," FIN("failed", "4000", "verify failed: " EVIL_DETAIL " \\u001b[31m", "0") "}",
     "{\"seq\":57,\"type\":\"soak.started\",\"time\":\"2026-11-25T10:01:00Z\",\"op\":0,"
     "\"actor\":\"" EVIL_ACTOR "\",\"name\":\"s\\u001b[31m\",\"services\":[\"api\"]}",
     "{\"seq\":58,\"type\":\"unit.observed\",\"time\":\"2026-11-25T10:01:10Z\",\"op\":0,"
@@ -1349,9 +1365,16 @@ static const char *const evil_lines[] = {
 Test(reads, terminal_controls_are_escaped_in_text_output)
 {
 	static const char *const cmds[][5] = {
-	    {"status"},		  {"history"},	       {"history", "-v"}, {"show", "52"},
-	    {"show", "52", "-v"}, {"diff", "19", "52"}, {"state"},	  {"state", "--at", "57"},
-	    {"stats"},		  {"soak", "report"},
+	    {"status"},
+	    {"history"},
+	    {"history", "-v"},
+	    {"show", "52"},
+	    {"show", "52", "-v"},
+	    {"diff", "19", "52"},
+	    {"state"},
+	    {"state", "--at", "57"},
+	    {"stats"},
+	    {"soak", "report"},
 	};
 	struct env e;
 	struct tl_run r;
@@ -1370,7 +1393,8 @@ Test(reads, terminal_controls_are_escaped_in_text_output)
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		const char *const *c = cmds[i];
-		char *what = xasprintf("%s %s %s", c[0], c[1] ? c[1] : "", c[1] && c[2] ? c[2] : "");
+		char *what =
+		    xasprintf("%s %s %s", c[0], c[1] ? c[1] : "", c[1] && c[2] ? c[2] : "");
 
 		tl_shiplog(&r, e.dir, NULL, "--ledger", e.ledger, c[0], c[1], c[2], c[3], NULL);
 		tl_assert_no_controls(what, r.out);
@@ -1398,7 +1422,8 @@ Test(reads, terminal_controls_are_escaped_in_text_output)
 	{
 		json_t *j = parse_json(r.out);
 
-		cr_assert(strstr(r.out, "evil\\u001B[31m"), "json keeps jansson's escape: %s", r.out);
+		cr_assert(strstr(r.out, "evil\\u001B[31m"), "json keeps jansson's escape: %s",
+			  r.out);
 		cr_assert_null(strstr(r.out, "\\\\x1b"), "no double escaping: %s", r.out);
 		json_decref(j);
 	}

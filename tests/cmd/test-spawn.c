@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,7 +223,8 @@ Test(spawn, abortable_step_reports_status_and_output, .timeout = 20)
 	cr_assert_eq(res.exit_code, 128 + 9);
 	spawn_result_release(&res);
 	cr_assert_eq(run(fds, &o, &res), 0);
-	cr_assert_str_eq(res.output, "0\n1\n2\n", "the step holds more than 0, 1, 2: %s", res.output);
+	cr_assert_str_eq(res.output, "0\n1\n2\n", "the step holds more than 0, 1, 2: %s",
+			 res.output);
 	spawn_result_release(&res);
 	cr_assert_eq(run(missing, &o, &res), -ENOENT);
 }
@@ -254,7 +255,8 @@ Test(spawn, abortable_step_dies_with_a_killed_parent, .timeout = 60)
 	char *pids = xasprintf("%s/pids", dir);
 	char *cmd = xasprintf("echo $$ > '%s.tmp'; sleep 300 & echo $! >> '%s.tmp'; "
 			      "(trap '' TERM; sleep 300) & echo $! >> '%s.tmp'; mv '%s.tmp' '%s'; "
-			      "wait", pids, pids, pids, pids, pids);
+			      "wait",
+			      pids, pids, pids, pids, pids);
 	pid_t parent, p[3] = {0};
 	char *text = NULL, left[64];
 	bool all_gone = false;

@@ -13,8 +13,8 @@
 
 #include "util.h"
 
-static const char *const services[] = {"web",     "api",            "compute",
-				       "candles", "ingest-options", "ingest-equities"};
+static const char *const services[] = {
+    "web", "api", "compute", "candles", "ingest-options", "ingest-equities"};
 
 static bool port_free(int port)
 {
@@ -76,10 +76,11 @@ void sample_setup(struct sample *s, const char *tag, bool start)
 	s->conf = xasprintf("%s/shiplog.conf", s->checkout);
 	s->ledger = xasprintf("%s/ledger", s->dir);
 	s->dev = xasprintf("%s/dev", s->dir);
-	cr_assert_eq(tl_sh("git clone -q '%s/origin.git' '%s' && git -C '%s' config user.email t@t && "
-			   "git -C '%s' config user.name t",
-			   s->dir, s->dev, s->dev, s->dev),
-		     0);
+	cr_assert_eq(
+	    tl_sh("git clone -q '%s/origin.git' '%s' && git -C '%s' config user.email t@t && "
+		  "git -C '%s' config user.name t",
+		  s->dir, s->dev, s->dev, s->dev),
+	    0);
 
 	sample_shiplog(s, &r, NULL, "units", "install", NULL);
 	cr_assert_eq(r.exit_code, 0, "units install failed: %s%s", r.out, r.err);
@@ -92,8 +93,9 @@ void sample_setup(struct sample *s, const char *tag, bool start)
 		for (size_t i = 0; i < ELEMENTSOF(services); i++)
 			buf_printf(&cmd, " %s-%s.service", s->project, services[i]);
 		if (tl_sh("%s", cmd.data) != 0) {
-			char *logs = capture(s->dir, "tail -n 5 logs/*.log 2>&1; systemctl --user "
-						     "list-units --all --no-pager 't*' 2>&1 | tail -n 20");
+			char *logs =
+			    capture(s->dir, "tail -n 5 logs/*.log 2>&1; systemctl --user "
+					    "list-units --all --no-pager 't*' 2>&1 | tail -n 20");
 			cr_assert_fail("starting the sample units failed (port %d):\n%s", s->port,
 				       logs);
 		}
@@ -121,9 +123,10 @@ void sample_teardown(struct sample *s)
 		buf_printf(&cmd, " %s-%s.service", s->project, services[i]);
 	/* reset-failed only this sample's units: a bare reset-failed also clears the start
 	 * limit counters of the units of tests running beside this one */
-	buf_printf(&cmd, " >/dev/null 2>&1; systemctl --user reset-failed '%s-*' >/dev/null 2>&1; "
-			 "rm -f \"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-\"*; "
-			 "systemctl --user daemon-reload >/dev/null 2>&1",
+	buf_printf(&cmd,
+		   " >/dev/null 2>&1; systemctl --user reset-failed '%s-*' >/dev/null 2>&1; "
+		   "rm -f \"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-\"*; "
+		   "systemctl --user daemon-reload >/dev/null 2>&1",
 		   s->project, s->project);
 	tl_sh("%s", cmd.data);
 	buf_free(&cmd);
@@ -158,7 +161,8 @@ const char *sample_commit(struct sample *s, const char *branch, const char *snip
 
 	cr_assert_eq(tl_sh("cd '%s' && git checkout -q -B '%s' && (%s) && git add -A && "
 			   "git commit -q -m '%s' && git push -q -f origin 'HEAD:refs/heads/%s'",
-			   s->dev, branch ? branch : "main", snippet, message, branch ? branch : "main"),
+			   s->dev, branch ? branch : "main", snippet, message,
+			   branch ? branch : "main"),
 		     0, "commit '%s' failed", message);
 	out = capture(s->dev, "git rev-parse HEAD");
 	strlcpy_(sha, out, sizeof(sha));
@@ -215,7 +219,8 @@ void sample_beat_commit(struct sample *s, const char *service, char out[41])
 		if (b) {
 			char commit[41] = "";
 			unsigned long t = 0;
-			if (sscanf(b, "%40s %*u %lu", commit, &t) >= 1 && t >= (unsigned long)start) {
+			if (sscanf(b, "%40s %*u %lu", commit, &t) >= 1 &&
+			    t >= (unsigned long)start) {
 				strlcpy_(out, commit, 41);
 				free(b);
 				break;

@@ -11,13 +11,13 @@
 #include "testlib.h"
 
 struct sample {
-	char *dir;      /* scratch root */
+	char *dir;	/* scratch root */
 	char *checkout; /* DIR/checkout */
-	char *conf;     /* DIR/checkout/shiplog.conf */
-	char *ledger;   /* DIR/ledger */
+	char *conf;	/* DIR/checkout/shiplog.conf */
+	char *ledger;	/* DIR/ledger */
 	char project[64];
-	int port;       /* web; api = port + 1 */
-	char *dev;      /* a developer clone that pushes to origin */
+	int port;  /* web; api = port + 1 */
+	char *dev; /* a developer clone that pushes to origin */
 };
 
 /* Creates the sample, installs its units; with start, starts all six and waits for health. */

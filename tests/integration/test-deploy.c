@@ -73,9 +73,9 @@ Test(deploy, edge_refusal_fetches_nothing_and_is_recorded)
 		     r.err);
 	cr_assert(strstr(r.err, "DEPLOY_NATIVE_EDGE_READY=1"), "%s", r.err);
 	cr_assert(strstr(r.err, "--workers-only"), "%s", r.err);
-	cr_assert_eq(tl_sh("git -C '%s' rev-parse origin/main | cmp -s - '%s/before'", s.checkout,
-			   s.dir),
-		     0, "the refused deploy fetched");
+	cr_assert_eq(
+	    tl_sh("git -C '%s' rev-parse origin/main | cmp -s - '%s/before'", s.checkout, s.dir), 0,
+	    "the refused deploy fetched");
 	cr_assert_eq(sample_count_events(&s, "op.refused"), 1);
 	sample_shiplog(&s, &r, NULL, "--json", "history", NULL);
 	cr_assert(strstr(r.out, "edge"), "history does not show the edge refusal: %s", r.out);
@@ -94,8 +94,8 @@ Test(deploy, dirty_checkout_is_refused_and_allowlist_passes)
 	tl_sh("echo tweak >> '%s/app.conf' && echo junk > '%s/stray.txt'", s.checkout, s.checkout);
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
 	cr_assert_eq(r.exit_code, 3, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
-	cr_assert(strstr(r.err, "app.conf") && strstr(r.err, "stray.txt"),
-		  "paths not listed: %s", r.err);
+	cr_assert(strstr(r.err, "app.conf") && strstr(r.err, "stray.txt"), "paths not listed: %s",
+		  r.err);
 	tl_run_release(&r);
 
 	tl_sh("cd '%s' && git checkout -q app.conf && rm stray.txt && echo ok > notes.local",
@@ -140,8 +140,8 @@ static pid_t slow_deploy(struct sample *s, const char *seconds)
 		char *log = xasprintf("%s/slow.log", s->dir);
 		freopen(log, "w", stdout);
 		freopen(log, "a", stderr);
-		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main", "--workers-only",
-		      (char *)NULL);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main",
+		      "--workers-only", (char *)NULL);
 		_exit(127);
 	}
 	free(conf);
@@ -257,7 +257,8 @@ Test(deploy, killed_deploy_leaves_no_build_running)
 	sample_commit(&s, NULL, "echo x >> NOTES", "next");
 	pidfile = xasprintf("%s/build.pid", s.dir);
 	over = xasprintf("build = echo $$ > %s.tmp && mv %s.tmp %s && sleep 300\n"
-			 "build_when_changed = NOTES", pidfile, pidfile, pidfile);
+			 "build_when_changed = NOTES",
+			 pidfile, pidfile, pidfile);
 	conf = sample_alt_conf(&s, "orphan", "[runtime native]", over);
 	pid = fork();
 	cr_assert(pid >= 0);
@@ -265,8 +266,8 @@ Test(deploy, killed_deploy_leaves_no_build_running)
 		char *log = xasprintf("%s/orphan.log", s.dir);
 		freopen(log, "w", stdout);
 		freopen(log, "a", stderr);
-		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main", "--workers-only",
-		      (char *)NULL);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main",
+		      "--workers-only", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && !text; i++) {
@@ -296,8 +297,10 @@ Test(deploy, killed_deploy_leaves_no_build_running)
 	}
 	if (alive)
 		kill(-pgid, SIGKILL);
-	cr_assert_eq(alive, 0, "10 s after shiplog was killed, %d process(es) of its build still "
-			       "run", alive);
+	cr_assert_eq(alive, 0,
+		     "10 s after shiplog was killed, %d process(es) of its build still "
+		     "run",
+		     alive);
 	free(text);
 	free(over);
 	free(conf);
@@ -482,8 +485,9 @@ Test(deploy, diverged_branch_says_how_to_reset_and_reset_to_remote_does_it)
 	tl_run_release(&r);
 	sample_head(&s, now);
 	cr_assert_str_eq(now, c2);
-	cr_assert_eq(tl_sh("test \"$(git -C '%s' symbolic-ref HEAD)\" = refs/heads/main", s.checkout),
-		     0, "the checkout is not on main");
+	cr_assert_eq(
+	    tl_sh("test \"$(git -C '%s' symbolic-ref HEAD)\" = refs/heads/main", s.checkout), 0,
+	    "the checkout is not on main");
 	sample_beat_commit(&s, "compute", now);
 	cr_assert_str_eq(now, c2);
 	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
@@ -550,8 +554,8 @@ Test(deploy, sigterm_ends_the_operation_interrupted_with_timings)
 		char *text = tl_read(log);
 		cr_assert(text && strstr(text, "== Deploy Timings =="), "%s", text);
 		cr_assert(strstr(text, "interrupted"), "%s", text);
-		cr_assert(!strstr(text, "Automatic Rollback"), "rolled back behind the operator:\n%s",
-			  text);
+		cr_assert(!strstr(text, "Automatic Rollback"),
+			  "rolled back behind the operator:\n%s", text);
 		free(text);
 	}
 	free(log);
@@ -645,7 +649,7 @@ Test(deploy, failing_build_names_the_command_and_keeps_its_redacted_output)
 	{
 		char *env[] = {"TOKEN_SEEN=hunter2-db-pass", NULL};
 		tl_shiplog(&r, s.checkout, env, "-c", conf, "deploy", "main", "--workers-only",
-			       NULL);
+			   NULL);
 	}
 	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
 	cr_assert(strstr(r.err, "'echo compiling; cat .env;") && strstr(r.err, "status 3"),
@@ -739,7 +743,8 @@ Test(deploy, hooks_run_at_their_points_and_a_failing_before_restart_restarts_not
 	    "before_restart = echo \"$SHIPLOG_SERVICE $MY_VAR $SHIPLOG_COMMIT pid $(systemctl "
 	    "--user show -p MainPID --value $SHIPLOG_UNIT)\" >> ../hooks.log\n"
 	    "after_verify = echo after_verify $SHIPLOG_SERVICE >> ../hooks.log\n"
-	    "after_rollback = echo after_rollback $SHIPLOG_SERVICE $SHIPLOG_COMMIT >> ../hooks.log");
+	    "after_rollback = echo after_rollback $SHIPLOG_SERVICE $SHIPLOG_COMMIT >> "
+	    "../hooks.log");
 	tl_sh("printf '\\n[hooks]\\nbefore_restart = [\"touch\", \"%s/argv-hook-ran\"]\\n' >> '%s'",
 	      s.dir, conf);
 	c2 = sample_commit(&s, NULL, "echo x >> NOTES", "next");
@@ -751,8 +756,10 @@ Test(deploy, hooks_run_at_their_points_and_a_failing_before_restart_restarts_not
 	snprintf(pidline, sizeof(pidline), "pid %u\n", pid);
 	cr_assert(text && strstr(text, "compute compute-value ") && strstr(text, c2),
 		  "the service hook did not get its environment: %s", text);
-	cr_assert(strstr(text, pidline), "before_restart did not run before the restart: %s (old "
-		  "pid %u)", text, pid);
+	cr_assert(strstr(text, pidline),
+		  "before_restart did not run before the restart: %s (old "
+		  "pid %u)",
+		  text, pid);
 	cr_assert(strstr(text, "after_verify compute"), "after_verify did not run: %s", text);
 	free(text);
 	cr_assert_eq(tl_sh("test -f '%s/argv-hook-ran'", s.dir), 0, "the argv hook did not run");
@@ -886,8 +893,8 @@ Test(deploy, failing_checks_of_two_services_take_one_timeout, .timeout = 180)
  * recorded or printed: the ledger and the output carry "***" in its place. */
 Test(deploy, url_secrets_are_neither_recorded_nor_printed)
 {
-	static const char *const secrets[] = {"HealthPw1", "Tok3nVal", "AppPw22", "K3yVal",
-					      "GitPw333", "gituser"};
+	static const char *const secrets[] = {"HealthPw1", "Tok3nVal", "AppPw22",
+					      "K3yVal",	   "GitPw333", "gituser"};
 	struct sample s;
 	struct tl_run ok, bad, exp;
 	char *orig_conf, *first, *remote, *overrides, *all;
@@ -966,8 +973,9 @@ Test(deploy, first_deploy_builds_and_build_flag_forces_it)
 	sample_commit(&s, NULL, "echo x >> NOTES", "notes only");
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
-	cr_assert(strstr(r.out, "skipping the shared build: none of app/sampleapp.c changed between "
-				"the last completed build"),
+	cr_assert(strstr(r.out,
+			 "skipping the shared build: none of app/sampleapp.c changed between "
+			 "the last completed build"),
 		  "%s", r.out);
 	tl_run_release(&r);
 
@@ -1015,14 +1023,14 @@ Test(deploy, interrupted_build_counts_as_no_build)
 	if (pid == 0) {
 		freopen(log, "w", stdout);
 		freopen(log, "a", stderr);
-		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main", "--workers-only",
-		      (char *)NULL);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main",
+		      "--workers-only", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100 && tl_sh("grep -q 'sleep 21' '%s' 2>/dev/null", log) != 0; i++)
 		usleep(100000);
-	cr_assert_eq(tl_sh("grep -q 'shared build: ' '%s'", log), 0, "the slow deploy did not build:\n%s",
-		     tl_read(log));
+	cr_assert_eq(tl_sh("grep -q 'shared build: ' '%s'", log), 0,
+		     "the slow deploy did not build:\n%s", tl_read(log));
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
@@ -1030,8 +1038,9 @@ Test(deploy, interrupted_build_counts_as_no_build)
 
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
-	cr_assert(strstr(r.out, "shared build: 'app/sampleapp.c' changed between the last completed "
-				"build"),
+	cr_assert(strstr(r.out,
+			 "shared build: 'app/sampleapp.c' changed between the last completed "
+			 "build"),
 		  "the build after an interrupted one was skipped:\n%s", r.out);
 	cr_assert_eq(tl_sh("grep -q MARKER-v2 '%s/build/sampleapp'", s.checkout), 0,
 		     "the binary does not hold the deployed code");
@@ -1106,7 +1115,8 @@ Test(deploy, full_or_read_only_ledger_stops_before_any_side_effect)
 			break;
 		}
 		fails++;
-		cr_assert_eq(r.exit_code, 4, "a full ledger disk must exit 4:\n%s\n%s", r.out, r.err);
+		cr_assert_eq(r.exit_code, 4, "a full ledger disk must exit 4:\n%s\n%s", r.out,
+			     r.err);
 		cr_assert(strstr(r.err, "the disk is full: cannot ") && strstr(r.err, fs) &&
 			      strstr(r.err, "free space"),
 			  "the message lacks the cause, the ledger path or the fix:\n%s", r.err);
@@ -1146,8 +1156,8 @@ Test(deploy, full_or_read_only_ledger_stops_before_any_side_effect)
 	cr_assert_eq(tl_sh("mount -o remount,ro '%s'", fs), 0);
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
 	cr_assert_eq(r.exit_code, 4, "%s\n%s", r.out, r.err);
-	cr_assert(strstr(r.err, "read-only") && strstr(r.err, fs) && strstr(r.err, "remount"),
-		  "%s", r.err);
+	cr_assert(strstr(r.err, "read-only") && strstr(r.err, fs) && strstr(r.err, "remount"), "%s",
+		  r.err);
 	sample_head(&s, now);
 	cr_assert_str_eq(now, head);
 	tl_run_release(&r);
@@ -1257,17 +1267,19 @@ Test(deploy, service_environment_reaches_the_process_and_not_the_ledger)
 	pid = sample_main_pid(&s, "compute");
 	cr_assert(pid > 0);
 	cr_assert(proc_has_env(pid, "GREETING=env-secret-0815"), "env = did not reach compute");
-	cr_assert(proc_has_env(pid, "FROM_FILE=file-secret-4711"), "env_file did not reach compute");
+	cr_assert(proc_has_env(pid, "FROM_FILE=file-secret-4711"),
+		  "env_file did not reach compute");
 	cr_assert(proc_has_env(pid, "PCT=100%"), "a '%%' was not kept literally");
 	cr_assert(!proc_has_env(sample_main_pid(&s, "candles"), "GREETING=env-secret-0815") &&
 		      !proc_has_env(sample_main_pid(&s, "candles"), "FROM_FILE=file-secret-4711"),
 		  "compute's environment leaked into candles");
-	cr_assert_eq(tl_sh("test \"$(stat -c %%a \"${XDG_CONFIG_HOME}/systemd/user/%s-compute.service\")\" = 600",
-			   s.project), 0, "a unit with env values is not 0600");
+	cr_assert_eq(tl_sh("test \"$(stat -c %%a "
+			   "\"${XDG_CONFIG_HOME}/systemd/user/%s-compute.service\")\" = 600",
+			   s.project),
+		     0, "a unit with env values is not 0600");
 
 	/* a changed value: the unit is re-rendered, the process gets it, diff says so */
-	conf2 = sample_alt_conf(&s, "senv2", "[service compute]",
-				"env = GREETING=env-secret-0816");
+	conf2 = sample_alt_conf(&s, "senv2", "[service compute]", "env = GREETING=env-secret-0816");
 	tl_shiplog(&r, s.checkout, NULL, "-c", conf2, "deploy", "main", "--workers-only", NULL);
 	cr_assert_eq(r.exit_code, 0, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
 	tl_run_release(&r);
@@ -1368,10 +1380,12 @@ Test(deploy, dry_run_on_an_unwritable_ledger_says_so_and_fails_like_the_real_run
 	s.conf = conf;
 
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--dry-run", NULL);
-	cr_assert_eq(r.exit_code, 4, "a dry run on a read-only ledger must fail like the real run:\n"
-				    "%s\n%s", r.out, r.err);
-	cr_assert(strstr(r.err, "read-only") && strstr(r.err, fs) && strstr(r.err, "remount"),
-		  "%s", r.err);
+	cr_assert_eq(r.exit_code, 4,
+		     "a dry run on a read-only ledger must fail like the real run:\n"
+		     "%s\n%s",
+		     r.out, r.err);
+	cr_assert(strstr(r.err, "read-only") && strstr(r.err, fs) && strstr(r.err, "remount"), "%s",
+		  r.err);
 	cr_assert(strstr(r.out, "nothing was changed or recorded"), "%s", r.out);
 	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);

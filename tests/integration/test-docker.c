@@ -14,10 +14,10 @@
 
 static char *const edge_ok[] = {"DEPLOY_NATIVE_EDGE_READY=1", NULL};
 
-#define REQUIRE_DOCKER()                                                                     \
-	do {                                                                                 \
-		TL_REQUIRE(tl_have_docker(), "a private Docker engine");                    \
-		TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");       \
+#define REQUIRE_DOCKER()                                                                           \
+	do {                                                                                       \
+		TL_REQUIRE(tl_have_docker(), "a private Docker engine");                           \
+		TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");              \
 	} while (0)
 
 static char *capture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -89,9 +89,10 @@ static void docker_teardown(struct sample *s)
 /* Full container id of a compose service of the sample ("" when none). */
 static void container_id(struct sample *s, const char *service, char out[80])
 {
-	char *o = capture("docker ps -aq --no-trunc --filter label=com.docker.compose.project=%s-vps "
-			  "--filter label=com.docker.compose.service=%s",
-			  s->project, service);
+	char *o =
+	    capture("docker ps -aq --no-trunc --filter label=com.docker.compose.project=%s-vps "
+		    "--filter label=com.docker.compose.service=%s",
+		    s->project, service);
 	strlcpy_(out, o, 80);
 	free(o);
 }
@@ -109,8 +110,10 @@ static void container_image(struct sample *s, const char *service, char out[256]
 
 static void deploy_ok(struct sample *s, struct tl_run *r, const char *what)
 {
-	cr_assert_eq(r->exit_code, 0, "%s failed (%d):\n%s\n%s", what, r->exit_code, r->out, r->err);
-	cr_assert(strstr(r->out, "== Deploy Timings =="), "%s: no timings block:\n%s", what, r->out);
+	cr_assert_eq(r->exit_code, 0, "%s failed (%d):\n%s\n%s", what, r->exit_code, r->out,
+		     r->err);
+	cr_assert(strstr(r->out, "== Deploy Timings =="), "%s: no timings block:\n%s", what,
+		  r->out);
 	(void)s;
 }
 
@@ -293,8 +296,7 @@ Test(docker, ownership_refusal_and_take_over)
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--api-only", NULL);
 	cr_assert_eq(r.exit_code, 3, "expected a refusal (3), got %d:\n%s\n%s", r.exit_code, r.out,
 		     r.err);
-	cr_assert(strstr(r.err, "'api'") && strstr(r.err, "native") &&
-			  strstr(r.err, "--take-over"),
+	cr_assert(strstr(r.err, "'api'") && strstr(r.err, "native") && strstr(r.err, "--take-over"),
 		  "the refusal does not name service, owner and fix:\n%s", r.err);
 	tl_run_release(&r);
 	cr_assert_neq(sample_main_pid(&s, "api"), 0u, "the refusal stopped the native api");
@@ -309,8 +311,8 @@ Test(docker, ownership_refusal_and_take_over)
 	cr_assert_eq(sample_count_events(&s, "owner.changed"), 1);
 	sample_shiplog(&s, &r, NULL, "--json", "status", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "\"owner\":\"docker\""), "status does not show docker as owner:\n%s",
-		  r.out);
+	cr_assert(strstr(r.out, "\"owner\":\"docker\""),
+		  "status does not show docker as owner:\n%s", r.out);
 	tl_run_release(&r);
 	docker_teardown(&s);
 }
@@ -332,17 +334,17 @@ Test(docker, compose_v2_plugin_is_preferred)
 	log = xasprintf("%s/compose-v2.log", s.dir);
 	{
 		char *text = xasprintf(
-			"#!/bin/sh\n"
-			"if [ \"$1\" = docker-cli-plugin-metadata ]; then\n"
-			"  printf '{\"SchemaVersion\":\"0.1.0\",\"Vendor\":\"test shim\","
-			"\"Version\":\"2.99.0\",\"ShortDescription\":\"compose v2 shim\"}\\n'; exit 0\n"
-			"fi\n"
-			"shift\n"
-			"echo \"$*\" >> '%s'\n"
-			"if [ \"$1\" = version ]; then echo 'Docker Compose version v2.99.0-shim'; "
-			"exit 0; fi\n"
-			"exec docker-compose \"$@\"\n",
-			log);
+		    "#!/bin/sh\n"
+		    "if [ \"$1\" = docker-cli-plugin-metadata ]; then\n"
+		    "  printf '{\"SchemaVersion\":\"0.1.0\",\"Vendor\":\"test shim\","
+		    "\"Version\":\"2.99.0\",\"ShortDescription\":\"compose v2 shim\"}\\n'; exit 0\n"
+		    "fi\n"
+		    "shift\n"
+		    "echo \"$*\" >> '%s'\n"
+		    "if [ \"$1\" = version ]; then echo 'Docker Compose version v2.99.0-shim'; "
+		    "exit 0; fi\n"
+		    "exec docker-compose \"$@\"\n",
+		    log);
 		tl_write(plugin, text);
 		free(text);
 	}

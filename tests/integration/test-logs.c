@@ -169,8 +169,9 @@ Test(logs, log_dir_lines_reach_the_terminal_escaped)
 	tl_shiplog(&r, s.checkout, NULL, "-c", conf, "logs", "compute", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	for (const unsigned char *p = (const unsigned char *)r.out; *p; p++)
-		cr_assert(!((*p < 0x20 && *p != '\n' && *p != '\t') || (p[0] == 0xc2 && p[1] == 0x9b)),
-			  "raw control byte 0x%02x in:\n%s", *p, r.out);
+		cr_assert(
+		    !((*p < 0x20 && *p != '\n' && *p != '\t') || (p[0] == 0xc2 && p[1] == 0x9b)),
+		    "raw control byte 0x%02x in:\n%s", *p, r.out);
 	cr_assert(strstr(r.out, "before\\x1b]0;pwned\\x07after\\x0d\\xc2\\x9bend"), "%s", r.out);
 	tl_run_release(&r);
 	free(over);

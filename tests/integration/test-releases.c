@@ -239,11 +239,12 @@ Test(releases, carry_and_shared_skip_the_build_and_spare_the_previous_release)
 
 	/* a build that replaces a carried file (as package managers do) works, and still
 	 * leaves the previous release alone */
-	strlcpy_(c4, sample_commit(&s, NULL,
-				   "echo '/* four */' >> app/sampleapp.c && "
-				   "sed -i '$d' deps.sh && echo 'rm -f node_modules/pkg/index.js "
-				   "&& echo v2 > node_modules/pkg/index.js' >> deps.sh",
-				   "replace"),
+	strlcpy_(c4,
+		 sample_commit(&s, NULL,
+			       "echo '/* four */' >> app/sampleapp.c && "
+			       "sed -i '$d' deps.sh && echo 'rm -f node_modules/pkg/index.js "
+			       "&& echo v2 > node_modules/pkg/index.js' >> deps.sh",
+			       "replace"),
 		 sizeof(c4));
 	deploy_ok(&s, "--edge-ready", &r);
 	cr_assert(strstr(r.out, "shared build: 'app/sampleapp.c' changed"), "%s", r.out);

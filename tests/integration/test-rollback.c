@@ -408,7 +408,8 @@ Test(rollback, deploy_starts_a_unit_left_failed_at_its_start_limit)
 	REQUIRE_MANAGER();
 	sample_setup(&s, "startdep", true);
 	crash_into_start_limit(&s, good);
-	strlcpy_(fix, sample_commit(&s, NULL, "sed -i '/crash_after/d' app.conf", "fix"), sizeof(fix));
+	strlcpy_(fix, sample_commit(&s, NULL, "sed -i '/crash_after/d' app.conf", "fix"),
+		 sizeof(fix));
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
 	cr_assert_eq(r.exit_code, 0, "the fix was not deployed:\n%s\n%s", r.out, r.err);
 	cr_assert(strstr(r.out, "reset-failed"), "%s", r.out);
@@ -478,8 +479,8 @@ static void killed_rollback_to(const char *tag, bool by_ref)
 	else
 		snprintf(target, sizeof(target), "%lu", op_a);
 	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 20s");
-	pid = start_until(&s, slow, "rbto", "== Rollback Verify ==",
-			  (char *[]){"rollback", "--to", target, NULL});
+	pid = start_until(&s, slow, "rbto",
+			  "== Rollback Verify ==", (char *[]){"rollback", "--to", target, NULL});
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_runs(&s, a);
@@ -534,8 +535,8 @@ Test(rollback, sigterm_during_the_automatic_rollback_says_what_runs)
 	text = tl_read(log);
 	cr_assert_not_null(text);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d:\n%s", status, text);
-	cr_assert(!strstr(text, "ROLLBACK FAILED"), "an interrupted rollback reported as failed:\n%s",
-		  text);
+	cr_assert(!strstr(text, "ROLLBACK FAILED"),
+		  "an interrupted rollback reported as failed:\n%s", text);
 	cr_assert(strstr(text, "was interrupted by signal 15"), "%s", text);
 	cr_assert(strstr(text, "what each service runs"), "%s", text);
 	for (size_t i = 0; i < ELEMENTSOF(workers); i++) {

@@ -540,8 +540,10 @@ Test(reducer, replay_equals_snapshot_plus_tail, .timeout = 120)
 				  (unsigned long long)ev->seq);
 			if (ev->seq % 97 == 0 || ev->seq == last) {
 				/* the lazy replay from scratch (count-only events not decoded) */
-				cr_assert_eq(ledger_replay(lg, ev->seq, at), 0, "%s", ledger_errmsg(lg));
-				cr_assert(ledger_state_equal(replay, at), "ledger_replay to %llu differs",
+				cr_assert_eq(ledger_replay(lg, ev->seq, at), 0, "%s",
+					     ledger_errmsg(lg));
+				cr_assert(ledger_state_equal(replay, at),
+					  "ledger_replay to %llu differs",
 					  (unsigned long long)ev->seq);
 			}
 			checked++;

@@ -476,7 +476,8 @@ Test(store, crash_consistency_under_sigkill, .timeout = 240)
 				payload_event(&e, what, sizeof(what), who, i);
 				if (ledger_append(c, &e, 0, NULL) != 0)
 					_exit(3);
-				if (i == 1 && (write(ready[1], "r", 1) != 1 || close(ready[1]) != 0))
+				if (i == 1 &&
+				    (write(ready[1], "r", 1) != 1 || close(ready[1]) != 0))
 					_exit(5);
 			}
 		}

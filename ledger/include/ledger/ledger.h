@@ -36,11 +36,11 @@ enum {
 	LEDGER_ECORRUPT = -10002,  /* bytes that do not decode as an event or state */
 	LEDGER_ETOOBIG = -10003,   /* an event or field over the codec's limits */
 	LEDGER_ESCHEMA = -10004,   /* the ledger's schema version is newer than this library */
-	LEDGER_EINVAL = -10005,    /* a caller error: bad argument, event missing a required field */
-	LEDGER_ESTORE = -10006,    /* LMDB failed; ledger_errmsg() has LMDB's text */
-	LEDGER_EGAP = -10007,      /* verify: sequence not contiguous */
+	LEDGER_EINVAL = -10005, /* a caller error: bad argument, event missing a required field */
+	LEDGER_ESTORE = -10006, /* LMDB failed; ledger_errmsg() has LMDB's text */
+	LEDGER_EGAP = -10007,	/* verify: sequence not contiguous */
 	LEDGER_EMISMATCH = -10008, /* verify: a snapshot differs from the replay at its point */
-	LEDGER_EFULL = -10009,     /* the reducer's fixed tables are full (services, quarantine) */
+	LEDGER_EFULL = -10009,	   /* the reducer's fixed tables are full (services, quarantine) */
 };
 
 /* Text for a LEDGER_E* code or a -errno. Never NULL, never needs freeing. */
@@ -50,14 +50,15 @@ const char *ledger_strerror(int code);
 
 #define LEDGER_SCHEMA_VERSION 1
 #define LEDGER_EVENT_MAX_BYTES (1u << 20) /* one encoded event */
-#define LEDGER_MAX_DEPTH 8                /* msgpack nesting */
-#define LEDGER_MAX_LIST 256               /* elements of one list field (argv, services) */
-#define LEDGER_MAX_SERVICES 64            /* services of one project: the config, the reducer
-                                          * and every per-service table use this one limit */
-#define LEDGER_NAME_MAX 64                /* service / runtime / phase names incl. NUL */
-#define LEDGER_COMMIT_MAX 65              /* hex sha1 or sha256 incl. NUL */
-#define LEDGER_GOOD_DEPTH 8               /* remembered good commits per runtime and service */
-#define LEDGER_MAX_QUARANTINE 32          /* quarantined commits kept (oldest dropped) */
+#define LEDGER_MAX_DEPTH 8		  /* msgpack nesting */
+#define LEDGER_MAX_LIST 256		  /* elements of one list field (argv, services) */
+/* Services of one project: the config, the reducer and every per-service table use this one limit.
+ */
+#define LEDGER_MAX_SERVICES 64
+#define LEDGER_NAME_MAX 64	 /* service / runtime / phase names incl. NUL */
+#define LEDGER_COMMIT_MAX 65	 /* hex sha1 or sha256 incl. NUL */
+#define LEDGER_GOOD_DEPTH 8	 /* remembered good commits per runtime and service */
+#define LEDGER_MAX_QUARANTINE 32 /* quarantined commits kept (oldest dropped) */
 #define LEDGER_DEFAULT_SNAPSHOT_EVERY 1000
 
 /* ---- events ------------------------------------------------------------------------------ */
@@ -89,7 +90,7 @@ enum ledger_event_type ledger_event_type_from_name(const char *name);
 
 enum ledger_runtime { LEDGER_RT_NATIVE = 0, LEDGER_RT_DOCKER = 1, LEDGER_RT__COUNT };
 const char *ledger_runtime_name(enum ledger_runtime rt); /* "native" | "docker" */
-int ledger_runtime_from_name(const char *name);          /* >= 0, or LEDGER_EINVAL */
+int ledger_runtime_from_name(const char *name);		 /* >= 0, or LEDGER_EINVAL */
 
 /* Outcomes of op.finished. */
 enum ledger_outcome {
@@ -102,7 +103,7 @@ enum ledger_outcome {
 	LEDGER_OUT__COUNT
 };
 const char *ledger_outcome_name(enum ledger_outcome o); /* "succeeded", "rolled-back", ... */
-int ledger_outcome_from_name(const char *name);         /* >= 0, or LEDGER_EINVAL */
+int ledger_outcome_from_name(const char *name);		/* >= 0, or LEDGER_EINVAL */
 
 struct ledger_strv {
 	uint32_t n;
@@ -112,41 +113,42 @@ struct ledger_strv {
 /* op.requested: the intent of a deploy or rollback, durable before its first side effect.
  * The operation id of every later event of the operation is this event's sequence. */
 struct ledger_op_requested {
-	const char *kind;          /* "deploy" | "rollback" */
-	const char *mode;          /* deploy: "main" | "branch" | "ref" | "current-branch"; rollback: "to" | "last-good" | "auto" */
-	const char *ref;           /* what the operator named: branch, ref, rollback target text */
-	const char *commit;        /* resolved target commit, "" when not known yet (then see git.moved) */
-	const char *prev_commit;   /* checkout commit before the operation, "" when unknown */
+	const char *kind; /* "deploy" | "rollback" */
+	const char *mode; /* deploy: "main" | "branch" | "ref" | "current-branch"; rollback: "to" |
+			     "last-good" | "auto" */
+	const char *ref;  /* what the operator named: branch, ref, rollback target text */
+	const char *commit; /* resolved target commit, "" when not known yet (then see git.moved) */
+	const char *prev_commit; /* checkout commit before the operation, "" when unknown */
 	enum ledger_runtime runtime;
 	struct ledger_strv services; /* the effective scope, service names */
 	struct ledger_strv flags;    /* "fast", "no-build", "dry-run", "force", "edge-ready", ... */
-	const char *exec_mode;       /* "local" | "ssh" */
+	const char *exec_mode;	     /* "local" | "ssh" */
 	const char *config_digest;   /* hex digest of the config file bytes */
-	uint64_t reverts;            /* rollback: the operation it reverts, 0 if none */
-	const char *reason;          /* rollback: "auto" | "manual"; deploy: "" */
-	uint32_t pid;                /* the process that runs the operation */
+	uint64_t reverts;	     /* rollback: the operation it reverts, 0 if none */
+	const char *reason;	     /* rollback: "auto" | "manual"; deploy: "" */
+	uint32_t pid;		     /* the process that runs the operation */
 	struct ledger_strv targets;  /* rollback: "service=commit", where each service goes (the
-	                              * resolved target, whatever the operator named); empty in
-	                              * ledgers written before it existed */
+				      * resolved target, whatever the operator named); empty in
+				      * ledgers written before it existed */
 };
 
 /* op.refused: a guard said no. Either standalone (op == seq; the request fields are filled) or
  * terminal for an already requested operation (op < seq). Terminal either way. */
 struct ledger_op_refused {
 	struct ledger_op_requested req; /* standalone: the request; else zero/empty */
-	const char *guard;              /* "edge", "dirty-tree", "lock", "unit-missing", "quarantine", ... */
-	const char *reason;             /* the message shown to the operator */
+	const char *guard;  /* "edge", "dirty-tree", "lock", "unit-missing", "quarantine", ... */
+	const char *reason; /* the message shown to the operator */
 };
 
 struct ledger_op_finished {
 	enum ledger_outcome outcome;
-	const char *error;      /* "" on success */
+	const char *error; /* "" on success */
 	int64_t duration_ns;
-	uint64_t rollback_op;   /* rolled-back: the operation that rolled it back, else 0 */
+	uint64_t rollback_op; /* rolled-back: the operation that rolled it back, else 0 */
 };
 
 struct ledger_phase {
-	const char *name;       /* "precheck", "publish", "rollout", "verify", "public-verify" */
+	const char *name; /* "precheck", "publish", "rollout", "verify", "public-verify" */
 	/* phase.finished only: */
 	int64_t duration_ns;
 	bool ok;
@@ -156,63 +158,63 @@ struct ledger_phase {
 struct ledger_step_ran {
 	struct ledger_strv argv;
 	const char *cwd;
-	int32_t exit_code;      /* -1 when it could not be spawned, 128+n when killed by signal n */
+	int32_t exit_code; /* -1 when it could not be spawned, 128+n when killed by signal n */
 	int64_t duration_ns;
-	const char *what;       /* short label: "build", "fetch", "reload", "checkout", ... */
-	const char *output;     /* the last lines of its output (at most 20 lines, 2 KiB, values of
-	                         * the environment redacted), "" when not kept */
+	const char *what;   /* short label: "build", "fetch", "reload", "checkout", ... */
+	const char *output; /* the last lines of its output (at most 20 lines, 2 KiB, values of
+			     * the environment redacted), "" when not kept */
 };
 
 struct ledger_git_moved {
 	const char *from;
 	const char *to;
-	const char *ref;        /* branch or ref name the checkout is now on ("" when detached) */
-	const char *path;       /* checkout or release directory */
+	const char *ref;  /* branch or ref name the checkout is now on ("" when detached) */
+	const char *path; /* checkout or release directory */
 	const char *config_digest; /* sha256 of the shiplog.conf in `to` that the operation applied
-	                            * ("" when the config is not in the checkout) */
+				    * ("" when the config is not in the checkout) */
 };
 
 struct ledger_unit_restarted {
 	const char *service;
 	enum ledger_runtime runtime;
-	const char *unit;       /* unit name, or compose service / container name */
-	const char *result;     /* JobRemoved result ("done", "failed", ...) or "recreated" */
+	const char *unit;   /* unit name, or compose service / container name */
+	const char *result; /* JobRemoved result ("done", "failed", ...) or "recreated" */
 	int64_t duration_ns;
-	const char *before;     /* main pid (decimal) or container id before */
-	const char *after;      /* ... and after */
-	const char *commit;     /* the commit the service runs from now on */
-	const char *detail;     /* a failed restart: Result, exit status and the unit's last
-	                         * lines of that invocation, one per line (bounded) */
-	const char *env;        /* hex SHA-256 of the service's configured environment (file paths,
-	                         * names and values; never the values themselves), "" when unknown */
+	const char *before; /* main pid (decimal) or container id before */
+	const char *after;  /* ... and after */
+	const char *commit; /* the commit the service runs from now on */
+	const char *detail; /* a failed restart: Result, exit status and the unit's last
+			     * lines of that invocation, one per line (bounded) */
+	const char *env;    /* hex SHA-256 of the service's configured environment (file paths,
+			     * names and values; never the values themselves), "" when unknown */
 };
 
 struct ledger_health_checked {
 	const char *service;
 	enum ledger_runtime runtime;
-	const char *kind;       /* "unit", "container", "http-get", "http-head", "tcp", "cmd", "public" */
+	const char *kind; /* "unit", "container", "http-get", "http-head", "tcp", "cmd", "public" */
 	const char *target;
 	bool ok;
 	uint32_t attempts;
 	int64_t latency_ns;
-	const char *detail;     /* status line, body excerpt, error text */
-	bool cut_short;         /* stopped early: another check of the verify had failed first */
+	const char *detail; /* status line, body excerpt, error text */
+	bool cut_short;	    /* stopped early: another check of the verify had failed first */
 };
 
 struct ledger_owner_changed {
 	const char *service;
-	const char *from;       /* runtime name or "" */
-	const char *to;         /* runtime name or "" (stopped) */
+	const char *from; /* runtime name or "" */
+	const char *to;	  /* runtime name or "" (stopped) */
 };
 
 struct ledger_lock_broken {
 	uint32_t holder_pid;
-	const char *holder;     /* user@host */
+	const char *holder; /* user@host */
 	uint64_t holder_op;
 };
 
 struct ledger_soak {
-	const char *name;       /* soak window name */
+	const char *name; /* soak window name */
 	struct ledger_strv services;
 	/* soak.stopped only: */
 	const char *summary;
@@ -232,20 +234,20 @@ struct ledger_unit_observed {
  * commit. The build decision compares a target with the newest of these for its path; a build
  * that was interrupted or failed writes none, so it counts as no build. */
 struct ledger_build_completed {
-	const char *path;       /* the checkout (or release directory) that was built */
-	const char *commit;     /* the commit its files were at */
+	const char *path;   /* the checkout (or release directory) that was built */
+	const char *commit; /* the commit its files were at */
 };
 
 struct ledger_event {
 	/* envelope */
-	uint64_t seq;            /* assigned by ledger_append(); ignored on input */
-	uint32_t version;        /* schema version it was written with */
+	uint64_t seq;	  /* assigned by ledger_append(); ignored on input */
+	uint32_t version; /* schema version it was written with */
 	enum ledger_event_type type;
-	const char *type_name;   /* the wire name; for LEDGER_EV_UNKNOWN the name that was read */
-	int64_t time_ns;         /* wall clock, ns since the epoch; 0 on append means "now" */
-	uint64_t op;             /* operation id; 0 on append of op.requested / standalone op.refused
-	                          * means "this event's own sequence" */
-	const char *actor;       /* user@host */
+	const char *type_name; /* the wire name; for LEDGER_EV_UNKNOWN the name that was read */
+	int64_t time_ns;       /* wall clock, ns since the epoch; 0 on append means "now" */
+	uint64_t op;	       /* operation id; 0 on append of op.requested / standalone op.refused
+				* means "this event's own sequence" */
+	const char *actor;     /* user@host */
 	union {
 		struct ledger_op_requested op_requested;
 		struct ledger_op_refused op_refused;
@@ -261,7 +263,7 @@ struct ledger_event {
 		struct ledger_unit_observed unit_observed;
 		struct ledger_build_completed build_completed;
 	} u;
-	void *_arena;            /* private: storage of decoded strings */
+	void *_arena; /* private: storage of decoded strings */
 };
 
 /* Encodes ev into a malloc'd buffer. Fails with LEDGER_EINVAL when a required field is missing
@@ -293,9 +295,9 @@ struct ledger_good {
 struct ledger_service_runtime {
 	char commit[LEDGER_COMMIT_MAX]; /* what runs now on this runtime, "" when never deployed */
 	int64_t since_ns;
-	uint64_t op;                    /* the operation that last restarted it */
-	bool healthy;                   /* the last health evidence for it was ok */
-	char env[LEDGER_COMMIT_MAX];    /* digest of the environment it was restarted with, "" */
+	uint64_t op;		     /* the operation that last restarted it */
+	bool healthy;		     /* the last health evidence for it was ok */
+	char env[LEDGER_COMMIT_MAX]; /* digest of the environment it was restarted with, "" */
 	/* good[0] is the last-good commit: the newest operation whose verify passed for this
 	 * service and that was not itself rolled back; good[1..] older distinct ones. */
 	uint32_t ngood;
@@ -310,14 +312,14 @@ struct ledger_service_state {
 
 struct ledger_quarantine {
 	char commit[LEDGER_COMMIT_MAX];
-	uint64_t op;          /* the operation that was rolled back */
+	uint64_t op;	      /* the operation that was rolled back */
 	uint64_t rollback_op; /* the operation that rolled it back */
 	int64_t time_ns;
 	char reason[128];
 };
 
 struct ledger_inflight {
-	uint64_t op;          /* 0 when nothing runs */
+	uint64_t op; /* 0 when nothing runs */
 	char kind[16];
 	int runtime;
 	char phase[LEDGER_NAME_MAX];
@@ -329,7 +331,7 @@ struct ledger_inflight {
 	uint64_t reverts;
 	uint32_t nservices;
 	uint8_t services[LEDGER_MAX_SERVICES]; /* indexes into ledger_state.services */
-	bool verify_failed;                    /* a health check of this operation failed */
+	bool verify_failed;		       /* a health check of this operation failed */
 };
 
 /* Running duration histograms, one per phase name plus "total" (whole operations, from
@@ -359,8 +361,8 @@ struct ledger_counters {
 };
 
 struct ledger_state {
-	uint64_t seq;                          /* the last event applied, 0 for the empty ledger */
-	int64_t time_ns;                       /* its time */
+	uint64_t seq;	 /* the last event applied, 0 for the empty ledger */
+	int64_t time_ns; /* its time */
 	char checkout_commit[LEDGER_COMMIT_MAX];
 	char checkout_ref[LEDGER_NAME_MAX * 2];
 	uint64_t last_op;
@@ -387,7 +389,7 @@ int ledger_state_apply(struct ledger_state *st, const struct ledger_event *ev);
 
 /* Lookups on a state; NULL / -1 when absent. */
 const struct ledger_service_state *ledger_state_service(const struct ledger_state *st,
-							 const char *name);
+							const char *name);
 const struct ledger_quarantine *ledger_state_quarantined(const struct ledger_state *st,
 							 const char *commit);
 
@@ -401,14 +403,14 @@ bool ledger_state_equal(const struct ledger_state *a, const struct ledger_state 
 struct ledger;
 
 enum ledger_open_flags {
-	LEDGER_OPEN_CREATE = 1 << 0,   /* create the directory (0700) and databases when missing */
-	LEDGER_OPEN_RDONLY = 1 << 1,   /* read-only: appends fail with -EROFS */
+	LEDGER_OPEN_CREATE = 1 << 0, /* create the directory (0700) and databases when missing */
+	LEDGER_OPEN_RDONLY = 1 << 1, /* read-only: appends fail with -EROFS */
 };
 
 struct ledger_options {
 	uint32_t snapshot_every;  /* 0: LEDGER_DEFAULT_SNAPSHOT_EVERY */
 	size_t initial_map_bytes; /* 0: 64 MiB; the map grows by doubling on MDB_MAP_FULL */
-	const char *project;      /* stored in meta on create; checked (if set) on open */
+	const char *project;	  /* stored in meta on create; checked (if set) on open */
 };
 
 /* Opens (or with LEDGER_OPEN_CREATE creates) the ledger at dir. Clears stale reader slots and
@@ -425,7 +427,8 @@ const char *ledger_errmsg(const struct ledger *lg);
 const char *ledger_path(const struct ledger *lg);
 
 enum ledger_append_flags {
-	LEDGER_APPEND_NOSYNC = 1 << 0, /* survives a process crash, not an OS crash; see ledger_sync */
+	LEDGER_APPEND_NOSYNC =
+	    1 << 0, /* survives a process crash, not an OS crash; see ledger_sync */
 };
 
 /* Appends one event: assigns seq (and op and time when zero), commits, and writes a snapshot in
@@ -497,10 +500,11 @@ int ledger_replay(struct ledger *lg, uint64_t seq, struct ledger_state *st);
 struct ledger_op_summary {
 	uint64_t op;
 	int64_t started_ns;
-	int64_t finished_ns;     /* 0 when it never finished */
+	int64_t finished_ns;	     /* 0 when it never finished */
 	enum ledger_outcome outcome; /* NONE when still running or never closed */
 	bool refused;
-	struct ledger_event request;   /* the op.requested (or standalone op.refused) event, decoded */
+	struct ledger_event
+	    request; /* the op.requested (or standalone op.refused) event, decoded */
 	char error[256];
 	uint64_t rollback_op;
 	/* The commit it deployed: the request's, else the last git.moved target of the operation
@@ -510,12 +514,12 @@ struct ledger_op_summary {
 void ledger_op_summary_release(struct ledger_op_summary *s);
 
 struct ledger_history_filter {
-	int64_t since_ns;        /* 0: no bound */
-	int64_t until_ns;        /* 0: no bound */
-	const char *service;     /* NULL: any */
-	int runtime;             /* -1: any */
-	int outcome;             /* -1: any; LEDGER_OUT_NONE matches running ones */
-	const char *kind;        /* NULL: any; "deploy" | "rollback" */
+	int64_t since_ns;    /* 0: no bound */
+	int64_t until_ns;    /* 0: no bound */
+	const char *service; /* NULL: any */
+	int runtime;	     /* -1: any */
+	int outcome;	     /* -1: any; LEDGER_OUT_NONE matches running ones */
+	const char *kind;    /* NULL: any; "deploy" | "rollback" */
 };
 
 /* Newest-first operations matching the filter, at most limit (0 = no limit). Walks backward from
@@ -536,7 +540,7 @@ struct ledger_stats {
 	uint64_t outcome[LEDGER_OUT__COUNT];
 	uint32_t nphases;
 	struct ledger_phase_stats phases[16]; /* "total" is one of them: whole operation */
-	bool approximate;  /* percentiles read from the histograms (within 3.1%) */
+	bool approximate; /* percentiles read from the histograms (within 3.1%) */
 };
 int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
 		 struct ledger_stats *out);

@@ -95,8 +95,8 @@ static void systemctl(const char *verb, char *const *units, size_t n)
 	argv[k] = NULL;
 	rc = spawn_wait(argv);
 	if (rc != 0)
-		fail("'systemctl --user %s %s%s' exited with %d", verb, units[0], n > 1 ? " ..." : "",
-		     rc);
+		fail("'systemctl --user %s %s%s' exited with %d", verb, units[0],
+		     n > 1 ? " ..." : "", rc);
 }
 
 static long retries;
@@ -133,9 +133,10 @@ static int64_t run_shiplog(char *const *units, size_t n)
 	bus_close(b);
 	for (size_t i = 0; i < n; i++) {
 		if (verbose)
-			fprintf(stderr, "bench-restart: %s: %s in %.1f ms, pid %u -> %u%s\n", units[i],
-				jobs[i].result, (double)jobs[i].duration_ns / 1e6, jobs[i].pid_before,
-				jobs[i].pid_after, jobs[i].reset_start_limit ? " (start limit reset)" : "");
+			fprintf(stderr, "bench-restart: %s: %s in %.1f ms, pid %u -> %u%s\n",
+				units[i], jobs[i].result, (double)jobs[i].duration_ns / 1e6,
+				jobs[i].pid_before, jobs[i].pid_after,
+				jobs[i].reset_start_limit ? " (start limit reset)" : "");
 		if (!streq(jobs[i].result, "done"))
 			fail("restart of %s: %s %s", units[i], jobs[i].result, jobs[i].errmsg);
 		if (jobs[i].pid_after == 0 || jobs[i].pid_after == jobs[i].pid_before)
@@ -210,10 +211,10 @@ static double median_ms(int64_t *v, size_t n)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"reps", required_argument, NULL, 'n'},
-		{"pause-ms", required_argument, NULL, 'p'},
-		{"verbose", no_argument, NULL, 'v'},
-		{0},
+	    {"reps", required_argument, NULL, 'n'},
+	    {"pause-ms", required_argument, NULL, 'p'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {0},
 	};
 	static int64_t t[N_CASES][MAX_REPS];
 	long reps = 10, pause_ms = 300;

@@ -1867,7 +1867,8 @@ int main(int argc, char **argv)
 				  "raw scan");
 			row_target(r, "< 100 ms", ms < 100);
 			snprintf(r->note, sizeof(r->note),
-				 "median of 5; %" PRIu64 " ops, %u phases, same counts as the walk; "
+				 "median of 5; %" PRIu64
+				 " ops, %u phases, same counts as the walk; "
 				 "p50/p90/p99 within 3.1%%",
 				 sum.ops, sum.nphases);
 		}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* shiplog status: what runs now. One snapshot read plus the tail (ledger_state_at), and the lock
+ * file: cheap whatever the ledger's size. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <ledger/ledger.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "lock.h"
+#include "out.h"
+#include "releases.h"
+#include "render.h"
+#include "repo.h"
+#include "util.h"
+
+static json_t *lock_json(int r, bool held, const struct lock_holder *h)
+{
+	if (r < 0)
+		return json_pack("{s:b,s:o}", "held", 0, "error", json_str(sl_strerror(r)));
+	if (!held)
+		return json_pack("{s:b}", "held", 0);
+	return json_pack("{s:b,s:I,s:o,s:I,s:o}", "held", 1, "pid", (json_int_t)h->pid, "actor",
+			 json_str(h->actor), "op", (json_int_t)h->op, "since",
+			 json_time(h->since_ns));
+}
+
+/* Drift: a service whose files on disk are not the commit it runs (the shared in-place checkout
+ * moved by a deploy that left it out, or its release link). Needs the config; reads git only for
+ * the in-place layout. One line per drifting service into text, or an array into json. */
+static void drift(struct cmd_ctx *ctx, const struct ledger_state *st, json_t *json)
+{
+	const struct config *cfg = ctx->cfg;
+	struct repo *repo = NULL;
+	char head[REPO_OID_HEX] = "";
+
+	if (!cfg || str_empty(cfg->target.checkout))
+		return;
+	if (cfg->target.layout == LAYOUT_IN_PLACE) {
+		if (repo_open(cfg->target.checkout, &repo) < 0 ||
+		    repo_head(repo, head, NULL, 0) < 0)
+			head[0] = '\0';
+		repo_free(repo);
+		if (!head[0])
+			return;
+	}
+	for (uint32_t i = 0; i < st->nservices; i++) {
+		const struct ledger_service_state *ss = &st->services[i];
+		const char *runs = ss->rt[LEDGER_RT_NATIVE].commit;
+		char files[REPO_OID_HEX] = "";
+
+		if (!runs[0] || ss->owner != LEDGER_RT_NATIVE || !config_service(cfg, ss->name))
+			continue;
+		if (cfg->target.layout == LAYOUT_IN_PLACE)
+			strlcpy_(files, head, sizeof(files));
+		else if (releases_service_commit(cfg, ss->name, files) < 0)
+			continue;
+		if (streq(files, runs))
+			continue;
+		if (json)
+			json_array_append_new(json, json_pack("{s:s,s:s,s:s}", "service", ss->name,
+							      "runs", runs, "files", files));
+		else
+			printf(
+			    "drift: %s runs %.12s but its files on disk are %.12s (%s); a restart "
+			    "would run code no deploy verified for it\n",
+			    ss->name, runs, files,
+			    cfg->target.layout == LAYOUT_IN_PLACE ? "the shared checkout moved"
+								  : "its release link");
+	}
+}
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct ledger_state *st = NULL;
+	struct lock_holder holder = {0};
+	bool held = false;
+	int r, lr;
+
+	r = render_args_json_only(&cmd_status, argc, argv);
+	if (r < 0)
+		return r;
+	if (optind < argc) {
+		log_error("status: unexpected argument '%s'; see 'shiplog status --help'",
+			  argv[optind]);
+		return SL_EUSAGE;
+	}
+	r = cmd_ready(ctx);
+	if (r != CMD_RUN_HERE)
+		return r;
+
+	st = xmalloc(sizeof(*st));
+	r = ledger_state_at(ctx->lg, UINT64_MAX, st);
+	if (r < 0) {
+		render_ledger_fail(&cmd_status, ctx->lg, r, "cannot replay the ledger", 0);
+		goto out;
+	}
+	lr = lock_status(ctx->ledger_dir, &held, &holder);
+
+	if (out_settings.json) {
+		json_t *o = render_state_json(st);
+
+		json_object_set_new(o, "ledger", json_str(ctx->ledger_dir));
+		json_object_set_new(o, "lock", lock_json(lr, held, &holder));
+		json_object_set_new(o, "drift", json_array());
+		drift(ctx, st, json_object_get(o, "drift"));
+		out_json(o);
+		goto out;
+	}
+
+	printf("ledger %s\n", ctx->ledger_dir);
+	render_state_text(stdout, st);
+	drift(ctx, st, NULL);
+	if (lr < 0) {
+		printf("lock: unknown (%s)\n", sl_strerror(lr));
+	} else if (held) {
+		char d[512];
+
+		lock_holder_describe(&holder, d, sizeof(d));
+		printf("lock: held by %s\n", d);
+	} else {
+		printf("lock: free\n");
+		if (st->inflight.op)
+			printf("note: operation %" PRIu64
+			       " is recorded as running but nobody holds "
+			       "the lock: its process died; the next deploy or rollback closes it "
+			       "as interrupted\n",
+			       st->inflight.op);
+	}
+out:
+	free(st);
+	return r;
+}
+
+const struct cmd_entry cmd_status = {
+    .name = "status",
+    .summary = "what runs now: per service commit, owner, health, last-good; lock holder",
+    .usage = "usage: shiplog status [--json]\n"
+	     "\n"
+	     "Shows the current state replayed from the ledger: for every service the runtime\n"
+	     "that owns it, the commit running on each runtime and since when, whether its last\n"
+	     "health evidence was good, and its last-good commit (the newest operation whose\n"
+	     "verify passed and that was not rolled back). Then the quarantined commits (undone\n"
+	     "by a rollback), the operation in flight (with its phase, actor and pid) and who\n"
+	     "holds the deploy lock. It reads the newest snapshot plus the events after it, so\n"
+	     "it is fast on any ledger size. With the config, a 'drift:' line names every service\n"
+	     "whose files on disk are not the commit it runs (the in-place checkout moved by a\n"
+	     "deploy that left it out of scope; in the releases layout, its release link).\n"
+	     "\n"
+	     "Options:\n"
+	     "  --json    one JSON document: seq, services[].runtimes.<rt>.{commit,since,healthy,\n"
+	     "            last_good}, quarantine[], inflight, parent, counters, lock,\n"
+	     "            drift[].{service,runs,files}\n"
+	     "\n"
+	     "Examples:\n"
+	     "  shiplog status\n"
+	     "  shiplog --ledger /srv/state/app status --json | jq '.services[].owner'\n"
+	     "\n"
+	     "Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
+    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
+    .run = run,
+};

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+#include "op.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "out.h"
+#include "util.h"
+
+volatile sig_atomic_t op_interrupted;
+
+static void on_signal(int sig)
+{
+	op_interrupted = sig;
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Every event shiplog writes passes here: its free text (errors, argv, health targets and
+ * details, which carry git remotes, URLs and libgit2/libcurl messages) is recorded with the
+ * secrets of its URLs redacted. The copies live in strs until the append is done. */
+static void redact_event(struct ledger_event *ev, struct strv *strs, const char ***argv)
+{
+#define REDACT(field)                                                                              \
+	do {                                                                                       \
+		if (field) {                                                                       \
+			strv_push_take(strs, redact_secrets(field));                               \
+			(field) = strs->v[strs->n - 1];                                            \
+		}                                                                                  \
+	} while (0)
+	switch (ev->type) {
+	case LEDGER_EV_OP_REFUSED:
+		REDACT(ev->u.op_refused.reason);
+		break;
+	case LEDGER_EV_OP_FINISHED:
+		REDACT(ev->u.op_finished.error);
+		break;
+	case LEDGER_EV_PHASE_FINISHED:
+		REDACT(ev->u.phase.error);
+		break;
+	case LEDGER_EV_HEALTH_CHECKED:
+		REDACT(ev->u.health_checked.target);
+		REDACT(ev->u.health_checked.detail);
+		break;
+	case LEDGER_EV_STEP_RAN:
+		*argv = xcalloc(ev->u.step_ran.argv.n + 1, sizeof(char *));
+		for (uint32_t i = 0; i < ev->u.step_ran.argv.n; i++) {
+			(*argv)[i] = ev->u.step_ran.argv.v[i];
+			REDACT((*argv)[i]);
+		}
+		ev->u.step_ran.argv.v = *argv;
+		break;
+	default:
+		break;
+	}
+#undef REDACT
+}
+
+void op_ledger_write_error(const char *path, const char *what, int r, const char *detail,
+			   uint64_t op)
+{
+	char stopped[96] = "";
+
+	const char *cause, *fix;
+
+	switch (r) {
+	case -ENOSPC:
+	case -EDQUOT:
+		cause = "the disk is full";
+		fix =
+		    "free space on that filesystem (df -h), or move the ledger ([target] ledger or "
+		    "--ledger)";
+		break;
+	case -EROFS:
+		cause = "the filesystem is read-only";
+		fix = "remount it read-write, or move the ledger ([target] ledger or --ledger)";
+		break;
+	case -EACCES:
+	case -EPERM:
+		cause = "permission denied";
+		fix =
+		    "run shiplog as the ledger's owner, or give it back its modes (0700 directory, "
+		    "0600 files)";
+		break;
+	default:
+		cause = ledger_strerror(r);
+		fix = "check the ledger's filesystem and run 'shiplog ledger verify'";
+		break;
+	}
+	if (op)
+		snprintf(stopped, sizeof(stopped), "; operation %llu stopped before its next step",
+			 (unsigned long long)op);
+	log_error("%s: cannot %s the ledger '%s'%s%s%s%s; %s, then run the command again", cause,
+		  what, path ? path : "?", detail && *detail ? " (" : "", detail ? detail : "",
+		  detail && *detail ? ")" : "", stopped, fix);
+}
+
+static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint64_t *seq)
+{
+	struct ledger_event clean = *ev;
+	struct strv strs = {0};
+	const char **argv = NULL;
+	int r;
+
+	ev->version = LEDGER_SCHEMA_VERSION;
+	if (!ev->actor)
+		ev->actor = actor_string();
+	clean.version = ev->version;
+	clean.actor = ev->actor;
+	redact_event(&clean, &strs, &argv);
+	r = ledger_append(lg, &clean, durable ? 0 : LEDGER_APPEND_NOSYNC, seq);
+	free(argv);
+	strv_free(&strs);
+	return r;
+}
+
+/* Says once why the ledger took no write: later failures of the same operation stay quiet. */
+static int append_failed(struct op *op, struct ledger *lg, const struct ledger_event *ev, int r)
+{
+	_cleanup_free_ char *what = xasprintf("record '%s' in", ledger_event_type_name(ev->type));
+
+	if (op && op->ledger_error)
+		return r;
+	if (op)
+		op->ledger_error = r;
+	op_ledger_write_error(ledger_path(lg), what, r, ledger_errmsg(lg),
+			      op && !op->finished ? op->id : 0);
+	return r;
+}
+
+int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
+	int r;
+
+	*op = (struct op){.lg = lg, .current = -1};
+	install_handlers();
+	strlcpy_(op->kind, req->kind, sizeof(op->kind));
+	req->pid = (uint32_t)getpid();
+	ev.u.op_requested = *req;
+	r = append(lg, &ev, true, &op->id);
+	if (r < 0)
+		return append_failed(op, lg, &ev, r);
+	op->started_mono = mono_ns();
+	return 0;
+}
+
+int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const char *guard,
+		      const char *reason, uint64_t *id_out)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REFUSED};
+	int r;
+
+	req->pid = (uint32_t)getpid();
+	ev.u.op_refused.req = *req;
+	ev.u.op_refused.guard = guard;
+	ev.u.op_refused.reason = reason;
+	r = append(lg, &ev, true, id_out);
+	return r < 0 ? append_failed(NULL, lg, &ev, r) : r;
+}
+
+int op_append(struct op *op, struct ledger_event *ev)
+{
+	int r;
+
+	ev->op = op->id;
+	if (op->ledger_error)
+		return op->ledger_error; /* nothing after a lost event: the record stays a prefix */
+	r = append(op->lg, ev, false, NULL);
+	if (r < 0)
+		return append_failed(op, op->lg, ev, r);
+	op->unsynced = true;
+	return r;
+}
+
+int op_durable(struct op *op)
+{
+	int r;
+
+	/* Called before every side effect: the place to stop when the operator asked to. */
+	/* An event that could not be appended stops the operation here, before the side
+	 * effect: nothing may happen that the ledger does not hold. */
+	if (op->ledger_error)
+		return op->ledger_error;
+	if (op_interrupted) {
+		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
+		ledger_sync(op->lg);
+		return SL_EFAILED;
+	}
+	if (!op->unsynced)
+		return 0;
+	r = ledger_sync(op->lg);
+	if (r < 0) {
+		op->ledger_error = r;
+		op_ledger_write_error(ledger_path(op->lg), "sync", r, ledger_errmsg(op->lg),
+				      op->id);
+		return r;
+	}
+	op->unsynced = false;
+	return 0;
+}
+
+int op_phase_begin(struct op *op, const char *name, const char *title)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_PHASE_STARTED};
+
+	if (op->current >= 0)
+		op_phase_end(op, true, NULL);
+	if (op->nphases >= OP_MAX_PHASES)
+		return -E2BIG;
+	op->current = (int)op->nphases++;
+	strlcpy_(op->phases[op->current].name, name, LEDGER_NAME_MAX);
+	op->phase_started_mono = mono_ns();
+	out_phase(title);
+	ev.u.phase.name = name;
+	return op_append(op, &ev);
+}
+
+int op_phase_end(struct op *op, bool ok, const char *error)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_PHASE_FINISHED};
+	struct op_phase *p;
+
+	if (op->current < 0)
+		return 0;
+	p = &op->phases[op->current];
+	p->duration_ns = mono_ns() - op->phase_started_mono;
+	p->ok = ok;
+	op->current = -1;
+	ev.u.phase.name = p->name;
+	ev.u.phase.duration_ns = p->duration_ns;
+	ev.u.phase.ok = ok;
+	ev.u.phase.error = error ? error : "";
+	return op_append(op, &ev);
+}
+
+void op_fail(struct op *op, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (op->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(op->error, sizeof(op->error), fmt, ap);
+	va_end(ap);
+}
+
+static int record_step(struct op *op, const char *what, char *const argv[], const char *cwd,
+		       int exit_code, int64_t duration_ns, const char *output)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_STEP_RAN};
+	size_t n = 0;
+
+	while (argv[n])
+		n++;
+	ev.u.step_ran.argv.n = (uint32_t)n;
+	ev.u.step_ran.argv.v = (const char **)argv;
+	ev.u.step_ran.cwd = cwd ? cwd : "";
+	ev.u.step_ran.exit_code = exit_code;
+	ev.u.step_ran.duration_ns = duration_ns;
+	ev.u.step_ran.what = what;
+	ev.u.step_ran.output = output;
+	return op_append(op, &ev);
+}
+
+int op_record_step(struct op *op, const char *what, char *const argv[], const char *cwd,
+		   int exit_code, int64_t duration_ns, const char *suffix)
+{
+	out_argv(argv, suffix);
+	op_waited(op, duration_ns);
+	return record_step(op, what, argv, cwd, exit_code, duration_ns, NULL);
+}
+
+int op_record_check(struct op *op, const char *what, char *const argv[], const char *cwd,
+		    int exit_code, int64_t duration_ns, const char *suffix, const char *output)
+{
+	out_argv(argv, suffix);
+	op_waited(op, duration_ns);
+	return record_step(op, what, argv, cwd, exit_code, duration_ns, output);
+}
+
+int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
+	   struct spawn_result *res)
+{
+	/* Output that streams is relayed by us (captured and teed), not inherited: it passes the
+	 * filter of terminal control bytes on its way to the terminal. */
+	struct spawn_opts so = {.cwd = cwd,
+				.capture = true,
+				.tee = !capture,
+				.stream_to_stderr = out_settings.json,
+				.abort_flag = &op_interrupted};
+	struct spawn_result local = {0}, *rr = res ? res : &local;
+	int r;
+
+	out_argv(argv, NULL);
+	r = op_durable(op);
+	if (r < 0)
+		return r;
+	r = spawn_run(argv, &so, rr);
+	if (!capture)
+		spawn_result_release(rr); /* streamed: the caller asked for no output */
+	op_waited(op, rr->duration_ns);
+	record_step(op, what, argv, cwd, rr->exit_code, rr->duration_ns, NULL);
+	if (r < 0) {
+		op_fail(op, "%s: cannot run '%s': %s", what, argv[0], strerror(-r));
+		log_error("%s: cannot run '%s': %s", what, argv[0], strerror(-r));
+	} else if (rr->exit_code != 0) {
+		op_fail(op, "%s: '%s' exited with status %d", what, argv[0], rr->exit_code);
+		log_error("%s: '%s' exited with status %d", what, argv[0], rr->exit_code);
+		r = SL_EFAILED;
+	}
+	if (!res)
+		spawn_result_release(&local);
+	return r;
+}
+
+/* The last OP_TAIL_LINES lines (at most OP_TAIL_BYTES) of an output, redacted. The redaction
+ * runs on a wider window first, so that a value cut by the window's edge is not half shown. */
+static char *output_tail(const char *out, size_t len, const struct strv *secrets)
+{
+	size_t from = len > 4 * OP_TAIL_BYTES ? len - 4 * OP_TAIL_BYTES : 0;
+	_cleanup_free_ char *red = env_redact(out + from, len - from, secrets);
+	size_t n = strlen(red), lines = 0, start;
+
+	while (n && (red[n - 1] == '\n' || red[n - 1] == '\r'))
+		red[--n] = '\0';
+	start = n;
+	while (start > 0 && n - start < OP_TAIL_BYTES) {
+		if (red[start - 1] == '\n' && ++lines == OP_TAIL_LINES)
+			break;
+		start--;
+	}
+	if (n - start >= OP_TAIL_BYTES) {
+		/* one long line: keep its end, from a character boundary */
+		start = n - OP_TAIL_BYTES;
+		while (start < n && ((unsigned char)red[start] & 0xC0) == 0x80)
+			start++;
+	}
+	return xstrdup(red + start);
+}
+
+int op_run_shell(struct op *op, const char *what, char *const argv[], const char *cwd,
+		 char *const env_add[], const struct strv *secrets)
+{
+	struct spawn_opts so = {.cwd = cwd,
+				.env_add = env_add,
+				.capture = true,
+				.tee = true,
+				.stream_to_stderr = out_settings.json,
+				.abort_flag = &op_interrupted};
+	struct spawn_result res = {0};
+	_cleanup_free_ char *tail = NULL;
+	const char *shown;
+	int r;
+
+	out_argv(argv, NULL);
+	r = op_durable(op);
+	if (r < 0)
+		return r;
+	r = spawn_run(argv, &so, &res);
+	op_waited(op, res.duration_ns);
+	tail = output_tail(res.output ? res.output : "", res.output_len, secrets);
+	record_step(op, what, argv, cwd, res.exit_code, res.duration_ns, tail);
+	spawn_result_release(&res);
+	/* name the command: the shell string, not "/bin/sh" */
+	shown = streq(argv[0], "/bin/sh") && streq(argv[1], "-c") && argv[2] ? argv[2] : argv[0];
+	if (r < 0) {
+		op_fail(op, "%s: cannot run '%s': %s", what, shown, strerror(-r));
+		log_error("%s: cannot run '%s': %s", what, shown, strerror(-r));
+	} else if (res.exit_code != 0) {
+		op_fail(op, "%s: '%.200s' exited with status %d", what, shown, res.exit_code);
+		log_error("%s: '%.200s' exited with status %d; its last lines are kept in 'shiplog "
+			  "show %llu'",
+			  what, shown, res.exit_code, (unsigned long long)op->id);
+		r = SL_EFAILED;
+	}
+	return r;
+}
+
+void op_waited(struct op *op, int64_t ns)
+{
+	op->wait_ns += ns;
+}
+
+int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
+	int r;
+
+	if (op->finished)
+		return 0;
+	if (op->current >= 0)
+		op_phase_end(op, outcome == LEDGER_OUT_SUCCEEDED, op->error);
+	ev.op = op->id;
+	ev.u.op_finished.outcome = outcome;
+	ev.u.op_finished.error = op->error;
+	ev.u.op_finished.duration_ns = mono_ns() - op->started_mono;
+	ev.u.op_finished.rollback_op = rollback_op;
+	r = op->ledger_error ? op->ledger_error : append(op->lg, &ev, true, NULL);
+	op->finished = true;
+	if (r < 0)
+		append_failed(op, op->lg, &ev, r);
+	op->unsynced = false;
+	op_print_timings(op);
+	return r;
+}
+
+void op_print_timings(const struct op *op)
+{
+	int64_t total = 0, wall = mono_ns() - op->started_mono;
+	char d[32];
+
+	/* the reference's title for deploys; a rollback (also one nested in a failed deploy) says
+	 * what it is */
+	out_phase(streq(op->kind, "rollback") ? "Rollback Timings" : "Deploy Timings");
+	for (size_t i = 0; i < op->nphases; i++) {
+		format_duration(op->phases[i].duration_ns, d, sizeof(d));
+		out_say("%s: %s%s", op->phases[i].name, d, op->phases[i].ok ? "" : " (failed)");
+		total += op->phases[i].duration_ns;
+	}
+	format_duration(total, d, sizeof(d));
+	out_say("total: %s", d);
+	if (out_settings.verbosity > 0) {
+		format_duration(wall - op->wait_ns, d, sizeof(d));
+		out_say(
+		    "shiplog overhead: %s (%.3f ms; wall minus time waiting on commands, jobs and "
+		    "checks)",
+		    d, (double)(wall - op->wait_ns) / 1e6);
+	}
+}
+
+static int close_one(struct ledger *lg, const struct ledger_inflight *f, const char *why_prefix)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
+	char when[64], err[512];
+	int r;
+
+	format_time(f->started_ns, when, sizeof(when));
+	snprintf(err, sizeof(err),
+		 "%s: process %u (%s) stopped during phase '%s' without finishing", why_prefix,
+		 f->pid, f->actor, f->phase[0] ? f->phase : "start");
+	ev.op = f->op;
+	ev.u.op_finished.outcome = LEDGER_OUT_INTERRUPTED;
+	ev.u.op_finished.error = err;
+	out_say("closing operation %llu (%s started %s by %s) as interrupted: it stopped during "
+		"phase '%s'",
+		(unsigned long long)f->op, f->kind, when, f->actor,
+		f->phase[0] ? f->phase : "start");
+	r = append(lg, &ev, true, NULL);
+	return r < 0 ? append_failed(NULL, lg, &ev, r) : r;
+}
+
+int op_close_interrupted(struct ledger *lg, const char *why_prefix)
+{
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	int r;
+
+	r = ledger_state_at(lg, UINT64_MAX, st);
+	if (r < 0) {
+		log_error("cannot read the ledger state: %s: %s", ledger_strerror(r),
+			  ledger_errmsg(lg));
+		goto out;
+	}
+	if (st->inflight.op) {
+		struct ledger_inflight parent = st->parent;
+		r = close_one(lg, &st->inflight, why_prefix);
+		if (r >= 0 && parent.op)
+			r = close_one(lg, &parent, why_prefix);
+	}
+out:
+	free(st);
+	return r;
+}

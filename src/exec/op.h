@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* An operation in flight: the one place that turns what a deploy or rollback does into ledger
+ * events and into the transcript a person reads. Phases are timed and printed like the reference
+ * ("== Rollout ==", "$ argv", a closing "Deploy Timings" block, also on failure); every external
+ * command is echoed, run and recorded as step.ran.
+ *
+ * Durability: op.requested and op.finished are synced. Everything in between is appended without
+ * a sync (it survives a crash of this process) and one sync is forced before each side effect
+ * (op_durable()), so an OS crash can never hide a side effect that started. */
+#ifndef SHIPLOG_OP_H
+#define SHIPLOG_OP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ledger/ledger.h>
+
+#include "spawn.h"
+#include "util.h"
+
+#define OP_MAX_PHASES 12
+
+struct op_phase {
+	char name[LEDGER_NAME_MAX];
+	int64_t duration_ns;
+	bool ok;
+};
+
+struct op {
+	struct ledger *lg;
+	uint64_t id;
+	char kind[16]; /* "deploy" | "rollback": the transcript prefix is "[deploy]" either way */
+	int64_t started_mono;
+	int64_t wait_ns; /* time spent waiting on commands, jobs and checks */
+	bool unsynced;	 /* events appended since the last sync */
+	struct op_phase phases[OP_MAX_PHASES];
+	size_t nphases;
+	int current; /* index of the open phase, -1 when none */
+	int64_t phase_started_mono;
+	bool finished;
+	char error[512];  /* the first failure, shown at the end */
+	int ledger_error; /* the first append or sync that failed (0 = none): from then on
+			   * nothing is appended and op_durable() refuses every side effect */
+};
+
+/* Set by SIGINT/SIGTERM while an operation runs (op_begin installs the handlers, once per
+ * process). The operation stops at the next step and ends `interrupted`, with its timings; a
+ * second signal kills at once (the next operation then closes it as interrupted). */
+extern volatile sig_atomic_t op_interrupted;
+
+/* The one message for a ledger that took no write: the cause first (disk full, read-only,
+ * permission), what could not be done, the ledger's path and the fix. what: "record 'x' in",
+ * "sync", "open". op: the operation that stops (0 = none yet). */
+void op_ledger_write_error(const char *path, const char *what, int r, const char *detail,
+			   uint64_t op);
+
+/* Appends op.requested (durable) and starts the clock. req->pid is filled in. */
+int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req);
+
+/* Appends a standalone op.refused for a request that never started (guards checked before the
+ * lock, the lock itself). Durable. *id_out may be NULL. */
+int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const char *guard,
+		      const char *reason, uint64_t *id_out);
+
+/* Appends one event of this operation (fills op, actor, time). Not synced. */
+int op_append(struct op *op, struct ledger_event *ev);
+
+/* Makes everything appended so far durable; call before each side effect. Fails (and the
+ * caller must not go on) when an earlier append or this sync failed: op->ledger_error. */
+int op_durable(struct op *op);
+
+/* Opens a phase: prints "== title ==" and appends phase.started. Closes an open one first. */
+int op_phase_begin(struct op *op, const char *name, const char *title);
+/* Closes the open phase: appends phase.finished with its duration. */
+int op_phase_end(struct op *op, bool ok, const char *error);
+
+/* Records the first failure message (later ones are ignored). */
+void op_fail(struct op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Echoes "$ argv", makes the ledger durable, runs argv in cwd, appends step.ran. Returns 0 when
+ * the command ran and exited 0, SL_EFAILED when it exited non-zero (message recorded), -errno
+ * when it could not start. res may be NULL; when given, it must be released by the caller.
+ * Without capture the output streams through our stdout (terminal controls escaped). */
+int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
+	   struct spawn_result *res);
+
+/* Runs a build or hook: argv (["/bin/sh", "-c", TEXT] for the operator's shell strings) with
+ * env_add (may be NULL) added to the environment, its output streamed and kept: step.ran records
+ * the last lines (OP_TAIL_LINES, at most OP_TAIL_BYTES) with every value of `secrets`
+ * ("NAME=value" entries) redacted. A failure names the command (the shell string, not
+ * "/bin/sh"). Returns like op_run. */
+#define OP_TAIL_LINES 20
+#define OP_TAIL_BYTES 2048
+int op_run_shell(struct op *op, const char *what, char *const argv[], const char *cwd,
+		 char *const env_add[], const struct strv *secrets);
+
+/* Records a check shiplog did itself (op_record_step) with what it found as the step's output. */
+int op_record_check(struct op *op, const char *what, char *const argv[], const char *cwd,
+		    int exit_code, int64_t duration_ns, const char *suffix, const char *output);
+
+/* Records a step that shiplog did itself (libgit2, sd-bus): argv is the equivalent command a
+ * person would type, shown with a "# via libgit2" style suffix. */
+int op_record_step(struct op *op, const char *what, char *const argv[], const char *cwd,
+		   int exit_code, int64_t duration_ns, const char *suffix);
+
+/* Adds time spent waiting on something external (restart jobs, health checks). */
+void op_waited(struct op *op, int64_t ns);
+
+/* Closes any open phase (as failed when outcome is not SUCCEEDED), appends op.finished
+ * (durable) and prints the timings block. */
+int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op);
+
+/* The closing block: "== Deploy Timings ==", one "[deploy] <phase>: <dur>" line per phase and
+ * "[deploy] total: <dur>" (the sum of the phases, as the reference). */
+void op_print_timings(const struct op *op);
+
+/* Closes operations left open by a process that died: appends op.finished(interrupted) for the
+ * in-flight operation (and its parent). Call with the deploy lock held. Prints what it closed. */
+int op_close_interrupted(struct ledger *lg, const char *why_prefix);
+
+#endif

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+#include "compose.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "out.h"
+#include "spawn.h"
+
+#define PROBE_TIMEOUT_NS (60LL * 1000000000LL)
+
+static const char *const compose_files[] = {"docker-compose.yml", "docker-compose.yaml",
+					    "compose.yaml", "compose.yml"};
+
+/* The last non-empty line of a command's output, for messages. */
+static void last_line(const char *s, char *buf, size_t n)
+{
+	const char *end, *start;
+
+	buf[0] = '\0';
+	if (!s)
+		return;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > s && start[-1] != '\n')
+		start--;
+	snprintf(buf, n, "%.*s", (int)(end - start), start);
+}
+
+/* Runs a read-only command, capturing its output; echoed and recorded, but a non-zero exit is
+ * the caller's to judge (no op_fail). record = false for polling. */
+static int probe(struct op *op, const char *what, char *const argv[], const char *cwd, bool record,
+		 struct spawn_result *res)
+{
+	struct spawn_opts so = {.cwd = cwd, .capture = true, .timeout_ns = PROBE_TIMEOUT_NS};
+	int r;
+
+	r = spawn_run(argv, &so, res);
+	if (record && op)
+		op_record_step(op, what, argv, cwd ? cwd : "", res->exit_code, res->duration_ns,
+			       NULL);
+	else if (op)
+		op_waited(op, res->duration_ns);
+	return r;
+}
+
+const char *compose_command_name(const struct compose *c)
+{
+	return c->v1 ? "docker-compose" : "docker compose";
+}
+
+static char *path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	if (str_empty(b) || streq(b, "."))
+		return xstrndup(a, la);
+	if (b[0] == '/')
+		return xstrdup(b);
+	if (str_startswith(b, "./"))
+		b += 2;
+	return xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+int compose_open(struct compose **out, struct op *op, const char *checkout, const char *workdir,
+		 const char *project, char *err, size_t errlen)
+{
+	struct compose *c = xcalloc(1, sizeof(*c));
+	struct spawn_result res = {0};
+	char line[256];
+	int r;
+
+	*out = NULL;
+	c->workdir = path_join(checkout, workdir);
+	c->project = xstrdup(project);
+	c->docker = spawn_which("docker");
+	if (!c->docker) {
+		snprintf(err, errlen,
+			 "the docker client is not installed (no 'docker' on PATH); "
+			 "install docker.io, or deploy with --runtime native");
+		r = SL_EENV;
+		goto fail;
+	}
+	{
+		char *argv[] = {c->docker, "version", "--format", "{{.Server.Version}}", NULL};
+		r = probe(op, "docker", argv, c->workdir, true, &res);
+		if (r < 0 || res.exit_code != 0) {
+			const char *host = getenv("DOCKER_HOST");
+			last_line(res.output, line, sizeof(line));
+			snprintf(
+			    err, errlen,
+			    "cannot reach the Docker engine at '%s': %s; start dockerd, or point "
+			    "DOCKER_HOST at its socket",
+			    host ? host : "unix:///var/run/docker.sock",
+			    r < 0     ? strerror(-r)
+			    : line[0] ? line
+				      : "no answer");
+			r = SL_EENV;
+			goto fail;
+		}
+		last_line(res.output, line, sizeof(line));
+		out_say("docker engine %s answers (%s)", line,
+			getenv("DOCKER_HOST") ? getenv("DOCKER_HOST") : "default socket");
+		spawn_result_release(&res);
+	}
+	{
+		/* v2 first: the plugin answers `docker compose version` */
+		char *argv[] = {c->docker, "compose", "version", NULL};
+		r = probe(op, "docker", argv, c->workdir, true, &res);
+		if (r == 0 && res.exit_code == 0) {
+			last_line(res.output, line, sizeof(line));
+			out_say("compose: docker compose (%s)", line);
+			spawn_result_release(&res);
+			*out = c;
+			return 0;
+		}
+		spawn_result_release(&res);
+	}
+	/* v1 is a Python program: not probed (half a second each time); when it is broken, its
+	 * first command says so */
+	c->v1 = spawn_which("docker-compose");
+	if (c->v1) {
+		out_say("compose: docker-compose (v1, %s; 'docker compose' is not installed)",
+			c->v1);
+		*out = c;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "compose is not installed: neither 'docker compose' (v2) nor "
+		 "'docker-compose' (v1) works; install docker-compose (Debian) or the compose "
+		 "plugin");
+	r = SL_EENV;
+fail:
+	spawn_result_release(&res);
+	compose_free(c);
+	return r;
+}
+
+void compose_free(struct compose *c)
+{
+	if (!c)
+		return;
+	if (c->override)
+		unlink(c->override);
+	if (c->tmpdir)
+		rmdir(c->tmpdir);
+	free(c->docker), free(c->v1), free(c->workdir), free(c->file), free(c->project);
+	free(c->tmpdir), free(c->override);
+	strv_free(&c->services);
+	strv_free(&c->built);
+	free(c);
+}
+
+/* The compose argv prefix, into a strv (pointers owned by c). */
+static void prefix(const struct compose *c, struct strv *v, bool with_override)
+{
+	if (c->v1) {
+		strv_push(v, c->v1);
+	} else {
+		strv_push(v, c->docker);
+		strv_push(v, "compose");
+	}
+	strv_push(v, "-p");
+	strv_push(v, c->project);
+	if (c->file) {
+		strv_push(v, "-f");
+		strv_push(v, c->file);
+	}
+	if (with_override && c->override) {
+		strv_push(v, "-f");
+		strv_push(v, c->override);
+	}
+	strv_push(v, "--project-directory");
+	strv_push(v, c->workdir);
+}
+
+int compose_run(struct compose *c, struct op *op, const char *what, const char *const *args,
+		bool capture, struct spawn_result *res)
+{
+	struct strv v = {0};
+	int r;
+
+	prefix(c, &v, true);
+	for (size_t i = 0; args[i]; i++)
+		strv_push(&v, args[i]);
+	r = op_run(op, what, v.v, c->workdir, capture, res);
+	strv_free(&v);
+	return r;
+}
+
+int compose_docker_run(struct compose *c, struct op *op, const char *what, const char *const *args,
+		       bool capture, struct spawn_result *res)
+{
+	struct strv v = {0};
+	int r;
+
+	strv_push(&v, c->docker);
+	for (size_t i = 0; args[i]; i++)
+		strv_push(&v, args[i]);
+	r = op_run(op, what, v.v, c->workdir, capture, res);
+	strv_free(&v);
+	return r;
+}
+
+/* `config` prints normalised YAML (two-space indents, both v1 and v2): the services are the
+ * two-space keys under "services:", a build section a four-space "build:" key below one. */
+static void config_parse(struct compose *c, char *text)
+{
+	bool in_services = false;
+	char *cur = NULL;
+
+	strv_free(&c->services);
+	strv_free(&c->built);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		size_t ind = strspn(line, " ");
+		char *rest = line + ind, *colon;
+
+		if (ind == 0) {
+			in_services = str_startswith(rest, "services:");
+			continue;
+		}
+		if (!in_services || rest[0] == '-' || rest[0] == '#')
+			continue;
+		colon = strchr(rest, ':');
+		if (!colon)
+			continue;
+		if (ind == 2) {
+			*colon = '\0';
+			if ((rest[0] == '"' || rest[0] == '\'') && strlen(rest) > 1) {
+				rest++;
+				rest[strlen(rest) - 1] = '\0';
+			}
+			strv_push(&c->services, rest);
+			cur = c->services.v[c->services.n - 1];
+		} else if (ind == 4 && cur && str_startswith(rest, "build:")) {
+			strv_push(&c->built, cur);
+		}
+	}
+}
+
+int compose_config_read(struct compose *c, struct op *op, char *err, size_t errlen)
+{
+	struct spawn_result res = {0};
+	struct strv v = {0};
+	_cleanup_free_ char *text = NULL;
+	char line[512];
+	int r;
+
+	free(c->file);
+	c->file = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(compose_files) && !c->file; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", c->workdir, compose_files[i]);
+		if (access(p, R_OK) == 0)
+			c->file = xstrdup(p);
+	}
+	if (!c->file) {
+		snprintf(err, errlen,
+			 "no compose file in '%s' (docker-compose.yml, compose.yaml); set "
+			 "[runtime docker] workdir to the directory that holds it",
+			 c->workdir);
+		return SL_EREFUSED;
+	}
+	/* the file's version line goes into the override too: compose v1 refuses to merge files
+	 * of different versions */
+	c->version_line[0] = '\0';
+	if (read_file(c->file, 1 << 20, &text, NULL) == 0) {
+		for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			if (str_startswith(l, "version:")) {
+				size_t n = strcspn(l, "\r\n");
+				snprintf(c->version_line, sizeof(c->version_line), "%.*s", (int)n,
+					 l);
+				break;
+			}
+		}
+	}
+	prefix(c, &v, false);
+	strv_push(&v, "config");
+	r = probe(op, "compose", v.v, c->workdir, true, &res);
+	strv_free(&v);
+	if (r < 0 || res.exit_code != 0) {
+		last_line(res.output, line, sizeof(line));
+		snprintf(err, errlen, "'%s config' rejects '%s': %s", compose_command_name(c),
+			 c->file, r < 0 ? strerror(-r) : line);
+		spawn_result_release(&res);
+		return SL_EREFUSED;
+	}
+	config_parse(c, res.output ? res.output : (char *)"");
+	spawn_result_release(&res);
+	c->parsed = true;
+	return 0;
+}
+
+bool compose_has_service(const struct compose *c, const char *service)
+{
+	return strv_contains(&c->services, service);
+}
+
+bool compose_has_build(const struct compose *c, const char *service)
+{
+	return strv_contains(&c->built, service);
+}
+
+/* A YAML double-quoted scalar (JSON's string syntax is valid YAML), with compose's '$'
+ * interpolation escaped: the value reaches the container as written. */
+static void yaml_value(struct buf *b, const char *v)
+{
+	json_t *s = json_str(v);
+	char *q = json_dumps(s, JSON_ENCODE_ANY);
+
+	for (const char *p = q ? q : "\"\""; *p; p++) {
+		if (*p == '$')
+			buf_append(b, "$$", 2);
+		else
+			buf_append(b, p, 1);
+	}
+	free(q);
+	json_decref(s);
+}
+
+int compose_override_write(struct compose *c, const char *const *services, const char *const *tags,
+			   const struct strv *const *envs, size_t n)
+{
+	struct buf b = {0};
+	int r;
+
+	if (!c->tmpdir) {
+		const char *tmp = getenv("TMPDIR");
+		char *t = xasprintf("%s/shiplog-compose-XXXXXX", str_empty(tmp) ? "/tmp" : tmp);
+		if (!mkdtemp(t)) {
+			r = -errno;
+			free(t);
+			return r;
+		}
+		c->tmpdir = t;
+		c->override = xasprintf("%s/override.yml", t);
+	}
+	buf_printf(&b,
+		   "# written by shiplog: images tagged with the commit being deployed, and the\n"
+		   "# environment of [service NAME] env_file / env (mode 0600)\n");
+	if (c->version_line[0])
+		buf_printf(&b, "%s\n", c->version_line);
+	buf_printf(&b, "services:\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct strv *env = envs ? envs[i] : NULL;
+
+		if (str_empty(tags[i]) && (!env || !env->n))
+			continue;
+		buf_printf(&b, "  \"%s\":\n", services[i]);
+		if (!str_empty(tags[i]))
+			buf_printf(&b, "    image: \"%s\"\n", tags[i]);
+		if (env && env->n)
+			buf_printf(&b, "    environment:\n");
+		for (size_t j = 0; env && j < env->n; j++) {
+			size_t k = strcspn(env->v[j], "=");
+			buf_printf(&b, "      \"%.*s\": ", (int)k, env->v[j]);
+			yaml_value(&b, env->v[j][k] ? env->v[j] + k + 1 : "");
+			buf_printf(&b, "\n");
+		}
+	}
+	r = write_file_atomic(c->override, b.data, b.len, 0600);
+	buf_free(&b);
+	return r;
+}
+
+static void copy_json_str(json_t *o, const char *key, char *dst, size_t n)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	strlcpy_(dst, s ? s : "", n);
+}
+
+static void container_from_json(json_t *j, struct compose_container *ct)
+{
+	json_t *state = json_object_get(j, "State");
+	json_t *cfg = json_object_get(j, "Config");
+	json_t *labels = cfg ? json_object_get(cfg, "Labels") : NULL;
+	json_t *health = state ? json_object_get(state, "Health") : NULL;
+	const char *name = json_string_value(json_object_get(j, "Name"));
+
+	memset(ct, 0, sizeof(*ct));
+	copy_json_str(j, "Id", ct->id, sizeof(ct->id));
+	strlcpy_(ct->name, name ? name + (name[0] == '/') : "", sizeof(ct->name));
+	copy_json_str(j, "Image", ct->image_id, sizeof(ct->image_id));
+	if (cfg)
+		copy_json_str(cfg, "Image", ct->image, sizeof(ct->image));
+	if (labels)
+		copy_json_str(labels, "com.docker.compose.service", ct->service,
+			      sizeof(ct->service));
+	if (state) {
+		copy_json_str(state, "Status", ct->status, sizeof(ct->status));
+		ct->restarting = json_is_true(json_object_get(state, "Restarting"));
+		ct->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+		copy_json_str(state, "StartedAt", ct->started_at, sizeof(ct->started_at));
+	}
+	ct->restart_count = (uint32_t)json_integer_value(json_object_get(j, "RestartCount"));
+	if (health && json_is_object(health))
+		copy_json_str(health, "Status", ct->health, sizeof(ct->health));
+}
+
+/* docker inspect IDS -> containers; a missing id gives status "missing". */
+static int inspect(struct compose *c, struct op *op, bool record, char *const *ids, size_t n,
+		   struct compose_container *out)
+{
+	struct spawn_result res = {0};
+	struct strv v = {0};
+	json_error_t jerr;
+	json_t *arr;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		strlcpy_(out[i].id, ids[i], sizeof(out[i].id));
+		strlcpy_(out[i].status, "missing", sizeof(out[i].status));
+	}
+	if (!n)
+		return 0;
+	strv_push(&v, c->docker);
+	strv_push(&v, "inspect");
+	strv_push(&v, "--type");
+	strv_push(&v, "container");
+	for (size_t i = 0; i < n; i++)
+		strv_push(&v, ids[i]);
+	/* the output holds stderr too (an id that vanished: "Error: No such container"): parse
+	 * the JSON array wherever it starts and ignore the rest */
+	r = probe(op, "docker", v.v, c->workdir, record, &res);
+	strv_free(&v);
+	if (r < 0) {
+		spawn_result_release(&res);
+		return r;
+	}
+	{
+		const char *j = res.output ? strchr(res.output, '[') : NULL;
+		arr = json_loads(j ? j : "[]", JSON_DISABLE_EOF_CHECK, &jerr);
+	}
+	spawn_result_release(&res);
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return -EBADMSG;
+	}
+	for (size_t k = 0; k < json_array_size(arr); k++) {
+		struct compose_container ct;
+		container_from_json(json_array_get(arr, k), &ct);
+		for (size_t i = 0; i < n; i++)
+			if (streq(ct.id, ids[i]) || str_startswith(ct.id, ids[i]))
+				out[i] = ct;
+	}
+	json_decref(arr);
+	return 0;
+}
+
+int compose_inspect(struct compose *c, char *const *ids, size_t n, struct compose_container *out)
+{
+	return inspect(c, NULL, false, ids, n, out);
+}
+
+int compose_containers(struct compose *c, struct op *op, bool record,
+		       struct compose_container **out, size_t *n)
+{
+	_cleanup_free_ char *filter = xasprintf("label=com.docker.compose.project=%s", c->project);
+	char *argv[] = {c->docker, "ps", "-a", "-q", "--no-trunc", "--filter", filter, NULL};
+	struct spawn_result res = {0};
+	struct strv ids = {0};
+	struct compose_container *cts;
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = probe(op, "docker", argv, c->workdir, record, &res);
+	if (r < 0 || res.exit_code != 0) {
+		spawn_result_release(&res);
+		return r < 0 ? r : SL_EFAILED;
+	}
+	for (char *l = strtok(res.output ? res.output : (char *)"", "\n"); l;
+	     l = strtok(NULL, "\n"))
+		if (*str_trim(l))
+			strv_push(&ids, l);
+	spawn_result_release(&res);
+	cts = xcalloc(ids.n + 1, sizeof(*cts));
+	r = inspect(c, op, record, ids.v, ids.n, cts);
+	if (r < 0) {
+		free(cts);
+		strv_free(&ids);
+		return r;
+	}
+	/* one-off `compose run` containers are not the service's */
+	for (size_t i = 0; i < ids.n; i++)
+		if (!streq(cts[i].status, "missing") && cts[i].service[0])
+			cts[k++] = cts[i];
+	strv_free(&ids);
+	*out = cts;
+	*n = k;
+	return 0;
+}
+
+int compose_images_exist(struct compose *c, struct op *op, const char *const *refs, size_t n,
+			 bool *exists)
+{
+	struct spawn_result res = {0};
+	struct strv v = {0}, found = {0};
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		exists[i] = false;
+	if (!n)
+		return 0;
+	strv_push(&v, c->docker);
+	strv_push(&v, "image");
+	strv_push(&v, "ls");
+	strv_push(&v, "--format");
+	strv_push(&v, "{{.Repository}}:{{.Tag}}");
+	for (size_t i = 0; i < n; i++) {
+		strv_push(&v, "--filter");
+		strv_push_take(&v, xasprintf("reference=%s", refs[i]));
+	}
+	r = probe(op, "docker", v.v, c->workdir, true, &res);
+	strv_free(&v);
+	if (r < 0 || res.exit_code != 0) {
+		spawn_result_release(&res);
+		return r < 0 ? r : SL_EFAILED;
+	}
+	for (char *l = strtok(res.output ? res.output : (char *)"", "\n"); l;
+	     l = strtok(NULL, "\n"))
+		strv_push(&found, str_trim(l));
+	spawn_result_release(&res);
+	for (size_t i = 0; i < n; i++)
+		exists[i] = strv_contains(&found, refs[i]);
+	strv_free(&found);
+	return 0;
+}
+
+int compose_running_projects(struct compose *c, struct op *op, struct strv *lines)
+{
+	char *argv[] = {
+	    c->docker,	"ps",
+	    "--filter", "label=com.docker.compose.project",
+	    "--format", "{{.Label \"com.docker.compose.project\"}}\t{{.Names}}\t{{.Status}}",
+	    NULL};
+	struct spawn_result res = {0};
+	int r;
+
+	r = probe(op, "docker", argv, c->workdir, true, &res);
+	if (r < 0 || res.exit_code != 0) {
+		spawn_result_release(&res);
+		return r < 0 ? r : SL_EFAILED;
+	}
+	for (char *l = strtok(res.output ? res.output : (char *)"", "\n"); l;
+	     l = strtok(NULL, "\n"))
+		if (*str_trim(l))
+			strv_push(lines, l);
+	spawn_result_release(&res);
+	return 0;
+}

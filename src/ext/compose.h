@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* The one home of the docker and compose CLIs: finding them, running them (argv only, never a
+ * shell), and reading what they print (container JSON from `docker inspect`, `compose config`).
+ * docker.c builds the runtime on top of this.
+ *
+ * Compose is `docker compose` (v2) when it answers, else `docker-compose` (v1, what Debian 12
+ * ships). Every compose command runs as
+ *   <compose> -p PROJECT -f WORKDIR/<file> [-f OVERRIDE] --project-directory WORKDIR ARGS...
+ * in WORKDIR. The override file (written by compose_override_write() into a private temporary
+ * directory removed by compose_free()) tags the images of the services being deployed
+ * <project>-<service>:<commit12>. Every command is echoed and recorded as step.ran through op. */
+#ifndef SHIPLOG_COMPOSE_H
+#define SHIPLOG_COMPOSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "op.h"
+#include "util.h"
+
+#define COMPOSE_ID_MAX 72
+
+struct compose {
+	char *docker;	       /* absolute path of the docker client */
+	char *v1;	       /* absolute path of docker-compose when v1 is used, else NULL (v2) */
+	char *workdir;	       /* absolute compose directory */
+	char *file;	       /* absolute compose file in workdir */
+	char *project;	       /* -p */
+	char *tmpdir;	       /* private directory of the override, NULL until written */
+	char *override;	       /* the override file, NULL when none */
+	struct strv services;  /* compose services defined (from `config`) */
+	struct strv built;     /* ... of which have a build section */
+	char version_line[64]; /* the file's top-level "version:" line, "" when none */
+	bool parsed;
+};
+
+/* One container of the project, from `docker inspect`. */
+struct compose_container {
+	char id[COMPOSE_ID_MAX]; /* full container id */
+	char name[128];		 /* without the leading '/' */
+	char service[64];	 /* com.docker.compose.service */
+	char status[16];	 /* State.Status: running, restarting, exited, ... */
+	bool restarting;
+	uint32_t restart_count;
+	char health[16]; /* State.Health.Status, "" without a healthcheck */
+	int exit_code;
+	char image_id[COMPOSE_ID_MAX]; /* sha256:... */
+	char image[160];	       /* Config.Image: the tag it was created from */
+	char started_at[48];
+};
+
+/* Finds the client and compose, checks that the engine answers. checkout + workdir name the
+ * compose directory. SL_EENV with a message in err saying what is missing and how to fix it. */
+int compose_open(struct compose **out, struct op *op, const char *checkout, const char *workdir,
+		 const char *project, char *err, size_t errlen);
+/* Removes the override directory. Accepts NULL. */
+void compose_free(struct compose *c);
+
+/* "docker compose" or "docker-compose" (for messages). */
+const char *compose_command_name(const struct compose *c);
+
+/* Locates the compose file (docker-compose.yml, docker-compose.yaml, compose.yaml, compose.yml)
+ * and runs `config`, recording which services exist and which have a build section. SL_EREFUSED
+ * with err when there is no compose file or compose rejects it. */
+int compose_config_read(struct compose *c, struct op *op, char *err, size_t errlen);
+
+bool compose_has_service(const struct compose *c, const char *service);
+bool compose_has_build(const struct compose *c, const char *service);
+
+/* Writes the override (mode 0600): `image: TAG` for each services[i] / tags[i] (skipped when
+ * "") and `environment:` with envs[i] ("NAME=value" entries; envs or envs[i] may be NULL).
+ * Replaces an older one. */
+int compose_override_write(struct compose *c, const char *const *services, const char *const *tags,
+			   const struct strv *const *envs, size_t n);
+
+/* Runs a compose command: args is NULL-terminated. capture as op_run. */
+int compose_run(struct compose *c, struct op *op, const char *what, const char *const *args,
+		bool capture, struct spawn_result *res);
+
+/* Runs a docker client command (args without "docker", NULL-terminated) via op_run. */
+int compose_docker_run(struct compose *c, struct op *op, const char *what, const char *const *args,
+		       bool capture, struct spawn_result *res);
+
+/* The containers of the project (one-off `run` containers excluded), all states. *out is
+ * malloc'd. record: echo and record the commands (else they run silently: polling). */
+int compose_containers(struct compose *c, struct op *op, bool record,
+		       struct compose_container **out, size_t *n);
+
+/* Inspects the given container ids (polling: not recorded). out has n entries, in order; a
+ * container that vanished gets status "missing". */
+int compose_inspect(struct compose *c, char *const *ids, size_t n, struct compose_container *out);
+
+/* Whether each image reference exists locally: exists[i] for refs[i]. One recorded command. */
+int compose_images_exist(struct compose *c, struct op *op, const char *const *refs, size_t n,
+			 bool *exists);
+
+/* Running containers of any compose project: lines "PROJECT\tNAME\tSTATUS" in *lines. */
+int compose_running_projects(struct compose *c, struct op *op, struct strv *lines);
+
+#endif

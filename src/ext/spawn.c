@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/* Running external programs: fork + execve with an argv array, never a shell built from data.
+ *
+ * Everything the child needs (program path, environment) is prepared before fork(), so the child
+ * only makes async-signal-safe calls. An exec failure travels back through a close-on-exec pipe,
+ * which is how a missing program (-ENOENT) is told apart from a program that exits 127. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char **environ;
+
+#define SPAWN_OUTPUT_MAX (1u << 20) /* captured output keeps the last 1 MiB */
+#define SPAWN_KILL_GRACE_NS (5LL * 1000000000LL)
+
+char *spawn_which(const char *name)
+{
+	const char *path, *p;
+	struct stat st;
+
+	if (str_empty(name))
+		return NULL;
+	if (strchr(name, '/')) {
+		char cwd[PATH_MAX];
+
+		if (access(name, X_OK) < 0 || stat(name, &st) < 0 || !S_ISREG(st.st_mode))
+			return NULL;
+		if (name[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+			return xstrdup(name);
+		return xasprintf("%s/%s", cwd, name);
+	}
+	path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		char *cand;
+
+		if (end == p)
+			cand = xasprintf("./%s", name);
+		else
+			cand = xasprintf("%.*s/%s", (int)(end - p), p, name);
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (cand[0] != '/') {
+				char *abs = spawn_which(cand);
+				free(cand);
+				return abs;
+			}
+			return cand;
+		}
+		free(cand);
+		if (!*end)
+			break;
+		p = end;
+	}
+	return NULL;
+}
+
+/* environ with env_add applied (an entry replaces one with the same key). */
+static char **spawn_env_build(char *const *env_add)
+{
+	size_t n = 0, k = 0, m = 0;
+	char **envp;
+
+	for (char **e = environ; e && *e; e++)
+		n++;
+	for (char *const *a = env_add; a && *a; a++)
+		m++;
+	envp = xcalloc(n + m + 1, sizeof(char *));
+	for (char **e = environ; e && *e; e++) {
+		size_t klen = strcspn(*e, "=");
+		bool replaced = false;
+
+		for (char *const *a = env_add; a && *a; a++) {
+			if (strncmp(*a, *e, klen) == 0 && (*a)[klen] == '=') {
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced)
+			envp[k++] = *e;
+	}
+	for (char *const *a = env_add; a && *a; a++)
+		envp[k++] = *a;
+	envp[k] = NULL;
+	return envp;
+}
+
+static void spawn_close_from(int lowfd, int keep)
+{
+	/* close_range() when the kernel has it (5.9+); a bounded loop otherwise. */
+	if (keep >= lowfd) {
+		if (keep > lowfd && close_range((unsigned)lowfd, (unsigned)keep - 1, 0) < 0)
+			goto fallback;
+		if (close_range((unsigned)keep + 1, ~0u, 0) < 0)
+			goto fallback;
+		return;
+	}
+	if (close_range((unsigned)lowfd, ~0u, 0) == 0)
+		return;
+fallback:;
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = lowfd; fd < max; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+static void spawn_child_fail(int errfd, int err)
+{
+	ssize_t n;
+
+	do
+		n = write(errfd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	_exit(127);
+}
+
+static void spawn_sleep_ms(int ms)
+{
+	poll(NULL, 0, ms); /* async-signal-safe, unlike usleep() */
+}
+
+/* The leader of a step's process group: forks the program (and returns in it), then stays as
+ * its watchdog. shiplog holds the write end of watchfd; when it closes, shiplog is gone (even
+ * killed with SIGKILL, which no handler sees), and the watchdog takes the whole group down with
+ * it: SIGTERM, then SIGKILL. Otherwise it exits with the program's status (128+n when a signal
+ * killed it, as shiplog reports either way). Async-signal-safe calls only. */
+static void spawn_watch(int watchfd, int errfd)
+{
+	struct pollfd pfd[2];
+	int status, pidfd = -1, null;
+	pid_t pid;
+
+	/* shiplog stops a step with SIGTERM to the group: meant for the program, which the
+	 * watchdog outlives to report its status. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0)
+		spawn_child_fail(errfd, errno);
+	if (pid == 0) {
+		close(watchfd);
+		return;
+	}
+	/* Hold nothing of shiplog's: not the lock, the ledger, the capture pipe or the terminal. */
+	spawn_close_from(3, watchfd);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	for (;;) {
+		nfds_t n = 0;
+
+		pfd[n++] = (struct pollfd){.fd = watchfd, .events = POLLIN};
+		if (pidfd >= 0)
+			pfd[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+		poll(pfd, n, pidfd >= 0 ? -1 : 20);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			_exit(WIFEXITED(status)	    ? WEXITSTATUS(status)
+			      : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+						    : 127);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			kill(0, SIGTERM);
+			for (int i = 0; i < 40 && waitpid(pid, &status, WNOHANG) == 0; i++)
+				spawn_sleep_ms(50);
+			kill(0, SIGKILL);
+			_exit(128 + SIGKILL);
+		}
+	}
+}
+
+/* Runs in the child after fork(): async-signal-safe calls only. */
+static void spawn_child(const char *path, char *const argv[], char **envp,
+			const struct spawn_opts *o, int outfd, int errfd, int watchfd)
+{
+	sigset_t all;
+	int in;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* A step that can be aborted gets a group of its own, so that it is stopped with everything
+	 * it started, and a watchdog that ends the group when shiplog dies; otherwise it stays in
+	 * ours and gets the terminal's ^C like we do. */
+	if (o->abort_flag) {
+		setpgid(0, 0);
+		spawn_watch(watchfd, errfd);
+	}
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+
+	in = open(o->stdin_path ? o->stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		spawn_child_fail(errfd, errno);
+	if (dup2(in, 0) < 0)
+		spawn_child_fail(errfd, errno);
+	if (outfd >= 0) {
+		if (dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+			spawn_child_fail(errfd, errno);
+	} else if (o->stream_to_stderr) {
+		if (dup2(2, 1) < 0)
+			spawn_child_fail(errfd, errno);
+	}
+	if (o->cwd && chdir(o->cwd) < 0)
+		spawn_child_fail(errfd, errno);
+	/* Nothing but 0, 1, 2 survives: not the LMDB data fd, not a lock, not a socket. */
+	spawn_close_from(3, errfd);
+	execve(path, argv, envp);
+	spawn_child_fail(errfd, errno);
+}
+
+static int spawn_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+static void spawn_capture_append(struct buf *b, size_t *dropped, const char *p, size_t n)
+{
+	buf_append(b, p, n);
+	/* Grow to twice the cap, then keep the tail: amortized O(1) per byte. */
+	if (b->len > 2 * SPAWN_OUTPUT_MAX) {
+		size_t cut = b->len - SPAWN_OUTPUT_MAX;
+
+		memmove(b->data, b->data + cut, SPAWN_OUTPUT_MAX);
+		b->len = SPAWN_OUTPUT_MAX;
+		b->data[b->len] = '\0';
+		*dropped += cut;
+	}
+}
+
+/* Copies a chunk to the tee (1: stdout, 2: stderr, < 0: none) through stdio, so that it passes
+ * the filter out.c puts there for terminal control bytes; a reader that went away is not an
+ * error. */
+static void spawn_tee(int fd, const char *p, size_t n)
+{
+	FILE *f = fd == 2 ? stderr : stdout;
+
+	if (fd < 0)
+		return;
+	fwrite(p, 1, n, f);
+	fflush(f);
+}
+
+/* Reads what is available; returns false on EOF or error. */
+static bool spawn_capture_read(int fd, struct buf *b, size_t *dropped, int tee)
+{
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n > 0) {
+			spawn_tee(tee, chunk, (size_t)n);
+			spawn_capture_append(b, dropped, chunk, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
+}
+
+static int spawn_poll_ms(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline <= 0)
+		return -1;
+	left = deadline - mono_ns();
+	if (left <= 0)
+		return 0;
+	return (int)((left + 999999) / 1000000);
+}
+
+int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_result *res)
+{
+	static const struct spawn_opts none = {0};
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char **envp = NULL;
+	_cleanup_close_ int outr = -1, pidfd = -1, watchw = -1;
+	int outw = -1, watchr = -1, errp[2], status = 0, child_err = 0, r = 0, tee;
+	int64_t start, deadline = 0;
+	struct buf out = {0};
+	size_t dropped = 0;
+	bool exited = false, out_open, killed = false, aborted = false;
+	pid_t pid;
+	ssize_t n;
+
+	if (!o)
+		o = &none;
+	tee = o->capture && o->tee ? (o->stream_to_stderr ? 2 : 1) : -1;
+	*res = (struct spawn_result){.exit_code = -1};
+	if (!argv || !argv[0])
+		return -EINVAL;
+	start = mono_ns();
+
+	/* A bare name is looked up on PATH here; a path is used as given (relative to o->cwd),
+	 * and exec reports what is wrong with it. */
+	path = strchr(argv[0], '/') ? xstrdup(argv[0]) : spawn_which(argv[0]);
+	if (!path) {
+		res->duration_ns = mono_ns() - start;
+		return -ENOENT;
+	}
+	envp = spawn_env_build(o->env_add);
+
+	if (o->capture) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		outr = p[0];
+		outw = p[1];
+	}
+	if (o->abort_flag) {
+		/* the watchdog's lifeline: we keep the write end until the step is over */
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			r = -errno;
+			if (outw >= 0)
+				close(outw);
+			return r;
+		}
+		watchr = p[0];
+		watchw = p[1];
+	}
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		r = -errno;
+		if (outw >= 0)
+			close(outw);
+		if (watchr >= 0)
+			close(watchr);
+		return r;
+	}
+
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(errp[0]);
+		close(errp[1]);
+		if (outw >= 0)
+			close(outw);
+		if (watchr >= 0)
+			close(watchr);
+		return r;
+	}
+	if (pid == 0) {
+		close(errp[0]);
+		spawn_child(path, argv, envp, o, outw, errp[1], watchr);
+	}
+	if (o->abort_flag)
+		setpgid(pid, pid); /* also here: no window in which a signal misses the group */
+	if (watchr >= 0)
+		close(watchr);
+
+	close(errp[1]);
+	if (outw >= 0)
+		close(outw);
+	do
+		n = read(errp[0], &child_err, sizeof(child_err));
+	while (n < 0 && errno == EINTR);
+	close(errp[0]);
+	if (n == (ssize_t)sizeof(child_err)) {
+		/* exec (or the setup before it) failed; the child has exited with 127. */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		res->duration_ns = mono_ns() - start;
+		return child_err > 0 ? -child_err : -EIO;
+	}
+
+	if (o->timeout_ns > 0)
+		deadline = start + o->timeout_ns;
+	pidfd = spawn_pidfd_open(pid);
+	if (outr >= 0)
+		fcntl(outr, F_SETFL, fcntl(outr, F_GETFL) | O_NONBLOCK);
+	out_open = outr >= 0;
+
+	while (!exited) {
+		struct pollfd pfd[2];
+		int nfd = 0, timeout_ms = spawn_poll_ms(deadline), pr;
+		pid_t w;
+
+		if (pidfd >= 0)
+			pfd[nfd++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+		if (out_open)
+			pfd[nfd++] = (struct pollfd){.fd = outr, .events = POLLIN};
+		if (pidfd < 0 && (timeout_ms < 0 || timeout_ms > 20))
+			timeout_ms = 20; /* no pidfd: look at the child now and then */
+		if (o->abort_flag && (timeout_ms < 0 || timeout_ms > 50))
+			timeout_ms =
+			    50; /* the flag may be set by another thread: no EINTR wakes us */
+
+		pr = poll(pfd, (nfds_t)nfd, timeout_ms);
+		if (pr < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (out_open && pr > 0 && (pfd[nfd - 1].revents & (POLLIN | POLLHUP | POLLERR)))
+			out_open = spawn_capture_read(outr, &out, &dropped, tee);
+
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid) {
+			exited = true;
+			break;
+		}
+		if (o->abort_flag && *o->abort_flag && !aborted) {
+			kill(-pid, SIGTERM);
+			aborted = true;
+			killed = true;
+			deadline = mono_ns() + SPAWN_KILL_GRACE_NS;
+			continue;
+		}
+		if (deadline > 0 && mono_ns() >= deadline) {
+			if (!killed) {
+				kill(o->abort_flag ? -pid : pid, SIGTERM);
+				res->timed_out = true;
+				killed = true;
+				deadline = mono_ns() + SPAWN_KILL_GRACE_NS;
+			} else {
+				kill(o->abort_flag ? -pid : pid, SIGKILL);
+				deadline = 0;
+			}
+		}
+	}
+	if (!exited) {
+		/* poll failed: do not leave the child behind. */
+		kill(o->abort_flag ? -pid : pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	/* The child is gone; what it wrote is in the pipe. A grandchild that still holds the pipe
+	 * open must not keep us waiting, so read only what is there now. */
+	if (out_open)
+		spawn_capture_read(outr, &out, &dropped, tee);
+	res->duration_ns = mono_ns() - start;
+
+	if (WIFEXITED(status))
+		res->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		res->exit_code = 128 + WTERMSIG(status);
+
+	if (o->capture) {
+		if (out.len > SPAWN_OUTPUT_MAX) {
+			size_t cut = out.len - SPAWN_OUTPUT_MAX;
+
+			memmove(out.data, out.data + cut, SPAWN_OUTPUT_MAX + 1);
+			out.len = SPAWN_OUTPUT_MAX;
+			dropped += cut;
+		}
+		if (dropped) {
+			struct buf b = {0};
+
+			buf_printf(&b, "[... %zu earlier bytes dropped ...]\n", dropped);
+			buf_append(&b, out.data, out.len);
+			buf_free(&out);
+			out = b;
+		}
+		if (!out.data)
+			buf_append(&out, "", 0);
+		res->output = out.data;
+		res->output_len = out.len;
+	} else {
+		buf_free(&out);
+	}
+	return r;
+}
+
+void spawn_result_release(struct spawn_result *res)
+{
+	if (!res)
+		return;
+	free(res->output);
+	res->output = NULL;
+	res->output_len = 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Running external programs: always an argv array, never a shell built from data. The one
+ * exception is a command string from the operator's own config, which runs as
+ * ["/bin/sh", "-c", STRING] and is recorded as exactly that argv. */
+#ifndef SHIPLOG_SPAWN_H
+#define SHIPLOG_SPAWN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct spawn_opts {
+	const char *cwd;	/* NULL: inherit (avoid: every step should name its cwd) */
+	char *const *env_add;	/* NULL-terminated "K=V" entries added to the environment */
+	bool capture;		/* collect stdout+stderr into result.output (else they stream) */
+	bool tee;		/* with capture: also copy the output, as it comes, to our stdout
+				 * (stderr with stream_to_stderr) through stdio, so it streams
+				 * (with out.c's escaping of terminal controls) and is kept */
+	bool stream_to_stderr;	/* when not capturing: send the child's stdout to our stderr */
+	int64_t timeout_ns;	/* 0: none; on expiry SIGTERM, then SIGKILL after 5 s */
+	const char *stdin_path; /* NULL: /dev/null */
+	/* When set, the child runs in a process group of its own, and when *abort_flag becomes
+	 * non-zero while it runs (a signal handler sets it), that group gets SIGTERM, then SIGKILL
+	 * after 5 s: a shell is stopped with everything it started. The group's leader is a small
+	 * watchdog that runs the program and ends the group (SIGTERM, then SIGKILL after 2 s) when
+	 * this process dies, even by SIGKILL: no step outlives the operation that started it. */
+	volatile sig_atomic_t *abort_flag;
+};
+
+struct spawn_result {
+	int exit_code; /* 0..255; 128+n when killed by signal n; -1 when it could not start */
+	int64_t duration_ns;
+	char *output; /* capture: NUL-terminated, malloc'd (may be NULL) */
+	size_t output_len;
+	bool timed_out;
+};
+
+/* Runs argv to completion. Returns 0 when the program ran (whatever its exit code; see
+ * result), or -errno when it could not be started (result.exit_code = -1 then too). The child
+ * gets no inherited descriptors but 0, 1, 2. */
+int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_result *res);
+void spawn_result_release(struct spawn_result *res);
+
+/* Looks a program up on PATH; malloc'd absolute path or NULL. */
+char *spawn_which(const char *name);
+
+#endif

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: MIT */
+/* The docker runtime: Docker Compose services, driven through the compose CLI (compose.c).
+ * Images of the services being deployed are tagged <project>-<service>:<commit12> through an
+ * override file, so that a rollback to a commit whose image still exists rebuilds nothing; every
+ * container id and image id before and after is recorded. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compose.h"
+#include "env.h"
+#include "out.h"
+#include "rollout.h"
+#include "util.h"
+
+#define POLL_NS 200000000LL /* 200 ms between two inspections while settling */
+#define TAG_MAX 200
+
+/* Per service (cfg index): what the last restart left, for verify and its detail. */
+struct docker_svc {
+	char container[COMPOSE_ID_MAX]; /* after the restart, "" when unknown */
+	char image_before[COMPOSE_ID_MAX];
+	char tag[TAG_MAX]; /* the image it runs from ("" = as written) */
+};
+
+struct docker {
+	struct compose *c;
+	char parsed_at[REPO_OID_HEX];  /* commit of the checkout when `config` was read */
+	char tagged_for[REPO_OID_HEX]; /* commit the override was written for */
+	struct docker_svc svc[64];
+};
+
+static const struct service *svc(const struct rollout *ro, size_t i)
+{
+	return rollout_service(ro, i);
+}
+
+static size_t svc_index(const struct rollout *ro, const struct service *s)
+{
+	return (size_t)(s - ro->cfg->services);
+}
+
+static void set_commit_env(const char *commit)
+{
+	setenv("SHIPLOG_COMMIT", str_empty(commit) ? "unknown" : commit, 1);
+}
+
+static void short_id(const char *id, char *out, size_t n)
+{
+	const char *p = str_startswith(id, "sha256:") ? id + 7 : id;
+
+	snprintf(out, n, "%.12s", p);
+}
+
+static int docker_open(struct rollout *ro)
+{
+	struct docker *d;
+	char err[1024];
+	int r;
+
+	if (ro->rt)
+		return 0;
+	d = xcalloc(1, sizeof(*d));
+	r = compose_open(&d->c, ro->op, repo_workdir(ro->repo), ro->cfg->docker.workdir,
+			 ro->cfg->docker.project, err, sizeof(err));
+	if (r < 0) {
+		op_fail(ro->op, "%s", err);
+		log_error("%s", err);
+		free(d);
+		return r;
+	}
+	ro->rt = d;
+	return 0;
+}
+
+static void docker_close(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+
+	if (!d)
+		return;
+	compose_free(d->c);
+	free(d);
+	ro->rt = NULL;
+}
+
+static int docker_precheck(struct rollout *ro, char *why, size_t whylen)
+{
+	struct docker *d = ro->rt;
+	const struct strv *foreign = &ro->cfg->docker.foreign_projects;
+	struct strv lines = {0};
+	size_t own = 0, stray = 0;
+	int r;
+
+	set_commit_env(ro->prev);
+	r = compose_config_read(d->c, ro->op, why, whylen);
+	if (r < 0)
+		return r;
+	strlcpy_(d->parsed_at, ro->prev, sizeof(d->parsed_at));
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		if (!compose_has_service(d->c, s->compose)) {
+			_cleanup_free_ char *list = strv_join(&d->c->services, ", ");
+			snprintf(why, whylen,
+				 "compose service '%s' of service '%s' is not defined in '%s' (it "
+				 "defines: %s); add it there, or set [service %s] compose = NAME",
+				 s->compose, s->name, d->c->file, list, s->name);
+			return SL_EREFUSED;
+		}
+		out_say("compose service %s: defined, %s", s->compose,
+			compose_has_build(d->c, s->compose)
+			    ? "built from source"
+			    : "image as written (no build section)");
+	}
+
+	/* Stray compose projects (the reference's duplicate-project warning, generalised): found
+	 * by container label, so it works with compose v1 and v2 alike. Advisory only. */
+	r = compose_running_projects(d->c, ro->op, &lines);
+	if (r < 0) {
+		log_warn("cannot list the running compose projects; the foreign project check was "
+			 "skipped");
+		return 0;
+	}
+	for (size_t i = 0; i < lines.n; i++) {
+		char *tab = strchr(lines.v[i], '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		if (streq(lines.v[i], d->c->project)) {
+			own++;
+		} else if (strv_contains(foreign, lines.v[i])) {
+			stray++;
+			*tab = '\t';
+			log_warn("foreign compose project '%.*s' is running: %s",
+				 (int)(tab - lines.v[i]), lines.v[i], tab + 1);
+			out_say("WARNING: container of foreign project %.*s running: %s",
+				(int)(tab - lines.v[i]), lines.v[i], tab + 1);
+		}
+	}
+	if (stray)
+		log_warn(
+		    "only the '%s' compose project should run here; %zu container%s of a project "
+		    "listed in [runtime docker] foreign_projects run%s too (they may hold the same "
+		    "ports or consumers); stop them with 'docker stop' or '%s -p NAME down'",
+		    d->c->project, stray, stray == 1 ? "" : "s", stray == 1 ? "s" : "",
+		    compose_command_name(d->c));
+	out_say("compose project %s: %zu running container%s; %zu of foreign projects",
+		d->c->project, own, own == 1 ? "" : "s", stray);
+	strv_free(&lines);
+	return 0;
+}
+
+static bool workdir_changed(const struct rollout *ro)
+{
+	const char *w = ro->cfg->docker.workdir;
+	_cleanup_free_ char *prefix = NULL;
+
+	if (str_empty(w) || streq(w, ".") || streq(w, "./"))
+		return ro->changed.n > 0;
+	prefix = xasprintf("%s%s", str_startswith(w, "./") ? w + 2 : w,
+			   w[strlen(w) - 1] == '/' ? "" : "/");
+	for (size_t i = 0; i < ro->changed.n; i++)
+		if (str_startswith(ro->changed.v[i], prefix))
+			return true;
+	return false;
+}
+
+static void make_tag(const struct rollout *ro, const struct service *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s-%s:%.12s", ro->cfg->docker.project, s->compose, ro->target);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+/* The checkout is at ro->target: read its compose config (unless the compose directory did not
+ * change since it was read) and write the override that tags the images with the commit. */
+static int prepare(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	const char *names[64], *tags[64];
+	struct strv envs[64] = {{0}};
+	const struct strv *envp[64];
+	char err[1024];
+	size_t n = 0;
+	int r;
+
+	set_commit_env(ro->target);
+	if (streq(d->tagged_for, ro->target))
+		return 0;
+	if (!d->c->parsed || (!streq(d->parsed_at, ro->target) &&
+			      (!streq(d->parsed_at, ro->prev) || workdir_changed(ro)))) {
+		r = compose_config_read(d->c, ro->op, err, sizeof(err));
+		if (r < 0) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+		strlcpy_(d->parsed_at, ro->target, sizeof(d->parsed_at));
+	}
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		struct docker_svc *ds = &d->svc[svc_index(ro, s)];
+
+		ds->tag[0] = '\0';
+		if (!compose_has_service(d->c, s->compose)) {
+			op_fail(ro->op,
+				"compose service '%s' of service '%s' is not defined at %.12s",
+				s->compose, s->name, ro->target);
+			log_error("%s", ro->op->error);
+			return SL_EFAILED;
+		}
+		/* the service's own environment ([service X] env_file, env) */
+		env_collect_own(ro->cfg, s, &envs[n]);
+		envp[n] = &envs[n];
+		names[n] = s->compose;
+		tags[n] = "";
+		if (compose_has_build(d->c, s->compose)) {
+			make_tag(ro, s, ds->tag, sizeof(ds->tag));
+			tags[n] = ds->tag;
+		}
+		if (envs[n].n) {
+			_cleanup_free_ char *list = env_names(&envs[n]);
+			out_say("environment of %s: %s", s->name, list);
+		}
+		n++;
+	}
+	r = compose_override_write(d->c, names, tags, envp, n);
+	for (size_t i = 0; i < n; i++)
+		strv_free(&envs[i]);
+	if (r < 0) {
+		op_fail(ro->op, "cannot write the compose override file: %s", strerror(-r));
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (tags[i][0])
+			out_say("image of %s: %s", names[i], tags[i]);
+	out_say("compose runs with SHIPLOG_COMMIT=%s and the override %s", ro->target,
+		d->c->override);
+	strlcpy_(d->tagged_for, ro->target, sizeof(d->tagged_for));
+	return 0;
+}
+
+/* Which images of the services in scope are missing: missing[i] per plan index. */
+static int images_missing(struct rollout *ro, bool *missing, size_t *nmissing)
+{
+	struct docker *d = ro->rt;
+	const char *refs[64] = {0};
+	size_t idx[64], n = 0;
+	bool exists[64];
+	int r;
+
+	*nmissing = 0;
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct docker_svc *ds = &d->svc[svc_index(ro, svc(ro, i))];
+		missing[i] = false;
+		if (ds->tag[0]) {
+			idx[n] = i;
+			refs[n++] = ds->tag;
+		}
+	}
+	r = compose_images_exist(d->c, ro->op, refs, n, exists);
+	if (r < 0) {
+		op_fail(ro->op, "cannot list the docker images: %s", sl_strerror(r));
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
+	for (size_t k = 0; k < n; k++) {
+		missing[idx[k]] = !exists[k];
+		if (!exists[k])
+			(*nmissing)++;
+	}
+	return 0;
+}
+
+static int docker_build(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	const char *args[72];
+	bool missing[64];
+	size_t nmissing, k = 0;
+	int r;
+
+	r = prepare(ro);
+	if (r < 0)
+		return r;
+	r = images_missing(ro, missing, &nmissing);
+	if (r < 0)
+		return r;
+	args[k++] = "build";
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		const struct docker_svc *ds = &d->svc[svc_index(ro, s)];
+		if (!ds->tag[0])
+			out_say("%s: no build section: nothing to build", s->compose);
+		else if (!missing[i])
+			out_say("image %s exists: not rebuilt", ds->tag);
+		else
+			args[k++] = s->compose;
+	}
+	args[k] = NULL;
+	if (!nmissing) {
+		out_say("every image exists: nothing to build");
+		return 0;
+	}
+	r = compose_run(d->c, ro->op, "build", args, false, NULL);
+	return r < 0 ? SL_EFAILED : 0;
+}
+
+/* The container of a compose service (a running one first), or NULL. */
+static const struct compose_container *find_container(const struct compose_container *cts, size_t n,
+						      const char *service)
+{
+	const struct compose_container *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!streq(cts[i].service, service))
+			continue;
+		if (!best || (streq(cts[i].status, "running") && !streq(best->status, "running")))
+			best = &cts[i];
+	}
+	return best;
+}
+
+static int docker_restart(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	struct compose_container *before = NULL, *after = NULL;
+	size_t nbefore = 0, nafter = 0, k = 0;
+	const char *args[80];
+	int64_t t0, dur;
+	int r, failed = 0;
+
+	r = prepare(ro);
+	if (r < 0)
+		return r;
+	if (ro->no_build) {
+		bool missing[64];
+		size_t nmissing;
+		r = images_missing(ro, missing, &nmissing);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < ro->plan.nservices; i++) {
+			if (!missing[i])
+				continue;
+			op_fail(ro->op,
+				"image %s of service '%s' does not exist and --no-build was "
+				"given; deploy without --no-build to build it",
+				d->svc[svc_index(ro, svc(ro, i))].tag, svc(ro, i)->name);
+			log_error("%s", ro->op->error);
+			return SL_EFAILED;
+		}
+	}
+	r = compose_containers(d->c, ro->op, true, &before, &nbefore);
+	if (r < 0) {
+		op_fail(ro->op, "cannot list the containers of compose project '%s'",
+			d->c->project);
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
+	args[k++] = "up";
+	args[k++] = "-d";
+	args[k++] = "--no-deps";  /* the services in scope only: others keep their containers */
+	args[k++] = "--no-build"; /* built (or found) above: never a hidden build here */
+	if (ro->force_recreate)
+		args[k++] = "--force-recreate";
+	for (size_t i = 0; i < ro->plan.nservices; i++)
+		args[k++] = svc(ro, i)->compose;
+	args[k] = NULL;
+	t0 = mono_ns();
+	r = compose_run(d->c, ro->op, "up", args, false, NULL);
+	dur = mono_ns() - t0;
+	if (compose_containers(d->c, ro->op, true, &after, &nafter) < 0)
+		log_warn("cannot list the containers after 'up'");
+
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		struct docker_svc *ds = &d->svc[svc_index(ro, s)];
+		const struct compose_container *b = find_container(before, nbefore, s->compose);
+		const struct compose_container *a = find_container(after, nafter, s->compose);
+		char bid[16] = "", aid[16] = "", bimg[16] = "", aimg[16] = "";
+		const char *result;
+
+		if (b)
+			short_id(b->id, bid, sizeof(bid)),
+			    short_id(b->image_id, bimg, sizeof(bimg));
+		if (a)
+			short_id(a->id, aid, sizeof(aid)),
+			    short_id(a->image_id, aimg, sizeof(aimg));
+		if (!a)
+			result = "missing";
+		else if (!b)
+			result = "started";
+		else if (!streq(a->id, b->id))
+			result = "recreated";
+		else
+			result = "unchanged";
+		strlcpy_(ds->container, a ? a->id : "", sizeof(ds->container));
+		strlcpy_(ds->image_before, b ? b->image_id : "", sizeof(ds->image_before));
+		rollout_record_restart(ro, s,
+				       a   ? a->name
+				       : b ? b->name
+					   : s->compose,
+				       r < 0 && !a ? "failed" : result, dur, bid, aid);
+		if (!a) {
+			failed++;
+			out_say("%s: no container after 'up'", s->compose);
+			op_fail(ro->op, "compose service '%s' has no container after 'up'",
+				s->compose);
+		} else {
+			out_say("%s: container %s %s -> %s (%s), image %s -> %s (%s)", s->compose,
+				a->name, bid[0] ? bid : "(none)", aid, result,
+				bimg[0] ? bimg : "(none)", aimg, a->image);
+		}
+	}
+	free(before);
+	free(after);
+	return r < 0 || failed ? SL_EFAILED : 0;
+}
+
+/* Runs `compose logs` without letting a failure of the logs themselves become the operation's
+ * error. */
+static void show_logs(struct rollout *ro, const char *const *services, size_t n)
+{
+	struct docker *d = ro->rt;
+	const char *args[72];
+	char saved[sizeof(ro->op->error)];
+	size_t k = 0;
+
+	if (!n)
+		return;
+	args[k++] = "logs";
+	args[k++] = "--no-color";
+	args[k++] = "--tail=100";
+	for (size_t i = 0; i < n && k < ELEMENTSOF(args) - 1; i++)
+		args[k++] = services[i];
+	args[k] = NULL;
+	memcpy(saved, ro->op->error, sizeof(saved));
+	compose_run(d->c, ro->op, "logs", args, false, NULL);
+	memcpy(ro->op->error, saved, sizeof(saved));
+}
+
+/* Each container running, not restarting and keeping its restart count and start time for the
+ * whole settle window; a container with a healthcheck must also turn healthy within the health
+ * timeout. */
+static int docker_verify(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	size_t n = ro->plan.nservices;
+	struct compose_container first[64], cur[64];
+	char *ids[64], detail[64][512];
+	const char *bad_svcs[64], *all_svcs[64];
+	bool bad[64] = {0};
+	int64_t t0 = mono_ns(), settle_end = t0 + ro->cfg->policy.settle_ns,
+		health_end = t0 + ro->cfg->policy.health_timeout_ns;
+	uint32_t polls = 0;
+	size_t nbad = 0;
+	char dur[32], sett[32];
+	int r;
+
+	if (health_end < settle_end)
+		health_end = settle_end;
+	/* containers not known from a restart in this process: look them up */
+	for (size_t i = 0; i < n; i++) {
+		if (d->svc[svc_index(ro, svc(ro, i))].container[0])
+			continue;
+		struct compose_container *cts = NULL;
+		size_t nc = 0;
+		if (compose_containers(d->c, ro->op, true, &cts, &nc) == 0) {
+			for (size_t j = 0; j < n; j++) {
+				const struct compose_container *a =
+				    find_container(cts, nc, svc(ro, j)->compose);
+				struct docker_svc *ds = &d->svc[svc_index(ro, svc(ro, j))];
+				if (a && !ds->container[0])
+					strlcpy_(ds->container, a->id, sizeof(ds->container));
+			}
+		}
+		free(cts);
+		break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *id = d->svc[svc_index(ro, svc(ro, i))].container;
+		ids[i] = (char *)(id[0] ? id : "none");
+		detail[i][0] = '\0';
+		all_svcs[i] = svc(ro, i)->compose;
+	}
+	r = compose_inspect(d->c, ids, n, first);
+	for (;;) {
+		bool waiting = false;
+		int64_t now;
+
+		polls++;
+		if (r == 0)
+			r = compose_inspect(d->c, ids, n, cur);
+		if (r < 0) {
+			op_fail(ro->op, "cannot inspect the containers: %s", sl_strerror(r));
+			log_error("%s", ro->op->error);
+			return SL_EFAILED;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct compose_container *f = &first[i], *c = &cur[i];
+			if (bad[i])
+				continue;
+			if (streq(c->status, "missing")) {
+				snprintf(detail[i], sizeof(detail[i]), "no container");
+				bad[i] = true;
+			} else if (c->restarting || !streq(c->status, "running")) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "%s (exit code %d, %u restarts)",
+					 c->restarting ? "restarting" : c->status, c->exit_code,
+					 c->restart_count);
+				bad[i] = true;
+			} else if (c->restart_count != f->restart_count ||
+				   !streq(c->started_at, f->started_at)) {
+				snprintf(
+				    detail[i], sizeof(detail[i]),
+				    "restarted during the settle window (restart count %u -> %u, "
+				    "started %.19s -> %.19s)",
+				    f->restart_count, c->restart_count, f->started_at,
+				    c->started_at);
+				bad[i] = true;
+			} else if (streq(c->health, "unhealthy")) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "its healthcheck says unhealthy");
+				bad[i] = true;
+			} else if (streq(c->health, "starting")) {
+				waiting = true;
+			}
+		}
+		now = mono_ns();
+		if (now >= settle_end && !waiting)
+			break;
+		if (now >= health_end) {
+			format_duration(ro->cfg->policy.health_timeout_ns, dur, sizeof(dur));
+			for (size_t i = 0; i < n; i++)
+				if (!bad[i] && streq(cur[i].health, "starting")) {
+					snprintf(detail[i], sizeof(detail[i]),
+						 "healthcheck still starting after %s", dur);
+					bad[i] = true;
+				}
+			break;
+		}
+		usleep(POLL_NS / 1000);
+	}
+	{
+		struct strv v = {0};
+		char suffix[96];
+		strv_push(&v, "docker");
+		strv_push(&v, "inspect");
+		for (size_t i = 0; i < n; i++)
+			strv_push_take(&v, xstrndup(ids[i], 12));
+		format_duration(mono_ns() - t0, dur, sizeof(dur));
+		snprintf(suffix, sizeof(suffix), "# polled %u times over %s", polls, dur);
+		op_record_step(ro->op, "settle", v.v, d->c->workdir, 0, mono_ns() - t0, suffix);
+		strv_free(&v);
+	}
+	format_duration(ro->cfg->policy.settle_ns, sett, sizeof(sett));
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = svc(ro, i);
+		const struct docker_svc *ds = &d->svc[svc_index(ro, s)];
+		const struct compose_container *c = &cur[i];
+		char img[16], was[16];
+
+		short_id(c->image_id, img, sizeof(img));
+		short_id(ds->image_before, was, sizeof(was));
+		if (!bad[i]) {
+			snprintf(detail[i], sizeof(detail[i]),
+				 "running, %u restarts, stable for %s%s%s; image %s (%s)%s%s",
+				 c->restart_count, sett, c->health[0] ? ", " : "", c->health,
+				 c->image, img,
+				 ds->image_before[0] && !streq(ds->image_before, c->image_id)
+				     ? ", was "
+				     : "",
+				 ds->image_before[0] && !streq(ds->image_before, c->image_id) ? was
+											      : "");
+		}
+		rollout_record_health(ro, s, "container", c->name[0] ? c->name : s->compose,
+				      !bad[i], polls, 0, detail[i]);
+		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", c->name[0] ? c->name : s->compose,
+			detail[i]);
+		if (bad[i]) {
+			op_fail(ro->op, "container of %s: %s", s->compose, detail[i]);
+			bad_svcs[nbad++] = s->compose;
+		}
+	}
+	if (nbad) {
+		show_logs(ro, bad_svcs, nbad);
+		return SL_EFAILED;
+	}
+	if (ro->fast)
+		out_say("--fast: skipped '%s logs --tail=100'", compose_command_name(d->c));
+	else
+		show_logs(ro, all_svcs, n);
+	return 0;
+}
+
+static int docker_stop(struct rollout *ro, const size_t *svcs, size_t n)
+{
+	struct docker *d = ro->rt;
+	struct compose_container *cts = NULL;
+	const char *args[72];
+	size_t nc = 0, k = 0;
+	int r;
+
+	r = compose_containers(d->c, ro->op, true, &cts, &nc);
+	if (r < 0) {
+		op_fail(ro->op, "cannot list the containers of compose project '%s'",
+			d->c->project);
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
+	args[k++] = "stop";
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = &ro->cfg->services[svcs[i]];
+		bool any = false;
+		for (size_t j = 0; j < nc && k < ELEMENTSOF(args) - 1; j++) {
+			if (!streq(cts[j].service, s->compose) || !streq(cts[j].status, "running"))
+				continue;
+			args[k++] = cts[j].name;
+			any = true;
+		}
+		if (!any)
+			out_say("%s: no running container in compose project %s: nothing to stop",
+				s->compose, d->c->project);
+	}
+	args[k] = NULL;
+	r = k > 1 ? compose_docker_run(d->c, ro->op, "stop", args, false, NULL) : 0;
+	free(cts);
+	return r < 0 ? SL_EFAILED : 0;
+}
+
+const struct runtime_ops docker_runtime_ops = {
+    .name = "docker",
+    .open = docker_open,
+    .close = docker_close,
+    .precheck = docker_precheck,
+    .build = docker_build,
+    .restart = docker_restart,
+    .verify = docker_verify,
+    .stop = docker_stop,
+};

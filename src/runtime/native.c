@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: MIT */
+/* The native runtime: systemd units over sd-bus (bus.c), builds as shell commands from the
+ * operator's config, run in the checkout. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "env.h"
+#include "journal.h"
+#include "out.h"
+#include "releases.h"
+#include "rollout.h"
+#include "units.h"
+#include "util.h"
+
+#define SETTLE_POLL_NS 100000000LL /* 100 ms */
+#define FAILURE_LINES 10	   /* journal lines kept of a failed unit */
+#define FAILURE_DETAIL_MAX 2048	   /* bytes of them recorded in the ledger */
+
+static const struct service *svc(const struct rollout *ro, size_t i)
+{
+	return rollout_service(ro, i);
+}
+
+static int native_open(struct rollout *ro)
+{
+	int r;
+
+	if (ro->bus)
+		return 0;
+	r = bus_open(&ro->bus, ro->cfg->native.manager == MANAGER_USER);
+	if (r < 0) {
+		log_error("%s", bus_errmsg(ro->bus));
+		bus_close(ro->bus);
+		ro->bus = NULL;
+		return SL_EENV;
+	}
+	return 0;
+}
+
+static void native_close(struct rollout *ro)
+{
+	bus_close(ro->bus);
+	ro->bus = NULL;
+}
+
+static int native_precheck(struct rollout *ro, char *why, size_t whylen)
+{
+	struct unit_props p;
+	int r;
+
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		r = bus_unit_props(ro->bus, s->unit, &p);
+		if (r < 0) {
+			snprintf(why, whylen, "cannot read unit '%s': %s", s->unit,
+				 bus_errmsg(ro->bus));
+			return SL_EENV;
+		}
+		if (!streq(p.load_state, "loaded")) {
+			snprintf(why, whylen,
+				 "unit '%s' of service '%s' is %s; install it with 'shiplog units "
+				 "install' (or tools/install-user-units.sh)",
+				 s->unit, s->name, p.load_state[0] ? p.load_state : "not loaded");
+			return SL_EREFUSED;
+		}
+		out_say("unit %s: loaded, %s/%s", s->unit, p.active_state, p.sub_state);
+	}
+	return 0;
+}
+
+/* The newest build.completed for path: its commit in built ("" when none) and operation. A
+ * build that was interrupted or failed wrote none, so it counts as no build. */
+static int last_completed_build(struct ledger *lg, const char *path, char built[REPO_OID_HEX],
+				uint64_t *op)
+{
+	struct ledger_iter *it = NULL;
+	const uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+	int r;
+
+	built[0] = '\0';
+	*op = 0;
+	r = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
+	while (r >= 0 && (r = ledger_iter_next_raw(it, &seq, &buf, &len)) > 0) {
+		enum ledger_event_type t;
+		struct ledger_event ev;
+
+		if (ledger_event_peek(buf, len, &t, NULL, NULL) < 0 ||
+		    t != LEDGER_EV_BUILD_COMPLETED)
+			continue;
+		if (ledger_event_decode(buf, len, &ev, NULL, 0) < 0)
+			continue;
+		if (streq(ev.u.build_completed.path, path)) {
+			strlcpy_(built, ev.u.build_completed.commit, REPO_OID_HEX);
+			*op = ev.op;
+			ledger_event_release(&ev);
+			break;
+		}
+		ledger_event_release(&ev);
+	}
+	ledger_iter_free(it);
+	return r < 0 ? r : 0;
+}
+
+/* Why the shared build must run, or NULL when it may be skipped (then buf says why). The target
+ * is compared with the last completed build of this checkout, not with the commit the checkout
+ * was at: a checkout moved by an interrupted deploy, or one that was never built, builds. */
+static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
+{
+	const struct strv *when = &ro->cfg->native.build_when_changed;
+	const char *path = rollout_workdir(ro);
+	char built[REPO_OID_HEX];
+	struct strv changed = {0};
+	uint64_t op;
+	int r;
+
+	if (ro->force_build)
+		return "--build";
+	if (when->n == 0)
+		return "no build_when_changed list: always built";
+	if (ro->releases) {
+		/* a new release: ro->changed holds what changed since the release it carried from
+		 */
+		for (size_t i = 0; i < ro->changed.n; i++)
+			for (size_t j = 0; j < when->n; j++)
+				if (fnmatch(when->v[j], ro->changed.v[i], FNM_PATHNAME) == 0 ||
+				    streq(when->v[j], ro->changed.v[i])) {
+					snprintf(buf, n, "'%s' changed", ro->changed.v[i]);
+					return buf;
+				}
+		return NULL;
+	}
+	r = last_completed_build(ro->op->lg, path, built, &op);
+	if (r < 0) {
+		snprintf(buf, n, "the last completed build cannot be read from the ledger (%s)",
+			 ledger_strerror(r));
+		return buf;
+	}
+	if (!built[0]) {
+		snprintf(buf, n, "no completed build of %s is recorded", path);
+		return buf;
+	}
+	if (streq(built, ro->target)) {
+		snprintf(buf, n, "%.12s was built completely by operation %llu", built,
+			 (unsigned long long)op);
+		return NULL;
+	}
+	if (repo_changed_paths(ro->repo, built, ro->target, &changed) < 0) {
+		snprintf(buf, n,
+			 "cannot compare with the last completed build %.12s (operation %llu): "
+			 "%s",
+			 built, (unsigned long long)op, repo_errmsg(ro->repo));
+		return buf;
+	}
+	for (size_t i = 0; i < changed.n; i++) {
+		for (size_t j = 0; j < when->n; j++) {
+			if (fnmatch(when->v[j], changed.v[i], FNM_PATHNAME) == 0 ||
+			    streq(when->v[j], changed.v[i])) {
+				snprintf(buf, n,
+					 "'%s' changed between the last completed build %.12s "
+					 "(operation %llu) and %.12s",
+					 changed.v[i], built, (unsigned long long)op, ro->target);
+				strv_free(&changed);
+				return buf;
+			}
+		}
+	}
+	strv_free(&changed);
+	{
+		char *list = strv_join(when, ", ");
+		snprintf(buf, n,
+			 "none of %s changed between the last completed build %.12s "
+			 "(operation %llu) and %.12s",
+			 list, built, (unsigned long long)op, ro->target);
+		free(list);
+	}
+	return NULL;
+}
+
+/* Records that the shared build of the target completed in the checkout. */
+static int record_build(struct rollout *ro)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_BUILD_COMPLETED};
+
+	ev.u.build_completed.path = rollout_workdir(ro);
+	ev.u.build_completed.commit = ro->target;
+	return op_append(ro->op, &ev);
+}
+
+static int run_shell(struct rollout *ro, const char *what, const char *cmd,
+		     const struct strv *secrets, struct strv *dirty)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	int r = op_run_shell(ro->op, what, argv, rollout_workdir(ro), NULL, secrets);
+
+	if (!ro->releases)
+		rollout_check_tree(ro, cmd, dirty);
+	return r;
+}
+
+static int build_all(struct rollout *ro, const struct strv *secrets, struct strv *dirty)
+{
+	const struct strv *shared = &ro->cfg->native.build;
+	char reason[512];
+	const char *why;
+	int r;
+
+	if (ro->releases) {
+		/* A release is built as a whole, once: every unit runs from it after the switch. */
+		if (ro->release_built) {
+			out_say("release %.12s is already built: nothing to build", ro->target);
+			return 0;
+		}
+		why = NULL;
+		if (ro->carried_from[0] && shared->n &&
+		    !(why = shared_build_reason(ro, reason, sizeof(reason)))) {
+			char *list = strv_join(&ro->cfg->native.build_when_changed, ", ");
+			out_say(
+			    "skipping the shared build: none of %s changed since release %.12s, "
+			    "whose build output was carried",
+			    list, ro->carried_from);
+			free(list);
+		} else {
+			out_say("new release: running every build command in %s",
+				rollout_workdir(ro));
+			if (why)
+				out_say("shared build: %s", why);
+			for (size_t i = 0; i < shared->n; i++) {
+				r = run_shell(ro, "build", shared->v[i], secrets, dirty);
+				if (r < 0)
+					return SL_EFAILED;
+			}
+		}
+		for (size_t i = 0; i < ro->cfg->nservices; i++) {
+			const struct service *s = &ro->cfg->services[i];
+			for (size_t j = 0; j < s->build.n; j++) {
+				_cleanup_free_ char *what = xasprintf("build %s", s->name);
+				r = run_shell(ro, what, s->build.v[j], secrets, dirty);
+				if (r < 0)
+					return SL_EFAILED;
+			}
+		}
+		r = releases_mark_built(ro->cfg, ro->target);
+		if (r < 0)
+			log_warn("cannot mark release %.12s as built: %s", ro->target,
+				 strerror(-r));
+		return 0;
+	}
+	if (shared->n) {
+		why = shared_build_reason(ro, reason, sizeof(reason));
+		if (!why) {
+			out_say("skipping the shared build: %s", reason);
+		} else {
+			out_say("shared build: %s", why);
+			for (size_t i = 0; i < shared->n; i++) {
+				r = run_shell(ro, "build", shared->v[i], secrets, dirty);
+				if (r < 0)
+					return r == SL_EFAILED ? r : SL_EFAILED;
+			}
+			r = record_build(ro);
+			if (r < 0)
+				return r;
+		}
+	}
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		for (size_t j = 0; j < s->build.n; j++) {
+			_cleanup_free_ char *what = xasprintf("build %s", s->name);
+			r = run_shell(ro, what, s->build.v[j], secrets, dirty);
+			if (r < 0)
+				return r == SL_EFAILED ? r : SL_EFAILED;
+		}
+	}
+	return 0;
+}
+
+static int native_build(struct rollout *ro)
+{
+	struct strv secrets = {0}, dirty = {0};
+	int r;
+
+	/* the values of every configured environment stay out of the kept output */
+	env_collect_all(ro->cfg, &secrets);
+	r = build_all(ro, &secrets, &dirty);
+	strv_free(&secrets);
+	strv_free(&dirty);
+	return r;
+}
+
+static bool unit_templates_changed(const struct rollout *ro)
+{
+	const char *dir = ro->cfg->native.unit_dir ? ro->cfg->native.unit_dir : "units";
+	_cleanup_free_ char *prefix = xasprintf("%s/", dir);
+
+	for (size_t i = 0; i < ro->changed.n; i++)
+		if (str_startswith(ro->changed.v[i], prefix))
+			return true;
+	return false;
+}
+
+static bool service_env_configured(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nservices; i++)
+		if (cfg->services[i].env.n || cfg->services[i].env_files.n)
+			return true;
+	return false;
+}
+
+static int reload_if_needed(struct rollout *ro)
+{
+	bool need = false;
+	struct unit_props p;
+	int64_t t0;
+	int r;
+
+	if (unit_templates_changed(ro)) {
+		char err[512];
+		bool changed = false;
+		out_say("unit templates changed: installing the rendered units");
+		r = units_install(ro->cfg, ro->bus, NULL, &changed, err, sizeof(err));
+		if (r < 0) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+		need = need || changed;
+	} else if (ro->releases) {
+		/* units that still run from the single `current` link move to their own */
+		char err[512];
+		bool changed = false;
+		r = units_install(ro->cfg, ro->bus, NULL, &changed, err, sizeof(err));
+		if (r < 0)
+			out_say("note: the units were not re-rendered (%s)", err);
+		else if (changed)
+			out_say("units now run from their own release links: reinstalled");
+		need = need || changed;
+	}
+	if (service_env_configured(ro->cfg)) {
+		/* `env =` values live in the rendered units: a changed value changes the unit */
+		char err[512];
+		bool changed = false;
+		r = units_install(ro->cfg, ro->bus, NULL, &changed, err, sizeof(err));
+		if (r < 0) {
+			op_fail(ro->op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+		if (changed)
+			out_say("a service's environment changed: the units were re-rendered");
+		need = need || changed;
+	}
+	for (size_t i = 0; i < ro->plan.nservices && !need; i++)
+		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &p) >= 0 && p.need_daemon_reload)
+			need = true;
+	if (!need)
+		return 0;
+	{
+		char *argv[] = {"systemctl", "--user", "daemon-reload", NULL};
+		if (ro->cfg->native.manager == MANAGER_SYSTEM)
+			argv[1] = "daemon-reload", argv[2] = NULL;
+		r = op_durable(ro->op);
+		if (r < 0)
+			return r;
+		t0 = mono_ns();
+		r = bus_reload(ro->bus);
+		op_record_step(ro->op, "reload", argv, "", r < 0 ? 1 : 0, mono_ns() - t0,
+			       "# via sd-bus");
+		if (r < 0) {
+			op_fail(ro->op, "daemon-reload failed: %s", bus_errmsg(ro->bus));
+			log_error("daemon-reload failed: %s", bus_errmsg(ro->bus));
+			return SL_EFAILED;
+		}
+	}
+	return 0;
+}
+
+/* The last lines of a unit's log_dir file (no invocation there: the file's last lines). */
+static void log_file_tail(struct rollout *ro, const struct service *s, struct strv *lines)
+{
+	const char *dir = ro->cfg->native.log_dir;
+	_cleanup_free_ char *path =
+	    dir[0] == '/' ? xasprintf("%s/%s.log", dir, s->name)
+			  : xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0, start, n = 0;
+
+	if (read_file(path, 1 << 20, &data, &len) < 0) {
+		strv_push_take(lines, xasprintf("(cannot read %s)", path));
+		return;
+	}
+	start = len;
+	while (start > 0 && n <= FAILURE_LINES)
+		if (data[--start] == '\n' && start + 1 < len)
+			n++;
+	if (n > FAILURE_LINES)
+		start++;
+	for (char *l = data + start, *e; l < data + len; l = e + 1) {
+		e = strchr(l, '\n');
+		if (!e)
+			e = data + len;
+		*e = '\0';
+		if (*l)
+			strv_push(lines, l);
+	}
+}
+
+/* Why a unit is down: its Result and exit status (sd-bus), then the last lines of this
+ * invocation only (sd-journal, by invocation id and start time; or the log_dir file). Prints
+ * them and returns them for the ledger, bounded. */
+static char *unit_failure(struct rollout *ro, const struct service *s,
+			  const struct unit_props *seen, const struct unit_props *started)
+{
+	struct journal_query q = {.unit = s->unit,
+				  .user = ro->cfg->native.manager == MANAGER_USER,
+				  .max_lines = FAILURE_LINES};
+	struct strv lines = {0};
+	struct unit_props p;
+	struct buf b = {0};
+	char exit[160], err[512];
+
+	/* Verify passes the state it saw fail and the invocation it started: reading them again
+	 * here would describe the unit's next run (Restart= has moved on by now), whose result is
+	 * "success" and whose lines hide the crash. */
+	if (seen) {
+		p = *seen;
+		bus_format_exit(&p, exit, sizeof(exit));
+	} else if (bus_unit_props(ro->bus, s->unit, &p) < 0) {
+		memset(&p, 0, sizeof(p));
+		snprintf(exit, sizeof(exit), "cannot read unit: %s", bus_errmsg(ro->bus));
+	} else {
+		bus_format_exit(&p, exit, sizeof(exit));
+	}
+	if (started && started->invocation_id[0]) {
+		memcpy(p.invocation_id, started->invocation_id, sizeof(p.invocation_id));
+		p.exec_main_start_us = started->exec_main_start_us;
+	}
+	buf_printf(&b, "%s", exit);
+	if (ro->cfg->native.log_dir) {
+		log_file_tail(ro, s, &lines);
+	} else if (journal_available(err, sizeof(err))) {
+		q.invocation_id = p.invocation_id;
+		q.since_us =
+		    p.exec_main_start_us ? p.exec_main_start_us : (uint64_t)ro->restarted_ns / 1000;
+		/* journald reads the unit's output a moment after the unit wrote it. */
+		for (int i = 0; i < 5 && lines.n == 0; i++) {
+			if (i)
+				usleep(100000);
+			if (journal_lines(&q, &lines, err, sizeof(err)) < 0) {
+				strv_push_take(&lines, xasprintf("(%s)", err));
+				break;
+			}
+		}
+		if (lines.n == 0)
+			strv_push(&lines, "(no journal lines in this invocation)");
+	} else {
+		strv_push_take(&lines, xasprintf("(%s)", err));
+	}
+	out_say("%s: %s; its last lines:", s->unit, exit);
+	for (size_t i = 0; i < lines.n; i++)
+		out_say("  | %s", lines.v[i]);
+	for (size_t i = 0; i < lines.n; i++) {
+		if (b.len + strlen(lines.v[i]) + 2 > FAILURE_DETAIL_MAX)
+			break;
+		buf_printf(&b, "\n%s", lines.v[i]);
+	}
+	strv_free(&lines);
+	return b.data ? b.data : xstrdup(exit);
+}
+
+/* A unit that failed (or whose last run did not end in success) may have used up its start
+ * limit: its next start is refused, and the refusal leaves Result as it was (exit-code), so the
+ * restart's start-limit-hit retry cannot tell. Such units are reset before they are started. */
+static int reset_failed_units(struct rollout *ro)
+{
+	char *argv[LEDGER_MAX_SERVICES + 8];
+	size_t k = 0, first;
+	struct unit_props p;
+	int64_t t0;
+	int r = 0;
+
+	argv[k++] = "systemctl";
+	if (ro->cfg->native.manager == MANAGER_USER)
+		argv[k++] = "--user";
+	argv[k++] = "reset-failed";
+	first = k;
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		const struct service *s = svc(ro, i);
+		if (bus_unit_props(ro->bus, s->unit, &p) < 0)
+			continue;
+		if (!streq(p.active_state, "failed") &&
+		    (!p.result[0] || streq(p.result, "success")))
+			continue;
+		out_say("unit %s is %s (result %s): resetting it so that it can start", s->unit,
+			p.active_state, p.result);
+		argv[k++] = (char *)s->unit;
+	}
+	argv[k] = NULL;
+	if (k == first)
+		return 0;
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	for (size_t i = first; i < k && r >= 0; i++)
+		r = bus_reset_failed(ro->bus, argv[i]);
+	op_record_step(ro->op, "reset-failed", argv, "", r < 0 ? 1 : 0, mono_ns() - t0,
+		       "# via sd-bus");
+	if (r < 0) {
+		op_fail(ro->op, "%s", bus_errmsg(ro->bus));
+		log_error("%s", bus_errmsg(ro->bus));
+		return SL_EFAILED;
+	}
+	return 0;
+}
+
+static int native_restart(struct rollout *ro)
+{
+	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
+	size_t n = ro->plan.nservices;
+	char *argv[LEDGER_MAX_SERVICES + 8];
+	size_t k = 0;
+	int64_t t0;
+	int r, failed = 0;
+
+	r = reload_if_needed(ro);
+	if (r < 0)
+		return r;
+	r = reset_failed_units(ro);
+	if (r < 0)
+		return r;
+	argv[k++] = "systemctl";
+	if (ro->cfg->native.manager == MANAGER_USER)
+		argv[k++] = "--user";
+	argv[k++] = "restart";
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].unit = svc(ro, i)->unit;
+		argv[k++] = (char *)jobs[i].unit;
+	}
+	argv[k] = NULL;
+	out_argv(argv, "# via sd-bus, in parallel");
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	t0 = mono_ns();
+	ro->restarted_ns = now_ns();
+	r = bus_restart_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
+	op_waited(ro->op, mono_ns() - t0);
+	for (size_t i = 0; i < n; i++) {
+		struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
+		char before[16], after[16], d[32], envd[65];
+		const char *result = jobs[i].error < 0 ? "error" : jobs[i].result;
+		bool ok = jobs[i].error >= 0 && streq(jobs[i].result, "done");
+		_cleanup_free_ char *why = NULL;
+
+		snprintf(before, sizeof(before), "%u", jobs[i].pid_before);
+		snprintf(after, sizeof(after), "%u", jobs[i].pid_after);
+		ev.u.unit_restarted.service = svc(ro, i)->name;
+		ev.u.unit_restarted.runtime = ro->runtime;
+		ev.u.unit_restarted.unit = jobs[i].unit;
+		ev.u.unit_restarted.result = result;
+		ev.u.unit_restarted.duration_ns = jobs[i].duration_ns;
+		ev.u.unit_restarted.before = before;
+		ev.u.unit_restarted.after = after;
+		ev.u.unit_restarted.commit = ro->target;
+		env_digest(ro->cfg, svc(ro, i), envd);
+		ev.u.unit_restarted.env = envd;
+		if (!ok) {
+			out_say("restart %s: %s%s%s", jobs[i].unit, result,
+				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
+			if (jobs[i].error >= 0)
+				why = unit_failure(ro, svc(ro, i), NULL, NULL);
+			ev.u.unit_restarted.detail = why;
+		}
+		op_append(ro->op, &ev);
+		format_duration(jobs[i].duration_ns, d, sizeof(d));
+		if (!ok) {
+			failed++;
+			/* the first line of why: Result and exit status */
+			op_fail(ro->op, "restart of %s: %s%s%s%s%.*s%s", jobs[i].unit, result,
+				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg, why ? " (" : "",
+				why ? (int)strcspn(why, "\n") : 0, why ? why : "", why ? ")" : "");
+		} else {
+			out_say("restart %s: done in %s, pid %u -> %u%s", jobs[i].unit, d,
+				jobs[i].pid_before, jobs[i].pid_after,
+				jobs[i].reset_start_limit ? " (start limit was reset once)" : "");
+		}
+	}
+	if (r == -ETIMEDOUT && !failed)
+		op_fail(ro->op, "restart jobs did not finish before the deadline");
+	return failed || r < 0 ? SL_EFAILED : 0;
+}
+
+static void show_log_tail(struct rollout *ro, const struct service *s, const char *lines)
+{
+	if (ro->cfg->native.log_dir) {
+		const char *dir = ro->cfg->native.log_dir;
+		_cleanup_free_ char *path =
+		    dir[0] == '/'
+			? xasprintf("%s/%s.log", dir, s->name)
+			: xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
+		char *argv[] = {"tail", "-n", (char *)lines, path, NULL};
+		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
+	} else {
+		/* This invocation's lines, from the one journal reader (journal.c), as the failure
+		 * path reads them: not the journalctl binary, which mixes in earlier runs and
+		 * misses a journal under $SHIPLOG_JOURNAL_DIR. A read, so not recorded. */
+		struct journal_query q = {.unit = s->unit,
+					  .user = ro->cfg->native.manager == MANAGER_USER,
+					  .max_lines = (size_t)atoi(lines)};
+		struct strv got = {0};
+		struct unit_props p;
+		char err[512];
+
+		if (!journal_available(err, sizeof(err)))
+			return;
+		if (bus_unit_props(ro->bus, s->unit, &p) == 0) {
+			q.invocation_id = p.invocation_id;
+			q.since_us = p.exec_main_start_us;
+		}
+		if (journal_lines(&q, &got, err, sizeof(err)) < 0)
+			strv_push_take(&got, xasprintf("(%s)", err));
+		if (got.n)
+			out_say("%s: its last lines:", s->unit);
+		for (size_t i = 0; i < got.n; i++)
+			out_say("  | %s", got.v[i]);
+		strv_free(&got);
+	}
+}
+
+/* Units must be active, keep their MainPID and not restart for the whole settle window. */
+static int verify_units(struct rollout *ro)
+{
+	size_t n = ro->plan.nservices;
+	struct unit_props first[LEDGER_MAX_SERVICES], seen[LEDGER_MAX_SERVICES], p;
+	bool bad[LEDGER_MAX_SERVICES] = {0}, have_seen[LEDGER_MAX_SERVICES] = {0};
+	char detail[LEDGER_MAX_SERVICES][256];
+	int64_t t0 = mono_ns(), deadline = t0 + ro->cfg->policy.settle_ns;
+	uint32_t polls = 0;
+	int failed = 0;
+	char d[32];
+
+	for (size_t i = 0; i < n; i++) {
+		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &first[i]) < 0)
+			memset(&first[i], 0, sizeof(first[i]));
+		detail[i][0] = '\0';
+	}
+	for (;;) {
+		polls++;
+		for (size_t i = 0; i < n; i++) {
+			if (bad[i])
+				continue;
+			if (bus_unit_props(ro->bus, svc(ro, i)->unit, &p) < 0) {
+				snprintf(detail[i], sizeof(detail[i]), "cannot read unit: %s",
+					 bus_errmsg(ro->bus));
+				bad[i] = true;
+			} else if (!streq(p.active_state, "active")) {
+				char exit[160];
+				bus_format_exit(&p, exit, sizeof(exit));
+				snprintf(detail[i], sizeof(detail[i]), "%s/%s (%s)", p.active_state,
+					 p.sub_state, exit);
+				bad[i] = true;
+				seen[i] = p;
+				have_seen[i] = true;
+			} else if (p.n_restarts != first[i].n_restarts) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "restarted %u time(s) during the settle window",
+					 p.n_restarts - first[i].n_restarts);
+				bad[i] = true;
+			} else if (p.main_pid != first[i].main_pid) {
+				snprintf(detail[i], sizeof(detail[i]),
+					 "main pid changed %u -> %u during the settle window",
+					 first[i].main_pid, p.main_pid);
+				bad[i] = true;
+			}
+		}
+		if (mono_ns() >= deadline)
+			break;
+		if (op_interrupted) {
+			op_fail(ro->op, "interrupted during the settle window");
+			return SL_EFAILED;
+		}
+		usleep(SETTLE_POLL_NS / 1000);
+	}
+	op_waited(ro->op, mono_ns() - t0);
+	format_duration(ro->cfg->policy.settle_ns, d, sizeof(d));
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = svc(ro, i);
+		_cleanup_free_ char *why = NULL;
+		if (!bad[i])
+			snprintf(detail[i], sizeof(detail[i]),
+				 "active/running, pid %u, %u restarts, "
+				 "stable for %s",
+				 first[i].main_pid, first[i].n_restarts, d);
+		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", s->unit, detail[i]);
+		if (bad[i]) {
+			/* the state as it was seen, then why and this invocation's last lines */
+			_cleanup_free_ char *lines =
+			    unit_failure(ro, s, have_seen[i] ? &seen[i] : NULL, &first[i]);
+			const char *nl = strchr(lines, '\n');
+			why = xasprintf("%s%s", detail[i], nl ? nl : "");
+		}
+		rollout_record_health(ro, s, "unit", s->unit, !bad[i], polls, 0,
+				      why ? why : detail[i]);
+		if (bad[i]) {
+			failed++;
+			op_fail(ro->op, "unit %s: %s", s->unit, detail[i]);
+		} else if (!ro->fast) {
+			/* the reference showed status and the journal of each unit when not fast */
+			show_log_tail(ro, s, "5");
+		}
+	}
+	if (ro->fast)
+		out_say("--fast: skipped the per-unit status and log output");
+	return failed ? SL_EFAILED : 0;
+}
+
+static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)
+{
+	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
+	int64_t t0 = mono_ns();
+	int r, failed = 0;
+
+	for (size_t i = 0; i < n; i++)
+		jobs[i].unit = ro->cfg->services[svcs[i]].unit;
+	r = bus_stop_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
+	op_waited(ro->op, mono_ns() - t0);
+	for (size_t i = 0; i < n; i++) {
+		char *argv[] = {"systemctl", "--user", "stop", (char *)jobs[i].unit, NULL};
+		bool ok = jobs[i].error >= 0 && streq(jobs[i].result, "done");
+		op_record_step(ro->op, "stop", argv, "", ok ? 0 : 1, jobs[i].duration_ns,
+			       "# via sd-bus");
+		if (!ok) {
+			failed++;
+			op_fail(ro->op, "stop of %s: %s %s", jobs[i].unit, jobs[i].result,
+				jobs[i].errmsg);
+		}
+	}
+	return failed || r < 0 ? SL_EFAILED : 0;
+}
+
+const struct runtime_ops native_runtime_ops = {
+    .name = "native",
+    .open = native_open,
+    .close = native_close,
+    .precheck = native_precheck,
+    .build = native_build,
+    .restart = native_restart,
+    .verify = verify_units,
+    .stop = native_stop,
+};
