@@ -197,7 +197,7 @@ Test(releases, carry_and_shared_skip_the_build_and_spare_the_previous_release)
 	deploy_ok(&s, "--edge-ready", &r);
 	cr_assert(strstr(r.out, "skipping the shared build"), "%s", r.out);
 	cr_assert(strstr(r.out, "carry node_modules from"), "%s", r.out);
-	/* as root, permissions cannot protect a shared inode: copies (tests/cmd/test-carry.c
+	/* as root, permissions cannot protect a shared inode: copies (tests/exec/test-carry.c
 	 * runs the hard links as another user) */
 	hardlinks = geteuid() != 0;
 	cr_assert(strstr(r.out, hardlinks ? "read-only hard links" : "as copies"), "%s", r.out);
