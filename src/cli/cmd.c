@@ -2,6 +2,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,6 +108,39 @@ int cmd_ready(struct cmd_ctx *ctx)
 			return r;
 	}
 	return CMD_RUN_HERE;
+}
+
+const struct option cmd_no_options[] = {{0}};
+
+int cmd_check_options(const struct cmd_entry *c, int argc, char **argv)
+{
+	_cleanup_free_ char **copy = xcalloc((size_t)argc + 1, sizeof(*copy));
+	char shortopts[64];
+	int opt, r = 0;
+
+	if (!c->options)
+		return 0;
+	/* getopt_long permutes what it parses: a copy keeps the command's own order. */
+	memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+	snprintf(shortopts, sizeof(shortopts), ":%s",
+		 c->shortopts ? c->shortopts + (c->shortopts[0] == '+') : "");
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, copy, shortopts, c->options, NULL)) != -1) {
+		const char *what = copy[optind - 1];
+		char shortname[3] = {'-', (char)optopt, 0};
+
+		if (opt != '?' && opt != ':')
+			continue;
+		/* a short option inside a cluster (-xn) is named alone */
+		if (optopt && !str_startswith(what, "--"))
+			what = shortname;
+		r = opt == ':' ? cmd_usage_error(c, "option '%s' needs a value", what)
+			       : cmd_usage_error(c, "unknown option '%s'", what);
+		break;
+	}
+	optind = 0;
+	return r;
 }
 
 int cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)

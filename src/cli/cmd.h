@@ -4,6 +4,7 @@
 #ifndef SHIPLOG_CMD_H
 #define SHIPLOG_CMD_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -41,6 +42,13 @@ struct cmd_entry {
 	const char *summary; /* one line for `shiplog --help` */
 	const char *usage;   /* the full `shiplog CMD --help` text */
 	unsigned flags;
+	/* The command's options as getopt_long takes them, every subcommand's together. The
+	 * dispatcher checks the arguments against them before it looks for a config or a ledger, so
+	 * an unknown option or a missing value is exit 2 with one message, whatever the machine
+	 * has. cmd_no_options: the command takes none (an argument starting with '-' is refused).
+	 */
+	const char *shortopts;
+	const struct option *options;
 	/* argv[0] is the command name; getopt state is reset before the call. Returns 0 or a
 	 * negative code that main maps to an exit code; the command has already said why. */
 	int (*run)(struct cmd_ctx *ctx, int argc, char **argv);
@@ -49,6 +57,8 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_audit, cmd_check, cmd_deploy, cmd_diff, cmd_history, cmd_init,
     cmd_ledger, cmd_lock, cmd_logs, cmd_rollback, cmd_show, cmd_soak, cmd_state, cmd_stats,
     cmd_status, cmd_units;
+
+extern const struct option cmd_no_options[];
 
 extern const struct cmd_entry *const cmd_table[];
 extern const size_t cmd_table_len;
@@ -69,6 +79,10 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw);
  * failure to open the ledger, already said). */
 #define CMD_RUN_HERE 1
 int cmd_ready(struct cmd_ctx *ctx);
+
+/* Checks argv (the command and its arguments) against c's options without reordering it:
+ * 0, or SL_EUSAGE after saying which option is unknown or lacks its value. */
+int cmd_check_options(const struct cmd_entry *c, int argc, char **argv);
 
 /* Prints usage of a command and returns SL_EUSAGE: for argument errors. */
 int cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)

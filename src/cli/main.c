@@ -122,6 +122,9 @@ static int run_command(const struct cmd_entry *c, struct cmd_ctx *ctx, int argc,
 {
 	int r;
 
+	r = cmd_check_options(c, argc, argv);
+	if (r < 0)
+		return r;
 	if (c->flags & (CMD_CONFIG | CMD_CONFIG_OPTIONAL)) {
 		r = load_config(ctx, c->flags & CMD_CONFIG);
 		if (r < 0)

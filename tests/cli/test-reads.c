@@ -1288,32 +1288,6 @@ Test(reads, import_over_the_service_limit_is_exit_2)
 	env_free(&e);
 }
 
-Test(reads, help_for_every_command)
-{
-	const char *cmds[] = {"audit",	"check", "deploy", "diff",     "history", "init",
-			      "ledger", "lock",	 "logs",   "rollback", "show",	  "soak",
-			      "state",	"stats", "status", "units"};
-	const char *mine[] = {"audit", "diff",	"history", "ledger", "logs",
-			      "show",  "state", "stats",   "status"};
-	struct tl_run r;
-	char *dir = tl_mkdtemp("reads-help");
-
-	for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
-		tl_shiplog(&r, dir, NULL, cmds[i], "--help", NULL);
-		cr_assert_eq(r.exit_code, 0, "%s --help: exit %d", cmds[i], r.exit_code);
-		cr_assert(str_startswith(r.out, "usage: shiplog"), "%s --help: %s", cmds[i], r.out);
-		tl_run_release(&r);
-	}
-	for (size_t i = 0; i < ELEMENTSOF(mine); i++) {
-		tl_shiplog(&r, dir, NULL, mine[i], "--help", NULL);
-		cr_assert(strstr(r.out, "Examples:"), "%s --help teaches with examples", mine[i]);
-		cr_assert(strstr(r.out, "Exit codes:"), "%s --help names exit codes", mine[i]);
-		tl_run_release(&r);
-	}
-	tl_rmrf(dir);
-	free(dir);
-}
-
 Test(reads, global_options_after_the_command)
 {
 	struct env e;

@@ -12,14 +12,15 @@
 #include "render.h"
 #include "util.h"
 
+static const struct option options[] = {
+    {"since", required_argument, NULL, 's'},
+    {"until", required_argument, NULL, 'u'},
+    {"json", no_argument, NULL, 'J'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"since", required_argument, NULL, 's'},
-	    {"until", required_argument, NULL, 'u'},
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	struct ledger_iter *it = NULL;
 	int64_t since = 0, until = 0;
 	bool have_since = false;
@@ -27,7 +28,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			r = render_arg_time(&cmd_audit, "--since", optarg, &since);
@@ -139,5 +140,7 @@ const struct cmd_entry cmd_audit = {
 	"\n"
 	"Exit codes: 0 ok, 2 usage (missing or bad time), 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .shortopts = "",
+    .options = options,
     .run = run,
 };

@@ -28,7 +28,10 @@ static const char usage[] =
     "Examples:\n"
     "  shiplog check                  # everything\n"
     "  shiplog check --workers-only   # only the worker units\n"
-    "  shiplog --json check --api-only\n";
+    "  shiplog --json check --api-only\n"
+    "\n"
+    "Exit codes: 0 every check passed, 1 a check failed, 2 usage or config error, 4 the bus or\n"
+    "environment is not usable.\n";
 
 static void report(json_t *rows, const char *service, const char *kind, const char *target, bool ok,
 		   const char *detail)

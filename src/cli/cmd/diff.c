@@ -287,5 +287,6 @@ const struct cmd_entry cmd_diff = {
 	"Exit codes: 0 ok (also when something changed), 2 usage (bad point, no such\n"
 	"operation or sequence), 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .options = cmd_no_options,
     .run = run,
 };

@@ -33,19 +33,20 @@ static int parse_outcome(const char *s, int *out)
 	return 0;
 }
 
+static const struct option options[] = {
+    {"limit", required_argument, NULL, 'n'},
+    {"since", required_argument, NULL, 's'},
+    {"until", required_argument, NULL, 'u'},
+    {"service", required_argument, NULL, 'S'},
+    {"runtime", required_argument, NULL, 'r'},
+    {"outcome", required_argument, NULL, 'o'},
+    {"kind", required_argument, NULL, 'k'},
+    {"json", no_argument, NULL, 'J'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"limit", required_argument, NULL, 'n'},
-	    {"since", required_argument, NULL, 's'},
-	    {"until", required_argument, NULL, 'u'},
-	    {"service", required_argument, NULL, 'S'},
-	    {"runtime", required_argument, NULL, 'r'},
-	    {"outcome", required_argument, NULL, 'o'},
-	    {"kind", required_argument, NULL, 'k'},
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	struct ledger_history_filter f = {.runtime = -1, .outcome = -1};
 	struct ledger_op_summary *rows = NULL;
 	struct ledger_state *st = NULL;
@@ -54,7 +55,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			r = render_arg_u64(&cmd_history, "--limit", optarg, 0, &limit);
@@ -191,5 +192,7 @@ const struct cmd_entry cmd_history = {
 	"\n"
 	"Exit codes: 0 ok, 2 usage (bad time, number or name), 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
+    .shortopts = "n:",
+    .options = options,
     .run = run,
 };

@@ -57,12 +57,13 @@ static char *starter_for(const char *path)
 	return b.data;
 }
 
+static const struct option options[] = {
+    {"force", no_argument, NULL, 'f'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"force", no_argument, NULL, 'f'},
-	    {0},
-	};
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	struct config *cfg = NULL;
 	bool force = false;
@@ -71,7 +72,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int opt, r;
 
 	(void)ctx;
-	while ((opt = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+f", options, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			force = true;
@@ -147,8 +148,14 @@ const struct cmd_entry cmd_init = {
 	     "\n"
 	     "  -f, --force   replace an existing file\n"
 	     "\n"
+	     "Examples:\n"
+	     "  shiplog init                    # ./shiplog.conf, commit it with the app\n"
+	     "  shiplog init --force deploy/    # deploy/shiplog.conf, replacing it\n"
+	     "\n"
 	     "Exit codes: 0 written, 2 the file exists (without --force) or bad arguments,\n"
 	     "4 it could not be written.\n",
     .flags = 0,
+    .shortopts = "+f",
+    .options = options,
     .run = run,
 };

@@ -80,19 +80,20 @@ static int base64_decode(const char *s, uint8_t *out, size_t *outlen)
 	return 0;
 }
 
+static const struct option options[] = {
+    {"json", no_argument, NULL, 'J'},
+    {"since", required_argument, NULL, 's'},
+    {"until", required_argument, NULL, 'u'},
+    {0},
+};
+
 static int parse_json_flag(const char *sub, int argc, char **argv, int64_t *since, int64_t *until)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {"since", required_argument, NULL, 's'},
-	    {"until", required_argument, NULL, 'u'},
-	    {0},
-	};
 	int opt, r;
 
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'J':
 			out_settings.json = true;
@@ -861,5 +862,7 @@ const struct cmd_entry cmd_ledger = {
 	"Exit codes: 0 ok, 2 usage (bad line in an import file, target DIR holds a ledger),\n"
 	"3 lock held (import), 4 no ledger, damaged ledger or environment error.\n",
     .flags = CMD_CONFIG_OPTIONAL,
+    .shortopts = "",
+    .options = options,
     .run = run,
 };

@@ -28,7 +28,12 @@ static const char usage[] =
     "                with --kill it sends SIGTERM to the holder (SIGKILL after --wait, default\n"
     "                10s), records lock.broken and closes the holder's operation as interrupted\n"
     "\n"
-    "Exit: 0 (status: held or free, see the output or --json); 0 broken or nothing to break;\n"
+    "Examples:\n"
+    "  shiplog lock status\n"
+    "  shiplog lock break --kill --wait 30s   # a deploy that hangs: end it, free the lock\n"
+    "\n"
+    "Exit codes: 0 (status: held or free, see the output or --json); 0 broken or nothing to "
+    "break;\n"
     "3 break without --kill on a live holder; 4 ledger or environment error.\n";
 
 static int print_status(struct cmd_ctx *ctx, bool *held_out, struct lock_holder *h)
@@ -125,19 +130,20 @@ static int do_break(struct cmd_ctx *ctx, bool kill_it, int64_t wait_ns)
 	return r < 0 ? r : 0;
 }
 
+static const struct option options[] = {
+    {"kill", no_argument, NULL, 'k'},
+    {"wait", required_argument, NULL, 'w'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"kill", no_argument, NULL, 'k'},
-	    {"wait", required_argument, NULL, 'w'},
-	    {0},
-	};
 	struct lock_holder h;
 	bool kill_it = false, held;
 	int64_t wait_ns = 10000000000LL;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (opt == 'k') {
 			kill_it = true;
 		} else if (opt == 'w') {
@@ -170,5 +176,7 @@ const struct cmd_entry cmd_lock = {
     .summary = "status | break: the deploy lock and its holder",
     .usage = usage,
     .flags = CMD_CONFIG_OPTIONAL,
+    .shortopts = "",
+    .options = options,
     .run = run,
 };

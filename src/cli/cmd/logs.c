@@ -92,15 +92,16 @@ static int print_file(const struct config *cfg, const struct service *s, uint64_
 	return 0;
 }
 
+static const struct option options[] = {
+    {"op", required_argument, NULL, 'o'},
+    {"since", required_argument, NULL, 's'},
+    {"lines", required_argument, NULL, 'n'},
+    {"follow", no_argument, NULL, 'f'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"op", required_argument, NULL, 'o'},
-	    {"since", required_argument, NULL, 's'},
-	    {"lines", required_argument, NULL, 'n'},
-	    {"follow", no_argument, NULL, 'f'},
-	    {0},
-	};
 	const struct config *cfg = ctx->cfg;
 	const struct service *s = NULL;
 	struct journal_query q = {0};
@@ -111,7 +112,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "n:f", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:f", options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			r = render_arg_u64(&cmd_logs, "operation id", optarg, 1, &op);
@@ -226,5 +227,7 @@ const struct cmd_entry cmd_logs = {
 	"Exit codes: 0 ok, 2 usage (unknown service or operation, --op with --since or -f),\n"
 	"4 no journal or no ledger.\n",
     .flags = CMD_CONFIG | CMD_FORWARDS,
+    .shortopts = "n:f",
+    .options = options,
     .run = run,
 };

@@ -220,5 +220,6 @@ const struct cmd_entry cmd_show = {
 	"Exit codes: 0 ok, 2 usage (ID not a number, or no such operation), 4 no ledger or\n"
 	"unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
+    .options = cmd_no_options,
     .run = run,
 };

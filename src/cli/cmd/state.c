@@ -12,13 +12,14 @@
 #include "render.h"
 #include "util.h"
 
+static const struct option options[] = {
+    {"at", required_argument, NULL, 'a'},
+    {"json", no_argument, NULL, 'J'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"at", required_argument, NULL, 'a'},
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	struct ledger_state *st = NULL;
 	const char *at = NULL;
 	char desc[96];
@@ -26,7 +27,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
 			at = optarg;
@@ -104,5 +105,7 @@ const struct cmd_entry cmd_state = {
 	"Exit codes: 0 ok, 2 usage (bad time, or no such sequence), 4 no ledger or unreadable\n"
 	"ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
+    .shortopts = "",
+    .options = options,
     .run = run,
 };

@@ -87,17 +87,18 @@ static void stats_text(const struct ledger_stats *s)
 		       "3.1%%; --exact walks the events)\n");
 }
 
+static const struct option options[] = {
+    {"last", required_argument, NULL, 'n'},
+    {"since", required_argument, NULL, 's'},
+    {"runtime", required_argument, NULL, 'r'},
+    {"scope", required_argument, NULL, 'S'},
+    {"json", no_argument, NULL, 'J'},
+    {"exact", no_argument, NULL, 'x'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"last", required_argument, NULL, 'n'},
-	    {"since", required_argument, NULL, 's'},
-	    {"runtime", required_argument, NULL, 'r'},
-	    {"scope", required_argument, NULL, 'S'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"exact", no_argument, NULL, 'x'},
-	    {0},
-	};
 	bool exact = false;
 	struct ledger_history_filter f = {.runtime = -1, .outcome = -1};
 	struct ledger_stats *s;
@@ -105,7 +106,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			r = render_arg_u64(&cmd_stats, "--last", optarg, 1, &last);
@@ -196,5 +197,7 @@ const struct cmd_entry cmd_stats = {
 	"\n"
 	"Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
+    .shortopts = "n:",
+    .options = options,
     .run = run,
 };

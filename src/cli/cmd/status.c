@@ -160,5 +160,6 @@ const struct cmd_entry cmd_status = {
 	     "\n"
 	     "Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
+    .options = cmd_no_options,
     .run = run,
 };

@@ -310,14 +310,15 @@ static int units_list(struct cmd_ctx *ctx)
 
 /* ---- entry -------------------------------------------------------------------------------- */
 
+static const struct option options[] = {
+    {"enable", required_argument, NULL, 'e'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"json", no_argument, NULL, 'J'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"enable", required_argument, NULL, 'e'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, 'J'},
-	    {0},
-	};
 	const char *sub, *scope = "none";
 	bool dry_run = false, scope_given = false;
 	int opt;
@@ -332,7 +333,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 				       sub);
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc - 1, argv + 1, "+", options, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			scope = optarg;
@@ -399,5 +400,7 @@ const struct cmd_entry cmd_units = {
 	"Exit codes: 0 ok, 1 verify found problems, 2 usage or config error (missing\n"
 	"template, unknown parameter, exec not set), 4 the systemd manager is unreachable.\n",
     .flags = CMD_CONFIG,
+    .shortopts = "+",
+    .options = options,
     .run = run,
 };
