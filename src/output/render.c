@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "out.h"
+#include "point.h"
 
 /* ---- small pieces -------------------------------------------------------------------------- */
 
@@ -1322,28 +1323,17 @@ uint64_t render_newest_op(struct ledger *lg)
 	return op;
 }
 
-static int last_event_cb(const struct ledger_event *ev, void *ud)
-{
-	*(uint64_t *)ud = ev->seq;
-	return 0;
-}
-
 int render_check_point(const struct cmd_entry *c, const char *arg, bool ops)
 {
-	uint64_t n;
-	int64_t t;
+	struct point p;
+	int r = point_parse(arg, now_ns(), &p);
 
-	if (streq(arg, "now"))
-		return 0;
-	if (str_startswith(arg, "seq:") || (!ops && parse_u64(arg, &n) == 0)) {
-		if (parse_u64(str_startswith(arg, "seq:") ? arg + 4 : arg, &n) < 0) {
-			log_error("%s: bad sequence '%s': expected seq:N with N a number", c->name,
-				  arg);
-			return SL_EUSAGE;
-		}
-		return 0;
+	(void)ops;
+	if (r == -EINVAL) {
+		log_error("%s: bad sequence '%s': expected seq:N with N a number", c->name, arg);
+		return SL_EUSAGE;
 	}
-	if (parse_u64(arg, &n) < 0 && parse_time_ns(arg, now_ns(), &t) < 0) {
+	if (r < 0) {
 		log_error("%s: bad point '%s': use an operation id (41), a sequence (seq:120), RFC "
 			  "3339 time (2026-11-27T08:00:00Z) or an age like 90m, 2h, 3d",
 			  c->name, arg);
@@ -1355,57 +1345,32 @@ int render_check_point(const struct cmd_entry *c, const char *arg, bool ops)
 int render_resolve_point(const struct cmd_entry *c, struct ledger *lg, const char *arg, bool ops,
 			 uint64_t *seq, char *desc, size_t desclen)
 {
-	uint64_t last = 0, n;
-	int64_t t;
+	struct point p;
+	struct point_at at;
+	char err[256];
 	int r;
 
 	if (render_check_point(c, arg, ops) < 0)
 		return SL_EUSAGE;
-	r = ledger_last_seq(lg, &last);
+	point_parse(arg, now_ns(), &p);
+	r = point_resolve(lg, &p, ops ? POINT_NUMBER_OP : POINT_NUMBER_SEQ, &at, err, sizeof(err));
+	if (r == -ERANGE) {
+		log_error("%s: %s", c->name, err);
+		return SL_EUSAGE;
+	}
 	if (r < 0)
-		return render_ledger_fail(c, lg, r, "cannot read the ledger", 0);
-
-	if (streq(arg, "now")) {
-		*seq = last;
-		snprintf(desc, desclen, "now (seq %" PRIu64 ")", last);
-		return 0;
-	}
-	if (str_startswith(arg, "seq:") || (!ops && parse_u64(arg, &n) == 0)) {
-		parse_u64(str_startswith(arg, "seq:") ? arg + 4 : arg, &n);
-		if (n > last) {
-			log_error("%s: no event %" PRIu64 " in this ledger (newest is %" PRIu64 ")",
-				  c->name, n, last);
-			return SL_EUSAGE;
-		}
-		*seq = n;
-		snprintf(desc, desclen, "seq %" PRIu64, n);
-		return 0;
-	}
-	if (parse_u64(arg, &n) == 0) {
-		uint64_t end = 0;
-
-		r = ledger_op_events(lg, n, last_event_cb, &end);
-		if (r == LEDGER_ENOTFOUND || (r == 0 && end == 0)) {
-			log_error("%s: no operation %" PRIu64 " in this ledger (newest is %" PRIu64
-				  "); see 'shiplog history'",
-				  c->name, n, render_newest_op(lg));
-			return SL_EUSAGE;
-		}
-		if (r < 0)
-			return render_ledger_fail(c, lg, r, "cannot read the operation", 0);
-		*seq = end;
-		snprintf(desc, desclen, "op %" PRIu64 " (seq %" PRIu64 ")", n, end);
-		return 0;
-	}
-	parse_time_ns(arg, now_ns(), &t); /* checked above */
-	r = ledger_seek_time(lg, t, &n);
-	if (r < 0)
-		return render_ledger_fail(c, lg, r, "cannot search the ledger by time", 0);
-	*seq = n > 0 ? n - 1 : 0;
-	{
+		return render_ledger_fail(c, lg, r, err, 0);
+	*seq = at.seq;
+	if (p.kind == POINT_NOW) {
+		snprintf(desc, desclen, "now (seq %" PRIu64 ")", at.seq);
+	} else if (at.op) {
+		snprintf(desc, desclen, "op %" PRIu64 " (seq %" PRIu64 ")", at.op, at.seq);
+	} else if (p.kind == POINT_TIME) {
 		char ts[40];
-		render_time_short(t, ts, sizeof(ts));
-		snprintf(desc, desclen, "%s (seq %" PRIu64 ")", ts, *seq);
+		render_time_short(p.time_ns, ts, sizeof(ts));
+		snprintf(desc, desclen, "%s (seq %" PRIu64 ")", ts, at.seq);
+	} else {
+		snprintf(desc, desclen, "seq %" PRIu64, at.seq);
 	}
 	return 0;
 }
