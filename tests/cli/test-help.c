@@ -30,7 +30,8 @@ Test(help, every_command_in_the_table_teaches)
 		cr_assert_str_eq(r.out, c->usage, "%s --help prints the table's usage", c->name);
 		tl_shiplog(&h, dir, NULL, "help", c->name, NULL);
 		cr_assert_eq(h.exit_code, 0);
-		cr_assert_str_eq(h.out, r.out, "'shiplog help %s' is '%s --help'", c->name, c->name);
+		cr_assert_str_eq(h.out, r.out, "'shiplog help %s' is '%s --help'", c->name,
+				 c->name);
 		tl_run_release(&h);
 		tl_run_release(&r);
 	}
