@@ -92,13 +92,27 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw)
 	return 0;
 }
 
+struct remote_request cmd_remote_request(const struct cmd_ctx *ctx, int exec_override)
+{
+	return (struct remote_request){
+	    .cfg = ctx->cfg,
+	    .forwarded_from = ctx->forwarded_from,
+	    .argc = ctx->cmd_argc,
+	    .argv = ctx->cmd_argv,
+	    .read = ctx->entry && (ctx->entry->flags & CMD_FORWARDS),
+	    .exec_override = exec_override,
+	};
+}
+
 int cmd_ready(struct cmd_ctx *ctx)
 {
 	const struct cmd_entry *c = ctx->entry;
 	int r;
 
 	if ((c->flags & CMD_FORWARDS) && ctx->cfg && !ctx->ledger_opt) {
-		r = remote_maybe_forward(ctx, EXEC_OVERRIDE_NONE);
+		struct remote_request rq = cmd_remote_request(ctx, EXEC_OVERRIDE_NONE);
+
+		r = remote_maybe_forward(&rq, NULL);
 		if (r != REMOTE_RUN_HERE)
 			return r;
 	}

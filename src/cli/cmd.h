@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "remote.h"
+
 struct config;
 struct ledger;
 
@@ -83,6 +85,11 @@ int cmd_ready(struct cmd_ctx *ctx);
 /* Checks argv (the command and its arguments) against c's options without reordering it:
  * 0, or SL_EUSAGE after saying which option is unknown or lacks its value. */
 int cmd_check_options(const struct cmd_entry *c, int argc, char **argv);
+
+/* What remote_maybe_forward() and remote_preflight() need from this command line: its config,
+ * --forwarded-from, the command and its arguments, whether it is a read (CMD_FORWARDS), and the
+ * command's --local/--ssh (EXEC_OVERRIDE_*). */
+struct remote_request cmd_remote_request(const struct cmd_ctx *ctx, int exec_override);
 
 /* Prints usage of a command and returns SL_EUSAGE: for argument errors. */
 int cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)

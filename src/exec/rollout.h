@@ -11,6 +11,7 @@
 #include "config.h"
 #include "op.h"
 #include "plan.h"
+#include "remote.h"
 #include "repo.h"
 
 struct bus;
@@ -68,6 +69,8 @@ struct rollout {
 					  * target's release directory */
 	bool restarted;			 /* restarts were attempted */
 	int64_t restarted_ns;		 /* realtime of the restarts: where a unit's lines begin */
+	enum remote_mode exec_mode;	 /* where this operation runs (recorded; an automatic
+					  * rollback runs in its deploy's mode) */
 };
 
 void rollout_release(struct rollout *ro);

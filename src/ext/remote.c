@@ -24,11 +24,9 @@
 #define REMOTE_EXIT_NO_CHECKOUT 124
 #define REMOTE_EXIT_NO_SHIPLOG 127
 
-static const char *mode = "local";
-
-const char *remote_exec_mode(void)
+const char *remote_mode_name(enum remote_mode mode)
 {
-	return mode;
+	return mode == REMOTE_MODE_SSH ? "ssh" : "local";
 }
 
 static bool same_path(const char *a, const char *b)
@@ -183,9 +181,9 @@ static int remote_exit_to_code(const struct config *cfg, int code)
 	}
 }
 
-static int forward(struct cmd_ctx *ctx)
+static int forward(const struct remote_request *rq)
 {
-	const struct config *cfg = ctx->cfg;
+	const struct config *cfg = rq->cfg;
 	_cleanup_free_ char *host = NULL, *port = NULL, *log_path = NULL;
 	_cleanup_close_ int log_fd = -1;
 	struct strv argv = {0};
@@ -193,8 +191,6 @@ static int forward(struct cmd_ctx *ctx)
 	struct spawn_opts so = {0};
 	struct spawn_result res = {0};
 	const char *tmp = getenv("TMPDIR");
-	const struct cmd_entry *c = ctx->cmd_argc > 0 ? cmd_find(ctx->cmd_argv[0]) : NULL;
-	bool read_cmd = c && (c->flags & CMD_FORWARDS);
 	int r;
 
 	r = remote_target_check(cfg, &host, &port);
@@ -252,15 +248,15 @@ static int forward(struct cmd_ctx *ctx)
 		buf_printf(&cmd, " -q");
 	if (out_settings.verbosity > 0)
 		buf_printf(&cmd, " -v");
-	for (int i = 0; i < ctx->cmd_argc; i++) {
-		if (streq(ctx->cmd_argv[i], "--ssh"))
+	for (int i = 0; i < rq->argc; i++) {
+		if (streq(rq->argv[i], "--ssh"))
 			continue; /* the server runs it here */
 		buf_append(&cmd, " ", 1);
-		shell_quote(&cmd, ctx->cmd_argv[i]);
+		shell_quote(&cmd, rq->argv[i]);
 	}
 	strv_push(&argv, cmd.data);
 
-	if (read_cmd) {
+	if (rq->read) {
 		/* stdout stays exactly what the server prints */
 		if (out_settings.verbosity >= 0)
 			fprintf(stderr, "Execution mode: ssh to %s%s%s (checkout %s)\n", host,
@@ -374,9 +370,10 @@ unprotected:
 }
 
 /* The decision only: true for ssh. */
-static bool remote_wants_ssh(const struct cmd_ctx *ctx, int exec_override)
+static bool remote_wants_ssh(const struct remote_request *rq)
 {
-	const struct config *cfg = ctx->cfg;
+	const struct config *cfg = rq->cfg;
+	int exec_override = rq->exec_override;
 	const char *force = getenv("DEPLOY_FORCE_SSH");
 	_cleanup_free_ char *force_trimmed = force ? str_trim(xstrdup(force)) : NULL;
 
@@ -391,27 +388,28 @@ static bool remote_wants_ssh(const struct cmd_ctx *ctx, int exec_override)
 	return !same_path(cfg->target.checkout, cfg->dir);
 }
 
-int remote_preflight(struct cmd_ctx *ctx, int exec_override)
+int remote_preflight(const struct remote_request *rq)
 {
 	_cleanup_free_ char *host = NULL, *port = NULL;
 
-	if (ctx->forwarded_from || !remote_wants_ssh(ctx, exec_override))
+	if (rq->forwarded_from || !remote_wants_ssh(rq))
 		return REMOTE_RUN_HERE;
-	return remote_target_check(ctx->cfg, &host, &port);
+	return remote_target_check(rq->cfg, &host, &port);
 }
 
-int remote_maybe_forward(struct cmd_ctx *ctx, int exec_override)
+int remote_maybe_forward(const struct remote_request *rq, enum remote_mode *mode)
 {
-	if (ctx->forwarded_from) {
+	enum remote_mode m =
+	    rq->forwarded_from || remote_wants_ssh(rq) ? REMOTE_MODE_SSH : REMOTE_MODE_LOCAL;
+
+	if (mode)
+		*mode = m;
+	if (rq->forwarded_from) {
 		/* we are the server end of a forwarded command */
-		mode = "ssh";
 		remote_serve_detached();
 		return REMOTE_RUN_HERE;
 	}
-	if (!remote_wants_ssh(ctx, exec_override)) {
-		mode = "local";
+	if (m == REMOTE_MODE_LOCAL)
 		return REMOTE_RUN_HERE;
-	}
-	mode = "ssh";
-	return forward(ctx);
+	return forward(rq);
 }

@@ -85,6 +85,7 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 	rq->reason = "auto";
 	rq->reverts = op->id;
 	rq->runtime = ro->runtime;
+	rq->exec_mode = ro->exec_mode;
 	rq->restart_all = true;
 	rq->fast = ro->fast;
 	rollback_pick_last_good(cfg, st, ro->runtime, ro->plan.services, ro->plan.nservices, false,

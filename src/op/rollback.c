@@ -135,7 +135,7 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	req.runtime = rq->runtime;
 	req.services.n = (uint32_t)rq->ntargets;
 	req.services.v = svcs;
-	req.exec_mode = remote_exec_mode();
+	req.exec_mode = remote_mode_name(rq->exec_mode);
 	req.config_digest = cfg->digest;
 	req.reverts = rq->reverts;
 	req.reason = rq->reason;

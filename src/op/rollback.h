@@ -11,6 +11,7 @@
 #include <ledger/ledger.h>
 
 #include "cmd.h"
+#include "remote.h"
 #include "repo.h"
 
 struct rb_target {
@@ -25,6 +26,7 @@ struct rb_request {
 	const char *reason; /* "auto" | "manual" */
 	uint64_t reverts;   /* the operation whose effect is undone (0 none) */
 	int runtime;
+	enum remote_mode exec_mode; /* where it runs: the command's mode, or the failed deploy's */
 	bool no_build;
 	bool fast;		 /* skip the per-unit log output in verify */
 	bool restart_all;	 /* restart every target, even one already at its commit (the

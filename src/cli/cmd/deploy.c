@@ -443,10 +443,10 @@ static int hook_stopped(struct op *op, struct rollout *ro)
 	return SL_EFAILED;
 }
 
-int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
+int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a, enum remote_mode mode)
 {
 	struct config *cfg = ctx->cfg;
-	struct rollout ro = {.cfg = cfg, .runtime = a->runtime};
+	struct rollout ro = {.cfg = cfg, .runtime = a->runtime, .exec_mode = mode};
 	struct ledger_op_requested req = {0};
 	struct config *tcfg = NULL, eff;
 	struct plan plan0;
@@ -510,14 +510,14 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a)
 	}
 
 	ro.remote = remote;
-	fill_request(&req, a, cfg, &ro.plan, svcs, flags, &nflags, remote_exec_mode());
+	fill_request(&req, a, cfg, &ro.plan, svcs, flags, &nflags, remote_mode_name(mode));
 	if (ctx->forwarded_from && nflags < ELEMENTSOF(flags)) {
 		via = xasprintf("forwarded-from=%s", ctx->forwarded_from);
 		flags[nflags++] = via;
 		req.flags.n = (uint32_t)nflags;
 	}
 	req.prev_commit = ro.prev;
-	print_plan(a, cfg, &ro.plan, remote, remote_exec_mode());
+	print_plan(a, cfg, &ro.plan, remote, remote_mode_name(mode));
 
 	if (a->dry_run) {
 		r = dry_run_guards(ctx, a, &ro);
@@ -773,7 +773,9 @@ static int publish_current_branch(struct cmd_ctx *ctx, struct deploy_args *a, st
 	int64_t t0 = mono_ns();
 	int r;
 
-	r = remote_preflight(ctx, a->exec_override); /* a missing key stops us before the push */
+	struct remote_request rq = cmd_remote_request(ctx, a->exec_override);
+
+	r = remote_preflight(&rq); /* a missing key stops us before the push */
 	if (r < 0)
 		return r;
 	out_phase("Local Publish");
@@ -847,6 +849,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct deploy_args a;
 	struct strv fwd = {0};
+	struct remote_request rq;
+	enum remote_mode mode;
 	char err[512];
 	int r;
 
@@ -860,9 +864,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		if (r < 0)
 			goto out;
 	}
-	r = remote_maybe_forward(ctx, a.exec_override);
+	rq = cmd_remote_request(ctx, a.exec_override); /* after publish rewrote the command */
+	r = remote_maybe_forward(&rq, &mode);
 	if (r == REMOTE_RUN_HERE)
-		r = deploy_run(ctx, &a);
+		r = deploy_run(ctx, &a, mode);
 out:
 	strv_free(&fwd);
 	deploy_args_release(&a);

@@ -274,6 +274,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct scope_args scope = {0};
 	struct ledger_state *st = xcalloc(1, sizeof(*st)), *tst = xcalloc(1, sizeof(*tst));
 	struct rb_request *rq = xcalloc(1, sizeof(*rq));
+	struct remote_request rrq;
 	struct deploy_lock lock = {.fd = -1};
 	struct lock_holder holder;
 	struct repo *repo = NULL;
@@ -333,7 +334,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		r = cmd_usage_error(&cmd_rollback, "--to: '%s' is not a target", to);
 		goto out;
 	}
-	r = remote_maybe_forward(ctx, exec_override);
+	rrq = cmd_remote_request(ctx, exec_override);
+	r = remote_maybe_forward(&rrq, &rq->exec_mode);
 	if (r != REMOTE_RUN_HERE)
 		goto out;
 	r = cmd_open_ledger(ctx, true);
