@@ -313,10 +313,16 @@ int rollout_move_checkout(struct rollout *ro)
 		: repo_checkout_detached(ro->repo, ro->target);
 	op_record_step(ro->op, "checkout", argv, checkout, r < 0 ? 1 : 0, mono_ns() - t0,
 		       "# via libgit2");
+	if (r == SL_EREFUSED) {
+		/* a refusal (a diverged branch, local changes in the way): the caller refuses the
+		 * operation and prints op->error, once */
+		op_fail(ro->op, "%s", repo_errmsg(ro->repo));
+		return r;
+	}
 	if (r < 0) {
 		op_fail(ro->op, "checkout of %.12s failed: %s", ro->target, repo_errmsg(ro->repo));
 		log_error("checkout of %.12s failed: %s", ro->target, repo_errmsg(ro->repo));
-		return r == SL_EREFUSED ? r : SL_EFAILED;
+		return SL_EFAILED;
 	}
 	ro->moved = true;
 	ev.u.git_moved.from = ro->prev;

@@ -83,7 +83,8 @@ int rollout_open_runtime(struct rollout *ro);
 int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen);
 
 /* Moves the checkout from prev to target (fast-forwarding ro->branch, or detached), records
- * git.moved and computes ro->changed. */
+ * git.moved and computes ro->changed. SL_EREFUSED (a diverged branch, local changes in the way)
+ * is not printed: op->error says why and the caller refuses with it. */
 int rollout_move_checkout(struct rollout *ro);
 
 /* In-place layout, before the move: when the scope leaves services out and the move changes

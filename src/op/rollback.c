@@ -184,6 +184,8 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 			continue;
 		if (!streq(head, g->commit)) {
 			r = rollout_move_checkout(&ro);
+			if (r == SL_EREFUSED) /* said by no one yet */
+				log_error("checkout of %.12s refused: %s", ro.target, op.error);
 			if (r < 0)
 				goto fail;
 			strlcpy_(head, g->commit, sizeof(head));
