@@ -291,15 +291,31 @@ int op_record_check(struct op *op, const char *what, char *const argv[], const c
 	return record_step(op, what, argv, cwd, exit_code, duration_ns, output);
 }
 
+/* A line of a command's output on its way to the terminal: the values of `arg` (a struct strv of
+ * "NAME=value" secrets, may be NULL) and the secrets of URLs redacted, before it is shown. */
+static char *redact_line(const char *line, size_t len, void *arg)
+{
+	const struct strv *secrets = arg;
+	_cleanup_free_ char *env = NULL;
+
+	if (secrets && secrets->n)
+		env = env_redact(line, len, secrets);
+	else
+		env = xstrndup(line, len);
+	return redact_secrets(env);
+}
+
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res)
 {
 	/* Output that streams is relayed by us (captured and teed), not inherited: it passes the
-	 * filter of terminal control bytes on its way to the terminal. */
+	 * filter of terminal control bytes on its way to the terminal, line by line after the
+	 * redaction of URL secrets. */
 	struct spawn_opts so = {.cwd = cwd,
 				.capture = true,
 				.tee = !capture,
 				.stream_to_stderr = out_settings.json,
+				.tee_filter = redact_line,
 				.abort_flag = &op_interrupted};
 	struct spawn_result local = {0}, *rr = res ? res : &local;
 	int r;
@@ -331,7 +347,8 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 static char *output_tail(const char *out, size_t len, const struct strv *secrets)
 {
 	size_t from = len > 4 * OP_TAIL_BYTES ? len - 4 * OP_TAIL_BYTES : 0;
-	_cleanup_free_ char *red = env_redact(out + from, len - from, secrets);
+	_cleanup_free_ char *env = env_redact(out + from, len - from, secrets);
+	_cleanup_free_ char *red = redact_secrets(env);
 	size_t n = strlen(red), lines = 0, start;
 
 	while (n && (red[n - 1] == '\n' || red[n - 1] == '\r'))
@@ -359,6 +376,9 @@ int op_run_shell(struct op *op, const char *what, char *const argv[], const char
 				.capture = true,
 				.tee = true,
 				.stream_to_stderr = out_settings.json,
+				/* redacted line by line before it reaches the terminal */
+				.tee_filter = redact_line,
+				.tee_arg = (void *)secrets,
 				.abort_flag = &op_interrupted};
 	struct spawn_result res = {0};
 	_cleanup_free_ char *tail = NULL;

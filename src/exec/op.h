@@ -81,15 +81,17 @@ void op_fail(struct op *op, const char *fmt, ...) __attribute__((format(printf, 
 /* Echoes "$ argv", makes the ledger durable, runs argv in cwd, appends step.ran. Returns 0 when
  * the command ran and exited 0, SL_EFAILED when it exited non-zero (message recorded), -errno
  * when it could not start. res may be NULL; when given, it must be released by the caller.
- * Without capture the output streams through our stdout (terminal controls escaped). */
+ * Without capture the output streams through our stdout line by line, the secrets of URLs
+ * redacted (and terminal controls escaped). */
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res);
 
 /* Runs a build or hook: argv (["/bin/sh", "-c", TEXT] for the operator's shell strings) with
- * env_add (may be NULL) added to the environment, its output streamed and kept: step.ran records
- * the last lines (OP_TAIL_LINES, at most OP_TAIL_BYTES) with every value of `secrets`
- * ("NAME=value" entries) redacted. A failure names the command (the shell string, not
- * "/bin/sh"). Returns like op_run. */
+ * env_add (may be NULL) added to the environment, its output streamed and kept: each line is
+ * shown once it is complete, with every value of `secrets` ("NAME=value" entries) and the
+ * secrets of URLs (userinfo, token-like query values) redacted, and step.ran records the last
+ * lines (OP_TAIL_LINES, at most OP_TAIL_BYTES), redacted the same way. A failure names the
+ * command (the shell string, not "/bin/sh"). Returns like op_run. */
 #define OP_TAIL_LINES 20
 #define OP_TAIL_BYTES 2048
 int op_run_shell(struct op *op, const char *what, char *const argv[], const char *cwd,

@@ -260,21 +260,70 @@ static void spawn_capture_append(struct buf *b, size_t *dropped, const char *p, 
 	}
 }
 
-/* Copies a chunk to the tee (1: stdout, 2: stderr, < 0: none) through stdio, so that it passes
- * the filter out.c puts there for terminal control bytes; a reader that went away is not an
- * error. */
-static void spawn_tee(int fd, const char *p, size_t n)
-{
-	FILE *f = fd == 2 ? stderr : stdout;
+/* The copy of the output shown as it comes: where (1: stdout, 2: stderr, < 0: none), and, with
+ * a filter, the line not complete yet. */
+struct spawn_tee {
+	int fd;
+	char *(*filter)(const char *line, size_t len, void *arg);
+	void *arg;
+	struct buf line;
+};
 
-	if (fd < 0)
-		return;
-	fwrite(p, 1, n, f);
+#define SPAWN_TEE_LINE_MAX 65536
+
+static void spawn_tee_show(struct spawn_tee *t, const char *p, size_t n)
+{
+	FILE *f = t->fd == 2 ? stderr : stdout;
+
+	if (t->filter) {
+		_cleanup_free_ char *shown = t->filter(p, n, t->arg);
+		fputs(shown, f);
+	} else {
+		fwrite(p, 1, n, f);
+	}
 	fflush(f);
 }
 
+/* Copies a chunk to the tee through stdio, so that it passes the filter out.c puts there for
+ * terminal control bytes; with a line filter, whole lines only (the rest waits for its end).
+ * A reader that went away is not an error. */
+static void spawn_tee(struct spawn_tee *t, const char *p, size_t n)
+{
+	const char *nl;
+
+	if (t->fd < 0)
+		return;
+	if (!t->filter) {
+		spawn_tee_show(t, p, n);
+		return;
+	}
+	buf_append(&t->line, p, n);
+	while (t->line.len) {
+		size_t len;
+
+		nl = memchr(t->line.data, '\n', t->line.len);
+		if (nl)
+			len = (size_t)(nl - t->line.data) + 1;
+		else if (t->line.len >= SPAWN_TEE_LINE_MAX)
+			len = t->line.len;
+		else
+			break;
+		spawn_tee_show(t, t->line.data, len);
+		memmove(t->line.data, t->line.data + len, t->line.len - len + 1);
+		t->line.len -= len;
+	}
+}
+
+/* The end of the output: a last line without its newline is shown too. */
+static void spawn_tee_flush(struct spawn_tee *t)
+{
+	if (t->fd >= 0 && t->line.len)
+		spawn_tee_show(t, t->line.data, t->line.len);
+	buf_free(&t->line);
+}
+
 /* Reads what is available; returns false on EOF or error. */
-static bool spawn_capture_read(int fd, struct buf *b, size_t *dropped, int tee)
+static bool spawn_capture_read(int fd, struct buf *b, size_t *dropped, struct spawn_tee *tee)
 {
 	char chunk[65536];
 
@@ -312,7 +361,8 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ char **envp = NULL;
 	_cleanup_close_ int outr = -1, pidfd = -1, watchw = -1;
-	int outw = -1, watchr = -1, errp[2], status = 0, child_err = 0, r = 0, tee;
+	int outw = -1, watchr = -1, errp[2], status = 0, child_err = 0, r = 0;
+	struct spawn_tee tee = {.fd = -1};
 	int64_t start, deadline = 0;
 	struct buf out = {0};
 	size_t dropped = 0;
@@ -322,7 +372,9 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 
 	if (!o)
 		o = &none;
-	tee = o->capture && o->tee ? (o->stream_to_stderr ? 2 : 1) : -1;
+	if (o->capture && o->tee)
+		tee = (struct spawn_tee){
+		    .fd = o->stream_to_stderr ? 2 : 1, .filter = o->tee_filter, .arg = o->tee_arg};
 	*res = (struct spawn_result){.exit_code = -1};
 	if (!argv || !argv[0])
 		return -EINVAL;
@@ -430,7 +482,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 			break;
 		}
 		if (out_open && pr > 0 && (pfd[nfd - 1].revents & (POLLIN | POLLHUP | POLLERR)))
-			out_open = spawn_capture_read(outr, &out, &dropped, tee);
+			out_open = spawn_capture_read(outr, &out, &dropped, &tee);
 
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
@@ -465,7 +517,8 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	/* The child is gone; what it wrote is in the pipe. A grandchild that still holds the pipe
 	 * open must not keep us waiting, so read only what is there now. */
 	if (out_open)
-		spawn_capture_read(outr, &out, &dropped, tee);
+		spawn_capture_read(outr, &out, &dropped, &tee);
+	spawn_tee_flush(&tee);
 	res->duration_ns = mono_ns() - start;
 
 	if (WIFEXITED(status))

@@ -11,13 +11,19 @@
 #include <stdint.h>
 
 struct spawn_opts {
-	const char *cwd;	/* NULL: inherit (avoid: every step should name its cwd) */
-	char *const *env_add;	/* NULL-terminated "K=V" entries added to the environment */
-	bool capture;		/* collect stdout+stderr into result.output (else they stream) */
-	bool tee;		/* with capture: also copy the output, as it comes, to our stdout
-				 * (stderr with stream_to_stderr) through stdio, so it streams
-				 * (with out.c's escaping of terminal controls) and is kept */
-	bool stream_to_stderr;	/* when not capturing: send the child's stdout to our stderr */
+	const char *cwd;       /* NULL: inherit (avoid: every step should name its cwd) */
+	char *const *env_add;  /* NULL-terminated "K=V" entries added to the environment */
+	bool capture;	       /* collect stdout+stderr into result.output (else they stream) */
+	bool tee;	       /* with capture: also copy the output, as it comes, to our stdout
+				* (stderr with stream_to_stderr) through stdio, so it streams
+				* (with out.c's escaping of terminal controls) and is kept */
+	bool stream_to_stderr; /* when not capturing: send the child's stdout to our stderr */
+	/* With tee: each line (up to and with its '\n'; a last line without one, or 64 KiB
+	 * without a newline, as it is) is passed through this before it is shown, so that what
+	 * reaches the terminal can be redacted first; the result (malloc'd) is shown. NULL: the
+	 * output is shown as it comes. */
+	char *(*tee_filter)(const char *line, size_t len, void *arg);
+	void *tee_arg;
 	int64_t timeout_ns;	/* 0: none; on expiry SIGTERM, then SIGKILL after 5 s */
 	const char *stdin_path; /* NULL: /dev/null */
 	/* When set, the child runs in a process group of its own, and when *abort_flag becomes

@@ -472,6 +472,9 @@ Test(deploy, diverged_branch_says_how_to_reset_and_reset_to_remote_does_it)
 	cr_assert(strstr(r.err, "diverged") && strstr(r.err, want) &&
 		      strstr(r.err, "--reset-to-remote"),
 		  "the refusal does not say how to reset:\n%s", r.err);
+	/* said once, as the refusal */
+	cr_assert_null(strstr(strstr(r.err, want) + strlen(want), want),
+		       "the refusal is printed more than once:\n%s", r.err);
 	free(want);
 	tl_run_release(&r);
 	sample_head(&s, now);
@@ -626,6 +629,55 @@ Test(deploy, build_output_reaches_the_terminal_escaped)
 	free(over);
 	free(script);
 	free(conf);
+	sample_teardown(&s);
+}
+
+/* Issue 9 item 8: a build's output is redacted before it reaches the terminal, line by line:
+ * the values of the configured environment and the secrets of URLs (userinfo, token-like query
+ * values), also when a line arrives in pieces, and a last line without its newline. The ledger
+ * keeps the same lines redacted. */
+Test(deploy, build_output_is_redacted_before_it_is_shown)
+{
+	static const char *const secrets[] = {"UrlPw987", "TokPart4321", "hunter2-db-pass",
+					      "LastPw55"};
+	struct sample s;
+	struct tl_run r, exp;
+	char *conf, *script, *over, *all;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "bred", true);
+	script = xasprintf("%s/chatty-build.sh", s.dir);
+	tl_write(script, "printf 'cloning http://bob:UrlPw987@git.example/x.git?access_token=Tok'\n"
+			 "sleep 0.3\n"
+			 "printf 'Part4321&depth=1\\n'\n"
+			 "echo \"connecting with $DB_SEEN\"\n"
+			 "printf 'last http://carol:LastPw55@h.example/' >&2\n"
+			 "exit 3\n");
+	over = xasprintf("build = sh %s\nbuild_when_changed =\nenv = DB_PASSWORD=hunter2-db-pass",
+			 script);
+	conf = sample_alt_conf(&s, "bred", "[service compute]", over);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	{
+		/* the build sees the value the way a build gets it: from its environment */
+		char *env[] = {"DB_SEEN=hunter2-db-pass", NULL};
+		tl_shiplog(&r, s.checkout, env, "-c", conf, "deploy", "main", "--workers-only",
+			   NULL);
+	}
+	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
+	tl_shiplog(&exp, s.checkout, NULL, "-c", conf, "ledger", "export", NULL);
+	cr_assert_eq(exp.exit_code, 0, "%s", exp.err);
+	all = xasprintf("%s\n%s\n%s", r.out, r.err, exp.out);
+	for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
+		cr_assert_null(strstr(all, secrets[i]), "'%s' was printed or recorded:\n%s",
+			       secrets[i], all);
+	cr_assert(strstr(r.out, "cloning http://***@git.example/x.git?access_token=***&depth=1"),
+		  "the URL line is not shown redacted:\n%s", r.out);
+	cr_assert(strstr(r.out, "connecting with [redacted DB_PASSWORD]"),
+		  "the environment value is not shown redacted:\n%s", r.out);
+	cr_assert(strstr(r.out, "last http://***@h.example/"),
+		  "the last line (no newline) is not shown:\n%s", r.out);
+	tl_run_release(&r), tl_run_release(&exp);
+	free(all), free(over), free(script), free(conf);
 	sample_teardown(&s);
 }
 
