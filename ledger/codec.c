@@ -252,16 +252,6 @@ static inline int mp_head_read(struct mp_rd *r, struct mp_head *h)
 	return mp_head_read_slow(r, h);
 }
 
-enum mp_type mp_next_type(const struct mp_rd *r)
-{
-	struct mp_rd c = *r;
-	struct mp_head h;
-
-	if (mp_head_read(&c, &h) < 0)
-		return MP_BAD;
-	return h.type;
-}
-
 static int mp_expect(struct mp_rd *r, enum mp_type t, struct mp_head *h)
 {
 	struct mp_rd c = *r;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * event-types.c: the event type table. One row per type: wire name, the fields (short key,
- * kind, where it lives in struct ledger_event), the required-field check, and the reducer's
- * apply function. Encoding and decoding are driven by the fields, so adding a field is one
- * line here (and one in docs/events.md).
+ * JSON name, kind, flags, where it lives in struct ledger_event), the required-field check, the
+ * reducer's apply function and the one-line text template. Encoding and decoding are driven by
+ * the fields, and so are JSON export, import and the text description outside the library
+ * (ledger_event_visit(), ledger_event_fields(), ledger_event_type_text()): adding a field is one
+ * line here (and one in docs/events.md) plus its reducer rule.
  *
  * Wire format: a msgpack map. Envelope keys "v" (schema), "t" (type name), "ts" (ns), "op",
  * "a" (actor), always first so ledger_event_peek() can stop early; then the type's fields. Zero
@@ -18,148 +20,209 @@
 
 #include "internal.h"
 
-enum field_kind {
-	F_STR,
-	F_STRV,
-	F_U64,
-	F_I64,
-	F_U32,
-	F_I32,
-	F_BOOL,
-	F_RUNTIME,
-	F_OUTCOME,
-};
+/* Shorter names for the table. */
+#define F_STR LEDGER_FIELD_STR
+#define F_STRV LEDGER_FIELD_STRV
+#define F_U64 LEDGER_FIELD_U64
+#define F_I64 LEDGER_FIELD_I64
+#define F_U32 LEDGER_FIELD_U32
+#define F_I32 LEDGER_FIELD_I32
+#define F_BOOL LEDGER_FIELD_BOOL
+#define F_RUNTIME LEDGER_FIELD_RUNTIME
+#define F_OUTCOME LEDGER_FIELD_OUTCOME
+#define REQ LEDGER_FIELD_REQUEST
+#define SPARSE LEDGER_FIELD_SPARSE
+#define NAMED LEDGER_FIELD_NAMED
 
-struct field {
-	const char *key;
-	uint8_t klen;
-	enum field_kind kind;
-	size_t off; /* offsetof(struct ledger_event, ...) */
-};
-
-#define EVF(k, kind, member)                                                                       \
+/* One field: wire key, JSON name, kind, flags, member of the union. */
+#define EVF(k, name, kind, flags, member)                                                          \
 	{                                                                                          \
-		k, sizeof(k) - 1, kind, offsetof(struct ledger_event, u.member)                    \
+		k, name, kind, flags, sizeof(k) - 1, offsetof(struct ledger_event, u.member)       \
 	}
 
 /* op.requested, and the request part of a standalone op.refused. */
-#define REQUEST_FIELDS(m)                                                                          \
-	EVF("k", F_STR, m.kind), EVF("m", F_STR, m.mode), EVF("ref", F_STR, m.ref),                \
-	    EVF("c", F_STR, m.commit), EVF("pc", F_STR, m.prev_commit),                            \
-	    EVF("rt", F_RUNTIME, m.runtime), EVF("sv", F_STRV, m.services),                        \
-	    EVF("fl", F_STRV, m.flags), EVF("x", F_STR, m.exec_mode),                              \
-	    EVF("cd", F_STR, m.config_digest), EVF("rv", F_U64, m.reverts),                        \
-	    EVF("why", F_STR, m.reason), EVF("pid", F_U32, m.pid), EVF("tg", F_STRV, m.targets)
+#define REQUEST_FIELDS(m, fl)                                                                      \
+	EVF("k", "kind", F_STR, fl, m.kind), EVF("m", "mode", F_STR, fl, m.mode),                  \
+	    EVF("ref", "ref", F_STR, fl, m.ref), EVF("c", "commit", F_STR, fl, m.commit),          \
+	    EVF("pc", "prev_commit", F_STR, fl, m.prev_commit),                                    \
+	    EVF("rt", "runtime", F_RUNTIME, fl, m.runtime),                                        \
+	    EVF("sv", "services", F_STRV, fl, m.services),                                         \
+	    EVF("fl", "flags", F_STRV, fl, m.flags),                                               \
+	    EVF("x", "exec_mode", F_STR, fl, m.exec_mode),                                         \
+	    EVF("cd", "config_digest", F_STR, fl, m.config_digest),                                \
+	    EVF("rv", "reverts", F_U64, fl, m.reverts), EVF("why", "reason", F_STR, fl, m.reason), \
+	    EVF("pid", "pid", F_U32, fl, m.pid), EVF("tg", "targets", F_STRV, fl, m.targets)
 
-static const struct field f_op_requested[] = {REQUEST_FIELDS(op_requested)};
+static const struct ledger_field f_op_requested[] = {REQUEST_FIELDS(op_requested, 0)};
 
-static const struct field f_op_refused[] = {
-    REQUEST_FIELDS(op_refused.req),
-    EVF("g", F_STR, op_refused.guard),
-    EVF("r", F_STR, op_refused.reason),
+static const struct ledger_field f_op_refused[] = {
+    REQUEST_FIELDS(op_refused.req, REQ),
+    EVF("g", "guard", F_STR, 0, op_refused.guard),
+    EVF("r", "reason", F_STR, 0, op_refused.reason),
 };
 
-static const struct field f_op_finished[] = {
-    EVF("o", F_OUTCOME, op_finished.outcome),
-    EVF("err", F_STR, op_finished.error),
-    EVF("d", F_I64, op_finished.duration_ns),
-    EVF("rb", F_U64, op_finished.rollback_op),
+static const struct ledger_field f_op_finished[] = {
+    EVF("o", "outcome", F_OUTCOME, 0, op_finished.outcome),
+    EVF("err", "error", F_STR, 0, op_finished.error),
+    EVF("d", "duration_ns", F_I64, 0, op_finished.duration_ns),
+    EVF("rb", "rollback_op", F_U64, 0, op_finished.rollback_op),
 };
 
-static const struct field f_phase[] = {
-    EVF("n", F_STR, phase.name),
-    EVF("d", F_I64, phase.duration_ns),
-    EVF("ok", F_BOOL, phase.ok),
-    EVF("err", F_STR, phase.error),
+/* phase.started has the keys of phase.finished on the wire (an encoder may set them), but only
+ * its name is meant: JSON shows the rest only when set. */
+static const struct ledger_field f_phase_started[] = {
+    EVF("n", "phase", F_STR, 0, phase.name),
+    EVF("d", "duration_ns", F_I64, SPARSE, phase.duration_ns),
+    EVF("ok", "ok", F_BOOL, SPARSE, phase.ok),
+    EVF("err", "error", F_STR, SPARSE, phase.error),
 };
 
-static const struct field f_step_ran[] = {
-    EVF("argv", F_STRV, step_ran.argv),	 EVF("cwd", F_STR, step_ran.cwd),
-    EVF("x", F_I32, step_ran.exit_code), EVF("d", F_I64, step_ran.duration_ns),
-    EVF("w", F_STR, step_ran.what),	 EVF("out", F_STR, step_ran.output),
+static const struct ledger_field f_phase_finished[] = {
+    EVF("n", "phase", F_STR, 0, phase.name),
+    EVF("d", "duration_ns", F_I64, 0, phase.duration_ns),
+    EVF("ok", "ok", F_BOOL, 0, phase.ok),
+    EVF("err", "error", F_STR, 0, phase.error),
 };
 
-static const struct field f_git_moved[] = {
-    EVF("f", F_STR, git_moved.from),	       EVF("to", F_STR, git_moved.to),
-    EVF("ref", F_STR, git_moved.ref),	       EVF("p", F_STR, git_moved.path),
-    EVF("cd", F_STR, git_moved.config_digest),
+static const struct ledger_field f_step_ran[] = {
+    EVF("argv", "argv", F_STRV, 0, step_ran.argv),
+    EVF("cwd", "cwd", F_STR, 0, step_ran.cwd),
+    EVF("x", "exit_code", F_I32, 0, step_ran.exit_code),
+    EVF("d", "duration_ns", F_I64, 0, step_ran.duration_ns),
+    EVF("w", "what", F_STR, 0, step_ran.what),
+    EVF("out", "output", F_STR, SPARSE, step_ran.output),
 };
 
-static const struct field f_unit_restarted[] = {
-    EVF("s", F_STR, unit_restarted.service),	 EVF("rt", F_RUNTIME, unit_restarted.runtime),
-    EVF("u", F_STR, unit_restarted.unit),	 EVF("res", F_STR, unit_restarted.result),
-    EVF("d", F_I64, unit_restarted.duration_ns), EVF("b", F_STR, unit_restarted.before),
-    EVF("af", F_STR, unit_restarted.after),	 EVF("c", F_STR, unit_restarted.commit),
-    EVF("dt", F_STR, unit_restarted.detail),	 EVF("env", F_STR, unit_restarted.env),
+static const struct ledger_field f_git_moved[] = {
+    EVF("f", "from", F_STR, 0, git_moved.from),
+    EVF("to", "to", F_STR, 0, git_moved.to),
+    EVF("ref", "ref", F_STR, 0, git_moved.ref),
+    EVF("p", "path", F_STR, 0, git_moved.path),
+    EVF("cd", "config_digest", F_STR, 0, git_moved.config_digest),
 };
 
-static const struct field f_health_checked[] = {
-    EVF("s", F_STR, health_checked.service),	  EVF("rt", F_RUNTIME, health_checked.runtime),
-    EVF("k", F_STR, health_checked.kind),	  EVF("tg", F_STR, health_checked.target),
-    EVF("ok", F_BOOL, health_checked.ok),	  EVF("n", F_U32, health_checked.attempts),
-    EVF("lat", F_I64, health_checked.latency_ns), EVF("dt", F_STR, health_checked.detail),
-    EVF("cut", F_BOOL, health_checked.cut_short),
+static const struct ledger_field f_unit_restarted[] = {
+    EVF("s", "service", F_STR, 0, unit_restarted.service),
+    EVF("rt", "runtime", F_RUNTIME, NAMED, unit_restarted.runtime),
+    EVF("u", "unit", F_STR, 0, unit_restarted.unit),
+    EVF("res", "result", F_STR, 0, unit_restarted.result),
+    EVF("d", "duration_ns", F_I64, 0, unit_restarted.duration_ns),
+    EVF("b", "before", F_STR, 0, unit_restarted.before),
+    EVF("af", "after", F_STR, 0, unit_restarted.after),
+    EVF("c", "commit", F_STR, 0, unit_restarted.commit),
+    EVF("dt", "detail", F_STR, 0, unit_restarted.detail),
+    EVF("env", "env", F_STR, SPARSE, unit_restarted.env),
 };
 
-static const struct field f_owner_changed[] = {
-    EVF("s", F_STR, owner_changed.service),
-    EVF("f", F_STR, owner_changed.from),
-    EVF("to", F_STR, owner_changed.to),
+static const struct ledger_field f_health_checked[] = {
+    EVF("s", "service", F_STR, 0, health_checked.service),
+    EVF("rt", "runtime", F_RUNTIME, NAMED, health_checked.runtime),
+    EVF("k", "kind", F_STR, 0, health_checked.kind),
+    EVF("tg", "target", F_STR, 0, health_checked.target),
+    EVF("ok", "ok", F_BOOL, 0, health_checked.ok),
+    EVF("n", "attempts", F_U32, 0, health_checked.attempts),
+    EVF("lat", "latency_ns", F_I64, 0, health_checked.latency_ns),
+    EVF("dt", "detail", F_STR, 0, health_checked.detail),
+    EVF("cut", "cut_short", F_BOOL, SPARSE, health_checked.cut_short),
 };
 
-static const struct field f_lock_broken[] = {
-    EVF("pid", F_U32, lock_broken.holder_pid),
-    EVF("h", F_STR, lock_broken.holder),
-    EVF("hop", F_U64, lock_broken.holder_op),
+static const struct ledger_field f_owner_changed[] = {
+    EVF("s", "service", F_STR, 0, owner_changed.service),
+    EVF("f", "from", F_STR, 0, owner_changed.from),
+    EVF("to", "to", F_STR, 0, owner_changed.to),
 };
 
-static const struct field f_soak[] = {
-    EVF("n", F_STR, soak.name),
-    EVF("sv", F_STRV, soak.services),
-    EVF("sum", F_STR, soak.summary),
+static const struct ledger_field f_lock_broken[] = {
+    EVF("pid", "holder_pid", F_U32, 0, lock_broken.holder_pid),
+    EVF("h", "holder", F_STR, 0, lock_broken.holder),
+    EVF("hop", "holder_op", F_U64, 0, lock_broken.holder_op),
 };
 
-static const struct field f_unit_observed[] = {
-    EVF("s", F_STR, unit_observed.service),	   EVF("rt", F_RUNTIME, unit_observed.runtime),
-    EVF("as", F_STR, unit_observed.active_state),  EVF("ss", F_STR, unit_observed.sub_state),
-    EVF("nr", F_U32, unit_observed.restarts),	   EVF("pid", F_U32, unit_observed.pid),
-    EVF("mem", F_U64, unit_observed.memory_bytes),
+/* As with the phases: soak.started has soak.stopped's keys, its summary shown only when set. */
+static const struct ledger_field f_soak_started[] = {
+    EVF("n", "name", F_STR, 0, soak.name),
+    EVF("sv", "services", F_STRV, 0, soak.services),
+    EVF("sum", "summary", F_STR, SPARSE, soak.summary),
 };
 
-static const struct field f_build_completed[] = {
-    EVF("p", F_STR, build_completed.path),
-    EVF("c", F_STR, build_completed.commit),
+static const struct ledger_field f_soak_stopped[] = {
+    EVF("n", "name", F_STR, 0, soak.name),
+    EVF("sv", "services", F_STRV, 0, soak.services),
+    EVF("sum", "summary", F_STR, 0, soak.summary),
 };
 
-/* Required fields beyond the envelope: the key that must be non-empty / valid, or NULL. */
+static const struct ledger_field f_unit_observed[] = {
+    EVF("s", "service", F_STR, 0, unit_observed.service),
+    EVF("rt", "runtime", F_RUNTIME, NAMED, unit_observed.runtime),
+    EVF("as", "active_state", F_STR, 0, unit_observed.active_state),
+    EVF("ss", "sub_state", F_STR, 0, unit_observed.sub_state),
+    EVF("nr", "restarts", F_U32, 0, unit_observed.restarts),
+    EVF("pid", "pid", F_U32, 0, unit_observed.pid),
+    EVF("mem", "memory_bytes", F_U64, 0, unit_observed.memory_bytes),
+};
+
+static const struct ledger_field f_build_completed[] = {
+    EVF("p", "path", F_STR, 0, build_completed.path),
+    EVF("c", "commit", F_STR, 0, build_completed.commit),
+};
+
+/* The one-line descriptions (grammar: ledger_event_type_text() in ledger.h). */
+#define REQUEST_TEXT(verb, R)                                                                      \
+	"{" R "kind} " verb "[ {" R "mode}][ '{" R "ref!" R "mode}'] on {" R "runtime}: {" R       \
+	"prev_commit:short} -> {" R "commit:short}, services {" R "services:all}[, flags {" R      \
+	"flags}][, reverts op {" R "reverts}][ ({" R "reason})][, {" R "exec_mode}][, pid {" R     \
+	"pid}]"
+
 struct event_type {
 	const char *name;
 	size_t namelen;
-	const struct field *fields;
+	const struct ledger_field *fields;
 	size_t nfields;
 	const char *required; /* a field key that must be present (non-empty / non-zero) */
 	event_apply_fn apply;
+	const char *text;
 };
 
-#define ROW(t, n, f, req, fn) [t] = {n, sizeof(n) - 1, f, sizeof(f) / sizeof((f)[0]), req, fn}
+#define ROW(t, n, f, req, fn, text)                                                                \
+	[t] = {n, sizeof(n) - 1, f, sizeof(f) / sizeof((f)[0]), req, fn, text}
 
 static const struct event_type types[LEDGER_EV__COUNT] = {
-    [LEDGER_EV_UNKNOWN] = {"", 0, NULL, 0, NULL, NULL},
-    ROW(LEDGER_EV_OP_REQUESTED, "op.requested", f_op_requested, "k", reduce_op_requested),
-    ROW(LEDGER_EV_OP_REFUSED, "op.refused", f_op_refused, "r", reduce_op_refused),
-    ROW(LEDGER_EV_OP_FINISHED, "op.finished", f_op_finished, "o", reduce_op_finished),
-    ROW(LEDGER_EV_PHASE_STARTED, "phase.started", f_phase, "n", reduce_phase_started),
-    ROW(LEDGER_EV_PHASE_FINISHED, "phase.finished", f_phase, "n", reduce_phase_finished),
-    ROW(LEDGER_EV_STEP_RAN, "step.ran", f_step_ran, NULL, reduce_counters_only),
-    ROW(LEDGER_EV_GIT_MOVED, "git.moved", f_git_moved, "to", reduce_git_moved),
-    ROW(LEDGER_EV_UNIT_RESTARTED, "unit.restarted", f_unit_restarted, "s", reduce_unit_restarted),
-    ROW(LEDGER_EV_HEALTH_CHECKED, "health.checked", f_health_checked, "s", reduce_health_checked),
-    ROW(LEDGER_EV_OWNER_CHANGED, "owner.changed", f_owner_changed, "s", reduce_owner_changed),
-    ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only),
-    ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak, "n", reduce_counters_only),
-    ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak, "n", reduce_counters_only),
-    ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed),
-    ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c", reduce_counters_only),
+    [LEDGER_EV_UNKNOWN] = {"", 0, NULL, 0, NULL, NULL, ""},
+    ROW(LEDGER_EV_OP_REQUESTED, "op.requested", f_op_requested, "k", reduce_op_requested,
+	REQUEST_TEXT("requested", "")),
+    ROW(LEDGER_EV_OP_REFUSED, "op.refused", f_op_refused, "r", reduce_op_refused,
+	"{request.kind?" REQUEST_TEXT("refused",
+				      "request.") "; |refused: }guard {guard:dash}: {reason}"),
+    ROW(LEDGER_EV_OP_FINISHED, "op.finished", f_op_finished, "o", reduce_op_finished,
+	"finished: {outcome} in {duration_ns:dur}[, rolled back by op {rollback_op}][: {error}]"),
+    ROW(LEDGER_EV_PHASE_STARTED, "phase.started", f_phase_started, "n", reduce_phase_started,
+	"== {phase} =="),
+    ROW(LEDGER_EV_PHASE_FINISHED, "phase.finished", f_phase_finished, "n", reduce_phase_finished,
+	"-- {phase} {ok?ok|FAILED} in {duration_ns:dur}[: {error}]"),
+    ROW(LEDGER_EV_STEP_RAN, "step.ran", f_step_ran, NULL, reduce_counters_only,
+	"$ {argv:argv}  [\\[{what}\\] ]{exit_code:exit}, {duration_ns:dur}[ in {cwd}]"),
+    ROW(LEDGER_EV_GIT_MOVED, "git.moved", f_git_moved, "to", reduce_git_moved,
+	"git moved {from:short} -> {to:short}[ ({ref})][ in {path}][, config sha256 "
+	"{config_digest:short}]"),
+    ROW(LEDGER_EV_UNIT_RESTARTED, "unit.restarted", f_unit_restarted, "s", reduce_unit_restarted,
+	"restarted {service} ({unit}, {runtime}): {result:dash}, {runtime?container|pid} "
+	"{before:dash} -> {after:dash}, {duration_ns:dur}[, at {commit:short}]{detail:lines}"),
+    ROW(LEDGER_EV_HEALTH_CHECKED, "health.checked", f_health_checked, "s", reduce_health_checked,
+	"health {service} {kind} {target}: {ok?ok|{cut_short?cut short|FAILED}}, {attempts} "
+	"attempt{attempts:s}, {latency_ns:dur}{detail:lines}"),
+    ROW(LEDGER_EV_OWNER_CHANGED, "owner.changed", f_owner_changed, "s", reduce_owner_changed,
+	"owner of {service}: {from:none} -> {to:none}"),
+    ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only,
+	"lock broken: holder pid {holder_pid} ({holder:unk}[, op {holder_op}])"),
+    ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak_started, "n", reduce_counters_only,
+	"soak '{name}' started, services {services:all}"),
+    ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak_stopped, "n", reduce_counters_only,
+	"soak '{name}' stopped, services {services:all}[: {summary}]"),
+    ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed,
+	"observed {service} ({runtime}): {active_state}/{sub_state}, {restarts} restarts, pid "
+	"{pid}, {memory_bytes:kib} KiB"),
+    ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c", reduce_counters_only,
+	"build completed at {commit:short}[ in {path}]"),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)
@@ -167,6 +230,41 @@ event_apply_fn event_type_apply(enum ledger_event_type t)
 	if ((unsigned)t >= LEDGER_EV__COUNT)
 		return NULL;
 	return types[t].apply;
+}
+
+/* ---- the schema, for readers outside the library ------------------------------------------- */
+
+const struct ledger_field *ledger_event_fields(enum ledger_event_type t, size_t *n)
+{
+	if ((unsigned)t >= LEDGER_EV__COUNT) {
+		*n = 0;
+		return NULL;
+	}
+	*n = types[t].nfields;
+	return types[t].fields;
+}
+
+const char *ledger_event_type_text(enum ledger_event_type t)
+{
+	if ((unsigned)t >= LEDGER_EV__COUNT)
+		return "";
+	return types[t].text;
+}
+
+int ledger_event_visit(const struct ledger_event *ev, ledger_field_fn fn, void *ud)
+{
+	const struct event_type *et;
+
+	if ((unsigned)ev->type >= LEDGER_EV__COUNT)
+		return 0;
+	et = &types[ev->type];
+	for (size_t i = 0; i < et->nfields; i++) {
+		int rc = fn(&et->fields[i], ledger_event_field(ev, &et->fields[i]), ud);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* ---- names -------------------------------------------------------------------------------- */
@@ -250,37 +348,42 @@ int ledger_outcome_from_name(const char *name)
 
 typedef const char *cstr;
 
-#define FIELD(ev, f, type) ((type *)((char *)(ev) + (f)->off))
-#define CFIELD(ev, f, type) ((const type *)((const char *)(ev) + (f)->off))
+#define FIELD(ev, f, type) ((type *)((char *)(ev) + (f)->offset))
+#define CFIELD(ev, f, type) ((const type *)((const char *)(ev) + (f)->offset))
 
-static bool field_is_zero(const struct ledger_event *ev, const struct field *f)
+bool ledger_field_is_zero(const struct ledger_field *f, const void *value)
 {
 	switch (f->kind) {
 	case F_STR: {
-		const char *s = *CFIELD(ev, f, cstr);
-		return !s || !*s;
+		const char *str = *(const cstr *)value;
+		return !str || !*str;
 	}
 	case F_STRV:
-		return CFIELD(ev, f, struct ledger_strv)->n == 0;
+		return ((const struct ledger_strv *)value)->n == 0;
 	case F_U64:
-		return *CFIELD(ev, f, uint64_t) == 0;
+		return *(const uint64_t *)value == 0;
 	case F_I64:
-		return *CFIELD(ev, f, int64_t) == 0;
+		return *(const int64_t *)value == 0;
 	case F_U32:
-		return *CFIELD(ev, f, uint32_t) == 0;
+		return *(const uint32_t *)value == 0;
 	case F_I32:
-		return *CFIELD(ev, f, int32_t) == 0;
+		return *(const int32_t *)value == 0;
 	case F_BOOL:
-		return !*CFIELD(ev, f, bool);
+		return !*(const bool *)value;
 	case F_RUNTIME:
-		return *CFIELD(ev, f, enum ledger_runtime) == LEDGER_RT_NATIVE;
+		return *(const enum ledger_runtime *)value == LEDGER_RT_NATIVE;
 	case F_OUTCOME:
-		return *CFIELD(ev, f, enum ledger_outcome) == LEDGER_OUT_NONE;
+		return *(const enum ledger_outcome *)value == LEDGER_OUT_NONE;
 	}
 	return true;
 }
 
-static const struct field *field_find(const struct event_type *et, const char *key)
+static bool field_is_zero(const struct ledger_event *ev, const struct ledger_field *f)
+{
+	return ledger_field_is_zero(f, ledger_event_field(ev, f));
+}
+
+static const struct ledger_field *field_find(const struct event_type *et, const char *key)
 {
 	for (size_t i = 0; i < et->nfields; i++)
 		if (strcmp(et->fields[i].key, key) == 0)
@@ -294,7 +397,7 @@ static int event_check_fields(const struct ledger_event *ev, char *err, size_t e
 	const struct event_type *et = &types[ev->type];
 
 	for (size_t i = 0; i < et->nfields; i++) {
-		const struct field *f = &et->fields[i];
+		const struct ledger_field *f = &et->fields[i];
 
 		if (f->kind == F_RUNTIME &&
 		    (unsigned)*CFIELD(ev, f, enum ledger_runtime) >= LEDGER_RT__COUNT) {
@@ -372,7 +475,8 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 		msgpack_pack_str_body(pk, s, n);
 }
 
-static void pack_field(msgpack_packer *pk, const struct ledger_event *ev, const struct field *f)
+static void pack_field(msgpack_packer *pk, const struct ledger_event *ev,
+		       const struct ledger_field *f)
 {
 	pack_key(pk, f->key);
 	switch (f->kind) {
@@ -467,7 +571,7 @@ int ledger_event_encode(const struct ledger_event *ev, uint8_t **out, size_t *ou
 
 static const char empty[] = "";
 
-static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct field *f,
+static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct ledger_field *f,
 			struct arena *a, const char *tname, char *err, size_t errlen)
 {
 	const char *s;
@@ -697,9 +801,9 @@ static int decode_type_field(struct mp_rd *r, struct ledger_event *ev, const cha
 	const struct event_type *et = &types[ev->type];
 
 	for (size_t j = 0; j < et->nfields; j++) {
-		const struct field *f = &et->fields[j];
+		const struct ledger_field *f = &et->fields[j];
 
-		if (f->klen == klen && memcmp(f->key, k, klen) == 0)
+		if (f->keylen == klen && memcmp(f->key, k, klen) == 0)
 			return decode_field(r, ev, f, a, et->name, err, errlen);
 	}
 	return skip_value(r, err, errlen);

@@ -53,7 +53,6 @@ struct mp_rd {
 int mp_validate(const uint8_t *buf, size_t len, size_t max_bytes, int max_depth, char *err,
 		size_t errlen);
 
-enum mp_type mp_next_type(const struct mp_rd *r);
 int mp_read_nil(struct mp_rd *r);
 int mp_read_bool(struct mp_rd *r, bool *v);
 /* Any integer encoding; *neg tells whether the value is negative (then *v holds it as int64). */

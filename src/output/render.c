@@ -89,142 +89,75 @@ static void set(json_t *o, const char *k, json_t *v)
 	json_object_set_new(o, k, v);
 }
 
-static json_t *request_json(json_t *o, const struct ledger_op_requested *r)
+static json_t *field_json(const struct ledger_field *f, const void *v)
 {
-	set(o, "kind", json_str(r->kind));
-	set(o, "mode", json_str(r->mode));
-	set(o, "ref", json_str(r->ref));
-	set(o, "commit", json_str(r->commit));
-	set(o, "prev_commit", json_str(r->prev_commit));
-	set(o, "runtime", json_str(runtime_name((int)r->runtime)));
-	set(o, "services", strv_json(&r->services));
-	set(o, "flags", strv_json(&r->flags));
-	set(o, "exec_mode", json_str(r->exec_mode));
-	set(o, "config_digest", json_str(r->config_digest));
-	set(o, "reverts", json_integer((json_int_t)r->reverts));
-	set(o, "reason", json_str(r->reason));
-	set(o, "pid", json_integer(r->pid));
-	set(o, "targets", strv_json(&r->targets));
-	return o;
+	switch (f->kind) {
+	case LEDGER_FIELD_STR:
+		return json_str(*(const char *const *)v);
+	case LEDGER_FIELD_STRV:
+		return strv_json(v);
+	case LEDGER_FIELD_U64:
+		return json_integer((json_int_t) * (const uint64_t *)v);
+	case LEDGER_FIELD_I64:
+		return json_integer(*(const int64_t *)v);
+	case LEDGER_FIELD_U32:
+		return json_integer(*(const uint32_t *)v);
+	case LEDGER_FIELD_I32:
+		return json_integer(*(const int32_t *)v);
+	case LEDGER_FIELD_BOOL:
+		return json_boolean(*(const bool *)v);
+	case LEDGER_FIELD_RUNTIME:
+		return json_str(runtime_name((int)*(const enum ledger_runtime *)v));
+	case LEDGER_FIELD_OUTCOME:
+		return json_str(ledger_outcome_name(*(const enum ledger_outcome *)v));
+	}
+	return json_null();
+}
+
+struct json_walk {
+	json_t *top;
+	json_t *request; /* the nested request of a standalone op.refused */
+	bool no_request;
+};
+
+static int field_to_json(const struct ledger_field *f, const void *v, void *ud)
+{
+	struct json_walk *w = ud;
+	json_t *o = w->top;
+
+	if (f->flags & LEDGER_FIELD_REQUEST) {
+		/* the group's first field says whether there is a request at all */
+		if (!w->request && !w->no_request) {
+			w->no_request = ledger_field_is_zero(f, v);
+			if (!w->no_request)
+				w->request = json_object();
+		}
+		if (w->no_request)
+			return 0;
+		o = w->request;
+	}
+	if ((f->flags & LEDGER_FIELD_SPARSE) && ledger_field_is_zero(f, v))
+		return 0;
+	set(o, f->name, field_json(f, v));
+	return 0;
 }
 
 json_t *render_event_json(const struct ledger_event *ev)
 {
-	json_t *o = json_object();
+	struct json_walk w = {.top = json_object()};
 	const char *tn = ev->type_name ? ev->type_name : ledger_event_type_name(ev->type);
 
-	set(o, "seq", json_integer((json_int_t)ev->seq));
-	set(o, "version", json_integer(ev->version));
-	set(o, "type", json_str(tn));
-	set(o, "time", json_time(ev->time_ns));
-	set(o, "time_ns", json_integer(ev->time_ns));
-	set(o, "op", json_integer((json_int_t)ev->op));
-	set(o, "actor", json_str(ev->actor));
-
-	switch (ev->type) {
-	case LEDGER_EV_OP_REQUESTED:
-		request_json(o, &ev->u.op_requested);
-		break;
-	case LEDGER_EV_OP_REFUSED:
-		set(o, "guard", json_str(ev->u.op_refused.guard));
-		set(o, "reason", json_str(ev->u.op_refused.reason));
-		if (!str_empty(ev->u.op_refused.req.kind))
-			set(o, "request", request_json(json_object(), &ev->u.op_refused.req));
-		break;
-	case LEDGER_EV_OP_FINISHED:
-		set(o, "outcome", json_str(ledger_outcome_name(ev->u.op_finished.outcome)));
-		set(o, "error", json_str(ev->u.op_finished.error));
-		set(o, "duration_ns", json_integer(ev->u.op_finished.duration_ns));
-		set(o, "rollback_op", json_integer((json_int_t)ev->u.op_finished.rollback_op));
-		break;
-	case LEDGER_EV_PHASE_STARTED:
-		set(o, "phase", json_str(ev->u.phase.name));
-		break;
-	case LEDGER_EV_PHASE_FINISHED:
-		set(o, "phase", json_str(ev->u.phase.name));
-		set(o, "duration_ns", json_integer(ev->u.phase.duration_ns));
-		set(o, "ok", json_boolean(ev->u.phase.ok));
-		set(o, "error", json_str(ev->u.phase.error));
-		break;
-	case LEDGER_EV_STEP_RAN:
-		set(o, "argv", strv_json(&ev->u.step_ran.argv));
-		set(o, "cwd", json_str(ev->u.step_ran.cwd));
-		set(o, "exit_code", json_integer(ev->u.step_ran.exit_code));
-		set(o, "duration_ns", json_integer(ev->u.step_ran.duration_ns));
-		set(o, "what", json_str(ev->u.step_ran.what));
-		if (!str_empty(ev->u.step_ran.output))
-			set(o, "output", json_str(ev->u.step_ran.output));
-		break;
-	case LEDGER_EV_GIT_MOVED:
-		set(o, "from", json_str(ev->u.git_moved.from));
-		set(o, "to", json_str(ev->u.git_moved.to));
-		set(o, "ref", json_str(ev->u.git_moved.ref));
-		set(o, "path", json_str(ev->u.git_moved.path));
-		set(o, "config_digest", json_str(ev->u.git_moved.config_digest));
-		break;
-	case LEDGER_EV_UNIT_RESTARTED: {
-		const struct ledger_unit_restarted *u = &ev->u.unit_restarted;
-		set(o, "service", json_str(u->service));
-		set(o, "runtime", json_str(runtime_name((int)u->runtime)));
-		set(o, "unit", json_str(u->unit));
-		set(o, "result", json_str(u->result));
-		set(o, "duration_ns", json_integer(u->duration_ns));
-		set(o, "before", json_str(u->before));
-		set(o, "after", json_str(u->after));
-		set(o, "commit", json_str(u->commit));
-		set(o, "detail", json_str(u->detail));
-		break;
-	}
-	case LEDGER_EV_HEALTH_CHECKED: {
-		const struct ledger_health_checked *h = &ev->u.health_checked;
-		set(o, "service", json_str(h->service));
-		set(o, "runtime", json_str(runtime_name((int)h->runtime)));
-		set(o, "kind", json_str(h->kind));
-		set(o, "target", json_str(h->target));
-		set(o, "ok", json_boolean(h->ok));
-		set(o, "attempts", json_integer(h->attempts));
-		set(o, "latency_ns", json_integer(h->latency_ns));
-		set(o, "detail", json_str(h->detail));
-		if (h->cut_short)
-			set(o, "cut_short", json_true());
-		break;
-	}
-	case LEDGER_EV_OWNER_CHANGED:
-		set(o, "service", json_str(ev->u.owner_changed.service));
-		set(o, "from", json_str(ev->u.owner_changed.from));
-		set(o, "to", json_str(ev->u.owner_changed.to));
-		break;
-	case LEDGER_EV_LOCK_BROKEN:
-		set(o, "holder_pid", json_integer(ev->u.lock_broken.holder_pid));
-		set(o, "holder", json_str(ev->u.lock_broken.holder));
-		set(o, "holder_op", json_integer((json_int_t)ev->u.lock_broken.holder_op));
-		break;
-	case LEDGER_EV_SOAK_STARTED:
-	case LEDGER_EV_SOAK_STOPPED:
-		set(o, "name", json_str(ev->u.soak.name));
-		set(o, "services", strv_json(&ev->u.soak.services));
-		if (ev->type == LEDGER_EV_SOAK_STOPPED)
-			set(o, "summary", json_str(ev->u.soak.summary));
-		break;
-	case LEDGER_EV_UNIT_OBSERVED: {
-		const struct ledger_unit_observed *u = &ev->u.unit_observed;
-		set(o, "service", json_str(u->service));
-		set(o, "runtime", json_str(runtime_name((int)u->runtime)));
-		set(o, "active_state", json_str(u->active_state));
-		set(o, "sub_state", json_str(u->sub_state));
-		set(o, "restarts", json_integer(u->restarts));
-		set(o, "pid", json_integer(u->pid));
-		set(o, "memory_bytes", json_integer((json_int_t)u->memory_bytes));
-		break;
-	}
-	case LEDGER_EV_BUILD_COMPLETED:
-		set(o, "path", json_str(ev->u.build_completed.path));
-		set(o, "commit", json_str(ev->u.build_completed.commit));
-		break;
-	default:
-		break;
-	}
-	return o;
+	set(w.top, "seq", json_integer((json_int_t)ev->seq));
+	set(w.top, "version", json_integer(ev->version));
+	set(w.top, "type", json_str(tn));
+	set(w.top, "time", json_time(ev->time_ns));
+	set(w.top, "time_ns", json_integer(ev->time_ns));
+	set(w.top, "op", json_integer((json_int_t)ev->op));
+	set(w.top, "actor", json_str(ev->actor));
+	ledger_event_visit(ev, field_to_json, &w);
+	if (w.request)
+		set(w.top, "request", w.request);
+	return w.top;
 }
 
 /* ---- events to text ------------------------------------------------------------------------ */
@@ -261,32 +194,6 @@ static void argv_text(struct buf *b, const struct ledger_strv *sv)
 	}
 }
 
-static void request_text(struct buf *b, const char *verb, const struct ledger_op_requested *r)
-{
-	char c1[RENDER_SHORT_COMMIT + 1], c2[RENDER_SHORT_COMMIT + 1];
-
-	buf_printf(b, "%s %s", nz(r->kind), verb);
-	if (!str_empty(r->mode))
-		buf_printf(b, " %s", r->mode);
-	if (!str_empty(r->ref) && !streq(r->ref, r->mode))
-		buf_printf(b, " '%s'", r->ref);
-	buf_printf(b, " on %s: %s -> %s, services ", runtime_name((int)r->runtime),
-		   render_short_commit(r->prev_commit, c2), render_short_commit(r->commit, c1));
-	strv_text(b, &r->services, ",", "all");
-	if (r->flags.n) {
-		buf_printf(b, ", flags ");
-		strv_text(b, &r->flags, ",", "");
-	}
-	if (r->reverts)
-		buf_printf(b, ", reverts op %" PRIu64, r->reverts);
-	if (!str_empty(r->reason))
-		buf_printf(b, " (%s)", r->reason);
-	if (!str_empty(r->exec_mode))
-		buf_printf(b, ", %s", r->exec_mode);
-	if (r->pid)
-		buf_printf(b, ", pid %u", r->pid);
-}
-
 /* ": first line", then each further line of a detail (a failed unit's last lines) on its own
  * line under the event, as show prints it. */
 static void detail_text(struct buf *b, const char *detail)
@@ -304,136 +211,228 @@ static void detail_text(struct buf *b, const char *detail)
 	}
 }
 
+/* The type's template (ledger_event_type_text() says the grammar). A template's end is n; every
+ * scan stops there, so a malformed template prints oddly but never reads past its string. */
+
+/* The end of the group that starts at s[0] ('{' or '['): the index of its closing character, or
+ * n when it has none. */
+static size_t tmpl_close(const char *s, size_t n)
+{
+	int depth = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\') {
+			i++;
+		} else if (s[i] == '{' || s[i] == '[') {
+			depth++;
+		} else if (s[i] == '}' || s[i] == ']') {
+			if (--depth == 0)
+				return i;
+		}
+	}
+	return n;
+}
+
+/* The first c in s[0..n) outside any group, or n. */
+static size_t tmpl_find(const char *s, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == c)
+			return i;
+		else if (s[i] == '{' || s[i] == '[')
+			i = tmpl_close(s + i, n - i) + i;
+	}
+	return n;
+}
+
+/* A field by its name; "request.NAME" is the field of a standalone op.refused's request. */
+static const struct ledger_field *tmpl_field(const struct ledger_event *ev, const char *name,
+					     size_t n)
+{
+	const struct ledger_field *fields;
+	unsigned want = 0;
+	size_t nf;
+
+	if (n > 8 && memcmp(name, "request.", 8) == 0) {
+		name += 8;
+		n -= 8;
+		want = LEDGER_FIELD_REQUEST;
+	}
+	fields = ledger_event_fields(ev->type, &nf);
+	for (size_t i = 0; i < nf; i++)
+		if ((fields[i].flags & LEDGER_FIELD_REQUEST) == want &&
+		    strlen(fields[i].name) == n && memcmp(fields[i].name, name, n) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+static bool conv_is(const char *conv, size_t n, const char *name)
+{
+	return strlen(name) == n && memcmp(conv, name, n) == 0;
+}
+
+/* One value, converted. */
+static void tmpl_value(struct buf *b, const struct ledger_field *f, const void *v, bool zero,
+		       const char *conv, size_t cn)
+{
+	char tmp[32];
+
+	switch (f->kind) {
+	case LEDGER_FIELD_STR: {
+		const char *str = zero ? "" : nz(*(const char *const *)v);
+
+		if (conv_is(conv, cn, "short"))
+			buf_printf(b, "%s", render_short_commit(str, tmp));
+		else if (conv_is(conv, cn, "lines"))
+			detail_text(b, str);
+		else if (*str || !cn)
+			buf_printf(b, "%s", str);
+		else
+			buf_printf(b, "%s",
+				   conv_is(conv, cn, "none")  ? "none"
+				   : conv_is(conv, cn, "unk") ? "?"
+							      : "-");
+		return;
+	}
+	case LEDGER_FIELD_STRV:
+		if (conv_is(conv, cn, "argv"))
+			argv_text(b, v);
+		else
+			strv_text(b, v, ",", conv_is(conv, cn, "all") ? "all" : "");
+		return;
+	case LEDGER_FIELD_RUNTIME:
+		buf_printf(b, "%s", runtime_name((int)*(const enum ledger_runtime *)v));
+		return;
+	case LEDGER_FIELD_OUTCOME:
+		buf_printf(b, "%s", ledger_outcome_name(*(const enum ledger_outcome *)v));
+		return;
+	case LEDGER_FIELD_BOOL:
+		buf_printf(b, "%s", *(const bool *)v ? "true" : "false");
+		return;
+	default:
+		break;
+	}
+	/* the integers */
+	{
+		bool is_signed = f->kind == LEDGER_FIELD_I64 || f->kind == LEDGER_FIELD_I32;
+		int64_t i = f->kind == LEDGER_FIELD_I64	  ? *(const int64_t *)v
+			    : f->kind == LEDGER_FIELD_I32 ? *(const int32_t *)v
+							  : 0;
+		uint64_t u = f->kind == LEDGER_FIELD_U64   ? *(const uint64_t *)v
+			     : f->kind == LEDGER_FIELD_U32 ? *(const uint32_t *)v
+							   : 0;
+
+		if (conv_is(conv, cn, "dur")) {
+			dur(is_signed ? i : (int64_t)u, tmp, sizeof(tmp));
+			buf_printf(b, "%s", tmp);
+		} else if (conv_is(conv, cn, "kib")) {
+			buf_printf(b, "%" PRIu64, u / 1024);
+		} else if (conv_is(conv, cn, "s")) {
+			buf_printf(b, "%s", (is_signed ? i == 1 : u == 1) ? "" : "s");
+		} else if (conv_is(conv, cn, "exit") && is_signed && i == -1) {
+			buf_printf(b, "not started");
+		} else {
+			if (conv_is(conv, cn, "exit"))
+				buf_printf(b, "exit ");
+			if (is_signed)
+				buf_printf(b, "%" PRId64, i);
+			else
+				buf_printf(b, "%" PRIu64, u);
+		}
+	}
+}
+
+static bool tmpl_run(struct buf *b, const struct ledger_event *ev, const char *s, size_t n);
+
+/* "{...}" without its braces. Returns whether the value it names is not zero. */
+static bool tmpl_ref(struct buf *b, const struct ledger_event *ev, const char *s, size_t n)
+{
+	size_t name_end = 0, q, other_end;
+	const struct ledger_field *f, *other = NULL;
+	const char *conv = "";
+	size_t cn = 0;
+	const void *v;
+	bool zero;
+
+	while (name_end < n && s[name_end] != ':' && s[name_end] != '!' && s[name_end] != '?')
+		name_end++;
+	f = tmpl_field(ev, s, name_end);
+	if (!f) {
+		buf_printf(b, "?");
+		return false;
+	}
+	v = ledger_event_field(ev, f);
+	zero = ledger_field_is_zero(f, v);
+	if (name_end < n && s[name_end] == '?') {
+		const char *alt = s + name_end + 1;
+		size_t an = n - name_end - 1, bar = tmpl_find(alt, an, '|');
+
+		if (!zero)
+			tmpl_run(b, ev, alt, bar);
+		else if (bar < an)
+			tmpl_run(b, ev, alt + bar + 1, an - bar - 1);
+		return true;
+	}
+	q = name_end;
+	if (q < n && s[q] == '!') {
+		other_end = q + 1;
+		while (other_end < n && s[other_end] != ':')
+			other_end++;
+		other = tmpl_field(ev, s + q + 1, other_end - q - 1);
+		q = other_end;
+	}
+	if (q < n && s[q] == ':') {
+		conv = s + q + 1;
+		cn = n - q - 1;
+	}
+	if (other && !zero && f->kind == LEDGER_FIELD_STR && other->kind == LEDGER_FIELD_STR &&
+	    streq(nz(*(const char *const *)v),
+		  nz(*(const char *const *)ledger_event_field(ev, other))))
+		zero = true;
+	tmpl_value(b, f, v, zero, conv, cn);
+	return !zero;
+}
+
+/* Renders s[0..n) into b. Returns whether every value it names (outside choices) is not zero. */
+static bool tmpl_run(struct buf *b, const struct ledger_event *ev, const char *s, size_t n)
+{
+	bool full = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n) {
+			buf_append(b, &s[++i], 1);
+		} else if (s[i] == '{' || s[i] == '[') {
+			size_t end = i + tmpl_close(s + i, n - i);
+
+			if (s[i] == '{') {
+				full &= tmpl_ref(b, ev, s + i + 1, end - i - 1);
+			} else {
+				struct buf part = {0};
+
+				if (tmpl_run(&part, ev, s + i + 1, end - i - 1) && part.len)
+					buf_append(b, part.data, part.len);
+				buf_free(&part);
+			}
+			i = end;
+		} else {
+			buf_append(b, &s[i], 1);
+		}
+	}
+	return full;
+}
+
 void render_event_text(struct buf *b, const struct ledger_event *ev)
 {
-	char d[32], c1[RENDER_SHORT_COMMIT + 1], c2[RENDER_SHORT_COMMIT + 1];
+	const char *t = ledger_event_type_text(ev->type);
 
-	switch (ev->type) {
-	case LEDGER_EV_OP_REQUESTED:
-		request_text(b, "requested", &ev->u.op_requested);
-		break;
-	case LEDGER_EV_OP_REFUSED:
-		if (!str_empty(ev->u.op_refused.req.kind)) {
-			request_text(b, "refused", &ev->u.op_refused.req);
-			buf_printf(b, "; ");
-		} else {
-			buf_printf(b, "refused: ");
-		}
-		buf_printf(b, "guard %s: %s",
-			   str_empty(ev->u.op_refused.guard) ? "-" : ev->u.op_refused.guard,
-			   nz(ev->u.op_refused.reason));
-		break;
-	case LEDGER_EV_OP_FINISHED:
-		dur(ev->u.op_finished.duration_ns, d, sizeof(d));
-		buf_printf(b, "finished: %s in %s", ledger_outcome_name(ev->u.op_finished.outcome),
-			   d);
-		if (ev->u.op_finished.rollback_op)
-			buf_printf(b, ", rolled back by op %" PRIu64,
-				   ev->u.op_finished.rollback_op);
-		if (!str_empty(ev->u.op_finished.error))
-			buf_printf(b, ": %s", ev->u.op_finished.error);
-		break;
-	case LEDGER_EV_PHASE_STARTED:
-		buf_printf(b, "== %s ==", nz(ev->u.phase.name));
-		break;
-	case LEDGER_EV_PHASE_FINISHED:
-		dur(ev->u.phase.duration_ns, d, sizeof(d));
-		buf_printf(b, "-- %s %s in %s", nz(ev->u.phase.name),
-			   ev->u.phase.ok ? "ok" : "FAILED", d);
-		if (!str_empty(ev->u.phase.error))
-			buf_printf(b, ": %s", ev->u.phase.error);
-		break;
-	case LEDGER_EV_STEP_RAN:
-		dur(ev->u.step_ran.duration_ns, d, sizeof(d));
-		buf_printf(b, "$ ");
-		argv_text(b, &ev->u.step_ran.argv);
-		buf_printf(b, "  ");
-		if (!str_empty(ev->u.step_ran.what))
-			buf_printf(b, "[%s] ", ev->u.step_ran.what);
-		if (ev->u.step_ran.exit_code == -1)
-			buf_printf(b, "not started, %s", d);
-		else
-			buf_printf(b, "exit %d, %s", ev->u.step_ran.exit_code, d);
-		if (!str_empty(ev->u.step_ran.cwd))
-			buf_printf(b, " in %s", ev->u.step_ran.cwd);
-		break;
-	case LEDGER_EV_GIT_MOVED:
-		buf_printf(b, "git moved %s -> %s", render_short_commit(ev->u.git_moved.from, c1),
-			   render_short_commit(ev->u.git_moved.to, c2));
-		if (!str_empty(ev->u.git_moved.ref))
-			buf_printf(b, " (%s)", ev->u.git_moved.ref);
-		if (!str_empty(ev->u.git_moved.path))
-			buf_printf(b, " in %s", ev->u.git_moved.path);
-		if (!str_empty(ev->u.git_moved.config_digest))
-			buf_printf(b, ", config sha256 %.12s", ev->u.git_moved.config_digest);
-		break;
-	case LEDGER_EV_UNIT_RESTARTED: {
-		const struct ledger_unit_restarted *u = &ev->u.unit_restarted;
-		bool docker = u->runtime == LEDGER_RT_DOCKER;
-
-		dur(u->duration_ns, d, sizeof(d));
-		buf_printf(b, "restarted %s (%s, %s): %s, %s %s -> %s, %s", nz(u->service),
-			   nz(u->unit), runtime_name((int)u->runtime),
-			   str_empty(u->result) ? "-" : u->result, docker ? "container" : "pid",
-			   str_empty(u->before) ? "-" : u->before,
-			   str_empty(u->after) ? "-" : u->after, d);
-		if (!str_empty(u->commit))
-			buf_printf(b, ", at %s", render_short_commit(u->commit, c1));
-		detail_text(b, u->detail);
-		break;
-	}
-	case LEDGER_EV_HEALTH_CHECKED: {
-		const struct ledger_health_checked *h = &ev->u.health_checked;
-
-		dur(h->latency_ns, d, sizeof(d));
-		buf_printf(b, "health %s %s %s: %s, %u attempt%s, %s", nz(h->service), nz(h->kind),
-			   nz(h->target),
-			   h->ok	  ? "ok"
-			   : h->cut_short ? "cut short"
-					  : "FAILED",
-			   h->attempts, h->attempts == 1 ? "" : "s", d);
-		detail_text(b, h->detail);
-		break;
-	}
-	case LEDGER_EV_OWNER_CHANGED:
-		buf_printf(b, "owner of %s: %s -> %s", nz(ev->u.owner_changed.service),
-			   str_empty(ev->u.owner_changed.from) ? "none" : ev->u.owner_changed.from,
-			   str_empty(ev->u.owner_changed.to) ? "none" : ev->u.owner_changed.to);
-		break;
-	case LEDGER_EV_LOCK_BROKEN:
-		buf_printf(b, "lock broken: holder pid %u (%s", ev->u.lock_broken.holder_pid,
-			   str_empty(ev->u.lock_broken.holder) ? "?" : ev->u.lock_broken.holder);
-		if (ev->u.lock_broken.holder_op)
-			buf_printf(b, ", op %" PRIu64, ev->u.lock_broken.holder_op);
-		buf_printf(b, ")");
-		break;
-	case LEDGER_EV_SOAK_STARTED:
-	case LEDGER_EV_SOAK_STOPPED:
-		buf_printf(b, "soak '%s' %s, services ", nz(ev->u.soak.name),
-			   ev->type == LEDGER_EV_SOAK_STARTED ? "started" : "stopped");
-		strv_text(b, &ev->u.soak.services, ",", "all");
-		if (ev->type == LEDGER_EV_SOAK_STOPPED && !str_empty(ev->u.soak.summary))
-			buf_printf(b, ": %s", ev->u.soak.summary);
-		break;
-	case LEDGER_EV_UNIT_OBSERVED: {
-		const struct ledger_unit_observed *u = &ev->u.unit_observed;
-
-		buf_printf(b, "observed %s (%s): %s/%s, %u restarts, pid %u, %" PRIu64 " KiB",
-			   nz(u->service), runtime_name((int)u->runtime), nz(u->active_state),
-			   nz(u->sub_state), u->restarts, u->pid, u->memory_bytes / 1024);
-		break;
-	}
-	case LEDGER_EV_BUILD_COMPLETED:
-		buf_printf(b, "build completed at %s",
-			   render_short_commit(ev->u.build_completed.commit, c1));
-		if (!str_empty(ev->u.build_completed.path))
-			buf_printf(b, " in %s", ev->u.build_completed.path);
-		break;
-	default:
+	if (ev->type == LEDGER_EV_UNKNOWN || str_empty(t)) {
 		buf_printf(b, "%s (event type unknown to this shiplog)",
 			   str_empty(ev->type_name) ? "?" : ev->type_name);
-		break;
+		return;
 	}
+	tmpl_run(b, ev, t, strlen(t));
 }
 
 /* ---- JSON to events ------------------------------------------------------------------------ */
@@ -611,22 +610,69 @@ static int get_runtime(struct parser *p, const char *key, bool required)
 	return rt;
 }
 
-static void parse_request(struct parser *p, struct ledger_op_requested *r)
+static void parse_field(struct parser *p, const struct ledger_field *f, void *v)
 {
-	r->kind = get_str(p, "kind");
-	r->mode = get_str(p, "mode");
-	r->ref = get_str(p, "ref");
-	r->commit = get_str(p, "commit");
-	r->prev_commit = get_str(p, "prev_commit");
-	r->runtime = (enum ledger_runtime)get_runtime(p, "runtime", false);
-	get_strv(p, "services", &r->services);
-	get_strv(p, "flags", &r->flags);
-	r->exec_mode = get_str(p, "exec_mode");
-	r->config_digest = get_str(p, "config_digest");
-	r->reverts = (uint64_t)get_int(p, "reverts", 0, INT64_MAX);
-	r->reason = get_str(p, "reason");
-	r->pid = (uint32_t)get_int(p, "pid", 0, UINT32_MAX);
-	get_strv(p, "targets", &r->targets);
+	switch (f->kind) {
+	case LEDGER_FIELD_STR:
+		*(const char **)v = get_str(p, f->name);
+		break;
+	case LEDGER_FIELD_STRV:
+		get_strv(p, f->name, v);
+		break;
+	case LEDGER_FIELD_U64:
+		*(uint64_t *)v = (uint64_t)get_int(p, f->name, 0, INT64_MAX);
+		break;
+	case LEDGER_FIELD_I64:
+		*(int64_t *)v = get_int(p, f->name, INT64_MIN, INT64_MAX);
+		break;
+	case LEDGER_FIELD_U32:
+		*(uint32_t *)v = (uint32_t)get_int(p, f->name, 0, UINT32_MAX);
+		break;
+	case LEDGER_FIELD_I32:
+		*(int32_t *)v = (int32_t)get_int(p, f->name, INT32_MIN, INT32_MAX);
+		break;
+	case LEDGER_FIELD_BOOL:
+		*(bool *)v = get_bool(p, f->name);
+		break;
+	case LEDGER_FIELD_RUNTIME:
+		*(enum ledger_runtime *)v = (enum ledger_runtime)get_runtime(
+		    p, f->name, (f->flags & LEDGER_FIELD_NAMED) != 0);
+		break;
+	case LEDGER_FIELD_OUTCOME: {
+		int out = ledger_outcome_from_name(get_str(p, f->name));
+
+		if (out <= LEDGER_OUT_NONE)
+			perr(p,
+			     "field '%s' must be succeeded, failed, rolled-back, interrupted or "
+			     "refused",
+			     f->name);
+		*(enum ledger_outcome *)v = out > 0 ? (enum ledger_outcome)out : LEDGER_OUT_NONE;
+		break;
+	}
+	}
+}
+
+/* The type's fields, by the table. A standalone op.refused nests its request under "request". */
+static void parse_fields(struct parser *p, struct ledger_event *ev)
+{
+	json_t *req = json_object_get(p->obj, "request");
+	struct parser q = *p;
+	size_t n;
+	const struct ledger_field *fields = ledger_event_fields(ev->type, &n);
+
+	if (req && !json_is_null(req) && !json_is_object(req)) {
+		perr(p, "field '%s' must be an object", "request");
+		return;
+	}
+	q.obj = json_is_object(req) ? req : NULL;
+	for (size_t i = 0; i < n && p->r == 0 && q.r == 0; i++) {
+		const struct ledger_field *f = &fields[i];
+
+		parse_field(f->flags & LEDGER_FIELD_REQUEST ? &q : p, f,
+			    ledger_event_field_mut(ev, f));
+	}
+	if (q.r < 0)
+		p->r = q.r;
 }
 
 int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, struct render_arena *a,
@@ -671,133 +717,7 @@ int render_event_parse(json_t *obj, struct ledger_event *ev, bool *has_seq, stru
 
 	ev->type = ledger_event_type_from_name(tn);
 	ev->type_name = tn;
-	switch (ev->type) {
-	case LEDGER_EV_OP_REQUESTED:
-		parse_request(&p, &ev->u.op_requested);
-		break;
-	case LEDGER_EV_OP_REFUSED: {
-		json_t *req = json_object_get(obj, "request");
-
-		ev->u.op_refused.guard = get_str(&p, "guard");
-		ev->u.op_refused.reason = get_str(&p, "reason");
-		if (req && !json_is_null(req)) {
-			struct parser q = p;
-
-			if (!json_is_object(req)) {
-				perr(&p, "field '%s' must be an object", "request");
-				break;
-			}
-			q.obj = req;
-			parse_request(&q, &ev->u.op_refused.req);
-			p.r = q.r;
-		} else {
-			ev->u.op_refused.req = (struct ledger_op_requested){.kind = "",
-									    .mode = "",
-									    .ref = "",
-									    .commit = "",
-									    .prev_commit = "",
-									    .exec_mode = "",
-									    .config_digest = "",
-									    .reason = ""};
-		}
-		break;
-	}
-	case LEDGER_EV_OP_FINISHED: {
-		const char *o = get_str(&p, "outcome");
-		int out = ledger_outcome_from_name(o);
-
-		if (p.r == 0 && (out <= LEDGER_OUT_NONE))
-			perr(&p,
-			     "field '%s' must be succeeded, failed, rolled-back, interrupted or "
-			     "refused",
-			     "outcome");
-		ev->u.op_finished.outcome = out > 0 ? (enum ledger_outcome)out : LEDGER_OUT_NONE;
-		ev->u.op_finished.error = get_str(&p, "error");
-		ev->u.op_finished.duration_ns = get_int(&p, "duration_ns", 0, INT64_MAX);
-		ev->u.op_finished.rollback_op = (uint64_t)get_int(&p, "rollback_op", 0, INT64_MAX);
-		break;
-	}
-	case LEDGER_EV_PHASE_STARTED:
-	case LEDGER_EV_PHASE_FINISHED:
-		ev->u.phase.name = get_str(&p, "phase");
-		ev->u.phase.duration_ns = get_int(&p, "duration_ns", 0, INT64_MAX);
-		ev->u.phase.ok = get_bool(&p, "ok");
-		ev->u.phase.error = get_str(&p, "error");
-		break;
-	case LEDGER_EV_STEP_RAN:
-		get_strv(&p, "argv", &ev->u.step_ran.argv);
-		ev->u.step_ran.cwd = get_str(&p, "cwd");
-		ev->u.step_ran.exit_code = (int32_t)get_int(&p, "exit_code", INT32_MIN, INT32_MAX);
-		ev->u.step_ran.duration_ns = get_int(&p, "duration_ns", 0, INT64_MAX);
-		ev->u.step_ran.what = get_str(&p, "what");
-		break;
-	case LEDGER_EV_GIT_MOVED:
-		ev->u.git_moved.from = get_str(&p, "from");
-		ev->u.git_moved.to = get_str(&p, "to");
-		ev->u.git_moved.ref = get_str(&p, "ref");
-		ev->u.git_moved.path = get_str(&p, "path");
-		ev->u.git_moved.config_digest = get_str(&p, "config_digest");
-		break;
-	case LEDGER_EV_UNIT_RESTARTED: {
-		struct ledger_unit_restarted *u = &ev->u.unit_restarted;
-		u->service = get_str(&p, "service");
-		u->runtime = (enum ledger_runtime)get_runtime(&p, "runtime", true);
-		u->unit = get_str(&p, "unit");
-		u->result = get_str(&p, "result");
-		u->duration_ns = get_int(&p, "duration_ns", 0, INT64_MAX);
-		u->before = get_str(&p, "before");
-		u->after = get_str(&p, "after");
-		u->commit = get_str(&p, "commit");
-		u->detail = get_str(&p, "detail");
-		break;
-	}
-	case LEDGER_EV_HEALTH_CHECKED: {
-		struct ledger_health_checked *h = &ev->u.health_checked;
-		h->service = get_str(&p, "service");
-		h->runtime = (enum ledger_runtime)get_runtime(&p, "runtime", true);
-		h->kind = get_str(&p, "kind");
-		h->target = get_str(&p, "target");
-		h->ok = get_bool(&p, "ok");
-		h->attempts = (uint32_t)get_int(&p, "attempts", 0, UINT32_MAX);
-		h->latency_ns = get_int(&p, "latency_ns", 0, INT64_MAX);
-		h->detail = get_str(&p, "detail");
-		h->cut_short = get_bool(&p, "cut_short");
-		break;
-	}
-	case LEDGER_EV_OWNER_CHANGED:
-		ev->u.owner_changed.service = get_str(&p, "service");
-		ev->u.owner_changed.from = get_str(&p, "from");
-		ev->u.owner_changed.to = get_str(&p, "to");
-		break;
-	case LEDGER_EV_LOCK_BROKEN:
-		ev->u.lock_broken.holder_pid = (uint32_t)get_int(&p, "holder_pid", 0, UINT32_MAX);
-		ev->u.lock_broken.holder = get_str(&p, "holder");
-		ev->u.lock_broken.holder_op = (uint64_t)get_int(&p, "holder_op", 0, INT64_MAX);
-		break;
-	case LEDGER_EV_SOAK_STARTED:
-	case LEDGER_EV_SOAK_STOPPED:
-		ev->u.soak.name = get_str(&p, "name");
-		get_strv(&p, "services", &ev->u.soak.services);
-		ev->u.soak.summary = get_str(&p, "summary");
-		break;
-	case LEDGER_EV_UNIT_OBSERVED: {
-		struct ledger_unit_observed *u = &ev->u.unit_observed;
-		u->service = get_str(&p, "service");
-		u->runtime = (enum ledger_runtime)get_runtime(&p, "runtime", true);
-		u->active_state = get_str(&p, "active_state");
-		u->sub_state = get_str(&p, "sub_state");
-		u->restarts = (uint32_t)get_int(&p, "restarts", 0, UINT32_MAX);
-		u->pid = (uint32_t)get_int(&p, "pid", 0, UINT32_MAX);
-		u->memory_bytes = (uint64_t)get_int(&p, "memory_bytes", 0, INT64_MAX);
-		break;
-	}
-	case LEDGER_EV_BUILD_COMPLETED:
-		ev->u.build_completed.path = get_str(&p, "path");
-		ev->u.build_completed.commit = get_str(&p, "commit");
-		break;
-	default:
-		break;
-	}
+	parse_fields(&p, ev);
 	return p.r;
 }
 

@@ -266,6 +266,81 @@ struct ledger_event {
 	void *_arena; /* private: storage of decoded strings */
 };
 
+/* ---- the event schema -------------------------------------------------------------------- */
+
+/* Every type's fields, in one table (ledger/event-types.c). The msgpack codec, JSON export and
+ * import and the one-line text description are all driven from it: a new field is one row there
+ * (and its reducer rule), and every reader below sees it. */
+
+enum ledger_field_kind {
+	LEDGER_FIELD_STR,     /* const char *; decoded events never hold NULL */
+	LEDGER_FIELD_STRV,    /* struct ledger_strv */
+	LEDGER_FIELD_U64,     /* uint64_t */
+	LEDGER_FIELD_I64,     /* int64_t */
+	LEDGER_FIELD_U32,     /* uint32_t */
+	LEDGER_FIELD_I32,     /* int32_t */
+	LEDGER_FIELD_BOOL,    /* bool */
+	LEDGER_FIELD_RUNTIME, /* enum ledger_runtime, written as its name */
+	LEDGER_FIELD_OUTCOME, /* enum ledger_outcome, written as its name; never NONE on the wire */
+};
+
+enum ledger_field_flags {
+	/* Part of the request an op.refused carries when it is standalone: JSON nests these under
+	 * "request", present when the group's first field ("kind") is not empty. */
+	LEDGER_FIELD_REQUEST = 1 << 0,
+	/* JSON leaves it out when it is zero (a field most events of the type do not have). */
+	LEDGER_FIELD_SPARSE = 1 << 1,
+	/* JSON import requires it to be present (a runtime that must be named). */
+	LEDGER_FIELD_NAMED = 1 << 2,
+};
+
+struct ledger_field {
+	const char *key;  /* wire key: one to three letters */
+	const char *name; /* JSON name and the name a text template uses */
+	enum ledger_field_kind kind;
+	unsigned flags; /* enum ledger_field_flags */
+	uint8_t keylen; /* strlen(key) */
+	size_t offset;	/* of the value inside struct ledger_event */
+};
+
+/* The fields of type t in table order, *n of them; NULL and 0 for LEDGER_EV_UNKNOWN. Static. */
+const struct ledger_field *ledger_event_fields(enum ledger_event_type t, size_t *n);
+
+/* The one-line description of type t as a template over its fields' names, for a renderer:
+ *   {name}          the value (a list joined with ","; a runtime or outcome by name)
+ *   {name:conv}     converted: short (a commit's first 12 characters, "-" when empty), dur (a
+ *                   duration in ns), dash / none / unk ("-" / "none" / "?" when empty), all (a
+ *                   list, "all" when empty), argv (a command line, quoted where needed), lines
+ *                   (": " and the first line, each further line under the event), kib (bytes
+ *                   in KiB), s ("s" unless the number is 1), exit (an exit code: "exit N", or
+ *                   "not started" for -1)
+ *   {name!other}    the value, counted as empty when it equals field other's value
+ *   {name?yes|no}   yes when the field is not zero, else no; both are templates again
+ *   [...]           the part is left out when a field it names is zero
+ *   \c              the character c as it is
+ * "" for LEDGER_EV_UNKNOWN. Static. */
+const char *ledger_event_type_text(enum ledger_event_type t);
+
+/* Where field f's value lives in ev (its type's field; see ledger_field_kind for the C type). */
+static inline const void *ledger_event_field(const struct ledger_event *ev,
+					     const struct ledger_field *f)
+{
+	return (const char *)ev + f->offset;
+}
+static inline void *ledger_event_field_mut(struct ledger_event *ev, const struct ledger_field *f)
+{
+	return (char *)ev + f->offset;
+}
+
+/* The field visitor: calls fn(field, value, ud) for every field of ev's type in table order,
+ * value pointing at the field inside ev. fn returns 0 to go on; anything else stops the walk and
+ * is returned. 0 after the last field (and at once for LEDGER_EV_UNKNOWN). */
+typedef int (*ledger_field_fn)(const struct ledger_field *f, const void *value, void *ud);
+int ledger_event_visit(const struct ledger_event *ev, ledger_field_fn fn, void *ud);
+
+/* Whether a field's value is its zero (what the wire leaves out). */
+bool ledger_field_is_zero(const struct ledger_field *f, const void *value);
+
 /* Encodes ev into a malloc'd buffer. Fails with LEDGER_EINVAL when a required field is missing
  * and LEDGER_ETOOBIG over the limits. Caller frees *out. */
 int ledger_event_encode(const struct ledger_event *ev, uint8_t **out, size_t *out_len);
