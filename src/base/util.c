@@ -118,6 +118,14 @@ bool str_empty(const char *s)
 	return !s || !*s;
 }
 
+bool str_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
 size_t strlcpy_(char *dst, const char *src, size_t n)
 {
 	size_t len = strlen(src);

@@ -57,6 +57,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool streq(const char *a, const char *b); /* NULL-safe */
 bool str_startswith(const char *s, const char *prefix);
 bool str_empty(const char *s); /* NULL or "" */
+/* A C0 control byte (newline and tab included) or DEL in s. */
+bool str_has_control(const char *s);
 /* Copies with truncation and NUL termination; returns strlen(src). */
 size_t strlcpy_(char *dst, const char *src, size_t n);
 /* Trims leading and trailing whitespace in place; returns s. */

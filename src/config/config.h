@@ -12,6 +12,7 @@
 
 enum role { ROLE_WEB, ROLE_API, ROLE_WORKER, ROLE__COUNT };
 const char *role_name(enum role r);
+int role_from_name(const char *s); /* enum role, or -1 */
 
 enum health_kind { HEALTH_HTTP_GET, HEALTH_HTTP_HEAD, HEALTH_TCP, HEALTH_CMD };
 const char *health_kind_name(enum health_kind k); /* "http-get", "http-head", "tcp", "cmd" */

@@ -39,14 +39,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static bool has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return true;
-	return false;
-}
-
 /* Splits like a shell without any expansion: whitespace separates words; '...' is literal;
  * "..." is literal except \" \\ \$ \` ; a backslash outside quotes takes the next character. */
 static int words_split(const char *s, struct strv *out, char *err, size_t errlen)
@@ -172,7 +164,7 @@ int health_spec_parse(const char *text, struct health_spec *out, char *err, size
 		return fail(err, errlen,
 			    "empty check; use http-get URL [STATUS], http-head URL, "
 			    "tcp HOST:PORT or cmd ARGV...");
-	if (has_control(text))
+	if (str_has_control(text))
 		return fail(err, errlen, "control characters in the check; remove them");
 
 	kind = text;

@@ -27,14 +27,6 @@ static int usage_fail(char *err, size_t errlen, const char *fmt, ...)
 	return SL_EUSAGE;
 }
 
-static bool has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return true;
-	return false;
-}
-
 /* ---- scope flags -------------------------------------------------------------------------- */
 
 static const struct {
@@ -90,7 +82,7 @@ int scope_args_take(struct scope_args *s, const char *name, const char *value, c
 	if (str_empty(value))
 		return usage_fail(err, errlen, "--%s needs service names, e.g. --pieces web,api",
 				  name);
-	if (has_control(value))
+	if (str_has_control(value))
 		return usage_fail(err, errlen, "--%s: control characters in the value", name);
 	strv_split_commas(&add, value);
 	if (add.n == 0)
@@ -139,7 +131,7 @@ static int target_check(const char *what, const char *t, char *err, size_t errle
 				  "refusing %s '%s': it starts with '-'; no git %s "
 				  "does",
 				  what, t, what);
-	if (has_control(t))
+	if (str_has_control(t))
 		return usage_fail(err, errlen,
 				  "refusing %s: it contains control characters "
 				  "(newline, tab, ...); give the name as it is",
