@@ -7,9 +7,12 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
+#include "json.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
+#include "text.h"
 #include "util.h"
 
 static const struct option options[] = {
@@ -31,13 +34,13 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			r = render_arg_time(&cmd_audit, "--since", optarg, &since);
+			r = args_time(&cmd_audit, "--since", optarg, &since);
 			if (r < 0)
 				return r;
 			have_since = true;
 			break;
 		case 'u':
-			r = render_arg_time(&cmd_audit, "--until", optarg, &until);
+			r = args_time(&cmd_audit, "--until", optarg, &until);
 			if (r < 0)
 				return r;
 			break;
@@ -45,7 +48,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			out_settings.json = true;
 			break;
 		default:
-			return render_arg_bad_option(&cmd_audit, argv, optind, optopt);
+			return args_bad_option(&cmd_audit, argv, optind, optopt);
 		}
 	}
 	if (optind < argc) {
@@ -67,23 +70,23 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	r = ledger_seek_time(ctx->lg, since, &start);
 	if (r < 0)
-		return render_ledger_fail(&cmd_audit, ctx->lg, r,
-					  "cannot search the ledger by time", 0);
+		return reads_ledger_fail(&cmd_audit, ctx->lg, r, "cannot search the ledger by time",
+					 0);
 	r = ledger_last_seq(ctx->lg, &last);
 	if (r < 0)
-		return render_ledger_fail(&cmd_audit, ctx->lg, r, "cannot read the ledger", 0);
+		return reads_ledger_fail(&cmd_audit, ctx->lg, r, "cannot read the ledger", 0);
 	if (start == 0 || start > last)
 		goto done; /* the window starts after the newest event */
 	r = ledger_iter_new(ctx->lg, LEDGER_FORWARD, start, &it);
 	if (r < 0)
-		return render_ledger_fail(&cmd_audit, ctx->lg, r, "cannot read the ledger", 0);
+		return reads_ledger_fail(&cmd_audit, ctx->lg, r, "cannot read the ledger", 0);
 	for (;;) {
 		const struct ledger_event *ev = NULL;
 
 		r = ledger_iter_next(it, &ev);
 		if (r < 0) {
-			render_ledger_fail(&cmd_audit, ctx->lg, r, "cannot read an event",
-					   ev ? ev->seq : 0);
+			reads_ledger_fail(&cmd_audit, ctx->lg, r, "cannot read an event",
+					  ev ? ev->seq : 0);
 			goto out;
 		}
 		if (r == 0)

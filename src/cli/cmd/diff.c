@@ -7,9 +7,11 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
+#include "text.h"
 #include "util.h"
 
 static const struct ledger_service_state empty_service = {.owner = -1};
@@ -153,7 +155,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t nchanged = 0;
 	int r;
 
-	r = render_args_json_only(&cmd_diff, argc, argv);
+	r = args_json_only(&cmd_diff, argc, argv);
 	if (r < 0)
 		return r;
 	text = !out_settings.json;
@@ -164,16 +166,16 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		    "diff --help'");
 		return SL_EUSAGE;
 	}
-	if (render_check_point(&cmd_diff, argv[optind], true) < 0 ||
-	    render_check_point(&cmd_diff, argv[optind + 1], true) < 0)
+	if (reads_check_point(&cmd_diff, argv[optind], true) < 0 ||
+	    reads_check_point(&cmd_diff, argv[optind + 1], true) < 0)
 		return SL_EUSAGE;
 	r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
 		return r;
-	r = render_resolve_point(&cmd_diff, ctx->lg, argv[optind], true, &sa, da, sizeof(da));
+	r = reads_resolve_point(&cmd_diff, ctx->lg, argv[optind], true, &sa, da, sizeof(da));
 	if (r < 0)
 		return r;
-	r = render_resolve_point(&cmd_diff, ctx->lg, argv[optind + 1], true, &sb, db, sizeof(db));
+	r = reads_resolve_point(&cmd_diff, ctx->lg, argv[optind + 1], true, &sb, db, sizeof(db));
 	if (r < 0)
 		return r;
 
@@ -183,7 +185,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (r >= 0)
 		r = state_at(ctx->lg, sb, b);
 	if (r < 0) {
-		render_ledger_fail(&cmd_diff, ctx->lg, r, "cannot replay the ledger", 0);
+		reads_ledger_fail(&cmd_diff, ctx->lg, r, "cannot replay the ledger", 0);
 		goto out;
 	}
 

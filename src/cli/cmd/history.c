@@ -8,10 +8,14 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
+#include "json.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
+#include "text.h"
 #include "util.h"
+#include "view.h"
 
 static int parse_outcome(const char *s, int *out)
 {
@@ -58,17 +62,17 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			r = render_arg_u64(&cmd_history, "--limit", optarg, 0, &limit);
+			r = args_u64(&cmd_history, "--limit", optarg, 0, &limit);
 			if (r < 0)
 				return r;
 			break;
 		case 's':
-			r = render_arg_time(&cmd_history, "--since", optarg, &f.since_ns);
+			r = args_time(&cmd_history, "--since", optarg, &f.since_ns);
 			if (r < 0)
 				return r;
 			break;
 		case 'u':
-			r = render_arg_time(&cmd_history, "--until", optarg, &f.until_ns);
+			r = args_time(&cmd_history, "--until", optarg, &f.until_ns);
 			if (r < 0)
 				return r;
 			break;
@@ -100,7 +104,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			out_settings.json = true;
 			break;
 		default:
-			return render_arg_bad_option(&cmd_history, argv, optind, optopt);
+			return args_bad_option(&cmd_history, argv, optind, optopt);
 		}
 	}
 	if (optind < argc) {
@@ -118,7 +122,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	r = ledger_history(ctx->lg, &f, (size_t)limit, &rows, &n);
 	if (r < 0)
-		return render_ledger_fail(&cmd_history, ctx->lg, r, "cannot read the history", 0);
+		return reads_ledger_fail(&cmd_history, ctx->lg, r, "cannot read the history", 0);
 	/* The current state marks commits a rollback quarantined. */
 	st = xmalloc(sizeof(*st));
 	if (ledger_state_at(ctx->lg, UINT64_MAX, st) < 0) {

@@ -14,10 +14,13 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
+#include "json.h"
+#include "jsonl.h"
 #include "lock.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
 #include "util.h"
 
 #define IMPORT_BATCH 10000
@@ -105,13 +108,13 @@ static int parse_json_flag(const char *sub, int argc, char **argv, int64_t *sinc
 					  argv[optind - 1]);
 				return SL_EUSAGE;
 			}
-			r = render_arg_time(&cmd_ledger, opt == 's' ? "--since" : "--until", optarg,
-					    opt == 's' ? since : until);
+			r = args_time(&cmd_ledger, opt == 's' ? "--since" : "--until", optarg,
+				      opt == 's' ? since : until);
 			if (r < 0)
 				return r;
 			break;
 		default:
-			return render_arg_bad_option(&cmd_ledger, argv, optind, optopt);
+			return args_bad_option(&cmd_ledger, argv, optind, optopt);
 		}
 	}
 	return 0;
@@ -247,12 +250,12 @@ static int ledger_cmd_export(struct cmd_ctx *ctx, void *ud)
 		return r;
 	r = ledger_last_seq(ctx->lg, &last);
 	if (r < 0)
-		return render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
+		return reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
 	if (since) {
 		r = ledger_seek_time(ctx->lg, since, &start);
 		if (r < 0)
-			return render_ledger_fail(&cmd_ledger, ctx->lg, r,
-						  "cannot search the ledger by time", 0);
+			return reads_ledger_fail(&cmd_ledger, ctx->lg, r,
+						 "cannot search the ledger by time", 0);
 		if (start == 0)
 			start = last + 1;
 	} else {
@@ -263,7 +266,7 @@ static int ledger_cmd_export(struct cmd_ctx *ctx, void *ud)
 
 	r = ledger_iter_new(ctx->lg, LEDGER_FORWARD, start, &it);
 	if (r < 0)
-		return render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
+		return reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
 	for (;;) {
 		const struct ledger_event *ev = NULL;
 		json_t *o;
@@ -271,8 +274,8 @@ static int ledger_cmd_export(struct cmd_ctx *ctx, void *ud)
 
 		r = ledger_iter_next(it, &ev);
 		if (r < 0) {
-			render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read an event",
-					   ev ? ev->seq : 0);
+			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read an event",
+					  ev ? ev->seq : 0);
 			break;
 		}
 		if (r == 0)
@@ -322,7 +325,7 @@ struct import {
 	const uint8_t **raw; /* stored bytes of an event of an unknown type, else NULL */
 	size_t *rawlen;
 	size_t n, cap;
-	struct render_arena arena;
+	struct pool arena;
 };
 
 static void import_free(struct import *im)
@@ -332,7 +335,7 @@ static void import_free(struct import *im)
 	free(im->line);
 	free(im->raw);
 	free(im->rawlen);
-	render_arena_free(&im->arena);
+	pool_free(&im->arena);
 }
 
 static void import_push(struct import *im, const struct ledger_event *ev, uint64_t fseq,
@@ -398,7 +401,7 @@ static int import_unknown(struct import *im, json_t *o, struct ledger_event *ev,
 			 ev->type_name);
 		return -EINVAL;
 	}
-	bytes = render_arena_alloc(&im->arena, json_string_length(v) / 4 * 3 + 3);
+	bytes = pool_alloc(&im->arena, json_string_length(v) / 4 * 3 + 3);
 	if (base64_decode(json_string_value(v), bytes, rawlen) < 0) {
 		snprintf(err, errlen, "field 'raw' is not base64");
 		return -EINVAL;
@@ -658,13 +661,13 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 	}
 	r = ledger_last_seq(ctx->lg, &base);
 	if (r < 0) {
-		render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
+		reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
 		goto out;
 	}
 	if (base > 0) {
 		r = ledger_get(ctx->lg, base, &last_ev);
 		if (r < 0) {
-			render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
+			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
 			goto out;
 		}
 		if (last_ev.time_ns > im.evs[0].time_ns) {
@@ -677,7 +680,7 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 	if (base > 0) {
 		r = ledger_state_at(ctx->lg, base, st);
 		if (r < 0) {
-			render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
+			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
 			goto out;
 		}
 		r = import_check_fits(&im, st);
@@ -710,7 +713,7 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 	}
 	r = ledger_sync(ctx->lg);
 	if (r < 0) {
-		render_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot sync the ledger", 0);
+		reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot sync the ledger", 0);
 		goto out;
 	}
 	if (ledger_last_seq(ctx->lg, &after) == 0 && after != base + im.n)
@@ -760,8 +763,8 @@ static int ledger_cmd_compact(struct cmd_ctx *ctx, const char *dir)
 	}
 	r = ledger_compact_to(ctx->lg, dir);
 	if (r < 0)
-		return render_ledger_fail(&cmd_ledger, ctx->lg, r,
-					  "cannot write the compacted copy", 0);
+		return reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot write the compacted copy",
+					 0);
 	source = xasprintf("%s/data.mdb", ctx->ledger_dir);
 	if (out_settings.json) {
 		out_json(json_pack("{s:o,s:I,s:I}", "path", json_str(dir), "bytes",

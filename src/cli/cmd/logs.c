@@ -9,11 +9,12 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
 #include "config.h"
 #include "journal.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -55,11 +56,11 @@ static int op_window(struct cmd_ctx *ctx, uint64_t op, struct window *w)
 	if (r == LEDGER_ENOTFOUND || (r == 0 && !w->first_ns)) {
 		log_error("logs: no operation %" PRIu64 " in this ledger (newest is %" PRIu64
 			  "); see 'shiplog history'",
-			  op, render_newest_op(ctx->lg));
+			  op, reads_newest_op(ctx->lg));
 		return SL_EUSAGE;
 	}
 	if (r < 0)
-		return render_ledger_fail(&cmd_logs, ctx->lg, r, "cannot read the operation", op);
+		return reads_ledger_fail(&cmd_logs, ctx->lg, r, "cannot read the operation", op);
 	return 0;
 }
 
@@ -115,18 +116,18 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:f", options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
-			r = render_arg_u64(&cmd_logs, "operation id", optarg, 1, &op);
+			r = args_u64(&cmd_logs, "operation id", optarg, 1, &op);
 			if (r < 0)
 				return r;
 			have_op = true;
 			break;
 		case 's':
-			r = render_arg_time(&cmd_logs, "--since", optarg, &since);
+			r = args_time(&cmd_logs, "--since", optarg, &since);
 			if (r < 0)
 				return r;
 			break;
 		case 'n':
-			r = render_arg_u64(&cmd_logs, "--lines", optarg, 1, &lines);
+			r = args_u64(&cmd_logs, "--lines", optarg, 1, &lines);
 			if (r < 0)
 				return r;
 			break;
@@ -134,7 +135,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			follow = true;
 			break;
 		default:
-			return render_arg_bad_option(&cmd_logs, argv, optind, optopt);
+			return args_bad_option(&cmd_logs, argv, optind, optopt);
 		}
 	}
 	if (optind + 1 != argc)

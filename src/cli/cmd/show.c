@@ -8,9 +8,13 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
+#include "json.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
+#include "text.h"
+#include "timings.h"
 #include "util.h"
 
 #define SHOW_MAX_NESTED 16
@@ -103,14 +107,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct ledger_state *st = NULL;
 	int r;
 
-	r = render_args_json_only(&cmd_show, argc, argv);
+	r = args_json_only(&cmd_show, argc, argv);
 	if (r < 0)
 		return r;
 	if (optind + 1 != argc) {
 		log_error("show: expected one operation id; see 'shiplog history' for ids");
 		return SL_EUSAGE;
 	}
-	if (render_arg_u64(&cmd_show, "operation id", argv[optind], 1, &s.op) < 0)
+	if (args_u64(&cmd_show, "operation id", argv[optind], 1, &s.op) < 0)
 		return SL_EUSAGE;
 	r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
@@ -128,18 +132,18 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		} else {
 			log_error("show: no operation %" PRIu64
 				  " in this ledger (newest is %" PRIu64 "); see 'shiplog history'",
-				  s.op, render_newest_op(ctx->lg));
+				  s.op, reads_newest_op(ctx->lg));
 		}
 		return SL_EUSAGE;
 	}
 	if (r < 0)
-		return render_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the operation", 0);
+		return reads_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the operation", 0);
 
 	if (out_settings.json)
 		s.events = json_array();
 	r = ledger_iter_new(ctx->lg, LEDGER_FORWARD, s.op, &it);
 	if (r < 0) {
-		render_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the ledger", 0);
+		reads_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the ledger", 0);
 		goto out;
 	}
 	for (;;) {
@@ -147,8 +151,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 		r = ledger_iter_next(it, &ev);
 		if (r < 0) {
-			render_ledger_fail(&cmd_show, ctx->lg, r, "cannot read an event",
-					   ev ? ev->seq : 0);
+			reads_ledger_fail(&cmd_show, ctx->lg, r, "cannot read an event",
+					  ev ? ev->seq : 0);
 			goto out;
 		}
 		if (r == 0 || ev->seq > s.end)

@@ -14,12 +14,14 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "bus.h"
 #include "cmd.h"
 #include "config.h"
+#include "json.h"
 #include "out.h"
 #include "plan.h"
-#include "render.h"
+#include "text.h"
 #include "util.h"
 
 static const char usage[] =

@@ -7,9 +7,12 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
+#include "json.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
+#include "text.h"
 #include "util.h"
 
 static const struct option options[] = {
@@ -36,7 +39,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			out_settings.json = true;
 			break;
 		default:
-			return render_arg_bad_option(&cmd_state, argv, optind, optopt);
+			return args_bad_option(&cmd_state, argv, optind, optopt);
 		}
 	}
 	if (optind < argc) {
@@ -49,12 +52,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			  "'shiplog status'");
 		return SL_EUSAGE;
 	}
-	if (render_check_point(&cmd_state, at, false) < 0)
+	if (reads_check_point(&cmd_state, at, false) < 0)
 		return SL_EUSAGE;
 	r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
 		return r;
-	r = render_resolve_point(&cmd_state, ctx->lg, at, false, &seq, desc, sizeof(desc));
+	r = reads_resolve_point(&cmd_state, ctx->lg, at, false, &seq, desc, sizeof(desc));
 	if (r < 0)
 		return r;
 
@@ -64,7 +67,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	} else {
 		r = ledger_state_at(ctx->lg, seq, st);
 		if (r < 0) {
-			render_ledger_fail(&cmd_state, ctx->lg, r, "cannot replay the ledger", 0);
+			reads_ledger_fail(&cmd_state, ctx->lg, r, "cannot replay the ledger", 0);
 			goto out;
 		}
 	}

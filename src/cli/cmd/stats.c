@@ -6,9 +6,10 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
 #include "util.h"
 
 static json_t *stats_json(const struct ledger_stats *s)
@@ -109,12 +110,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			r = render_arg_u64(&cmd_stats, "--last", optarg, 1, &last);
+			r = args_u64(&cmd_stats, "--last", optarg, 1, &last);
 			if (r < 0)
 				return r;
 			break;
 		case 's':
-			r = render_arg_time(&cmd_stats, "--since", optarg, &f.since_ns);
+			r = args_time(&cmd_stats, "--since", optarg, &f.since_ns);
 			if (r < 0)
 				return r;
 			break;
@@ -136,7 +137,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			exact = true;
 			break;
 		default:
-			return render_arg_bad_option(&cmd_stats, argv, optind, optopt);
+			return args_bad_option(&cmd_stats, argv, optind, optopt);
 		}
 	}
 	if (optind < argc) {
@@ -155,7 +156,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	else
 		r = ledger_stats(ctx->lg, &f, (size_t)last, s);
 	if (r < 0) {
-		render_ledger_fail(&cmd_stats, ctx->lg, r, "cannot compute statistics", 0);
+		reads_ledger_fail(&cmd_stats, ctx->lg, r, "cannot compute statistics", 0);
 	} else if (out_settings.json) {
 		out_json(stats_json(s));
 	} else {

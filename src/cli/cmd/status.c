@@ -7,13 +7,16 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
 #include "config.h"
+#include "json.h"
 #include "lock.h"
 #include "out.h"
+#include "reads.h"
 #include "releases.h"
-#include "render.h"
 #include "repo.h"
+#include "text.h"
 #include "util.h"
 
 static json_t *lock_json(int r, bool held, const struct lock_holder *h)
@@ -79,7 +82,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	bool held = false;
 	int r, lr;
 
-	r = render_args_json_only(&cmd_status, argc, argv);
+	r = args_json_only(&cmd_status, argc, argv);
 	if (r < 0)
 		return r;
 	if (optind < argc) {
@@ -94,7 +97,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	st = xmalloc(sizeof(*st));
 	r = ledger_state_at(ctx->lg, UINT64_MAX, st);
 	if (r < 0) {
-		render_ledger_fail(&cmd_status, ctx->lg, r, "cannot replay the ledger", 0);
+		reads_ledger_fail(&cmd_status, ctx->lg, r, "cannot replay the ledger", 0);
 		goto out;
 	}
 	lr = lock_status(ctx->ledger_dir, &held, &holder);
