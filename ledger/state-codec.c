@@ -2,7 +2,10 @@
 /*
  * state-codec.c: reducer states as msgpack (snapshots), and state equality.
  *
- * A state is a map with short keys (see docs/events.md). Decoding validates like the event
+ * A state is a map with short keys (see docs/events.md). One table per struct says each key,
+ * its kind and where it lives; encoding, decoding and equality walk those tables, so a new
+ * field of the state is one row (the wire format is unchanged by the tables: snapshots written
+ * before them load, see tests/ledger/test-state-codec.c). Decoding validates like the event
  * codec and then fills the fixed-size struct: a string longer than its field, a table longer
  * than its limit or an index out of range is corrupt, never truncated.
  */
@@ -14,66 +17,268 @@
 
 #define STATE_MAX_BYTES (4u << 20)
 
-/* ---- encode ------------------------------------------------------------------------------- */
+/* ---- the table ---------------------------------------------------------------------------- */
 
-static void pk_key(msgpack_packer *pk, const char *k)
+enum state_kind {
+	SK_STR,	    /* char[size], NUL-terminated; a longer string is corrupt, never truncated */
+	SK_U64,	    /* uint64_t */
+	SK_I64,	    /* int64_t */
+	SK_U32,	    /* uint32_t, on the wire any unsigned integer that fits */
+	SK_BOOL,    /* bool */
+	SK_INT,	    /* int in [min, max], on the wire a signed integer */
+	SK_VERSION, /* no storage: the schema version, required, at most LEDGER_SCHEMA_VERSION */
+	SK_MAP,	    /* a struct, by its own table */
+	SK_LIST,    /* structs of `size` bytes by table `sub`; uint32_t count at count_off, or
+		     * always max of them when count_off is NO_COUNT; at most max */
+	SK_U64S,    /* uint64_t[max], all of them (decode: at most max) */
+	SK_INDEXES, /* uint8_t[max] with a uint32_t count at count_off: service table indexes */
+	SK_SPARSE,  /* uint32_t[max] as [index, value] pairs of the non-zero ones */
+};
+
+#define NO_COUNT SIZE_MAX
+
+struct state_schema;
+
+struct state_field {
+	const char *key;
+	enum state_kind kind;
+	size_t off;
+	size_t size;	  /* SK_STR: the array's bytes; SK_LIST: one element's */
+	size_t count_off; /* SK_LIST, SK_INDEXES */
+	uint32_t max;	  /* SK_LIST, SK_U64S, SK_INDEXES, SK_SPARSE */
+	int64_t min, top; /* SK_INT: the range */
+	int64_t dflt;	  /* SK_INT: the value when the key is missing */
+	const struct state_schema *sub;
+};
+
+struct state_schema {
+	const struct state_field *f;
+	uint32_t n;
+	bool tuple; /* an array of the values in table order, without keys */
+};
+
+#define MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
+#define S_STR(k, T, m)                                                                             \
+	{                                                                                          \
+		.key = k, .kind = SK_STR, .off = offsetof(T, m), .size = MEMBER_SIZE(T, m)         \
+	}
+#define S_NUM(k, kd, T, m)                                                                         \
+	{                                                                                          \
+		.key = k, .kind = kd, .off = offsetof(T, m)                                        \
+	}
+#define S_INT(k, T, m, lo, hi, d)                                                                  \
+	{                                                                                          \
+		.key = k, .kind = SK_INT, .off = offsetof(T, m), .min = lo, .top = hi, .dflt = d   \
+	}
+#define S_MAP(k, T, m, s)                                                                          \
+	{                                                                                          \
+		.key = k, .kind = SK_MAP, .off = offsetof(T, m), .sub = &s                         \
+	}
+#define S_LIST(k, T, m, count, limit, s)                                                           \
+	{                                                                                          \
+		.key = k, .kind = SK_LIST, .off = offsetof(T, m), .size = sizeof(((T *)0)->m[0]),  \
+		.count_off = count, .max = limit, .sub = &s                                        \
+	}
+#define S_ARRAY(k, kd, T, m, count, limit)                                                         \
+	{                                                                                          \
+		.key = k, .kind = kd, .off = offsetof(T, m), .count_off = count, .max = limit      \
+	}
+#define SCHEMA(name, fields, is_tuple)                                                             \
+	static const struct state_schema name = {fields, sizeof(fields) / sizeof((fields)[0]),     \
+						 is_tuple}
+
+static const struct state_field good_fields[] = {
+    S_STR("c", struct ledger_good, commit),
+    S_NUM("op", SK_U64, struct ledger_good, op),
+    S_NUM("ts", SK_I64, struct ledger_good, time_ns),
+};
+SCHEMA(good_schema, good_fields, true);
+
+static const struct state_field runtime_fields[] = {
+    S_STR("c", struct ledger_service_runtime, commit),
+    S_STR("e", struct ledger_service_runtime, env),
+    S_NUM("s", SK_I64, struct ledger_service_runtime, since_ns),
+    S_NUM("op", SK_U64, struct ledger_service_runtime, op),
+    S_NUM("h", SK_BOOL, struct ledger_service_runtime, healthy),
+    S_LIST("g", struct ledger_service_runtime, good, offsetof(struct ledger_service_runtime, ngood),
+	   LEDGER_GOOD_DEPTH, good_schema),
+};
+SCHEMA(runtime_schema, runtime_fields, false);
+
+static const struct state_field service_fields[] = {
+    S_STR("n", struct ledger_service_state, name),
+    S_INT("o", struct ledger_service_state, owner, -1, LEDGER_RT__COUNT - 1, -1),
+    S_LIST("rt", struct ledger_service_state, rt, NO_COUNT, LEDGER_RT__COUNT, runtime_schema),
+};
+SCHEMA(service_schema, service_fields, false);
+
+static const struct state_field inflight_fields[] = {
+    S_NUM("op", SK_U64, struct ledger_inflight, op),
+    S_STR("k", struct ledger_inflight, kind),
+    S_INT("rt", struct ledger_inflight, runtime, 0, LEDGER_RT__COUNT - 1, 0),
+    S_STR("ph", struct ledger_inflight, phase),
+    S_STR("a", struct ledger_inflight, actor),
+    S_NUM("pid", SK_U32, struct ledger_inflight, pid),
+    S_NUM("st", SK_I64, struct ledger_inflight, started_ns),
+    S_STR("c", struct ledger_inflight, commit),
+    S_STR("pc", struct ledger_inflight, prev_commit),
+    S_NUM("rv", SK_U64, struct ledger_inflight, reverts),
+    S_ARRAY("sv", SK_INDEXES, struct ledger_inflight, services,
+	    offsetof(struct ledger_inflight, nservices), LEDGER_MAX_SERVICES),
+    S_NUM("vf", SK_BOOL, struct ledger_inflight, verify_failed),
+};
+SCHEMA(inflight_schema, inflight_fields, false);
+
+static const struct state_field quarantine_fields[] = {
+    S_STR("c", struct ledger_quarantine, commit),
+    S_NUM("op", SK_U64, struct ledger_quarantine, op),
+    S_NUM("rb", SK_U64, struct ledger_quarantine, rollback_op),
+    S_NUM("ts", SK_I64, struct ledger_quarantine, time_ns),
+    S_STR("r", struct ledger_quarantine, reason),
+};
+SCHEMA(quarantine_schema, quarantine_fields, false);
+
+static const struct state_field counters_fields[] = {
+    S_NUM("e", SK_U64, struct ledger_counters, events),
+    S_NUM("o", SK_U64, struct ledger_counters, ops),
+    S_ARRAY("oc", SK_U64S, struct ledger_counters, outcome, NO_COUNT, LEDGER_OUT__COUNT),
+    S_NUM("u", SK_U64, struct ledger_counters, unknown_events),
+};
+SCHEMA(counters_schema, counters_fields, false);
+
+/* Histograms: only the buckets in use. */
+static const struct state_field hist_fields[] = {
+    S_STR("n", struct ledger_phase_hist, phase),
+    S_NUM("c", SK_U64, struct ledger_phase_hist, count),
+    S_NUM("f", SK_U64, struct ledger_phase_hist, failures),
+    S_NUM("s", SK_I64, struct ledger_phase_hist, sum_ns),
+    S_NUM("m", SK_I64, struct ledger_phase_hist, max_ns),
+    S_ARRAY("b", SK_SPARSE, struct ledger_phase_hist, buckets, NO_COUNT, LEDGER_HIST_BUCKETS),
+};
+SCHEMA(hist_schema, hist_fields, false);
+
+static const struct state_field state_fields[] = {
+    {.key = "v", .kind = SK_VERSION},
+    S_NUM("seq", SK_U64, struct ledger_state, seq),
+    S_NUM("ts", SK_I64, struct ledger_state, time_ns),
+    S_STR("cc", struct ledger_state, checkout_commit),
+    S_STR("cr", struct ledger_state, checkout_ref),
+    S_NUM("lo", SK_U64, struct ledger_state, last_op),
+    S_LIST("sv", struct ledger_state, services, offsetof(struct ledger_state, nservices),
+	   LEDGER_MAX_SERVICES, service_schema),
+    S_MAP("in", struct ledger_state, inflight, inflight_schema),
+    S_MAP("pa", struct ledger_state, parent, inflight_schema),
+    S_LIST("q", struct ledger_state, quarantine, offsetof(struct ledger_state, nquarantine),
+	   LEDGER_MAX_QUARANTINE, quarantine_schema),
+    S_MAP("ct", struct ledger_state, counters, counters_schema),
+    S_LIST("h", struct ledger_state, hist, offsetof(struct ledger_state, nhist), LEDGER_MAX_HISTS,
+	   hist_schema),
+};
+SCHEMA(state_schema, state_fields, false);
+
+#define AT(obj, f, type) ((type *)((char *)(obj) + (f)->off))
+#define CAT(obj, f, type) ((const type *)((const char *)(obj) + (f)->off))
+
+/* A list's length: its count (never over the limit), or the fixed length. */
+static uint32_t list_len(const void *obj, const struct state_field *f)
 {
-	size_t n = strlen(k);
+	uint32_t n;
 
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, k, n);
+	if (f->count_off == NO_COUNT)
+		return f->max;
+	n = *(const uint32_t *)((const char *)obj + f->count_off);
+	return n > f->max ? f->max : n;
 }
 
-static void pk_str(msgpack_packer *pk, const char *k, const char *s)
-{
-	size_t n = strlen(s);
+/* ---- encode ------------------------------------------------------------------------------- */
 
-	if (k)
-		pk_key(pk, k);
+static void pk_str(msgpack_packer *pk, const char *s, size_t n)
+{
 	msgpack_pack_str(pk, n);
 	msgpack_pack_str_body(pk, s, n);
 }
 
-static void pk_u64(msgpack_packer *pk, const char *k, uint64_t v)
+static void encode_struct(msgpack_packer *pk, const struct state_schema *sc, const void *obj);
+
+static void encode_value(msgpack_packer *pk, const struct state_field *f, const void *obj)
 {
-	pk_key(pk, k);
-	msgpack_pack_uint64(pk, v);
+	switch (f->kind) {
+	case SK_STR:
+		pk_str(pk, CAT(obj, f, char), strnlen(CAT(obj, f, char), f->size));
+		break;
+	case SK_U64:
+		msgpack_pack_uint64(pk, *CAT(obj, f, uint64_t));
+		break;
+	case SK_I64:
+		msgpack_pack_int64(pk, *CAT(obj, f, int64_t));
+		break;
+	case SK_U32:
+		msgpack_pack_uint64(pk, *CAT(obj, f, uint32_t));
+		break;
+	case SK_BOOL:
+		if (*CAT(obj, f, bool))
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		break;
+	case SK_INT:
+		msgpack_pack_int64(pk, *CAT(obj, f, int));
+		break;
+	case SK_VERSION:
+		msgpack_pack_uint64(pk, LEDGER_SCHEMA_VERSION);
+		break;
+	case SK_MAP:
+		encode_struct(pk, f->sub, CAT(obj, f, char));
+		break;
+	case SK_LIST: {
+		uint32_t n = list_len(obj, f);
+
+		msgpack_pack_array(pk, n);
+		for (uint32_t i = 0; i < n; i++)
+			encode_struct(pk, f->sub, CAT(obj, f, char) + i * f->size);
+		break;
+	}
+	case SK_U64S:
+		msgpack_pack_array(pk, f->max);
+		for (uint32_t i = 0; i < f->max; i++)
+			msgpack_pack_uint64(pk, CAT(obj, f, uint64_t)[i]);
+		break;
+	case SK_INDEXES: {
+		uint32_t n = list_len(obj, f);
+
+		msgpack_pack_array(pk, n);
+		for (uint32_t i = 0; i < n; i++)
+			msgpack_pack_uint8(pk, CAT(obj, f, uint8_t)[i]);
+		break;
+	}
+	case SK_SPARSE: {
+		const uint32_t *v = CAT(obj, f, uint32_t);
+		uint32_t used = 0;
+
+		for (uint32_t i = 0; i < f->max; i++)
+			used += v[i] != 0;
+		msgpack_pack_array(pk, used * 2);
+		for (uint32_t i = 0; i < f->max; i++)
+			if (v[i]) {
+				msgpack_pack_uint32(pk, i);
+				msgpack_pack_uint32(pk, v[i]);
+			}
+		break;
+	}
+	}
 }
 
-static void pk_i64(msgpack_packer *pk, const char *k, int64_t v)
+static void encode_struct(msgpack_packer *pk, const struct state_schema *sc, const void *obj)
 {
-	pk_key(pk, k);
-	msgpack_pack_int64(pk, v);
-}
-
-static void pk_bool(msgpack_packer *pk, const char *k, bool v)
-{
-	pk_key(pk, k);
-	if (v)
-		msgpack_pack_true(pk);
+	if (sc->tuple)
+		msgpack_pack_array(pk, sc->n);
 	else
-		msgpack_pack_false(pk);
-}
-
-static void pk_inflight(msgpack_packer *pk, const char *k, const struct ledger_inflight *in)
-{
-	pk_key(pk, k);
-	msgpack_pack_map(pk, 12);
-	pk_u64(pk, "op", in->op);
-	pk_str(pk, "k", in->kind);
-	pk_i64(pk, "rt", in->runtime);
-	pk_str(pk, "ph", in->phase);
-	pk_str(pk, "a", in->actor);
-	pk_u64(pk, "pid", in->pid);
-	pk_i64(pk, "st", in->started_ns);
-	pk_str(pk, "c", in->commit);
-	pk_str(pk, "pc", in->prev_commit);
-	pk_u64(pk, "rv", in->reverts);
-	pk_key(pk, "sv");
-	msgpack_pack_array(pk, in->nservices);
-	for (uint32_t i = 0; i < in->nservices; i++)
-		msgpack_pack_uint8(pk, in->services[i]);
-	pk_bool(pk, "vf", in->verify_failed);
+		msgpack_pack_map(pk, sc->n);
+	for (uint32_t i = 0; i < sc->n; i++) {
+		if (!sc->tuple)
+			pk_str(pk, sc->f[i].key, strlen(sc->f[i].key));
+		encode_value(pk, &sc->f[i], obj);
+	}
 }
 
 int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *out_len)
@@ -88,95 +293,7 @@ int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *ou
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 12);
-	pk_u64(&pk, "v", LEDGER_SCHEMA_VERSION);
-	pk_u64(&pk, "seq", st->seq);
-	pk_i64(&pk, "ts", st->time_ns);
-	pk_str(&pk, "cc", st->checkout_commit);
-	pk_str(&pk, "cr", st->checkout_ref);
-	pk_u64(&pk, "lo", st->last_op);
-
-	pk_key(&pk, "sv");
-	msgpack_pack_array(&pk, st->nservices);
-	for (uint32_t i = 0; i < st->nservices; i++) {
-		const struct ledger_service_state *s = &st->services[i];
-
-		msgpack_pack_map(&pk, 3);
-		pk_str(&pk, "n", s->name);
-		pk_i64(&pk, "o", s->owner);
-		pk_key(&pk, "rt");
-		msgpack_pack_array(&pk, LEDGER_RT__COUNT);
-		for (int r = 0; r < LEDGER_RT__COUNT; r++) {
-			const struct ledger_service_runtime *rt = &s->rt[r];
-			uint32_t ngood =
-			    rt->ngood > LEDGER_GOOD_DEPTH ? LEDGER_GOOD_DEPTH : rt->ngood;
-
-			msgpack_pack_map(&pk, 6);
-			pk_str(&pk, "c", rt->commit);
-			pk_str(&pk, "e", rt->env);
-			pk_i64(&pk, "s", rt->since_ns);
-			pk_u64(&pk, "op", rt->op);
-			pk_bool(&pk, "h", rt->healthy);
-			pk_key(&pk, "g");
-			msgpack_pack_array(&pk, ngood);
-			for (uint32_t g = 0; g < ngood; g++) {
-				msgpack_pack_array(&pk, 3);
-				pk_str(&pk, NULL, rt->good[g].commit);
-				msgpack_pack_uint64(&pk, rt->good[g].op);
-				msgpack_pack_int64(&pk, rt->good[g].time_ns);
-			}
-		}
-	}
-	pk_inflight(&pk, "in", &st->inflight);
-	pk_inflight(&pk, "pa", &st->parent);
-
-	pk_key(&pk, "q");
-	msgpack_pack_array(&pk, st->nquarantine);
-	for (uint32_t i = 0; i < st->nquarantine; i++) {
-		const struct ledger_quarantine *q = &st->quarantine[i];
-
-		msgpack_pack_map(&pk, 5);
-		pk_str(&pk, "c", q->commit);
-		pk_u64(&pk, "op", q->op);
-		pk_u64(&pk, "rb", q->rollback_op);
-		pk_i64(&pk, "ts", q->time_ns);
-		pk_str(&pk, "r", q->reason);
-	}
-
-	pk_key(&pk, "ct");
-	msgpack_pack_map(&pk, 4);
-	pk_u64(&pk, "e", st->counters.events);
-	pk_u64(&pk, "o", st->counters.ops);
-	pk_key(&pk, "oc");
-	msgpack_pack_array(&pk, LEDGER_OUT__COUNT);
-	for (int i = 0; i < LEDGER_OUT__COUNT; i++)
-		msgpack_pack_uint64(&pk, st->counters.outcome[i]);
-	pk_u64(&pk, "u", st->counters.unknown_events);
-
-	/* histograms: only the buckets in use, as [index, count] pairs */
-	pk_key(&pk, "h");
-	msgpack_pack_array(&pk, st->nhist);
-	for (uint32_t i = 0; i < st->nhist && i < LEDGER_MAX_HISTS; i++) {
-		const struct ledger_phase_hist *h = &st->hist[i];
-		uint32_t used = 0;
-
-		for (uint32_t b = 0; b < LEDGER_HIST_BUCKETS; b++)
-			used += h->buckets[b] != 0;
-		msgpack_pack_map(&pk, 6);
-		pk_str(&pk, "n", h->phase);
-		pk_u64(&pk, "c", h->count);
-		pk_u64(&pk, "f", h->failures);
-		pk_i64(&pk, "s", h->sum_ns);
-		pk_i64(&pk, "m", h->max_ns);
-		pk_key(&pk, "b");
-		msgpack_pack_array(&pk, used * 2);
-		for (uint32_t b = 0; b < LEDGER_HIST_BUCKETS; b++)
-			if (h->buckets[b]) {
-				msgpack_pack_uint32(&pk, b);
-				msgpack_pack_uint32(&pk, h->buckets[b]);
-			}
-	}
-
+	encode_struct(&pk, &state_schema, st);
 	if (!sb.data) {
 		msgpack_sbuffer_destroy(&sb);
 		return -ENOMEM;
@@ -187,6 +304,13 @@ int ledger_state_encode(const struct ledger_state *st, uint8_t **out, size_t *ou
 }
 
 /* ---- decode ------------------------------------------------------------------------------- */
+
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		int rc_ = (x);                                                                     \
+		if (rc_ < 0)                                                                       \
+			return rc_;                                                                \
+	} while (0)
 
 static int rd_str(struct mp_rd *r, char *dst, size_t size)
 {
@@ -220,312 +344,125 @@ static int rd_i64(struct mp_rd *r, int64_t *v)
 	return mp_read_i64(r, v) < 0 ? LEDGER_ECORRUPT : 0;
 }
 
-static int rd_bool(struct mp_rd *r, bool *v)
+static int rd_array(struct mp_rd *r, uint32_t *n, uint32_t max)
 {
-	return mp_read_bool(r, v) < 0 ? LEDGER_ECORRUPT : 0;
+	return mp_read_array(r, n) < 0 || *n > max ? LEDGER_ECORRUPT : 0;
 }
 
-static int rd_key(struct mp_rd *r, const char **k, uint32_t *n)
-{
-	return mp_read_str(r, k, n) < 0 ? LEDGER_ECORRUPT : 0;
-}
+static int decode_struct(struct mp_rd *r, const struct state_schema *sc, void *obj,
+			 uint64_t *version);
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		int rc_ = (x);                                                                     \
-		if (rc_ < 0)                                                                       \
-			return rc_;                                                                \
-	} while (0)
-
-static int rd_inflight(struct mp_rd *r, struct ledger_inflight *in, uint32_t nservices)
+static int decode_value(struct mp_rd *r, const struct state_field *f, void *obj, uint64_t *version)
 {
-	uint32_t n, klen;
-	const char *k;
+	uint32_t m, b, c;
 	int64_t i64;
 
-	if (mp_read_map(r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "op")) {
-			TRY(rd_u64(r, &in->op));
-		} else if (mp_key_is(k, klen, "k")) {
-			TRY(rd_str(r, in->kind, sizeof(in->kind)));
-		} else if (mp_key_is(k, klen, "rt")) {
-			TRY(rd_i64(r, &i64));
-			if (i64 < 0 || i64 >= LEDGER_RT__COUNT)
-				return LEDGER_ECORRUPT;
-			in->runtime = (int)i64;
-		} else if (mp_key_is(k, klen, "ph")) {
-			TRY(rd_str(r, in->phase, sizeof(in->phase)));
-		} else if (mp_key_is(k, klen, "a")) {
-			TRY(rd_str(r, in->actor, sizeof(in->actor)));
-		} else if (mp_key_is(k, klen, "pid")) {
-			TRY(rd_u32(r, &in->pid));
-		} else if (mp_key_is(k, klen, "st")) {
-			TRY(rd_i64(r, &in->started_ns));
-		} else if (mp_key_is(k, klen, "c")) {
-			TRY(rd_str(r, in->commit, sizeof(in->commit)));
-		} else if (mp_key_is(k, klen, "pc")) {
-			TRY(rd_str(r, in->prev_commit, sizeof(in->prev_commit)));
-		} else if (mp_key_is(k, klen, "rv")) {
-			TRY(rd_u64(r, &in->reverts));
-		} else if (mp_key_is(k, klen, "sv")) {
-			uint32_t m, idx;
-
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_MAX_SERVICES)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++) {
-				TRY(rd_u32(r, &idx));
-				if (idx >= nservices)
-					return LEDGER_ECORRUPT;
-				in->services[j] = (uint8_t)idx;
-			}
-			in->nservices = m;
-		} else if (mp_key_is(k, klen, "vf")) {
-			TRY(rd_bool(r, &in->verify_failed));
-		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
+	switch (f->kind) {
+	case SK_STR:
+		return rd_str(r, AT(obj, f, char), f->size);
+	case SK_U64:
+		return rd_u64(r, AT(obj, f, uint64_t));
+	case SK_I64:
+		return rd_i64(r, AT(obj, f, int64_t));
+	case SK_U32:
+		return rd_u32(r, AT(obj, f, uint32_t));
+	case SK_BOOL:
+		return mp_read_bool(r, AT(obj, f, bool)) < 0 ? LEDGER_ECORRUPT : 0;
+	case SK_INT:
+		TRY(rd_i64(r, &i64));
+		if (i64 < f->min || i64 > f->top)
 			return LEDGER_ECORRUPT;
+		*AT(obj, f, int) = (int)i64;
+		return 0;
+	case SK_VERSION:
+		TRY(rd_u64(r, version));
+		return *version > LEDGER_SCHEMA_VERSION ? LEDGER_ESCHEMA : 0;
+	case SK_MAP:
+		return decode_struct(r, f->sub, AT(obj, f, char), version);
+	case SK_LIST:
+		TRY(rd_array(r, &m, f->max));
+		for (uint32_t j = 0; j < m; j++)
+			TRY(decode_struct(r, f->sub, AT(obj, f, char) + j * f->size, version));
+		if (f->count_off != NO_COUNT)
+			*(uint32_t *)((char *)obj + f->count_off) = m;
+		return 0;
+	case SK_U64S:
+		TRY(rd_array(r, &m, f->max));
+		for (uint32_t j = 0; j < m; j++)
+			TRY(rd_u64(r, &AT(obj, f, uint64_t)[j]));
+		return 0;
+	case SK_INDEXES:
+		TRY(rd_array(r, &m, f->max));
+		for (uint32_t j = 0; j < m; j++) {
+			TRY(rd_u32(r, &b));
+			if (b >= f->max)
+				return LEDGER_ECORRUPT;
+			AT(obj, f, uint8_t)[j] = (uint8_t)b;
 		}
+		*(uint32_t *)((char *)obj + f->count_off) = m;
+		return 0;
+	case SK_SPARSE:
+		if (mp_read_array(r, &m) < 0 || m % 2 || m > 2 * f->max)
+			return LEDGER_ECORRUPT;
+		for (uint32_t j = 0; j < m; j += 2) {
+			TRY(rd_u32(r, &b));
+			TRY(rd_u32(r, &c));
+			if (b >= f->max)
+				return LEDGER_ECORRUPT;
+			AT(obj, f, uint32_t)[b] = c;
+		}
+		return 0;
 	}
-	return 0;
+	return LEDGER_ECORRUPT;
 }
 
-static int rd_runtime(struct mp_rd *r, struct ledger_service_runtime *rt)
+static int decode_struct(struct mp_rd *r, const struct state_schema *sc, void *obj,
+			 uint64_t *version)
 {
 	uint32_t n, klen;
 	const char *k;
 
-	if (mp_read_map(r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "c")) {
-			TRY(rd_str(r, rt->commit, sizeof(rt->commit)));
-		} else if (mp_key_is(k, klen, "s")) {
-			TRY(rd_i64(r, &rt->since_ns));
-		} else if (mp_key_is(k, klen, "op")) {
-			TRY(rd_u64(r, &rt->op));
-		} else if (mp_key_is(k, klen, "h")) {
-			TRY(rd_bool(r, &rt->healthy));
-		} else if (mp_key_is(k, klen, "e")) {
-			TRY(rd_str(r, rt->env, sizeof(rt->env)));
-		} else if (mp_key_is(k, klen, "g")) {
-			uint32_t m, three;
-
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_GOOD_DEPTH)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++) {
-				if (mp_read_array(r, &three) < 0 || three != 3)
-					return LEDGER_ECORRUPT;
-				TRY(rd_str(r, rt->good[j].commit, sizeof(rt->good[j].commit)));
-				TRY(rd_u64(r, &rt->good[j].op));
-				TRY(rd_i64(r, &rt->good[j].time_ns));
-			}
-			rt->ngood = m;
-		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
+	if (sc->tuple) {
+		if (mp_read_array(r, &n) < 0 || n != sc->n)
 			return LEDGER_ECORRUPT;
-		}
+		for (uint32_t i = 0; i < n; i++)
+			TRY(decode_value(r, &sc->f[i], obj, version));
+		return 0;
 	}
-	return 0;
-}
-
-static int rd_service(struct mp_rd *r, struct ledger_service_state *s)
-{
-	uint32_t n, klen;
-	const char *k;
-	int64_t i64;
-
-	s->owner = -1;
+	for (uint32_t i = 0; i < sc->n; i++)
+		if (sc->f[i].kind == SK_INT)
+			*AT(obj, &sc->f[i], int) = (int)sc->f[i].dflt;
 	if (mp_read_map(r, &n) < 0)
 		return LEDGER_ECORRUPT;
 	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "n")) {
-			TRY(rd_str(r, s->name, sizeof(s->name)));
-		} else if (mp_key_is(k, klen, "o")) {
-			TRY(rd_i64(r, &i64));
-			if (i64 < -1 || i64 >= LEDGER_RT__COUNT)
-				return LEDGER_ECORRUPT;
-			s->owner = (int)i64;
-		} else if (mp_key_is(k, klen, "rt")) {
-			uint32_t m;
+		const struct state_field *f = NULL;
 
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_RT__COUNT)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++)
-				TRY(rd_runtime(r, &s->rt[j]));
-		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
+		if (mp_read_str(r, &k, &klen) < 0)
 			return LEDGER_ECORRUPT;
-		}
-	}
-	return 0;
-}
-
-static int rd_quarantine(struct mp_rd *r, struct ledger_quarantine *q)
-{
-	uint32_t n, klen;
-	const char *k;
-
-	if (mp_read_map(r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "c"))
-			TRY(rd_str(r, q->commit, sizeof(q->commit)));
-		else if (mp_key_is(k, klen, "op"))
-			TRY(rd_u64(r, &q->op));
-		else if (mp_key_is(k, klen, "rb"))
-			TRY(rd_u64(r, &q->rollback_op));
-		else if (mp_key_is(k, klen, "ts"))
-			TRY(rd_i64(r, &q->time_ns));
-		else if (mp_key_is(k, klen, "r"))
-			TRY(rd_str(r, q->reason, sizeof(q->reason)));
+		for (uint32_t j = 0; j < sc->n && !f; j++)
+			if (mp_key_is(k, klen, sc->f[j].key))
+				f = &sc->f[j];
+		if (f)
+			TRY(decode_value(r, f, obj, version));
 		else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0)
 			return LEDGER_ECORRUPT;
 	}
 	return 0;
 }
 
-static int rd_counters(struct mp_rd *r, struct ledger_counters *c)
+/* The in-flight records name services by their index in the table. */
+static bool inflight_valid(const struct ledger_inflight *in, uint32_t nservices)
 {
-	uint32_t n, klen;
-	const char *k;
-
-	if (mp_read_map(r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "e")) {
-			TRY(rd_u64(r, &c->events));
-		} else if (mp_key_is(k, klen, "o")) {
-			TRY(rd_u64(r, &c->ops));
-		} else if (mp_key_is(k, klen, "u")) {
-			TRY(rd_u64(r, &c->unknown_events));
-		} else if (mp_key_is(k, klen, "oc")) {
-			uint32_t m;
-
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_OUT__COUNT)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++)
-				TRY(rd_u64(r, &c->outcome[j]));
-		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
-			return LEDGER_ECORRUPT;
-		}
-	}
-	return 0;
-}
-
-static int rd_hist(struct mp_rd *r, struct ledger_phase_hist *h)
-{
-	uint32_t n, klen, m, b, c;
-	const char *k;
-
-	if (mp_read_map(r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "n")) {
-			TRY(rd_str(r, h->phase, sizeof(h->phase)));
-		} else if (mp_key_is(k, klen, "c")) {
-			TRY(rd_u64(r, &h->count));
-		} else if (mp_key_is(k, klen, "f")) {
-			TRY(rd_u64(r, &h->failures));
-		} else if (mp_key_is(k, klen, "s")) {
-			TRY(rd_i64(r, &h->sum_ns));
-		} else if (mp_key_is(k, klen, "m")) {
-			TRY(rd_i64(r, &h->max_ns));
-		} else if (mp_key_is(k, klen, "b")) {
-			if (mp_read_array(r, &m) < 0 || m % 2 || m > 2 * LEDGER_HIST_BUCKETS)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j += 2) {
-				TRY(rd_u32(r, &b));
-				TRY(rd_u32(r, &c));
-				if (b >= LEDGER_HIST_BUCKETS)
-					return LEDGER_ECORRUPT;
-				h->buckets[b] = c;
-			}
-		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
-			return LEDGER_ECORRUPT;
-		}
-	}
-	return 0;
-}
-
-static int state_decode(struct mp_rd *r, struct ledger_state *st)
-{
-	uint32_t n, klen;
-	const char *k;
-	uint64_t v = 0;
-	/* inflight service indexes are checked against the table, which may come later */
-	struct mp_rd in = {NULL, NULL}, pa = {NULL, NULL};
-
-	if (mp_read_map(r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		TRY(rd_key(r, &k, &klen));
-		if (mp_key_is(k, klen, "v")) {
-			TRY(rd_u64(r, &v));
-			if (v > LEDGER_SCHEMA_VERSION)
-				return LEDGER_ESCHEMA;
-		} else if (mp_key_is(k, klen, "seq")) {
-			TRY(rd_u64(r, &st->seq));
-		} else if (mp_key_is(k, klen, "ts")) {
-			TRY(rd_i64(r, &st->time_ns));
-		} else if (mp_key_is(k, klen, "cc")) {
-			TRY(rd_str(r, st->checkout_commit, sizeof(st->checkout_commit)));
-		} else if (mp_key_is(k, klen, "cr")) {
-			TRY(rd_str(r, st->checkout_ref, sizeof(st->checkout_ref)));
-		} else if (mp_key_is(k, klen, "lo")) {
-			TRY(rd_u64(r, &st->last_op));
-		} else if (mp_key_is(k, klen, "sv")) {
-			uint32_t m;
-
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_MAX_SERVICES)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++)
-				TRY(rd_service(r, &st->services[j]));
-			st->nservices = m;
-		} else if (mp_key_is(k, klen, "in") || mp_key_is(k, klen, "pa")) {
-			struct mp_rd *save = k[0] == 'i' ? &in : &pa;
-
-			*save = *r;
-			if (mp_skip(r, LEDGER_MAX_DEPTH) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (mp_key_is(k, klen, "q")) {
-			uint32_t m;
-
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_MAX_QUARANTINE)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++)
-				TRY(rd_quarantine(r, &st->quarantine[j]));
-			st->nquarantine = m;
-		} else if (mp_key_is(k, klen, "ct")) {
-			TRY(rd_counters(r, &st->counters));
-		} else if (mp_key_is(k, klen, "h")) {
-			uint32_t m;
-
-			if (mp_read_array(r, &m) < 0 || m > LEDGER_MAX_HISTS)
-				return LEDGER_ECORRUPT;
-			for (uint32_t j = 0; j < m; j++)
-				TRY(rd_hist(r, &st->hist[j]));
-			st->nhist = m;
-		} else if (mp_skip(r, LEDGER_MAX_DEPTH) < 0) {
-			return LEDGER_ECORRUPT;
-		}
-	}
-	if (v == 0)
-		return LEDGER_ECORRUPT;
-	if (in.p)
-		TRY(rd_inflight(&in, &st->inflight, st->nservices));
-	if (pa.p)
-		TRY(rd_inflight(&pa, &st->parent, st->nservices));
-	return 0;
+	for (uint32_t i = 0; i < in->nservices; i++)
+		if (in->services[i] >= nservices)
+			return false;
+	return true;
 }
 
 int ledger_state_decode(const uint8_t *buf, size_t len, struct ledger_state *st)
 {
 	struct mp_rd r = {buf, buf + len};
+	uint64_t version = 0;
 	int rc;
 
 	if (!st || (!buf && len))
@@ -534,7 +471,10 @@ int ledger_state_decode(const uint8_t *buf, size_t len, struct ledger_state *st)
 	if (rc < 0)
 		return rc;
 	ledger_state_init(st);
-	rc = state_decode(&r, st);
+	rc = decode_struct(&r, &state_schema, st, &version);
+	if (rc == 0 && (version == 0 || !inflight_valid(&st->inflight, st->nservices) ||
+			!inflight_valid(&st->parent, st->nservices)))
+		rc = LEDGER_ECORRUPT;
 	if (rc < 0)
 		ledger_state_init(st);
 	return rc;
@@ -542,29 +482,59 @@ int ledger_state_decode(const uint8_t *buf, size_t len, struct ledger_state *st)
 
 /* ---- equality ----------------------------------------------------------------------------- */
 
+static bool equal_struct(const struct state_schema *sc, const void *a, const void *b);
+
 /* Field by field, so that padding and bytes after a string's NUL never matter. */
-static bool inflight_equal(const struct ledger_inflight *a, const struct ledger_inflight *b)
+static bool equal_value(const struct state_field *f, const void *a, const void *b)
 {
-	return a->op == b->op && strcmp(a->kind, b->kind) == 0 && a->runtime == b->runtime &&
-	       strcmp(a->phase, b->phase) == 0 && strcmp(a->actor, b->actor) == 0 &&
-	       a->pid == b->pid && a->started_ns == b->started_ns &&
-	       strcmp(a->commit, b->commit) == 0 && strcmp(a->prev_commit, b->prev_commit) == 0 &&
-	       a->reverts == b->reverts && a->nservices == b->nservices &&
-	       a->nservices <= LEDGER_MAX_SERVICES &&
-	       memcmp(a->services, b->services, a->nservices) == 0 &&
-	       a->verify_failed == b->verify_failed;
+	switch (f->kind) {
+	case SK_STR:
+		return strncmp(CAT(a, f, char), CAT(b, f, char), f->size) == 0;
+	case SK_U64:
+		return *CAT(a, f, uint64_t) == *CAT(b, f, uint64_t);
+	case SK_I64:
+		return *CAT(a, f, int64_t) == *CAT(b, f, int64_t);
+	case SK_U32:
+		return *CAT(a, f, uint32_t) == *CAT(b, f, uint32_t);
+	case SK_BOOL:
+		return *CAT(a, f, bool) == *CAT(b, f, bool);
+	case SK_INT:
+		return *CAT(a, f, int) == *CAT(b, f, int);
+	case SK_VERSION:
+		return true;
+	case SK_MAP:
+		return equal_struct(f->sub, CAT(a, f, char), CAT(b, f, char));
+	case SK_LIST:
+	case SK_INDEXES: {
+		uint32_t n = f->max;
+
+		if (f->count_off != NO_COUNT) {
+			n = *(const uint32_t *)((const char *)a + f->count_off);
+			if (n != *(const uint32_t *)((const char *)b + f->count_off) || n > f->max)
+				return false;
+		}
+		if (f->kind == SK_INDEXES)
+			return memcmp(CAT(a, f, uint8_t), CAT(b, f, uint8_t), n) == 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (!equal_struct(f->sub, CAT(a, f, char) + i * f->size,
+					  CAT(b, f, char) + i * f->size))
+				return false;
+		return true;
+	}
+	case SK_U64S:
+		return memcmp(CAT(a, f, uint64_t), CAT(b, f, uint64_t),
+			      f->max * sizeof(uint64_t)) == 0;
+	case SK_SPARSE:
+		return memcmp(CAT(a, f, uint32_t), CAT(b, f, uint32_t),
+			      f->max * sizeof(uint32_t)) == 0;
+	}
+	return false;
 }
 
-static bool runtime_equal(const struct ledger_service_runtime *a,
-			  const struct ledger_service_runtime *b)
+static bool equal_struct(const struct state_schema *sc, const void *a, const void *b)
 {
-	if (strcmp(a->commit, b->commit) != 0 || strcmp(a->env, b->env) != 0 ||
-	    a->since_ns != b->since_ns || a->op != b->op || a->healthy != b->healthy ||
-	    a->ngood != b->ngood || a->ngood > LEDGER_GOOD_DEPTH)
-		return false;
-	for (uint32_t i = 0; i < a->ngood; i++)
-		if (strcmp(a->good[i].commit, b->good[i].commit) != 0 ||
-		    a->good[i].op != b->good[i].op || a->good[i].time_ns != b->good[i].time_ns)
+	for (uint32_t i = 0; i < sc->n; i++)
+		if (!equal_value(&sc->f[i], a, b))
 			return false;
 	return true;
 }
@@ -573,41 +543,5 @@ bool ledger_state_equal(const struct ledger_state *a, const struct ledger_state 
 {
 	if (!a || !b)
 		return a == b;
-	if (a->seq != b->seq || a->time_ns != b->time_ns ||
-	    strcmp(a->checkout_commit, b->checkout_commit) != 0 ||
-	    strcmp(a->checkout_ref, b->checkout_ref) != 0 || a->last_op != b->last_op ||
-	    a->nservices != b->nservices || a->nservices > LEDGER_MAX_SERVICES ||
-	    a->nquarantine != b->nquarantine || a->nquarantine > LEDGER_MAX_QUARANTINE)
-		return false;
-	for (uint32_t i = 0; i < a->nservices; i++) {
-		const struct ledger_service_state *x = &a->services[i], *y = &b->services[i];
-
-		if (strcmp(x->name, y->name) != 0 || x->owner != y->owner)
-			return false;
-		for (int r = 0; r < LEDGER_RT__COUNT; r++)
-			if (!runtime_equal(&x->rt[r], &y->rt[r]))
-				return false;
-	}
-	if (!inflight_equal(&a->inflight, &b->inflight) || !inflight_equal(&a->parent, &b->parent))
-		return false;
-	for (uint32_t i = 0; i < a->nquarantine; i++) {
-		const struct ledger_quarantine *x = &a->quarantine[i], *y = &b->quarantine[i];
-
-		if (strcmp(x->commit, y->commit) != 0 || x->op != y->op ||
-		    x->rollback_op != y->rollback_op || x->time_ns != y->time_ns ||
-		    strcmp(x->reason, y->reason) != 0)
-			return false;
-	}
-	if (a->nhist != b->nhist || a->nhist > LEDGER_MAX_HISTS)
-		return false;
-	for (uint32_t i = 0; i < a->nhist; i++) {
-		const struct ledger_phase_hist *x = &a->hist[i], *y = &b->hist[i];
-
-		if (strcmp(x->phase, y->phase) != 0 || x->count != y->count ||
-		    x->failures != y->failures || x->sum_ns != y->sum_ns ||
-		    x->max_ns != y->max_ns ||
-		    memcmp(x->buckets, y->buckets, sizeof(x->buckets)) != 0)
-			return false;
-	}
-	return memcmp(&a->counters, &b->counters, sizeof(a->counters)) == 0;
+	return equal_struct(&state_schema, a, b);
 }
