@@ -169,8 +169,8 @@ Test(state_codec, every_byte_that_counts_round_trips)
 			continue; /* padding, a byte after a string's NUL, an unused slot */
 		cr_assert_eq(ledger_state_encode(&mod, &buf, &n), 0);
 		if (ledger_state_decode(buf, n, &back) == 0) {
-			cr_assert(ledger_state_equal(&mod, &back), "offset %zu lost in the round trip",
-				  off);
+			cr_assert(ledger_state_equal(&mod, &back),
+				  "offset %zu lost in the round trip", off);
 			seen++;
 		}
 		free(buf);
