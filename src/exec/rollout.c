@@ -283,6 +283,7 @@ out:
 int rollout_move_checkout(struct rollout *ro)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
+	struct repo_move mv = {0};
 	const char *checkout = repo_workdir(ro->repo);
 	char *argv[6];
 	_cleanup_free_ char *upstream = NULL;
@@ -307,12 +308,24 @@ int rollout_move_checkout(struct rollout *ro)
 	r = op_durable(ro->op);
 	if (r < 0)
 		return r;
+	/* The intent, in the repository, before a file changes: a checkout killed half way is
+	 * put back by the next operation (rollout_recover_checkout). */
+	mv.op = ro->op->id;
+	strlcpy_(mv.to, ro->target, sizeof(mv.to));
+	strlcpy_(mv.ref, ro->branch, sizeof(mv.ref));
+	if (repo_head(ro->repo, mv.from, NULL, 0) == 0 && repo_move_begin(ro->repo, &mv) < 0) {
+		op_fail(ro->op, "%s", repo_errmsg(ro->repo));
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
 	t0 = mono_ns();
 	r = ro->branch[0]
 		? repo_move_branch(ro->repo, ro->branch, ro->target, upstream, ro->reset_to_remote)
 		: repo_checkout_detached(ro->repo, ro->target);
 	op_record_step(ro->op, "checkout", argv, checkout, r < 0 ? 1 : 0, mono_ns() - t0,
 		       "# via libgit2");
+	if (r == SL_EREFUSED)
+		repo_move_end(ro->repo); /* refused before a file changed */
 	if (r == SL_EREFUSED) {
 		/* a refusal (a diverged branch, local changes in the way): the caller refuses the
 		 * operation and prints op->error, once */
@@ -333,6 +346,7 @@ int rollout_move_checkout(struct rollout *ro)
 	r = op_append(ro->op, &ev);
 	if (r < 0)
 		return r;
+	repo_move_end(ro->repo); /* complete and recorded */
 	out_say("checkout %s: %.12s -> %.12s%s%s", checkout, ro->prev[0] ? ro->prev : "(none)",
 		ro->target, ro->branch[0] ? " on " : " (detached)", ro->branch);
 	strv_free(&ro->changed);
@@ -344,6 +358,108 @@ int rollout_move_checkout(struct rollout *ro)
 			return SL_EFAILED;
 		}
 	}
+	return 0;
+}
+
+int rollout_recover_checkout(struct rollout *ro)
+{
+	const char *co = repo_workdir(ro->repo);
+	struct strv restored = {0}, kept = {0};
+	struct repo_move m;
+	struct strv argv = {0};
+	struct buf out = {0};
+	char head[REPO_OID_HEX], note[256];
+	int64_t t0;
+	int r;
+
+	r = repo_move_pending(ro->repo, &m);
+	if (r < 0)
+		log_warn("%s", repo_errmsg(ro->repo));
+	if (r <= 0)
+		return 0;
+	if (repo_head(ro->repo, head, NULL, 0) < 0) {
+		log_warn(
+		    "an interrupted checkout move was recorded in '%s', but its HEAD cannot be "
+		    "read: %s",
+		    co, repo_errmsg(ro->repo));
+		return 0;
+	}
+	if (streq(head, m.to) || !streq(head, m.from)) {
+		/* HEAD moved: the checkout got to its end (only its record was missing), or
+		 * someone moved it by hand since; either way the files are HEAD's business now */
+		out_say("checkout %s: the move %.12s -> %.12s of operation %llu %s", co, m.from,
+			m.to, m.op,
+			streq(head, m.to) ? "had finished before it stopped: nothing to put back"
+					  : "was left unfinished, but HEAD has moved since: left "
+					    "as it is");
+		repo_move_end(ro->repo);
+		return 0;
+	}
+	r = op_durable(ro->op);
+	if (r < 0)
+		return r;
+	out_say("checkout %s: operation %llu stopped while checking out %.12s over %.12s; putting "
+		"back its paths to %.12s, the commit HEAD, the ledger and the services are at (the "
+		"new commit was neither built nor started)",
+		co, m.op, m.to, m.from, m.from);
+	t0 = mono_ns();
+	r = repo_move_undo(ro->repo, &m, &restored, &kept);
+	strv_push(&argv, "git");
+	strv_push(&argv, "restore");
+	strv_push_take(&argv, xasprintf("--source=%s", m.from));
+	strv_push(&argv, "--staged");
+	strv_push(&argv, "--worktree");
+	strv_push(&argv, "--");
+	for (size_t i = 0; i < restored.n && i < 10; i++)
+		strv_push(&argv, restored.v[i]);
+	for (size_t i = 0; i < restored.n && i < 200; i++)
+		buf_printf(&out, "%s%s", i ? "\n" : "", restored.v[i]);
+	if (restored.n > 200)
+		buf_printf(&out, "\n... and %zu more", restored.n - 200);
+	snprintf(note, sizeof(note),
+		 "# via libgit2: %zu path%s an interrupted checkout (operation %llu, %.12s -> "
+		 "%.12s) left half moved%s",
+		 restored.n, restored.n == 1 ? "" : "s", m.op, m.from, m.to,
+		 restored.n > 10 ? "; the first 10 shown" : "");
+	op_record_check(ro->op, "checkout-restore", argv.v, co, r < 0 ? 1 : 0, mono_ns() - t0, note,
+			out.data ? out.data : "");
+	if (r < 0) {
+		log_warn("%s", repo_errmsg(ro->repo));
+	} else if (kept.n) {
+		struct strv in_from = {0}, added = {0};
+		_cleanup_free_ char *all = NULL, *mod = NULL, *add = NULL, *fix = NULL;
+		for (size_t i = 0; i < kept.n; i++)
+			strv_push(kept.v[i][0] == 'M' ? &in_from : &added, kept.v[i] + 2);
+		strv_free(&kept);
+		for (size_t i = 0; i < in_from.n; i++)
+			strv_push(&kept, in_from.v[i]);
+		for (size_t i = 0; i < added.n; i++)
+			strv_push(&kept, added.v[i]);
+		all = strv_join(&kept, " ");
+		mod = strv_join(&in_from, " ");
+		add = strv_join(&added, " ");
+		fix = xasprintf("%s%s%s%s%s%s%s", in_from.n ? "git -C " : "", in_from.n ? co : "",
+				in_from.n ? " checkout " : "", in_from.n ? m.from : "",
+				in_from.n ? " -- " : "", mod, in_from.n && added.n ? "; " : "");
+		log_warn(
+		    "checkout %s: %zu path%s the interrupted checkout was moving hold changes "
+		    "that are neither %.12s's nor %.12s's (someone's own): left as they are: %s",
+		    co, kept.n, kept.n == 1 ? "" : "s", m.from, m.to, all);
+		log_warn("look at them ('git -C %s status -- %s'); to drop them: %s%s%s%s%s; then "
+			 "deploy again",
+			 co, all, fix, added.n ? "cd " : "", added.n ? co : "",
+			 added.n ? " && rm -- " : "", add);
+		strv_free(&in_from);
+		strv_free(&added);
+	} else {
+		out_say("checkout %s: %zu path%s put back to %.12s", co, restored.n,
+			restored.n == 1 ? "" : "s", m.from);
+		repo_move_end(ro->repo);
+	}
+	strv_free(&argv);
+	strv_free(&restored);
+	strv_free(&kept);
+	buf_free(&out);
 	return 0;
 }
 

@@ -87,6 +87,16 @@ int rollout_precheck_runtime(struct rollout *ro, char *why, size_t whylen);
  * is not printed: op->error says why and the caller refuses with it. */
 int rollout_move_checkout(struct rollout *ro);
 
+/* A checkout move a killed operation left half done (repo_move_pending): while HEAD is still at
+ * its `from`, the paths it was moving that hold only what the checkout itself wrote are put back
+ * to `from` (tree and index), recorded as a "checkout-restore" step. `from` is the one commit the
+ * ledger, HEAD and the running services agree on: the checkout comes before any build or restart.
+ * Paths holding anything else (an operator's own change) are left untouched and named with how
+ * to look at and drop them; the dirty-tree guard then refuses. When HEAD reached `to` (the move
+ * finished) or moved elsewhere since, nothing is touched. For deploy and rollback, before the
+ * dirty-tree guard; returns 0 or the ledger's error. */
+int rollout_recover_checkout(struct rollout *ro);
+
 /* In-place layout, before the move: when the scope leaves services out and the move changes
  * files, says which services and which paths (they keep running the old commit while their files
  * are the new one) and records it as a "shared-checkout" step. */

@@ -32,10 +32,15 @@
 	X(git_diff_tree_to_tree)                                                                   \
 	X(git_error_last)                                                                          \
 	X(git_graph_descendant_of)                                                                 \
+	X(git_index_free)                                                                          \
+	X(git_index_get_bypath)                                                                    \
 	X(git_libgit2_init)                                                                        \
 	X(git_object_free)                                                                         \
 	X(git_object_id)                                                                           \
 	X(git_object_peel)                                                                         \
+	X(git_odb_hash)                                                                            \
+	X(git_odb_hashfile)                                                                        \
+	X(git_oid_cpy)                                                                             \
 	X(git_oid_equal)                                                                           \
 	X(git_oid_fromstr)                                                                         \
 	X(git_oid_tostr)                                                                           \
@@ -53,10 +58,13 @@
 	X(git_repository_config_snapshot)                                                          \
 	X(git_repository_free)                                                                     \
 	X(git_repository_head)                                                                     \
+	X(git_repository_index)                                                                    \
 	X(git_repository_open_ext)                                                                 \
+	X(git_repository_path)                                                                     \
 	X(git_repository_set_head)                                                                 \
 	X(git_repository_set_head_detached)                                                        \
 	X(git_repository_workdir)                                                                  \
+	X(git_reset_default)                                                                       \
 	X(git_revparse_single)                                                                     \
 	X(git_status_byindex)                                                                      \
 	X(git_status_list_entrycount)                                                              \
@@ -101,10 +109,15 @@ extern struct repo_git_api repo_git;
 #define git_diff_tree_to_tree (*repo_git.p_git_diff_tree_to_tree)
 #define git_error_last (*repo_git.p_git_error_last)
 #define git_graph_descendant_of (*repo_git.p_git_graph_descendant_of)
+#define git_index_free (*repo_git.p_git_index_free)
+#define git_index_get_bypath (*repo_git.p_git_index_get_bypath)
 #define git_libgit2_init (*repo_git.p_git_libgit2_init)
 #define git_object_free (*repo_git.p_git_object_free)
 #define git_object_id (*repo_git.p_git_object_id)
 #define git_object_peel (*repo_git.p_git_object_peel)
+#define git_odb_hash (*repo_git.p_git_odb_hash)
+#define git_odb_hashfile (*repo_git.p_git_odb_hashfile)
+#define git_oid_cpy (*repo_git.p_git_oid_cpy)
 #define git_oid_equal (*repo_git.p_git_oid_equal)
 #define git_oid_fromstr (*repo_git.p_git_oid_fromstr)
 #define git_oid_tostr (*repo_git.p_git_oid_tostr)
@@ -122,10 +135,13 @@ extern struct repo_git_api repo_git;
 #define git_repository_config_snapshot (*repo_git.p_git_repository_config_snapshot)
 #define git_repository_free (*repo_git.p_git_repository_free)
 #define git_repository_head (*repo_git.p_git_repository_head)
+#define git_repository_index (*repo_git.p_git_repository_index)
 #define git_repository_open_ext (*repo_git.p_git_repository_open_ext)
+#define git_repository_path (*repo_git.p_git_repository_path)
 #define git_repository_set_head (*repo_git.p_git_repository_set_head)
 #define git_repository_set_head_detached (*repo_git.p_git_repository_set_head_detached)
 #define git_repository_workdir (*repo_git.p_git_repository_workdir)
+#define git_reset_default (*repo_git.p_git_reset_default)
 #define git_revparse_single (*repo_git.p_git_revparse_single)
 #define git_status_byindex (*repo_git.p_git_status_byindex)
 #define git_status_list_entrycount (*repo_git.p_git_status_list_entrycount)

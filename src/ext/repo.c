@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -739,6 +740,215 @@ int repo_checkout_detached(struct repo *r, const char *target_oid)
 	if (rc == 0 && git_repository_set_head_detached(r->git, git_commit_id(commit)) < 0)
 		rc = repo_fail(r, SL_EENV, "detach HEAD at %.12s: %s", target_oid, repo_git_msg());
 	git_commit_free(commit);
+	return rc;
+}
+
+/* ---- an interrupted move ------------------------------------------------------------------ */
+
+static char *repo_move_file(struct repo *r)
+{
+	const char *gitdir = git_repository_path(r->git); /* ends with '/' */
+
+	return xasprintf("%s%sSHIPLOG_MOVE", gitdir,
+			 gitdir[0] && gitdir[strlen(gitdir) - 1] == '/' ? "" : "/");
+}
+
+/* The directory entry of a file just created or removed, on disk too. */
+static void repo_sync_gitdir(struct repo *r)
+{
+	int fd = open(git_repository_path(r->git), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+int repo_move_begin(struct repo *r, const struct repo_move *m)
+{
+	_cleanup_free_ char *path = repo_move_file(r);
+	_cleanup_free_ char *text =
+	    xasprintf("from %s\nto %s\nref %s\nop %llu\n", m->from, m->to, m->ref, m->op);
+	int rc = write_file_atomic(path, text, strlen(text), 0644);
+
+	if (rc < 0)
+		return repo_fail(r, rc, "cannot record the checkout's move in '%s': %s", path,
+				 strerror(-rc));
+	repo_sync_gitdir(r);
+	return 0;
+}
+
+int repo_move_end(struct repo *r)
+{
+	_cleanup_free_ char *path = repo_move_file(r);
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return repo_fail(r, -errno, "cannot remove '%s': %s", path, strerror(errno));
+	repo_sync_gitdir(r);
+	return 0;
+}
+
+int repo_move_pending(struct repo *r, struct repo_move *m)
+{
+	_cleanup_free_ char *path = repo_move_file(r), *data = NULL;
+	size_t len;
+	char *line, *save = NULL;
+	int rc = read_file(path, 4096, &data, &len);
+
+	memset(m, 0, sizeof(*m));
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return repo_fail(r, rc, "cannot read '%s': %s", path, strerror(-rc));
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "from ", 5) == 0)
+			strlcpy_(m->from, line + 5, sizeof(m->from));
+		else if (strncmp(line, "to ", 3) == 0)
+			strlcpy_(m->to, line + 3, sizeof(m->to));
+		else if (strncmp(line, "ref ", 4) == 0)
+			strlcpy_(m->ref, line + 4, sizeof(m->ref));
+		else if (strncmp(line, "op ", 3) == 0)
+			m->op = strtoull(line + 3, NULL, 10);
+	}
+	if (strlen(m->from) != GIT_OID_HEXSZ || strlen(m->to) != GIT_OID_HEXSZ)
+		return repo_fail(r, -EINVAL,
+				 "'%s' is not a move shiplog wrote (no from/to commits); remove it "
+				 "once 'git -C %s status' is what you want",
+				 path, r->workdir);
+	return 1;
+}
+
+/* The blob (or link) id of path in tree; false when the tree has none there. A submodule's
+ * commit counts as none: it is not a file the checkout writes. */
+static bool repo_tree_blob(git_tree *tree, const char *path, git_oid *id)
+{
+	git_tree_entry *e = NULL;
+	bool ok = false;
+
+	if (git_tree_entry_bypath(&e, tree, path) == 0 &&
+	    git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+		git_oid_cpy(id, git_tree_entry_id(e));
+		ok = true;
+	}
+	git_tree_entry_free(e);
+	return ok;
+}
+
+/* Whether the file at full is a beginning of blob id (a write the kill cut short). */
+static bool repo_file_is_prefix(struct repo *r, const char *full, off_t size, const git_oid *id)
+{
+	git_blob *b = NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	bool yes = false;
+
+	if (git_blob_lookup(&b, r->git, id) < 0)
+		return false;
+	if ((size_t)size <= (size_t)git_blob_rawsize(b) &&
+	    read_file(full, (size_t)git_blob_rawsize(b) + 1, &data, &len) == 0 &&
+	    len <= (size_t)git_blob_rawsize(b))
+		yes = memcmp(data, git_blob_rawcontent(b), len) == 0;
+	git_blob_free(b);
+	return yes;
+}
+
+enum repo_move_state { MOVE_AT_FROM, MOVE_OWN, MOVE_FOREIGN, MOVE_NOT_A_FILE };
+
+/* What the work tree and the index hold at path, for a move from -> to. */
+static enum repo_move_state repo_move_path_state(struct repo *r, git_index *idx, git_tree *from,
+						 git_tree *to, const char *path)
+{
+	git_oid fid, tid, wid;
+	bool hf = repo_tree_blob(from, path, &fid), ht = repo_tree_blob(to, path, &tid);
+	const git_index_entry *ie = git_index_get_bypath(idx, path, 0);
+	_cleanup_free_ char *full = xasprintf("%s/%s", r->workdir, path);
+	bool index_at_from = hf ? ie && git_oid_equal(&ie->id, &fid) : !ie;
+	struct stat st;
+
+	if (!hf && !ht)
+		return MOVE_NOT_A_FILE;
+	if (ie && !(hf && git_oid_equal(&ie->id, &fid)) && !(ht && git_oid_equal(&ie->id, &tid)))
+		return MOVE_FOREIGN; /* staged by someone */
+	if (lstat(full, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			   ? (!hf && index_at_from ? MOVE_AT_FROM : MOVE_OWN)
+			   : MOVE_FOREIGN;
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(full, target, sizeof(target));
+		if (n < 0 || git_odb_hash(&wid, target, (size_t)n, GIT_OBJECT_BLOB) < 0)
+			return MOVE_FOREIGN;
+	} else if (!S_ISREG(st.st_mode) || git_odb_hashfile(&wid, full, GIT_OBJECT_BLOB) < 0) {
+		return MOVE_FOREIGN;
+	}
+	if (hf && git_oid_equal(&wid, &fid))
+		return index_at_from ? MOVE_AT_FROM : MOVE_OWN;
+	if (ht && git_oid_equal(&wid, &tid))
+		return MOVE_OWN;
+	if (ht && S_ISREG(st.st_mode) && repo_file_is_prefix(r, full, st.st_size, &tid))
+		return MOVE_OWN;
+	return MOVE_FOREIGN;
+}
+
+int repo_move_undo(struct repo *r, const struct repo_move *m, struct strv *restored,
+		   struct strv *kept)
+{
+	git_checkout_options co = GIT_CHECKOUT_OPTIONS_INIT;
+	git_commit *from_c = NULL, *to_c = NULL;
+	git_tree *from_t = NULL, *to_t = NULL;
+	git_index *idx = NULL;
+	struct strv paths = {0};
+	git_strarray ps;
+	int rc;
+
+	rc = repo_changed_paths(r, m->from, m->to, &paths);
+	if (rc == 0)
+		rc = repo_commit_lookup(r, m->from, &from_c);
+	if (rc == 0)
+		rc = repo_commit_lookup(r, m->to, &to_c);
+	if (rc == 0 && (git_commit_tree(&from_t, from_c) < 0 || git_commit_tree(&to_t, to_c) < 0 ||
+			git_repository_index(&idx, r->git) < 0))
+		rc = repo_fail(r, SL_EENV, "read %.12s, %.12s and the index of '%s': %s", m->from,
+			       m->to, r->workdir, repo_git_msg());
+	for (size_t i = 0; rc == 0 && i < paths.n; i++) {
+		switch (repo_move_path_state(r, idx, from_t, to_t, paths.v[i])) {
+		case MOVE_OWN:
+			strv_push(restored, paths.v[i]);
+			break;
+		case MOVE_FOREIGN: {
+			git_oid id;
+			strv_push_take(
+			    kept,
+			    xasprintf("%s %s", repo_tree_blob(from_t, paths.v[i], &id) ? "M" : "A",
+				      paths.v[i]));
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	git_index_free(idx);
+	if (rc == 0 && restored->n) {
+		ps.strings = restored->v;
+		ps.count = restored->n;
+		/* the index first (git reset FROM -- PATHS): a path the move added is then
+		 * untracked, and the checkout removes it */
+		if (git_reset_default(r->git, (const git_object *)from_c, &ps) < 0)
+			rc = repo_fail(r, SL_EENV, "reset the index of '%s' to %.12s: %s",
+				       r->workdir, m->from, repo_git_msg());
+		co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED |
+				       GIT_CHECKOUT_REMOVE_IGNORED |
+				       GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+		co.paths = ps;
+		if (rc == 0 && git_checkout_tree(r->git, (const git_object *)from_c, &co) < 0)
+			rc = repo_fail(r, SL_EENV, "put back %zu paths of '%s' to %.12s: %s",
+				       restored->n, r->workdir, m->from, repo_git_msg());
+	}
+	strv_free(&paths);
+	git_tree_free(from_t);
+	git_tree_free(to_t);
+	git_commit_free(from_c);
+	git_commit_free(to_c);
 	return rc;
 }
 

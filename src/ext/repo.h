@@ -67,6 +67,30 @@ int repo_move_branch(struct repo *r, const char *branch, const char *target_oid,
 /* Checks out target safely and detaches HEAD at it. */
 int repo_checkout_detached(struct repo *r, const char *target_oid);
 
+/* A move of the work tree, recorded in the repository (<gitdir>/SHIPLOG_MOVE, written and synced)
+ * before its checkout starts and removed once the move is complete and recorded: a checkout that
+ * was killed half way (files of both commits in the tree, HEAD still at `from`) is recognised by
+ * the next operation, and only its own paths are put back. */
+struct repo_move {
+	char from[REPO_OID_HEX]; /* HEAD when the move started */
+	char to[REPO_OID_HEX];	 /* the commit being checked out */
+	char ref[256];		 /* the branch moved, "" when detached */
+	unsigned long long op;	 /* the operation that moved it */
+};
+int repo_move_begin(struct repo *r, const struct repo_move *m);
+int repo_move_end(struct repo *r);
+/* 1 and *m when a move was left unfinished, 0 when none; < 0 when the record cannot be read
+ * (repo_errmsg names the file). */
+int repo_move_pending(struct repo *r, struct repo_move *m);
+/* Puts back, to m->from (the tree and the index), every path the move from -> to changes that
+ * holds what the checkout itself can have left there: from's content, to's, a beginning of to's
+ * (a file cut short by the kill), or nothing; those that differed from m->from go to `restored`.
+ * A path holding anything else (someone's own change, a staged one) is not touched and goes to
+ * `kept` as "M path" (from has it) or "A path" (only the move's target has it). Only for a tree
+ * whose HEAD is m->from. */
+int repo_move_undo(struct repo *r, const struct repo_move *m, struct strv *restored,
+		   struct strv *kept);
+
 /* Writes the tree of commit oid into dir (created; must not exist or be empty). For the
  * releases layout. */
 int repo_materialize(struct repo *r, const char *oid, const char *dir);

@@ -161,6 +161,9 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	}
 
 	op_phase_begin(&op, "rollout", "Rollback Rollout");
+	r = rollout_recover_checkout(&ro); /* a checkout a killed operation left half done */
+	if (r < 0)
+		goto fail;
 	for (size_t gi = 0; gi < ng; gi++) {
 		struct group *g = &groups[gi];
 

@@ -579,6 +579,9 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a, enum remote_mode mode
 
 	/* ---- precheck ---- */
 	op_phase_begin(&op, "precheck", "Precheck");
+	r = rollout_recover_checkout(&ro); /* a checkout a killed operation left half done */
+	if (r < 0)
+		goto fail;
 	r = repo_dirty(ro.repo, &cfg->target.allow_untracked, &dirty);
 	if (r < 0) {
 		op_fail(&op, "cannot read the checkout status: %s", repo_errmsg(ro.repo));
