@@ -3,7 +3,8 @@
  * internal.h: what the ledger's files share and nothing outside ledger/ may use.
  *
  * codec.c        the msgpack reader (bounds-checked), the validating walk, the string arena
- * event-types.c  the type table: wire name, fields (encode and decode are driven by them), apply
+ * event-types.c  the type table: wire name, fields, text template, apply; names; field checks
+ * event-codec.c  events as msgpack (encode, decode, peek), driven by the table
  * reducer.c      the per-type apply functions and the state lookups
  * state-codec.c  snapshots
  * store.c        the LMDB boundary: open, transactions, map growth, append
@@ -185,17 +186,75 @@ void errfmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(p
 /* Copies src (NULL = "") into dst[n], truncated, zero-filled to the end. */
 void str_copy(char *dst, size_t n, const char *src);
 
-/* ---- event-types.c ------------------------------------------------------------------------ */
-
-/* Decodes buf into ev with strings in arena a (not set as ev->_arena). */
-int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
-		      char *err, size_t errlen);
-/* The required-field checks of encode, for append's caller-side validation. */
-int event_check(const struct ledger_event *ev, char *err, size_t errlen);
+/* ---- event-types.c: the type table --------------------------------------------------------- */
 
 /* reducer.c: one apply function per type, referenced by the type table. They run after the
  * envelope rules (seq, counters) and must fail before changing anything. */
 typedef int (*event_apply_fn)(struct ledger_state *st, const struct ledger_event *ev);
+
+/* One row per type (LEDGER_EV_UNKNOWN's is empty). */
+struct event_type {
+	const char *name;
+	size_t namelen;
+	const struct ledger_field *fields;
+	size_t nfields;
+	const char *required; /* a field key that must be present (non-empty / non-zero) */
+	event_apply_fn apply;
+	const char *text;
+};
+extern const struct event_type event_types[LEDGER_EV__COUNT];
+
+/* A type, runtime or outcome by its wire name (not NUL-terminated): LEDGER_EV_UNKNOWN, or
+ * LEDGER_EINVAL for a runtime or outcome name that is not one. */
+enum ledger_event_type event_type_from_bytes(const char *s, size_t n);
+int runtime_from_bytes(const char *s, size_t n);
+int outcome_from_bytes(const char *s, size_t n);
+
+#define FIELD(ev, f, type) ((type *)((char *)(ev) + (f)->offset))
+#define CFIELD(ev, f, type) ((const type *)((const char *)(ev) + (f)->offset))
+
+typedef const char *cstr;
+
+/* ledger_field_is_zero(), inline for the codec's loops. */
+static inline bool field_value_is_zero(const struct ledger_field *f, const void *value)
+{
+	switch (f->kind) {
+	case LEDGER_FIELD_STR: {
+		const char *str = *(const cstr *)value;
+		return !str || !*str;
+	}
+	case LEDGER_FIELD_STRV:
+		return ((const struct ledger_strv *)value)->n == 0;
+	case LEDGER_FIELD_U64:
+		return *(const uint64_t *)value == 0;
+	case LEDGER_FIELD_I64:
+		return *(const int64_t *)value == 0;
+	case LEDGER_FIELD_U32:
+		return *(const uint32_t *)value == 0;
+	case LEDGER_FIELD_I32:
+		return *(const int32_t *)value == 0;
+	case LEDGER_FIELD_BOOL:
+		return !*(const bool *)value;
+	case LEDGER_FIELD_RUNTIME:
+		return *(const enum ledger_runtime *)value == LEDGER_RT_NATIVE;
+	case LEDGER_FIELD_OUTCOME:
+		return *(const enum ledger_outcome *)value == LEDGER_OUT_NONE;
+	}
+	return true;
+}
+
+/* The required-field checks of encode, for append's caller-side validation. */
+int event_check(const struct ledger_event *ev, char *err, size_t errlen);
+/* The same without the envelope: required field, enum ranges, list sizes. */
+int event_check_fields(const struct ledger_event *ev, char *err, size_t errlen);
+
+/* ---- event-codec.c ------------------------------------------------------------------------ */
+
+/* Decodes buf into ev with strings in arena a (not set as ev->_arena). */
+int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
+		      char *err, size_t errlen);
+
+/* reducer.c */
 int reduce_op_requested(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_op_refused(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_op_finished(struct ledger_state *st, const struct ledger_event *ev);
