@@ -51,6 +51,14 @@ say() { printf '[test] %s\n' "$*"; }
 command -v node >/dev/null || install_packages nodejs
 command -v npm >/dev/null || install_packages npm
 python3 -c 'import venv, ensurepip' 2>/dev/null || install_packages python3-venv
+# promtool checks `shiplog metrics` (tests/cli); Debian ships it in the prometheus package, whose
+# recommends (node exporter, a web UI) the tests do not need.
+command -v promtool >/dev/null || {
+	say "installing prometheus (for promtool)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+		>/dev/null
+}
 
 # ---- 2. build ------------------------------------------------------------------------------
 say "building in $BUILD"

@@ -1412,3 +1412,79 @@ Test(reads, terminal_controls_are_escaped_in_text_output)
 	free(text);
 	env_free(&e);
 }
+
+/* The value of the first sample line that starts with `series ` in metrics text; -1 if none. */
+static double metric_value(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, series, n) == 0 && l[n] == ' ')
+			return strtod(l + n + 1, NULL);
+	return -1;
+}
+
+/* `shiplog metrics` agrees with `status --json` on every count it shares, passes promtool's
+ * check (Debian's prometheus package; tools/test.sh installs it), and -o writes the same text
+ * atomically, readable by the collector. */
+Test(reads, metrics_agree_with_status_and_pass_promtool)
+{
+	struct env e;
+	struct tl_run m, s, o;
+	json_t *st, *outcomes;
+	const char *name;
+	json_t *v;
+	char *prom, *written, *series;
+
+	env_new(&e, "reads-metrics", true);
+	SL(&m, &e, "metrics");
+	cr_assert_eq(m.exit_code, 0, "%s", m.err);
+	SL(&s, &e, "status", "--json");
+	cr_assert_eq(s.exit_code, 0, "%s", s.err);
+	st = parse_json(s.out);
+	outcomes = json_object_get(json_object_get(st, "counters"), "outcomes");
+	cr_assert(json_object_size(outcomes) >= 4);
+	json_object_foreach(outcomes, name, v)
+	{
+		series = xasprintf("shiplog_operations_total{outcome=\"%s\"}", name);
+		cr_assert_eq(metric_value(m.out, series), (double)json_integer_value(v), "%s in %s",
+			     series, m.out);
+		free(series);
+	}
+	cr_assert_eq(metric_value(m.out, "shiplog_quarantined_commits"),
+		     (double)json_array_size(json_object_get(st, "quarantine")));
+	cr_assert_eq(
+	    metric_value(m.out, "shiplog_ledger_events_total"),
+	    (double)json_integer_value(json_object_get(json_object_get(st, "counters"), "events")));
+	cr_assert(
+	    strstr(m.out, "shiplog_phase_duration_seconds_bucket{phase=\"verify\",le=\"+Inf\"}"),
+	    "phase histograms: %s", m.out);
+	cr_assert(strstr(m.out, "shiplog_service_info{service=\"web\""), "%s", m.out);
+	cr_assert(strstr(m.out, "shiplog_lock_held 0\n"), "%s", m.out);
+
+	prom = xasprintf("%s/shiplog.prom", e.dir);
+	SL(&o, &e, "metrics", "-o", prom);
+	cr_assert_eq(o.exit_code, 0, "%s", o.err);
+	written = tl_read(prom);
+	/* the same text but for the time it was written */
+	cr_assert(written && strstr(written, "shiplog_operations_total{outcome=\"succeeded\"}"));
+	cr_assert_eq(tl_sh("test \"$(stat -c %%a '%s')\" = 644", prom), 0,
+		     "0644 for the collector");
+	if (tl_sh("command -v promtool >/dev/null") != 0) {
+		cr_skip_test("SKIPPED: promtool is not installed (apt-get install prometheus; "
+			     "tools/test.sh does)");
+	}
+	cr_assert_eq(tl_sh("promtool check metrics < '%s' >&2", prom), 0,
+		     "promtool check metrics accepts it: %s", written);
+	tl_run_release(&o);
+	SL(&o, &e, "metrics", "--openmetrics");
+	cr_assert(strlen(o.out) > 6 && streq(o.out + strlen(o.out) - 6, "# EOF\n"), "%s", o.out);
+	cr_assert(strstr(o.out, "# TYPE shiplog_operations counter\n"), "%s", o.out);
+	free(written);
+	free(prom);
+	json_decref(st);
+	tl_run_release(&o);
+	tl_run_release(&s);
+	tl_run_release(&m);
+	env_free(&e);
+}
