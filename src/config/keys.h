@@ -23,7 +23,6 @@ enum section {
 	SEC__COUNT,
 };
 
-
 enum key {
 	K_PROJECT_NAME,
 	K_TARGET_CHECKOUT,
