@@ -46,8 +46,7 @@ static void operations(struct buf *out, const struct metrics_input *in)
 	for (int o = LEDGER_OUT_SUCCEEDED; o < LEDGER_OUT__COUNT; o++)
 		buf_printf(out, "shiplog_operations_total{outcome=\"%s\"} %" PRIu64 "\n",
 			   ledger_outcome_name((enum ledger_outcome)o), c->outcome[o]);
-	family(out, in, "shiplog_ledger_events_total", "counter",
-	       "Events appended to the ledger.");
+	family(out, in, "shiplog_ledger_events_total", "counter", "Events appended to the ledger.");
 	buf_printf(out, "shiplog_ledger_events_total %" PRIu64 "\n", c->events);
 	family(out, in, "shiplog_operation_in_flight", "gauge",
 	       "1 while an operation is recorded as running.");
