@@ -24,8 +24,9 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 {
 	const struct config *cfg = ctx->cfg;
 	struct ledger_state *st = NULL;
-	struct rb_request *rq = NULL;
-	struct strv missing = {0};
+	struct rollback_plan *p = NULL;
+	struct rollback_failed_deploy f = {0};
+	char head[REPO_OID_HEX];
 	uint64_t rb_op = 0;
 	int k;
 
@@ -73,42 +74,31 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 	log_error("deploy failed: %s", op->error);
 	out_phase("Automatic Rollback");
 	st = xcalloc(1, sizeof(*st));
-	rq = xcalloc(1, sizeof(*rq));
+	p = xcalloc(1, sizeof(*p));
 	k = ledger_state_at(op->lg, UINT64_MAX, st);
 	if (k < 0) {
 		log_error("cannot read the ledger state for the rollback: %s", ledger_strerror(k));
 		op_finish(op, LEDGER_OUT_FAILED, 0);
 		goto out;
 	}
-	rq->mode = "auto";
-	rq->ref = "";
-	rq->reason = "auto";
-	rq->reverts = op->id;
-	rq->runtime = ro->runtime;
-	rq->exec_mode = ro->exec_mode;
-	rq->restart_all = true;
-	rq->fast = ro->fast;
-	rollback_pick_last_good(cfg, st, ro->runtime, ro->plan.services, ro->plan.nservices, false,
-				rq, &missing);
-	/* Services with no last-good yet go back to what the checkout held before this deploy. */
-	for (size_t i = 0; i < missing.n && ro->prev[0]; i++) {
-		struct rb_target *t = &rq->targets[rq->ntargets++];
-		t->service = (size_t)config_service_index(cfg, missing.v[i]);
-		strlcpy_(t->commit, ro->prev, sizeof(t->commit));
-		strlcpy_(t->from, ro->target, sizeof(t->from));
-		out_say("%s has no last-good commit in the ledger yet: back to %.12s, the commit "
-			"before this deploy",
-			missing.v[i], ro->prev);
-	}
-	for (size_t i = 0; i < rq->ntargets; i++)
-		strlcpy_(rq->targets[i].from, ro->target, sizeof(rq->targets[i].from));
-	if (!rq->ntargets) {
-		log_error("nothing to roll back to: no last-good commit and no previous commit");
+	f.op = op->id;
+	f.runtime = ro->runtime;
+	f.services = ro->plan.services;
+	f.nservices = ro->plan.nservices;
+	f.prev = ro->prev;
+	f.target = ro->target;
+	f.head = head;
+	f.fast = ro->fast;
+	f.exec_mode = ro->exec_mode;
+	rollback_checkout_commit(cfg, ro->repo, ro->runtime, head);
+	k = rollback_plan_auto(cfg, st, &f, p);
+	rollback_plan_print(p, cfg, false);
+	if (k < 0) {
 		op_finish(op, LEDGER_OUT_FAILED, 0);
 		goto out;
 	}
 
-	k = rollback_execute(ctx, ro->repo, rq, &rb_op);
+	k = rollback_execute(p, cfg, op->lg, ro->repo, &rb_op);
 	if (k < 0 && !rb_op) {
 		/* the rollback could not even record its intent, so it did not run */
 		op_finish(op, LEDGER_OUT_FAILED, 0);
@@ -124,9 +114,9 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 		out_say("rolled back by operation %llu; %.12s is quarantined (deploy it again only "
 			"with --force)",
 			(unsigned long long)rb_op, ro->target);
-		for (size_t i = 0; i < rq->ntargets; i++)
-			out_say("  %-16s now runs %.12s",
-				cfg->services[rq->targets[i].service].name, rq->targets[i].commit);
+		for (size_t i = 0; i < p->ntargets; i++)
+			out_say("  %-16s now runs %.12s", cfg->services[p->targets[i].service].name,
+				p->targets[i].commit);
 		log_error("deploy %llu failed and was rolled back (operation %llu)",
 			  (unsigned long long)op->id, (unsigned long long)rb_op);
 	} else if (op_interrupted) {
@@ -158,8 +148,9 @@ int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r)
 				     ro->plan.nservices);
 	}
 out:
-	strv_free(&missing);
-	free(rq);
+	if (p)
+		rollback_plan_release(p);
+	free(p);
 	free(st);
 	return SL_EFAILED;
 }

@@ -1,67 +1,656 @@
 /* SPDX-License-Identifier: MIT */
 #include "rollback.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "config.h"
 #include "op.h"
 #include "out.h"
 #include "releases.h"
-#include "remote.h"
 #include "rollout.h"
-#include "util.h"
 
-void rollback_pick_last_good(const struct config *cfg, const struct ledger_state *st, int runtime,
-			     const size_t *svcs, size_t n, bool skip_current, struct rb_request *rq,
-			     struct strv *missing)
+/* ---- what the plan reads ------------------------------------------------------------------ */
+
+void rollback_checkout_commit(const struct config *cfg, struct repo *repo, int runtime,
+			      char head[REPO_OID_HEX])
 {
-	rq->ntargets = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct service *s = &cfg->services[svcs[i]];
-		const struct ledger_service_state *ss = ledger_state_service(st, s->name);
-		const struct ledger_service_runtime *rt;
-		const struct ledger_good *pick = NULL;
-		struct rb_target *t;
+	char branch[256];
 
-		if (!ss) {
-			if (missing)
-				strv_push(missing, s->name);
+	head[0] = '\0';
+	repo_head(repo, head, branch, sizeof(branch));
+	if (cfg->target.layout == LAYOUT_RELEASES && runtime == LEDGER_RT_NATIVE)
+		releases_current_commit(cfg, head);
+}
+
+const struct ledger_op_summary *rollback_interrupted(const struct ledger_op_summary *recent,
+						     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct ledger_op_summary *s = &recent[i];
+		if (s->refused || s->request.type != LEDGER_EV_OP_REQUESTED)
 			continue;
+		if (streq(s->request.u.op_requested.kind, "rollback") &&
+		    (s->outcome == LEDGER_OUT_INTERRUPTED || s->outcome == LEDGER_OUT_NONE))
+			return s;
+		return NULL;
+	}
+	return NULL;
+}
+
+/* What `to` names: a point of the ledger (and the state there), else a git ref. */
+static int resolve_to(struct ledger *lg, struct repo *repo, const char *to, struct rollback_to *t)
+{
+	char err[256];
+	int r;
+
+	t->text = to;
+	r = point_parse(to, now_ns(), &t->point);
+	if (r == -EINVAL) {
+		log_error("rollback: '%s' is not a sequence: expected seq:N with N a number", to);
+		return SL_EUSAGE;
+	}
+	if (r < 0) {
+		r = repo_resolve(repo, to, t->commit);
+		if (r < 0) {
+			log_error(
+			    "rollback: '%s' is not an operation, sequence, time or git ref: %s", to,
+			    repo_errmsg(repo));
+			return SL_EUSAGE;
 		}
-		rt = &ss->rt[runtime];
-		{
-			/* good commits, newest first, without quarantined ones */
-			const struct ledger_good *l[LEDGER_GOOD_DEPTH];
-			size_t nl = 0;
-			for (uint32_t g = 0; g < rt->ngood; g++)
-				if (!ledger_state_quarantined(st, rt->good[g].commit))
-					l[nl++] = &rt->good[g];
-			if (!skip_current) {
-				pick = nl ? l[0] : NULL;
-			} else if (nl && (streq(rt->commit, l[0]->commit) ||
-					  (nl > 1 && streq(rt->commit, l[1]->commit)))) {
-				/* it runs the last-good (or already the one before, after an
-				 * interrupted rollback): the one before the last-good */
-				pick = nl > 1 ? l[1] : NULL;
-			} else {
-				/* it runs something that never proved good: the last-good */
-				pick = nl ? l[0] : NULL;
-			}
-		}
-		if (!pick) {
-			if (missing)
-				strv_push(missing, s->name);
-			continue;
-		}
-		t = &rq->targets[rq->ntargets++];
-		t->service = svcs[i];
-		strlcpy_(t->commit, pick->commit, sizeof(t->commit));
-		strlcpy_(t->from, rt->commit, sizeof(t->from));
+		t->kind = ROLLBACK_TO_REF;
+		return 0;
+	}
+	if (t->point.kind == POINT_NOW) {
+		log_error("rollback: --to now is where the services are: nothing to roll back to");
+		return SL_EUSAGE;
+	}
+	t->kind = ROLLBACK_TO_POINT;
+	r = point_resolve(lg, &t->point, POINT_NUMBER_OP_OR_SEQ, &t->at, err, sizeof(err));
+	if (r == -ERANGE) {
+		log_error("rollback: %s", err);
+		return SL_EUSAGE;
+	}
+	if (r < 0) {
+		log_error("rollback: %s: %s", err, ledger_strerror(r));
+		return r;
+	}
+	if (t->at.seq == 0) {
+		if (t->point.kind == POINT_TIME)
+			log_error("rollback: nothing was recorded before %s", to);
+		else
+			log_error("rollback: '%s' is not a sequence in this ledger (1..%" PRIu64
+				  ")",
+				  to, t->at.last);
+		return SL_EUSAGE;
+	}
+	t->then = xcalloc(1, sizeof(*t->then));
+	r = ledger_state_at(lg, t->at.seq, t->then);
+	if (r < 0) {
+		log_error("cannot replay the ledger to %" PRIu64 ": %s", t->at.seq,
+			  ledger_strerror(r));
+		return r;
+	}
+	return 0;
+}
+
+int rollback_inputs_read(struct ledger *lg, struct repo *repo, const struct config *cfg,
+			 const struct rollback_args *a, struct rollback_inputs *in)
+{
+	struct ledger_history_filter f = {.runtime = a->runtime, .outcome = -1};
+	const struct ledger_op_summary *irb;
+	const char *to = a->to;
+	int r;
+
+	memset(in, 0, sizeof(*in));
+	in->now = xcalloc(1, sizeof(*in->now));
+	r = ledger_state_at(lg, UINT64_MAX, in->now);
+	if (r < 0) {
+		log_error("cannot read the ledger state: %s", ledger_strerror(r));
+		return r;
+	}
+	r = ledger_history(lg, &f, ROLLBACK_RECENT, &in->recent, &in->nrecent);
+	if (r < 0) {
+		log_error("cannot read the ledger's history: %s", ledger_strerror(r));
+		return r;
+	}
+	rollback_checkout_commit(cfg, repo, a->runtime, in->head);
+	/* completing an interrupted rollback that recorded no targets (an older ledger): its own
+	 * --to, resolved again */
+	irb = to ? NULL : rollback_interrupted(in->recent, in->nrecent);
+	if (irb && !irb->request.u.op_requested.targets.n &&
+	    streq(irb->request.u.op_requested.mode, "to") && irb->request.u.op_requested.ref[0])
+		to = irb->request.u.op_requested.ref;
+	return to ? resolve_to(lg, repo, to, &in->to) : 0;
+}
+
+void rollback_inputs_release(struct rollback_inputs *in)
+{
+	for (size_t i = 0; i < in->nrecent; i++)
+		ledger_op_summary_release(&in->recent[i]);
+	free(in->recent);
+	free(in->now);
+	free(in->to.then);
+	memset(in, 0, sizeof(*in));
+}
+
+/* ---- the plan ----------------------------------------------------------------------------- */
+
+const char *rollback_how_name(enum rollback_how how)
+{
+	static const char *const names[] = {
+	    [ROLLBACK_LAST_GOOD] = "last-good", [ROLLBACK_POINT] = "point", [ROLLBACK_REF] = "ref",
+	    [ROLLBACK_RECORDED] = "recorded",	[ROLLBACK_AUTO] = "auto",
+	};
+	return (size_t)how < ELEMENTSOF(names) ? names[how] : "?";
+}
+
+static void note(struct rollback_plan *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line the plan says before it runs. */
+static void note(struct rollback_plan *p, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	strv_push(&p->notes, line);
+}
+
+static int refuse(struct rollback_plan *p, const char *guard, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A guard refuses: the plan is printed, not executed; code is what the command exits with. */
+static int refuse(struct rollback_plan *p, const char *guard, int code, const char *fmt, ...)
+{
+	char reason[GUARD_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	guard_list_set(&p->guards, guard, GUARD_REFUSE, "%s", reason);
+	p->refusal = code;
+	return code;
+}
+
+static void leave(struct rollback_plan *p, const char *service, const char *why)
+{
+	struct rollback_left *l;
+
+	note(p, "%s: %s: left as it is", service, why);
+	if (p->nleft == ELEMENTSOF(p->left))
+		return;
+	l = &p->left[p->nleft++];
+	strlcpy_(l->service, service, sizeof(l->service));
+	l->why = why;
+}
+
+static void add_target(struct rollback_plan *p, const struct config *cfg, size_t service,
+		       const char *commit, const struct ledger_state *now)
+{
+	const struct ledger_service_state *ss =
+	    ledger_state_service(now, cfg->services[service].name);
+	struct rollback_target *t;
+
+	for (size_t i = 0; i < p->ntargets; i++)
+		if (p->targets[i].service == service)
+			return;
+	t = &p->targets[p->ntargets++];
+	t->service = service;
+	strlcpy_(t->commit, commit, sizeof(t->commit));
+	strlcpy_(t->from, ss ? ss->rt[p->runtime].commit : "", sizeof(t->from));
+}
+
+static void plan_init(struct rollback_plan *p, const char *mode, const char *ref,
+		      const char *reason, int runtime, enum remote_mode exec_mode, const char *head)
+{
+	memset(p, 0, sizeof(*p));
+	strlcpy_(p->mode, mode, sizeof(p->mode));
+	p->ref = xstrdup(ref);
+	p->reason = reason;
+	p->runtime = runtime;
+	p->exec_mode = exec_mode;
+	strlcpy_(p->head, head ? head : "", sizeof(p->head));
+	strlcpy_(p->quarantine, p->head, sizeof(p->quarantine));
+}
+
+/* A service's good commit to go back to: the last-good one that is not quarantined; with
+ * skip_current (a manual rollback), when it runs that one now (or already the one before it,
+ * after an interrupted rollback), the one before it. NULL when there is none. */
+static const struct ledger_good *
+pick_good(const struct ledger_state *st, const struct ledger_service_runtime *rt, bool skip_current)
+{
+	const struct ledger_good *l[LEDGER_GOOD_DEPTH];
+	size_t nl = 0;
+
+	for (uint32_t g = 0; g < rt->ngood && nl < ELEMENTSOF(l); g++)
+		if (!ledger_state_quarantined(st, rt->good[g].commit))
+			l[nl++] = &rt->good[g];
+	if (!skip_current)
+		return nl ? l[0] : NULL;
+	if (nl && (streq(rt->commit, l[0]->commit) || (nl > 1 && streq(rt->commit, l[1]->commit))))
+		return nl > 1 ? l[1] : NULL;
+	/* it runs something that never proved good: the last-good */
+	return nl ? l[0] : NULL;
+}
+
+/* Each service in scope to its good commit; those without one go to missing. */
+static void targets_last_good(struct rollback_plan *p, const struct config *cfg,
+			      const struct ledger_state *now, bool skip_current, size_t *missing,
+			      size_t *nmissing)
+{
+	for (size_t i = 0; i < p->nscope; i++) {
+		const struct ledger_service_state *ss =
+		    ledger_state_service(now, cfg->services[p->scope[i]].name);
+		const struct ledger_good *pick =
+		    ss ? pick_good(now, &ss->rt[p->runtime], skip_current) : NULL;
+
+		if (pick)
+			add_target(p, cfg, p->scope[i], pick->commit, now);
+		else
+			missing[(*nmissing)++] = p->scope[i];
 	}
 }
+
+/* The operations newer than the target that a rollback to the last-good commits passes over. */
+static void passed_over(struct rollback_plan *p, const struct rollback_inputs *in,
+			const char *target)
+{
+	for (size_t i = 0; i < in->nrecent && p->npassed < ELEMENTSOF(p->passed); i++) {
+		const struct ledger_op_summary *s = &in->recent[i];
+		struct rollback_passed *pp;
+
+		if (s->refused || s->request.type != LEDGER_EV_OP_REQUESTED)
+			continue;
+		if (s->commit[0] && streq(s->commit, target))
+			break;
+		pp = &p->passed[p->npassed++];
+		pp->op = s->op;
+		strlcpy_(pp->kind, s->request.u.op_requested.kind, sizeof(pp->kind));
+		strlcpy_(pp->commit, s->commit, sizeof(pp->commit));
+		pp->outcome = s->outcome;
+		pp->quarantined = s->outcome == LEDGER_OUT_SUCCEEDED &&
+				  ledger_state_quarantined(in->now, s->commit);
+		if (pp->outcome != LEDGER_OUT_SUCCEEDED)
+			note(p, "skipping operation %" PRIu64 " (%s %.12s): %s", pp->op, pp->kind,
+			     pp->commit,
+			     pp->outcome == LEDGER_OUT_NONE ? "still open"
+							    : ledger_outcome_name(pp->outcome));
+		else if (pp->quarantined)
+			note(p,
+			     "skipping operation %" PRIu64 " (%s %.12s): its commit is quarantined",
+			     pp->op, pp->kind, pp->commit);
+		else
+			note(p, "rolling back past operation %" PRIu64 " (%s %.12s, succeeded)",
+			     pp->op, pp->kind, pp->commit);
+	}
+}
+
+/* Completing an interrupted rollback: the targets it recorded ("service=commit"), for the
+ * services in scope. false when it recorded none (a ledger from before targets were recorded). */
+static bool targets_recorded(struct rollback_plan *p, const struct config *cfg,
+			     const struct ledger_state *now, const struct ledger_op_requested *req)
+{
+	if (!req->targets.n)
+		return false;
+	for (uint32_t i = 0; i < req->targets.n; i++) {
+		const char *eq = strrchr(req->targets.v[i], '=');
+		char name[LEDGER_NAME_MAX];
+		bool in_scope = false;
+		int idx;
+
+		if (!eq || (size_t)(eq - req->targets.v[i]) >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - req->targets.v[i]),
+			 req->targets.v[i]);
+		idx = config_service_index(cfg, name);
+		for (size_t k = 0; idx >= 0 && k < p->nscope; k++)
+			in_scope = in_scope || p->scope[k] == (size_t)idx;
+		if (!in_scope)
+			leave(p, name, "not in scope (or no longer configured)");
+		else
+			add_target(p, cfg, (size_t)idx, eq + 1, now);
+	}
+	return true;
+}
+
+/* The services in scope: explicit, else every configured service the ledger has seen on the
+ * runtime. */
+static int scope_of(struct rollback_plan *p, const struct config *cfg,
+		    const struct rollback_args *a, const struct ledger_state *now)
+{
+	_cleanup_free_ char *names = NULL;
+	struct strv sv = {0};
+
+	if (a->scope.explicit_) {
+		struct plan sp;
+		char err[512];
+		if (plan_scope(cfg, &a->scope, a->runtime, false, &sp, err, sizeof(err)) < 0)
+			return refuse(p, "scope", SL_EUSAGE, "%s", err);
+		memcpy(p->scope, sp.services, sp.nservices * sizeof(p->scope[0]));
+		p->nscope = sp.nservices;
+	} else {
+		for (size_t i = 0; i < cfg->nservices; i++) {
+			const struct ledger_service_state *ss =
+			    ledger_state_service(now, cfg->services[i].name);
+			if (ss && ss->rt[a->runtime].commit[0])
+				p->scope[p->nscope++] = i;
+		}
+	}
+	if (!p->nscope)
+		return refuse(p, "scope", SL_EUSAGE,
+			      "nothing to roll back: the ledger shows no service deployed on the "
+			      "%s runtime",
+			      ledger_runtime_name(a->runtime));
+	for (size_t i = 0; i < p->nscope; i++)
+		strv_push(&sv, cfg->services[p->scope[i]].name);
+	names = strv_join(&sv, ", ");
+	strv_free(&sv);
+	guard_list_set(&p->guards, "scope", GUARD_PASS, "%s", names);
+	return 0;
+}
+
+/* The point's description, as the plan says it: "target: the state after operation 41 (event
+ * 48)". */
+static void describe_point(struct rollback_plan *p, const struct rollback_to *to)
+{
+	char when[64];
+
+	if (to->at.op) {
+		snprintf(p->target_desc, sizeof(p->target_desc),
+			 "the state after operation %" PRIu64 " (event %" PRIu64 ")", to->at.op,
+			 to->at.seq);
+	} else if (to->point.kind == POINT_TIME) {
+		format_time(to->point.time_ns, when, sizeof(when));
+		snprintf(p->target_desc, sizeof(p->target_desc),
+			 "the state at %s (event %" PRIu64 ")", when, to->at.seq);
+	} else {
+		snprintf(p->target_desc, sizeof(p->target_desc), "the state after event %" PRIu64,
+			 to->at.seq);
+	}
+}
+
+static void targets_at_point(struct rollback_plan *p, const struct config *cfg,
+			     const struct rollback_inputs *in)
+{
+	p->how = ROLLBACK_POINT;
+	p->at = in->to.at;
+	describe_point(p, &in->to);
+	note(p, "target: %s", p->target_desc);
+	for (size_t i = 0; i < p->nscope; i++) {
+		const char *name = cfg->services[p->scope[i]].name;
+		const struct ledger_service_state *then = ledger_state_service(in->to.then, name);
+
+		if (!then || !then->rt[p->runtime].commit[0])
+			leave(p, name, "not deployed at that point");
+		else
+			add_target(p, cfg, p->scope[i], then->rt[p->runtime].commit, in->now);
+	}
+}
+
+/* The last guard: something to move. */
+static int check_targets(struct rollback_plan *p, const char *none)
+{
+	size_t there = 0;
+
+	if (!p->ntargets)
+		return refuse(p, "target", SL_EFAILED, "%s", none);
+	for (size_t i = 0; i < p->ntargets; i++)
+		there += streq(p->targets[i].from, p->targets[i].commit);
+	guard_list_set(&p->guards, "target", GUARD_PASS, "%zu service%s to move, %zu already there",
+		       p->ntargets - there, p->ntargets - there == 1 ? "" : "s", there);
+	return 0;
+}
+
+int rollback_plan(const struct config *cfg, const struct rollback_args *a,
+		  const struct rollback_inputs *in, struct rollback_plan *p)
+{
+	const struct ledger_op_summary *irb =
+	    a->to ? NULL : rollback_interrupted(in->recent, in->nrecent);
+	const struct ledger_op_requested *ireq = irb ? &irb->request.u.op_requested : NULL;
+	size_t missing[LEDGER_MAX_SERVICES], nmissing = 0;
+	bool recorded = false;
+
+	plan_init(p, a->to ? "to" : "last-good", a->to ? a->to : "", "manual", a->runtime,
+		  a->exec_mode, in->head);
+	p->no_build = a->no_build;
+	/* A rollback that was killed or stopped half way is completed by a plain rollback: the
+	 * targets it recorded, the same reverted operation, and what it rolled away from is what
+	 * gets quarantined. An explicit --to is a new target instead. */
+	if (irb) {
+		note(p,
+		     "operation %" PRIu64 ", a rollback (%s%s%s), was interrupted: completing it",
+		     irb->op, ireq->mode, ireq->ref[0] ? " " : "", ireq->ref);
+		p->completes = irb->op;
+	}
+	if (scope_of(p, cfg, a, in->now) < 0)
+		return p->refusal;
+	if (irb) {
+		strlcpy_(p->mode, ireq->mode, sizeof(p->mode));
+		free(p->ref);
+		p->ref = xstrdup(ireq->ref);
+		p->verify_all = true;
+		recorded = targets_recorded(p, cfg, in->now, ireq);
+		if (recorded) {
+			p->how = ROLLBACK_RECORDED;
+			note(p, "target: what operation %" PRIu64 " recorded as its target",
+			     irb->op);
+		} else if (streq(ireq->mode, "to") && ireq->ref[0]) {
+			/* an older ledger: no targets recorded, only what the operator named (the
+			 * inputs resolved it again) */
+			note(p,
+			     "operation %" PRIu64
+			     " recorded no targets: resolving its --to %s again",
+			     irb->op, ireq->ref);
+		}
+	}
+	if (!recorded && in->to.kind == ROLLBACK_TO_NONE) {
+		p->how = ROLLBACK_LAST_GOOD;
+		targets_last_good(p, cfg, in->now, true, missing, &nmissing);
+		for (size_t i = 0; i < nmissing; i++)
+			leave(p, cfg->services[missing[i]].name,
+			      "no earlier good commit in the ledger");
+		if (p->ntargets)
+			passed_over(p, in, p->targets[0].commit);
+	} else if (!recorded && in->to.kind == ROLLBACK_TO_POINT) {
+		targets_at_point(p, cfg, in);
+	} else if (!recorded) {
+		p->how = ROLLBACK_REF;
+		for (size_t i = 0; i < p->nscope; i++)
+			add_target(p, cfg, p->scope[i], in->to.commit, in->now);
+	}
+	/* the operation whose effect this undoes: the newest that restarted a service in scope */
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const struct ledger_service_state *now =
+		    ledger_state_service(in->now, cfg->services[p->targets[i].service].name);
+		if (now && now->rt[p->runtime].op > p->reverts)
+			p->reverts = now->rt[p->runtime].op;
+	}
+	if (ireq && ireq->reverts) {
+		p->reverts = ireq->reverts;
+		if (ireq->prev_commit[0])
+			strlcpy_(p->quarantine, ireq->prev_commit, sizeof(p->quarantine));
+	}
+	return check_targets(p, "no target: no service in scope has an earlier good commit");
+}
+
+int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
+		       const struct rollback_failed_deploy *f, struct rollback_plan *p)
+{
+	size_t missing[LEDGER_MAX_SERVICES], nmissing = 0;
+
+	plan_init(p, "auto", "", "auto", f->runtime, f->exec_mode, f->head);
+	p->how = ROLLBACK_AUTO;
+	p->reverts = f->op;
+	p->restart_all = true;
+	p->fast = f->fast;
+	p->nscope = f->nservices < ELEMENTSOF(p->scope) ? f->nservices : ELEMENTSOF(p->scope);
+	memcpy(p->scope, f->services, p->nscope * sizeof(p->scope[0]));
+	guard_list_set(&p->guards, "scope", GUARD_PASS,
+		       "what the failed deploy %" PRIu64 " touched", f->op);
+	targets_last_good(p, cfg, now, false, missing, &nmissing);
+	/* services with no last-good yet go back to what the checkout held before the deploy */
+	for (size_t i = 0; i < nmissing; i++) {
+		const char *name = cfg->services[missing[i]].name;
+		if (!f->prev || !f->prev[0]) {
+			leave(p, name, "no last-good commit and no commit before the deploy");
+			continue;
+		}
+		add_target(p, cfg, missing[i], f->prev, now);
+		note(p,
+		     "%s has no last-good commit in the ledger yet: back to %.12s, the commit "
+		     "before this deploy",
+		     name, f->prev);
+	}
+	/* what they run is what the failed deploy left, whatever the ledger says */
+	for (size_t i = 0; i < p->ntargets; i++)
+		strlcpy_(p->targets[i].from, f->target, sizeof(p->targets[i].from));
+	return check_targets(p, "nothing to roll back to: no last-good commit and no previous "
+				"commit");
+}
+
+void rollback_plan_release(struct rollback_plan *p)
+{
+	free(p->ref);
+	p->ref = NULL;
+	strv_free(&p->notes);
+}
+
+/* ---- printing the plan -------------------------------------------------------------------- */
+
+void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg, bool dry_run)
+{
+	const struct guard_verdict *no = guard_list_refusal(&p->guards);
+	char reverts[64] = "";
+
+	for (size_t i = 0; i < p->notes.n; i++)
+		out_say("%s", p->notes.v[i]);
+	if (no) {
+		log_error("%s%s", p->how == ROLLBACK_AUTO ? "" : "rollback: ", no->reason);
+		return;
+	}
+	if (!dry_run)
+		return;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const struct rollback_target *t = &p->targets[i];
+		bool there = streq(t->from, t->commit);
+		out_say("would move %-16s %.12s -> %.12s%s", cfg->services[t->service].name,
+			t->from, t->commit,
+			!there		 ? ""
+			: p->restart_all ? " (already there; restarted anyway)"
+					 : " (already there)");
+	}
+	if (p->reverts)
+		snprintf(reverts, sizeof(reverts), ", reverting operation %" PRIu64, p->reverts);
+	out_say("would record: a %s rollback (%s%s%s) on %s, %s%s", p->reason, p->mode,
+		p->ref[0] ? " " : "", p->ref, ledger_runtime_name(p->runtime),
+		remote_mode_name(p->exec_mode), reverts);
+	if (p->quarantine[0])
+		out_say("would quarantine %.12s, the commit it rolls away from", p->quarantine);
+	if (p->completes)
+		out_say("would verify every service: completing operation %" PRIu64, p->completes);
+	if (p->no_build)
+		out_say("no build (--no-build)");
+	for (size_t i = 0; i < p->guards.n; i++)
+		out_say("guard %s: %s: %s", p->guards.v[i].guard,
+			guard_result_name(p->guards.v[i].result), p->guards.v[i].reason);
+	out_say("--dry-run: nothing was changed or recorded");
+}
+
+static json_t *json_commit(const char *c)
+{
+	return c && c[0] ? json_str(c) : json_null();
+}
+
+static json_t *json_op(uint64_t op)
+{
+	return op ? json_integer((json_int_t)op) : json_null();
+}
+
+json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *cfg)
+{
+	const struct guard_verdict *no = guard_list_refusal(&p->guards);
+	json_t *o = json_object(), *a;
+
+	json_object_set_new(o, "kind", json_string("rollback"));
+	json_object_set_new(o, "mode", json_str(p->mode));
+	json_object_set_new(o, "ref", json_str(p->ref));
+	json_object_set_new(o, "reason", json_str(p->reason));
+	json_object_set_new(o, "how", json_string(rollback_how_name(p->how)));
+	json_object_set_new(o, "runtime", json_string(ledger_runtime_name(p->runtime)));
+	json_object_set_new(o, "exec_mode", json_string(remote_mode_name(p->exec_mode)));
+	json_object_set_new(o, "checkout", json_commit(p->head));
+	json_object_set_new(o, "reverts", json_op(p->reverts));
+	json_object_set_new(o, "quarantine", json_commit(p->quarantine));
+	json_object_set_new(o, "completes", json_op(p->completes));
+	if (p->how == ROLLBACK_POINT)
+		json_object_set_new(o, "point",
+				    json_pack("{s:I,s:o,s:o}", "seq", (json_int_t)p->at.seq, "op",
+					      json_op(p->at.op), "desc", json_str(p->target_desc)));
+	else
+		json_object_set_new(o, "point", json_null());
+	a = json_array();
+	for (size_t i = 0; i < p->nscope; i++)
+		json_array_append_new(a, json_str(cfg->services[p->scope[i]].name));
+	json_object_set_new(o, "scope", a);
+	a = json_array();
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const struct rollback_target *t = &p->targets[i];
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b}", "service",
+						   json_str(cfg->services[t->service].name), "from",
+						   json_commit(t->from), "to", json_str(t->commit),
+						   "restart",
+						   p->restart_all || !streq(t->from, t->commit)));
+	}
+	json_object_set_new(o, "targets", a);
+	a = json_array();
+	for (size_t i = 0; i < p->nleft; i++)
+		json_array_append_new(a, json_pack("{s:o,s:o}", "service",
+						   json_str(p->left[i].service), "why",
+						   json_str(p->left[i].why)));
+	json_object_set_new(o, "left", a);
+	a = json_array();
+	for (size_t i = 0; i < p->npassed; i++) {
+		const struct rollback_passed *pp = &p->passed[i];
+		json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o,s:b}", "op",
+						   (json_int_t)pp->op, "kind", json_str(pp->kind),
+						   "commit", json_commit(pp->commit), "outcome",
+						   pp->outcome == LEDGER_OUT_NONE
+						       ? json_null()
+						       : json_str(ledger_outcome_name(pp->outcome)),
+						   "quarantined", pp->quarantined));
+	}
+	json_object_set_new(o, "passes_over", a);
+	json_object_set_new(o, "build", json_boolean(!p->no_build));
+	json_object_set_new(o, "fast", json_boolean(p->fast));
+	json_object_set_new(o, "restart_all", json_boolean(p->restart_all));
+	json_object_set_new(o, "verify_all", json_boolean(p->verify_all));
+	a = json_array();
+	for (size_t i = 0; i < p->guards.n; i++)
+		json_array_append_new(a, json_pack("{s:o,s:s,s:o}", "guard",
+						   json_str(p->guards.v[i].guard), "result",
+						   guard_result_name(p->guards.v[i].result),
+						   "reason", json_str(p->guards.v[i].reason)));
+	json_object_set_new(o, "guards", a);
+	json_object_set_new(o, "refused",
+			    no ? json_pack("{s:o,s:o}", "guard", json_str(no->guard), "reason",
+					   json_str(no->reason))
+			       : json_null());
+	a = json_array();
+	for (size_t i = 0; i < p->notes.n; i++)
+		json_array_append_new(a, json_str(p->notes.v[i]));
+	json_object_set_new(o, "notes", a);
+	return o;
+}
+
+/* ---- execution ---------------------------------------------------------------------------- */
 
 /* Services grouped by target commit; the largest group goes last so that the checkout ends on
  * the commit most services run. */
@@ -71,21 +660,21 @@ struct group {
 	size_t n;
 };
 
-static size_t make_groups(const struct rb_request *rq, struct group *g)
+static size_t make_groups(const struct rollback_plan *p, struct group *g)
 {
 	size_t ng = 0;
 
-	for (size_t i = 0; i < rq->ntargets; i++) {
+	for (size_t i = 0; i < p->ntargets; i++) {
 		size_t k;
 		for (k = 0; k < ng; k++)
-			if (streq(g[k].commit, rq->targets[i].commit))
+			if (streq(g[k].commit, p->targets[i].commit))
 				break;
 		if (k == ng) {
 			memset(&g[ng], 0, sizeof(g[ng]));
-			strlcpy_(g[ng].commit, rq->targets[i].commit, sizeof(g[ng].commit));
+			strlcpy_(g[ng].commit, p->targets[i].commit, sizeof(g[ng].commit));
 			ng++;
 		}
-		g[k].idx[g[k].n++] = rq->targets[i].service;
+		g[k].idx[g[k].n++] = p->targets[i].service;
 	}
 	for (size_t i = 1; i < ng; i++)
 		for (size_t j = i; j > 0 && g[j - 1].n > g[j].n; j--) {
@@ -96,67 +685,120 @@ static size_t make_groups(const struct rb_request *rq, struct group *g)
 	return ng;
 }
 
-int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *rq, uint64_t *op_id)
+static const struct rollback_target *target_of(const struct rollback_plan *p, size_t service)
 {
-	const struct config *cfg = ctx->cfg;
+	for (size_t k = 0; k < p->ntargets; k++)
+		if (p->targets[k].service == service)
+			return &p->targets[k];
+	return NULL;
+}
+
+/* The rollout phase: each group's services that need it restarted at its commit. */
+static int roll_groups(const struct rollback_plan *p, struct rollout *ro, struct group *groups,
+		       size_t ng, size_t *restarted, size_t *nrestarted)
+{
+	const struct config *cfg = ro->cfg;
+	char head[REPO_OID_HEX];
+	int r;
+
+	strlcpy_(head, p->head, sizeof(head));
+	for (size_t gi = 0; gi < ng; gi++) {
+		struct group *g = &groups[gi];
+
+		strlcpy_(ro->prev, head, sizeof(ro->prev));
+		strlcpy_(ro->target, g->commit, sizeof(ro->target));
+		ro->branch[0] = '\0';
+		ro->plan.nservices = 0;
+		for (size_t i = 0; i < g->n; i++) {
+			const struct rollback_target *t = target_of(p, g->idx[i]);
+			if (t && !p->restart_all && streq(t->from, t->commit)) {
+				out_say("%s already runs %.12s: not restarted",
+					cfg->services[g->idx[i]].name, t->commit);
+				continue;
+			}
+			ro->plan.services[ro->plan.nservices++] = g->idx[i];
+		}
+		if (!ro->plan.nservices)
+			continue;
+		if (!streq(head, g->commit)) {
+			r = rollout_move_checkout(ro);
+			if (r < 0)
+				return r;
+			strlcpy_(head, g->commit, sizeof(head));
+		} else {
+			strv_free(&ro->changed);
+			out_say("checkout already at %.12s", head);
+		}
+		r = rollout_build(ro);
+		if (r < 0)
+			return r;
+		r = rollout_restart(ro);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < ro->plan.nservices; i++)
+			restarted[(*nrestarted)++] = ro->plan.services[i];
+	}
+	return 0;
+}
+
+int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
+		     struct repo *repo, uint64_t *op_id)
+{
 	struct ledger_op_requested req = {0};
-	struct rollout ro = {.cfg = cfg, .runtime = rq->runtime, .repo = repo};
+	struct rollout ro = {.cfg = cfg, .runtime = p->runtime, .repo = repo};
 	struct group groups[LEDGER_MAX_SERVICES];
 	const char *svcs[LEDGER_MAX_SERVICES], *targets[LEDGER_MAX_SERVICES];
-	_cleanup_free_ char *target_buf = NULL;
+	char target_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
 	struct op op = {.current = -1};
-	char head[REPO_OID_HEX] = "", branch[256];
+	char reverts[64] = "";
 	size_t ng, restarted[LEDGER_MAX_SERVICES], nrestarted = 0;
 	int r;
 
+	*op_id = 0;
 	ro.op = &op;
-	ro.no_build = rq->no_build;
-	ro.fast = rq->fast;
-	repo_head(repo, head, branch, sizeof(branch));
-	ro.releases = cfg->target.layout == LAYOUT_RELEASES && rq->runtime == LEDGER_RT_NATIVE;
-	if (ro.releases)
-		releases_current_commit(cfg, head);
-	ng = make_groups(rq, groups);
+	ro.no_build = p->no_build;
+	ro.fast = p->fast;
+	ro.releases = cfg->target.layout == LAYOUT_RELEASES && p->runtime == LEDGER_RT_NATIVE;
+	ng = make_groups(p, groups);
 
 	/* the resolved targets, recorded: an interrupted rollback is completed to exactly these */
-	target_buf = xcalloc(rq->ntargets ? rq->ntargets : 1, LEDGER_NAME_MAX + REPO_OID_HEX + 1);
-	for (size_t i = 0; i < rq->ntargets; i++) {
-		char *t = target_buf + i * (LEDGER_NAME_MAX + REPO_OID_HEX + 1);
-		svcs[i] = cfg->services[rq->targets[i].service].name;
-		snprintf(t, LEDGER_NAME_MAX + REPO_OID_HEX + 1, "%s=%s", svcs[i],
-			 rq->targets[i].commit);
-		targets[i] = t;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		svcs[i] = cfg->services[p->targets[i].service].name;
+		snprintf(target_buf[i], sizeof(target_buf[i]), "%s=%s", svcs[i],
+			 p->targets[i].commit);
+		targets[i] = target_buf[i];
 	}
 	req.kind = "rollback";
-	req.mode = rq->mode;
-	req.ref = rq->ref;
+	req.mode = p->mode;
+	req.ref = p->ref;
 	req.commit = ng ? groups[ng - 1].commit : "";
-	req.prev_commit = rq->prev_commit ? rq->prev_commit : head;
-	req.runtime = rq->runtime;
-	req.services.n = (uint32_t)rq->ntargets;
+	req.prev_commit = p->quarantine;
+	req.runtime = p->runtime;
+	req.services.n = (uint32_t)p->ntargets;
 	req.services.v = svcs;
-	req.exec_mode = remote_mode_name(rq->exec_mode);
+	req.exec_mode = remote_mode_name(p->exec_mode);
 	req.config_digest = cfg->digest;
-	req.reverts = rq->reverts;
-	req.reason = rq->reason;
-	req.targets.n = (uint32_t)rq->ntargets;
+	req.reverts = p->reverts;
+	req.reason = p->reason;
+	req.targets.n = (uint32_t)p->ntargets;
 	req.targets.v = targets;
 
-	r = op_begin(&op, ctx->lg, &req);
+	r = op_begin(&op, lg, &req);
 	if (r < 0)
 		return r;
 	*op_id = op.id;
-	out_say("Operation %llu: rolling back %zu service%s (%s)%s%llu", (unsigned long long)op.id,
-		rq->ntargets, rq->ntargets == 1 ? "" : "s", rq->reason,
-		rq->reverts ? ", reverting operation " : "", (unsigned long long)rq->reverts);
-	for (size_t i = 0; i < rq->ntargets; i++)
+	if (p->reverts)
+		snprintf(reverts, sizeof(reverts), ", reverting operation %" PRIu64, p->reverts);
+	out_say("Operation %" PRIu64 ": rolling back %zu service%s (%s)%s", op.id, p->ntargets,
+		p->ntargets == 1 ? "" : "s", p->reason, reverts);
+	for (size_t i = 0; i < p->ntargets; i++)
 		out_say("  %-16s %.12s -> %.12s", svcs[i],
-			rq->targets[i].from[0] ? rq->targets[i].from : "(unknown)",
-			rq->targets[i].commit);
+			p->targets[i].from[0] ? p->targets[i].from : "(unknown)",
+			p->targets[i].commit);
 
 	r = rollout_open_runtime(&ro);
 	if (r < 0) {
-		op_fail(&op, "the %s runtime is unreachable", ledger_runtime_name(rq->runtime));
+		op_fail(&op, "the %s runtime is unreachable", ledger_runtime_name(p->runtime));
 		goto fail;
 	}
 
@@ -164,55 +806,17 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	r = rollout_recover_checkout(&ro); /* a checkout a killed operation left half done */
 	if (r < 0)
 		goto fail;
-	for (size_t gi = 0; gi < ng; gi++) {
-		struct group *g = &groups[gi];
-
-		strlcpy_(ro.prev, head, sizeof(ro.prev));
-		strlcpy_(ro.target, g->commit, sizeof(ro.target));
-		ro.branch[0] = '\0';
-		ro.plan.nservices = 0;
-		for (size_t i = 0; i < g->n; i++) {
-			const struct rb_target *t = NULL;
-			for (size_t k = 0; k < rq->ntargets; k++)
-				if (rq->targets[k].service == g->idx[i])
-					t = &rq->targets[k];
-			if (t && !rq->restart_all && streq(t->from, t->commit)) {
-				out_say("%s already runs %.12s: not restarted",
-					cfg->services[g->idx[i]].name, t->commit);
-				continue;
-			}
-			ro.plan.services[ro.plan.nservices++] = g->idx[i];
-		}
-		if (!ro.plan.nservices)
-			continue;
-		if (!streq(head, g->commit)) {
-			r = rollout_move_checkout(&ro);
-			if (r == SL_EREFUSED) /* said by no one yet */
-				log_error("checkout of %.12s refused: %s", ro.target, op.error);
-			if (r < 0)
-				goto fail;
-			strlcpy_(head, g->commit, sizeof(head));
-		} else {
-			strv_free(&ro.changed);
-			out_say("checkout already at %.12s", head);
-		}
-		r = rollout_build(&ro);
-		if (r < 0)
-			goto fail;
-		r = rollout_restart(&ro);
-		if (r < 0)
-			goto fail;
-		for (size_t i = 0; i < ro.plan.nservices; i++)
-			restarted[nrestarted++] = ro.plan.services[i];
-	}
+	r = roll_groups(p, &ro, groups, ng, restarted, &nrestarted);
+	if (r < 0)
+		goto fail;
 	op_phase_end(&op, true, NULL);
 
 	op_phase_begin(&op, "verify", "Rollback Verify");
-	if (rq->verify_all) {
+	if (p->verify_all) {
 		/* completing an interrupted rollback: what it restarted was never verified */
 		nrestarted = 0;
-		for (size_t i = 0; i < rq->ntargets; i++)
-			restarted[nrestarted++] = rq->targets[i].service;
+		for (size_t i = 0; i < p->ntargets; i++)
+			restarted[nrestarted++] = p->targets[i].service;
 	}
 	ro.plan.nservices = nrestarted;
 	memcpy(ro.plan.services, restarted, nrestarted * sizeof(restarted[0]));
@@ -228,7 +832,7 @@ int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *
 	}
 	op_phase_end(&op, true, NULL);
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
-	rollout_prune_releases(&ro, ctx->lg);
+	rollout_prune_releases(&ro, lg);
 	rollout_release(&ro);
 	return r < 0 ? r : 0;
 

@@ -1,57 +1,190 @@
 /* SPDX-License-Identifier: MIT */
-/* Rolling services back to commits chosen from the ledger. Used by `shiplog rollback` and by a
- * failed deploy whose policy is on_failure = rollback (then the rollback operation nests inside
- * the failed deploy: it names it in `reverts`). */
+/* Rolling services back to commits chosen from the ledger, in two steps: a plan, computed
+ * without touching anything from what was read once (the ledger's state and recent operations
+ * under the deploy lock, what git says the target is), and its execution. `shiplog rollback`
+ * prints the plan (--dry-run stops there) and executes it; a failed deploy whose policy is
+ * on_failure = rollback plans its automatic rollback the same way, and the rollback operation
+ * then nests inside the failed deploy (it names it in `reverts`). */
 #ifndef SHIPLOG_ROLLBACK_H
 #define SHIPLOG_ROLLBACK_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <ledger/ledger.h>
 
-#include "cmd.h"
+#include "config.h"
+#include "guard.h"
+#include "plan.h"
+#include "point.h"
 #include "remote.h"
 #include "repo.h"
+#include "util.h"
 
-struct rb_target {
+/* `shiplog rollback`'s arguments, parsed. */
+struct rollback_args {
+	struct scope_args scope; /* not explicit: every service the ledger has seen on runtime */
+	int runtime;		 /* enum ledger_runtime */
+	const char *to;		 /* --to as written; NULL: back to the last-good commits */
+	bool no_build;
+	enum remote_mode exec_mode; /* where it runs, decided before the plan */
+};
+
+/* What --to named, resolved (ROLLBACK_TO_NONE without --to). */
+enum rollback_to_kind { ROLLBACK_TO_NONE, ROLLBACK_TO_POINT, ROLLBACK_TO_REF };
+struct rollback_to {
+	enum rollback_to_kind kind;
+	const char *text;	   /* as written */
+	struct point point;	   /* POINT: as parsed */
+	struct point_at at;	   /* POINT: where it is in the ledger */
+	struct ledger_state *then; /* POINT: the state there (owned) */
+	char commit[REPO_OID_HEX]; /* REF: the commit git resolved it to */
+};
+
+/* How many of the newest operations the plan reads: enough to find an interrupted rollback and
+ * to name what a rollback to the last-good commits passes over. */
+#define ROLLBACK_RECENT 50
+
+/* Everything a manual rollback's plan depends on besides the config and the arguments, read
+ * once, under the deploy lock, by rollback_inputs_read(). */
+struct rollback_inputs {
+	struct ledger_state *now;	  /* the state now (owned) */
+	struct ledger_op_summary *recent; /* the newest operations on the runtime, newest first */
+	size_t nrecent;
+	struct rollback_to to;	 /* --to resolved; when completing an interrupted rollback from a
+				  * ledger that recorded no targets, its own --to */
+	char head[REPO_OID_HEX]; /* the commit the checkout (or, releases layout, the current
+				  * release) holds: what a rollback rolls away from */
+};
+
+/* Reads the inputs for args: the state, the last operations on the runtime, what --to names
+ * (a point: the state there; else a git ref). Returns 0; SL_EUSAGE when --to is none of an
+ * operation, a sequence, a time or a ref, or names a point outside the ledger (said); a ledger
+ * code when a read failed (said). Release in with rollback_inputs_release() either way. */
+int rollback_inputs_read(struct ledger *lg, struct repo *repo, const struct config *cfg,
+			 const struct rollback_args *a, struct rollback_inputs *in);
+void rollback_inputs_release(struct rollback_inputs *in);
+
+/* The commit the checkout holds on runtime (the current release's with the releases layout on
+ * native), "" when unknown. */
+void rollback_checkout_commit(const struct config *cfg, struct repo *repo, int runtime,
+			      char head[REPO_OID_HEX]);
+
+/* The newest operation among recent, when it is a rollback that did not finish (killed, or
+ * stopped by a signal): the next plain rollback completes it. NULL otherwise. */
+const struct ledger_op_summary *rollback_interrupted(const struct ledger_op_summary *recent,
+						     size_t n);
+
+struct rollback_target {
 	size_t service;		   /* index into cfg->services */
 	char commit[REPO_OID_HEX]; /* where it goes */
 	char from[REPO_OID_HEX];   /* what it runs now ("" unknown) */
 };
 
-struct rb_request {
-	const char *mode;   /* "auto" | "last-good" | "to" */
-	const char *ref;    /* the target as the operator wrote it ("" for auto) */
-	const char *reason; /* "auto" | "manual" */
-	uint64_t reverts;   /* the operation whose effect is undone (0 none) */
-	int runtime;
-	enum remote_mode exec_mode; /* where it runs: the command's mode, or the failed deploy's */
-	bool no_build;
-	bool fast;		 /* skip the per-unit log output in verify */
-	bool restart_all;	 /* restart every target, even one already at its commit (the
-				  * failed deploy left it in an unknown state) */
-	bool verify_all;	 /* verify every target, also those not restarted (completing an
-				  * interrupted rollback, whose restarts were never verified) */
-	const char *prev_commit; /* what is rolled away from, for the quarantine; NULL = the
-				  * checkout's (or current release's) commit */
-	struct rb_target targets[64];
-	size_t ntargets;
+/* A service in scope that the rollback leaves as it is, and why. */
+struct rollback_left {
+	char service[LEDGER_NAME_MAX];
+	const char *why; /* "no earlier good commit in the ledger", ... */
 };
 
-/* For each service (cfg indexes, n of them) its last-good commit on runtime from st; services
- * with none are left out and named in `missing` (may be NULL). `skip_current`: when a service
- * runs its last-good commit now, take the one before it (manual rollback). */
-void rollback_pick_last_good(const struct config *cfg, const struct ledger_state *st, int runtime,
-			     const size_t *svcs, size_t n, bool skip_current, struct rb_request *rq,
-			     struct strv *missing);
+/* An operation a rollback to the last-good commits passes over, newest first. */
+struct rollback_passed {
+	uint64_t op;
+	char kind[16];
+	char commit[LEDGER_COMMIT_MAX];
+	enum ledger_outcome outcome; /* NONE: still open */
+	bool quarantined;	     /* succeeded, but a rollback quarantined its commit */
+};
 
-/* Runs the rollback operation (the caller holds the deploy lock): records op.requested of kind
- * rollback, moves the checkout group by group (services that share a target commit), builds
- * when needed, restarts only services not already at their target, verifies them, finishes.
- * *op_id gets the operation id. Returns 0 when it succeeded, SL_EFAILED when it failed. */
-int rollback_execute(struct cmd_ctx *ctx, struct repo *repo, struct rb_request *rq,
-		     uint64_t *op_id);
+/* How the targets were chosen. */
+enum rollback_how {
+	ROLLBACK_LAST_GOOD, /* each service's good commit before the one it runs */
+	ROLLBACK_POINT,	    /* what each service ran at a point of the ledger */
+	ROLLBACK_REF,	    /* one commit for every service */
+	ROLLBACK_RECORDED,  /* what an interrupted rollback recorded as its targets */
+	ROLLBACK_AUTO,	    /* after a failed deploy: each service's last-good commit */
+};
+const char *rollback_how_name(enum rollback_how how); /* "last-good", "point", ... */
+
+struct rollback_plan {
+	/* what op.requested records */
+	char mode[16];	    /* "last-good" | "to" | "auto" (completing: the interrupted one's) */
+	char *ref;	    /* the target as written, "" for last-good and auto (owned) */
+	const char *reason; /* "manual" | "auto" */
+	uint64_t reverts;   /* the operation whose effect is undone (0 none) */
+	char quarantine[REPO_OID_HEX]; /* what it rolls away from (recorded as prev_commit; the
+					* reducer quarantines it); "" unknown */
+	int runtime;
+	enum remote_mode exec_mode;
+	/* how it runs */
+	bool no_build;
+	bool fast;		 /* skip the per-unit log output in verify */
+	bool restart_all;	 /* restart every target, even one already at its commit (the failed
+				  * deploy left it in an unknown state) */
+	bool verify_all;	 /* verify every target, also those not restarted (completing an
+				  * interrupted rollback, whose restarts were never verified) */
+	char head[REPO_OID_HEX]; /* the checkout's commit before it */
+	/* what it does */
+	size_t scope[LEDGER_MAX_SERVICES]; /* the services in scope (cfg indexes) */
+	size_t nscope;
+	struct rollback_target targets[LEDGER_MAX_SERVICES];
+	size_t ntargets;
+	struct rollback_left left[LEDGER_MAX_SERVICES];
+	size_t nleft;
+	/* why these targets */
+	enum rollback_how how;
+	uint64_t completes;    /* the interrupted rollback this completes (0: none) */
+	struct point_at at;    /* ROLLBACK_POINT: the point */
+	char target_desc[256]; /* ROLLBACK_POINT: "the state after operation 41 (event 48)" */
+	struct rollback_passed passed[ROLLBACK_RECENT];
+	size_t npassed;
+	struct strv notes; /* what it says before it runs, in order (one line each) */
+	/* may it run */
+	struct guard_list guards;
+	int refusal; /* 0, or what a refusing guard exits with: SL_EUSAGE, SL_EFAILED */
+};
+
+/* The plan of a manual rollback: pure (no I/O). Returns 0 when it may run, else p->refusal
+ * (the refusing verdict in p->guards says why). Release p with rollback_plan_release() either
+ * way. */
+int rollback_plan(const struct config *cfg, const struct rollback_args *a,
+		  const struct rollback_inputs *in, struct rollback_plan *p);
+
+/* What the automatic rollback of a failed deploy starts from. */
+struct rollback_failed_deploy {
+	uint64_t op; /* the failed deploy */
+	int runtime;
+	const size_t *services; /* its scope (cfg indexes) */
+	size_t nservices;
+	const char *prev;   /* the checkout's commit before it ("" unknown) */
+	const char *target; /* the commit it deployed */
+	const char *head;   /* the commit the checkout holds now */
+	bool fast;
+	enum remote_mode exec_mode; /* the failed deploy's */
+};
+
+/* The plan of the automatic rollback after a failed deploy: every service it touched back to
+ * its last-good commit, or to the commit before the deploy when it has none yet. Pure; returns
+ * like rollback_plan(). */
+int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
+		       const struct rollback_failed_deploy *f, struct rollback_plan *p);
+
+void rollback_plan_release(struct rollback_plan *p);
+
+/* Prints the plan as text: its notes, and with dry_run what it would move, record and refuse,
+ * ending "--dry-run: nothing was changed or recorded". A refusal is said on stderr. */
+void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg, bool dry_run);
+/* The plan as JSON (docs/commands.md, "rollback --dry-run --json"). */
+json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *cfg);
+
+/* Carries a plan out (the caller holds the deploy lock; the plan does not refuse): records
+ * op.requested of kind rollback with the targets, moves the checkout group by group (services
+ * that share a target commit), builds when needed, restarts only services not already at their
+ * target, verifies them, finishes. *op_id gets the operation id (0 when it could not start).
+ * Returns 0 when it succeeded, SL_EFAILED when it failed, or the code op_begin failed with. */
+int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
+		     struct repo *repo, uint64_t *op_id);
 
 /* Prints (to stderr) what each service (cfg indexes) runs on runtime according to the ledger:
  * its commit, the operation that restarted it and whether it was verified since. For the end of

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Rollback against the real user manager: what actually runs is read back from the sample
  * app's /health answers and worker heartbeats. */
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,34 @@ Test(rollback, returns_to_the_first_of_two_good_deploys)
 	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
 	deploy_ok(&s, "--edge-ready");
 	assert_runs(&s, c2);
+
+	/* --dry-run prints the plan, as text and as JSON, and records nothing */
+	sample_shiplog(&s, &r, NULL, "rollback", "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "would move") && strstr(r.out, "guard target: pass") &&
+		      strstr(r.out, "--dry-run: nothing was changed or recorded"),
+		  "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "rollback", "--dry-run", "--json", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	{
+		json_t *o = json_loads(r.out, 0, NULL), *t;
+		cr_assert(o, "not JSON: %s", r.out);
+		cr_assert_str_eq(json_string_value(json_object_get(o, "how")), "last-good");
+		cr_assert(json_is_true(json_object_get(o, "dry_run")));
+		t = json_object_get(o, "targets");
+		cr_assert_gt(json_array_size(t), 3, "%s", r.out);
+		for (size_t i = 0; i < json_array_size(t); i++)
+			cr_assert_str_eq(
+			    json_string_value(json_object_get(json_array_get(t, i), "to")), c1);
+		cr_assert(json_is_null(json_object_get(o, "refused")));
+		json_decref(o);
+	}
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "history", "--kind", "rollback", "--json", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "", "--dry-run recorded a rollback:\n%s", r.out);
+	tl_run_release(&r);
 
 	sample_shiplog(&s, &r, NULL, "rollback", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
