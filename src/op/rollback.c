@@ -741,27 +741,17 @@ static int roll_groups(const struct rollback_plan *p, struct rollout *ro, struct
 	return 0;
 }
 
-int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
-		     struct repo *repo, uint64_t *op_id)
+/* Records op.requested with the resolved targets (an interrupted rollback is completed to
+ * exactly these) and says what it rolls back. commit: where the checkout ends. */
+static int begin(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
+		 const char *commit, struct op *op)
 {
 	struct ledger_op_requested req = {0};
-	struct rollout ro = {.cfg = cfg, .runtime = p->runtime, .repo = repo};
-	struct group groups[LEDGER_MAX_SERVICES];
 	const char *svcs[LEDGER_MAX_SERVICES], *targets[LEDGER_MAX_SERVICES];
 	char target_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
-	struct op op = {.current = -1};
 	char reverts[64] = "";
-	size_t ng, restarted[LEDGER_MAX_SERVICES], nrestarted = 0;
 	int r;
 
-	*op_id = 0;
-	ro.op = &op;
-	ro.no_build = p->no_build;
-	ro.fast = p->fast;
-	ro.releases = cfg->target.layout == LAYOUT_RELEASES && p->runtime == LEDGER_RT_NATIVE;
-	ng = make_groups(p, groups);
-
-	/* the resolved targets, recorded: an interrupted rollback is completed to exactly these */
 	for (size_t i = 0; i < p->ntargets; i++) {
 		svcs[i] = cfg->services[p->targets[i].service].name;
 		snprintf(target_buf[i], sizeof(target_buf[i]), "%s=%s", svcs[i],
@@ -771,7 +761,7 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	req.kind = "rollback";
 	req.mode = p->mode;
 	req.ref = p->ref;
-	req.commit = ng ? groups[ng - 1].commit : "";
+	req.commit = commit;
 	req.prev_commit = p->quarantine;
 	req.runtime = p->runtime;
 	req.services.n = (uint32_t)p->ntargets;
@@ -782,19 +772,40 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	req.reason = p->reason;
 	req.targets.n = (uint32_t)p->ntargets;
 	req.targets.v = targets;
-
-	r = op_begin(&op, lg, &req);
+	r = op_begin(op, lg, &req);
 	if (r < 0)
 		return r;
-	*op_id = op.id;
 	if (p->reverts)
 		snprintf(reverts, sizeof(reverts), ", reverting operation %" PRIu64, p->reverts);
-	out_say("Operation %" PRIu64 ": rolling back %zu service%s (%s)%s", op.id, p->ntargets,
+	out_say("Operation %" PRIu64 ": rolling back %zu service%s (%s)%s", op->id, p->ntargets,
 		p->ntargets == 1 ? "" : "s", p->reason, reverts);
 	for (size_t i = 0; i < p->ntargets; i++)
 		out_say("  %-16s %.12s -> %.12s", svcs[i],
 			p->targets[i].from[0] ? p->targets[i].from : "(unknown)",
 			p->targets[i].commit);
+	return 0;
+}
+
+int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
+		     struct repo *repo, uint64_t *op_id)
+{
+	struct rollout ro = {.cfg = cfg, .runtime = p->runtime, .repo = repo};
+	struct group groups[LEDGER_MAX_SERVICES];
+	struct op op = {.current = -1};
+	size_t ng, restarted[LEDGER_MAX_SERVICES], nrestarted = 0;
+	int r;
+
+	*op_id = 0;
+	ro.op = &op;
+	ro.no_build = p->no_build;
+	ro.fast = p->fast;
+	ro.exec_mode = p->exec_mode;
+	ro.releases = cfg->target.layout == LAYOUT_RELEASES && p->runtime == LEDGER_RT_NATIVE;
+	ng = make_groups(p, groups);
+	r = begin(p, cfg, lg, ng ? groups[ng - 1].commit : "", &op);
+	if (r < 0)
+		return r;
+	*op_id = op.id;
 
 	r = rollout_open_runtime(&ro);
 	if (r < 0) {

@@ -135,6 +135,23 @@ static int lock_take(struct cmd_ctx *ctx, int64_t wait_ns, struct deploy_lock *l
 	return r < 0 ? r : op_close_interrupted(ctx->lg, "interrupted");
 }
 
+/* The plan: as text (a real run says its notes; a refusal goes to stderr), or with --dry-run
+ * --json as one JSON document on stdout. */
+static void show(const struct rollback_plan *p, const struct config *cfg, bool dry_run)
+{
+	json_t *o;
+
+	if (!dry_run || !out_settings.json) {
+		rollback_plan_print(p, cfg, dry_run);
+		return;
+	}
+	o = rollback_plan_json(p, cfg);
+	json_object_set_new(o, "dry_run", json_true());
+	out_json(o);
+	if (p->refusal)
+		rollback_plan_print(p, cfg, false);
+}
+
 static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback_plan *p)
 {
 	uint64_t id = 0;
@@ -190,15 +207,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		goto out;
 	r = rollback_plan(ctx->cfg, &c.a, &in, p);
-	if (c.dry_run && out_settings.json) {
-		json_t *o = rollback_plan_json(p, ctx->cfg);
-		json_object_set_new(o, "dry_run", json_true());
-		out_json(o);
-		if (r < 0)
-			rollback_plan_print(p, ctx->cfg, false);
-	} else {
-		rollback_plan_print(p, ctx->cfg, c.dry_run);
-	}
+	show(p, ctx->cfg, c.dry_run);
 	if (r == 0 && !c.dry_run)
 		r = execute(ctx, repo, p);
 out:
