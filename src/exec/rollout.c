@@ -678,6 +678,21 @@ static void record_job(struct rollout *ro, const struct service *s, const struct
 		j->res.attempts == 1 ? "" : "s", lat);
 }
 
+/* The last lines of the services in scope after verify (runtime_ops.show_logs): all of them
+ * when it passed, or the one service `failed` when a check of it failed first (NULL: none). */
+static void verify_logs(struct rollout *ro, bool ok, const struct service *failed)
+{
+	size_t idx[LEDGER_MAX_SERVICES], n = 0;
+
+	if (!ro->ops->show_logs || ro->fast)
+		return;
+	for (size_t i = 0; i < ro->plan.nservices && n < LEDGER_MAX_SERVICES; i++)
+		if (ok || rollout_service(ro, i) == failed)
+			idx[n++] = i;
+	if (n)
+		ro->ops->show_logs(ro, idx, n);
+}
+
 int rollout_verify(struct rollout *ro)
 {
 	struct health_job *jobs;
@@ -692,8 +707,10 @@ int rollout_verify(struct rollout *ro)
 		return r;
 	for (size_t i = 0; i < ro->plan.nservices; i++)
 		n += rollout_service(ro, i)->nhealth;
-	if (!n)
+	if (!n) {
+		verify_logs(ro, true, NULL);
 		return 0;
+	}
 	/* Every check of every service at once, against one deadline: a failed deploy waits for
 	 * the first check that fails for good, not for the sum of the timeouts. */
 	jobs = xcalloc(n, sizeof(*jobs));
@@ -726,6 +743,7 @@ int rollout_verify(struct rollout *ro)
 			   first == SIZE_MAX ? NULL : &jobs[first]);
 	if (first != SIZE_MAX || cut)
 		r = SL_EFAILED;
+	verify_logs(ro, r == 0, first == SIZE_MAX ? NULL : owner[first]);
 	free(owner);
 	free(jobs);
 	return r;

@@ -35,6 +35,11 @@ struct runtime_ops {
 	int (*restart)(struct rollout *ro);
 	/* Running and stable over the settle window; records health.checked kind unit/container. */
 	int (*verify)(struct rollout *ro);
+	/* The last lines of these services (plan indexes), shown by rollout_verify after the
+	 * health checks when not --fast: every service's when verify passed, only the one whose
+	 * check failed first when it failed (the rollback starts at once). NULL: the runtime's
+	 * verify shows its own. */
+	void (*show_logs)(struct rollout *ro, const size_t *plan_idx, size_t n);
 	/* Stops the given services (cfg indexes) on this runtime: take-over from it. */
 	int (*stop)(struct rollout *ro, const size_t *svcs, size_t n);
 };

@@ -710,10 +710,9 @@ static int verify_units(struct rollout *ro)
 		if (bad[i]) {
 			failed++;
 			op_fail(ro->op, "unit %s: %s", s->unit, detail[i]);
-		} else if (!ro->fast) {
-			/* the reference showed status and the journal of each unit when not fast */
-			show_log_tail(ro, s, "5");
 		}
+		/* the reference showed the journal of each unit when not fast: after the health
+		 * checks now (native_show_logs), which no longer wait for it */
 	}
 	if (ro->fast)
 		out_say("--fast: skipped the per-unit status and log output");
@@ -744,6 +743,12 @@ static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)
 	return failed || r < 0 ? SL_EFAILED : 0;
 }
 
+static void native_show_logs(struct rollout *ro, const size_t *plan_idx, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		show_log_tail(ro, svc(ro, plan_idx[i]), "5");
+}
+
 const struct runtime_ops native_runtime_ops = {
     .name = "native",
     .open = native_open,
@@ -752,5 +757,6 @@ const struct runtime_ops native_runtime_ops = {
     .build = native_build,
     .restart = native_restart,
     .verify = verify_units,
+    .show_logs = native_show_logs,
     .stop = native_stop,
 };
