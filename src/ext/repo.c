@@ -885,7 +885,10 @@ static enum repo_move_state repo_move_path_state(struct repo *r, git_index *idx,
 		return index_at_from ? MOVE_AT_FROM : MOVE_OWN;
 	if (ht && git_oid_equal(&wid, &tid))
 		return MOVE_OWN;
+	/* a write the kill cut short: of the checkout (to), or of an earlier put-back (from) */
 	if (ht && S_ISREG(st.st_mode) && repo_file_is_prefix(r, full, st.st_size, &tid))
+		return MOVE_OWN;
+	if (hf && S_ISREG(st.st_mode) && repo_file_is_prefix(r, full, st.st_size, &fid))
 		return MOVE_OWN;
 	return MOVE_FOREIGN;
 }

@@ -83,11 +83,11 @@ int repo_move_end(struct repo *r);
  * (repo_errmsg names the file). */
 int repo_move_pending(struct repo *r, struct repo_move *m);
 /* Puts back, to m->from (the tree and the index), every path the move from -> to changes that
- * holds what the checkout itself can have left there: from's content, to's, a beginning of to's
- * (a file cut short by the kill), or nothing; those that differed from m->from go to `restored`.
- * A path holding anything else (someone's own change, a staged one) is not touched and goes to
- * `kept` as "M path" (from has it) or "A path" (only the move's target has it). Only for a tree
- * whose HEAD is m->from. */
+ * holds what the checkout itself can have left there: from's content, to's, a beginning of either
+ * (a write cut short by the kill, of the checkout or of an earlier put-back), or nothing; those
+ * that differed from m->from go to `restored`. A path holding anything else (someone's own change,
+ * a staged one) is not touched and goes to `kept` as "M path" (from has it) or "A path" (only the
+ * move's target has it). Only for a tree whose HEAD is m->from. */
 int repo_move_undo(struct repo *r, const struct repo_move *m, struct strv *restored,
 		   struct strv *kept);
 

@@ -636,3 +636,87 @@ Test(repo, remote_resolution)
 	repo_free(r);
 	strv_free(&cands);
 }
+
+/* A checkout killed half way (set up by hand here, exactly): HEAD still at `from`, some paths at
+ * `to`, one cut short, one deleted, one the move adds. repo_move_undo puts back the checkout's
+ * own paths to `from` and never touches what someone else wrote: a move's path with other
+ * content, or a file the move has nothing to do with. The intent round-trips through the
+ * repository. */
+Test(repo, interrupted_move_is_undone_but_never_an_operators_change)
+{
+	struct repo *r;
+	struct repo_move m = {.op = 7}, got;
+	struct strv restored = {0}, kept = {0};
+	char *from, *to, *path, *text, *status;
+
+	commit_file(dev, "g.txt", "g1\n", "g1");
+	GIT_OK(dev, "push", "-q", "origin", "main", NULL);
+	GIT_OK(live, "pull", "-q", NULL);
+	from = git(live, "rev-parse", "HEAD", NULL);
+	tl_write(xasprintf("%s/a.txt", dev), "a2: a longer second version of a\n");
+	tl_write(xasprintf("%s/dir/b.txt", dev), "b2\n");
+	tl_write(xasprintf("%s/c.txt", dev), "c2\n");
+	mkdir(xasprintf("%s/new", dev), 0755);
+	tl_write(xasprintf("%s/new/d.txt", dev), "d2\n");
+	GIT_OK(dev, "rm", "-q", "g.txt", NULL);
+	GIT_OK(dev, "add", "-A", NULL);
+	GIT_OK(dev, "commit", "-q", "-m", "to", NULL);
+	GIT_OK(dev, "push", "-q", "origin", "main", NULL);
+	GIT_OK(live, "fetch", "-q", NULL);
+	to = git(live, "rev-parse", "origin/main", NULL);
+
+	r = open_live();
+	strlcpy_(m.from, from, sizeof(m.from));
+	strlcpy_(m.to, to, sizeof(m.to));
+	strlcpy_(m.ref, "main", sizeof(m.ref));
+	cr_assert_eq(repo_move_pending(r, &got), 0, "a move pending before one began");
+	cr_assert_eq(repo_move_begin(r, &m), 0, "%s", repo_errmsg(r));
+	cr_assert_eq(repo_move_pending(r, &got), 1, "%s", repo_errmsg(r));
+	cr_assert_str_eq(got.from, from);
+	cr_assert_str_eq(got.to, to);
+	cr_assert_str_eq(got.ref, "main");
+	cr_assert_eq(got.op, 7);
+
+	/* the half-done checkout, and the operator's own files */
+	tl_write(xasprintf("%s/a.txt", live), "a2: a longer"); /* cut short */
+	tl_write(xasprintf("%s/dir/b.txt", live), "b2\n");
+	tl_write(xasprintf("%s/c.txt", live), "c2\n");
+	mkdir(xasprintf("%s/new", live), 0755);
+	tl_write(xasprintf("%s/new/d.txt", live), "the operator's own\n");
+	unlink(xasprintf("%s/g.txt", live));
+	tl_write(xasprintf("%s/notes.local", live), "not the move's\n");
+
+	cr_assert_eq(repo_move_undo(r, &m, &restored, &kept), 0, "%s", repo_errmsg(r));
+	cr_assert_eq(restored.n, 4, "restored %zu paths", restored.n);
+	cr_assert(strv_contains(&restored, "a.txt") && strv_contains(&restored, "dir/b.txt") &&
+		  strv_contains(&restored, "c.txt") && strv_contains(&restored, "g.txt"));
+	cr_assert_eq(kept.n, 1);
+	cr_assert_str_eq(kept.v[0], "A new/d.txt");
+
+	text = tl_read(xasprintf("%s/a.txt", live));
+	cr_assert_str_eq(text, "a1\n");
+	text = tl_read(xasprintf("%s/dir/b.txt", live));
+	cr_assert_str_eq(text, "b1\n");
+	text = tl_read(xasprintf("%s/g.txt", live));
+	cr_assert_str_eq(text, "g1\n");
+	path = xasprintf("%s/c.txt", live);
+	cr_assert_neq(access(path, F_OK), 0, "the file the move added is still there");
+	text = tl_read(xasprintf("%s/new/d.txt", live));
+	cr_assert_str_eq(text, "the operator's own\n");
+	text = tl_read(xasprintf("%s/notes.local", live));
+	cr_assert_str_eq(text, "not the move's\n");
+	status = git(live, "status", "--porcelain", "--untracked-files=all", NULL);
+	cr_assert_str_eq(status, "?? new/d.txt\n?? notes.local", "%s", status);
+
+	/* nothing left to do once the operator's file is gone, and the record goes */
+	unlink(xasprintf("%s/new/d.txt", live));
+	strv_free(&restored);
+	strv_free(&kept);
+	cr_assert_eq(repo_move_undo(r, &m, &restored, &kept), 0, "%s", repo_errmsg(r));
+	cr_assert_eq(restored.n + kept.n, 0);
+	cr_assert_eq(repo_move_end(r), 0);
+	cr_assert_eq(repo_move_pending(r, &got), 0);
+	strv_free(&restored);
+	strv_free(&kept);
+	repo_free(r);
+}

@@ -59,7 +59,8 @@ static void deploy_killed_in_checkout(struct sample *s, const char *bulk, char c
 	/* the kill lands while libgit2 writes the files: after the first 100 appear */
 	for (int i = 0; i < 600000 && seen < 100; i++) {
 		if (waitpid(pid, NULL, WNOHANG) == pid)
-			cr_assert_fail("the deploy ended before its checkout was seen:\n%s", tl_read(log));
+			cr_assert_fail("the deploy ended before its checkout was seen:\n%s",
+				       tl_read(log));
 		seen = count_entries(dir);
 		if (seen < 100)
 			usleep(100);
