@@ -77,10 +77,10 @@ static void deploy_killed_in_checkout(struct sample *s, const char *bulk, char c
 /* The drill's open finding: a SIGKILL while libgit2 checks out the new commit left files of
  * both commits in the tree (HEAD still at the old one) and every later deploy was refused as a
  * dirty tree. The move's intent is recorded in the repository before the checkout starts; the
- * next deploy puts the paths the move was changing back to the old commit (recorded as a
- * checkout-restore step) and proceeds. A path holding someone's own change is never touched:
- * it is named with how to drop it, the deploy is refused as dirty, and once it is dropped the
- * next deploy proceeds. */
+ * next deploy (or rollback) puts the paths the move was changing back to the old commit
+ * (recorded as a checkout-restore step) and proceeds. A path holding someone's own change is
+ * never touched: it is named with how to drop it, the deploy is refused as dirty, and once it
+ * is dropped the next deploy proceeds. */
 Test(interrupted, killed_checkout_is_put_back_and_never_an_operators_change)
 {
 	struct sample s;
@@ -143,6 +143,19 @@ Test(interrupted, killed_checkout_is_put_back_and_never_an_operators_change)
 	sample_head(&s, now);
 	cr_assert_str_eq(now, b);
 	cr_assert_eq(tl_sh("test -z \"$(git -C '%s' status --porcelain)\"", s.checkout), 0);
+	tl_run_release(&r);
+
+	/* 3. a rollback after the killed checkout puts it back too, then rolls back (to a) */
+	deploy_killed_in_checkout(&s, "bulk3", now);
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "the rollback after the killed checkout failed:\n%s\n%s",
+		     r.out, r.err);
+	cr_assert(strstr(r.out, "putting back its paths to "),
+		  "the rollback did not put the checkout back:\n%s", r.out);
+	sample_head(&s, now);
+	cr_assert_str_eq(now, a);
+	cr_assert_eq(tl_sh("test -z \"$(git -C '%s' status --porcelain)\"", s.checkout), 0,
+		     "the tree is not clean after the rollback");
 	tl_run_release(&r);
 	sample_teardown(&s);
 }
