@@ -43,7 +43,9 @@
 	    EVF("x", "exec_mode", F_STR, fl, m.exec_mode),                                         \
 	    EVF("cd", "config_digest", F_STR, fl, m.config_digest),                                \
 	    EVF("rv", "reverts", F_U64, fl, m.reverts), EVF("why", "reason", F_STR, fl, m.reason), \
-	    EVF("pid", "pid", F_U32, fl, m.pid), EVF("tg", "targets", F_STRV, fl, m.targets)
+	    EVF("pid", "pid", F_U32, fl, m.pid), EVF("tg", "targets", F_STRV, fl, m.targets),      \
+	    EVF("n", "number", F_U64, (fl) | SPARSE, m.number),                                    \
+	    EVF("fr", "from", F_STRV, (fl) | SPARSE, m.from)
 
 static const struct ledger_field f_op_requested[] = {REQUEST_FIELDS(op_requested, 0)};
 
@@ -158,6 +160,11 @@ static const struct ledger_field f_build_completed[] = {
     EVF("c", "commit", F_STR, 0, build_completed.commit),
 };
 
+static const struct ledger_field f_quarantine_lifted[] = {
+    EVF("c", "commit", F_STR, 0, quarantine_lifted.commit),
+    EVF("r", "reason", F_STR, 0, quarantine_lifted.reason),
+};
+
 /* The one-line descriptions (grammar: ledger_event_type_text() in ledger.h). */
 #define REQUEST_TEXT(verb, R)                                                                      \
 	"{" R "kind} " verb "[ {" R "mode}][ '{" R "ref!" R "mode}'] on {" R "runtime}: {" R       \
@@ -205,6 +212,8 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
 	"{pid}, {memory_bytes:kib} KiB"),
     ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c", reduce_counters_only,
 	"build completed at {commit:short}[ in {path}]"),
+    ROW(LEDGER_EV_QUARANTINE_LIFTED, "quarantine.lifted", f_quarantine_lifted, "c",
+	reduce_quarantine_lifted, "quarantine lifted from {commit:short}[: {reason}]"),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)

@@ -266,6 +266,7 @@ int reduce_health_checked(struct ledger_state *st, const struct ledger_event *ev
 int reduce_owner_changed(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_unit_observed(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_counters_only(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_quarantine_lifted(struct ledger_state *st, const struct ledger_event *ev);
 event_apply_fn event_type_apply(enum ledger_event_type t);
 
 /* ---- store.c ------------------------------------------------------------------------------ */

@@ -199,6 +199,209 @@ out:
 	return rc;
 }
 
+/* ---- operation numbers ------------------------------------------------------------------- */
+
+/* The operations counted by the snapshot at key k (counters.ops), decoded into a scratch state. */
+static int snapshot_ops(struct ledger *lg, const MDB_val *k, const MDB_val *v,
+			struct ledger_state *scratch, uint64_t *ops)
+{
+	int rc = ledger_state_decode(v->mv_data, v->mv_size, scratch);
+
+	if (rc < 0)
+		return lg_err(lg, rc, "snapshot %llu does not decode: %s",
+			      (unsigned long long)key_seq(k), ledger_strerror(rc));
+	*ops = scratch->counters.ops;
+	return 0;
+}
+
+/* Counts operation starts in (from, ...]: stops at `until` (when non-zero) or when the count
+ * reaches `want` (when non-zero). *at gets the sequence it stopped at, *count the starts. */
+static int count_starts(struct ledger *lg, MDB_txn *txn, uint64_t from, uint64_t until,
+			uint64_t want, uint64_t *count, uint64_t *at, bool *at_start)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint64_t be = htobe64(from + 1), n = *count;
+	int rc;
+
+	*at = 0;
+	*at_start = false;
+	rc = mdb_cursor_open(txn, lg->events, &c);
+	if (rc)
+		return lg_mdb_err(lg, rc, "open cursor");
+	k = (MDB_val){sizeof(be), &be};
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		uint64_t seq = key_seq(&k), op;
+		enum ledger_event_type t;
+		bool start;
+
+		if (until && seq > until)
+			break;
+		rc = ledger_event_peek(v.mv_data, v.mv_size, &t, &op, NULL);
+		if (rc < 0) {
+			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			break;
+		}
+		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+		n += start;
+		*at = seq;
+		*at_start = start;
+		if ((until && seq == until) || (want && start && n == want))
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = lg_mdb_err(lg, rc, "read events");
+	mdb_cursor_close(c);
+	*count = n;
+	return rc;
+}
+
+int ledger_op_number(struct ledger *lg, uint64_t op, uint64_t *number)
+{
+	struct ledger_state *scratch = NULL;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	uint64_t be, from = 0, count = 0, at;
+	bool at_start;
+	int rc;
+
+	if (!lg || !number || op == 0)
+		return LEDGER_EINVAL;
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	/* the newest snapshot before op */
+	rc = mdb_cursor_open(txn, lg->snapshots, &c);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "open cursor");
+		goto out;
+	}
+	be = htobe64(op);
+	k = (MDB_val){sizeof(be), &be};
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0) {
+		scratch = malloc(sizeof(*scratch));
+		if (!scratch) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		from = key_seq(&k);
+		rc = snapshot_ops(lg, &k, &v, scratch, &count);
+		if (rc < 0)
+			goto out;
+	} else if (rc != MDB_NOTFOUND) {
+		rc = lg_mdb_err(lg, rc, "read snapshots");
+		goto out;
+	}
+	rc = count_starts(lg, txn, from, op, 0, &count, &at, &at_start);
+	if (rc == 0 && (at != op || !at_start))
+		rc = lg_err(lg, LEDGER_ENOTFOUND, "%llu is not an operation",
+			    (unsigned long long)op);
+	if (rc == 0)
+		*number = count;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	store_read_end(lg, txn);
+	free(scratch);
+	return rc;
+}
+
+int ledger_op_by_number(struct ledger *lg, uint64_t number, uint64_t *op)
+{
+	struct ledger_state *scratch = NULL;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	uint64_t *keys = NULL, from = 0, count = 0, at;
+	size_t nkeys = 0, cap = 0, lo, hi;
+	bool at_start;
+	int rc;
+
+	if (!lg || !op || number == 0)
+		return LEDGER_EINVAL;
+	rc = store_read_begin(lg, &txn);
+	if (rc)
+		return rc;
+	/* the snapshots' sequences (keys only), then a binary search for the newest snapshot that
+	 * counts fewer operations than `number` */
+	rc = mdb_cursor_open(txn, lg->snapshots, &c);
+	if (rc) {
+		rc = lg_mdb_err(lg, rc, "open cursor");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (nkeys == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			uint64_t *nk = realloc(keys, ncap * sizeof(*nk));
+
+			if (!nk) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap = ncap;
+		}
+		keys[nkeys++] = key_seq(&k);
+	}
+	if (rc != MDB_NOTFOUND) {
+		rc = lg_mdb_err(lg, rc, "read snapshots");
+		goto out;
+	}
+	rc = 0;
+	if (nkeys) {
+		scratch = malloc(sizeof(*scratch));
+		if (!scratch) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	lo = 0;
+	hi = nkeys; /* keys[0..lo) count < number, keys[hi..) count >= number */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t be = htobe64(keys[mid]), ops;
+
+		k = (MDB_val){sizeof(be), &be};
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		if (rc) {
+			rc = lg_mdb_err(lg, rc, "read snapshots");
+			goto out;
+		}
+		rc = snapshot_ops(lg, &k, &v, scratch, &ops);
+		if (rc < 0)
+			goto out;
+		if (ops < number) {
+			lo = mid + 1;
+			from = keys[mid];
+			count = ops;
+		} else {
+			hi = mid;
+		}
+	}
+	rc = count_starts(lg, txn, from, 0, number, &count, &at, &at_start);
+	if (rc == 0 && (count != number || !at_start))
+		rc = lg_err(lg, LEDGER_ENOTFOUND, "no operation %llu (the ledger holds %llu)",
+			    (unsigned long long)number, (unsigned long long)count);
+	if (rc == 0)
+		*op = at;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	store_read_end(lg, txn);
+	free(keys);
+	free(scratch);
+	return rc;
+}
+
 /* ---- the events of one operation ---------------------------------------------------------- */
 
 static bool is_terminal(enum ledger_event_type t)
@@ -582,7 +785,7 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 	size_t n = 0, cap = 0;
 	enum ledger_event_type t;
 	const uint8_t *buf = NULL;
-	uint64_t seq = 0, op = 0;
+	uint64_t seq = 0, op = 0, starts = 0;
 	int64_t time_ns = 0;
 	size_t len = 0;
 	int rc;
@@ -609,6 +812,7 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		if (f && f->since_ns && time_ns < f->since_ns)
 			break;
 		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+		starts += start;
 		if (!start && !is_terminal(t))
 			continue;
 		rc = walk_op_event(lg, &ends, buf, len, t, op, seq, time_ns, &rv, &end);
@@ -642,6 +846,7 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		row->request.seq = seq;
 		n++;
 		row->op = op;
+		row->number = starts; /* for now: the how-many-th start walking back */
 		row->started_ns = time_ns;
 		if (end) {
 			row->finished_ns = end->finished_ns;
@@ -654,6 +859,14 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 	}
 	ledger_iter_free(it);
 	free(ends.v);
+	/* numbers: the newest row's, looked up, then one less per operation walked past */
+	if (rc >= 0 && n) {
+		uint64_t first = 0, k0 = out[0].number;
+
+		rc = ledger_op_number(lg, out[0].op, &first);
+		for (size_t i = 0; i < n && rc >= 0; i++)
+			out[i].number = first - (out[i].number - k0);
+	}
 	/* what each operation deployed: known at request time, or only once it moved the checkout
 	 */
 	for (size_t i = 0; i < n && rc >= 0; i++) {

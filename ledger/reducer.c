@@ -187,6 +187,18 @@ static void good_remove_scope(struct ledger_state *st, const struct ledger_infli
 		good_remove(&st->services[in->services[i]].rt[in->runtime], commit);
 }
 
+/* Whether a service of the operation still runs commit on its runtime after it: a rollback that
+ * rolled one service away from a commit another of its services went (back) to does not
+ * quarantine it. */
+static bool service_runs_scope(const struct ledger_state *st, const struct ledger_inflight *in,
+			       const char *commit)
+{
+	for (uint32_t i = 0; i < in->nservices; i++)
+		if (strcmp(st->services[in->services[i]].rt[in->runtime].commit, commit) == 0)
+			return true;
+	return false;
+}
+
 static void inflight_fill(struct ledger_state *st, struct ledger_inflight *in,
 			  const struct ledger_event *ev, const struct ledger_op_requested *req)
 {
@@ -200,6 +212,22 @@ static void inflight_fill(struct ledger_state *st, struct ledger_inflight *in,
 	str_copy(in->commit, sizeof(in->commit), req->commit);
 	str_copy(in->prev_commit, sizeof(in->prev_commit), req->prev_commit);
 	in->reverts = req->reverts;
+	/* kept only for requests that carry their number: snapshots of older ledgers stay equal
+	 * to their replay */
+	in->numbered = req->number != 0;
+	in->number = in->numbered ? st->counters.ops : 0;
+	in->manual = in->numbered && strcmp(S(req->reason), "manual") == 0;
+	/* what a rollback rolls away from: "service=commit" entries, kept as distinct commits */
+	for (uint32_t i = 0; i < req->from.n && req->from.v; i++) {
+		const char *eq = strrchr(S(req->from.v[i]), '=');
+		const char *c = eq ? eq + 1 : S(req->from.v[i]);
+		bool dup = false;
+
+		for (uint32_t j = 0; j < in->nfrom && !dup; j++)
+			dup = strcmp(in->from[j], c) == 0;
+		if (*c && !dup && in->nfrom < LEDGER_MAX_FROM)
+			str_copy(in->from[in->nfrom++], sizeof(in->from[0]), c);
+	}
 	for (uint32_t i = 0; i < req->services.n; i++) {
 		int idx = service_get(st, S(req->services.v[i]));
 		bool dup = false;
@@ -267,8 +295,28 @@ static void op_finish(struct ledger_state *st, const struct ledger_inflight *in,
 				quarantine_remove(st, rt->commit);
 			}
 		}
-		if (strcmp(in->kind, "rollback") == 0 && in->reverts != 0 && in->prev_commit[0] &&
-		    strcmp(in->prev_commit, in->commit) != 0) {
+		if (strcmp(in->kind, "rollback") != 0 || in->reverts == 0)
+			break;
+		if (in->nfrom) {
+			/* this shiplog's rollbacks name what each service ran before it: those
+			 * commits, not the checkout's, are what was rolled away from (except one
+			 * that a service of the rollback runs now, verified or left in place) */
+			if (in->manual)
+				snprintf(reason, sizeof(reason),
+					 "rolled back by hand (operation %llu, by %.60s)",
+					 (unsigned long long)in->number, in->actor);
+			else
+				snprintf(reason, sizeof(reason), "rolled back by operation %llu",
+					 (unsigned long long)(in->number ? in->number : in->op));
+			for (uint32_t i = 0; i < in->nfrom; i++) {
+				if (!service_runs_scope(st, in, in->from[i])) {
+					quarantine_add(st, in->from[i], in->reverts, in->op,
+						       ev->time_ns, reason);
+					good_remove_scope(st, in, in->from[i]);
+				}
+			}
+		} else if (in->prev_commit[0] && strcmp(in->prev_commit, in->commit) != 0) {
+			/* older ledgers: the checkout commit before the rollback */
 			snprintf(reason, sizeof(reason), "rolled back by operation %llu",
 				 (unsigned long long)in->op);
 			quarantine_add(st, in->prev_commit, in->reverts, in->op, ev->time_ns,
@@ -455,6 +503,12 @@ int reduce_unit_observed(struct ledger_state *st, const struct ledger_event *ev)
 	if (idx >= 0)
 		st->services[idx].rt[o->runtime].healthy =
 		    strcmp(S(o->active_state), "active") == 0;
+	return 0;
+}
+
+int reduce_quarantine_lifted(struct ledger_state *st, const struct ledger_event *ev)
+{
+	quarantine_remove(st, S(ev->u.quarantine_lifted.commit));
 	return 0;
 }
 

@@ -112,8 +112,19 @@ static const struct state_field service_fields[] = {
 };
 SCHEMA(service_schema, service_fields, false);
 
+/* A rollback's "from" commits: each a char[LEDGER_COMMIT_MAX], written as a one-string tuple. */
+static const struct state_field from_fields[] = {
+    {.key = "c", .kind = SK_STR, .off = 0, .size = LEDGER_COMMIT_MAX},
+};
+SCHEMA(from_schema, from_fields, true);
+
 static const struct state_field inflight_fields[] = {
     S_NUM("op", SK_U64, struct ledger_inflight, op),
+    S_NUM("n", SK_U64, struct ledger_inflight, number),
+    S_NUM("nb", SK_BOOL, struct ledger_inflight, numbered),
+    S_NUM("mn", SK_BOOL, struct ledger_inflight, manual),
+    S_LIST("fr", struct ledger_inflight, from, offsetof(struct ledger_inflight, nfrom),
+	   LEDGER_MAX_FROM, from_schema),
     S_STR("k", struct ledger_inflight, kind),
     S_INT("rt", struct ledger_inflight, runtime, 0, LEDGER_RT__COUNT - 1, 0),
     S_STR("ph", struct ledger_inflight, phase),

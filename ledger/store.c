@@ -687,6 +687,28 @@ static void event_assign(struct ledger_event *ev, const struct ledger_event *ori
 		ev->time_ns = now;
 }
 
+/* The request fields of an event that starts an operation (op.requested, standalone
+ * op.refused), or NULL. */
+static struct ledger_op_requested *event_start_request(struct ledger_event *ev)
+{
+	if (ev->type == LEDGER_EV_OP_REQUESTED)
+		return &ev->u.op_requested;
+	if (ev->type == LEDGER_EV_OP_REFUSED && ev->op == ev->seq)
+		return &ev->u.op_refused.req;
+	return NULL;
+}
+
+/* An operation's number is the count of operations up to it: assigned here, inside the write
+ * transaction, so concurrent writers (a refusal does not hold the deploy lock) never share one.
+ * `ops` is the count before this event. */
+static void event_number(struct ledger_event *ev, uint64_t ops)
+{
+	struct ledger_op_requested *req = event_start_request(ev);
+
+	if (req && req->number == 0)
+		req->number = ops + 1;
+}
+
 /* One attempt: begin, assign, encode, apply, put, snapshot, commit. */
 static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const uint8_t *const *bufs,
 			    const size_t *lens, size_t n, uint64_t *first)
@@ -727,6 +749,7 @@ static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const u
 		arena_reset(lg->arena);
 		if (evs) {
 			event_assign(&ev, &evs[i], seq, now);
+			event_number(&ev, lg->work->counters.ops);
 			rc = ledger_event_encode(&ev, &buf, &len);
 			if (rc < 0) {
 				event_check(&ev, err, sizeof(err));
@@ -783,6 +806,24 @@ static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const u
 		goto out;
 	}
 	/* the work state is the state after the last event now */
+	{
+		uint64_t ops = lg->cache->counters.ops;
+
+		for (size_t i = 0; evs && i < n; i++) {
+			struct ledger_op_requested *req;
+
+			event_assign(&ev, &evs[i], last + 1 + i, now);
+			req = event_start_request(&ev);
+			if (req && req->number == 0) {
+				struct ledger_op_requested *oreq =
+				    evs[i].type == LEDGER_EV_OP_REQUESTED
+					? &evs[i].u.op_requested
+					: &evs[i].u.op_refused.req;
+				oreq->number = ops + 1;
+			}
+			ops += req != NULL;
+		}
+	}
 	{
 		struct ledger_state *t = lg->cache;
 

@@ -208,6 +208,34 @@ static void add_target(struct rollback_plan *p, const struct config *cfg, size_t
 	strlcpy_(t->from, ss ? ss->rt[p->runtime].commit : "", sizeof(t->from));
 }
 
+/* What each target rolls away from: what it runs (a completed interrupted rollback: what that
+ * one recorded it ran; a service it had moved in an older ledger that recorded nothing: the
+ * checkout's commit before it). */
+static void plan_away(struct rollback_plan *p, const struct config *cfg,
+		      const struct ledger_op_requested *ireq)
+{
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct rollback_target *t = &p->targets[i];
+		const char *name = cfg->services[t->service].name;
+		size_t nl = strlen(name);
+		const char *away = NULL;
+
+		for (uint32_t k = 0; ireq && k < ireq->from.n && !away; k++) {
+			const char *e = ireq->from.v[k];
+
+			if (strncmp(e, name, nl) == 0 && e[nl] == '=' && e[nl + 1])
+				away = e + nl + 1;
+		}
+		if (!away && t->from[0] && !streq(t->from, t->commit))
+			away = t->from;
+		if (!away && ireq && !ireq->from.n && p->quarantine[0])
+			away = p->quarantine;
+		if (!away)
+			away = t->from;
+		strlcpy_(t->away, away, sizeof(t->away));
+	}
+}
+
 static void plan_init(struct rollback_plan *p, const char *mode, const char *ref,
 		      const char *reason, int runtime, enum remote_mode exec_mode, const char *head)
 {
@@ -478,6 +506,7 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 		if (ireq->prev_commit[0])
 			strlcpy_(p->quarantine, ireq->prev_commit, sizeof(p->quarantine));
 	}
+	plan_away(p, cfg, ireq);
 	return check_targets(p, "no target: no service in scope has an earlier good commit");
 }
 
@@ -512,6 +541,7 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 	/* what they run is what the failed deploy left, whatever the ledger says */
 	for (size_t i = 0; i < p->ntargets; i++)
 		strlcpy_(p->targets[i].from, f->target, sizeof(p->targets[i].from));
+	plan_away(p, cfg, NULL);
 	return check_targets(p, "nothing to roll back to: no last-good commit and no previous "
 				"commit");
 }
@@ -552,8 +582,18 @@ void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg
 	out_say("would record: a %s rollback (%s%s%s) on %s, %s%s", p->reason, p->mode,
 		p->ref[0] ? " " : "", p->ref, ledger_runtime_name(p->runtime),
 		remote_mode_name(p->exec_mode), reverts);
-	if (p->quarantine[0])
-		out_say("would quarantine %.12s, the commit it rolls away from", p->quarantine);
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const char *c = p->targets[i].away;
+		bool dup = !c[0];
+
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = streq(p->targets[k].away, c);
+		for (size_t k = 0; k < p->ntargets && !dup; k++)
+			dup = streq(p->targets[k].commit, c); /* a service goes (back) there */
+		if (!dup)
+			out_say("would quarantine %.12s, what %s runs", c,
+				cfg->services[p->targets[i].service].name);
+	}
 	if (p->completes)
 		out_say("would verify every service: completing operation %" PRIu64, p->completes);
 	if (p->no_build)
@@ -603,11 +643,12 @@ json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *c
 	a = json_array();
 	for (size_t i = 0; i < p->ntargets; i++) {
 		const struct rollback_target *t = &p->targets[i];
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b}", "service",
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b,s:o}", "service",
 						   json_str(cfg->services[t->service].name), "from",
 						   json_commit(t->from), "to", json_str(t->commit),
 						   "restart",
-						   p->restart_all || !streq(t->from, t->commit)));
+						   p->restart_all || !streq(t->from, t->commit),
+						   "rolls_away_from", json_commit(t->away)));
 	}
 	json_object_set_new(o, "targets", a);
 	a = json_array();
@@ -748,8 +789,11 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 {
 	struct ledger_op_requested req = {0};
 	const char *svcs[LEDGER_MAX_SERVICES], *targets[LEDGER_MAX_SERVICES];
+	const char *from[LEDGER_MAX_SERVICES];
 	char target_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
+	char from_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
 	char reverts[64] = "";
+	size_t nfrom = 0;
 	int r;
 
 	for (size_t i = 0; i < p->ntargets; i++) {
@@ -757,6 +801,13 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 		snprintf(target_buf[i], sizeof(target_buf[i]), "%s=%s", svcs[i],
 			 p->targets[i].commit);
 		targets[i] = target_buf[i];
+		/* what it rolls away from: the reducer quarantines these, not the checkout's */
+		if (p->targets[i].away[0]) {
+			snprintf(from_buf[nfrom], sizeof(from_buf[nfrom]), "%s=%s", svcs[i],
+				 p->targets[i].away);
+			from[nfrom] = from_buf[nfrom];
+			nfrom++;
+		}
 	}
 	req.kind = "rollback";
 	req.mode = p->mode;
@@ -772,6 +823,8 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 	req.reason = p->reason;
 	req.targets.n = (uint32_t)p->ntargets;
 	req.targets.v = targets;
+	req.from.n = (uint32_t)nfrom;
+	req.from.v = from;
 	r = op_begin(op, lg, &req);
 	if (r < 0)
 		return r;

@@ -80,6 +80,9 @@ struct rollback_target {
 	size_t service;		   /* index into cfg->services */
 	char commit[REPO_OID_HEX]; /* where it goes */
 	char from[REPO_OID_HEX];   /* what it runs now ("" unknown) */
+	char away[REPO_OID_HEX];   /* what it rolls away from: recorded in op.requested `from`, and
+				    * quarantined when the rollback succeeds unless a service of the
+				    * rollback runs it then; "" unknown */
 };
 
 /* A service in scope that the rollback leaves as it is, and why. */
@@ -113,8 +116,9 @@ struct rollback_plan {
 	char *ref;	    /* the target as written, "" for last-good and auto (owned) */
 	const char *reason; /* "manual" | "auto" */
 	uint64_t reverts;   /* the operation whose effect is undone (0 none) */
-	char quarantine[REPO_OID_HEX]; /* what it rolls away from (recorded as prev_commit; the
-					* reducer quarantines it); "" unknown */
+	char quarantine[REPO_OID_HEX]; /* the checkout's commit it rolls away from (recorded as
+					* prev_commit; the reducer of older ledgers quarantined it;
+					* now each target's `away` is); "" unknown */
 	int runtime;
 	enum remote_mode exec_mode;
 	/* how it runs */

@@ -202,6 +202,67 @@ Test(rollback, a_rollback_can_be_rolled_back)
 	sample_teardown(&s);
 }
 
+/* Issue 11: a scoped manual `rollback --to` quarantines what its services ran (the workers'
+ * commit), not the checkout's commit (here web's verified one), and says it was by hand; then
+ * `status` shows the drift of web, whose files the rollback moved under it. */
+Test(rollback, scoped_manual_rollback_quarantines_what_its_services_ran)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], c3[41], want[160], first[32];
+	unsigned long op1;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "scopedq", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	deploy_ok(&s, "--edge-ready");
+	op1 = sample_newest_op(&s, "\"deploy\"");
+	cr_assert_gt(op1, 0);
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	deploy_ok(&s, "--workers-only");
+	strlcpy_(c3, sample_commit(&s, NULL, "echo three >> NOTES", "three"), sizeof(c3));
+	deploy_ok(&s, "--web-only");
+
+	snprintf(first, sizeof(first), "%lu", op1);
+	sample_shiplog(&s, &r, NULL, "rollback", "--to", first, "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	{
+		char got[41];
+
+		sample_beat_commit(&s, "compute", got);
+		cr_assert_str_eq(got, c1, "compute runs %s", got);
+		sample_http_commit(&s, "web", got);
+		cr_assert_str_eq(got, c3, "web was left out and runs %s", got);
+	}
+
+	sample_shiplog(&s, &r, NULL, "--json", "status", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "\"commit\":\"%s\"", c2);
+	cr_assert(strstr(r.out, want), "the workers' commit %s is not quarantined:\n%s", c2, r.out);
+	cr_assert(strstr(r.out, "rolled back by hand"), "the reason does not say by hand:\n%s",
+		  r.out);
+	{
+		char *q = strstr(r.out, "\"quarantine\":[");
+		char *end = q ? strchr(q, ']') : NULL;
+
+		cr_assert(q && end, "%s", r.out);
+		*end = '\0';
+		cr_assert(!strstr(q, c3), "web's verified commit %s was quarantined:\n%s", c3, q);
+	}
+	tl_run_release(&r);
+
+	/* the rollback moved the shared checkout to c1 under web, which runs c3 */
+	sample_shiplog(&s, &r, NULL, "status", NULL);
+	snprintf(want, sizeof(want), "drift: web runs %.12s but its files on disk are %.12s", c3,
+		 c1);
+	cr_assert(strstr(r.out, want), "no drift line for web after the rollback:\n%s", r.out);
+	cr_assert(!strstr(r.out, "drift: compute"), "%s", r.out);
+	cr_assert(!strstr(r.out, "drift: api"), "api runs c1, the files are c1:\n%s", r.out);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
 Test(rollback, quarantined_commit_needs_force)
 {
 	struct sample s;

@@ -33,6 +33,8 @@ static void fill_request(struct ledger_op_requested *r)
 	r->reason = "manual";
 	r->pid = 4242;
 	r->targets = (struct ledger_strv){2, targets2};
+	r->number = 12;
+	r->from = (struct ledger_strv){2, targets2};
 }
 
 /* Every field of every type set to a non-zero value. */
@@ -129,6 +131,10 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.build_completed.path = "/srv/app";
 		ev->u.build_completed.commit = "dddd";
 		break;
+	case LEDGER_EV_QUARANTINE_LIFTED:
+		ev->u.quarantine_lifted.commit = "eeee";
+		ev->u.quarantine_lifted.reason = "fixed upstream";
+		break;
 	default:
 		break;
 	}
@@ -160,6 +166,8 @@ static void check_request(const struct ledger_op_requested *a, const struct ledg
 	SEQ(a->reason, b->reason);
 	IEQ(a->pid, b->pid);
 	check_strv(&a->targets, &b->targets);
+	IEQ(a->number, b->number);
+	check_strv(&a->from, &b->from);
 }
 
 static void check_same(const struct ledger_event *a, const struct ledger_event *b)
@@ -253,6 +261,10 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 	case LEDGER_EV_BUILD_COMPLETED:
 		SEQ(a->u.build_completed.path, b->u.build_completed.path);
 		SEQ(a->u.build_completed.commit, b->u.build_completed.commit);
+		break;
+	case LEDGER_EV_QUARANTINE_LIFTED:
+		SEQ(a->u.quarantine_lifted.commit, b->u.quarantine_lifted.commit);
+		SEQ(a->u.quarantine_lifted.reason, b->u.quarantine_lifted.reason);
 		break;
 	default:
 		cr_assert_fail("unexpected type %d", a->type);
@@ -852,6 +864,12 @@ Test(codec, state_round_trip_and_hostile)
 	strcpy(a->inflight.commit, "c1");
 	strcpy(a->inflight.prev_commit, "c0");
 	a->inflight.reverts = 91;
+	a->inflight.number = 40;
+	a->inflight.numbered = true;
+	a->inflight.manual = true;
+	a->inflight.nfrom = LEDGER_MAX_FROM;
+	for (int i = 0; i < LEDGER_MAX_FROM; i++)
+		snprintf(a->inflight.from[i], LEDGER_COMMIT_MAX, "f%d", i);
 	a->inflight.nservices = 3;
 	a->inflight.services[0] = 31;
 	a->inflight.services[1] = 0;

@@ -292,9 +292,100 @@ Test(query, history_rows)
 	cr_assert_eq(rows[4].outcome, LEDGER_OUT_SUCCEEDED);
 	cr_assert_eq(rows[4].finished_ns, T0 + (int64_t)(X - 1) * SEC);
 	cr_assert_str_eq(rows[4].request.u.op_requested.commit, "a1");
+	/* operations are numbered 1, 2, 3 ... (the refusal counts), whatever their sequence */
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(rows[i].number, 5 - i, "row %zu (op %llu) has number %llu", i,
+			     (unsigned long long)rows[i].op, (unsigned long long)rows[i].number);
+	cr_assert_eq(rows[0].request.u.op_requested.number, 5, "append stored the number");
+	cr_assert_eq(rows[3].request.u.op_refused.req.number, 2);
 	for (size_t i = 0; i < n; i++)
 		ledger_op_summary_release(&rows[i]);
 	free(rows);
+	/* a filtered walk numbers its rows the same */
+	{
+		struct ledger_history_filter f = {.runtime = LEDGER_RT_DOCKER, .outcome = -1};
+
+		cr_assert_eq(ledger_history(lg, &f, 0, &rows, &n), 0);
+		cr_assert_eq(n, 3);
+		cr_assert_eq(rows[0].number, 4);
+		cr_assert_eq(rows[1].number, 3);
+		cr_assert_eq(rows[2].number, 2);
+		for (size_t i = 0; i < n; i++)
+			ledger_op_summary_release(&rows[i]);
+		free(rows);
+	}
+}
+
+Test(query, op_numbers)
+{
+	const uint64_t ops[] = {A, X, B, R, C};
+	uint64_t v;
+
+	for (uint64_t i = 0; i < 5; i++) {
+		cr_assert_eq(ledger_op_number(lg, ops[i], &v), 0, "%s", ledger_errmsg(lg));
+		cr_assert_eq(v, i + 1, "op %llu: number %llu", (unsigned long long)ops[i],
+			     (unsigned long long)v);
+		cr_assert_eq(ledger_op_by_number(lg, i + 1, &v), 0, "%s", ledger_errmsg(lg));
+		cr_assert_eq(v, ops[i], "number %llu: op %llu", (unsigned long long)i + 1,
+			     (unsigned long long)v);
+	}
+	cr_assert_eq(ledger_op_by_number(lg, 6, &v), LEDGER_ENOTFOUND);
+	cr_assert_eq(ledger_op_number(lg, A + 1, &v), LEDGER_ENOTFOUND, "not an operation");
+	cr_assert_eq(ledger_op_number(lg, last + 5, &v), LEDGER_ENOTFOUND);
+}
+
+/* Numbers agree with a forward count on a generated ledger with snapshots, and a lookup costs
+ * a snapshot interval, not the ledger. */
+Test(query, op_numbers_on_a_larger_ledger, .timeout = 120)
+{
+	struct ledger_options o = {.snapshot_every = 1000};
+	char *big = tl_mkdtemp("opnum");
+	struct ledger_iter *it;
+	const struct ledger_event *ev;
+	struct ledger *b;
+	struct timespec t0, t1;
+	struct gen g;
+	uint64_t count = 0, v, checked = 0, lastop = 0;
+	double ms;
+	int rc;
+
+	cr_assert_eq(ledger_open(&b, big, LEDGER_OPEN_CREATE, &o), 0);
+	gen_init(&g, b, 7);
+	while (g.events < 20000)
+		gen_op(&g);
+	cr_assert_eq(ledger_iter_new(b, LEDGER_FORWARD, 0, &it), 0);
+	while ((rc = ledger_iter_next(it, &ev)) > 0) {
+		const struct ledger_op_requested *req =
+		    ev->type == LEDGER_EV_OP_REQUESTED			    ? &ev->u.op_requested
+		    : ev->type == LEDGER_EV_OP_REFUSED && ev->op == ev->seq ? &ev->u.op_refused.req
+									    : NULL;
+		if (!req)
+			continue;
+		count++;
+		lastop = ev->seq;
+		cr_assert_eq(req->number, count, "event %llu", (unsigned long long)ev->seq);
+		if (count % 97 == 0) {
+			cr_assert_eq(ledger_op_number(b, ev->seq, &v), 0);
+			cr_assert_eq(v, count);
+			cr_assert_eq(ledger_op_by_number(b, count, &v), 0);
+			cr_assert_eq(v, ev->seq);
+			checked++;
+		}
+	}
+	ledger_iter_free(it);
+	cr_assert_eq(rc, 0);
+	cr_assert_gt(checked, 10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ledger_op_by_number(b, count, &v), 0);
+	cr_assert_eq(ledger_op_number(b, lastop, &v), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	cr_log_info("op number lookups over %llu events: %.3f ms", (unsigned long long)g.events,
+		    ms);
+	cr_assert_lt(ms, 50.0, "two lookups took %.3f ms", ms);
+	ledger_close(b);
+	tl_rmrf(big);
+	free(big);
 }
 
 Test(query, history_filters)

@@ -310,6 +310,114 @@ Test(reducer, manual_rollback_quarantines_and_removes_from_good)
 	(void)a;
 }
 
+/* A rollback of this shiplog: numbered, reason given, with the "service=commit" it rolls away
+ * from. */
+static uint64_t rollback_request(const char *commit, const char *prev, unsigned n,
+				 const char *const *svcs, const char *const *from, unsigned nfrom,
+				 uint64_t reverts, const char *why)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
+
+	ev.u.op_requested.kind = "rollback";
+	ev.u.op_requested.commit = commit;
+	ev.u.op_requested.prev_commit = prev;
+	ev.u.op_requested.services = (struct ledger_strv){n, (const char **)svcs};
+	ev.u.op_requested.reverts = reverts;
+	ev.u.op_requested.reason = why;
+	ev.u.op_requested.number = st->counters.ops + 1;
+	ev.u.op_requested.from = (struct ledger_strv){nfrom, (const char **)from};
+	return apply(&ev);
+}
+
+/* A workers-only deploy of W after a full deploy of A, then a manual `rollback --to` of the
+ * worker: the worker ran W, the checkout is W too, but web still runs A. Only what the worker
+ * ran is quarantined, and the reason says it was by hand. */
+Test(reducer, scoped_manual_rollback_quarantines_what_its_services_ran)
+{
+	static const char *const compute[] = {"compute"}, *const from_w[] = {"compute=W"};
+	uint64_t a, w, r;
+	const struct ledger_quarantine *q;
+
+	a = deploy_ok("A", 0, 3);
+	w = request("deploy", "W", "A", 0, 0, 0);
+	moved(w, "W");
+	restart(w, "compute", 0, NULL);
+	finish(w, LEDGER_OUT_SUCCEEDED, 0, "");
+	/* a later web-only deploy moves the checkout to V: the rollback's prev_commit is V */
+	w = request("deploy", "V", "W", 0, 1, 0);
+	moved(w, "V");
+	restart(w, "web", 0, NULL);
+	finish(w, LEDGER_OUT_SUCCEEDED, 0, "");
+	r = rollback_request("A", "V", 1, compute, from_w, 1, w, "manual");
+	moved(r, "A");
+	restart(r, "compute", 0, "A");
+	finish(r, LEDGER_OUT_SUCCEEDED, 0, "");
+	q = ledger_state_quarantined(st, "W");
+	cr_assert_not_null(q, "what the worker ran is quarantined");
+	cr_assert_null(ledger_state_quarantined(st, "V"), "web's verified commit is not");
+	cr_assert_eq(q->rollback_op, r);
+	cr_assert_str_eq(q->reason, "rolled back by hand (operation 4, by alice@vps)");
+	cr_assert_str_eq(rt_of("web", 0)->good[0].commit, "V", "web keeps its last-good");
+	cr_assert_str_eq(rt_of("compute", 0)->good[0].commit, "A");
+	(void)a;
+}
+
+/* The automatic rollback says its number; services that already run their target roll away
+ * from nothing; a commit another service of the rollback still runs is not quarantined. */
+Test(reducer, rollback_from_list_rules)
+{
+	static const char *const two[] = {"web", "api"};
+	static const char *const from[] = {"web=B", "api=A"};
+	uint64_t b, d, r;
+	const struct ledger_quarantine *q;
+
+	deploy_ok("A", 0, 2);
+	b = deploy_ok("B", 0, 1); /* web runs B, api A */
+	d = request("deploy", "C", "B", 0, 2, 0);
+	restart(d, "web", 0, "C");
+	r = rollback_request("B", "C", 1, two, (const char *const[]){"web=C"}, 1, d, "auto");
+	restart(r, "web", 0, "B");
+	finish(r, LEDGER_OUT_SUCCEEDED, 0, "");
+	q = ledger_state_quarantined(st, "C");
+	cr_assert_not_null(q);
+	cr_assert_str_eq(q->reason, "rolled back by operation 4");
+	finish(d, LEDGER_OUT_ROLLED_BACK, r, "verify failed");
+
+	/* web B -> A, api stays at A: A is not quarantined, B is */
+	r = rollback_request("A", "B", 2, two, from, 2, b, "manual");
+	restart(r, "web", 0, "A");
+	finish(r, LEDGER_OUT_SUCCEEDED, 0, "");
+	cr_assert_not_null(ledger_state_quarantined(st, "B"));
+	cr_assert_null(ledger_state_quarantined(st, "A"));
+}
+
+/* quarantine.lifted takes a commit out of the quarantine and nothing else. */
+Test(reducer, quarantine_lifted)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_QUARANTINE_LIFTED};
+	uint64_t b, r, events;
+
+	deploy_ok("A", 0, 3);
+	b = deploy_ok("B", 0, 3);
+	r = request("rollback", "A", "B", 0, 3, b);
+	for (int i = 0; i < 3; i++)
+		restart(r, all[i], 0, "A");
+	finish(r, LEDGER_OUT_SUCCEEDED, 0, "");
+	cr_assert_not_null(ledger_state_quarantined(st, "B"));
+	events = st->counters.events;
+	ev.u.quarantine_lifted.commit = "B";
+	ev.u.quarantine_lifted.reason = "fixed in the config";
+	apply(&ev);
+	cr_assert_null(ledger_state_quarantined(st, "B"));
+	cr_assert_eq(st->nquarantine, 0);
+	cr_assert_eq(st->counters.events, events + 1);
+	cr_assert_str_eq(rt_of("web", 0)->good[0].commit, "A", "good lists unchanged");
+	/* lifting what is not there changes nothing else */
+	ev.u.quarantine_lifted.commit = "Z";
+	apply(&ev);
+	cr_assert_eq(st->nquarantine, 0);
+}
+
 Test(reducer, rolled_back_quarantines_its_commit)
 {
 	uint64_t d;

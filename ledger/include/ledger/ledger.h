@@ -80,6 +80,7 @@ enum ledger_event_type {
 	LEDGER_EV_SOAK_STOPPED,
 	LEDGER_EV_UNIT_OBSERVED,
 	LEDGER_EV_BUILD_COMPLETED,
+	LEDGER_EV_QUARANTINE_LIFTED,
 	LEDGER_EV__COUNT
 };
 
@@ -130,6 +131,12 @@ struct ledger_op_requested {
 	struct ledger_strv targets;  /* rollback: "service=commit", where each service goes (the
 				      * resolved target, whatever the operator named); empty in
 				      * ledgers written before it existed */
+	uint64_t number;	 /* the operation's number: 1, 2, 3 ... in the ledger (operations
+				  * and standalone refusals counted in order). ledger_append()
+				  * assigns it when 0; older ledgers lack it (the reducer counts) */
+	struct ledger_strv from; /* rollback: "service=commit", what each service it moves ran
+				  * before (the commits it rolls away from, quarantined when it
+				  * succeeds); empty when nothing moves and in older ledgers */
 };
 
 /* op.refused: a guard said no. Either standalone (op == seq; the request fields are filled) or
@@ -238,6 +245,13 @@ struct ledger_build_completed {
 	const char *commit; /* the commit its files were at */
 };
 
+/* quarantine.lifted: an operator took a commit out of the quarantine (`shiplog quarantine lift`):
+ * deploys of it are no longer refused. Outside any operation (op 0). */
+struct ledger_quarantine_lifted {
+	const char *commit; /* the full commit */
+	const char *reason; /* what the operator said, "" when nothing */
+};
+
 struct ledger_event {
 	/* envelope */
 	uint64_t seq;	  /* assigned by ledger_append(); ignored on input */
@@ -262,6 +276,7 @@ struct ledger_event {
 		struct ledger_soak soak; /* soak.started, soak.stopped */
 		struct ledger_unit_observed unit_observed;
 		struct ledger_build_completed build_completed;
+		struct ledger_quarantine_lifted quarantine_lifted;
 	} u;
 	void *_arena; /* private: storage of decoded strings */
 };
@@ -393,8 +408,11 @@ struct ledger_quarantine {
 	char reason[128];
 };
 
+#define LEDGER_MAX_FROM 8 /* distinct commits a rollback rolls away from */
+
 struct ledger_inflight {
-	uint64_t op; /* 0 when nothing runs */
+	uint64_t op;	 /* 0 when nothing runs */
+	uint64_t number; /* its operation number (counters.ops when it was requested) */
 	char kind[16];
 	int runtime;
 	char phase[LEDGER_NAME_MAX];
@@ -407,6 +425,11 @@ struct ledger_inflight {
 	uint32_t nservices;
 	uint8_t services[LEDGER_MAX_SERVICES]; /* indexes into ledger_state.services */
 	bool verify_failed;		       /* a health check of this operation failed */
+	/* rollbacks whose request carries an operation number (this shiplog's): */
+	bool manual;	/* reason "manual": an operator asked for it */
+	bool numbered;	/* the request carried `number` */
+	uint32_t nfrom; /* the commits it rolls away from, distinct */
+	char from[LEDGER_MAX_FROM][LEDGER_COMMIT_MAX]; /* (from the request's `from` list) */
 };
 
 /* Running duration histograms, one per phase name plus "total" (whole operations, from
@@ -553,6 +576,14 @@ void ledger_iter_free(struct ledger_iter *it);
  * order). *seq = last + 1 when none. */
 int ledger_seek_time(struct ledger *lg, int64_t time_ns, uint64_t *seq);
 
+/* Operation numbers. An operation's id is the sequence of its first event (op.requested, or a
+ * standalone op.refused); its number counts operations in ledger order (1, 2, 3 ...). Both
+ * lookups read the nearest snapshot (binary search over them for by_number) and peek at most a
+ * snapshot interval of events. LEDGER_ENOTFOUND when seq is no operation's first event, or no
+ * operation has that number. */
+int ledger_op_number(struct ledger *lg, uint64_t op, uint64_t *number);
+int ledger_op_by_number(struct ledger *lg, uint64_t number, uint64_t *op);
+
 /* Calls fn for every event of operation op, in order, without scanning the whole log (it starts
  * at op and stops at the operation's terminal event or the end). fn returns 0 to go on, > 0 to
  * stop, < 0 to fail with that code. LEDGER_ENOTFOUND when op is not an operation's first event. */
@@ -573,7 +604,8 @@ int ledger_replay(struct ledger *lg, uint64_t seq, struct ledger_state *st);
 /* One row of history: an operation summarized. Strings point into row-owned storage; release
  * with ledger_op_summary_release(). */
 struct ledger_op_summary {
-	uint64_t op;
+	uint64_t op;	 /* its id: the sequence of its first event */
+	uint64_t number; /* its number (1, 2, 3 ...) */
 	int64_t started_ns;
 	int64_t finished_ns;	     /* 0 when it never finished */
 	enum ledger_outcome outcome; /* NONE when still running or never closed */

@@ -521,6 +521,12 @@ static int import_remap(struct import *im, uint64_t base, bool apply)
 		if (apply && ev->op == 0 &&
 		    (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED))
 			ev->op = im->file_seq[i];
+		/* operation numbers are the importing ledger's count: ledger_append assigns them
+		 * (into an empty ledger, the same numbers as the file's) */
+		if (apply && ev->type == LEDGER_EV_OP_REQUESTED)
+			ev->u.op_requested.number = 0;
+		if (apply && ev->type == LEDGER_EV_OP_REFUSED)
+			ev->u.op_refused.req.number = 0;
 		r = import_remap_one(im, i, base, "op", &ev->op, apply);
 		if (r == 0 && ev->type == LEDGER_EV_OP_REQUESTED)
 			r = import_remap_one(im, i, base, "reverts", &ev->u.op_requested.reverts,
