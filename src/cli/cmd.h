@@ -57,8 +57,8 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_audit, cmd_check, cmd_deploy, cmd_diff, cmd_history, cmd_init,
-    cmd_ledger, cmd_lock, cmd_logs, cmd_metrics, cmd_rollback, cmd_show, cmd_soak, cmd_state,
-    cmd_stats, cmd_status, cmd_units;
+    cmd_ledger, cmd_lock, cmd_logs, cmd_metrics, cmd_quarantine, cmd_rollback, cmd_show, cmd_soak,
+    cmd_state, cmd_stats, cmd_status, cmd_units;
 
 extern const struct option cmd_no_options[];
 

@@ -384,6 +384,93 @@ Test(reads, status_shows_last_good_and_quarantine)
 	env_free(&e);
 }
 
+/* quarantine list shows what status shows; lift records quarantine.lifted, the commit leaves the
+ * quarantine (status, list, deploy's guard read the same state), and an unknown commit is exit
+ * 2 with nothing recorded. */
+Test(reads, quarantine_list_and_lift)
+{
+	struct env e;
+	struct tl_run r;
+	json_t *v;
+
+	env_new(&e, "reads-quar", true);
+	SL(&r, &e, "quarantine", "list");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "COMMIT") && strstr(r.out, "333333333333"), "%s", r.out);
+	/* the rolled-back deploy is operation 3 (sequence 28), rolled back by operation 4 (37) */
+	cr_assert(strstr(r.out, "  3       4  "), "op and rollback numbers: %s", r.out);
+	cr_assert(strstr(r.out, "verify failed: api: HTTP 502"), "%s", r.out);
+	tl_run_release(&r);
+
+	SL(&r, &e, "quarantine", "list", "--json");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_eq(count_lines(r.out), 1, "%s", r.out);
+	v = parse_json(r.out);
+	cr_assert_str_eq(jstr(v, "commit"), C3);
+	cr_assert_eq(jint(v, "op"), 3);
+	cr_assert_eq(jint(v, "op_seq"), 28);
+	cr_assert_eq(jint(v, "rollback_op"), 4);
+	cr_assert_eq(jint(v, "rollback_op_seq"), 37);
+	cr_assert(jstr(v, "since") && jstr(v, "reason"));
+	json_decref(v);
+	tl_run_release(&r);
+
+	/* unknown, ambiguous-free but absent, and malformed commits: exit 2, nothing recorded */
+	SL(&r, &e, "quarantine", "lift", "abcdef12");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "'abcdef12' is not quarantined") &&
+		      strstr(r.err, "shiplog quarantine list"),
+		  "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "quarantine", "lift", "main");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "quarantine", "lift");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "quarantine", "frobnicate");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "status", "--json");
+	v = parse_json(r.out);
+	cr_assert_eq(jint(v, "seq"), 51, "a refused lift recorded something");
+	json_decref(v);
+	tl_run_release(&r);
+
+	SL(&r, &e, "quarantine", "lift", "33333333", "--reason", "the 502 was the proxy");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "lifted the quarantine of 333333333333") &&
+		      strstr(r.out, "verify failed"),
+		  "%s", r.out);
+	tl_run_release(&r);
+	SL(&r, &e, "quarantine", "list");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "no quarantined commits"), "%s", r.out);
+	tl_run_release(&r);
+	SL(&r, &e, "status", "--json");
+	v = parse_json(r.out);
+	cr_assert_eq(json_array_size(json_object_get(v, "quarantine")), 0);
+	cr_assert_eq(jint(v, "seq"), 52);
+	json_decref(v);
+	tl_run_release(&r);
+	SL(&r, &e, "ledger", "export", "--since", "2020-01-01T00:00:00Z");
+	cr_assert(strstr(r.out, "\"type\":\"quarantine.lifted\"") &&
+		      strstr(r.out, "\"reason\":\"the 502 was the proxy\"") &&
+		      strstr(r.out, "\"commit\":\"" C3 "\""),
+		  "%s", r.out);
+	tl_run_release(&r);
+	SL(&r, &e, "audit", "--since", "2020-01-01T00:00:00Z");
+	cr_assert(strstr(r.out, "quarantine lifted from 333333333333: the 502 was the proxy"), "%s",
+		  r.out);
+	tl_run_release(&r);
+	/* lifting it again: it is no longer quarantined */
+	SL(&r, &e, "quarantine", "lift", C3);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "no commit is"), "%s", r.err);
+	tl_run_release(&r);
+	env_free(&e);
+}
+
 /* A deploy killed in its restart phase: systemd finishes a restart it was asked for, so status
  * must not claim the old commit for a service whose restart is not recorded (found by the
  * drill: 'status says A, runs B' right after a SIGKILL). web's restart was recorded, api's not. */
