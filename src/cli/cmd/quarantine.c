@@ -191,19 +191,20 @@ static int do_lift(struct cmd_ctx *ctx, struct ledger_state *st, const char *arg
 	return 0;
 }
 
+static const struct option options[] = {
+    {"json", no_argument, NULL, 'J'},
+    {"reason", required_argument, NULL, 'r'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {"reason", required_argument, NULL, 'r'},
-	    {0},
-	};
 	const char *reason = NULL, *sub, *commit = NULL;
 	struct ledger_state *st;
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (opt == 'J')
 			out_settings.json = true;
 		else if (opt == 'r')
@@ -235,9 +236,6 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
 		return r;
-	r = cmd_open_ledger(ctx, false);
-	if (r < 0)
-		return r;
 	st = xmalloc(sizeof(*st));
 	r = ledger_state_at(ctx->lg, UINT64_MAX, st);
 	if (r < 0)
@@ -255,6 +253,7 @@ const struct cmd_entry cmd_quarantine = {
     .name = "quarantine",
     .summary = "list | lift COMMIT: the commits rollbacks quarantined; take one out",
     .usage = usage,
-    .flags = CMD_CONFIG_OPTIONAL | CMD_FORWARDS,
+    .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
+    .options = options,
     .run = run,
 };
