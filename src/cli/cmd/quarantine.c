@@ -9,9 +9,11 @@
 
 #include <ledger/ledger.h>
 
+#include "args.h"
 #include "cmd.h"
 #include "out.h"
-#include "render.h"
+#include "reads.h"
+#include "text.h"
 #include "util.h"
 
 static const char usage[] =
@@ -177,8 +179,8 @@ static int do_lift(struct cmd_ctx *ctx, struct ledger_state *st, const char *arg
 	ev.u.quarantine_lifted.reason = reason ? reason : "";
 	r = ledger_append(ctx->lg, &ev, 0, &seq);
 	if (r < 0)
-		return render_ledger_fail(&cmd_quarantine, ctx->lg, r,
-					  "cannot record quarantine.lifted", 0);
+		return reads_ledger_fail(&cmd_quarantine, ctx->lg, r,
+					 "cannot record quarantine.lifted", 0);
 	if (out_settings.json) {
 		out_json(json_pack("{s:o,s:I,s:o,s:o}", "lifted", json_str(commit), "seq",
 				   (json_int_t)seq, "was", json_str(was), "reason",
@@ -210,7 +212,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (opt == 'r')
 			reason = optarg;
 		else
-			return render_arg_bad_option(&cmd_quarantine, argv, optind, optopt);
+			return args_bad_option(&cmd_quarantine, argv, optind, optopt);
 	}
 	if (optind >= argc)
 		return cmd_usage_error(&cmd_quarantine, "say 'list' or 'lift COMMIT'");
@@ -239,8 +241,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	st = xmalloc(sizeof(*st));
 	r = ledger_state_at(ctx->lg, UINT64_MAX, st);
 	if (r < 0)
-		r = render_ledger_fail(&cmd_quarantine, ctx->lg, r, "cannot read the ledger state",
-				       0);
+		r = reads_ledger_fail(&cmd_quarantine, ctx->lg, r, "cannot read the ledger state",
+				      0);
 	else if (commit)
 		r = do_lift(ctx, st, commit, reason);
 	else
