@@ -49,6 +49,8 @@ struct state_field {
 	int64_t min, top; /* SK_INT: the range */
 	int64_t dflt;	  /* SK_INT: the value when the key is missing */
 	const struct state_schema *sub;
+	bool omit_zero; /* left out when zero (SK_U64, SK_BOOL, SK_LIST): keys added later, so that
+			 * a state that does not use them encodes as before */
 };
 
 struct state_schema {
@@ -120,11 +122,26 @@ SCHEMA(from_schema, from_fields, true);
 
 static const struct state_field inflight_fields[] = {
     S_NUM("op", SK_U64, struct ledger_inflight, op),
-    S_NUM("n", SK_U64, struct ledger_inflight, number),
-    S_NUM("nb", SK_BOOL, struct ledger_inflight, numbered),
-    S_NUM("mn", SK_BOOL, struct ledger_inflight, manual),
-    S_LIST("fr", struct ledger_inflight, from, offsetof(struct ledger_inflight, nfrom),
-	   LEDGER_MAX_FROM, from_schema),
+    {.key = "n",
+     .kind = SK_U64,
+     .off = offsetof(struct ledger_inflight, number),
+     .omit_zero = true},
+    {.key = "nb",
+     .kind = SK_BOOL,
+     .off = offsetof(struct ledger_inflight, numbered),
+     .omit_zero = true},
+    {.key = "mn",
+     .kind = SK_BOOL,
+     .off = offsetof(struct ledger_inflight, manual),
+     .omit_zero = true},
+    {.key = "fr",
+     .kind = SK_LIST,
+     .off = offsetof(struct ledger_inflight, from),
+     .size = LEDGER_COMMIT_MAX,
+     .count_off = offsetof(struct ledger_inflight, nfrom),
+     .max = LEDGER_MAX_FROM,
+     .sub = &from_schema,
+     .omit_zero = true},
     S_STR("k", struct ledger_inflight, kind),
     S_INT("rt", struct ledger_inflight, runtime, 0, LEDGER_RT__COUNT - 1, 0),
     S_STR("ph", struct ledger_inflight, phase),
@@ -279,13 +296,35 @@ static void encode_value(msgpack_packer *pk, const struct state_field *f, const 
 	}
 }
 
+static bool omitted(const struct state_field *f, const void *obj)
+{
+	if (!f->omit_zero)
+		return false;
+	switch (f->kind) {
+	case SK_U64:
+		return *CAT(obj, f, uint64_t) == 0;
+	case SK_BOOL:
+		return !*CAT(obj, f, bool);
+	case SK_LIST:
+		return list_len(obj, f) == 0;
+	default:
+		return false;
+	}
+}
+
 static void encode_struct(msgpack_packer *pk, const struct state_schema *sc, const void *obj)
 {
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < sc->n; i++)
+		n += sc->tuple || !omitted(&sc->f[i], obj);
 	if (sc->tuple)
 		msgpack_pack_array(pk, sc->n);
 	else
-		msgpack_pack_map(pk, sc->n);
+		msgpack_pack_map(pk, n);
 	for (uint32_t i = 0; i < sc->n; i++) {
+		if (!sc->tuple && omitted(&sc->f[i], obj))
+			continue;
 		if (!sc->tuple)
 			pk_str(pk, sc->f[i].key, strlen(sc->f[i].key));
 		encode_value(pk, &sc->f[i], obj);
