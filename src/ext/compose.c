@@ -559,3 +559,96 @@ int compose_running_projects(struct compose *c, struct op *op, struct strv *line
 	spawn_result_release(&res);
 	return 0;
 }
+
+static void unix_time_arg(int64_t ns, char *buf, size_t n)
+{
+	snprintf(buf, n, "%lld.%09lld", (long long)(ns / 1000000000LL),
+		 (long long)(ns % 1000000000LL));
+}
+
+int compose_logs(struct compose *c, const char *service, const struct compose_logs_opts *o,
+		 char *err, size_t errlen)
+{
+	struct compose_container *cts = NULL;
+	size_t n = 0, k = 0;
+	int r;
+
+	r = compose_containers(c, NULL, false, &cts, &n);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot list the containers of compose project '%s' (docker ps)",
+			 c->project);
+		return SL_EENV;
+	}
+	/* the service's containers, oldest first (a recreate leaves one; replicas several) */
+	for (size_t i = 0; i < n; i++)
+		if (streq(cts[i].service, service))
+			cts[k++] = cts[i];
+	for (size_t i = 1; i < k; i++)
+		for (size_t j = i; j > 0 && strcmp(cts[j - 1].started_at, cts[j].started_at) > 0;
+		     j--) {
+			struct compose_container t = cts[j];
+			cts[j] = cts[j - 1];
+			cts[j - 1] = t;
+		}
+	if (!k) {
+		snprintf(err, errlen,
+			 "compose service '%s' of project '%s' has no container (docker ps -a): "
+			 "deploy it with --runtime docker first",
+			 service, c->project);
+		free(cts);
+		return SL_EENV;
+	}
+	for (size_t i = 0; i < k && r == 0; i++) {
+		/* only the newest container is followed: the others ended */
+		bool follow = o->follow && i == k - 1;
+		char since[48], until[48], tail[24];
+		struct spawn_result res = {0};
+		struct strv v = {0};
+
+		strv_push(&v, c->docker);
+		strv_push(&v, "logs");
+		strv_push(&v, "--timestamps");
+		if (o->since_ns) {
+			unix_time_arg(o->since_ns, since, sizeof(since));
+			strv_push(&v, "--since");
+			strv_push(&v, since);
+		}
+		if (o->until_ns) {
+			unix_time_arg(o->until_ns, until, sizeof(until));
+			strv_push(&v, "--until");
+			strv_push(&v, until);
+		}
+		if (o->tail) {
+			snprintf(tail, sizeof(tail), "%llu", (unsigned long long)o->tail);
+			strv_push(&v, "--tail");
+			strv_push(&v, tail);
+		}
+		if (follow)
+			strv_push(&v, "--follow");
+		strv_push(&v, cts[i].id);
+		if (k > 1)
+			printf("== %s (%.12s, started %s) ==\n", cts[i].name, cts[i].id,
+			       cts[i].started_at);
+		fflush(stdout);
+		/* relayed (captured and teed), never inherited: terminal controls are escaped */
+		r = spawn_run(v.v,
+			      &(struct spawn_opts){.cwd = c->workdir,
+						   .capture = true,
+						   .tee = true,
+						   .abort_flag = follow ? o->stop : NULL},
+			      &res);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot run docker logs: %s", strerror(-r));
+			r = SL_EENV;
+		} else if (res.exit_code != 0 && !(follow && o->stop && *o->stop)) {
+			snprintf(err, errlen, "docker logs %.12s exited with status %d", cts[i].id,
+				 res.exit_code);
+			r = SL_EENV;
+		}
+		spawn_result_release(&res);
+		strv_free(&v);
+	}
+	free(cts);
+	return r;
+}

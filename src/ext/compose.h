@@ -12,6 +12,7 @@
 #ifndef SHIPLOG_COMPOSE_H
 #define SHIPLOG_COMPOSE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,5 +98,19 @@ int compose_images_exist(struct compose *c, struct op *op, const char *const *re
 
 /* Running containers of any compose project: lines "PROJECT\tNAME\tSTATUS" in *lines. */
 int compose_running_projects(struct compose *c, struct op *op, struct strv *lines);
+
+/* `shiplog logs` for the docker runtime: each container of compose service `service` (oldest
+ * first; a header line when there are several), as `docker logs --timestamps [--since S]
+ * [--until U] [--tail N] [--follow] ID` (argv, never a shell), relayed through the terminal
+ * control filter. Only the newest container is followed; *stop (set by a signal handler) ends
+ * the follow. SL_EENV with err when there is no such container or docker fails. */
+struct compose_logs_opts {
+	int64_t since_ns, until_ns; /* 0: no bound */
+	uint64_t tail;		    /* 0: every line */
+	bool follow;
+	volatile sig_atomic_t *stop;
+};
+int compose_logs(struct compose *c, const char *service, const struct compose_logs_opts *o,
+		 char *err, size_t errlen);
 
 #endif

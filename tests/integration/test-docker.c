@@ -402,3 +402,81 @@ Test(docker, service_environment_reaches_the_container)
 	free(conf);
 	docker_teardown(&s);
 }
+
+/* Issue 11: `shiplog logs SERVICE` of a docker service is its container's `docker logs`: for the
+ * window of an operation with --op (a service the operation did not recreate has no lines in
+ * it), the last lines without, and -f follows until interrupted. */
+Test(docker, logs_of_a_container_for_an_operation_and_followed)
+{
+	struct sample s;
+	struct tl_run r;
+	char head[41], want[160], opa[24], opb[24], cmd[2048];
+	const char *c2;
+	unsigned long a, b;
+	char *out;
+
+	REQUIRE_DOCKER();
+	docker_setup(&s, "dklogs");
+	sample_head(&s, head);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", NULL);
+	deploy_ok(&s, &r, "full docker deploy");
+	tl_run_release(&r);
+	a = sample_newest_op(&s, "\"deploy\"");
+	c2 = sample_commit(&s, NULL, "echo change >> NOTES", "second");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "api",
+		       "--fast", NULL);
+	deploy_ok(&s, &r, "scoped docker deploy");
+	tl_run_release(&r);
+	b = sample_newest_op(&s, "\"deploy\"");
+	cr_assert(a && b && a != b);
+	snprintf(opa, sizeof(opa), "%lu", a);
+	snprintf(opb, sizeof(opb), "%lu", b);
+
+	/* the owner is docker: no --runtime needed */
+	sample_shiplog(&s, &r, NULL, "logs", "api", "--op", opb, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	snprintf(want, sizeof(want), "app[api]: start service=api role=api commit=%s", c2);
+	cr_assert(strstr(r.out, want), "no start line of the new api container:\n%s", r.out);
+	cr_assert(strstr(r.out, "Z app[api]"), "lines carry their time:\n%s", r.out);
+	cr_assert(!strstr(r.out, "== Deploy") && !strstr(r.out, "docker engine"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "logs", "web", "--op", opa, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	snprintf(want, sizeof(want), "app[web]: start service=web role=web commit=%s", head);
+	cr_assert(strstr(r.out, want), "web started in operation %s:\n%s", opa, r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "logs", "web", "--op", opb, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(!strstr(r.out, "app[web]: start"), "web was not recreated in %s:\n%s", opb,
+		  r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "logs", "api", "-n", "5", "--runtime", "docker", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, c2), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "logs", "nosuch", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	tl_run_release(&r);
+
+	/* -f: follows until SIGINT, then exits 0 */
+	out = xasprintf("%s/follow.out", s.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && timeout --preserve-status -s INT 4 '%s' -c '%s' logs web -f >'%s' "
+		 "2>&1; echo $?",
+		 s.checkout, SHIPLOG_BINARY, s.conf, out);
+	{
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		char *text;
+
+		tl_run(&r, NULL, NULL, argv);
+		text = tl_read(out);
+		snprintf(want, sizeof(want), "app[web]: start service=web role=web commit=%s",
+			 head);
+		cr_assert(strstr(text, want), "-f printed:\n%s", text);
+		cr_assert(strncmp(r.out, "0", 1) == 0, "-f ended with %s:\n%s", r.out, text);
+		free(text);
+		tl_run_release(&r);
+	}
+	free(out);
+	docker_teardown(&s);
+}

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* shiplog logs SERVICE [--op ID | --since T] [-n N] [-f]: the service's unit lines from the
- * systemd journal (sd-journal, matched by unit), or its [runtime native] log_dir file. */
+ * systemd journal (sd-journal, matched by unit), or its [runtime native] log_dir file, or for
+ * the docker runtime its containers' `docker logs`. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ledger/ledger.h>
 
 #include "args.h"
 #include "cmd.h"
+#include "compose.h"
 #include "config.h"
 #include "journal.h"
 #include "out.h"
@@ -93,12 +96,82 @@ static int print_file(const struct config *cfg, const struct service *s, uint64_
 	return 0;
 }
 
+/* The runtime that runs the service now according to the ledger; native when the ledger does
+ * not exist or does not know it. */
+static int service_owner(struct cmd_ctx *ctx, const char *name)
+{
+	struct ledger_state *st;
+	const struct ledger_service_state *ss;
+	int rt = LEDGER_RT_NATIVE;
+
+	if (!ctx->ledger_dir)
+		ctx->ledger_dir = cmd_ledger_dir(ctx->ledger_opt, ctx->cfg);
+	if (!ctx->lg) {
+		_cleanup_free_ char *mdb =
+		    ctx->ledger_dir ? xasprintf("%s/data.mdb", ctx->ledger_dir) : NULL;
+
+		if (!mdb || access(mdb, R_OK) != 0 || cmd_open_ledger(ctx, false) < 0)
+			return rt;
+	}
+	st = xmalloc(sizeof(*st));
+	if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0) {
+		ss = ledger_state_service(st, name);
+		if (ss && ss->owner == LEDGER_RT_DOCKER)
+			rt = LEDGER_RT_DOCKER;
+	}
+	free(st);
+	return rt;
+}
+
+/* The docker runtime: the compose service's container logs through `docker logs`. */
+static int docker_logs(struct cmd_ctx *ctx, const struct service *s, uint64_t op, int64_t since,
+		       uint64_t lines, bool follow)
+{
+	const struct config *cfg = ctx->cfg;
+	struct compose_logs_opts o = {.since_ns = since, .follow = follow, .stop = &stop_following};
+	struct compose *c = NULL;
+	char err[1024];
+	int verbosity = out_settings.verbosity, r;
+
+	if (op) {
+		struct window w;
+
+		r = op_window(ctx, op, &w);
+		if (r < 0)
+			return r;
+		o.since_ns = w.first_ns;
+		o.until_ns = w.finished ? w.last_ns : 0;
+	} else if (!since) {
+		o.tail = lines ? lines : 100;
+	}
+	/* compose_open says which engine and compose answer: not part of the log lines */
+	out_settings.verbosity = -1;
+	r = compose_open(&c, NULL, cfg->target.checkout, cfg->docker.workdir, cfg->docker.project,
+			 err, sizeof(err));
+	out_settings.verbosity = verbosity;
+	if (r < 0) {
+		log_error("logs: %s", err);
+		return SL_EENV;
+	}
+	if (follow) {
+		struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	r = compose_logs(c, s->compose ? s->compose : s->name, &o, err, sizeof(err));
+	compose_free(c);
+	if (r < 0) {
+		log_error("logs: %s", err);
+		return SL_EENV;
+	}
+	return 0;
+}
+
 static const struct option options[] = {
-    {"op", required_argument, NULL, 'o'},
-    {"since", required_argument, NULL, 's'},
-    {"lines", required_argument, NULL, 'n'},
-    {"follow", no_argument, NULL, 'f'},
-    {0},
+    {"op", required_argument, NULL, 'o'},      {"since", required_argument, NULL, 's'},
+    {"lines", required_argument, NULL, 'n'},   {"follow", no_argument, NULL, 'f'},
+    {"runtime", required_argument, NULL, 'r'}, {0},
 };
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -109,7 +182,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	uint64_t op = 0, lines = 0;
 	int64_t since = 0;
 	bool follow = false, have_op = false;
-	char err[512];
+	int runtime = -1;
+	char err[1024];
 	int opt, r;
 
 	opterr = 0;
@@ -133,6 +207,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		case 'f':
 			follow = true;
+			break;
+		case 'r':
+			runtime = ledger_runtime_from_name(optarg);
+			if (runtime < 0)
+				return cmd_usage_error(
+				    &cmd_logs, "bad --runtime '%s': use native or docker", optarg);
 			break;
 		default:
 			return args_bad_option(&cmd_logs, argv, optind, optopt);
@@ -161,6 +241,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		return SL_EUSAGE;
 	}
 
+	if (runtime < 0)
+		runtime = service_owner(ctx, s->name);
+	if (runtime == LEDGER_RT_DOCKER)
+		return docker_logs(ctx, s, have_op ? op : 0, since, lines, follow);
 	if (cfg->native.log_dir)
 		return print_file(cfg, s, lines ? lines : 100, have_op || since);
 
@@ -201,18 +285,23 @@ const struct cmd_entry cmd_logs = {
     .name = "logs",
     .summary = "a service's unit lines from the journal, for an operation's window or since T",
     .usage =
-	"usage: shiplog logs SERVICE [--op ID | --since T] [-n N] [-f]\n"
+	"usage: shiplog logs SERVICE [--op ID | --since T] [-n N] [-f] [--runtime native|docker]\n"
 	"\n"
 	"Prints the lines of SERVICE's systemd unit from the journal (the user manager's unit "
 	"with\n"
 	"[runtime native] manager = user, as journalctl --user-unit does), one per line:\n"
 	"  2026-12-01T15:00:00.123Z IDENT[PID]: message\n"
+	"When the docker runtime runs SERVICE (the ledger's owner, or --runtime docker), its\n"
+	"compose service's container logs instead, from 'docker logs --timestamps' (each\n"
+	"container of the service, oldest first; -f follows the newest).\n"
 	"\n"
 	"  --op ID       only the lines written while operation ID ran (its first to its last\n"
 	"                event, its automatic rollback included; see 'shiplog history')\n"
 	"  --since T     the lines since T (RFC 3339, or an age: 90m, 2h, 3d)\n"
 	"  -n, --lines N the last N lines (default 100 when neither --op nor --since is given)\n"
 	"  -f, --follow  keep printing new lines until interrupted\n"
+	"  --runtime R   native (the journal) or docker (the containers); default: the runtime\n"
+	"                that runs SERVICE according to the ledger, else native\n"
 	"\n"
 	"The journal read is the machine's (sd-journal), or the journal files under\n"
 	"$SHIPLOG_JOURNAL_DIR when that is set. With [runtime native] log_dir, units append to\n"
@@ -226,7 +315,7 @@ const struct cmd_entry cmd_logs = {
 	"  shiplog logs api --since 10m -f\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (unknown service or operation, --op with --since or -f),\n"
-	"4 no journal or no ledger.\n",
+	"4 no journal, no ledger, no container or no Docker engine.\n",
     .flags = CMD_CONFIG | CMD_FORWARDS,
     .shortopts = "n:f",
     .options = options,

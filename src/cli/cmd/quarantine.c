@@ -76,11 +76,11 @@ static int do_list(struct cmd_ctx *ctx, const struct ledger_state *st)
 
 			out_json(json_pack(
 			    "{s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "commit", json_str(q->commit),
-			    "since", json_time(q->time_ns), "since_ns", (json_int_t)q->time_ns, "op",
-			    num_or_null(op_number(ctx->lg, q->op)), "op_seq", num_or_null(q->op),
-			    "rollback_op", num_or_null(op_number(ctx->lg, q->rollback_op)),
-			    "rollback_op_seq", num_or_null(q->rollback_op), "reason",
-			    json_str(q->reason)));
+			    "since", json_time(q->time_ns), "since_ns", (json_int_t)q->time_ns,
+			    "op", num_or_null(op_number(ctx->lg, q->op)), "op_seq",
+			    num_or_null(q->op), "rollback_op",
+			    num_or_null(op_number(ctx->lg, q->rollback_op)), "rollback_op_seq",
+			    num_or_null(q->rollback_op), "reason", json_str(q->reason)));
 		}
 		return 0;
 	}
