@@ -303,11 +303,17 @@ static void op_finish(struct ledger_state *st, const struct ledger_inflight *in,
 			 * that a service of the rollback runs now, verified or left in place) */
 			if (in->manual)
 				snprintf(reason, sizeof(reason),
-					 "rolled back by hand (operation %llu, by %.60s)",
-					 (unsigned long long)in->number, in->actor);
+					 "rolled back by hand by %.60s (operation %llu, seq:%llu)",
+					 in->actor, (unsigned long long)in->number,
+					 (unsigned long long)in->op);
+			else if (in->number)
+				snprintf(reason, sizeof(reason),
+					 "rolled back by operation %llu (seq:%llu)",
+					 (unsigned long long)in->number,
+					 (unsigned long long)in->op);
 			else
 				snprintf(reason, sizeof(reason), "rolled back by operation %llu",
-					 (unsigned long long)(in->number ? in->number : in->op));
+					 (unsigned long long)in->op);
 			for (uint32_t i = 0; i < in->nfrom; i++) {
 				if (!service_runs_scope(st, in, in->from[i])) {
 					quarantine_add(st, in->from[i], in->reverts, in->op,

@@ -398,7 +398,8 @@ Test(reads, quarantine_list_and_lift)
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "COMMIT") && strstr(r.out, "333333333333"), "%s", r.out);
 	/* the rolled-back deploy is operation 3 (sequence 28), rolled back by operation 4 (37) */
-	cr_assert(strstr(r.out, "  3       4  "), "op and rollback numbers: %s", r.out);
+	cr_assert(strstr(r.out, "  3 (seq:28)      4 (seq:37)  "), "op and rollback numbers: %s",
+		  r.out);
 	cr_assert(strstr(r.out, "verify failed: api: HTTP 502"), "%s", r.out);
 	tl_run_release(&r);
 

@@ -175,7 +175,10 @@ Test(rollback_plan, back_to_the_last_good_commits)
 	expect_targets(&p, c1, c2);
 	cr_assert_eq(p.nscope, 2, "compute was never deployed: not in the default scope");
 	cr_assert_eq(p.reverts, op2);
-	cr_assert_str_eq(p.quarantine, c3, "what the checkout holds is rolled away from");
+	cr_assert_str_eq(p.quarantine, c3, "what the checkout holds is recorded as prev_commit");
+	/* issue 11: what is quarantined is what the services ran, not the checkout's commit */
+	cr_assert_str_eq(target(&p, "web")->away, c2);
+	cr_assert_str_eq(target(&p, "api")->away, c2);
 	cr_assert_eq(p.npassed, 1);
 	cr_assert_eq(p.passed[0].op, op2);
 	cr_assert(noted(&p, "rolling back past operation"));
@@ -281,6 +284,10 @@ Test(rollback_plan, completes_an_interrupted_rollback_to_its_recorded_targets)
 	cr_assert_str_eq(target(&p, "web")->from, c1);
 	cr_assert_str_eq(target(&p, "api")->commit, c1);
 	cr_assert_str_eq(target(&p, "api")->from, c3);
+	/* the interrupted one (an older request without `from`) had moved web already: web rolls
+	 * away from the checkout's commit before it, api from what it runs */
+	cr_assert_str_eq(target(&p, "web")->away, c3);
+	cr_assert_str_eq(target(&p, "api")->away, c3);
 	cr_assert(noted(&p, "was interrupted: completing it"));
 	rollback_plan_release(&p);
 

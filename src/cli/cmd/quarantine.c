@@ -56,7 +56,8 @@ static void op_text(struct ledger *lg, uint64_t op, char *buf, size_t n)
 	uint64_t num = op_number(lg, op);
 
 	if (num)
-		snprintf(buf, n, "%llu", (unsigned long long)num);
+		snprintf(buf, n, "%llu (seq:%llu)", (unsigned long long)num,
+			 (unsigned long long)op);
 	else if (op)
 		snprintf(buf, n, "seq:%llu", (unsigned long long)op);
 	else
@@ -88,16 +89,17 @@ static int do_list(struct cmd_ctx *ctx, const struct ledger_state *st)
 		printf("no quarantined commits\n");
 		return 0;
 	}
-	printf("%-12s  %-20s  %-6s  %-11s  %s\n", "COMMIT", "SINCE", "OP", "ROLLED BACK", "REASON");
+	printf("%-12s  %-20s  %-14s  %-14s  %s\n", "COMMIT", "SINCE", "OP", "ROLLED BACK BY",
+	       "REASON");
 	/* newest first */
 	for (uint32_t i = st->nquarantine; i-- > 0;) {
 		const struct ledger_quarantine *q = &st->quarantine[i];
-		char c[RENDER_SHORT_COMMIT + 1], t[40], op[32], rb[32];
+		char c[RENDER_SHORT_COMMIT + 1], t[40], op[64], rb[64];
 
 		render_time_short(q->time_ns, t, sizeof(t));
 		op_text(ctx->lg, q->op, op, sizeof(op));
 		op_text(ctx->lg, q->rollback_op, rb, sizeof(rb));
-		printf("%-12s  %-20s  %-6s  %-11s  %s\n", render_short_commit(q->commit, c), t, op,
+		printf("%-12s  %-20s  %-14s  %-14s  %s\n", render_short_commit(q->commit, c), t, op,
 		       q->rollback_op ? rb : "-", q->reason[0] ? q->reason : "-");
 	}
 	printf("(deploy refuses these without --force; 'shiplog quarantine lift COMMIT' takes one "
@@ -142,7 +144,7 @@ static int do_lift(struct cmd_ctx *ctx, struct ledger_state *st, const char *arg
 {
 	struct ledger_event ev = {.type = LEDGER_EV_QUARANTINE_LIFTED};
 	const struct ledger_quarantine *q;
-	char c[RENDER_SHORT_COMMIT + 1], commit[LEDGER_COMMIT_MAX], was[160], rb[32];
+	char c[RENDER_SHORT_COMMIT + 1], commit[LEDGER_COMMIT_MAX], was[160], rb[64];
 	bool ambiguous;
 	uint64_t seq = 0;
 	int r;
