@@ -17,8 +17,8 @@
 #      commit in a worker's newest heartbeat), and the checkout's HEAD against the status's
 #      checkout commit (the files on disk). A difference here is reported as "after kill";
 #   3. the next operation (a good deploy of a new commit) prints "closing operation N ... as
-#      interrupted" when the killed one was left open, succeeds, and the ledger then has that
-#      operation finished `interrupted`;
+#      interrupted" when the killed one was left open, puts back a checkout the kill left half
+#      done (counted), succeeds, and the ledger then has that operation finished `interrupted`;
 #   4. after it, the same comparison as 2 must hold exactly ("after recovery").
 #
 # Environment: BUILD_DIR (default <source>/build), DRILL_MAX_MS (6000), DRILL_SEED (random),
@@ -187,6 +187,8 @@ for i in $(seq 1 "$N"); do
 		inc "NEXT DEPLOY FAILED"
 		echo "round $i: the next deploy failed: $(tail -3 "$S/next$i.log" | tr '\n' ' ')" >>"$mismatches"
 	fi
+	# a checkout the kill left half done, put back by the next operation
+	if grep -q "putting back its paths" "$S/next$i.log"; then inc "checkout put back by the next"; fi
 	if [ -n "$open_op" ]; then
 		inc "left open by the kill"
 		if grep -q "closing operation $open_op " "$S/next$i.log"; then inc "closed by the next"; else
