@@ -111,7 +111,9 @@ struct config {
 	} docker;
 
 	struct service *services;
-	size_t nservices;
+	size_t nservices; /* at most LEDGER_MAX_SERVICES (ledger.h), the reducer's limit: the
+			   * parser refuses more, the one check; every per-service array in src/
+			   * is sized by it */
 
 	struct strv hooks[HOOK__COUNT]; /* [hooks]: run once per operation, with the environment
 					 * of the first service in scope */

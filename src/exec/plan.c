@@ -29,33 +29,40 @@ static int usage_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- scope flags -------------------------------------------------------------------------- */
 
-static const struct {
-	const char *flag; /* without "--" */
-	enum scope_kind kind;
-} scope_flags[] = {
-    {"web-only", SCOPE_WEB},
-    {"api-only", SCOPE_API},
-    {"services-only", SCOPE_SERVICES},
-    {"workers-only", SCOPE_WORKERS},
-};
+const struct option scope_options[] = {SCOPE_OPTIONS, {0}};
 
+static const struct option *scope_option_find(const char *name, int val)
+{
+	for (const struct option *o = scope_options; o->name; o++)
+		if (name ? streq(o->name, name) : o->val == val)
+			return o;
+	return NULL;
+}
+
+static enum scope_kind scope_option_kind(const struct option *o)
+{
+	return o->val == SCOPE_OPT_PIECE ? SCOPE_PIECES : (enum scope_kind)(o->val - SCOPE_OPT(0));
+}
+
+/* "web-only" ... for the flags, "pieces", "full" */
 static const char *scope_flag_name(enum scope_kind k)
 {
-	for (size_t i = 0; i < ELEMENTSOF(scope_flags); i++)
-		if (scope_flags[i].kind == k)
-			return scope_flags[i].flag;
-	return k == SCOPE_PIECES ? "pieces" : "full";
+	const struct option *o = scope_option_find(NULL, SCOPE_OPT(k));
+
+	return o ? o->name : "full";
 }
 
 int scope_args_take(struct scope_args *s, const char *name, const char *value, char *err,
 		    size_t errlen)
 {
+	const struct option *o = scope_option_find(name, 0);
 	struct strv add = {0};
+	enum scope_kind k;
 
-	for (size_t i = 0; i < ELEMENTSOF(scope_flags); i++) {
-		enum scope_kind k = scope_flags[i].kind;
-		if (!streq(name, scope_flags[i].flag))
-			continue;
+	if (!o)
+		return 0;
+	k = scope_option_kind(o);
+	if (k != SCOPE_PIECES) {
 		if (s->kind == SCOPE_PIECES)
 			return usage_fail(err, errlen,
 					  "--pieces cannot be combined with --%s; name "
@@ -72,8 +79,6 @@ int scope_args_take(struct scope_args *s, const char *name, const char *value, c
 		s->explicit_ = true;
 		return 1;
 	}
-	if (!streq(name, "pieces") && !streq(name, "piece"))
-		return 0;
 	if (s->nflags > 0)
 		return usage_fail(err, errlen,
 				  "--%s cannot be combined with --%s; use one or the "
@@ -95,6 +100,13 @@ int scope_args_take(struct scope_args *s, const char *name, const char *value, c
 	s->kind = SCOPE_PIECES;
 	s->explicit_ = true;
 	return 1;
+}
+
+int scope_args_option(struct scope_args *s, int opt, const char *optarg, char *err, size_t errlen)
+{
+	const struct option *o = opt >= SCOPE_OPT(0) ? scope_option_find(NULL, opt) : NULL;
+
+	return o ? scope_args_take(s, o->name, optarg, err, errlen) : 0;
 }
 
 void scope_args_release(struct scope_args *s)
@@ -160,19 +172,23 @@ static int runtime_parse(const char *v, int *rt, char *err, size_t errlen)
 	return 0;
 }
 
-enum { OPT_NONE, OPT_VALUE };
-
-static const struct {
-	const char *name;
-	int arg;
-} deploy_opts[] = {
-    {"runtime", OPT_VALUE},	   {"wait-lock", OPT_VALUE},	 {"pieces", OPT_VALUE},
-    {"piece", OPT_VALUE},	   {"fast", OPT_NONE},		 {"no-build", OPT_NONE},
-    {"build", OPT_NONE},	   {"force-recreate", OPT_NONE}, {"dry-run", OPT_NONE},
-    {"edge-ready", OPT_NONE},	   {"force", OPT_NONE},		 {"take-over", OPT_NONE},
-    {"reset-to-remote", OPT_NONE}, {"local", OPT_NONE},		 {"ssh", OPT_NONE},
-    {"web-only", OPT_NONE},	   {"api-only", OPT_NONE},	 {"services-only", OPT_NONE},
-    {"workers-only", OPT_NONE},
+/* deploy's options; its parser (below) takes them before, between and after the words */
+const struct option deploy_options[] = {
+    SCOPE_OPTIONS,
+    {"runtime", required_argument, NULL, 0},
+    {"wait-lock", required_argument, NULL, 0},
+    {"fast", no_argument, NULL, 0},
+    {"no-build", no_argument, NULL, 0},
+    {"build", no_argument, NULL, 0},
+    {"force-recreate", no_argument, NULL, 0},
+    {"dry-run", no_argument, NULL, 0},
+    {"edge-ready", no_argument, NULL, 0},
+    {"force", no_argument, NULL, 0},
+    {"take-over", no_argument, NULL, 0},
+    {"reset-to-remote", no_argument, NULL, 0},
+    {"local", no_argument, NULL, 0},
+    {"ssh", no_argument, NULL, 0},
+    {0},
 };
 
 static int deploy_option(struct deploy_args *a, const char *name, const char *value, char *err,
@@ -258,18 +274,18 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 			goto fail;
 		}
 		strlcpy_(name, arg + 2, eq ? (size_t)(eq - arg - 2) + 1 : sizeof(name));
-		for (size_t k = 0; k < ELEMENTSOF(deploy_opts); k++)
-			if (streq(name, deploy_opts[k].name))
-				kind = deploy_opts[k].arg;
+		for (const struct option *o = deploy_options; o->name; o++)
+			if (streq(name, o->name))
+				kind = o->has_arg;
 		if (kind < 0) {
 			r = usage_fail(err, errlen, "unknown option '--%s'", name);
 			goto fail;
 		}
-		if (kind == OPT_NONE && eq) {
+		if (kind == no_argument && eq) {
 			r = usage_fail(err, errlen, "--%s takes no value", name);
 			goto fail;
 		}
-		if (kind == OPT_VALUE) {
+		if (kind == required_argument) {
 			if (eq)
 				value = eq + 1;
 			else if (i + 1 < argc)
@@ -406,10 +422,7 @@ int plan_scope(const struct config *cfg, const struct scope_args *s, int runtime
 	bool native = runtime != LEDGER_RT_DOCKER;
 	size_t nsel = 0;
 
-	*p = (struct plan){0};
-	if (cfg->nservices > ELEMENTSOF(selected))
-		return usage_fail(err, errlen, "more than %zu services", ELEMENTSOF(selected));
-
+	*p = (struct plan){0}; /* cfg->nservices <= LEDGER_MAX_SERVICES: config_load checks it */
 	if (kind == SCOPE_PIECES) {
 		for (size_t i = 0; i < s->pieces.n; i++) {
 			int idx = config_service_index(cfg, s->pieces.v[i]);

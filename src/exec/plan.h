@@ -4,6 +4,7 @@
 #ifndef SHIPLOG_PLAN_H
 #define SHIPLOG_PLAN_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,7 +15,25 @@
 
 enum scope_kind { SCOPE_FULL, SCOPE_WEB, SCOPE_API, SCOPE_SERVICES, SCOPE_WORKERS, SCOPE_PIECES };
 
-/* Scope flags as given on the command line (deploy, rollback, check share them). */
+/* The scope options, declared once for every command that takes them (deploy, rollback, check,
+ * soak): getopt_long entries to put in a command's option table, each with the val
+ * SCOPE_OPT(kind) (--piece, the repeatable one-name form of --pieces: SCOPE_OPT_PIECE).
+ * scope_args_option() takes what getopt_long returns; deploy's own parser looks names up in the
+ * same entries (scope_options). */
+#define SCOPE_OPT(kind) (0x100 + (int)(kind))
+#define SCOPE_OPT_PIECE (SCOPE_OPT(SCOPE_PIECES) + 1)
+/* clang-format off */
+#define SCOPE_OPTIONS                                                                              \
+	{"web-only", no_argument, NULL, SCOPE_OPT(SCOPE_WEB)},                                     \
+	{"api-only", no_argument, NULL, SCOPE_OPT(SCOPE_API)},                                     \
+	{"services-only", no_argument, NULL, SCOPE_OPT(SCOPE_SERVICES)},                           \
+	{"workers-only", no_argument, NULL, SCOPE_OPT(SCOPE_WORKERS)},                             \
+	{"pieces", required_argument, NULL, SCOPE_OPT(SCOPE_PIECES)},                              \
+	{"piece", required_argument, NULL, SCOPE_OPT_PIECE}
+/* clang-format on */
+extern const struct option scope_options[]; /* SCOPE_OPTIONS, then {0} */
+
+/* Scope flags as given on the command line. */
 struct scope_args {
 	enum scope_kind kind;
 	bool explicit_;	    /* a scope flag or --pieces was given */
@@ -27,6 +46,10 @@ struct scope_args {
  * flag", "--pieces cannot be combined with --web-only"). */
 int scope_args_take(struct scope_args *s, const char *name, const char *value, char *err,
 		    size_t errlen);
+/* The same for an option as getopt_long returned it (opt, with its optarg) from a table that
+ * holds SCOPE_OPTIONS: 1 when it was a scope option, 0 when not (the caller's own), SL_EUSAGE
+ * with err on a conflict. */
+int scope_args_option(struct scope_args *s, int opt, const char *optarg, char *err, size_t errlen);
 void scope_args_release(struct scope_args *s);
 
 enum deploy_mode { DEPLOY_MAIN, DEPLOY_CURRENT_BRANCH, DEPLOY_BRANCH, DEPLOY_REF };
@@ -43,6 +66,9 @@ struct deploy_args {
 	int exec_override;    /* 0 none, 1 --local, 2 --ssh */
 	struct scope_args scope;
 };
+
+/* deploy's options (SCOPE_OPTIONS and its own), for the command table; vals are not used. */
+extern const struct option deploy_options[];
 
 /* Parses `deploy` arguments (argv[0] = "deploy"). Accepts the reference's forms: "main",
  * "current-branch", "current branch", "branch NAME", a REF; flags before or after;

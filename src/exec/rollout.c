@@ -174,7 +174,7 @@ static int switch_release(struct rollout *ro)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
 	_cleanup_free_ char *dir = releases_dir(ro->cfg);
-	const char *names[64];
+	const char *names[LEDGER_MAX_SERVICES];
 	struct strv argv = {0};
 	char err[512];
 	int64_t t0;

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "out.h"
 #include "util.h"
 
 #define LOCK_FILE "deploy.lock"
@@ -210,6 +211,26 @@ int lock_status(const char *ledger_dir, bool *held, struct lock_holder *holder)
 		return r;
 	flock(fd, LOCK_UN);
 	return 0;
+}
+
+void lock_say_refused(const char *what, const char *ledger_dir, int r, const struct lock_holder *h,
+		      bool can_wait)
+{
+	char who[512];
+
+	if (r != SL_EREFUSED) {
+		log_error("%s: cannot take the deploy lock in '%s': %s", what, ledger_dir,
+			  sl_strerror(r));
+		return;
+	}
+	lock_holder_describe(h, who, sizeof(who));
+	if (can_wait)
+		log_error("%s: lock held by %s; wait (--wait-lock 5m) or run 'shiplog lock status'",
+			  what, who);
+	else
+		log_error("%s: lock held by %s; nothing was changed: run it again once the lock is "
+			  "free ('shiplog lock status')",
+			  what, who);
 }
 
 void lock_holder_describe(const struct lock_holder *h, char *buf, size_t n)

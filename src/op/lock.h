@@ -37,4 +37,11 @@ int lock_status(const char *ledger_dir, bool *held, struct lock_holder *holder);
  * is left out while the holder has not recorded one. */
 void lock_holder_describe(const struct lock_holder *h, char *buf, size_t n);
 
+/* The one message for a lock_acquire() that did not give the lock (r < 0), logged for `what`
+ * ("deploy", "rollback", "ledger import"): held (SL_EREFUSED) names the holder h and the way
+ * out (with `can_wait`, the command's --wait-lock); any other r names the lock's directory and
+ * the cause. */
+void lock_say_refused(const char *what, const char *ledger_dir, int r, const struct lock_holder *h,
+		      bool can_wait);
+
 #endif

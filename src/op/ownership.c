@@ -11,7 +11,7 @@ int ownership_check(struct rollout *ro, const struct ledger_state *st, bool take
 		    size_t n)
 {
 	const struct config *cfg = ro->cfg;
-	size_t moved[64], nmoved = 0;
+	size_t moved[LEDGER_MAX_SERVICES], nmoved = 0;
 	struct buf list = {0};
 	int other = -1, r;
 

@@ -30,7 +30,7 @@ struct docker {
 	struct compose *c;
 	char parsed_at[REPO_OID_HEX];  /* commit of the checkout when `config` was read */
 	char tagged_for[REPO_OID_HEX]; /* commit the override was written for */
-	struct docker_svc svc[64];
+	struct docker_svc svc[LEDGER_MAX_SERVICES];
 };
 
 static const struct service *svc(const struct rollout *ro, size_t i)
@@ -180,9 +180,9 @@ static void make_tag(const struct rollout *ro, const struct service *s, char *ou
 static int prepare(struct rollout *ro)
 {
 	struct docker *d = ro->rt;
-	const char *names[64], *tags[64];
-	struct strv envs[64] = {{0}};
-	const struct strv *envp[64];
+	const char *names[LEDGER_MAX_SERVICES], *tags[LEDGER_MAX_SERVICES];
+	struct strv envs[LEDGER_MAX_SERVICES] = {{0}};
+	const struct strv *envp[LEDGER_MAX_SERVICES];
 	char err[1024];
 	size_t n = 0;
 	int r;
@@ -248,9 +248,9 @@ static int prepare(struct rollout *ro)
 static int images_missing(struct rollout *ro, bool *missing, size_t *nmissing)
 {
 	struct docker *d = ro->rt;
-	const char *refs[64] = {0};
-	size_t idx[64], n = 0;
-	bool exists[64];
+	const char *refs[LEDGER_MAX_SERVICES] = {0};
+	size_t idx[LEDGER_MAX_SERVICES], n = 0;
+	bool exists[LEDGER_MAX_SERVICES];
 	int r;
 
 	*nmissing = 0;
@@ -279,8 +279,8 @@ static int images_missing(struct rollout *ro, bool *missing, size_t *nmissing)
 static int docker_build(struct rollout *ro)
 {
 	struct docker *d = ro->rt;
-	const char *args[72];
-	bool missing[64];
+	const char *args[LEDGER_MAX_SERVICES + 8];
+	bool missing[LEDGER_MAX_SERVICES];
 	size_t nmissing, k = 0;
 	int r;
 
@@ -330,7 +330,7 @@ static int docker_restart(struct rollout *ro)
 	struct docker *d = ro->rt;
 	struct compose_container *before = NULL, *after = NULL;
 	size_t nbefore = 0, nafter = 0, k = 0;
-	const char *args[80];
+	const char *args[LEDGER_MAX_SERVICES + 8];
 	int64_t t0, dur;
 	int r, failed = 0;
 
@@ -338,7 +338,7 @@ static int docker_restart(struct rollout *ro)
 	if (r < 0)
 		return r;
 	if (ro->no_build) {
-		bool missing[64];
+		bool missing[LEDGER_MAX_SERVICES];
 		size_t nmissing;
 		r = images_missing(ro, missing, &nmissing);
 		if (r < 0)
@@ -426,7 +426,7 @@ static int docker_restart(struct rollout *ro)
 static void show_logs(struct rollout *ro, const char *const *services, size_t n)
 {
 	struct docker *d = ro->rt;
-	const char *args[72];
+	const char *args[LEDGER_MAX_SERVICES + 8];
 	char saved[sizeof(ro->op->error)];
 	size_t k = 0;
 
@@ -450,10 +450,10 @@ static int docker_verify(struct rollout *ro)
 {
 	struct docker *d = ro->rt;
 	size_t n = ro->plan.nservices;
-	struct compose_container first[64], cur[64];
-	char *ids[64], detail[64][512];
-	const char *bad_svcs[64], *all_svcs[64];
-	bool bad[64] = {0};
+	struct compose_container first[LEDGER_MAX_SERVICES], cur[LEDGER_MAX_SERVICES];
+	char *ids[LEDGER_MAX_SERVICES], detail[LEDGER_MAX_SERVICES][512];
+	const char *bad_svcs[LEDGER_MAX_SERVICES], *all_svcs[LEDGER_MAX_SERVICES];
+	bool bad[LEDGER_MAX_SERVICES] = {0};
 	int64_t t0 = mono_ns(), settle_end = t0 + ro->cfg->policy.settle_ns,
 		health_end = t0 + ro->cfg->policy.health_timeout_ns;
 	uint32_t polls = 0;
@@ -601,7 +601,7 @@ static int docker_stop(struct rollout *ro, const size_t *svcs, size_t n)
 {
 	struct docker *d = ro->rt;
 	struct compose_container *cts = NULL;
-	const char *args[72];
+	const char *args[LEDGER_MAX_SERVICES + 8];
 	size_t nc = 0, k = 0;
 	int r;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The pure planner: deploy arguments, scope flags and their conflicts, pieces, --fast narrowing
  * on both runtimes, and the edge guard. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -195,6 +196,68 @@ Test(plan, scope_args_take_directly)
 	cr_assert_eq(scope_args_take(&s, "pieces", " , ", err, sizeof(err)), SL_EUSAGE);
 	cr_assert_eq(s.pieces.n, 0);
 	scope_args_release(&s);
+}
+
+/* The one scope table, as a command uses it: SCOPE_OPTIONS in its getopt_long table, next to its
+ * own options, and scope_args_option() on what getopt_long returns. */
+Test(plan, scope_options_through_getopt)
+{
+	static const struct option opts[] = {
+	    SCOPE_OPTIONS,
+	    {"wait", required_argument, NULL, 'w'},
+	    {0},
+	};
+	char *argv[] = {"check", "--piece", "web", "--wait", "5s", "--pieces=api,web", NULL};
+	struct scope_args s = {0};
+	char err[256];
+	int opt, r, own = 0;
+
+	optind = 0;
+	while ((opt = getopt_long(6, argv, "", opts, NULL)) != -1) {
+		r = scope_args_option(&s, opt, optarg, err, sizeof(err));
+		cr_assert_geq(r, 0, "%s", err);
+		if (r == 0) {
+			cr_assert_eq(opt, 'w');
+			cr_assert_str_eq(optarg, "5s");
+			own++;
+		}
+	}
+	cr_assert_eq(own, 1);
+	cr_assert_eq(s.kind, SCOPE_PIECES);
+	cr_assert_eq(s.pieces.n, 2);
+	cr_assert_str_eq(s.pieces.v[0], "web");
+	cr_assert_str_eq(s.pieces.v[1], "api");
+	scope_args_release(&s);
+
+	/* every entry of the table is recognised, by val and by name, with its own name in errors
+	 */
+	for (const struct option *o = scope_options; o->name; o++) {
+		cr_assert_eq(
+		    scope_args_option(&s, o->val, o->has_arg ? "web" : NULL, err, sizeof(err)), 1,
+		    "--%s", o->name);
+		scope_args_release(&s);
+		cr_assert_eq(
+		    scope_args_take(&s, o->name, o->has_arg ? "web" : NULL, err, sizeof(err)), 1,
+		    "--%s", o->name);
+		scope_args_release(&s);
+	}
+	cr_assert_eq(scope_args_option(&s, SCOPE_OPT(SCOPE_WORKERS), NULL, err, sizeof(err)), 1);
+	cr_assert_eq(s.kind, SCOPE_WORKERS);
+	cr_assert_eq(scope_args_option(&s, SCOPE_OPT_PIECE, "web", err, sizeof(err)), SL_EUSAGE);
+	cr_assert(strstr(err, "--piece cannot be combined with --workers-only"), "%s", err);
+	scope_args_release(&s);
+	cr_assert_eq(scope_args_option(&s, 'w', "5s", err, sizeof(err)), 0);
+	cr_assert_eq(scope_args_option(&s, 0, NULL, err, sizeof(err)), 0);
+	cr_assert_eq(scope_args_option(&s, SCOPE_OPT(SCOPE_FULL), NULL, err, sizeof(err)), 0);
+	cr_assert_not(s.explicit_);
+
+	/* deploy's table holds the same entries */
+	for (const struct option *o = scope_options; o->name; o++) {
+		bool found = false;
+		for (const struct option *d = deploy_options; d->name; d++)
+			found |= streq(d->name, o->name) && d->has_arg == o->has_arg;
+		cr_assert(found, "deploy takes --%s", o->name);
+	}
 }
 
 Test(plan, pieces)

@@ -265,3 +265,66 @@ Test(lock, garbage_record_is_harmless)
 	tl_rmrf(dir);
 	free(dir);
 }
+
+/* What fn logs on stderr, as a malloc'd string. */
+static char *stderr_of(void (*fn)(void *), void *arg)
+{
+	char path[] = "/tmp/shiplog-lock-msg.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	char *text = NULL;
+	size_t len = 0;
+
+	cr_assert_geq(fd, 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	cr_assert_eq(read_file(path, 65536, &text, &len), 0);
+	unlink(path);
+	return text;
+}
+
+struct say_args {
+	const char *what;
+	int r;
+	const struct lock_holder *h;
+	bool can_wait;
+};
+
+static void say(void *p)
+{
+	const struct say_args *a = p;
+
+	lock_say_refused(a->what, "/var/lib/x", a->r, a->h, a->can_wait);
+}
+
+/* The one lock-held message: the command, the holder, the way out (--wait-lock only where the
+ * command takes it); any other failure names the directory and the cause. */
+Test(lock, refusal_message)
+{
+	struct lock_holder h = {.pid = 4242, .op = 57};
+	struct say_args a = {"deploy", SL_EREFUSED, &h, true};
+	char *m;
+
+	strlcpy_(h.actor, "alice@vps", sizeof(h.actor));
+	m = stderr_of(say, &a);
+	cr_assert(strstr(m, "deploy: lock held by pid 4242 (alice@vps, operation 57)"), "%s", m);
+	cr_assert(strstr(m, "--wait-lock"), "%s", m);
+	free(m);
+
+	a = (struct say_args){"ledger import", SL_EREFUSED, &h, false};
+	m = stderr_of(say, &a);
+	cr_assert(strstr(m, "ledger import: lock held by pid 4242"), "%s", m);
+	cr_assert_null(strstr(m, "--wait-lock"), "%s", m);
+	cr_assert(strstr(m, "nothing was changed"), "%s", m);
+	free(m);
+
+	a = (struct say_args){"rollback", -EACCES, &h, true};
+	m = stderr_of(say, &a);
+	cr_assert(strstr(m, "rollback: cannot take the deploy lock in '/var/lib/x'"), "%s", m);
+	cr_assert_null(strstr(m, "held by"), "%s", m);
+	free(m);
+}

@@ -46,21 +46,15 @@ static void report(json_t *rows, const char *service, const char *kind, const ch
 	printf("%-4s %-16s %-9s %s: %s\n", ok ? "ok" : "FAIL", service, kind, target, detail);
 }
 
+static const struct option options[] = {
+    SCOPE_OPTIONS,
+    {"runtime", required_argument, NULL, 'r'},
+    {"wait", required_argument, NULL, 'w'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"web-only", no_argument, NULL, 1},
-	    {"api-only", no_argument, NULL, 2},
-	    {"services-only", no_argument, NULL, 3},
-	    {"workers-only", no_argument, NULL, 4},
-	    {"pieces", required_argument, NULL, 5},
-	    {"piece", required_argument, NULL, 6},
-	    {"runtime", required_argument, NULL, 7},
-	    {"wait", required_argument, NULL, 8},
-	    {0},
-	};
-	static const char *const names[] = {NULL,	    "web-only", "api-only", "services-only",
-					    "workers-only", "pieces",	"piece"};
 	const struct config *cfg = ctx->cfg;
 	struct scope_args scope = {0};
 	struct bus *bus = NULL;
@@ -70,14 +64,16 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	char err[512];
 	int opt, r = 0, failed = 0;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt >= 1 && opt <= 6) {
-			r = scope_args_take(&scope, names[opt], optarg, err, sizeof(err));
-			if (r < 0) {
-				r = cmd_usage_error(&cmd_check, "%s", err);
-				goto out;
-			}
-		} else if (opt == 7) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		r = scope_args_option(&scope, opt, optarg, err, sizeof(err));
+		if (r < 0) {
+			r = cmd_usage_error(&cmd_check, "%s", err);
+			goto out;
+		}
+		if (r > 0)
+			continue;
+		r = 0;
+		if (opt == 'r') {
 			if (!streq(optarg, "native")) {
 				r = cmd_usage_error(&cmd_check,
 						    "--runtime: only 'native' checks are "
@@ -85,7 +81,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 						    optarg);
 				goto out;
 			}
-		} else if (opt == 8) {
+		} else if (opt == 'w') {
 			if (parse_duration_ns(optarg, &wait_ns) < 0) {
 				r = cmd_usage_error(&cmd_check,
 						    "--wait: '%s' is not a duration (e.g. "
@@ -156,5 +152,6 @@ const struct cmd_entry cmd_check = {
     .summary = "run the health checks of the services in scope now",
     .usage = usage,
     .flags = CMD_CONFIG,
+    .options = options,
     .run = run,
 };

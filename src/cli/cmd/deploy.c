@@ -450,7 +450,7 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a, enum remote_mode mode
 	struct ledger_op_requested req = {0};
 	struct config *tcfg = NULL, eff;
 	struct plan plan0;
-	const char *svcs[64], *flags[10];
+	const char *svcs[LEDGER_MAX_SERVICES], *flags[10];
 	struct deploy_lock lock = {.fd = -1};
 	struct lock_holder holder;
 	struct strv dirty = {0};
@@ -552,14 +552,9 @@ int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a, enum remote_mode mode
 		lock_holder_describe(&holder, who, sizeof(who));
 		snprintf(err, sizeof(err), "lock held by %s", who);
 		op_refuse_request(ctx->lg, &req, "lock", err, NULL);
-		log_error("deploy: lock held by %s; wait (--wait-lock 5m) or run 'shiplog lock "
-			  "status'",
-			  who);
-		goto out;
 	}
 	if (r < 0) {
-		log_error("cannot take the deploy lock in '%s': %s", ctx->ledger_dir,
-			  sl_strerror(r));
+		lock_say_refused("deploy", ctx->ledger_dir, r, &holder, true);
 		goto out;
 	}
 
@@ -882,5 +877,6 @@ const struct cmd_entry cmd_deploy = {
     .summary = "deploy a commit to the services in scope",
     .usage = usage,
     .flags = CMD_CONFIG,
+    .options = deploy_options,
     .run = run,
 };

@@ -651,18 +651,8 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 		goto out;
 	/* Hold the deploy lock so that no operation appends between our base and our batch. */
 	r = lock_acquire(ctx->ledger_dir, 0, &lock, &holder);
-	if (r == SL_EREFUSED) {
-		char d[512];
-
-		lock_holder_describe(&holder, d, sizeof(d));
-		log_error("ledger import: lock held by %s; wait for it to finish, nothing was "
-			  "imported",
-			  d);
-		goto out;
-	}
 	if (r < 0) {
-		log_error("ledger import: cannot take the deploy lock in '%s': %s", ctx->ledger_dir,
-			  sl_strerror(r));
+		lock_say_refused("ledger import", ctx->ledger_dir, r, &holder, false);
 		goto out;
 	}
 	r = ledger_last_seq(ctx->lg, &base);

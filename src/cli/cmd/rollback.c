@@ -55,12 +55,7 @@ static const char usage[] =
 enum { OPT_RUNTIME = 100, OPT_TO, OPT_DRY_RUN, OPT_NO_BUILD, OPT_WAIT_LOCK, OPT_LOCAL, OPT_SSH };
 
 static const struct option options[] = {
-    {"web-only", no_argument, NULL, 1},
-    {"api-only", no_argument, NULL, 2},
-    {"services-only", no_argument, NULL, 3},
-    {"workers-only", no_argument, NULL, 4},
-    {"pieces", required_argument, NULL, 5},
-    {"piece", required_argument, NULL, 6},
+    SCOPE_OPTIONS,
     {"runtime", required_argument, NULL, OPT_RUNTIME},
     {"to", required_argument, NULL, OPT_TO},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -80,17 +75,17 @@ struct cli {
 
 static int parse(int argc, char **argv, struct cli *c)
 {
-	static const char *const names[] = {NULL,	    "web-only", "api-only", "services-only",
-					    "workers-only", "pieces",	"piece"};
 	char err[512];
-	int opt;
+	int opt, r;
 
 	c->a.runtime = LEDGER_RT_NATIVE;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt >= 1 && opt <= 6) {
-			if (scope_args_take(&c->a.scope, names[opt], optarg, err, sizeof(err)) < 0)
-				return cmd_usage_error(&cmd_rollback, "%s", err);
-		} else if (opt == OPT_RUNTIME) {
+		r = scope_args_option(&c->a.scope, opt, optarg, err, sizeof(err));
+		if (r < 0)
+			return cmd_usage_error(&cmd_rollback, "%s", err);
+		if (r > 0)
+			continue;
+		if (opt == OPT_RUNTIME) {
 			c->a.runtime = ledger_runtime_from_name(optarg);
 			if (c->a.runtime < 0)
 				return cmd_usage_error(&cmd_rollback,
@@ -123,15 +118,10 @@ static int parse(int argc, char **argv, struct cli *c)
 static int lock_take(struct cmd_ctx *ctx, int64_t wait_ns, struct deploy_lock *lock)
 {
 	struct lock_holder holder;
-	char who[512];
 	int r = lock_acquire(ctx->ledger_dir, wait_ns, lock, &holder);
 
-	if (r == SL_EREFUSED) {
-		lock_holder_describe(&holder, who, sizeof(who));
-		log_error("rollback: lock held by %s; wait (--wait-lock 5m) or run 'shiplog lock "
-			  "status'",
-			  who);
-	}
+	if (r < 0)
+		lock_say_refused("rollback", ctx->ledger_dir, r, &holder, true);
 	return r < 0 ? r : op_close_interrupted(ctx->lg, "interrupted");
 }
 

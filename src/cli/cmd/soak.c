@@ -42,9 +42,10 @@ static const char usage[] =
     "\n"
     "Examples:\n"
     "  shiplog soak start --workers-only --every 5s --for 30m\n"
-    "  shiplog soak report --json\n";
-
-#define SOAK_MAX 64
+    "  shiplog soak report --json\n"
+    "\n"
+    "Exit codes: 0 ok, 2 usage (unknown service, no soak window of that name), 3 a soak\n"
+    "already runs, 4 no ledger or no user manager.\n";
 
 static char *pid_path(const struct cmd_ctx *ctx)
 {
@@ -85,7 +86,7 @@ static int sample_loop(const char *ledger_dir, const struct config *cfg, const s
 {
 	struct ledger *lg = NULL;
 	struct bus *bus = NULL;
-	struct tally t[SOAK_MAX] = {0};
+	struct tally t[LEDGER_MAX_SERVICES] = {0};
 	struct ledger_event ev;
 	int64_t deadline = mono_ns() + for_ns;
 	struct buf summary = {0};
@@ -156,7 +157,7 @@ static int soak_start(struct cmd_ctx *ctx, const char *name, int64_t every_ns, i
 {
 	const struct config *cfg = ctx->cfg;
 	struct ledger_event ev = {.type = LEDGER_EV_SOAK_STARTED};
-	const char *names[SOAK_MAX];
+	const char *names[LEDGER_MAX_SERVICES];
 	struct plan plan;
 	char err[512];
 	pid_t pid;
@@ -172,7 +173,7 @@ static int soak_start(struct cmd_ctx *ctx, const char *name, int64_t every_ns, i
 			  (int)running_sampler(ctx));
 		return SL_EREFUSED;
 	}
-	for (size_t i = 0; i < plan.nservices && i < SOAK_MAX; i++)
+	for (size_t i = 0; i < plan.nservices && i < LEDGER_MAX_SERVICES; i++)
 		names[i] = cfg->services[plan.services[i]].name;
 	ev.version = LEDGER_SCHEMA_VERSION;
 	ev.actor = actor_string();
@@ -283,8 +284,8 @@ static int soak_report(struct cmd_ctx *ctx, const char *name, bool status_only)
 	struct ledger_iter *it = NULL;
 	const struct ledger_event *ev;
 	struct window w;
-	char names[SOAK_MAX][LEDGER_NAME_MAX];
-	struct tally t[SOAK_MAX] = {0};
+	char names[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX];
+	struct tally t[LEDGER_MAX_SERVICES] = {0};
 	struct strv ops = {0};
 	size_t n = 0;
 	json_t *svcs = json_array(), *opsj = json_array();
@@ -312,9 +313,9 @@ static int soak_report(struct cmd_ctx *ctx, const char *name, bool status_only)
 			for (i = 0; i < n; i++)
 				if (streq(names[i], ev->u.unit_observed.service))
 					break;
-			if (i == n && n < SOAK_MAX)
+			if (i == n && n < LEDGER_MAX_SERVICES)
 				strlcpy_(names[n++], ev->u.unit_observed.service, LEDGER_NAME_MAX);
-			if (i >= SOAK_MAX)
+			if (i >= LEDGER_MAX_SERVICES)
 				continue;
 			if (!t[i].samples++)
 				t[i].restarts_first = ev->u.unit_observed.restarts;
@@ -382,39 +383,39 @@ out:
 	return r;
 }
 
+static const struct option options[] = {
+    SCOPE_OPTIONS,
+    {"name", required_argument, NULL, 'n'},
+    {"every", required_argument, NULL, 'e'},
+    {"for", required_argument, NULL, 'f'},
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"web-only", no_argument, NULL, 1},	     {"api-only", no_argument, NULL, 2},
-	    {"services-only", no_argument, NULL, 3}, {"workers-only", no_argument, NULL, 4},
-	    {"pieces", required_argument, NULL, 5},  {"piece", required_argument, NULL, 6},
-	    {"name", required_argument, NULL, 7},    {"every", required_argument, NULL, 8},
-	    {"for", required_argument, NULL, 9},     {0},
-	};
-	static const char *const scope_names[] = {
-	    NULL, "web-only", "api-only", "services-only", "workers-only", "pieces", "piece"};
 	struct scope_args scope = {0};
 	const char *name = NULL, *sub;
 	int64_t every = 10000000000LL, dur = 3600000000000LL;
 	char err[512], defname[64];
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt >= 1 && opt <= 6) {
-			r = scope_args_take(&scope, scope_names[opt], optarg, err, sizeof(err));
-			if (r < 0) {
-				r = cmd_usage_error(&cmd_soak, "%s", err);
-				goto out;
-			}
-		} else if (opt == 7) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		r = scope_args_option(&scope, opt, optarg, err, sizeof(err));
+		if (r < 0) {
+			r = cmd_usage_error(&cmd_soak, "%s", err);
+			goto out;
+		}
+		if (r > 0)
+			continue;
+		if (opt == 'n') {
 			name = optarg;
-		} else if (opt == 8 || opt == 9) {
-			int64_t *dst = opt == 8 ? &every : &dur;
+		} else if (opt == 'e' || opt == 'f') {
+			int64_t *dst = opt == 'e' ? &every : &dur;
 			if (parse_duration_ns(optarg, dst) < 0 || *dst <= 0) {
 				r = cmd_usage_error(&cmd_soak,
 						    "--%s: '%s' is not a duration (e.g. 10s, "
 						    "30m)",
-						    opt == 8 ? "every" : "for", optarg);
+						    opt == 'e' ? "every" : "for", optarg);
 				goto out;
 			}
 		} else {
@@ -464,5 +465,6 @@ const struct cmd_entry cmd_soak = {
     .summary = "start|status|stop|report: watch units during a soak window",
     .usage = usage,
     .flags = CMD_CONFIG_OPTIONAL, /* the ledger: opened by run, per subcommand */
+    .options = options,
     .run = run,
 };
