@@ -593,6 +593,19 @@ void config_apply_env(struct config *cfg)
 		cfg->target.ssh_key = expand_home(v);
 		free(v);
 	}
+	if ((v = env_get("DEPLOY_SSH_KNOWN_HOSTS"))) {
+		/* the operator's own choice, so any path: first, since ssh takes an option's first
+		 * value (the config's UserKnownHostsFile, if any, is then unused) */
+		_cleanup_free_ char *path = expand_home(v);
+		struct strv opts = {0};
+
+		strv_push_take(&opts, xasprintf("UserKnownHostsFile=%s", path));
+		for (size_t i = 0; i < cfg->target.ssh_options.n; i++)
+			strv_push(&opts, cfg->target.ssh_options.v[i]);
+		strv_free(&cfg->target.ssh_options);
+		cfg->target.ssh_options = opts;
+		free(v);
+	}
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		struct service *s = &cfg->services[i];
 		_cleanup_free_ char *var = xasprintf("DEPLOY_NATIVE_%s_UNIT", s->name);

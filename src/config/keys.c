@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 #include "values.h"
@@ -257,6 +258,19 @@ static void target_value(struct parse *p, enum key k, const char *name, const ch
 					 "connection is refused); remove it, or use one of: %s",
 					 (int)strcspn(add.v[i], "="), add.v[i], allowed.data);
 				buf_free(&allowed);
+				break;
+			}
+			if (strncasecmp(add.v[i], "UserKnownHostsFile=", 19) == 0 &&
+			    !ssh_known_hosts_allowed(add.v[i] + 19)) {
+				key_fail(
+				    p, name,
+				    "'%s': ssh adds host keys to that file "
+				    "(StrictHostKeyChecking=accept-new, UpdateHostKeys), so a "
+				    "shiplog.conf may only name a known_hosts file in ~/.ssh, "
+				    "e.g. UserKnownHostsFile=~/.ssh/deploy_known_hosts (or "
+				    "/dev/null); for a file elsewhere set DEPLOY_SSH_KNOWN_HOSTS "
+				    "in your own environment",
+				    add.v[i]);
 				break;
 			}
 			strv_push(&c->target.ssh_options, add.v[i]);

@@ -114,6 +114,30 @@ bool ssh_option_allowed(const char *opt)
 	return false;
 }
 
+bool ssh_known_hosts_allowed(const char *path)
+{
+	_cleanup_free_ char *ssh_dir = expand_home("~/.ssh/");
+	const char *rest, *base;
+
+	if (streq(path, "/dev/null") || strcasecmp(path, "none") == 0)
+		return true; /* nothing is kept */
+	if (str_startswith(path, "~/.ssh/"))
+		rest = path + strlen("~/.ssh/");
+	else if (ssh_dir && ssh_dir[0] == '/' && str_startswith(path, ssh_dir))
+		rest = path + strlen(ssh_dir);
+	else
+		return false;
+	/* one file, no ssh %-tokens or ${VAR}s, no way back out of ~/.ssh */
+	for (const char *c = path; *c; c++)
+		if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c) || strchr("%$\"'", *c))
+			return false;
+	if (!*rest || streq(rest, "..") || str_startswith(rest, "../") || strstr(rest, "/../") ||
+	    (strlen(rest) >= 3 && streq(rest + strlen(rest) - 3, "/..")))
+		return false;
+	base = strrchr(rest, '/') ? strrchr(rest, '/') + 1 : rest;
+	return strstr(base, "known_hosts") != NULL;
+}
+
 bool url_valid(const char *s)
 {
 	const char *host = str_startswith(s, "http://")	   ? s + 7

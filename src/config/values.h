@@ -21,6 +21,11 @@ bool refname_valid(const char *s);
 /* "Name=value" with Name on ssh_options_allowed (case-insensitive, as ssh compares). */
 bool ssh_option_allowed(const char *opt);
 extern const char *const ssh_options_allowed[];
+/* A UserKnownHostsFile a committed config may name: ssh appends host keys to it
+ * (StrictHostKeyChecking=accept-new, UpdateHostKeys), so only one file whose name holds
+ * "known_hosts", under ~/.ssh/ (written "~/.ssh/..." or as $HOME's absolute path), with no
+ * "..", %-token, $ or quote; or /dev/null or "none". */
+bool ssh_known_hosts_allowed(const char *path);
 extern const size_t ssh_options_allowed_count;
 /* An http:// or https:// URL with a host and no whitespace or control bytes. */
 bool url_valid(const char *s);

@@ -288,6 +288,14 @@ static const struct bad {
     {"target", "ssh", "-oProxyCommand=x"},
     {"target", "ssh_options", "ProxyCommand=touch /tmp/x"},
     {"target", "ssh_options", "Port=22, localcommand=id"},
+    /* ssh appends host keys to the UserKnownHostsFile: only a known_hosts file in ~/.ssh */
+    {"target", "ssh_options", "UserKnownHostsFile=/tmp/x"},
+    {"target", "ssh_options", "userknownhostsfile=~/.bashrc"},
+    {"target", "ssh_options", "UserKnownHostsFile=~/.ssh/authorized_keys"},
+    {"target", "ssh_options", "UserKnownHostsFile=~/.ssh/../known_hosts"},
+    {"target", "ssh_options", "UserKnownHostsFile=~/.ssh/known_hosts /etc/cron.d/x"},
+    {"target", "ssh_options", "UserKnownHostsFile=~/.ssh/%h_known_hosts"},
+    {"target", "ssh_options", "UserKnownHostsFile=${HOME}/.ssh/known_hosts"},
     {"project", "name", ".."},
     {"project", "name", "."},
     {"project", "name", ".hidden"},
@@ -371,6 +379,61 @@ Test(config, wrong_values_name_file_line_section_key)
 		}
 		fx_release(&f);
 	}
+}
+
+/* Issue 9 item 7: a committed ssh_options = UserKnownHostsFile=<any file>, with
+ * StrictHostKeyChecking=accept-new, made ssh append a host key line to that file. Only a
+ * known_hosts file in ~/.ssh is accepted; the error says why and what to do instead. The
+ * operator's own DEPLOY_SSH_KNOWN_HOSTS may name any file, and comes first (ssh takes an
+ * option's first value). */
+Test(config, user_known_hosts_file_only_in_dot_ssh)
+{
+	static const char *const good[] = {
+	    "~/.ssh/known_hosts",
+	    "~/.ssh/deploy_known_hosts",
+	    "~/.ssh/hosts/known_hosts2",
+	    "/dev/null",
+	    "none",
+	};
+	_cleanup_free_ char *abs = xasprintf("%s/.ssh/known_hosts", getenv("HOME"));
+	struct fx f = {0};
+	_cleanup_free_ char *text = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		free(text);
+		text =
+		    xasprintf(MINIMAL "[target]\nssh_options = StrictHostKeyChecking=accept-new, "
+				      "UserKnownHostsFile=%s\n",
+			      good[i]);
+		fx_load(&f, text);
+		cr_assert_eq(f.r, 0, "%s: %s", good[i], f.err);
+		cr_assert_eq(f.cfg->target.ssh_options.n, 2);
+	}
+	free(text);
+	text = xasprintf(MINIMAL "[target]\nssh_options = UserKnownHostsFile=%s\n", abs);
+	fx_load(&f, text);
+	cr_assert_eq(f.r, 0, "%s: %s", abs, f.err);
+
+	fx_load(&f, MINIMAL "[target]\nssh_options = StrictHostKeyChecking=accept-new, "
+			    "UserKnownHostsFile=/home/someone/.profile\n");
+	cr_assert_eq(f.r, SL_EUSAGE);
+	cr_assert(strstr(f.err, "UserKnownHostsFile=/home/someone/.profile"), "%s", f.err);
+	cr_assert(strstr(f.err, "ssh adds host keys to that file"), "%s", f.err);
+	cr_assert(strstr(f.err, "~/.ssh"), "%s", f.err);
+	cr_assert(strstr(f.err, "DEPLOY_SSH_KNOWN_HOSTS"), "%s", f.err);
+
+	/* the environment's file comes first, whatever it is */
+	fx_load(&f, MINIMAL "[target]\nssh_options = StrictHostKeyChecking=accept-new, "
+			    "UserKnownHostsFile=~/.ssh/known_hosts\n");
+	cr_assert_eq(f.r, 0, "%s", f.err);
+	setenv("DEPLOY_SSH_KNOWN_HOSTS", " /srv/deploy/known_hosts ", 1);
+	config_apply_env(f.cfg);
+	unsetenv("DEPLOY_SSH_KNOWN_HOSTS");
+	cr_assert_eq(f.cfg->target.ssh_options.n, 3);
+	cr_assert_str_eq(f.cfg->target.ssh_options.v[0],
+			 "UserKnownHostsFile=/srv/deploy/known_hosts");
+	cr_assert_str_eq(f.cfg->target.ssh_options.v[1], "StrictHostKeyChecking=accept-new");
+	fx_release(&f);
 }
 
 Test(config, health_message_names_the_kinds)
