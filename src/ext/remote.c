@@ -7,12 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -283,90 +281,20 @@ static int forward(const struct remote_request *rq)
 	return r;
 }
 
-/* Copies what is readable on from to fd `to`; after the first failed write (the connection is
- * gone) the rest is drained into nothing. Returns false on EOF. */
-static bool relay_copy(int from, int to, bool *to_dead)
-{
-	char chunk[16384];
-	ssize_t n, w;
-
-	n = read(from, chunk, sizeof(chunk));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return true;
-	if (n <= 0)
-		return false;
-	for (ssize_t off = 0; !*to_dead && off < n; off += w) {
-		w = write(to, chunk + off, (size_t)(n - off));
-		if (w < 0 && errno == EINTR)
-			w = 0;
-		else if (w < 0)
-			*to_dead = true;
-	}
-	return true;
-}
-
 /* The server end of a forwarded command. Its stdout and stderr lead to the operator's ssh
  * client; once that connection is lost, every write to them fails (EPIPE, or SIGPIPE in the
  * programs shiplog runs, which get default signal dispositions). A deploy must not stop
  * because of that: the work goes on in a child, in its own session, writing to pipes that this
- * process relays to the connection while it lasts and drains after. This process then exits
- * with the child's status. On any setup failure the command just runs here, unprotected. */
+ * process relays to the connection while it lasts and drains after (spawn_relay_detached()).
+ * On a setup failure the command just runs here, unprotected. */
 static void remote_serve_detached(void)
 {
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, st = 0, devnull;
-	bool out_dead = false, err_dead = false, out_open = true, err_open = true;
-	pid_t pid;
+	int r = spawn_relay_detached();
 
-	fflush(stdout);
-	fflush(stderr);
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		goto unprotected;
-	pid = fork();
-	if (pid < 0)
-		goto unprotected;
-	if (pid == 0) {
-		setsid();
-		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			close(devnull);
-		}
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-		return;
-	}
-	close(out[1]), close(err[1]);
-	while (out_open || err_open) {
-		struct pollfd p[2] = {{.fd = out_open ? out[0] : -1, .events = POLLIN},
-				      {.fd = err_open ? err[0] : -1, .events = POLLIN}};
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[0].revents && !relay_copy(out[0], 1, &out_dead))
-			out_open = false;
-		if (p[1].revents && !relay_copy(err[0], 2, &err_dead))
-			err_open = false;
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st))
-		_exit(WEXITSTATUS(st));
-	_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : EXIT_ENVIRONMENT);
-
-unprotected:
-	log_warn("cannot detach the forwarded command from the connection (%s); it stops if the "
-		 "connection is lost",
-		 strerror(errno));
-	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (err[i] >= 0)
-			close(err[i]);
-	}
+	if (r < 0)
+		log_warn("cannot detach the forwarded command from the connection (%s); it stops "
+			 "if the connection is lost",
+			 strerror(-r));
 }
 
 /* The decision only: true for ssh. */

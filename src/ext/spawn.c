@@ -560,3 +560,152 @@ void spawn_result_release(struct spawn_result *res)
 	res->output = NULL;
 	res->output_len = 0;
 }
+
+/* ---- daemons and relays ------------------------------------------------------------------- */
+
+static void spawn_write_all(int fd, const void *p, size_t n)
+{
+	ssize_t w;
+
+	for (size_t off = 0; off < n; off += (size_t)(w > 0 ? w : 0)) {
+		w = write(fd, (const char *)p + off, n - off);
+		if (w < 0 && errno != EINTR)
+			return;
+	}
+}
+
+int spawn_daemon(int (*fn)(void *arg), void *arg, const char *log_path, pid_t *pid)
+{
+	int report[2], st, fd, r;
+	pid_t child, daemon_pid = 0;
+	ssize_t n;
+
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		r = -errno;
+		close(report[0]);
+		close(report[1]);
+		return r;
+	}
+	if (child == 0) {
+		close(report[0]);
+		setsid();
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fd != 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+		fd = open(log_path ? log_path : "/dev/null",
+			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		spawn_close_from(3, report[1]);
+		daemon_pid = fork();
+		if (daemon_pid != 0) {
+			/* the daemon's pid (or 0: it could not start), then leave: the daemon is
+			 * reparented and outlives whoever started it */
+			spawn_write_all(report[1], &daemon_pid, sizeof(daemon_pid));
+			_exit(daemon_pid > 0 ? 0 : 1);
+		}
+		close(report[1]);
+		_exit(fn(arg) < 0 ? 1 : 0);
+	}
+	close(report[1]);
+	do
+		n = read(report[0], &daemon_pid, sizeof(daemon_pid));
+	while (n < 0 && errno == EINTR);
+	close(report[0]);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(daemon_pid) || daemon_pid <= 0)
+		return -ECHILD;
+	if (pid)
+		*pid = daemon_pid;
+	return 0;
+}
+
+/* Copies what is readable on from to fd `to`; after the first failed write (the reader is
+ * gone) the rest is drained into nothing. Returns false on EOF. */
+static bool spawn_relay_copy(int from, int to, bool *to_dead)
+{
+	char chunk[16384];
+	ssize_t n, w;
+
+	n = read(from, chunk, sizeof(chunk));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	for (ssize_t off = 0; !*to_dead && off < n; off += w) {
+		w = write(to, chunk + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			w = 0;
+		else if (w < 0)
+			*to_dead = true;
+	}
+	return true;
+}
+
+int spawn_relay_detached(void)
+{
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, st = 0, devnull, r;
+	bool out_dead = false, err_dead = false, out_open = true, err_open = true;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		goto fail;
+	pid = fork();
+	if (pid < 0)
+		goto fail;
+	if (pid == 0) {
+		setsid();
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			close(devnull);
+		}
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	close(out[1]), close(err[1]);
+	while (out_open || err_open) {
+		struct pollfd p[2] = {{.fd = out_open ? out[0] : -1, .events = POLLIN},
+				      {.fd = err_open ? err[0] : -1, .events = POLLIN}};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents && !spawn_relay_copy(out[0], 1, &out_dead))
+			out_open = false;
+		if (p[1].revents && !spawn_relay_copy(err[0], 2, &err_dead))
+			err_open = false;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));
+	_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : EXIT_ENVIRONMENT);
+
+fail:
+	r = -errno;
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	return r;
+}

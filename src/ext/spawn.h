@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct spawn_opts {
 	const char *cwd;       /* NULL: inherit (avoid: every step should name its cwd) */
@@ -47,6 +48,22 @@ struct spawn_result {
  * gets no inherited descriptors but 0, 1, 2. */
 int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_result *res);
 void spawn_result_release(struct spawn_result *res);
+
+/* Runs fn(arg) as a daemon: in a grandchild that is reparented away from this process, in a
+ * session of its own, with stdin from /dev/null and stdout and stderr appended to log_path
+ * (created 0600; NULL: /dev/null). The daemon exits 0 when fn returns >= 0, 1 otherwise; it
+ * gets no descriptors of ours but 0, 1, 2 and those fn opens. Flush stdio before: the buffers
+ * are copied. Returns 0 with the daemon's pid in *pid (may be NULL) once it runs, or -errno
+ * when it could not be started. The intermediate child is reaped here. */
+int spawn_daemon(int (*fn)(void *arg), void *arg, const char *log_path, pid_t *pid);
+
+/* Detaches the rest of this process's work from the fate of its stdout and stderr (an ssh
+ * connection that may be lost): forks; the child returns 0 and goes on, in a session of its own,
+ * with stdin from /dev/null and stdout and stderr into pipes. This process relays the pipes to
+ * its own stdout and stderr while writes to them succeed, drains them after (SIGPIPE ignored),
+ * and when both close it _exit()s with the child's status (128+n for a signal). Returns -errno
+ * in this process, nothing forked, when it could not be set up. */
+int spawn_relay_detached(void);
 
 /* Looks a program up on PATH; malloc'd absolute path or NULL. */
 char *spawn_which(const char *name);

@@ -405,3 +405,152 @@ Test(spawn, which)
 	free(abs);
 	free(sh);
 }
+
+/* ---- spawn_daemon ---------------------------------------------------------------------------- */
+
+struct daemon_arg {
+	char *dir;
+	pid_t starter;
+};
+
+/* In the daemon: notes its pid, parent, session and descriptors, prints to its log, waits to be
+ * told to go. */
+static int daemon_fn(void *p)
+{
+	const struct daemon_arg *a = p;
+	_cleanup_free_ char *note = xasprintf("%s/note", a->dir), *go = xasprintf("%s/go", a->dir);
+	_cleanup_free_ char *text =
+	    xasprintf("%d %d %d %d %d\n", (int)getpid(), (int)getppid(), (int)getsid(0),
+		      fcntl(3, F_GETFD) >= 0, (int)a->starter);
+
+	printf("daemon says hello\n");
+	fflush(stdout);
+	fprintf(stderr, "and on stderr\n");
+	write_file_atomic(note, text, strlen(text), 0600);
+	for (int i = 0; i < 500 && access(go, F_OK) != 0; i++)
+		usleep(10000);
+	return -1; /* exits 1: nobody waits for it */
+}
+
+Test(spawn, daemon_is_detached_with_its_log)
+{
+	char *dir = tl_mkdtemp("spawn-daemon");
+	_cleanup_free_ char *log = xasprintf("%s/d.log", dir), *note = xasprintf("%s/note", dir),
+			    *go = xasprintf("%s/go", dir), *text = NULL, *logtext = NULL;
+	struct daemon_arg a = {dir, getpid()};
+	int extra = open("/dev/null", O_RDONLY), dpid, ppid, sid, fd3, starter;
+	pid_t pid = 0;
+	struct stat st;
+
+	cr_assert_geq(extra, 3); /* not inherited by the daemon */
+	cr_assert_eq(spawn_daemon(daemon_fn, &a, log, &pid), 0);
+	cr_assert_gt(pid, 0);
+	for (int i = 0; i < 500 && access(note, F_OK) != 0; i++)
+		usleep(10000);
+	cr_assert_eq(read_file(note, 4096, &text, NULL), 0, "the daemon did not run");
+	cr_assert_eq(sscanf(text, "%d %d %d %d %d", &dpid, &ppid, &sid, &fd3, &starter), 5);
+	cr_assert_eq(dpid, pid, "the pid reported is the daemon's");
+	cr_assert_neq(ppid, getpid(), "the daemon is not our child");
+	cr_assert_neq(sid, getsid(0), "a session of its own");
+	cr_assert_eq(fd3, 0, "no descriptor of ours leaked");
+	cr_assert_eq(starter, getpid());
+	/* the intermediate child was reaped: we have no child left */
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cr_assert_eq(errno, ECHILD);
+	tl_write(go, "");
+	for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	cr_assert_eq(read_file(log, 4096, &logtext, NULL), 0);
+	cr_assert(strstr(logtext, "daemon says hello\n") && strstr(logtext, "and on stderr\n"),
+		  "%s", logtext);
+	cr_assert_eq(stat(log, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	close(extra);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+/* ---- spawn_relay_detached -------------------------------------------------------------------- */
+
+/* Forks a process with stdout and stderr on pipes that calls spawn_relay_detached(); the work
+ * after it (in the relayed child) writes `lines` lines to each, sleeping `ms` between, and exits
+ * 7. *out and *err get the read ends. Returns the relay process's pid. */
+static pid_t relayed(int lines, int ms, int *out, int *err)
+{
+	int o[2], e[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(o), 0);
+	cr_assert_eq(pipe(e), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(o[0]), close(o[1]), close(e[0]), close(e[1]);
+		if (spawn_relay_detached() < 0)
+			_exit(99);
+		/* the relayed work: a session of its own, stdin from /dev/null */
+		if (getsid(0) != getpid() || getchar() != EOF)
+			_exit(98);
+		for (int i = 0; i < lines; i++) {
+			printf("out %d\n", i);
+			fflush(stdout);
+			fprintf(stderr, "err %d\n", i);
+			usleep((useconds_t)ms * 1000);
+		}
+		_exit(7);
+	}
+	close(o[1]);
+	close(e[1]);
+	*out = o[0];
+	*err = e[0];
+	return pid;
+}
+
+Test(spawn, relay_passes_output_and_status)
+{
+	int out, err, st;
+	pid_t pid = relayed(3, 0, &out, &err);
+	_cleanup_free_ char *o = NULL, *e = NULL;
+	char buf[256];
+	ssize_t n;
+
+	n = read(out, buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 7, "the relay exits with the work's status");
+	/* everything arrived, in order */
+	{
+		struct buf b = {0};
+		buf_append(&b, buf, (size_t)n);
+		while ((n = read(out, buf, sizeof(buf))) > 0)
+			buf_append(&b, buf, (size_t)n);
+		cr_assert_str_eq(b.data, "out 0\nout 1\nout 2\n");
+		buf_free(&b);
+	}
+	n = read(err, buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert(str_startswith(buf, "err 0\n"), "%s", buf);
+	close(out);
+	close(err);
+}
+
+/* The reader goes away (a lost ssh connection): the work is not stopped, and its status still
+ * comes back. */
+Test(spawn, relay_survives_a_lost_reader)
+{
+	int out, err, st;
+	pid_t pid = relayed(20, 20, &out, &err);
+	char buf[64];
+
+	cr_assert_gt(read(out, buf, sizeof(buf)), 0);
+	close(out);
+	close(err);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st), "the relay was killed (signal %d)",
+		  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	cr_assert_eq(WEXITSTATUS(st), 7, "the work ran to its end");
+}

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "out.h"
 #include "plan.h"
+#include "spawn.h"
 #include "text.h"
 #include "util.h"
 
@@ -152,6 +153,25 @@ static int sample_loop(const char *ledger_dir, const struct config *cfg, const s
 	return 0;
 }
 
+struct sampler {
+	const char *ledger_dir, *name;
+	const struct config *cfg;
+	const size_t *svcs;
+	size_t n;
+	int64_t every_ns, for_ns;
+	char *pid_path;
+};
+
+/* The daemon (spawn_daemon): notes its pid for status and stop, then samples. */
+static int sampler_main(void *arg)
+{
+	const struct sampler *s = arg;
+	_cleanup_free_ char *text = xasprintf("%d\n", getpid());
+
+	write_file_atomic(s->pid_path, text, strlen(text), 0600);
+	return sample_loop(s->ledger_dir, s->cfg, s->svcs, s->n, s->name, s->every_ns, s->for_ns);
+}
+
 static int soak_start(struct cmd_ctx *ctx, const char *name, int64_t every_ns, int64_t for_ns,
 		      struct scope_args *scope)
 {
@@ -159,9 +179,15 @@ static int soak_start(struct cmd_ctx *ctx, const char *name, int64_t every_ns, i
 	struct ledger_event ev = {.type = LEDGER_EV_SOAK_STARTED};
 	const char *names[LEDGER_MAX_SERVICES];
 	struct plan plan;
+	_cleanup_free_ char *log = xasprintf("%s/soak.log", ctx->ledger_dir), *pp = pid_path(ctx);
+	struct sampler sampler = {.ledger_dir = ctx->ledger_dir,
+				  .name = name,
+				  .cfg = cfg,
+				  .every_ns = every_ns,
+				  .for_ns = for_ns,
+				  .pid_path = pp};
 	char err[512];
-	pid_t pid;
-	int r, fd;
+	int r;
 
 	r = plan_scope(cfg, scope, LEDGER_RT_NATIVE, false, &plan, err, sizeof(err));
 	if (r < 0) {
@@ -185,34 +211,18 @@ static int soak_start(struct cmd_ctx *ctx, const char *name, int64_t every_ns, i
 		log_error("cannot record soak.started: %s", ledger_strerror(r));
 		return r;
 	}
+	sampler.svcs = plan.services;
+	sampler.n = plan.nservices;
 	/* The sampler gets its own ledger handle: LMDB forbids using an inherited one. */
 	ledger_close(ctx->lg);
 	ctx->lg = NULL;
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		_cleanup_free_ char *log = xasprintf("%s/soak.log", ctx->ledger_dir);
-		setsid();
-		fd = open("/dev/null", O_RDONLY);
-		dup2(fd, 0);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (fork() > 0)
-			_exit(0); /* the grandchild is reparented: it outlives the terminal */
-		{
-			_cleanup_free_ char *pp = pid_path(ctx),
-					    *text = xasprintf("%d\n", getpid());
-			write_file_atomic(pp, text, strlen(text), 0600);
-		}
-		_exit(sample_loop(ctx->ledger_dir, cfg, plan.services, plan.nservices, name,
-				  every_ns, for_ns) < 0);
+	/* the sampler outlives this command and its terminal */
+	r = spawn_daemon(sampler_main, &sampler, log, NULL);
+	if (r < 0) {
+		log_error("cannot start the soak sampler: %s", strerror(-r));
+		return SL_EENV;
 	}
-	waitpid(pid, NULL, 0);
 	for (int i = 0; i < 50 && !running_sampler(ctx); i++)
 		usleep(20000);
 	out_plain("soak '%s' started: sampling %zu service%s (%s) every %.1fs for %.0fs; sampler "
