@@ -152,16 +152,6 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_debug(const char *fmt, ...)
-{
-	va_list ap;
-	if (out_settings.verbosity < 1)
-		return;
-	va_start(ap, fmt);
-	vlog("debug: ", fmt, ap);
-	va_end(ap);
-}
-
 static FILE *transcript(void)
 {
 	return out_settings.json ? stderr : stdout;

@@ -24,8 +24,6 @@ size_t out_escape(char *dst, const char *src, size_t n, bool *held_c2);
  * first, the subject in quotes, the fix when there is one. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Only with -v. */
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The deploy transcript, like the reference: on stdout (on stderr with --json), silent with -q
  * except for errors. */
