@@ -33,20 +33,17 @@ static void last_line(const char *s, char *buf, size_t n)
 	snprintf(buf, n, "%.*s", (int)(end - start), start);
 }
 
-/* Runs a read-only command, capturing its output; echoed and recorded, but a non-zero exit is
- * the caller's to judge (no op_fail). record = false for polling. */
-static int probe(struct op *op, const char *what, char *const argv[], const char *cwd, bool record,
-		 struct spawn_result *res)
+/* Runs a read-only command in the compose directory, capturing its output, and tells the
+ * observer (when `tell`); a non-zero exit is the caller's to judge. record = false for polling. */
+static int probe(const struct compose *c, const char *what, char *const argv[], bool record,
+		 bool tell, struct spawn_result *res)
 {
-	struct spawn_opts so = {.cwd = cwd, .capture = true, .timeout_ns = PROBE_TIMEOUT_NS};
+	struct spawn_opts so = {.cwd = c->workdir, .capture = true, .timeout_ns = PROBE_TIMEOUT_NS};
 	int r;
 
 	r = spawn_run(argv, &so, res);
-	if (record && op)
-		op_record_step(op, what, argv, cwd ? cwd : "", res->exit_code, res->duration_ns,
-			       NULL);
-	else if (op)
-		op_waited(op, res->duration_ns);
+	if (tell && c->obs.ran)
+		c->obs.ran(c->obs.arg, what, argv, c->workdir, res, record);
 	return r;
 }
 
@@ -70,8 +67,8 @@ static char *path_join(const char *a, const char *b)
 	return xasprintf("%.*s/%s", (int)la, a, b);
 }
 
-int compose_open(struct compose **out, struct op *op, const char *checkout, const char *workdir,
-		 const char *project, char *err, size_t errlen)
+int compose_open(struct compose **out, const struct compose_observer *obs, const char *checkout,
+		 const char *workdir, const char *project, char *err, size_t errlen)
 {
 	struct compose *c = xcalloc(1, sizeof(*c));
 	struct spawn_result res = {0};
@@ -79,6 +76,8 @@ int compose_open(struct compose **out, struct op *op, const char *checkout, cons
 	int r;
 
 	*out = NULL;
+	if (obs)
+		c->obs = *obs;
 	c->workdir = path_join(checkout, workdir);
 	c->project = xstrdup(project);
 	c->docker = spawn_which("docker");
@@ -91,7 +90,7 @@ int compose_open(struct compose **out, struct op *op, const char *checkout, cons
 	}
 	{
 		char *argv[] = {c->docker, "version", "--format", "{{.Server.Version}}", NULL};
-		r = probe(op, "docker", argv, c->workdir, true, &res);
+		r = probe(c, "docker", argv, true, true, &res);
 		if (r < 0 || res.exit_code != 0) {
 			const char *host = getenv("DOCKER_HOST");
 			last_line(res.output, line, sizeof(line));
@@ -114,7 +113,7 @@ int compose_open(struct compose **out, struct op *op, const char *checkout, cons
 	{
 		/* v2 first: the plugin answers `docker compose version` */
 		char *argv[] = {c->docker, "compose", "version", NULL};
-		r = probe(op, "docker", argv, c->workdir, true, &res);
+		r = probe(c, "docker", argv, true, true, &res);
 		if (r == 0 && res.exit_code == 0) {
 			last_line(res.output, line, sizeof(line));
 			out_say("compose: docker compose (%s)", line);
@@ -182,32 +181,18 @@ static void prefix(const struct compose *c, struct strv *v, bool with_override)
 	strv_push(v, c->workdir);
 }
 
-int compose_run(struct compose *c, struct op *op, const char *what, const char *const *args,
-		bool capture, struct spawn_result *res)
+void compose_argv(const struct compose *c, const char *const *args, struct strv *argv)
 {
-	struct strv v = {0};
-	int r;
-
-	prefix(c, &v, true);
+	prefix(c, argv, true);
 	for (size_t i = 0; args[i]; i++)
-		strv_push(&v, args[i]);
-	r = op_run(op, what, v.v, c->workdir, capture, res);
-	strv_free(&v);
-	return r;
+		strv_push(argv, args[i]);
 }
 
-int compose_docker_run(struct compose *c, struct op *op, const char *what, const char *const *args,
-		       bool capture, struct spawn_result *res)
+void compose_docker_argv(const struct compose *c, const char *const *args, struct strv *argv)
 {
-	struct strv v = {0};
-	int r;
-
-	strv_push(&v, c->docker);
+	strv_push(argv, c->docker);
 	for (size_t i = 0; args[i]; i++)
-		strv_push(&v, args[i]);
-	r = op_run(op, what, v.v, c->workdir, capture, res);
-	strv_free(&v);
-	return r;
+		strv_push(argv, args[i]);
 }
 
 /* `config` prints normalised YAML (two-space indents, both v1 and v2): the services are the
@@ -246,7 +231,7 @@ static void config_parse(struct compose *c, char *text)
 	}
 }
 
-int compose_config_read(struct compose *c, struct op *op, char *err, size_t errlen)
+int compose_config_read(struct compose *c, char *err, size_t errlen)
 {
 	struct spawn_result res = {0};
 	struct strv v = {0};
@@ -283,7 +268,7 @@ int compose_config_read(struct compose *c, struct op *op, char *err, size_t errl
 	}
 	prefix(c, &v, false);
 	strv_push(&v, "config");
-	r = probe(op, "compose", v.v, c->workdir, true, &res);
+	r = probe(c, "compose", v.v, true, true, &res);
 	strv_free(&v);
 	if (r < 0 || res.exit_code != 0) {
 		last_line(res.output, line, sizeof(line));
@@ -406,7 +391,7 @@ static void container_from_json(json_t *j, struct compose_container *ct)
 }
 
 /* docker inspect IDS -> containers; a missing id gives status "missing". */
-static int inspect(struct compose *c, struct op *op, bool record, char *const *ids, size_t n,
+static int inspect(struct compose *c, bool record, bool tell, char *const *ids, size_t n,
 		   struct compose_container *out)
 {
 	struct spawn_result res = {0};
@@ -430,7 +415,7 @@ static int inspect(struct compose *c, struct op *op, bool record, char *const *i
 		strv_push(&v, ids[i]);
 	/* the output holds stderr too (an id that vanished: "Error: No such container"): parse
 	 * the JSON array wherever it starts and ignore the rest */
-	r = probe(op, "docker", v.v, c->workdir, record, &res);
+	r = probe(c, "docker", v.v, record, tell, &res);
 	strv_free(&v);
 	if (r < 0) {
 		spawn_result_release(&res);
@@ -458,11 +443,10 @@ static int inspect(struct compose *c, struct op *op, bool record, char *const *i
 
 int compose_inspect(struct compose *c, char *const *ids, size_t n, struct compose_container *out)
 {
-	return inspect(c, NULL, false, ids, n, out);
+	return inspect(c, false, false, ids, n, out); /* polling: not even timed */
 }
 
-int compose_containers(struct compose *c, struct op *op, bool record,
-		       struct compose_container **out, size_t *n)
+int compose_containers(struct compose *c, bool record, struct compose_container **out, size_t *n)
 {
 	_cleanup_free_ char *filter = xasprintf("label=com.docker.compose.project=%s", c->project);
 	char *argv[] = {c->docker, "ps", "-a", "-q", "--no-trunc", "--filter", filter, NULL};
@@ -474,7 +458,7 @@ int compose_containers(struct compose *c, struct op *op, bool record,
 
 	*out = NULL;
 	*n = 0;
-	r = probe(op, "docker", argv, c->workdir, record, &res);
+	r = probe(c, "docker", argv, record, true, &res);
 	if (r < 0 || res.exit_code != 0) {
 		spawn_result_release(&res);
 		return r < 0 ? r : SL_EFAILED;
@@ -485,7 +469,7 @@ int compose_containers(struct compose *c, struct op *op, bool record,
 			strv_push(&ids, l);
 	spawn_result_release(&res);
 	cts = xcalloc(ids.n + 1, sizeof(*cts));
-	r = inspect(c, op, record, ids.v, ids.n, cts);
+	r = inspect(c, record, true, ids.v, ids.n, cts);
 	if (r < 0) {
 		free(cts);
 		strv_free(&ids);
@@ -501,8 +485,7 @@ int compose_containers(struct compose *c, struct op *op, bool record,
 	return 0;
 }
 
-int compose_images_exist(struct compose *c, struct op *op, const char *const *refs, size_t n,
-			 bool *exists)
+int compose_images_exist(struct compose *c, const char *const *refs, size_t n, bool *exists)
 {
 	struct spawn_result res = {0};
 	struct strv v = {0}, found = {0};
@@ -521,7 +504,7 @@ int compose_images_exist(struct compose *c, struct op *op, const char *const *re
 		strv_push(&v, "--filter");
 		strv_push_take(&v, xasprintf("reference=%s", refs[i]));
 	}
-	r = probe(op, "docker", v.v, c->workdir, true, &res);
+	r = probe(c, "docker", v.v, true, true, &res);
 	strv_free(&v);
 	if (r < 0 || res.exit_code != 0) {
 		spawn_result_release(&res);
@@ -537,7 +520,7 @@ int compose_images_exist(struct compose *c, struct op *op, const char *const *re
 	return 0;
 }
 
-int compose_running_projects(struct compose *c, struct op *op, struct strv *lines)
+int compose_running_projects(struct compose *c, struct strv *lines)
 {
 	char *argv[] = {
 	    c->docker,	"ps",
@@ -547,7 +530,7 @@ int compose_running_projects(struct compose *c, struct op *op, struct strv *line
 	struct spawn_result res = {0};
 	int r;
 
-	r = probe(op, "docker", argv, c->workdir, true, &res);
+	r = probe(c, "docker", argv, true, true, &res);
 	if (r < 0 || res.exit_code != 0) {
 		spawn_result_release(&res);
 		return r < 0 ? r : SL_EFAILED;
@@ -573,7 +556,7 @@ int compose_logs(struct compose *c, const char *service, const struct compose_lo
 	size_t n = 0, k = 0;
 	int r;
 
-	r = compose_containers(c, NULL, false, &cts, &n);
+	r = compose_containers(c, false, &cts, &n);
 	if (r < 0) {
 		snprintf(err, errlen,
 			 "cannot list the containers of compose project '%s' (docker ps)",

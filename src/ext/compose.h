@@ -8,7 +8,9 @@
  *   <compose> -p PROJECT -f WORKDIR/<file> [-f OVERRIDE] --project-directory WORKDIR ARGS...
  * in WORKDIR. The override file (written by compose_override_write() into a private temporary
  * directory removed by compose_free()) tags the images of the services being deployed
- * <project>-<service>:<commit12>. Every command is echoed and recorded as step.ran through op. */
+ * <project>-<service>:<commit12>. compose.c records nothing: the commands with side effects are
+ * built here (compose_argv) and run by the caller, and each read-only probe compose runs itself
+ * is reported to the caller's observer, which records it (docker.c: step.ran). */
 #ifndef SHIPLOG_COMPOSE_H
 #define SHIPLOG_COMPOSE_H
 
@@ -17,13 +19,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "op.h"
+#include "spawn.h"
 #include "util.h"
 
 #define COMPOSE_ID_MAX 72
 
+/* Told of each command compose ran itself (read-only: version checks, `config`, `ps`, `inspect`,
+ * `image ls`), after it ran, with its result; record = false for polling (only its time
+ * counts). ran NULL: nothing is told. */
+struct compose_observer {
+	void (*ran)(void *arg, const char *what, char *const argv[], const char *cwd,
+		    const struct spawn_result *res, bool record);
+	void *arg;
+};
+
 struct compose {
-	char *docker;	       /* absolute path of the docker client */
+	struct compose_observer obs; /* from compose_open */
+	char *docker;		     /* absolute path of the docker client */
 	char *v1;	       /* absolute path of docker-compose when v1 is used, else NULL (v2) */
 	char *workdir;	       /* absolute compose directory */
 	char *file;	       /* absolute compose file in workdir */
@@ -53,8 +65,8 @@ struct compose_container {
 
 /* Finds the client and compose, checks that the engine answers. checkout + workdir name the
  * compose directory. SL_EENV with a message in err saying what is missing and how to fix it. */
-int compose_open(struct compose **out, struct op *op, const char *checkout, const char *workdir,
-		 const char *project, char *err, size_t errlen);
+int compose_open(struct compose **out, const struct compose_observer *obs, const char *checkout,
+		 const char *workdir, const char *project, char *err, size_t errlen);
 /* Removes the override directory. Accepts NULL. */
 void compose_free(struct compose *c);
 
@@ -64,7 +76,7 @@ const char *compose_command_name(const struct compose *c);
 /* Locates the compose file (docker-compose.yml, docker-compose.yaml, compose.yaml, compose.yml)
  * and runs `config`, recording which services exist and which have a build section. SL_EREFUSED
  * with err when there is no compose file or compose rejects it. */
-int compose_config_read(struct compose *c, struct op *op, char *err, size_t errlen);
+int compose_config_read(struct compose *c, char *err, size_t errlen);
 
 bool compose_has_service(const struct compose *c, const char *service);
 bool compose_has_build(const struct compose *c, const char *service);
@@ -75,29 +87,26 @@ bool compose_has_build(const struct compose *c, const char *service);
 int compose_override_write(struct compose *c, const char *const *services, const char *const *tags,
 			   const struct strv *const *envs, size_t n);
 
-/* Runs a compose command: args is NULL-terminated. capture as op_run. */
-int compose_run(struct compose *c, struct op *op, const char *what, const char *const *args,
-		bool capture, struct spawn_result *res);
+/* The argv of a compose command (args NULL-terminated), appended to *argv, to run in c->workdir:
+ * <compose> -p PROJECT -f FILE [-f OVERRIDE] --project-directory WORKDIR ARGS... */
+void compose_argv(const struct compose *c, const char *const *args, struct strv *argv);
 
-/* Runs a docker client command (args without "docker", NULL-terminated) via op_run. */
-int compose_docker_run(struct compose *c, struct op *op, const char *what, const char *const *args,
-		       bool capture, struct spawn_result *res);
+/* The argv of a docker client command (args without "docker", NULL-terminated). */
+void compose_docker_argv(const struct compose *c, const char *const *args, struct strv *argv);
 
 /* The containers of the project (one-off `run` containers excluded), all states. *out is
  * malloc'd. record: echo and record the commands (else they run silently: polling). */
-int compose_containers(struct compose *c, struct op *op, bool record,
-		       struct compose_container **out, size_t *n);
+int compose_containers(struct compose *c, bool record, struct compose_container **out, size_t *n);
 
 /* Inspects the given container ids (polling: not recorded). out has n entries, in order; a
  * container that vanished gets status "missing". */
 int compose_inspect(struct compose *c, char *const *ids, size_t n, struct compose_container *out);
 
 /* Whether each image reference exists locally: exists[i] for refs[i]. One recorded command. */
-int compose_images_exist(struct compose *c, struct op *op, const char *const *refs, size_t n,
-			 bool *exists);
+int compose_images_exist(struct compose *c, const char *const *refs, size_t n, bool *exists);
 
 /* Running containers of any compose project: lines "PROJECT\tNAME\tSTATUS" in *lines. */
-int compose_running_projects(struct compose *c, struct op *op, struct strv *lines);
+int compose_running_projects(struct compose *c, struct strv *lines);
 
 /* `shiplog logs` for the docker runtime: each container of compose service `service` (oldest
  * first; a header line when there are several), as `docker logs --timestamps [--since S]

@@ -55,8 +55,42 @@ static void short_id(const char *id, char *out, size_t n)
 	snprintf(out, n, "%.12s", p);
 }
 
+/* compose.c records nothing: what it ran itself is recorded here, in the operation of the
+ * rollout (ro->op at that moment): a step.ran, or only its time for a poll. */
+static void docker_observe(void *arg, const char *what, char *const argv[], const char *cwd,
+			   const struct spawn_result *res, bool record)
+{
+	struct rollout *ro = arg;
+
+	if (!ro->op)
+		return;
+	if (record)
+		op_record_step(ro->op, what, argv, cwd ? cwd : "", res->exit_code, res->duration_ns,
+			       NULL);
+	else
+		op_waited(ro->op, res->duration_ns);
+}
+
+/* A compose command (docker: a docker client command), echoed, run and recorded by op_run. */
+static int compose_step(struct rollout *ro, bool docker, const char *what, const char *const *args,
+			bool capture, struct spawn_result *res)
+{
+	struct docker *d = ro->rt;
+	struct strv v = {0};
+	int r;
+
+	if (docker)
+		compose_docker_argv(d->c, args, &v);
+	else
+		compose_argv(d->c, args, &v);
+	r = op_run(ro->op, what, v.v, d->c->workdir, capture, res);
+	strv_free(&v);
+	return r;
+}
+
 static int docker_open(struct rollout *ro)
 {
+	const struct compose_observer obs = {.ran = docker_observe, .arg = ro};
 	struct docker *d;
 	char err[1024];
 	int r;
@@ -64,7 +98,7 @@ static int docker_open(struct rollout *ro)
 	if (ro->rt)
 		return 0;
 	d = xcalloc(1, sizeof(*d));
-	r = compose_open(&d->c, ro->op, repo_workdir(ro->repo), ro->cfg->docker.workdir,
+	r = compose_open(&d->c, &obs, repo_workdir(ro->repo), ro->cfg->docker.workdir,
 			 ro->cfg->docker.project, err, sizeof(err));
 	if (r < 0) {
 		op_fail(ro->op, "%s", err);
@@ -96,7 +130,7 @@ static int docker_precheck(struct rollout *ro, char *why, size_t whylen)
 	int r;
 
 	set_commit_env(ro->prev);
-	r = compose_config_read(d->c, ro->op, why, whylen);
+	r = compose_config_read(d->c, why, whylen);
 	if (r < 0)
 		return r;
 	strlcpy_(d->parsed_at, ro->prev, sizeof(d->parsed_at));
@@ -118,7 +152,7 @@ static int docker_precheck(struct rollout *ro, char *why, size_t whylen)
 
 	/* Stray compose projects (the reference's duplicate-project warning, generalised): found
 	 * by container label, so it works with compose v1 and v2 alike. Advisory only. */
-	r = compose_running_projects(d->c, ro->op, &lines);
+	r = compose_running_projects(d->c, &lines);
 	if (r < 0) {
 		log_warn("cannot list the running compose projects; the foreign project check was "
 			 "skipped");
@@ -192,7 +226,7 @@ static int prepare(struct rollout *ro)
 		return 0;
 	if (!d->c->parsed || (!streq(d->parsed_at, ro->target) &&
 			      (!streq(d->parsed_at, ro->prev) || workdir_changed(ro)))) {
-		r = compose_config_read(d->c, ro->op, err, sizeof(err));
+		r = compose_config_read(d->c, err, sizeof(err));
 		if (r < 0) {
 			op_fail(ro->op, "%s", err);
 			log_error("%s", err);
@@ -262,7 +296,7 @@ static int images_missing(struct rollout *ro, bool *missing, size_t *nmissing)
 			refs[n++] = ds->tag;
 		}
 	}
-	r = compose_images_exist(d->c, ro->op, refs, n, exists);
+	r = compose_images_exist(d->c, refs, n, exists);
 	if (r < 0) {
 		op_fail(ro->op, "cannot list the docker images: %s", sl_strerror(r));
 		log_error("%s", ro->op->error);
@@ -306,7 +340,7 @@ static int docker_build(struct rollout *ro)
 		out_say("every image exists: nothing to build");
 		return 0;
 	}
-	r = compose_run(d->c, ro->op, "build", args, false, NULL);
+	r = compose_step(ro, false, "build", args, false, NULL);
 	return r < 0 ? SL_EFAILED : 0;
 }
 
@@ -354,7 +388,7 @@ static int docker_restart(struct rollout *ro)
 			return SL_EFAILED;
 		}
 	}
-	r = compose_containers(d->c, ro->op, true, &before, &nbefore);
+	r = compose_containers(d->c, true, &before, &nbefore);
 	if (r < 0) {
 		op_fail(ro->op, "cannot list the containers of compose project '%s'",
 			d->c->project);
@@ -371,9 +405,9 @@ static int docker_restart(struct rollout *ro)
 		args[k++] = svc(ro, i)->compose;
 	args[k] = NULL;
 	t0 = mono_ns();
-	r = compose_run(d->c, ro->op, "up", args, false, NULL);
+	r = compose_step(ro, false, "up", args, false, NULL);
 	dur = mono_ns() - t0;
-	if (compose_containers(d->c, ro->op, true, &after, &nafter) < 0)
+	if (compose_containers(d->c, true, &after, &nafter) < 0)
 		log_warn("cannot list the containers after 'up'");
 
 	for (size_t i = 0; i < ro->plan.nservices; i++) {
@@ -425,7 +459,6 @@ static int docker_restart(struct rollout *ro)
  * error. */
 static void show_logs(struct rollout *ro, const char *const *services, size_t n)
 {
-	struct docker *d = ro->rt;
 	const char *args[LEDGER_MAX_SERVICES + 8];
 	char saved[sizeof(ro->op->error)];
 	size_t k = 0;
@@ -439,7 +472,7 @@ static void show_logs(struct rollout *ro, const char *const *services, size_t n)
 		args[k++] = services[i];
 	args[k] = NULL;
 	memcpy(saved, ro->op->error, sizeof(saved));
-	compose_run(d->c, ro->op, "logs", args, false, NULL);
+	compose_step(ro, false, "logs", args, false, NULL);
 	memcpy(ro->op->error, saved, sizeof(saved));
 }
 
@@ -469,7 +502,7 @@ static int docker_verify(struct rollout *ro)
 			continue;
 		struct compose_container *cts = NULL;
 		size_t nc = 0;
-		if (compose_containers(d->c, ro->op, true, &cts, &nc) == 0) {
+		if (compose_containers(d->c, true, &cts, &nc) == 0) {
 			for (size_t j = 0; j < n; j++) {
 				const struct compose_container *a =
 				    find_container(cts, nc, svc(ro, j)->compose);
@@ -605,7 +638,7 @@ static int docker_stop(struct rollout *ro, const size_t *svcs, size_t n)
 	size_t nc = 0, k = 0;
 	int r;
 
-	r = compose_containers(d->c, ro->op, true, &cts, &nc);
+	r = compose_containers(d->c, true, &cts, &nc);
 	if (r < 0) {
 		op_fail(ro->op, "cannot list the containers of compose project '%s'",
 			d->c->project);
@@ -627,7 +660,7 @@ static int docker_stop(struct rollout *ro, const size_t *svcs, size_t n)
 				s->compose, d->c->project);
 	}
 	args[k] = NULL;
-	r = k > 1 ? compose_docker_run(d->c, ro->op, "stop", args, false, NULL) : 0;
+	r = k > 1 ? compose_step(ro, true, "stop", args, false, NULL) : 0;
 	free(cts);
 	return r < 0 ? SL_EFAILED : 0;
 }
