@@ -493,13 +493,21 @@ int op_close_interrupted(struct ledger *lg, const char *why_prefix)
 			  ledger_errmsg(lg));
 		goto out;
 	}
+	r = op_close_inflight(lg, st, why_prefix);
+out:
+	free(st);
+	return r;
+}
+
+int op_close_inflight(struct ledger *lg, const struct ledger_state *st, const char *why_prefix)
+{
+	int r = 0;
+
 	if (st->inflight.op) {
 		struct ledger_inflight parent = st->parent;
 		r = close_one(lg, &st->inflight, why_prefix);
 		if (r >= 0 && parent.op)
 			r = close_one(lg, &parent, why_prefix);
 	}
-out:
-	free(st);
 	return r;
 }

@@ -120,5 +120,7 @@ void op_print_timings(const struct op *op);
 /* Closes operations left open by a process that died: appends op.finished(interrupted) for the
  * in-flight operation (and its parent). Call with the deploy lock held. Prints what it closed. */
 int op_close_interrupted(struct ledger *lg, const char *why_prefix);
+/* The same with the state the caller read under the lock (st->inflight, st->parent). */
+int op_close_inflight(struct ledger *lg, const struct ledger_state *st, const char *why_prefix);
 
 #endif

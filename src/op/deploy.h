@@ -1,21 +1,159 @@
 /* SPDX-License-Identifier: MIT */
-/* The deploy operation, callable from `deploy` and from remote forwarding. */
+/* The deploy operation: plan purely, then execute once.
+ *
+ *   deploy_facts_read()  what git, the lock and the ledger's place say now (reads only)
+ *   deploy_plan()        pure: config + arguments + facts + one ledger state -> the whole plan:
+ *                        services and their targets, every guard's verdict, builds and why,
+ *                        execution mode, runtime, layout
+ *   deploy_plan_print()  --dry-run: exactly the plan, as text or JSON
+ *   deploy_execute()     carries the plan out through op.c and rollout.c
+ *
+ * The ledger state is read once, under the lock, by deploy_execute and passed down (closing an
+ * interrupted operation, the guards, the automatic rollback); only pruning old releases after a
+ * success reads the state the deploy produced. */
 #ifndef SHIPLOG_DEPLOY_H
 #define SHIPLOG_DEPLOY_H
 
-#include "cmd.h"
-#include "op.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ledger/ledger.h>
+
+#include "config.h"
+#include "guard.h"
 #include "plan.h"
-#include "rollout.h"
+#include "remote.h"
+#include "repo.h"
 
-/* Runs a deploy with parsed arguments (a->runtime set) here, in the execution mode that
- * remote_maybe_forward() chose (recorded, and carried to an automatic rollback). Returns 0 or a
- * negative code. */
-int deploy_run(struct cmd_ctx *ctx, struct deploy_args *a, enum remote_mode mode);
+/* What the deploy found before planning; nothing here changed anything. */
+struct deploy_facts {
+	char *remote;		    /* the git remote the target comes from (malloc'd) */
+	enum remote_mode exec_mode; /* where this deploy runs (remote_maybe_forward decided) */
+	const char *forwarded_from; /* user@host when forwarded over ssh, else NULL */
+	const char *edge_ready_env; /* DEPLOY_NATIVE_EDGE_READY as found (may be NULL) */
+	char head[REPO_OID_HEX];    /* the checkout's commit ("" before the first) */
+	char branch[256];	    /* its branch ("" detached) */
+	char prev[REPO_OID_HEX];    /* what runs now: head, or the current release's commit */
+	bool move_pending;	    /* a checkout move a killed operation left unfinished:
+				     * the run puts it back first (rollout_recover_checkout) */
+	struct repo_move move;
+	int dirty_error; /* 0, or why the checkout's status could not be read */
+	char dirty_errmsg[256];
+	struct strv dirty;	    /* paths with local changes outside [target] allow_untracked */
+	char target[REPO_OID_HEX];  /* the target as the checkout resolves it now, without a
+				     * fetch; "" when it does not know it yet */
+	bool lock_known, lock_held; /* --dry-run: the lock's state (the real run takes it) */
+	char lock_holder[512];
+	bool ledger_known;	/* --dry-run: whether the real run could write the ledger */
+	int ledger_error;	/* 0 writable, else -errno */
+	const char *ledger_dir; /* where the ledger is ("" unknown) */
+};
 
-/* A deploy failed after it started (r < 0 from a step, op->error set): applies
- * [policy] on_failure (rollback to the last-good commits of the services it touched, or stop),
- * finishes the operation and returns the code to exit with. */
-int deploy_failed(struct cmd_ctx *ctx, struct op *op, struct rollout *ro, int r);
+/* Reads the facts: the checkout's head and branch, what runs, the remote (resolved as the
+ * config says), local changes, the target as known without a fetch. With dry_run also the
+ * lock and whether the ledger could be written at ledger_dir (may be NULL). Returns 0 or a
+ * negative code (said): a remote that cannot be resolved. Release with deploy_facts_release. */
+int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, struct repo *repo,
+		      const char *ledger_dir, bool dry_run, struct deploy_facts *f);
+void deploy_facts_release(struct deploy_facts *f);
+
+/* A build the plan runs, or skips, and why. */
+struct deploy_build {
+	const char *service;	/* NULL for the shared build */
+	const char *command;	/* the operator's shell string (NULL: docker images) */
+	enum guard_result runs; /* PASS runs, REFUSE skipped, UNKNOWN decided after the fetch */
+	char why[256];
+};
+
+#define DEPLOY_MAX_BUILDS 64
+
+struct deploy_plan {
+	const struct config *cfg;
+	const struct deploy_args *args;
+	struct deploy_facts *facts; /* not changed by deploy_plan(); the run updates it as it
+				     * learns (local changes after putting back a killed move) */
+	struct plan scope;	    /* the services in scope (indexes into cfg->services) */
+	int runtime;		    /* enum ledger_runtime */
+	bool releases;		    /* the releases layout (native only); else in place */
+	const char *ref;	    /* the target as recorded: branch, ref, or main's name */
+	char *target_spec;	    /* what the fetch resolves ("refs/remotes/origin/main") */
+	char target[REPO_OID_HEX];  /* the commit: facts->target, then what the fetch resolved */
+	char branch[256];	    /* the branch the checkout moves to ("" detached) */
+	/* The target commit's shiplog.conf, once read after the fetch (the config guard): */
+	bool target_cfg_read;		  /* false: not read yet (the guard is unknown) */
+	const struct config *target_cfg;  /* NULL: not in the commit, or not tracked */
+	char target_cfg_error[768];	  /* why it cannot apply ("" none) */
+	char target_cfg_name[128];	  /* "<commit>:shiplog.conf" */
+	bool lock_taken;		  /* the run holds the deploy lock */
+	bool units_checked;		  /* the runtime was asked whether every unit exists ... */
+	char units_why[GUARD_REASON_MAX]; /* ... and what is missing ("" nothing) */
+	struct guard_list guards;	  /* every guard, in the order the real run checks them */
+	struct deploy_build builds[DEPLOY_MAX_BUILDS];
+	size_t nbuilds;
+	const char *flags[12]; /* recorded in op.requested */
+	size_t nflags;
+	char *forwarded_flag; /* "forwarded-from=user@host" (owned) */
+};
+
+/* The guards, pure functions of the plan and the state (st may be NULL: not read, so those
+ * that need it are GUARD_UNKNOWN). Each sets v. The real run checks them in this order. */
+void deploy_guard_edge(const struct deploy_plan *p, const struct ledger_state *st,
+		       struct guard_verdict *v);
+void deploy_guard_lock(const struct deploy_plan *p, const struct ledger_state *st,
+		       struct guard_verdict *v);
+void deploy_guard_dirty_tree(const struct deploy_plan *p, const struct ledger_state *st,
+			     struct guard_verdict *v);
+void deploy_guard_units(const struct deploy_plan *p, const struct ledger_state *st,
+			struct guard_verdict *v);
+void deploy_guard_ownership(const struct deploy_plan *p, const struct ledger_state *st,
+			    struct guard_verdict *v);
+void deploy_guard_quarantine(const struct deploy_plan *p, const struct ledger_state *st,
+			     struct guard_verdict *v);
+void deploy_guard_config(const struct deploy_plan *p, const struct ledger_state *st,
+			 struct guard_verdict *v);
+
+/* The scope part of the plan, pure, checked before anything is read: SL_EUSAGE with err. */
+int deploy_plan_scope(const struct config *cfg, const struct deploy_args *a, struct plan *scope,
+		      char *err, size_t errlen);
+
+/* (Re)computes every guard's verdict into p->guards from the plan as it stands and st (may be
+ * NULL). Pure. The executor calls it as it learns the state, the target and the runtime's
+ * answer, so that each guard is decided by the same function --dry-run printed. */
+void deploy_plan_guards(struct deploy_plan *p, const struct ledger_state *st);
+
+/* Resolves what the deploy targets (the remote branch, or a REF, or a bare branch name as REF
+ * on the remote) in the checkout as it is. 0, or a negative code with repo_errmsg(repo). */
+int deploy_target_resolve(struct repo *repo, const struct deploy_args *a, const struct config *cfg,
+			  const char *remote, char oid[REPO_OID_HEX]);
+
+/* Pure: nothing is read or changed. Returns 0 with *p filled (every guard's verdict in
+ * p->guards), or SL_EUSAGE with err (a scope that does not fit the config, --reset-to-remote
+ * with a REF, [public] app_url missing with an edge role in scope). st may be NULL. p borrows
+ * cfg, a and f; release it with deploy_plan_release. */
+int deploy_plan(const struct config *cfg, const struct deploy_args *a, const struct deploy_facts *f,
+		const struct ledger_state *st, struct deploy_plan *p, char *err, size_t errlen);
+void deploy_plan_release(struct deploy_plan *p);
+
+/* The plan's head lines, printed by every deploy: what, through which runtime, the remote, the
+ * execution mode, the services. */
+void deploy_plan_say(const struct deploy_plan *p);
+
+/* --dry-run: the rest of the plan (target, builds, every guard, the ledger), as text, or as one
+ * JSON object on stdout with --json (docs/commands.md). Returns 0 when the real run would go on,
+ * SL_EREFUSED when a guard would refuse, or the ledger error the real run would stop with. */
+int deploy_plan_print(const struct deploy_plan *p);
+
+/* Carries the plan out (the caller already printed it with deploy_plan_say): the edge guard,
+ * the lock, the ledger state read once, the intent, precheck -> rollout -> build -> restart ->
+ * verify -> public verify, and [policy] on_failure when it fails after something moved.
+ * Returns 0 or a negative code (said). */
+int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
+		   const char *ledger_dir);
+
+/* current-branch, in this clone (cfg->dir): refuses a detached HEAD or any local change, pushes
+ * the branch to its remote (setting its upstream when missing), under a "Local Publish" phase.
+ * The branch's name goes to out. 0, SL_EUSAGE (not a checkout), SL_EREFUSED, SL_EFAILED (the
+ * push), all said. */
+int deploy_publish_branch(const struct config *cfg, char *out, size_t outlen);
 
 #endif

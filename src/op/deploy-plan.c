@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: MIT */
+/* The deploy plan: facts (reads only), the plan and its guards (pure), and --dry-run's print of
+ * the plan (text, or JSON with --json). The executor is in deploy.c. See deploy.h. */
+#include "deploy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "op.h"
+#include "out.h"
+#include "ownership.h"
+#include "releases.h"
+#include "rollout.h"
+#include "util.h"
+
+/* ---- facts: what git, the lock and the ledger's place say (reads only) -------------------- */
+
+/* The target spec: what to resolve after the fetch. */
+static char *target_spec(const struct deploy_args *a, const struct config *cfg, const char *remote)
+{
+	switch (a->mode) {
+	case DEPLOY_MAIN:
+		return xasprintf("refs/remotes/%s/%s", remote, cfg->git.main_branch);
+	case DEPLOY_BRANCH:
+	case DEPLOY_CURRENT_BRANCH:
+		return xasprintf("refs/remotes/%s/%s", remote, a->target);
+	case DEPLOY_REF:
+	default:
+		return xstrdup(a->target);
+	}
+}
+
+int deploy_target_resolve(struct repo *repo, const struct deploy_args *a, const struct config *cfg,
+			  const char *remote, char oid[REPO_OID_HEX])
+{
+	_cleanup_free_ char *spec = target_spec(a, cfg, remote);
+	int r = repo_resolve(repo, spec, oid);
+
+	if (r < 0 && a->mode == DEPLOY_REF) {
+		/* a bare branch name given as REF: try it on the remote */
+		_cleanup_free_ char *remote_spec =
+		    xasprintf("refs/remotes/%s/%s", remote, a->target);
+		if (repo_resolve(repo, remote_spec, oid) == 0)
+			return 0;
+		(void)repo_resolve(repo, spec, oid); /* the message names the REF as given */
+	}
+	return r;
+}
+
+/* --dry-run: could the real deploy open and write the ledger at dir? Checked without creating
+ * anything: the ledger directory (or, when missing, the nearest existing parent it would be
+ * created in) and its files must be writable, on a filesystem with free space. 0 or -errno. */
+static int ledger_writable(const char *dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	_cleanup_free_ char *at = xstrdup(dir);
+	struct statvfs vfs;
+
+	while (access(at, F_OK) < 0) {
+		char *slash = strrchr(at, '/');
+		if (errno != ENOENT || !slash)
+			return -errno;
+		if (slash == at)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (access(at, W_OK) < 0)
+		return -errno;
+	for (size_t i = 0; streq(at, dir) && i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", dir, files[i]);
+		if (access(f, W_OK) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (statvfs(at, &vfs) == 0 && vfs.f_bavail == 0)
+		return -ENOSPC;
+	return 0;
+}
+
+int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, struct repo *repo,
+		      const char *ledger_dir, bool dry_run, struct deploy_facts *f)
+{
+	int r;
+
+	f->edge_ready_env = getenv("DEPLOY_NATIVE_EDGE_READY");
+	f->ledger_dir = ledger_dir ? ledger_dir : "";
+	repo_head(repo, f->head, f->branch, sizeof(f->branch));
+	strlcpy_(f->prev, f->head, sizeof(f->prev)); /* the checkout's; prev is what runs */
+	if (cfg->target.layout == LAYOUT_RELEASES && a->runtime == LEDGER_RT_NATIVE)
+		releases_current_commit(cfg, f->prev); /* "" before the first release */
+	r = repo_remote_resolve(repo, streq(cfg->git.remote, "auto") ? NULL : cfg->git.remote,
+				a->mode == DEPLOY_BRANCH ? a->target : NULL, cfg->git.main_branch,
+				&cfg->git.remote_candidates, &f->remote);
+	if (r < 0) {
+		log_error("%s", repo_errmsg(repo));
+		return r;
+	}
+	f->move_pending = repo_move_pending(repo, &f->move) > 0;
+	r = repo_dirty(repo, &cfg->target.allow_untracked, &f->dirty);
+	if (r < 0) {
+		f->dirty_error = r;
+		strlcpy_(f->dirty_errmsg, repo_errmsg(repo), sizeof(f->dirty_errmsg));
+	}
+	if (deploy_target_resolve(repo, a, cfg, f->remote, f->target) < 0)
+		f->target[0] = '\0';
+	if (dry_run && ledger_dir) {
+		struct lock_holder holder;
+		f->ledger_known = true;
+		f->ledger_error = ledger_writable(ledger_dir);
+		if (lock_status(ledger_dir, &f->lock_held, &holder) == 0) {
+			f->lock_known = true;
+			if (f->lock_held)
+				lock_holder_describe(&holder, f->lock_holder,
+						     sizeof(f->lock_holder));
+		}
+	}
+	return 0;
+}
+
+void deploy_facts_release(struct deploy_facts *f)
+{
+	free(f->remote);
+	f->remote = NULL;
+	strv_free(&f->dirty);
+}
+
+/* ---- the guards: pure functions of the plan and the state ---------------------------------- */
+
+void deploy_guard_edge(const struct deploy_plan *p, const struct ledger_state *st,
+		       struct guard_verdict *v)
+{
+	(void)st;
+	if (!plan_edge_allowed(&p->scope, p->runtime, p->args->edge_ready_flag,
+			       p->facts->edge_ready_env))
+		guard_set(v, "edge", GUARD_REFUSE,
+			  "native deploy of %s touches the edge (web/api) and is not acknowledged",
+			  p->scope.scope_desc);
+	else
+		guard_set(v, "edge", GUARD_PASS, "passes");
+}
+
+void deploy_guard_lock(const struct deploy_plan *p, const struct ledger_state *st,
+		       struct guard_verdict *v)
+{
+	(void)st;
+	if (p->lock_taken)
+		guard_set(v, "lock", GUARD_PASS, "taken by this deploy");
+	else if (!p->facts->lock_known)
+		guard_set(v, "lock", GUARD_UNKNOWN, "taken when the deploy starts");
+	else if (p->facts->lock_held)
+		guard_set(v, "lock", GUARD_REFUSE, "lock held by %s", p->facts->lock_holder);
+	else
+		guard_set(v, "lock", GUARD_PASS, "free");
+}
+
+void deploy_guard_dirty_tree(const struct deploy_plan *p, const struct ledger_state *st,
+			     struct guard_verdict *v)
+{
+	const struct deploy_facts *f = p->facts;
+
+	(void)st;
+	if (f->dirty_error) {
+		guard_set(v, "dirty-tree", GUARD_UNKNOWN, "cannot read the checkout status: %s",
+			  f->dirty_errmsg);
+	} else if (f->dirty.n && f->move_pending) {
+		_cleanup_free_ char *list = strv_join(&f->dirty, ", ");
+		guard_set(
+		    v, "dirty-tree", GUARD_UNKNOWN,
+		    "a checkout move of operation %llu (%.12s -> %.12s) was left unfinished: "
+		    "the deploy puts back what it wrote first, then checks what is left of: %s",
+		    f->move.op, f->move.from, f->move.to, list);
+	} else if (f->dirty.n) {
+		_cleanup_free_ char *list = strv_join(&f->dirty, ", ");
+		guard_set(v, "dirty-tree", GUARD_REFUSE,
+			  "the checkout '%s' has local changes: %s; commit, stash or remove them, "
+			  "or allow untracked paths with [target] allow_untracked",
+			  p->cfg->target.checkout, list);
+	} else {
+		guard_set(v, "dirty-tree", GUARD_PASS, "clean");
+	}
+}
+
+void deploy_guard_units(const struct deploy_plan *p, const struct ledger_state *st,
+			struct guard_verdict *v)
+{
+	const char *name = p->runtime == LEDGER_RT_NATIVE ? "unit-missing" : "service-missing";
+
+	(void)st;
+	if (!p->units_checked)
+		guard_set(v, name, GUARD_UNKNOWN, "the %s runtime is asked in the precheck",
+			  ledger_runtime_name(p->runtime));
+	else if (p->units_why[0])
+		guard_set(v, name, GUARD_REFUSE, "%s", p->units_why);
+	else
+		guard_set(v, name, GUARD_PASS, "every %s in scope exists",
+			  p->runtime == LEDGER_RT_NATIVE ? "unit" : "compose service");
+}
+
+void deploy_guard_ownership(const struct deploy_plan *p, const struct ledger_state *st,
+			    struct guard_verdict *v)
+{
+	struct rollout ro = {.cfg = p->cfg, .runtime = p->runtime, .plan = p->scope};
+	char why[GUARD_REASON_MAX];
+
+	if (!st) {
+		guard_set(v, "ownership", GUARD_UNKNOWN, "the ledger was not read");
+		return;
+	}
+	/* without take_over, ownership_check only reads st */
+	if (ownership_check(&ro, st, false, why, sizeof(why)) == 0)
+		guard_set(v, "ownership", GUARD_PASS,
+			  "no service in scope is owned by another "
+			  "runtime");
+	else if (p->args->take_over)
+		guard_set(v, "ownership", GUARD_PASS,
+			  "--take-over: the other runtime stops them just before the restart");
+	else
+		guard_set(v, "ownership", GUARD_REFUSE, "%s", why);
+	strv_free(&ro.changed);
+}
+
+void deploy_guard_quarantine(const struct deploy_plan *p, const struct ledger_state *st,
+			     struct guard_verdict *v)
+{
+	const struct ledger_quarantine *q;
+	char when[64];
+
+	if (!st || !p->target[0]) {
+		guard_set(v, "quarantine", GUARD_UNKNOWN, "%s",
+			  !st ? "the ledger was not read" : "the target is known after the fetch");
+		return;
+	}
+	q = ledger_state_quarantined(st, p->target);
+	if (!q) {
+		guard_set(v, "quarantine", GUARD_PASS, "%.12s is not quarantined", p->target);
+		return;
+	}
+	format_time(q->time_ns, when, sizeof(when));
+	if (p->args->force)
+		guard_set(v, "quarantine", GUARD_PASS,
+			  "--force: deploying %.12s although it was rolled back (%s)", p->target,
+			  q->reason);
+	else
+		guard_set(v, "quarantine", GUARD_REFUSE,
+			  "commit %.12s was rolled back at %s (operation %llu: %s); deploy a newer "
+			  "commit, or pass --force to deploy it anyway",
+			  p->target, when, (unsigned long long)q->op, q->reason);
+}
+
+void deploy_guard_config(const struct deploy_plan *p, const struct ledger_state *st,
+			 struct guard_verdict *v)
+{
+	const struct config *t = p->target_cfg;
+
+	(void)st;
+	if (!p->target_cfg_read) {
+		guard_set(v, "config", GUARD_UNKNOWN,
+			  "the target commit's shiplog.conf is read after the fetch");
+		return;
+	}
+	if (p->target_cfg_error[0]) {
+		guard_set(v, "config", GUARD_REFUSE, "%s", p->target_cfg_error);
+		return;
+	}
+	for (size_t i = 0; t && i < p->scope.nservices; i++) {
+		const struct service *s = &p->cfg->services[p->scope.services[i]];
+		int k = config_service_index(t, s->name);
+		if (k < 0) {
+			guard_set(v, "config", GUARD_REFUSE,
+				  "service '%s' is in scope but not in %s; deploy it without that "
+				  "service (--pieces)",
+				  s->name, p->target_cfg_name);
+			return;
+		}
+		if (t->services[k].role != s->role) {
+			guard_set(v, "config", GUARD_REFUSE,
+				  "service '%s' has another role in %s; deploy that change in two "
+				  "steps (first the config, then the services)",
+				  s->name, p->target_cfg_name);
+			return;
+		}
+	}
+	guard_set(v, "config", GUARD_PASS, "%s",
+		  t ? "the target commit's config applies"
+		    : "the config this deploy started with applies");
+}
+
+typedef void (*deploy_guard_fn)(const struct deploy_plan *p, const struct ledger_state *st,
+				struct guard_verdict *v);
+
+/* In the order the real run checks them. */
+static const deploy_guard_fn deploy_guards[] = {
+    deploy_guard_edge,	    deploy_guard_lock,	     deploy_guard_dirty_tree, deploy_guard_units,
+    deploy_guard_ownership, deploy_guard_quarantine, deploy_guard_config,
+};
+
+/* (Re)computes every verdict: at planning, and as the run learns the state, the target, the
+ * runtime's answer and the target's config. */
+void deploy_plan_guards(struct deploy_plan *p, const struct ledger_state *st)
+{
+	p->guards.n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(deploy_guards); i++)
+		deploy_guards[i](p, st, &p->guards.v[p->guards.n++]);
+}
+
+/* ---- the plan (pure) ------------------------------------------------------------------------ */
+
+static struct deploy_build *add_build(struct deploy_plan *p, const char *service,
+				      const char *command, enum guard_result runs, const char *fmt,
+				      ...) __attribute__((format(printf, 5, 6)));
+
+static struct deploy_build *add_build(struct deploy_plan *p, const char *service,
+				      const char *command, enum guard_result runs, const char *fmt,
+				      ...)
+{
+	struct deploy_build *b;
+	va_list ap;
+
+	if (p->nbuilds >= DEPLOY_MAX_BUILDS)
+		return NULL;
+	b = &p->builds[p->nbuilds++];
+	b->service = service;
+	b->command = command;
+	b->runs = runs;
+	va_start(ap, fmt);
+	vsnprintf(b->why, sizeof(b->why), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* What builds and why, as far as the plan knows before the fetch: the shared build's rule, the
+ * services' builds in scope (all of them for a new release), docker's images. */
+static void plan_builds(struct deploy_plan *p)
+{
+	const struct config *cfg = p->cfg;
+	const struct deploy_args *a = p->args;
+	const struct strv *shared = &cfg->native.build, *when = &cfg->native.build_when_changed;
+
+	if (p->runtime != LEDGER_RT_NATIVE) {
+		for (size_t i = 0; i < p->scope.nservices; i++) {
+			const struct service *s = &cfg->services[p->scope.services[i]];
+			if (a->no_build)
+				add_build(p, s->name, NULL, GUARD_REFUSE, "--no-build");
+			else
+				add_build(
+				    p, s->name, NULL, GUARD_UNKNOWN,
+				    "the image of compose service '%s' for the target commit, "
+				    "unless it exists",
+				    s->compose);
+		}
+		return;
+	}
+	for (size_t i = 0; i < shared->n; i++) {
+		_cleanup_free_ char *list = strv_join(when, ", ");
+		if (a->no_build)
+			add_build(p, NULL, shared->v[i], GUARD_REFUSE, "--no-build");
+		else if (a->build)
+			add_build(p, NULL, shared->v[i], GUARD_PASS, "--build");
+		else if (p->releases)
+			add_build(p, NULL, shared->v[i], GUARD_UNKNOWN,
+				  "a new release runs it unless its output is carried and none of "
+				  "%s changed; a release built before builds nothing",
+				  when->n ? list : "(every path)");
+		else if (!when->n)
+			add_build(p, NULL, shared->v[i], GUARD_PASS,
+				  "no build_when_changed list: always built");
+		else
+			add_build(p, NULL, shared->v[i], GUARD_UNKNOWN,
+				  "when one of %s changed since the last completed build (decided "
+				  "after the fetch)",
+				  list);
+	}
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct service *s = &cfg->services[i];
+		bool in = false;
+		for (size_t j = 0; j < p->scope.nservices; j++)
+			in = in || p->scope.services[j] == i;
+		if (!in && !p->releases)
+			continue;
+		for (size_t j = 0; j < s->build.n; j++) {
+			if (a->no_build)
+				add_build(p, s->name, s->build.v[j], GUARD_REFUSE, "--no-build");
+			else if (p->releases)
+				add_build(p, s->name, s->build.v[j], GUARD_UNKNOWN,
+					  "a new release builds every service");
+			else
+				add_build(p, s->name, s->build.v[j], GUARD_PASS, "%s is in scope",
+					  s->name);
+		}
+	}
+}
+
+static void plan_flags(struct deploy_plan *p)
+{
+	const struct deploy_args *a = p->args;
+	size_t nf = 0;
+
+	if (a->fast)
+		p->flags[nf++] = "fast";
+	if (a->no_build)
+		p->flags[nf++] = "no-build";
+	if (a->build)
+		p->flags[nf++] = "build";
+	if (a->force_recreate)
+		p->flags[nf++] = "force-recreate";
+	if (a->edge_ready_flag)
+		p->flags[nf++] = "edge-ready";
+	if (a->force)
+		p->flags[nf++] = "force";
+	if (a->take_over)
+		p->flags[nf++] = "take-over";
+	if (a->reset_to_remote)
+		p->flags[nf++] = "reset-to-remote";
+	if (p->facts->forwarded_from) {
+		p->forwarded_flag = xasprintf("forwarded-from=%s", p->facts->forwarded_from);
+		p->flags[nf++] = p->forwarded_flag;
+	}
+	p->nflags = nf;
+}
+
+int deploy_plan_scope(const struct config *cfg, const struct deploy_args *a, struct plan *scope,
+		      char *err, size_t errlen)
+{
+	int r;
+
+	if (a->reset_to_remote && a->mode == DEPLOY_REF) {
+		snprintf(
+		    err, errlen,
+		    "--reset-to-remote resets the checkout's branch, and 'deploy REF' has none; "
+		    "use it with 'deploy main' or 'deploy branch NAME'");
+		return SL_EUSAGE;
+	}
+	r = plan_scope(cfg, &a->scope, a->runtime, a->fast, scope, err, errlen);
+	if (r < 0)
+		return r;
+	if (scope->touches_edge && str_empty(cfg->public_.app_url)) {
+		snprintf(
+		    err, errlen,
+		    "[public] app_url is required when an edge role is in scope (%s); set it in "
+		    "%s or DEPLOY_PUBLIC_APP_URL",
+		    scope->scope_desc, cfg->path);
+		return SL_EUSAGE;
+	}
+	return 0;
+}
+
+int deploy_plan(const struct config *cfg, const struct deploy_args *a, const struct deploy_facts *f,
+		const struct ledger_state *st, struct deploy_plan *p, char *err, size_t errlen)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->args = a;
+	p->facts = f;
+	p->runtime = a->runtime;
+	r = deploy_plan_scope(cfg, a, &p->scope, err, errlen);
+	if (r < 0)
+		return r;
+	p->releases = cfg->target.layout == LAYOUT_RELEASES && a->runtime == LEDGER_RT_NATIVE;
+	p->ref = a->target ? a->target : (a->mode == DEPLOY_MAIN ? cfg->git.main_branch : "");
+	p->target_spec = target_spec(a, cfg, f->remote);
+	strlcpy_(p->target, f->target, sizeof(p->target));
+	if (a->mode == DEPLOY_MAIN)
+		strlcpy_(p->branch, cfg->git.main_branch, sizeof(p->branch));
+	else if (a->mode == DEPLOY_BRANCH || a->mode == DEPLOY_CURRENT_BRANCH)
+		strlcpy_(p->branch, a->target, sizeof(p->branch));
+	plan_flags(p);
+	plan_builds(p);
+	deploy_plan_guards(p, st);
+	return 0;
+}
+
+void deploy_plan_release(struct deploy_plan *p)
+{
+	free(p->target_spec);
+	free(p->forwarded_flag);
+	p->target_spec = p->forwarded_flag = NULL;
+}
+
+/* ---- printing the plan ----------------------------------------------------------------------- */
+
+void deploy_plan_say(const struct deploy_plan *p)
+{
+	const struct deploy_args *a = p->args;
+	const struct config *cfg = p->cfg;
+	const char *remote = p->facts->remote;
+
+	out_say("Deploying %s%s%s through the %s runtime: %s%s",
+		a->mode == DEPLOY_REF ? "" : remote, a->mode == DEPLOY_REF ? "" : "/",
+		a->mode == DEPLOY_MAIN ? cfg->git.main_branch : a->target,
+		ledger_runtime_name(p->runtime), p->scope.scope_desc, a->fast ? ", fast mode" : "");
+	out_say("Using git remote: %s", remote);
+	out_say("Execution mode: %s (checkout %s)", remote_mode_name(p->facts->exec_mode),
+		cfg->target.checkout);
+	if (p->scope.notice[0])
+		out_say("%s", p->scope.notice);
+	for (size_t i = 0; i < p->scope.nservices; i++) {
+		const struct service *s = &cfg->services[p->scope.services[i]];
+		out_say("  %-16s %-6s %s", s->name, role_name(s->role),
+			p->runtime == LEDGER_RT_NATIVE ? s->unit : s->compose);
+	}
+}
+
+/* The word a person reads for each guard's line. */
+static const char *guard_label(const char *guard)
+{
+	if (streq(guard, "edge"))
+		return "edge guard";
+	if (streq(guard, "dirty-tree"))
+		return "checkout";
+	if (streq(guard, "unit-missing"))
+		return "units";
+	if (streq(guard, "service-missing"))
+		return "compose services";
+	return guard;
+}
+
+static json_t *json_opt_str(const char *s)
+{
+	return str_empty(s) ? json_null() : json_str(s);
+}
+
+static json_t *json_runs(enum guard_result r)
+{
+	return r == GUARD_UNKNOWN ? json_null() : json_boolean(r == GUARD_PASS);
+}
+
+static void plan_json(const struct deploy_plan *p, int ledger_error, bool refused)
+{
+	const struct deploy_facts *f = p->facts;
+	const struct config *cfg = p->cfg;
+	json_t *svcs = json_array(), *builds = json_array(), *guards = json_array(),
+	       *flags = json_array(), *o;
+
+	for (size_t i = 0; i < p->scope.nservices; i++) {
+		const struct service *s = &cfg->services[p->scope.services[i]];
+		json_array_append_new(
+		    svcs,
+		    json_pack("{s:o,s:s,s:o}", "name", json_str(s->name), "role",
+			      role_name(s->role),
+			      p->runtime == LEDGER_RT_NATIVE ? "unit" : "compose",
+			      json_str(p->runtime == LEDGER_RT_NATIVE ? s->unit : s->compose)));
+	}
+	for (size_t i = 0; i < p->nbuilds; i++) {
+		const struct deploy_build *b = &p->builds[i];
+		json_array_append_new(
+		    builds, json_pack("{s:o,s:o,s:o,s:o}", "service", json_opt_str(b->service),
+				      "command", json_opt_str(b->command), "runs",
+				      json_runs(b->runs), "why", json_str(b->why)));
+	}
+	for (size_t i = 0; i < p->guards.n; i++) {
+		const struct guard_verdict *v = &p->guards.v[i];
+		json_array_append_new(guards, json_pack("{s:s,s:s,s:o}", "guard", v->guard,
+							"verdict", guard_result_name(v->result),
+							"reason", json_str(v->reason)));
+	}
+	for (size_t i = 0; i < p->nflags; i++)
+		json_array_append_new(flags, json_str(p->flags[i]));
+	o = json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:o}", "operation", "deploy", "dry_run", true,
+		      "mode", deploy_mode_name(p->args->mode), "ref", json_str(p->ref), "remote",
+		      json_str(f->remote), "target_spec", json_str(p->target_spec), "target",
+		      json_opt_str(p->target));
+	json_object_set_new(o, "branch", json_opt_str(p->branch));
+	json_object_set_new(o, "prev_commit", json_opt_str(f->prev));
+	json_object_set_new(o, "runtime", json_string(ledger_runtime_name(p->runtime)));
+	json_object_set_new(o, "exec_mode", json_string(remote_mode_name(f->exec_mode)));
+	json_object_set_new(o, "checkout", json_str(cfg->target.checkout));
+	json_object_set_new(o, "layout", json_string(p->releases ? "releases" : "in-place"));
+	json_object_set_new(o, "scope", json_str(p->scope.scope_desc));
+	json_object_set_new(o, "notice", json_opt_str(p->scope.notice));
+	json_object_set_new(o, "services", svcs);
+	json_object_set_new(o, "flags", flags);
+	json_object_set_new(o, "builds", builds);
+	json_object_set_new(o, "guards", guards);
+	json_object_set_new(o, "ledger",
+			    json_pack("{s:o,s:o}", "path", json_opt_str(f->ledger_dir), "writable",
+				      f->ledger_known ? json_boolean(!ledger_error) : json_null()));
+	json_object_set_new(o, "would",
+			    json_string(ledger_error ? "stop"
+					: refused    ? "refuse"
+						     : "deploy"));
+	out_json(o);
+}
+
+int deploy_plan_print(const struct deploy_plan *p)
+{
+	const struct deploy_facts *f = p->facts;
+	bool refused = guard_list_refusal(&p->guards) != NULL;
+
+	if (p->target[0])
+		out_say("target %s -> %.12s (as the checkout knows it; the deploy fetches first)",
+			p->ref[0] ? p->ref : p->target_spec, p->target);
+	else
+		out_say("target %s: not known to the checkout yet (the deploy fetches first)",
+			p->target_spec);
+	for (size_t i = 0; i < p->nbuilds; i++) {
+		const struct deploy_build *b = &p->builds[i];
+		out_say("build%s%s: %s: %s", b->service ? " " : "", b->service ? b->service : "",
+			b->runs == GUARD_PASS	  ? "runs"
+			: b->runs == GUARD_REFUSE ? "skipped"
+						  : "maybe",
+			b->why);
+	}
+	for (size_t i = 0; i < p->guards.n; i++) {
+		const struct guard_verdict *v = &p->guards.v[i];
+		if (v->result != GUARD_REFUSE)
+			out_say("%s: %s%s", guard_label(v->guard),
+				v->result == GUARD_UNKNOWN ? "not checked: " : "", v->reason);
+		else if (streq(v->guard, "lock"))
+			out_say("would wait or refuse: the lock is held by %s", f->lock_holder);
+		else
+			out_say("would refuse: the %s guard: %s", v->guard, v->reason);
+	}
+	if (f->ledger_known && f->ledger_error) {
+		out_say("would stop: the ledger cannot be written (below)");
+		op_ledger_write_error(f->ledger_dir, "open", f->ledger_error, "--dry-run checked",
+				      0);
+	} else if (f->ledger_known) {
+		out_say("ledger: writable");
+	}
+	if (out_settings.json)
+		plan_json(p, f->ledger_known ? f->ledger_error : 0, refused);
+	out_say("--dry-run: nothing was changed or recorded");
+	if (f->ledger_known && f->ledger_error)
+		return f->ledger_error;
+	return refused ? SL_EREFUSED : 0;
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/* The deploy plan and its guards, pure, over a real git repository (the sample repo made by
+ * tools/make-sample-repo.sh in a temp dir: a checkout and its bare origin) and a ledger state
+ * built by hand: no user manager, no ledger on disk. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <ledger/ledger.h>
+
+#include "config.h"
+#include "deploy.h"
+#include "out.h"
+#include "plan.h"
+#include "repo.h"
+#include "testlib.h"
+#include "util.h"
+
+static char *dir, *checkout;
+static struct config *cfg;
+static struct repo *repo;
+static struct deploy_args args;
+static struct deploy_facts facts;
+static struct deploy_plan plan;
+
+static void setup(void)
+{
+	char *argv[5], err[512];
+	_cleanup_free_ char *conf = NULL;
+	struct tl_run r;
+
+	dir = tl_mkdtemp("dplan");
+	argv[0] = SHIPLOG_SOURCE_DIR "/tools/make-sample-repo.sh";
+	argv[1] = dir, argv[2] = "dplan", argv[3] = "18000", argv[4] = NULL;
+	tl_run(&r, dir, NULL, argv);
+	cr_assert_eq(r.exit_code, 0, "make-sample-repo.sh: %s%s", r.out, r.err);
+	tl_run_release(&r);
+	checkout = xasprintf("%s/checkout", dir);
+	conf = xasprintf("%s/shiplog.conf", checkout);
+	cr_assert_eq(config_load(conf, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(repo_open(checkout, &repo), 0, "%s", repo_errmsg(repo));
+	unsetenv("DEPLOY_NATIVE_EDGE_READY");
+}
+
+static void teardown(void)
+{
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	memset(&plan, 0, sizeof(plan));
+	memset(&facts, 0, sizeof(facts));
+	repo_free(repo);
+	config_free(cfg);
+	tl_rmrf(dir);
+	free(dir);
+	free(checkout);
+}
+
+TestSuite(deploy_plan, .init = setup, .fini = teardown);
+
+/* Parses "deploy ARGS...", reads the facts and plans with st (may be NULL). Returns the plan's
+ * result. */
+static int plan_with(const struct ledger_state *st, ...)
+{
+	char *argv[32] = {"deploy"}, err[1024] = "";
+	int argc = 1, r;
+	va_list ap;
+
+	va_start(ap, st);
+	for (char *s; (s = va_arg(ap, char *)) && argc < 31;)
+		argv[argc++] = s;
+	va_end(ap);
+	cr_assert_eq(deploy_args_parse(argc, argv, &args, err, sizeof(err)), 0, "%s", err);
+	if (args.runtime < 0)
+		args.runtime = LEDGER_RT_NATIVE;
+	facts.exec_mode = REMOTE_MODE_LOCAL;
+	cr_assert_eq(deploy_facts_read(cfg, &args, repo, NULL, false, &facts), 0);
+	r = deploy_plan(cfg, &args, &facts, st, &plan, err, sizeof(err));
+	return r;
+}
+
+static const struct guard_verdict *g(const char *name)
+{
+	const struct guard_verdict *v = guard_list_find(&plan.guards, name);
+	cr_assert_not_null(v, "no verdict of guard %s", name);
+	return v;
+}
+
+static char *head_of(const char *ref)
+{
+	char oid[REPO_OID_HEX];
+	cr_assert_eq(repo_resolve(repo, ref, oid), 0);
+	return xstrdup(oid);
+}
+
+Test(deploy_plan, a_full_native_plan_refuses_at_the_edge_and_names_every_guard)
+{
+	static const char *const order[] = {"edge",	 "lock",       "dirty-tree", "unit-missing",
+					    "ownership", "quarantine", "config"};
+	_cleanup_free_ char *tip = head_of("refs/remotes/origin/main");
+
+	cr_assert_eq(plan_with(NULL, "main", NULL), 0);
+	cr_assert_eq(plan.scope.nservices, 6);
+	cr_assert_str_eq(plan.target, tip);
+	cr_assert_str_eq(plan.target_spec, "refs/remotes/origin/main");
+	cr_assert_str_eq(plan.branch, "main");
+	cr_assert_not(plan.releases);
+	cr_assert_eq(plan.guards.n, ELEMENTSOF(order));
+	for (size_t i = 0; i < ELEMENTSOF(order); i++)
+		cr_assert_str_eq(plan.guards.v[i].guard, order[i]);
+	cr_assert_eq(g("edge")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("edge")->reason, "touches the edge"), "%s", g("edge")->reason);
+	cr_assert_str_eq(guard_list_refusal(&plan.guards)->guard, "edge");
+	/* what needs the ledger, the runtime or the fetch is said to be unknown, not passed */
+	cr_assert_eq(g("ownership")->result, GUARD_UNKNOWN);
+	cr_assert_eq(g("quarantine")->result, GUARD_UNKNOWN);
+	cr_assert_eq(g("unit-missing")->result, GUARD_UNKNOWN);
+	cr_assert_eq(g("config")->result, GUARD_UNKNOWN);
+	cr_assert_eq(g("lock")->result, GUARD_UNKNOWN);
+	cr_assert_eq(g("dirty-tree")->result, GUARD_PASS);
+}
+
+Test(deploy_plan, the_edge_acknowledged_by_flag_or_environment_passes)
+{
+	cr_assert_eq(plan_with(NULL, "main", "--edge-ready", NULL), 0);
+	cr_assert_eq(g("edge")->result, GUARD_PASS);
+	cr_assert_null(guard_list_refusal(&plan.guards));
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	setenv("DEPLOY_NATIVE_EDGE_READY", "1", 1);
+	cr_assert_eq(plan_with(NULL, "main", NULL), 0);
+	unsetenv("DEPLOY_NATIVE_EDGE_READY");
+	cr_assert_eq(g("edge")->result, GUARD_PASS);
+}
+
+Test(deploy_plan, a_dirty_checkout_refuses_with_the_paths)
+{
+	_cleanup_free_ char *f = xasprintf("%s/stray.txt", checkout);
+	_cleanup_free_ char *ok = xasprintf("%s/notes.local", checkout);
+
+	tl_write(f, "x\n");
+	tl_write(ok, "allowed by allow_untracked\n");
+	cr_assert_eq(plan_with(NULL, "main", "--workers-only", NULL), 0);
+	cr_assert_eq(g("dirty-tree")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("dirty-tree")->reason, "stray.txt"), "%s", g("dirty-tree")->reason);
+	cr_assert_null(strstr(g("dirty-tree")->reason, "notes.local"));
+	cr_assert_str_eq(guard_list_refusal(&plan.guards)->guard, "dirty-tree");
+}
+
+Test(deploy_plan, a_scoped_plan_has_its_services_and_their_builds)
+{
+	cr_assert_eq(plan_with(NULL, "main", "--pieces", "compute,api", NULL), 0);
+	cr_assert_eq(plan.scope.nservices, 2);
+	cr_assert_str_eq(cfg->services[plan.scope.services[0]].name, "api");
+	cr_assert_str_eq(cfg->services[plan.scope.services[1]].name, "compute");
+	cr_assert(plan.scope.touches_edge);
+	/* the shared build runs when a build_when_changed path changed: known after the fetch */
+	cr_assert_eq(plan.nbuilds, 1);
+	cr_assert_null(plan.builds[0].service);
+	cr_assert_eq(plan.builds[0].runs, GUARD_UNKNOWN);
+	cr_assert(strstr(plan.builds[0].why, "app/sampleapp.c"), "%s", plan.builds[0].why);
+}
+
+Test(deploy_plan, build_and_no_build_say_why)
+{
+	cr_assert_eq(plan_with(NULL, "main", "--workers-only", "--build", NULL), 0);
+	cr_assert_eq(plan.builds[0].runs, GUARD_PASS);
+	cr_assert_str_eq(plan.builds[0].why, "--build");
+	cr_assert_eq(plan.nflags, 1);
+	cr_assert_str_eq(plan.flags[0], "build");
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	cr_assert_eq(plan_with(NULL, "main", "--workers-only", "--no-build", NULL), 0);
+	cr_assert_eq(plan.builds[0].runs, GUARD_REFUSE);
+	cr_assert_str_eq(plan.builds[0].why, "--no-build");
+}
+
+Test(deploy_plan, usage_errors_come_from_the_pure_scope)
+{
+	char err[512];
+	struct plan scope;
+
+	cr_assert_eq(plan_with(NULL, "main", "--pieces", "nosuch", NULL), SL_EUSAGE);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	{
+		char *argv[] = {"deploy", "v1", "--reset-to-remote"};
+		cr_assert_eq(deploy_args_parse(3, argv, &args, err, sizeof(err)), 0, "%s", err);
+		args.runtime = LEDGER_RT_NATIVE;
+		cr_assert_eq(deploy_plan_scope(cfg, &args, &scope, err, sizeof(err)), SL_EUSAGE);
+		cr_assert(strstr(err, "--reset-to-remote"), "%s", err);
+	}
+}
+
+/* A state in which the sample's compute runs on docker and commit `bad` is quarantined. */
+static struct ledger_state *state_with(const char *bad)
+{
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+
+	ledger_state_init(st);
+	st->nservices = 1;
+	strlcpy_(st->services[0].name, "compute", sizeof(st->services[0].name));
+	st->services[0].owner = LEDGER_RT_DOCKER;
+	strlcpy_(st->services[0].rt[LEDGER_RT_DOCKER].commit, "0123456789abcdef",
+		 sizeof(st->services[0].rt[0].commit));
+	st->nquarantine = 1;
+	strlcpy_(st->quarantine[0].commit, bad, sizeof(st->quarantine[0].commit));
+	st->quarantine[0].op = 7;
+	strlcpy_(st->quarantine[0].reason, "verify failed", sizeof(st->quarantine[0].reason));
+	return st;
+}
+
+Test(deploy_plan, a_quarantined_target_refuses_unless_forced)
+{
+	_cleanup_free_ char *tip = head_of("refs/remotes/origin/main");
+	struct ledger_state *st = state_with(tip);
+
+	cr_assert_eq(plan_with(st, "main", "--pieces", "candles", NULL), 0);
+	cr_assert_eq(g("quarantine")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("quarantine")->reason, "operation 7: verify failed") &&
+		      strstr(g("quarantine")->reason, "--force"),
+		  "%s", g("quarantine")->reason);
+	cr_assert_eq(g("ownership")->result, GUARD_PASS); /* candles has no other owner */
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	cr_assert_eq(plan_with(st, "main", "--pieces", "candles", "--force", NULL), 0);
+	cr_assert_eq(g("quarantine")->result, GUARD_PASS);
+	cr_assert(strstr(g("quarantine")->reason, "--force"), "%s", g("quarantine")->reason);
+	free(st);
+}
+
+Test(deploy_plan, a_service_owned_by_the_other_runtime_refuses_unless_taken_over)
+{
+	struct ledger_state *st = state_with("ffff");
+
+	cr_assert_eq(plan_with(st, "main", "--pieces", "compute", NULL), 0);
+	cr_assert_eq(g("ownership")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("ownership")->reason, "'compute' (owned by docker"), "%s",
+		  g("ownership")->reason);
+	cr_assert_eq(g("quarantine")->result, GUARD_PASS);
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	cr_assert_eq(plan_with(st, "main", "--pieces", "compute", "--take-over", NULL), 0);
+	cr_assert_eq(g("ownership")->result, GUARD_PASS);
+	free(st);
+}
+
+Test(deploy_plan, the_config_guard_judges_the_target_commits_config)
+{
+	struct config *t = NULL;
+	char err[512];
+	_cleanup_free_ char *other = xasprintf("%s/other.conf", dir);
+
+	cr_assert_eq(plan_with(NULL, "main", "--pieces", "compute", NULL), 0);
+	plan.target_cfg_read = true;
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("config")->result, GUARD_PASS);
+	snprintf(plan.target_cfg_error, sizeof(plan.target_cfg_error),
+		 "the target commit's config "
+		 "is invalid: x");
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("config")->result, GUARD_REFUSE);
+	plan.target_cfg_error[0] = '\0';
+	tl_write(other, "[project]\nname = dplan\n[service web]\nrole = web\n");
+	cr_assert_eq(config_load(other, &t, err, sizeof(err)), 0, "%s", err);
+	plan.target_cfg = t;
+	strlcpy_(plan.target_cfg_name, "abc:shiplog.conf", sizeof(plan.target_cfg_name));
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("config")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("config")->reason, "'compute' is in scope but not in abc:shiplog.conf"),
+		  "%s", g("config")->reason);
+	config_free(t);
+}
+
+/* Runs deploy_plan_print with --json and returns the JSON line it printed on stdout. */
+static json_t *print_json(int *result)
+{
+	FILE *saved = stdout, *tmp = tmpfile();
+	char line[65536] = "";
+	json_error_t jerr;
+	json_t *o;
+
+	out_settings.json = true;
+	stdout = tmp;
+	*result = deploy_plan_print(&plan);
+	fflush(tmp);
+	stdout = saved;
+	out_settings.json = false;
+	rewind(tmp);
+	cr_assert_not_null(fgets(line, sizeof(line), tmp), "nothing on stdout");
+	fclose(tmp);
+	o = json_loads(line, 0, &jerr);
+	cr_assert_not_null(o, "%s: %s", jerr.text, line);
+	return o;
+}
+
+Test(deploy_plan, the_dry_run_json_is_the_plan)
+{
+	_cleanup_free_ char *tip = head_of("refs/remotes/origin/main");
+	json_t *o, *guards, *v;
+	int r;
+
+	cr_assert_eq(plan_with(NULL, "main", "--workers-only", "--no-build", NULL), 0);
+	o = print_json(&r);
+	cr_assert_eq(r, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "operation")), "deploy");
+	cr_assert(json_is_true(json_object_get(o, "dry_run")));
+	cr_assert_str_eq(json_string_value(json_object_get(o, "mode")), "main");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "remote")), "origin");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "target")), tip);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "runtime")), "native");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "exec_mode")), "local");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "layout")), "in-place");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "scope")), "worker services only");
+	cr_assert_eq(json_array_size(json_object_get(o, "services")), 4);
+	v = json_array_get(json_object_get(o, "services"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "compute");
+	cr_assert_str_eq(json_string_value(json_object_get(v, "role")), "worker");
+	cr_assert_str_eq(json_string_value(json_object_get(v, "unit")), "dplan-compute.service");
+	v = json_array_get(json_object_get(o, "builds"), 0);
+	cr_assert(json_is_false(json_object_get(v, "runs")));
+	cr_assert_str_eq(json_string_value(json_object_get(v, "why")), "--no-build");
+	guards = json_object_get(o, "guards");
+	cr_assert_eq(json_array_size(guards), plan.guards.n);
+	v = json_array_get(guards, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(v, "guard")), "edge");
+	cr_assert_str_eq(json_string_value(json_object_get(v, "verdict")), "pass");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "would")), "deploy");
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "flags"), 0)),
+			 "no-build");
+	json_decref(o);
+
+	/* a refusing plan says so, and the print returns the refusal like the real run */
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	cr_assert_eq(plan_with(NULL, "main", NULL), 0);
+	o = print_json(&r);
+	cr_assert_eq(r, SL_EREFUSED);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "would")), "refuse");
+	v = json_array_get(json_object_get(o, "guards"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(v, "verdict")), "refuse");
+	json_decref(o);
+}
