@@ -151,15 +151,18 @@ static int prepare_release(struct rollout *ro)
  * must not leave them on a link that moves with every deploy. */
 static void adopt_links(struct rollout *ro)
 {
-	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	struct ledger_state *st = NULL;
 	struct strv adopted = {0};
 	char err[512];
 
-	if (ledger_state_at(ro->op->lg, UINT64_MAX, st) < 0) {
-		free(st);
-		st = NULL;
+	if (!ro->state) {
+		st = xcalloc(1, sizeof(*st));
+		if (ledger_state_at(ro->op->lg, UINT64_MAX, st) < 0) {
+			free(st);
+			st = NULL;
+		}
 	}
-	if (releases_adopt(ro->cfg, st, &adopted, err, sizeof(err)) < 0)
+	if (releases_adopt(ro->cfg, ro->state ? ro->state : st, &adopted, err, sizeof(err)) < 0)
 		log_warn("%s", err);
 	for (size_t i = 0; i < adopted.n; i++) {
 		char c[REPO_OID_HEX] = "";

@@ -76,6 +76,8 @@ struct rollout {
 	int64_t restarted_ns;		 /* realtime of the restarts: where a unit's lines begin */
 	enum remote_mode exec_mode;	 /* where this operation runs (recorded; an automatic
 					  * rollback runs in its deploy's mode) */
+	const struct ledger_state *state; /* the ledger state the operation read under the lock
+					   * (NULL: read where needed) */
 };
 
 void rollout_release(struct rollout *ro);

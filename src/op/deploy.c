@@ -26,8 +26,8 @@
  * is not recorded (it only updates remote-tracking refs: nothing that runs or is checked out
  * moves), and the rollout's recorded fetch runs as usual. A failed fetch leaves the question to
  * that recorded fetch. Returns 0 or SL_EUSAGE (said). */
-static int pre_deploy_target_resolve(struct repo *repo, const struct deploy_args *a,
-				     const struct config *cfg, char *remote)
+static int pre_resolve_target(struct repo *repo, const struct deploy_args *a,
+			      const struct config *cfg, char *remote)
 {
 	char oid[REPO_OID_HEX];
 	int r = deploy_target_resolve(repo, a, cfg, remote, oid);
@@ -597,11 +597,12 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 			  ledger_errmsg(lg));
 		goto out;
 	}
+	ro.state = st;
 	r = op_close_inflight(lg, st, "interrupted");
 	if (r < 0)
 		goto out;
 	deploy_plan_guards(p, st);
-	r = pre_deploy_target_resolve(repo, a, cfg, p->facts->remote);
+	r = pre_resolve_target(repo, a, cfg, p->facts->remote);
 	if (r < 0)
 		goto out;
 

@@ -348,3 +348,33 @@ Test(deploy_plan, the_dry_run_json_is_the_plan)
 	cr_assert_str_eq(json_string_value(json_object_get(v, "verdict")), "refuse");
 	json_decref(o);
 }
+
+Test(deploy_plan, a_docker_plan_builds_images_and_asks_for_compose_services)
+{
+	cr_assert_eq(plan_with(NULL, "main", "--runtime", "docker", "--services-only", NULL), 0);
+	cr_assert_eq(plan.runtime, LEDGER_RT_DOCKER);
+	cr_assert_eq(g("edge")->result, GUARD_PASS); /* the edge guard is the native runtime's */
+	cr_assert_eq(g("service-missing")->result, GUARD_UNKNOWN);
+	cr_assert_eq(plan.nbuilds, plan.scope.nservices);
+	cr_assert_str_eq(plan.builds[0].service, "api");
+	cr_assert_null(plan.builds[0].command);
+	cr_assert_eq(plan.builds[0].runs, GUARD_UNKNOWN);
+	cr_assert(strstr(plan.builds[0].why, "compose service 'api'"), "%s", plan.builds[0].why);
+}
+
+Test(deploy_plan, a_releases_plan_says_its_layout_and_that_a_new_release_builds_everything)
+{
+	struct config *rel = NULL;
+	char err[512];
+	_cleanup_free_ char *conf = xasprintf("%s/rel.conf", dir);
+
+	tl_sh("sed 's|^\\[target\\]|[target]\\nlayout = releases|' '%s/shiplog.conf' > '%s'",
+	      checkout, conf);
+	cr_assert_eq(config_load(conf, &rel, err, sizeof(err)), 0, "%s", err);
+	config_free(cfg);
+	cfg = rel;
+	cr_assert_eq(plan_with(NULL, "main", "--workers-only", NULL), 0);
+	cr_assert(plan.releases);
+	cr_assert_eq(plan.builds[0].runs, GUARD_UNKNOWN);
+	cr_assert(strstr(plan.builds[0].why, "a new release"), "%s", plan.builds[0].why);
+}
