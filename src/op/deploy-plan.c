@@ -451,7 +451,7 @@ int deploy_plan_scope(const struct config *cfg, const struct deploy_args *a, str
 	return 0;
 }
 
-int deploy_plan(const struct config *cfg, const struct deploy_args *a, const struct deploy_facts *f,
+int deploy_plan(const struct config *cfg, const struct deploy_args *a, struct deploy_facts *f,
 		const struct ledger_state *st, struct deploy_plan *p, char *err, size_t errlen)
 {
 	int r;

@@ -130,7 +130,7 @@ int deploy_target_resolve(struct repo *repo, const struct deploy_args *a, const 
  * p->guards), or SL_EUSAGE with err (a scope that does not fit the config, --reset-to-remote
  * with a REF, [public] app_url missing with an edge role in scope). st may be NULL. p borrows
  * cfg, a and f; release it with deploy_plan_release. */
-int deploy_plan(const struct config *cfg, const struct deploy_args *a, const struct deploy_facts *f,
+int deploy_plan(const struct config *cfg, const struct deploy_args *a, struct deploy_facts *f,
 		const struct ledger_state *st, struct deploy_plan *p, char *err, size_t errlen);
 void deploy_plan_release(struct deploy_plan *p);
 
