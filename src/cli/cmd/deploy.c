@@ -64,7 +64,7 @@ static const char usage[] =
     "DEPLOY_SSH_KEY_PATH, DEPLOY_GIT_REMOTE, DEPLOY_PUBLIC_APP_URL,\n"
     "DEPLOY_PUBLIC_API_HEALTH_URL, DEPLOY_NATIVE_<SERVICE>_UNIT.\n"
     "\n"
-    "Exit: 0 deployed; 1 failed (rolled back or stopped); 2 usage or config error;\n"
+    "Exit codes: 0 deployed; 1 failed (rolled back or stopped); 2 usage or config error;\n"
     "3 refused (edge guard, dirty checkout, lock held, quarantined commit, unit missing);\n"
     "4 ledger or environment error.\n"
     "\n"
