@@ -41,6 +41,7 @@ struct state_schema;
 
 struct state_field {
 	const char *key;
+	uint8_t keylen;
 	enum state_kind kind;
 	size_t off;
 	size_t size;	  /* SK_STR: the array's bytes; SK_LIST: one element's */
@@ -59,31 +60,32 @@ struct state_schema {
 	bool tuple; /* an array of the values in table order, without keys */
 };
 
+#define KEY(k) .key = k, .keylen = sizeof(k) - 1
 #define MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
 #define S_STR(k, T, m)                                                                             \
 	{                                                                                          \
-		.key = k, .kind = SK_STR, .off = offsetof(T, m), .size = MEMBER_SIZE(T, m)         \
+		KEY(k), .kind = SK_STR, .off = offsetof(T, m), .size = MEMBER_SIZE(T, m)           \
 	}
 #define S_NUM(k, kd, T, m)                                                                         \
 	{                                                                                          \
-		.key = k, .kind = kd, .off = offsetof(T, m)                                        \
+		KEY(k), .kind = kd, .off = offsetof(T, m)                                          \
 	}
 #define S_INT(k, T, m, lo, hi, d)                                                                  \
 	{                                                                                          \
-		.key = k, .kind = SK_INT, .off = offsetof(T, m), .min = lo, .top = hi, .dflt = d   \
+		KEY(k), .kind = SK_INT, .off = offsetof(T, m), .min = lo, .top = hi, .dflt = d     \
 	}
 #define S_MAP(k, T, m, s)                                                                          \
 	{                                                                                          \
-		.key = k, .kind = SK_MAP, .off = offsetof(T, m), .sub = &s                         \
+		KEY(k), .kind = SK_MAP, .off = offsetof(T, m), .sub = &s                           \
 	}
 #define S_LIST(k, T, m, count, limit, s)                                                           \
 	{                                                                                          \
-		.key = k, .kind = SK_LIST, .off = offsetof(T, m), .size = sizeof(((T *)0)->m[0]),  \
-		.count_off = count, .max = limit, .sub = &s                                        \
+		KEY(k), .kind = SK_LIST, .off = offsetof(T, m), .size = sizeof(((T *)0)->m[0]),    \
+			.count_off = count, .max = limit, .sub = &s                                \
 	}
 #define S_ARRAY(k, kd, T, m, count, limit)                                                         \
 	{                                                                                          \
-		.key = k, .kind = kd, .off = offsetof(T, m), .count_off = count, .max = limit      \
+		KEY(k), .kind = kd, .off = offsetof(T, m), .count_off = count, .max = limit        \
 	}
 #define SCHEMA(name, fields, is_tuple)                                                             \
 	static const struct state_schema name = {fields, sizeof(fields) / sizeof((fields)[0]),     \
@@ -116,32 +118,20 @@ SCHEMA(service_schema, service_fields, false);
 
 /* A rollback's "from" commits: each a char[LEDGER_COMMIT_MAX], written as a one-string tuple. */
 static const struct state_field from_fields[] = {
-    {.key = "c", .kind = SK_STR, .off = 0, .size = LEDGER_COMMIT_MAX},
+    {KEY("c"), .kind = SK_STR, .off = 0, .size = LEDGER_COMMIT_MAX},
 };
 SCHEMA(from_schema, from_fields, true);
 
 static const struct state_field inflight_fields[] = {
     S_NUM("op", SK_U64, struct ledger_inflight, op),
-    {.key = "n",
-     .kind = SK_U64,
-     .off = offsetof(struct ledger_inflight, number),
+    {KEY("n"), .kind = SK_U64, .off = offsetof(struct ledger_inflight, number), .omit_zero = true},
+    {KEY("nb"), .kind = SK_BOOL, .off = offsetof(struct ledger_inflight, numbered),
      .omit_zero = true},
-    {.key = "nb",
-     .kind = SK_BOOL,
-     .off = offsetof(struct ledger_inflight, numbered),
+    {KEY("mn"), .kind = SK_BOOL, .off = offsetof(struct ledger_inflight, manual),
      .omit_zero = true},
-    {.key = "mn",
-     .kind = SK_BOOL,
-     .off = offsetof(struct ledger_inflight, manual),
-     .omit_zero = true},
-    {.key = "fr",
-     .kind = SK_LIST,
-     .off = offsetof(struct ledger_inflight, from),
-     .size = LEDGER_COMMIT_MAX,
-     .count_off = offsetof(struct ledger_inflight, nfrom),
-     .max = LEDGER_MAX_FROM,
-     .sub = &from_schema,
-     .omit_zero = true},
+    {KEY("fr"), .kind = SK_LIST, .off = offsetof(struct ledger_inflight, from),
+     .size = LEDGER_COMMIT_MAX, .count_off = offsetof(struct ledger_inflight, nfrom),
+     .max = LEDGER_MAX_FROM, .sub = &from_schema, .omit_zero = true},
     S_STR("k", struct ledger_inflight, kind),
     S_INT("rt", struct ledger_inflight, runtime, 0, LEDGER_RT__COUNT - 1, 0),
     S_STR("ph", struct ledger_inflight, phase),
@@ -186,7 +176,7 @@ static const struct state_field hist_fields[] = {
 SCHEMA(hist_schema, hist_fields, false);
 
 static const struct state_field state_fields[] = {
-    {.key = "v", .kind = SK_VERSION},
+    {KEY("v"), .kind = SK_VERSION},
     S_NUM("seq", SK_U64, struct ledger_state, seq),
     S_NUM("ts", SK_I64, struct ledger_state, time_ns),
     S_STR("cc", struct ledger_state, checkout_commit),
@@ -466,6 +456,14 @@ static int decode_value(struct mp_rd *r, const struct state_field *f, void *obj,
 	return LEDGER_ECORRUPT;
 }
 
+/* A row written without KEY() has no keylen: it still matches, by strlen. */
+static bool key_is(const struct state_field *f, const char *k, uint32_t klen)
+{
+	size_t l = f->keylen ? f->keylen : strlen(f->key);
+
+	return l == klen && memcmp(f->key, k, klen) == 0;
+}
+
 static int decode_struct(struct mp_rd *r, const struct state_schema *sc, void *obj,
 			 uint64_t *version)
 {
@@ -489,8 +487,11 @@ static int decode_struct(struct mp_rd *r, const struct state_schema *sc, void *o
 
 		if (mp_read_str(r, &k, &klen) < 0)
 			return LEDGER_ECORRUPT;
+		/* the encoder writes the keys in table order: try the i-th first */
+		if (i < sc->n && key_is(&sc->f[i], k, klen))
+			f = &sc->f[i];
 		for (uint32_t j = 0; j < sc->n && !f; j++)
-			if (mp_key_is(k, klen, sc->f[j].key))
+			if (key_is(&sc->f[j], k, klen))
 				f = &sc->f[j];
 		if (f)
 			TRY(decode_value(r, f, obj, version));

@@ -331,7 +331,9 @@ const struct ledger_field *ledger_event_fields(enum ledger_event_type t, size_t 
  *                   "not started" for -1)
  *   {name!other}    the value, counted as empty when it equals field other's value
  *   {name?yes|no}   yes when the field is not zero, else no; both are templates again
- *   [...]           the part is left out when a field it names is zero
+ *   [...]           the part is left out when a value it shows is zero (a choice's field does
+ *                   not count)
+ *   request.name    as a name: a field of the request a standalone op.refused carries
  *   \c              the character c as it is
  * "" for LEDGER_EV_UNKNOWN. Static. */
 const char *ledger_event_type_text(enum ledger_event_type t);
