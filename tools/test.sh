@@ -43,7 +43,7 @@ done
 install_packages build-essential cmake pkg-config git liblmdb-dev libmsgpack-dev libgit2-dev \
 	libsystemd-dev libcriterion-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
 	libsqlite3-dev sqlite3 lmdb-utils dbus-user-session systemd openssh-server docker.io \
-	docker-compose curl python3 clang clang-format
+	docker-compose curl python3 clang clang-format zsh
 say() { printf '[test] %s\n' "$*"; }
 # The getting-started walkthrough (tests/docs) deploys a Node.js and a Python app: node and npm,
 # and python3 with venv. Installed from Debian only when missing (a machine may have its own

@@ -51,14 +51,17 @@ struct cmd_entry {
 	 */
 	const char *shortopts;
 	const struct option *options;
+	/* The words the command takes first, space-separated (its subcommands: "verify export
+	 * ..."), for completion; NULL when none. */
+	const char *words;
 	/* argv[0] is the command name; getopt state is reset before the call. Returns 0 or a
 	 * negative code that main maps to an exit code; the command has already said why. */
 	int (*run)(struct cmd_ctx *ctx, int argc, char **argv);
 };
 
-extern const struct cmd_entry cmd_audit, cmd_check, cmd_deploy, cmd_diff, cmd_history, cmd_init,
-    cmd_ledger, cmd_lock, cmd_logs, cmd_metrics, cmd_quarantine, cmd_rollback, cmd_show, cmd_soak,
-    cmd_state, cmd_stats, cmd_status, cmd_units;
+extern const struct cmd_entry cmd_audit, cmd_check, cmd_completion, cmd_deploy, cmd_diff,
+    cmd_history, cmd_init, cmd_ledger, cmd_lock, cmd_logs, cmd_metrics, cmd_quarantine,
+    cmd_rollback, cmd_show, cmd_soak, cmd_state, cmd_stats, cmd_status, cmd_units;
 
 extern const struct option cmd_no_options[];
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <ledger/ledger.h>
 
+#include "cmd.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -1574,5 +1575,95 @@ Test(reads, metrics_agree_with_status_and_pass_promtool)
 	tl_run_release(&o);
 	tl_run_release(&s);
 	tl_run_release(&m);
+	env_free(&e);
+}
+
+/* What the bash completion offers after the words given (the last one is being completed), run
+ * in dir by a real bash sourcing the script `shiplog completion bash` printed. One line. */
+static char *complete_v(const char *dir, const char *script, const char *const *words)
+{
+	static const char driver[] = "source \"$1\"; shift; COMP_WORDS=(\"$@\"); "
+				     "COMP_CWORD=$(($# - 1)); _shiplog; echo \"${COMPREPLY[*]}\"";
+	const char *argv[16] = {"bash", "-c", driver, "_", script, SHIPLOG_BINARY};
+	size_t n = 6;
+	struct tl_run r;
+	char *reply;
+
+	for (; *words && n < ELEMENTSOF(argv) - 1; words++)
+		argv[n++] = *words;
+	argv[n] = NULL;
+	tl_run(&r, dir, NULL, (char *const *)argv);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	reply = xstrdup(r.out);
+	tl_run_release(&r);
+	return reply;
+}
+#define complete(dir, script, ...)                                                                 \
+	complete_v((dir), (script), (const char *const[]){__VA_ARGS__, NULL})
+
+/* The completion script is written from the command table and asks shiplog for the config's
+ * services and the ledger's operations. */
+Test(reads, bash_completion_offers_commands_options_services_and_operations)
+{
+	struct env e;
+	struct tl_run r;
+	char *script, *got;
+
+	env_new(&e, "reads-complete", true);
+	tl_shiplog(&r, e.dir, NULL, "init", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_run_release(&r);
+	tl_shiplog(&r, e.dir, NULL, "completion", "bash", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	script = xasprintf("%s/shiplog.bash", e.dir);
+	tl_write(script, r.out);
+	tl_run_release(&r);
+
+	got = complete(e.dir, script, "");
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		char *w = xasprintf(" %s ", cmd_table[i]->name), *padded = xasprintf(" %s ", got);
+		cr_assert(strstr(padded, w), "every command is offered: %s missing from %s",
+			  cmd_table[i]->name, got);
+		free(w);
+		free(padded);
+	}
+	free(got);
+	got = complete(e.dir, script, "hist");
+	cr_assert_str_eq(got, "history\n");
+	free(got);
+	got = complete(e.dir, script, "history", "--");
+	for (const struct option *o = cmd_history.options; o->name; o++) {
+		char *w = xasprintf("--%s", o->name);
+		cr_assert(strstr(got, w), "history's %s is offered: %s", w, got);
+		free(w);
+	}
+	free(got);
+	got = complete(e.dir, script, "ledger", "");
+	cr_assert_str_eq(got, "verify export import compact\n");
+	free(got);
+	/* the starter config's services, from the config found in the directory */
+	got = complete(e.dir, script, "logs", "");
+	cr_assert(str_startswith(got, "web api "), "%s", got);
+	free(got);
+	got = complete(e.dir, script, "deploy", "--pieces", "");
+	cr_assert(strstr(got, "compute"), "%s", got);
+	free(got);
+	/* operation ids of the ledger named on the command line, newest first */
+	got = complete(e.dir, script, "--ledger", e.ledger, "show", "");
+	cr_assert(str_startswith(got, "47 46 37 "), "the newest operation first: %s", got);
+	free(got);
+	/* no config, no ledger: nothing, and nothing on stderr */
+	tl_shiplog(&r, "/", NULL, "completion", "--list", "ops", NULL);
+	cr_assert_eq(r.exit_code, 0);
+	cr_assert_str_eq(r.out, "");
+	cr_assert_str_eq(r.err, "");
+	tl_run_release(&r);
+	if (tl_sh("command -v zsh >/dev/null") == 0) {
+		tl_shiplog(&r, e.dir, NULL, "completion", "zsh", NULL);
+		tl_write(script, r.out);
+		cr_assert_eq(tl_sh("zsh -n '%s'", script), 0, "the zsh script parses");
+		tl_run_release(&r);
+	}
+	free(script);
 	env_free(&e);
 }

@@ -863,5 +863,6 @@ const struct cmd_entry cmd_ledger = {
     .flags = CMD_CONFIG_OPTIONAL,
     .shortopts = "",
     .options = options,
+    .words = "verify export import compact",
     .run = run,
 };

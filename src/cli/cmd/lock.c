@@ -178,5 +178,6 @@ const struct cmd_entry cmd_lock = {
     .flags = CMD_CONFIG_OPTIONAL,
     .shortopts = "",
     .options = options,
+    .words = "status break",
     .run = run,
 };

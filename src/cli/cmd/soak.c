@@ -476,5 +476,6 @@ const struct cmd_entry cmd_soak = {
     .usage = usage,
     .flags = CMD_CONFIG_OPTIONAL, /* the ledger: opened by run, per subcommand */
     .options = options,
+    .words = "start status stop report",
     .run = run,
 };

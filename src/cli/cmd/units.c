@@ -402,5 +402,6 @@ const struct cmd_entry cmd_units = {
     .flags = CMD_CONFIG,
     .shortopts = "+",
     .options = options,
+    .words = "install verify list",
     .run = run,
 };
