@@ -23,6 +23,15 @@ static void perr(struct parser *p, const char *fmt, const char *key)
 	p->r = -EINVAL;
 }
 
+/* An imported string as the ledger keeps it: the secrets of any URL in it redacted, as for
+ * everything shiplog records itself (a hand-written or foreign file may carry them). */
+static const char *pool_redacted(struct pool *a, const char *s)
+{
+	_cleanup_free_ char *r = redact_secrets(s);
+
+	return pool_strdup(a, r);
+}
+
 static const char *get_str(struct parser *p, const char *key)
 {
 	json_t *v = json_object_get(p->obj, key);
@@ -37,7 +46,7 @@ static const char *get_str(struct parser *p, const char *key)
 		perr(p, "field '%s' contains a NUL character", key);
 		return "";
 	}
-	return pool_strdup(p->a, json_string_value(v));
+	return pool_redacted(p->a, json_string_value(v));
 }
 
 static long long get_int(struct parser *p, const char *key, long long min, long long max)
@@ -97,7 +106,7 @@ static void get_strv(struct parser *p, const char *key, struct ledger_strv *sv)
 			perr(p, "field '%s' must be an array of strings", key);
 			return;
 		}
-		arr[i] = pool_strdup(p->a, json_string_value(e));
+		arr[i] = pool_redacted(p->a, json_string_value(e));
 	}
 	arr[json_array_size(v)] = NULL;
 	sv->v = arr;

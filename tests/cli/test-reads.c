@@ -1667,3 +1667,33 @@ Test(reads, bash_completion_offers_commands_options_services_and_operations)
 	free(script);
 	env_free(&e);
 }
+
+/* A file imported with credentials in a URL (written by hand, or by another tool) never puts
+ * them in the ledger: import redacts like every other way into it. */
+Test(reads, import_redacts_url_secrets)
+{
+	char *dir = tl_mkdtemp("reads-import-secret");
+	char *file = xasprintf("%s/in.jsonl", dir), *ledger = xasprintf("%s/ledger", dir);
+	struct tl_run r;
+
+	tl_write(file, "{\"seq\":1,\"type\":\"op.requested\",\"time\":\"2026-12-01T10:00:00Z\","
+		       "\"op\":1,\"actor\":\"a@b\",\"kind\":\"deploy\",\"mode\":\"ref\","
+		       "\"ref\":\"https://alice:hunter2@git.example.com/app.git?token=abc123\","
+		       "\"commit\":\"\",\"runtime\":\"native\",\"services\":[\"web\"],"
+		       "\"flags\":[\"http://bob:s3cret@proxy.example.com/\"]}\n");
+	tl_shiplog(&r, dir, NULL, "--ledger", ledger, "ledger", "import", file, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_run_release(&r);
+	tl_shiplog(&r, dir, NULL, "--ledger", ledger, "ledger", "export", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "https://***@git.example.com/app.git?token=***"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "hunter2"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "abc123"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "s3cret"), "a list element is redacted too: %s", r.out);
+	cr_assert_eq(tl_sh("! grep -rq hunter2 '%s'", ledger), 0, "not in the ledger's bytes");
+	tl_run_release(&r);
+	free(file);
+	free(ledger);
+	tl_rmrf(dir);
+	free(dir);
+}
