@@ -509,6 +509,30 @@ Test(rollback, deploy_starts_a_unit_left_failed_at_its_start_limit)
 	sample_teardown(&s);
 }
 
+/* The automatic rollback of a deploy whose worker crashes, with that unit already failed at its
+ * start limit (issue 9 item 2): the rollback resets it and starts the last good commit. */
+Test(rollback, automatic_rollback_starts_a_unit_at_its_start_limit)
+{
+	struct sample s;
+	struct tl_run r;
+	char good[41], got[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "startauto", true);
+	crash_into_start_limit(&s, good);
+	sample_commit(&s, NULL, "echo 'compute.crash_after = 0.6' >> app.conf", "crash again");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 1, "expected a failed, rolled back deploy:\n%s\n%s", r.out,
+		     r.err);
+	cr_assert(strstr(r.err, "rolled back"), "the automatic rollback did not succeed:\n%s\n%s",
+		  r.out, r.err);
+	cr_assert_null(strstr(r.out, "ROLLBACK FAILED"), "%s", r.out);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, good, "compute runs '%s', not the last good %s", got, good);
+	sample_teardown(&s);
+}
+
 /* Runs shiplog -c conf ARGS... in the background, its output in DIR/name.log; returns once
  * the log shows `marker` (or after 10 s) and leaves the process running. */
 static pid_t start_until(struct sample *s, const char *conf, const char *name, const char *marker,
