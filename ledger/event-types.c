@@ -137,6 +137,9 @@ static const struct ledger_field f_soak_started[] = {
     EVF("n", "name", F_STR, 0, soak.name),
     EVF("sv", "services", F_STRV, 0, soak.services),
     EVF("sum", "summary", F_STR, SPARSE, soak.summary),
+    EVF("u", "unit", F_STR, SPARSE, soak.unit),
+    EVF("argv", "argv", F_STRV, SPARSE, soak.argv),
+    EVF("rts", "runtimes", F_STRV, SPARSE, soak.runtimes),
 };
 
 static const struct ledger_field f_soak_stopped[] = {
@@ -153,6 +156,16 @@ static const struct ledger_field f_unit_observed[] = {
     EVF("nr", "restarts", F_U32, 0, unit_observed.restarts),
     EVF("pid", "pid", F_U32, 0, unit_observed.pid),
     EVF("mem", "memory_bytes", F_U64, 0, unit_observed.memory_bytes),
+    EVF("h", "health", F_STR, SPARSE, unit_observed.health),
+    EVF("ct", "container", F_STR, SPARSE, unit_observed.container),
+};
+
+static const struct ledger_field f_soak_verdict[] = {
+    EVF("n", "name", F_STR, 0, soak_verdict.name),
+    EVF("ok", "pass", F_BOOL, 0, soak_verdict.pass),
+    EVF("sv", "services", F_STRV, 0, soak_verdict.services),
+    EVF("why", "reasons", F_STRV, 0, soak_verdict.reasons),
+    EVF("cmp", "compare", F_STRV, SPARSE, soak_verdict.compare),
 };
 
 static const struct ledger_field f_build_completed[] = {
@@ -204,16 +217,18 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
     ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only,
 	"lock broken: holder pid {holder_pid} ({holder:unk}[, op {holder_op}])"),
     ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak_started, "n", reduce_counters_only,
-	"soak '{name}' started, services {services:all}"),
+	"soak '{name}' started, services {services:all}[, sampled by {unit}]"),
     ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak_stopped, "n", reduce_counters_only,
 	"soak '{name}' stopped, services {services:all}[: {summary}]"),
     ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed,
 	"observed {service} ({runtime}): {active_state}/{sub_state}, {restarts} restarts, pid "
-	"{pid}, {memory_bytes:kib} KiB"),
+	"{pid}[, container {container}][, health {health}], {memory_bytes:kib} KiB"),
     ROW(LEDGER_EV_BUILD_COMPLETED, "build.completed", f_build_completed, "c", reduce_counters_only,
 	"build completed at {commit:short}[ in {path}]"),
     ROW(LEDGER_EV_QUARANTINE_LIFTED, "quarantine.lifted", f_quarantine_lifted, "c",
 	reduce_quarantine_lifted, "quarantine lifted from {commit:short}[: {reason}]"),
+    ROW(LEDGER_EV_SOAK_VERDICT, "soak.verdict", f_soak_verdict, "n", reduce_counters_only,
+	"soak '{name}' verdict: {pass?pass|FAIL}, services {services:all}[: {reasons}]"),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)

@@ -117,6 +117,9 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.soak.name = "nightly";
 		ev->u.soak.services = (struct ledger_strv){2, svc2};
 		ev->u.soak.summary = "2 restarts";
+		ev->u.soak.unit = "shiplog-soak-x.service";
+		ev->u.soak.argv = (struct ledger_strv){2, svc2};
+		ev->u.soak.runtimes = (struct ledger_strv){2, svc2};
 		break;
 	case LEDGER_EV_UNIT_OBSERVED:
 		ev->u.unit_observed.service = "candles";
@@ -126,6 +129,15 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.unit_observed.restarts = 2;
 		ev->u.unit_observed.pid = 31337;
 		ev->u.unit_observed.memory_bytes = 5000000000ull;
+		ev->u.unit_observed.health = "healthy";
+		ev->u.unit_observed.container = "0123456789ab";
+		break;
+	case LEDGER_EV_SOAK_VERDICT:
+		ev->u.soak_verdict.name = "nightly";
+		ev->u.soak_verdict.pass = true;
+		ev->u.soak_verdict.services = (struct ledger_strv){2, svc2};
+		ev->u.soak_verdict.reasons = (struct ledger_strv){2, svc2};
+		ev->u.soak_verdict.compare = (struct ledger_strv){2, svc2};
 		break;
 	case LEDGER_EV_BUILD_COMPLETED:
 		ev->u.build_completed.path = "/srv/app";
@@ -248,6 +260,11 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 		SEQ(a->u.soak.name, b->u.soak.name);
 		check_strv(&a->u.soak.services, &b->u.soak.services);
 		SEQ(a->u.soak.summary, b->u.soak.summary);
+		if (a->type == LEDGER_EV_SOAK_STOPPED)
+			break; /* the sampler's fields are soak.started's */
+		SEQ(a->u.soak.unit, b->u.soak.unit);
+		check_strv(&a->u.soak.argv, &b->u.soak.argv);
+		check_strv(&a->u.soak.runtimes, &b->u.soak.runtimes);
 		break;
 	case LEDGER_EV_UNIT_OBSERVED:
 		SEQ(a->u.unit_observed.service, b->u.unit_observed.service);
@@ -257,6 +274,15 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 		IEQ(a->u.unit_observed.restarts, b->u.unit_observed.restarts);
 		IEQ(a->u.unit_observed.pid, b->u.unit_observed.pid);
 		IEQ(a->u.unit_observed.memory_bytes, b->u.unit_observed.memory_bytes);
+		SEQ(a->u.unit_observed.health, b->u.unit_observed.health);
+		SEQ(a->u.unit_observed.container, b->u.unit_observed.container);
+		break;
+	case LEDGER_EV_SOAK_VERDICT:
+		SEQ(a->u.soak_verdict.name, b->u.soak_verdict.name);
+		IEQ(a->u.soak_verdict.pass, b->u.soak_verdict.pass);
+		check_strv(&a->u.soak_verdict.services, &b->u.soak_verdict.services);
+		check_strv(&a->u.soak_verdict.reasons, &b->u.soak_verdict.reasons);
+		check_strv(&a->u.soak_verdict.compare, &b->u.soak_verdict.compare);
 		break;
 	case LEDGER_EV_BUILD_COMPLETED:
 		SEQ(a->u.build_completed.path, b->u.build_completed.path);

@@ -81,6 +81,7 @@ enum ledger_event_type {
 	LEDGER_EV_UNIT_OBSERVED,
 	LEDGER_EV_BUILD_COMPLETED,
 	LEDGER_EV_QUARANTINE_LIFTED,
+	LEDGER_EV_SOAK_VERDICT,
 	LEDGER_EV__COUNT
 };
 
@@ -225,6 +226,10 @@ struct ledger_soak {
 	struct ledger_strv services;
 	/* soak.stopped only: */
 	const char *summary;
+	/* soak.started only ("" / empty in ledgers written before the sampler was a unit): */
+	const char *unit;	     /* the sampler's transient systemd unit */
+	struct ledger_strv argv;     /* what that unit runs */
+	struct ledger_strv runtimes; /* "service=runtime": where each service was sampled */
 };
 
 struct ledger_unit_observed {
@@ -235,6 +240,19 @@ struct ledger_unit_observed {
 	uint32_t restarts;
 	uint32_t pid;
 	uint64_t memory_bytes;
+	const char *health;    /* docker: the container's health status ("" without a check) */
+	const char *container; /* docker: the container id (12 hex digits) */
+};
+
+/* soak.verdict: `soak report` judged a soak window against the [soak] thresholds. Outside any
+ * operation (op 0). */
+struct ledger_soak_verdict {
+	const char *name;	     /* the soak window */
+	bool pass;		     /* every service passed */
+	struct ledger_strv services; /* "service=pass" | "service=fail" */
+	struct ledger_strv reasons;  /* "service: 3 restarts (at most 0)", one per failed check */
+	struct ledger_strv compare;  /* "service: native 12.0 restarts/h, ... vs docker ...": the
+				      * same service's previous window on the other runtime */
 };
 
 /* build.completed: every shared build command of a deploy or rollback exited 0 in path, at
@@ -277,6 +295,7 @@ struct ledger_event {
 		struct ledger_unit_observed unit_observed;
 		struct ledger_build_completed build_completed;
 		struct ledger_quarantine_lifted quarantine_lifted;
+		struct ledger_soak_verdict soak_verdict;
 	} u;
 	void *_arena; /* private: storage of decoded strings */
 };
