@@ -22,7 +22,8 @@ static void print_main_help(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: shiplog [-C DIR] [-c FILE] [--ledger DIR] [--json] [-q|-v] COMMAND [ARGS]\n"
+	    "usage: shiplog [-C DIR] [-c FILE] [--ledger DIR] [--json] [--color=WHEN] [-q|-v]\n"
+	    "               COMMAND [ARGS]\n"
 	    "\n"
 	    "Deploys a multi-service app from a git checkout through systemd user units or Docker\n"
 	    "Compose, and records every step in an append-only ledger.\n"
@@ -38,6 +39,8 @@ static void print_main_help(FILE *f)
 	       "  --ledger DIR  use this ledger directory (default: [target] ledger, or\n"
 	       "                $XDG_STATE_HOME/shiplog/<project>)\n"
 	       "  --json        machine-readable output: one JSON document per line\n"
+	       "  --color=WHEN  colour outcomes and headers: auto (default: on a terminal whose\n"
+	       "                TERM is not dumb, unless NO_COLOR is set), always, never\n"
 	       "  -q, -v        quieter, more verbose\n"
 	       "  --version     print the version\n"
 	       "\n"
@@ -58,9 +61,20 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+static int color_option(const char *value, enum out_color_mode *mode)
+{
+	if (out_color_parse(value ? value : "always", mode) < 0) {
+		log_error("--color: '%s' is not a choice; use --color=auto, always or never",
+			  value);
+		return SL_EUSAGE;
+	}
+	return 0;
+}
+
 /* The global options people also write after the command ("shiplog history --ledger DIR"):
- * --ledger DIR / --ledger=DIR and --json are taken out of the command's arguments. */
-static int take_late_globals(struct cmd_ctx *ctx, int argc, char **argv)
+ * --ledger DIR / --ledger=DIR, --json and --color[=WHEN] are taken out of the command's
+ * arguments. */
+static int take_late_globals(struct cmd_ctx *ctx, enum out_color_mode *color, int argc, char **argv)
 {
 	int out = 1;
 
@@ -76,6 +90,9 @@ static int take_late_globals(struct cmd_ctx *ctx, int argc, char **argv)
 			ctx->ledger_opt = argv[i] + strlen("--ledger=");
 		} else if (streq(argv[i], "--json")) {
 			out_settings.json = true;
+		} else if (streq(argv[i], "--color") || str_startswith(argv[i], "--color=")) {
+			if (color_option(argv[i][7] ? argv[i] + 8 : NULL, color) < 0)
+				return -1;
 		} else {
 			argv[out++] = argv[i];
 		}
@@ -146,6 +163,8 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"ledger", required_argument, NULL, 'L'},
 	    {"json", no_argument, NULL, 'J'},
+	    {"color", optional_argument, NULL, 'K'},
+	    {"colour", optional_argument, NULL, 'K'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -154,6 +173,7 @@ int main(int argc, char **argv)
 	    {0},
 	};
 	struct cmd_ctx ctx = {.global_argc = argc, .global_argv = argv};
+	enum out_color_mode color = OUT_COLOR_AUTO;
 	const struct cmd_entry *c;
 	int opt, r;
 
@@ -176,6 +196,10 @@ int main(int argc, char **argv)
 			break;
 		case 'J':
 			out_settings.json = true;
+			break;
+		case 'K':
+			if (color_option(optarg, &color) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'q':
 			out_settings.verbosity = -1;
@@ -227,7 +251,10 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	ctx.cmd_argc = take_late_globals(&ctx, argc - optind, argv + optind);
+	ctx.cmd_argc = take_late_globals(&ctx, &color, argc - optind, argv + optind);
+	if (ctx.cmd_argc < 0)
+		return EXIT_USAGE;
+	out_color_setup(color);
 	ctx.cmd_argv = argv + optind;
 	r = run_command(c, &ctx, ctx.cmd_argc, ctx.cmd_argv);
 	ledger_close(ctx.lg);

@@ -248,10 +248,13 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 	if (k == 0) {
 		op_finish(op, LEDGER_OUT_ROLLED_BACK, rb_op);
 		out_phase("Summary");
-		out_say("operation %llu FAILED: %s", (unsigned long long)op->id, op->error);
-		out_say("rolled back by operation %llu; %.12s is quarantined (deploy it again only "
-			"with --force)",
-			(unsigned long long)rb_op, ro->target);
+		out_say_tone(OUT_TONE_FAIL, "operation %llu FAILED: %s", (unsigned long long)op->id,
+			     op->error);
+		out_say_tone(
+		    OUT_TONE_WARN,
+		    "rolled back by operation %llu; %.12s is quarantined (deploy it again only "
+		    "with --force)",
+		    (unsigned long long)rb_op, ro->target);
 		for (size_t i = 0; i < p->ntargets; i++)
 			out_say("  %-16s now runs %.12s", cfg->services[p->targets[i].service].name,
 				p->targets[i].commit);
@@ -630,8 +633,8 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 		goto out;
 	}
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
-	out_say("Operation %llu succeeded: %s now runs %.12s", (unsigned long long)op.id,
-		ro.plan.scope_desc, ro.target);
+	out_say_tone(OUT_TONE_OK, "Operation %llu succeeded: %s now runs %.12s",
+		     (unsigned long long)op.id, ro.plan.scope_desc, ro.target);
 	rollout_prune_releases(&ro, lg);
 	r = r < 0 ? r : 0;
 out:

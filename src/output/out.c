@@ -20,8 +20,10 @@ struct out_settings out_settings;
 struct esc_stream {
 	int fd;
 	bool held_c2; /* a 0xC2 lead byte whose next byte decides whether it starts a C1 */
+	bool raw;     /* set by sgr() alone, around a colour code of its own making */
 };
 static struct esc_stream esc_out = {.fd = 1}, esc_err = {.fd = 2};
+static FILE *esc_files[2]; /* the escaping stdout and stderr */
 static FILE *json_stdout;
 
 static bool esc_write_all(int fd, const char *p, size_t n)
@@ -70,6 +72,13 @@ static ssize_t esc_cookie_write(void *cookie, const char *buf, size_t n)
 	char out[4096 * 8 + 8];
 	size_t done = 0;
 
+	if (s->raw) {
+		/* a colour code: the byte held before it was no C1 lead */
+		if (s->held_c2 && !esc_write_all(s->fd, "\xc2", 1))
+			return -1;
+		s->held_c2 = false;
+		return esc_write_all(s->fd, buf, n) ? (ssize_t)n : -1;
+	}
 	/* at most 8 output bytes per input byte (\xc2\x9b) */
 	while (done < n) {
 		size_t k = n - done < 4096 ? n - done : 4096;
@@ -108,13 +117,121 @@ void out_init(void)
 	}
 	setvbuf(o, NULL, isatty(1) ? _IOLBF : _IOFBF, BUFSIZ);
 	setvbuf(e, NULL, _IOLBF, BUFSIZ);
-	stdout = o;
-	stderr = e;
+	stdout = esc_files[0] = o;
+	stderr = esc_files[1] = e;
+}
+
+/* ---- colour ------------------------------------------------------------------------------- */
+
+static bool color_fd[2]; /* stdout, stderr */
+
+static const char *const tone_sgr[OUT_TONE__COUNT] = {
+    [OUT_TONE_HEADER] = "1",  [OUT_TONE_OK] = "32",   [OUT_TONE_FAIL] = "1;31",
+    [OUT_TONE_ERROR] = "31",  [OUT_TONE_WARN] = "33", [OUT_TONE_REFUSED] = "35",
+    [OUT_TONE_ACTIVE] = "36",
+};
+
+int out_color_parse(const char *s, enum out_color_mode *mode)
+{
+	if (!s)
+		return -EINVAL;
+	if (streq(s, "auto"))
+		*mode = OUT_COLOR_AUTO;
+	else if (streq(s, "always") || streq(s, "yes") || streq(s, "force"))
+		*mode = OUT_COLOR_ALWAYS;
+	else if (streq(s, "never") || streq(s, "no") || streq(s, "none"))
+		*mode = OUT_COLOR_NEVER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool out_color_decide(enum out_color_mode mode, bool tty, const char *term, const char *no_color,
+		      const char *clicolor_force)
+{
+	if (mode != OUT_COLOR_AUTO)
+		return mode == OUT_COLOR_ALWAYS;
+	if (!str_empty(no_color))
+		return false;
+	if (!str_empty(clicolor_force) && !streq(clicolor_force, "0"))
+		return true;
+	return tty && !str_empty(term) && !streq(term, "dumb");
+}
+
+void out_color_setup(enum out_color_mode mode)
+{
+	for (int fd = 1; fd <= 2; fd++)
+		color_fd[fd - 1] = out_color_decide(mode, isatty(fd), getenv("TERM"),
+						    getenv("NO_COLOR"), getenv("CLICOLOR_FORCE"));
+}
+
+bool out_color_on(FILE *f)
+{
+	if (out_settings.json || !f)
+		return false;
+	return (f == stdout && color_fd[0]) || (f == stderr && color_fd[1]);
+}
+
+enum out_tone out_tone_outcome(const char *outcome)
+{
+	if (str_empty(outcome))
+		return OUT_TONE_NONE;
+	if (streq(outcome, "succeeded"))
+		return OUT_TONE_OK;
+	if (streq(outcome, "failed"))
+		return OUT_TONE_FAIL;
+	if (str_startswith(outcome, "rolled-back") || str_startswith(outcome, "rolled back"))
+		return OUT_TONE_WARN;
+	if (str_startswith(outcome, "refused"))
+		return OUT_TONE_REFUSED;
+	if (streq(outcome, "interrupted"))
+		return OUT_TONE_ERROR;
+	if (streq(outcome, "running"))
+		return OUT_TONE_ACTIVE;
+	return OUT_TONE_NONE;
+}
+
+/* A colour code passes the control-byte filter only here: the stream is flushed so the text
+ * before it went through the filter, then the code alone is written as is. */
+static void sgr(FILE *f, const char *code)
+{
+	struct esc_stream *s = f == esc_files[0] ? &esc_out : f == esc_files[1] ? &esc_err : NULL;
+
+	if (s) {
+		fflush(f);
+		s->raw = true;
+	}
+	fprintf(f, "\033[%sm", code);
+	if (s) {
+		fflush(f);
+		s->raw = false;
+	}
+}
+
+static void vpaint(FILE *f, enum out_tone tone, const char *fmt, va_list ap)
+{
+	bool on = tone > OUT_TONE_NONE && tone < OUT_TONE__COUNT && out_color_on(f);
+
+	if (on)
+		sgr(f, tone_sgr[tone]);
+	vfprintf(f, fmt, ap);
+	if (on)
+		sgr(f, "0");
+}
+
+void out_paint(FILE *f, enum out_tone tone, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpaint(f, tone, fmt, ap);
+	va_end(ap);
 }
 
 /* Every line a person reads is formatted here first: whatever came from outside (git remotes,
  * URLs, libgit2/libcurl messages) is printed with the secrets of its URLs redacted. */
-static void vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
+static void vprint_tone(FILE *f, const char *prefix, enum out_tone tone, const char *fmt,
+			va_list ap)
 {
 	_cleanup_free_ char *text = NULL, *clean = NULL;
 
@@ -122,23 +239,30 @@ static void vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
 		return;
 	clean = redact_secrets(text);
 	fputs(prefix, f);
-	fputs(clean, f);
+	out_paint(f, tone, "%s", clean);
 	fputc('\n', f);
 	fflush(f);
 }
 
-static void vlog(const char *prefix, const char *fmt, va_list ap)
+static void vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {
-	_cleanup_free_ char *p = xasprintf("shiplog: %s", prefix);
+	vprint_tone(f, prefix, OUT_TONE_NONE, fmt, ap);
+}
 
-	vprint(stderr, p, fmt, ap);
+/* An error line is red after its prefix; a warning's "warning:" is yellow. */
+static void vlog(const char *prefix, enum out_tone tone, const char *fmt, va_list ap)
+{
+	fputs("shiplog: ", stderr);
+	if (prefix[0])
+		out_paint(stderr, tone, "%s", prefix);
+	vprint_tone(stderr, "", prefix[0] ? OUT_TONE_NONE : tone, fmt, ap);
 }
 
 void log_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog("", fmt, ap);
+	vlog("", OUT_TONE_ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -148,7 +272,7 @@ void log_warn(const char *fmt, ...)
 	if (out_settings.verbosity < 0)
 		return;
 	va_start(ap, fmt);
-	vlog("warning: ", fmt, ap);
+	vlog("warning: ", OUT_TONE_WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -161,7 +285,9 @@ void out_phase(const char *title)
 {
 	if (out_settings.verbosity < 0)
 		return;
-	fprintf(transcript(), "\n== %s ==\n", title);
+	fputc('\n', transcript());
+	out_paint(transcript(), OUT_TONE_HEADER, "== %s ==", title);
+	fputc('\n', transcript());
 	fflush(transcript());
 }
 
@@ -212,6 +338,18 @@ void out_say(const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	vprint(f, "[deploy] ", fmt, ap);
+	va_end(ap);
+}
+
+void out_say_tone(enum out_tone tone, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f = transcript();
+
+	if (out_settings.verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vprint_tone(f, "[deploy] ", tone, fmt, ap);
 	va_end(ap);
 }
 

@@ -329,6 +329,24 @@ void render_event_text(struct buf *b, const struct ledger_event *ev)
 	tmpl_run(b, ev, t, strlen(t));
 }
 
+enum out_tone render_event_tone(const struct ledger_event *ev)
+{
+	switch (ev->type) {
+	case LEDGER_EV_PHASE_STARTED:
+		return OUT_TONE_HEADER;
+	case LEDGER_EV_PHASE_FINISHED:
+		return ev->u.phase.ok ? OUT_TONE_NONE : OUT_TONE_FAIL;
+	case LEDGER_EV_HEALTH_CHECKED:
+		return ev->u.health_checked.ok ? OUT_TONE_NONE : OUT_TONE_FAIL;
+	case LEDGER_EV_OP_REFUSED:
+		return OUT_TONE_REFUSED;
+	case LEDGER_EV_OP_FINISHED:
+		return out_tone_outcome(ledger_outcome_name(ev->u.op_finished.outcome));
+	default:
+		return OUT_TONE_NONE;
+	}
+}
+
 /* ---- states ------------------------------------------------------------------------------- */
 
 static void inflight_text(FILE *f, const char *label, const struct ledger_state *st,
@@ -382,8 +400,9 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 		for (uint32_t i = 0; i < st->nservices; i++)
 			if (strlen(st->services[i].name) > w)
 				w = strlen(st->services[i].name);
-		fprintf(f, "%-*s  %-6s  %-7s  %-12s  %-20s  %-9s  %s\n", (int)w, "SERVICE", "OWNER",
-			"RUNTIME", "COMMIT", "SINCE", "HEALTH", "LAST GOOD");
+		out_paint(f, OUT_TONE_HEADER, "%-*s  %-6s  %-7s  %-12s  %-20s  %-9s  %s", (int)w,
+			  "SERVICE", "OWNER", "RUNTIME", "COMMIT", "SINCE", "HEALTH", "LAST GOOD");
+		fputc('\n', f);
 		for (uint32_t i = 0; i < st->nservices; i++) {
 			const struct ledger_service_state *s = &st->services[i];
 			bool any = false;
@@ -395,15 +414,20 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 					continue;
 				render_time_short(r->since_ns, t, sizeof(t));
 				fprintf(
-				    f, "%-*s  %-6s  %-7s  %-12s  %-20s  %-9s  ", (int)w,
+				    f, "%-*s  %-6s  %-7s  %-12s  %-20s  ", (int)w,
 				    any ? "" : s->name,
 				    any ? ""
 					: (s->owner >= 0 ? render_runtime_name(s->owner) : "none"),
-				    render_runtime_name(rt), render_short_commit(r->commit, c), t,
-				    str_empty(r->commit)		  ? "-"
-				    : render_restart_unsettled(st, i, rt) ? "restarting?"
-				    : r->healthy			  ? "healthy"
-									  : "UNHEALTHY");
+				    render_runtime_name(rt), render_short_commit(r->commit, c), t);
+				if (str_empty(r->commit))
+					fprintf(f, "%-9s  ", "-");
+				else if (render_restart_unsettled(st, i, rt))
+					out_paint(f, OUT_TONE_WARN, "%-9s", "restarting?");
+				else
+					out_paint(f, r->healthy ? OUT_TONE_OK : OUT_TONE_FAIL,
+						  "%-9s", r->healthy ? "healthy" : "UNHEALTHY");
+				if (!str_empty(r->commit))
+					fputs("  ", f);
 				if (r->ngood) {
 					render_time_short(r->good[0].time_ns, gt, sizeof(gt));
 					fprintf(f, "%s (op %" PRIu64 ", %s)\n",
@@ -468,8 +492,10 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 
 void render_op_header(FILE *f)
 {
-	fprintf(f, "%6s  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  %-22s  %8s  %s\n", "ID", "STARTED",
-		"KIND", "REF", "COMMIT", "RUNTIME", "SCOPE", "OUTCOME", "DURATION", "ACTOR");
+	out_paint(f, OUT_TONE_HEADER, "%6s  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  %-22s  %8s  %s",
+		  "ID", "STARTED", "KIND", "REF", "COMMIT", "RUNTIME", "SCOPE", "OUTCOME",
+		  "DURATION", "ACTOR");
+	fputc('\n', f);
 }
 
 void render_op_text(FILE *f, const struct ledger_op_summary *s, const struct ledger_state *st)
@@ -524,8 +550,10 @@ void render_op_text(FILE *f, const struct ledger_op_summary *s, const struct led
 		format_duration(s->finished_ns - s->started_ns, d, sizeof(d));
 	else
 		snprintf(d, sizeof(d), "-");
-	fprintf(f, "%6" PRIu64 "  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  %-22s  %8s  %s\n", s->op,
-		t, str_empty(r->kind) ? "-" : r->kind, ref, c, render_runtime_name((int)r->runtime),
-		scope.data, out, d, str_empty(s->request.actor) ? "-" : s->request.actor);
+	fprintf(f, "%6" PRIu64 "  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  ", s->op, t,
+		str_empty(r->kind) ? "-" : r->kind, ref, c, render_runtime_name((int)r->runtime),
+		scope.data);
+	out_paint(f, out_tone_outcome(out), "%-22s", out);
+	fprintf(f, "  %8s  %s\n", d, str_empty(s->request.actor) ? "-" : s->request.actor);
 	buf_free(&scope);
 }

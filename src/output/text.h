@@ -10,6 +10,7 @@
 
 #include <ledger/ledger.h>
 
+#include "out.h"
 #include "util.h"
 
 #define RENDER_SHORT_COMMIT 12
@@ -27,6 +28,10 @@ void render_offset(int64_t ns, int64_t base_ns, char *buf, size_t n);
  * "health web http-get http://...: ok, 1 attempt, 12ms: 200 OK". A detail of several lines
  * continues on lines of its own. Unknown types print their type name. */
 void render_event_text(struct buf *b, const struct ledger_event *ev);
+
+/* What the event's line says, for its colour (out.h): the start of a phase is a header, a
+ * failed phase or health check fails, the terminal event has its outcome's tone. */
+enum out_tone render_event_tone(const struct ledger_event *ev);
 
 /* The state as aligned text: a header line, the service table, quarantine and in-flight lines. */
 void render_state_text(FILE *f, const struct ledger_state *st);

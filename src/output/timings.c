@@ -31,7 +31,9 @@ void render_timings_print(FILE *f, const struct render_timings *t)
 {
 	char d[32];
 
-	fputs("\n== Deploy Timings ==\n", f);
+	fputc('\n', f);
+	out_paint(f, OUT_TONE_HEADER, "== Deploy Timings ==");
+	fputc('\n', f);
 	for (size_t i = 0; i < t->n; i++) {
 		format_duration(t->v[i].ns, d, sizeof(d));
 		fprintf(f, "[deploy] %s: %s\n", t->v[i].phase, d);

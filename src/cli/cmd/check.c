@@ -43,7 +43,8 @@ static void report(json_t *rows, const char *service, const char *kind, const ch
 						      json_str(detail)));
 		return;
 	}
-	printf("%-4s %-16s %-9s %s: %s\n", ok ? "ok" : "FAIL", service, kind, target, detail);
+	out_paint(stdout, ok ? OUT_TONE_OK : OUT_TONE_FAIL, "%-4s", ok ? "ok" : "FAIL");
+	printf(" %-16s %-9s %s: %s\n", service, kind, target, detail);
 }
 
 static const struct option options[] = {

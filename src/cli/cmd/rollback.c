@@ -148,7 +148,7 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 	int r = rollback_execute(p, ctx->cfg, ctx->lg, repo, &id);
 
 	if (r == 0) {
-		out_say("Operation %" PRIu64 " succeeded: rolled back", id);
+		out_say_tone(OUT_TONE_OK, "Operation %" PRIu64 " succeeded: rolled back", id);
 		return 0;
 	}
 	if (!id)

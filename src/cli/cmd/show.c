@@ -92,7 +92,9 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 
 		render_offset(ev->time_ns, s->base_ns, off, sizeof(off));
 		render_event_text(&b, ev);
-		printf("%9s  #%-6" PRIu64 " %s%s\n", off, ev->seq, own ? "" : "  | ", b.data);
+		printf("%9s  #%-6" PRIu64 " %s", off, ev->seq, own ? "" : "  | ");
+		out_paint(stdout, render_event_tone(ev), "%s", b.data);
+		putchar('\n');
 		buf_free(&b);
 		if (ev->type == LEDGER_EV_STEP_RAN && !str_empty(ev->u.step_ran.output))
 			show_output(ev->u.step_ran.output, own);
