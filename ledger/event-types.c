@@ -178,6 +178,14 @@ static const struct ledger_field f_quarantine_lifted[] = {
     EVF("r", "reason", F_STR, 0, quarantine_lifted.reason),
 };
 
+static const struct ledger_field f_phase_slow[] = {
+    EVF("n", "phase", F_STR, 0, phase_slow.name),
+    EVF("d", "duration_ns", F_I64, 0, phase_slow.duration_ns),
+    EVF("p50", "p50_ns", F_I64, 0, phase_slow.p50_ns),
+    EVF("p95", "p95_ns", F_I64, 0, phase_slow.p95_ns),
+    EVF("ns", "samples", F_U32, 0, phase_slow.samples),
+};
+
 /* The one-line descriptions (grammar: ledger_event_type_text() in ledger.h). */
 #define REQUEST_TEXT(verb, R)                                                                      \
 	"{" R "kind} " verb "[ {" R "mode}][ '{" R "ref!" R "mode}'] on {" R "runtime}: {" R       \
@@ -229,6 +237,9 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
 	reduce_quarantine_lifted, "quarantine lifted from {commit:short}[: {reason}]"),
     ROW(LEDGER_EV_SOAK_VERDICT, "soak.verdict", f_soak_verdict, "n", reduce_counters_only,
 	"soak '{name}' verdict: {pass?pass|FAIL}, services {services:all}[: {reasons}]"),
+    ROW(LEDGER_EV_PHASE_SLOW, "phase.slow", f_phase_slow, "n", reduce_counters_only,
+	"{phase} slower than usual: {duration_ns:dur}, p95 {p95_ns:dur} (p50 {p50_ns:dur}) over "
+	"the last {samples} comparable operation{samples:s}"),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)

@@ -611,6 +611,22 @@ static bool view_has_service(const struct req_view *v, const char *name)
 	return false;
 }
 
+/* Are v's services exactly the set sv (lists without repeats, in any order)? */
+static bool view_scope_is(const struct req_view *v, const struct ledger_strv *sv)
+{
+	struct mp_rd r = v->services;
+	uint32_t n = 0;
+
+	if (r.p && mp_read_array(&r, &n) < 0)
+		return false;
+	if (n != sv->n)
+		return false;
+	for (uint32_t i = 0; i < sv->n; i++)
+		if (!view_has_service(v, sv->v[i]))
+			return false;
+	return true;
+}
+
 /* Does the operation whose first event is v pass f? */
 static bool filter_match(const struct ledger_history_filter *f, const struct req_view *v,
 			 enum ledger_outcome outcome)
@@ -629,6 +645,8 @@ static bool filter_match(const struct ledger_history_filter *f, const struct req
 	    (v->kind_len != strlen(f->kind) || memcmp(v->kind, f->kind, v->kind_len) != 0))
 		return false;
 	if (f->service && *f->service && !view_has_service(v, f->service))
+		return false;
+	if (f->match_scope && !view_scope_is(v, &f->scope))
 		return false;
 	return true;
 }
@@ -908,8 +926,21 @@ struct samples {
 	size_t n, cap;
 };
 
+/* One phase duration of one operation, kept with its operation's start (for the trend). */
+struct tsample {
+	int64_t period; /* start of the period of the operation's start */
+	int64_t d;
+	int phase;
+	bool ok;
+};
+
 struct stats_ctx {
 	struct ledger_stats *out;
+	int by; /* the trend's period (enum ledger_trend_by), or -1: no trend */
+	struct tsample *ts;
+	size_t nts, capts;
+	char names[16][LEDGER_NAME_MAX]; /* the trend: the phases by sample index */
+	uint32_t nnames;
 	struct samples s[16];
 	uint64_t first_seq[16]; /* the oldest sample's sequence: phases are shown in run order */
 	struct pending *pend;
@@ -983,10 +1014,39 @@ static int64_t pct(struct samples *s, unsigned p, size_t *from)
 	return s->v[k];
 }
 
-static int record_phase(struct stats_ctx *c, int idx, int64_t d, bool ok, uint64_t seq)
+#define DAY_NS (86400ll * 1000000000ll)
+
+/* The first instant of the UTC day, or of the ISO week (Monday), that t falls in. */
+static int64_t period_of(int by, int64_t t)
+{
+	int64_t day = t >= 0 ? t / DAY_NS : -((-t + DAY_NS - 1) / DAY_NS);
+
+	if (by == LEDGER_TREND_WEEK) {
+		/* 1970-01-01 was a Thursday: day + 3 counts from a Monday */
+		int64_t w = day + 3 >= 0 ? (day + 3) / 7 : -((-(day + 3) + 6) / 7);
+
+		day = w * 7 - 3;
+	}
+	return day * DAY_NS;
+}
+
+static int record_phase(struct stats_ctx *c, int idx, int64_t d, bool ok, uint64_t seq,
+			int64_t started_ns)
 {
 	if (idx < 0)
 		return 0;
+	if (c->by >= 0) {
+		if (c->nts == c->capts) {
+			size_t cap = c->capts ? c->capts * 2 : 256;
+			struct tsample *v = realloc(c->ts, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			c->ts = v;
+			c->capts = cap;
+		}
+		c->ts[c->nts++] = (struct tsample){period_of(c->by, started_ns), d, idx, ok};
+	}
 	if (!c->first_seq[idx] || seq < c->first_seq[idx])
 		c->first_seq[idx] = seq;
 	c->out->phases[idx].count++;
@@ -1022,8 +1082,41 @@ static void stats_order(struct ledger_stats *out, const uint64_t *first_seq, int
 	out->nphases = n;
 }
 
+/* Fills ps from the n samples in v (reordered): percentiles by nearest rank, exact. */
+static void stats_fill(struct ledger_phase_stats *ps, struct samples *s)
+{
+	__int128 sum = 0;
+	size_t from = 0;
+
+	if (s->n == 0)
+		return;
+	ps->max_ns = s->v[0];
+	for (size_t j = 0; j < s->n; j++) {
+		sum += s->v[j];
+		if (s->v[j] > ps->max_ns)
+			ps->max_ns = s->v[j];
+	}
+	ps->p50_ns = pct(s, 50, &from);
+	ps->p90_ns = pct(s, 90, &from);
+	ps->p95_ns = pct(s, 95, &from);
+	ps->p99_ns = pct(s, 99, &from);
+	ps->mean_ns = (int64_t)(sum / (__int128)s->n);
+}
+
+static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
+		      struct ledger_stats *out, struct stats_ctx *tc);
+
 int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
 		 struct ledger_stats *out)
+{
+	return stats_walk(lg, f, last_ops, out, NULL);
+}
+
+/* The walk behind ledger_stats and ledger_stats_trend; tc (may be NULL) receives the trend's
+ * samples, with tc->by set, and keeps them for the caller to free; out->phases are in run order
+ * then and tc's phase indexes point into the order before it (tc->first_seq says which). */
+static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
+		      struct ledger_stats *out, struct stats_ctx *tc)
 {
 	struct ledger_iter *it = NULL;
 	struct op_ends ends = {NULL, 0, 0};
@@ -1040,6 +1133,7 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	c.out = out;
+	c.by = tc ? tc->by : -1;
 	total = phase_index(out, "total");
 
 	rc = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
@@ -1110,13 +1204,14 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 				if (c.pend[i].op == op) {
 					rc =
 					    record_phase(&c, c.pend[i].phase, c.pend[i].duration_ns,
-							 c.pend[i].ok, c.pend[i].seq);
+							 c.pend[i].ok, c.pend[i].seq, time_ns);
 					if (rc < 0)
 						break;
 				}
 			if (rc == 0 && end && end->outcome != LEDGER_OUT_REFUSED)
 				rc = record_phase(&c, total, end->duration_ns,
-						  end->outcome == LEDGER_OUT_SUCCEEDED, seq);
+						  end->outcome == LEDGER_OUT_SUCCEEDED, seq,
+						  time_ns);
 			if (rc < 0)
 				break;
 		}
@@ -1131,33 +1226,139 @@ int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_
 	}
 	ledger_iter_free(it);
 
-	for (uint32_t i = 0; rc >= 0 && i < out->nphases; i++) {
-		struct ledger_phase_stats *ps = &out->phases[i];
-		struct samples *s = &c.s[i];
-		__int128 sum = 0;
-		size_t from = 0;
-
-		if (s->n == 0)
-			continue;
-		ps->max_ns = s->v[0];
-		for (size_t j = 0; j < s->n; j++) {
-			sum += s->v[j];
-			if (s->v[j] > ps->max_ns)
-				ps->max_ns = s->v[j];
-		}
-		ps->p50_ns = pct(s, 50, &from);
-		ps->p90_ns = pct(s, 90, &from);
-		ps->p99_ns = pct(s, 99, &from);
-		ps->mean_ns = (int64_t)(sum / (__int128)s->n);
-	}
+	for (uint32_t i = 0; rc >= 0 && i < out->nphases; i++)
+		stats_fill(&out->phases[i], &c.s[i]);
 	for (size_t i = 0; i < sizeof(c.s) / sizeof(c.s[0]); i++)
 		free(c.s[i].v);
+	if (tc) {
+		/* the trend needs the names by sample index, before the reordering */
+		tc->nnames = out->nphases;
+		for (uint32_t i = 0; i < out->nphases; i++)
+			str_copy(tc->names[i], sizeof(tc->names[i]), out->phases[i].phase);
+		tc->ts = c.ts;
+		tc->nts = c.nts;
+		c.ts = NULL;
+	}
+	free(c.ts);
 	if (rc >= 0)
 		stats_order(out, c.first_seq, total);
 	free(c.pend);
 	free(ends.v);
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- trend -------------------------------------------------------------------------------- */
+
+static int tsample_cmp(const void *a, const void *b)
+{
+	const struct tsample *x = a, *y = b;
+
+	return x->period < y->period ? -1 : x->period > y->period;
+}
+
+int ledger_stats_trend(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
+		       enum ledger_trend_by by, struct ledger_trend_period **out, size_t *n)
+{
+	struct stats_ctx tc;
+	struct ledger_stats *all;
+	struct ledger_trend_period *p = NULL;
+	int idx_of[16];
+	uint32_t nnames = 0;
+	struct samples s = {NULL, 0, 0};
+	size_t np = 0;
+	int rc;
+
+	if (!lg || !out || !n || (by != LEDGER_TREND_DAY && by != LEDGER_TREND_WEEK))
+		return LEDGER_EINVAL;
+	*out = NULL;
+	*n = 0;
+	all = malloc(sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	memset(&tc, 0, sizeof(tc));
+	tc.by = by;
+	rc = stats_walk(lg, f, last_ops, all, &tc);
+	if (rc < 0)
+		goto out;
+	/* every period lists the phases in the whole answer's order (run order, "total" last) */
+	nnames = all->nphases;
+	for (uint32_t k = 0; k < nnames; k++) {
+		idx_of[k] = -1;
+		for (uint32_t i = 0; i < tc.nnames; i++)
+			if (strcmp(tc.names[i], all->phases[k].phase) == 0)
+				idx_of[k] = (int)i;
+	}
+	qsort(tc.ts, tc.nts, sizeof(tc.ts[0]), tsample_cmp);
+	for (size_t i = 0; i < tc.nts;) {
+		size_t j = i;
+
+		while (j < tc.nts && tc.ts[j].period == tc.ts[i].period)
+			j++;
+		np++;
+		i = j;
+	}
+	if (np == 0)
+		goto out;
+	p = calloc(np, sizeof(*p));
+	if (!p) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	np = 0;
+	for (size_t i = 0; i < tc.nts;) {
+		struct ledger_trend_period *tp = &p[np++];
+		size_t j = i;
+
+		while (j < tc.nts && tc.ts[j].period == tc.ts[i].period)
+			j++;
+		tp->start_ns = tc.ts[i].period;
+		tp->stats.nphases = nnames;
+		for (uint32_t k = 0; k < nnames; k++) {
+			struct ledger_phase_stats *ps = &tp->stats.phases[k];
+			int idx = idx_of[k];
+
+			str_copy(ps->phase, sizeof(ps->phase), all->phases[k].phase);
+			s.n = 0;
+			for (size_t m = i; m < j; m++) {
+				if (tc.ts[m].phase != idx)
+					continue;
+				if (sample_add(&s, tc.ts[m].d) < 0) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				ps->count++;
+				ps->failures += !tc.ts[m].ok;
+			}
+			stats_fill(ps, &s);
+			if (strcmp(ps->phase, "total") == 0)
+				tp->stats.ops = ps->count;
+		}
+		i = j;
+	}
+	/* slower: p50 above the p95 of the newest earlier period with enough samples */
+	for (uint32_t k = 0; k < nnames; k++) {
+		const struct ledger_phase_stats *prev = NULL;
+
+		for (size_t i = 0; i < np; i++) {
+			const struct ledger_phase_stats *ps = &p[i].stats.phases[k];
+
+			if (ps->count < LEDGER_TREND_MIN_SAMPLES)
+				continue;
+			if (prev && ps->p50_ns > prev->p95_ns)
+				p[i].slower[k] = true;
+			prev = ps;
+		}
+	}
+	*out = p;
+	*n = np;
+	p = NULL;
+out:
+	free(p);
+	free(s.v);
+	free(tc.ts);
+	free(all);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1222,6 +1423,7 @@ int ledger_stats_summary(struct ledger *lg, struct ledger_stats *out)
 		ps->mean_ns = h->sum_ns / (int64_t)h->count;
 		ps->p50_ns = hist_pct(h, 50);
 		ps->p90_ns = hist_pct(h, 90);
+		ps->p95_ns = hist_pct(h, 95);
 		ps->p99_ns = hist_pct(h, 99);
 	}
 out:

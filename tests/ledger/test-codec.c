@@ -147,6 +147,13 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.quarantine_lifted.commit = "eeee";
 		ev->u.quarantine_lifted.reason = "fixed upstream";
 		break;
+	case LEDGER_EV_PHASE_SLOW:
+		ev->u.phase_slow.name = "rollout";
+		ev->u.phase_slow.duration_ns = 9000000000ll;
+		ev->u.phase_slow.p50_ns = 2000000000ll;
+		ev->u.phase_slow.p95_ns = 3000000000ll;
+		ev->u.phase_slow.samples = 50;
+		break;
 	default:
 		break;
 	}
@@ -291,6 +298,13 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 	case LEDGER_EV_QUARANTINE_LIFTED:
 		SEQ(a->u.quarantine_lifted.commit, b->u.quarantine_lifted.commit);
 		SEQ(a->u.quarantine_lifted.reason, b->u.quarantine_lifted.reason);
+		break;
+	case LEDGER_EV_PHASE_SLOW:
+		SEQ(a->u.phase_slow.name, b->u.phase_slow.name);
+		IEQ(a->u.phase_slow.duration_ns, b->u.phase_slow.duration_ns);
+		IEQ(a->u.phase_slow.p50_ns, b->u.phase_slow.p50_ns);
+		IEQ(a->u.phase_slow.p95_ns, b->u.phase_slow.p95_ns);
+		IEQ(a->u.phase_slow.samples, b->u.phase_slow.samples);
 		break;
 	default:
 		cr_assert_fail("unexpected type %d", a->type);

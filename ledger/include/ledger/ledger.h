@@ -82,6 +82,7 @@ enum ledger_event_type {
 	LEDGER_EV_BUILD_COMPLETED,
 	LEDGER_EV_QUARANTINE_LIFTED,
 	LEDGER_EV_SOAK_VERDICT,
+	LEDGER_EV_PHASE_SLOW,
 	LEDGER_EV__COUNT
 };
 
@@ -270,6 +271,17 @@ struct ledger_quarantine_lifted {
 	const char *reason; /* what the operator said, "" when nothing */
 };
 
+/* phase.slow: a phase of this operation took longer than the p95 of the same phase over the
+ * last comparable operations (same kind, runtime and scope, succeeded). Appended at the end of
+ * the operation, before op.finished; changes no state. */
+struct ledger_phase_slow {
+	const char *name;    /* the phase */
+	int64_t duration_ns; /* what it took this time */
+	int64_t p50_ns;	     /* the comparable operations' p50 ... */
+	int64_t p95_ns;	     /* ... and p95 of that phase */
+	uint32_t samples;    /* how many comparable operations had that phase */
+};
+
 struct ledger_event {
 	/* envelope */
 	uint64_t seq;	  /* assigned by ledger_append(); ignored on input */
@@ -296,6 +308,7 @@ struct ledger_event {
 		struct ledger_build_completed build_completed;
 		struct ledger_quarantine_lifted quarantine_lifted;
 		struct ledger_soak_verdict soak_verdict;
+		struct ledger_phase_slow phase_slow;
 	} u;
 	void *_arena; /* private: storage of decoded strings */
 };
@@ -648,6 +661,9 @@ struct ledger_history_filter {
 	int runtime;	     /* -1: any */
 	int outcome;	     /* -1: any; LEDGER_OUT_NONE matches running ones */
 	const char *kind;    /* NULL: any; "deploy" | "rollback" */
+	/* With match_scope: only operations whose services are exactly these (in any order). */
+	bool match_scope;
+	struct ledger_strv scope;
 };
 
 /* Newest-first operations matching the filter, at most limit (0 = no limit). Walks backward from
@@ -661,7 +677,7 @@ struct ledger_phase_stats {
 	char phase[LEDGER_NAME_MAX];
 	uint64_t count;
 	uint64_t failures;
-	int64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns;
+	int64_t p50_ns, p90_ns, p95_ns, p99_ns, max_ns, mean_ns;
 };
 struct ledger_stats {
 	uint64_t ops;
@@ -673,8 +689,25 @@ struct ledger_stats {
 int ledger_stats(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
 		 struct ledger_stats *out);
 
+/* Per-phase statistics per period (UTC days, or ISO weeks from Monday 00:00 UTC) of the
+ * operations' start, over the last `last_ops` operations (0 = all) matching f; for `stats
+ * --trend`. Each period's stats holds the phases in the order of the whole answer (a phase the
+ * period did not run has count 0; ops counts the period's operations). slower[i] marks phase i
+ * of a period whose p50 is above the p95 of the same phase in the newest earlier period that
+ * had it at least LEDGER_TREND_MIN_SAMPLES times (its own count must be that much too). *out
+ * is malloc'd, oldest period first, *n of them (0 and NULL when nothing matches); free() it. */
+#define LEDGER_TREND_MIN_SAMPLES 3
+enum ledger_trend_by { LEDGER_TREND_DAY = 0, LEDGER_TREND_WEEK = 1 };
+struct ledger_trend_period {
+	int64_t start_ns; /* the period's first instant */
+	struct ledger_stats stats;
+	bool slower[16];
+};
+int ledger_stats_trend(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
+		       enum ledger_trend_by by, struct ledger_trend_period **out, size_t *n);
+
 /* Every operation in the ledger, from the newest state's histograms: O(1) whatever the
- * ledger's size. Counts, failures, max and mean are exact; p50/p90/p99 within 3.1%
+ * ledger's size. Counts, failures, max and mean are exact; p50/p90/p95/p99 within 3.1%
  * (out->approximate is set). Phases in the order operations run them, "total" last. */
 int ledger_stats_summary(struct ledger *lg, struct ledger_stats *out);
 

@@ -22,11 +22,11 @@ static json_t *stats_json(const struct ledger_stats *s)
 
 		json_array_append_new(
 		    phases,
-		    json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "phase", json_str(p->phase),
+		    json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "phase", json_str(p->phase),
 			      "count", (json_int_t)p->count, "failures", (json_int_t)p->failures,
 			      "p50_ns", (json_int_t)p->p50_ns, "p90_ns", (json_int_t)p->p90_ns,
-			      "p99_ns", (json_int_t)p->p99_ns, "max_ns", (json_int_t)p->max_ns,
-			      "mean_ns", (json_int_t)p->mean_ns));
+			      "p95_ns", (json_int_t)p->p95_ns, "p99_ns", (json_int_t)p->p99_ns,
+			      "max_ns", (json_int_t)p->max_ns, "mean_ns", (json_int_t)p->mean_ns));
 	}
 	for (int i = LEDGER_OUT_NONE; i < LEDGER_OUT__COUNT; i++) {
 		json_object_set_new(oc, i == LEDGER_OUT_NONE ? "running" : ledger_outcome_name(i),
@@ -188,7 +188,8 @@ const struct cmd_entry cmd_stats = {
 	"                   counts, failures, max and mean exact, p50/p90/p99 within 3.1%\n"
 	"  --json           "
 	"{\"ops\":..,\"outcomes\":{..},\"success_rate\":..,\"phases\":[{\"phase\","
-	"\n                   \"count\",\"failures\",\"p50_ns\",\"p90_ns\",\"p99_ns\",\"max_ns\","
+	"\n                   "
+	"\"count\",\"failures\",\"p50_ns\",\"p90_ns\",\"p95_ns\",\"p99_ns\",\"max_ns\","
 	"\"mean_ns\"}]}\n"
 	"\n"
 	"Examples:\n"
