@@ -281,7 +281,8 @@ struct ledger {
 	pid_t pid;	/* the process that opened it: a forked child must not close it */
 	uint32_t snapshot_every;
 	size_t mapsize;
-	unsigned readers; /* read transactions open on this handle: no resize while > 0 */
+	off_t reserved_end; /* data.mdb is allocated up to here (ledger_reserve) */
+	unsigned readers;   /* read transactions open on this handle: no resize while > 0 */
 	/* The state after cache_seq, so appends need not replay the tail each time. */
 	struct ledger_state *cache;
 	struct ledger_state *work;

@@ -936,6 +936,30 @@ int ledger_sync(struct ledger *lg)
 	return rc ? lg_mdb_err(lg, rc, "sync") : 0;
 }
 
+int ledger_reserve(struct ledger *lg, uint64_t bytes)
+{
+	struct stat st;
+	int fd;
+
+	if (!lg || bytes > (uint64_t)INT64_MAX / 2)
+		return LEDGER_EINVAL;
+	if (lg->flags & LEDGER_OPEN_RDONLY)
+		return lg_err(lg, -EROFS, "the ledger is open read-only");
+	if (mdb_env_get_fd(lg->env, &fd) || fd < 0 || fstat(fd, &st) < 0)
+		return lg_err(lg, LEDGER_ESTORE, "cannot find the ledger's data file");
+	if (st.st_size + (off_t)bytes <= lg->reserved_end)
+		return 0;
+	/* KEEP_SIZE: LMDB knows its pages by number, not by the file's size */
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)bytes) < 0) {
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			return 0;
+		return lg_err(lg, -errno, "cannot allocate %llu bytes past the data (%s)",
+			      (unsigned long long)bytes, strerror(errno));
+	}
+	lg->reserved_end = st.st_size + (off_t)bytes;
+	return 0;
+}
+
 /* ---- reads -------------------------------------------------------------------------------- */
 
 int ledger_last_seq(struct ledger *lg, uint64_t *seq)

@@ -199,16 +199,25 @@ int op_durable(struct op *op)
 		ledger_sync(op->lg);
 		return SL_EFAILED;
 	}
-	if (!op->unsynced)
-		return 0;
-	r = ledger_sync(op->lg);
+	if (op->unsynced) {
+		r = ledger_sync(op->lg);
+		if (r < 0) {
+			op->ledger_error = r;
+			op_ledger_write_error(ledger_path(op->lg), "sync", r, ledger_errmsg(op->lg),
+					      op->id);
+			return r;
+		}
+		op->unsynced = false;
+	}
+	/* The records of the side effect come after it: their room is taken now, so a disk
+	 * that fills in between cannot leave a restart or a checkout unrecorded. */
+	r = ledger_reserve(op->lg, OP_RECORD_ROOM);
 	if (r < 0) {
 		op->ledger_error = r;
-		op_ledger_write_error(ledger_path(op->lg), "sync", r, ledger_errmsg(op->lg),
-				      op->id);
+		op_ledger_write_error(ledger_path(op->lg), "make room for the next records in", r,
+				      ledger_errmsg(op->lg), op->id);
 		return r;
 	}
-	op->unsynced = false;
 	return 0;
 }
 

@@ -6,7 +6,10 @@
  *
  * Durability: op.requested and op.finished are synced. Everything in between is appended without
  * a sync (it survives a crash of this process) and one sync is forced before each side effect
- * (op_durable()), so an OS crash can never hide a side effect that started. */
+ * (op_durable()), so an OS crash can never hide a side effect that started. op_durable() also
+ * reserves OP_RECORD_ROOM of disk past the ledger's data: the events that record a side effect
+ * (a restart's pids, a checkout's move) are appended after it, and a disk that fills in between
+ * must not lose them. If the room cannot be had, the operation stops before the side effect. */
 #ifndef SHIPLOG_OP_H
 #define SHIPLOG_OP_H
 
@@ -94,6 +97,9 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
  * command (the shell string, not "/bin/sh"). Returns like op_run. */
 #define OP_TAIL_LINES 20
 #define OP_TAIL_BYTES 2048
+/* Disk kept free for the records between two side effects: a few dozen small commits and one
+ * reducer snapshot (LMDB writes each commit to fresh pages), with a wide margin. */
+#define OP_RECORD_ROOM (1024 * 1024)
 int op_run_shell(struct op *op, const char *what, char *const argv[], const char *cwd,
 		 char *const env_add[], const struct strv *secrets);
 

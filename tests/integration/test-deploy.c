@@ -1153,11 +1153,14 @@ Test(deploy, full_or_read_only_ledger_stops_before_any_side_effect)
 	sample_head(&s, head);
 	compute = sample_main_pid(&s, "compute");
 
-	/* fill the disk, then give back 4 KiB at a time until a deploy fits */
+	/* fill the disk, then give back 16 KiB at a time until a deploy fits: it must reserve
+	 * OP_RECORD_ROOM (1 MiB) past the ledger before its first side effect, so there are three
+	 * ways to fail on the way (op.requested, a sync, the reservation) and none may leave a
+	 * side effect unrecorded */
 	tl_sh("dd if=/dev/zero of='%s/fill' bs=4k >/dev/null 2>&1; sync", fs);
 	for (int i = 0; i < 200 && !fit; i++) {
 		if (i)
-			tl_sh("truncate -s -4096 '%s/fill'", fs);
+			tl_sh("truncate -s -16384 '%s/fill'", fs);
 		sample_head(&s, head);
 		compute = sample_main_pid(&s, "compute");
 		sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
@@ -1192,6 +1195,7 @@ Test(deploy, full_or_read_only_ledger_stops_before_any_side_effect)
 		tl_run_release(&r);
 	}
 	cr_assert(fails > 0, "the full disk never stopped a deploy");
+	cr_assert(fit, "no deploy fitted after %d failures", fails);
 	cr_assert(stopped_midway > 0,
 		  "no deploy was stopped after its intent was recorded (%d failures)", fails);
 	tl_sh("rm -f '%s/fill'", fs);

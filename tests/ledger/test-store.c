@@ -611,3 +611,79 @@ Test(store, compact_copy)
 	free(copy);
 	free(dir);
 }
+
+/* Appends events until one fails (or `max` succeed); returns how many succeeded and leaves the
+ * failure's code in *rc. */
+static unsigned append_until_full(struct ledger *lg, unsigned max, int *rc)
+{
+	struct ledger_event ev;
+	char what[32];
+	unsigned n = 0;
+
+	*rc = 0;
+	for (; n < max; n++) {
+		payload_event(&ev, what, sizeof(what), "after", n);
+		*rc = ledger_append(lg, &ev, LEDGER_APPEND_NOSYNC, NULL);
+		if (*rc < 0)
+			break;
+	}
+	if (*rc == 0)
+		*rc = ledger_sync(lg);
+	return n;
+}
+
+/* The room a caller reserves before a side effect holds the records that follow it, on a disk
+ * that fills in between (issue 9 item 3: a restart whose `unit.restarted` found the disk full).
+ * The control: the same appends on the same full disk without a reservation fail. Real tmpfs. */
+Test(store, reserved_room_takes_the_records_after_the_disk_fills)
+{
+	char *base = tl_mkdtemp("reserve");
+	char *fs = path_join(base, "fs");
+	char *dir = path_join(fs, "ledger");
+	struct ledger *lg;
+	struct ledger_event ev;
+	char what[32];
+	unsigned control, reserved;
+	int rc;
+
+	TL_REQUIRE(geteuid() == 0 &&
+		       tl_sh("mkdir -p '%s' && mount -t tmpfs -o size=2m,mode=0700 tmpfs '%s' "
+			     "2>/dev/null",
+			     fs, fs) == 0,
+		   "a tmpfs mount (root)");
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_CREATE, NULL), 0);
+	for (unsigned i = 0; i < 50; i++) {
+		payload_event(&ev, what, sizeof(what), "before", i);
+		cr_assert_eq(ledger_append(lg, &ev, 0, NULL), 0);
+	}
+
+	/* control: fill the disk, then append */
+	tl_sh("dd if=/dev/zero of='%s/fill' bs=4k >/dev/null 2>&1; sync", fs);
+	control = append_until_full(lg, 400, &rc);
+	cr_assert_eq(rc, -ENOSPC, "a full disk took %u appends (rc %d: %s)", control, rc,
+		     ledger_errmsg(lg));
+	cr_assert_lt(control, 400);
+	cr_assert_eq(ledger_reserve(lg, 256 << 10), -ENOSPC, "a reservation on a full disk");
+	ledger_close(lg);
+
+	/* the same with the room reserved before the disk fills */
+	tl_sh("rm -f '%s/fill'", fs);
+	cr_assert_eq(ledger_open(&lg, dir, 0, NULL), 0);
+	cr_assert_eq(ledger_reserve(lg, 256 << 10), 0, "%s", ledger_errmsg(lg));
+	cr_assert_eq(ledger_reserve(lg, 256 << 10), 0, "a second reservation of the same room");
+	tl_sh("dd if=/dev/zero of='%s/fill' bs=4k >/dev/null 2>&1; sync", fs);
+	reserved = append_until_full(lg, 400, &rc);
+	cr_assert_eq(rc, 0, "%u appends into the reserved room, then %d: %s", reserved, rc,
+		     ledger_errmsg(lg));
+	cr_assert_eq(reserved, 400);
+	ledger_close(lg);
+
+	cr_assert_eq(ledger_open(&lg, dir, LEDGER_OPEN_RDONLY, NULL), 0);
+	cr_assert_eq(ledger_verify(lg, NULL), 0);
+	ledger_close(lg);
+	tl_sh("umount -l '%s'", fs);
+	tl_rmrf(base);
+	free(dir);
+	free(fs);
+	free(base);
+}

@@ -579,6 +579,13 @@ int ledger_append_raw(struct ledger *lg, const uint8_t *const *bufs, const size_
 /* Forces everything appended so far to disk. */
 int ledger_sync(struct ledger *lg);
 
+/* Allocates `bytes` of disk past the end of the ledger's data file (without changing its size),
+ * so that the appends that follow cannot fail for want of space: a caller that is about to do
+ * something whose record must follow it reserves the room first, and stops if it cannot.
+ * 0; -ENOSPC or -EDQUOT when the filesystem has not that much free; -EROFS. A filesystem that
+ * cannot preallocate (EOPNOTSUPP) returns 0 without the guarantee. */
+int ledger_reserve(struct ledger *lg, uint64_t bytes);
+
 /* The newest sequence (0 when empty). */
 int ledger_last_seq(struct ledger *lg, uint64_t *seq);
 
