@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# tests/package/deb.sh BUILD_DIR SOURCE_DIR [DLOPEN_SONAME...]: what `cmake --install` and the
+# Debian package install, checked the way a person installing them would.
+#
+#  1. `cmake --install` with --prefix and DESTDIR puts the program, the man page, the bash and
+#     zsh completion and the unit templates where GNUInstallDirs says.
+#  2. `cpack -G DEB` builds the .deb; `dpkg-deb -I` must declare, in Depends, the package of
+#     every library the program links (its ELF NEEDED entries) and of the libraries it opens
+#     with dlopen (the sonames given).
+#  3. A real `dpkg -i` into a scratch root whose dpkg database holds only the Depends closure
+#     (the declared packages and what they depend on, as installed here): dpkg must find every
+#     dependency satisfied. The files of that closure are linked into the root, so the
+#     installed shiplog runs there in a chroot (as root) with nothing but what the package
+#     declared: `shiplog --version`, and the dlopen'd libraries resolve.
+#  4. `man -l` renders the installed man page without warnings; the completion scripts load in
+#     bash and zsh; the unit templates are the repository's. `dpkg -r` removes it all.
+# Exit 77 (skipped, loudly) when a tool is missing; tools/test.sh installs them.
+set -euo pipefail
+
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+shift 2
+DLOPEN=("$@")
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+for tool in cpack dpkg-deb dpkg-shlibdeps dpkg-query objdump readelf man file; do
+	command -v "$tool" >/dev/null || {
+		echo "SKIP: $tool is not installed (tools/test.sh installs cmake, dpkg-dev, binutils, man-db, file)" >&2
+		exit 77
+	}
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/shiplog-deb.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+start=$(date +%s%N)
+lap() { echo "[deb] $1 ($(($(($(date +%s%N) - start)) / 1000000)) ms)"; }
+
+# What both installs must hold, relative to the prefix.
+FILES=(bin/shiplog share/man/man1/shiplog.1 share/bash-completion/completions/shiplog
+	share/zsh/vendor-completions/_shiplog)
+for u in "$SRC"/units/*.service.in; do
+	FILES+=("share/shiplog/units/$(basename "$u")")
+done
+
+# ---- 1. cmake --install -------------------------------------------------------------------
+DESTDIR="$T/destdir" cmake --install "$BUILD" --prefix /opt/shiplog >"$T/install.log" ||
+	{ cat "$T/install.log" >&2; fail "cmake --install failed"; }
+for f in "${FILES[@]}"; do
+	[ -f "$T/destdir/opt/shiplog/$f" ] || fail "cmake --install did not write /opt/shiplog/$f under DESTDIR"
+done
+[ -x "$T/destdir/opt/shiplog/bin/shiplog" ] || fail "the installed shiplog is not executable"
+lap "cmake --install: ${#FILES[@]} files under DESTDIR/opt/shiplog"
+
+# ---- 2. the .deb and its Depends ------------------------------------------------------------
+(cd "$BUILD" && cpack -G DEB -B "$T/pkg") >"$T/cpack.log" 2>&1 ||
+	{ cat "$T/cpack.log" >&2; fail "cpack -G DEB failed"; }
+deb=$(echo "$T"/pkg/shiplog_*.deb)
+[ -f "$deb" ] || fail "cpack wrote no .deb: $(ls "$T/pkg")"
+dpkg-deb -I "$deb" >"$T/info"
+depends=$(dpkg-deb -f "$deb" Depends)
+version=$(dpkg-deb -f "$deb" Version)
+echo "[deb] $(basename "$deb"): Depends: $depends"
+declared() { # is package $1 named in Depends?
+	sed 's/[,|]/\n/g' <<<"$depends" | sed 's/(.*//; s/ //g' | grep -qx "$1"
+}
+owner() { # the package that ships the library of soname $1 here
+	dpkg-query -S "*/$1" 2>/dev/null | sed -n '1s/^\([^:]*\)\(:[a-z0-9]*\)\{0,1\}: .*/\1/p'
+}
+mapfile -t needed < <(objdump -p "$BUILD/src/shiplog" | awk '$1 == "NEEDED" { print $2 }')
+[ "${#needed[@]}" -gt 0 ] || fail "objdump found no NEEDED entry in $BUILD/src/shiplog"
+for so in "${needed[@]}" "${DLOPEN[@]}"; do
+	pkg=$(owner "$so")
+	[ -n "$pkg" ] || fail "no installed package ships $so"
+	declared "$pkg" || fail "the .deb does not declare $pkg (for $so) in Depends: $depends"
+done
+lap "cpack: ${#needed[@]} linked and ${#DLOPEN[@]} dlopen'd libraries, each one's package declared"
+
+# ---- 3. dpkg -i into a root that holds only the Depends closure -----------------------------
+R="$T/root"
+mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers"
+touch "$R/var/lib/dpkg/available"
+# The closure, from one read of the dpkg database: the first installed alternative of each
+# dependency (or the installed package that provides a virtual one), followed transitively.
+dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Provides}\t${Pre-Depends}, ${Depends}\n' \
+	>"$T/db"
+awk -F'\t' -v top="$depends" '
+function name(d) { sub(/\(.*/, "", d); gsub(/[ \t]/, "", d); sub(/:any$/, "", d); return d }
+function pick(dep,    n, alt, i, a) {
+	n = split(dep, alt, "|")
+	for (i = 1; i <= n; i++) {
+		a = name(alt[i])
+		if (a in inst) return a
+		if (a in prov) return prov[a]
+	}
+	return ""
+}
+function follow(list, istop,    n, d, i, p) {
+	n = split(list, d, ",")
+	for (i = 1; i <= n; i++) {
+		if (name(d[i]) == "") continue
+		p = pick(d[i])
+		if (p == "") { if (istop) print "UNSAT " d[i]; continue }
+		if (!(p in seen)) { seen[p] = 1; print p; follow(deps[p], 0) }
+	}
+}
+$1 ~ /^ii/ {
+	inst[$2] = 1; deps[$2] = $4
+	n = split($3, pv, ",")
+	for (i = 1; i <= n; i++) if (name(pv[i]) != "") prov[name(pv[i])] = $2
+}
+END { follow(top, 1) }' "$T/db" >"$T/closure"
+! grep '^UNSAT ' "$T/closure" >&2 ||
+	fail "a declared dependency is not satisfiable on this Debian: nothing installed here provides it"
+declare -A seen=()
+while read -r p; do seen[$p]=1; done <"$T/closure"
+# The closure's status stanzas are the root's whole dpkg database; its files are copied in
+# (one tar), into a merged /usr as on Debian 12.
+mkdir -p "$R/usr/bin" "$R/usr/sbin" "$R/usr/lib" "$R/usr/lib64"
+for l in bin lib lib64 sbin; do
+	ln -s "usr/$l" "$R/$l"
+done
+for p in "${!seen[@]}"; do
+	dpkg-query -s "$p" >>"$R/var/lib/dpkg/status"
+	echo >>"$R/var/lib/dpkg/status"
+done
+# shellcheck disable=SC2086 # package names
+dpkg-query -L "${!seen[@]}" | sort -u | while read -r f; do
+	[ -z "$f" ] || [ "$f" = /. ] || { [ -d "$f" ] && [ ! -L "$f" ]; } || [ ! -e "$f" ] || echo "${f#/}"
+done >"$T/closure.files"
+tar -C / -cf - --no-recursion -T "$T/closure.files" 2>/dev/null |
+	tar -C "$R" -xf - --keep-directory-symlink 2>"$T/tar.err" ||
+	{ cat "$T/tar.err" >&2; fail "could not copy the closure's files into the scratch root"; }
+lap "scratch root: ${#seen[@]} packages in the Depends closure"
+
+dpkg --root="$R" --log=/dev/null --path-include="/*" -i "$deb" >"$T/dpkg.log" 2>&1 ||
+	{ cat "$T/dpkg.log" >&2; fail "dpkg -i into the scratch root failed (unsatisfied Depends?)"; }
+dpkg --root="$R" -s shiplog | grep -q '^Status: install ok installed' ||
+	fail "dpkg does not list shiplog as installed in the scratch root"
+for f in "${FILES[@]}"; do
+	[ -f "$R/usr/$f" ] || fail "the package did not install /usr/$f"
+done
+lap "dpkg -i: installed with every dependency satisfied by the closure"
+
+if [ "$(id -u)" -eq 0 ] && command -v chroot >/dev/null; then
+	got=$(chroot "$R" /usr/bin/shiplog --version) ||
+		fail "the installed shiplog does not run in a root with only its declared dependencies"
+	[ "$got" = "shiplog $version" ] || fail "shiplog --version said '$got', the package is $version"
+	interp=$(readelf -l "$R/usr/bin/shiplog" | sed -n 's/.*program interpreter: \(.*\)\]$/\1/p')
+	[ -n "$interp" ] || fail "readelf found no program interpreter in the installed shiplog"
+	for so in "${DLOPEN[@]}"; do
+		lib=$(cd "$R" && find usr/lib -name "$so" | head -1)
+		[ -n "$lib" ] || fail "$so (opened with dlopen) is not in the declared closure"
+		out=$(chroot "$R" "$interp" --list "/$lib" 2>&1) ||
+			fail "$so does not load in the scratch root: $out"
+		! grep -q "not found" <<<"$out" || fail "$so lacks libraries in the scratch root: $out"
+	done
+	lap "chroot: '$got'; ${DLOPEN[*]} resolve"
+else
+	got=$("$R/usr/bin/shiplog" --version)
+	[ "$got" = "shiplog $version" ] || fail "shiplog --version said '$got', the package is $version"
+	echo "[deb] not root: the installed shiplog ran outside a chroot ('$got')"
+fi
+
+# ---- 4. the man page, the completion, the templates ----------------------------------------
+man_out=$(MANWIDTH=80 man --warnings -l "$R/usr/share/man/man1/shiplog.1" 2>"$T/man.err")
+[ ! -s "$T/man.err" ] || { cat "$T/man.err" >&2; fail "man -l warned about the installed man page"; }
+grep -q '^SYNOPSIS' <<<"$man_out" || fail "man -l shows no SYNOPSIS"
+grep -q -- '--color' <<<"$man_out" || fail "the man page does not document --color"
+bash -c "source '$R/usr/share/bash-completion/completions/shiplog' && complete -p shiplog" |
+	grep -q -- '-F _shiplog shiplog' || fail "the bash completion does not register for shiplog"
+head -1 "$R/usr/share/zsh/vendor-completions/_shiplog" | grep -qx '#compdef shiplog' ||
+	fail "the zsh completion does not start with #compdef shiplog"
+if command -v zsh >/dev/null; then
+	zsh -n "$R/usr/share/zsh/vendor-completions/_shiplog" || fail "zsh cannot parse _shiplog"
+fi
+for u in "$SRC"/units/*.service.in; do
+	cmp -s "$u" "$R/usr/share/shiplog/units/$(basename "$u")" ||
+		fail "the installed $(basename "$u") differs from the repository's"
+done
+dpkg --root="$R" --log=/dev/null -r shiplog >>"$T/dpkg.log" 2>&1 ||
+	{ cat "$T/dpkg.log" >&2; fail "dpkg -r failed"; }
+[ ! -e "$R/usr/bin/shiplog" ] || fail "dpkg -r left /usr/bin/shiplog"
+lap "man -l, completion, templates checked; dpkg -r removed it"
