@@ -355,11 +355,35 @@ double report_success_rate(const struct report *rp)
 	return ended ? (double)c[LEDGER_OUT_SUCCEEDED] / (double)ended : -1;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* Moves the k-th smallest of v[0..n) to v[k], smaller ones before it, larger after
+ * (Hoare's selection, median-of-three pivot): linear on average, where a sort is n log n. */
+static void select_kth(int64_t *v, size_t n, size_t k)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	long lo = 0, hi = (long)n - 1, kk = (long)k;
 
-	return (x > y) - (x < y);
+	while (lo < hi) {
+		long i = lo, j = hi, mid = lo + (hi - lo) / 2;
+		int64_t a = v[lo], b = v[mid], c = v[hi], pivot, tmp;
+
+		pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		do {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				tmp = v[i];
+				v[i++] = v[j];
+				v[j--] = tmp;
+			}
+		} while (i <= j);
+		if (kk <= j)
+			hi = j;
+		else if (kk >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
 /* The first sample at or after t (samples are in time order). */
@@ -391,11 +415,13 @@ static size_t quantiles(const struct report_phase *p, int64_t from, int64_t to, 
 	}
 	for (size_t i = 0; i < n; i++)
 		(*scratch)[i] = p->v[a + i].dur_ns;
-	qsort(*scratch, n, sizeof(**scratch), cmp_i64);
 	for (size_t k = 0; k < nq; k++) {
 		/* nearest rank: the smallest value with at least q of the samples at or below */
 		size_t rank = (size_t)((double)n * qs[k] + 0.999999);
-		out[k] = (*scratch)[rank ? rank - 1 : 0];
+		size_t at = rank ? rank - 1 : 0;
+
+		select_kth(*scratch, n, at);
+		out[k] = (*scratch)[at];
 	}
 	return n;
 }

@@ -479,3 +479,41 @@ Test(report, many_operations_become_buckets)
 	report_release(&f.rp);
 	free(st);
 }
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The selection the quantiles use agrees with a sort, duplicates and all. */
+Test(report, quantiles_agree_with_a_sort)
+{
+	static const double qs[] = {0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1};
+	struct report_phase p = {.name = "x"};
+	struct report rp;
+	uint64_t rng = 12345;
+
+	report_init(&rp, 0);
+	for (size_t n = 1; n < 400; n += 37) {
+		int64_t *sorted = malloc(n * sizeof(*sorted));
+		p.v = malloc(n * sizeof(*p.v));
+		p.n = n;
+		for (size_t i = 0; i < n; i++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			p.v[i] = (struct report_sample){(int64_t)i, (int64_t)(rng % (n / 3 + 2))};
+			sorted[i] = p.v[i].dur_ns;
+		}
+		qsort(sorted, n, sizeof(*sorted), cmp_i64);
+		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+			size_t rank = (size_t)((double)n * qs[k] + 0.999999);
+			cr_assert_eq(
+			    report_phase_quantile(&rp, &p, INT64_MIN, INT64_MAX, qs[k], NULL),
+			    sorted[rank ? rank - 1 : 0], "n %zu q %g", n, qs[k]);
+		}
+		free(sorted);
+		free(p.v);
+	}
+	report_release(&rp);
+}
