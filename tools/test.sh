@@ -61,6 +61,14 @@ command -v promtool >/dev/null || {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
 		>/dev/null
 }
+# The report test (tests/integration/test-report.c) loads the page in a real headless Chromium;
+# its recommends (fonts beyond DejaVu, a desktop's helpers) are not needed for that.
+command -v chromium >/dev/null || {
+	say "installing chromium (for the report test)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+		>/dev/null
+}
 
 # ---- 2. build ------------------------------------------------------------------------------
 say "building in $BUILD"
@@ -234,5 +242,7 @@ if [ -f "$log" ]; then
 	awk '/^[0-9]+\/[0-9]+ Test: / { name = $3 }
 	     /Synthesis:/ { sub(/^.*\[====\] /, ""); printf "%-36s %s\n", name, $0 }' "$log"
 fi
+# Files tests keep for CI (the report test's page and screenshot), one "artifact: PATH" line each.
+[ -f "$log" ] && grep -h '^artifact: ' "$log" | sort -u || true
 grep -E 'tests passed|tests failed' "$S/ctest.out" | tail -1 || true
 exit "$status"

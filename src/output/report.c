@@ -650,7 +650,7 @@ static const char css[] =
     ".trend h3{font-size:13px;margin:0 0 4px;font-weight:600}"
     ".band{fill:#3c7cc9;opacity:.18}"
     ".p50{fill:none;stroke:#2f5f99;stroke-width:1.6}"
-    ".dot{fill:#2f5f99;opacity:.35}.dot.bad{fill:var(--failed);opacity:.8}"
+    ".dot{fill:#2f5f99;opacity:.5}"
     ".grid{stroke:var(--line);stroke-width:1}"
     "table{border-collapse:collapse;width:100%;font-size:13px}"
     "th{text-align:left;color:var(--muted);font-weight:500;border-bottom:1px solid var(--line);"
@@ -1001,6 +1001,11 @@ static void trend(struct buf *out, const struct report *rp, const struct report_
 		if (n[k] && q[k][1] > top)
 			top = q[k][1];
 	}
+	/* each run is drawn when there are few: none may fall off the top */
+	if (p->n <= 300)
+		for (size_t i = 0; i < p->n; i++)
+			if (p->v[i].dur_ns > top)
+				top = p->v[i].dur_ns;
 	top = nice_top(top);
 	dur(d1, sizeof(d1), whole[0]);
 	dur(d2, sizeof(d2), whole[1]);
@@ -1039,8 +1044,8 @@ static void trend(struct buf *out, const struct report *rp, const struct report_
 		for (size_t i = 0; i < p->n; i++) {
 			double x = span > 0 ? (double)(p->v[i].time_ns - t0) / span : 0.5;
 			int64_t v = p->v[i].dur_ns > top ? top : p->v[i].dur_ns;
-			buf_printf(out, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\"/>",
-				   L + x * (W - L - R), Y(v));
+			buf_printf(out, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"/>",
+				   L + x * (W - L - R), Y(v), p->n <= 40 ? "3.5" : "2.2");
 		}
 	buf_printf(out, "<polyline class=\"p50\" points=\"");
 	for (size_t k = 0; k < nb; k++) {
