@@ -161,7 +161,7 @@ static int refuse(struct op *op, const struct guard_verdict *v)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_REFUSED};
 
-	log_error("deploy refused: %s", v->reason);
+	log_tone(OUT_TONE_REFUSED, "deploy refused: %s", v->reason);
 	if (op->current >= 0)
 		op_phase_end(op, false, v->reason);
 	ev.u.op_refused.guard = v->guard;
@@ -258,8 +258,8 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 		for (size_t i = 0; i < p->ntargets; i++)
 			out_say("  %-16s now runs %.12s", cfg->services[p->targets[i].service].name,
 				p->targets[i].commit);
-		log_error("deploy %llu failed and was rolled back (operation %llu)",
-			  (unsigned long long)op->id, (unsigned long long)rb_op);
+		log_tone(OUT_TONE_WARN, "deploy %llu failed and was rolled back (operation %llu)",
+			 (unsigned long long)op->id, (unsigned long long)rb_op);
 	} else if (op_interrupted) {
 		/* The operator stopped the rollback: say where it got to, from the ledger. */
 		_cleanup_free_ char *msg =
@@ -356,8 +356,9 @@ static int guard_and_lock(struct deploy_plan *p, struct ledger *lg, const char *
 	if (v->result == GUARD_REFUSE) {
 		uint64_t id = 0;
 		op_refuse_request(lg, req, v->guard, v->reason, &id);
-		log_error("refusing native deploy of edge services (%s) (operation %llu)",
-			  p->scope.scope_desc, (unsigned long long)id);
+		log_tone(OUT_TONE_REFUSED,
+			 "refusing native deploy of edge services (%s) (operation %llu)",
+			 p->scope.scope_desc, (unsigned long long)id);
 		log_error("set DEPLOY_NATIVE_EDGE_READY=1 (or --edge-ready) only after the proxy "
 			  "routing and native units are prepared");
 		log_error("use --workers-only or --fast to iterate on workers before the cutover");

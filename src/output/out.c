@@ -266,6 +266,14 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_tone(enum out_tone tone, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", tone, fmt, ap);
+	va_end(ap);
+}
+
 void log_warn(const char *fmt, ...)
 {
 	va_list ap;

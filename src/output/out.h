@@ -63,6 +63,8 @@ size_t out_escape(char *dst, const char *src, size_t n, bool *held_c2);
  * first, the subject in quotes, the fix when there is one. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error line (never silenced) in the tone of the outcome it ends: a refusal, a rollback. */
+void log_tone(enum out_tone tone, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The deploy transcript, like the reference: on stdout (on stderr with --json), silent with -q
  * except for errors. */

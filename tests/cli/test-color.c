@@ -243,3 +243,41 @@ Test(color, on_a_terminal_auto_colours_unless_no_color_or_dumb)
 	free(o);
 	env_free(&e);
 }
+
+/* A deploy's end line on stderr, from a real deploy: a native deploy of an edge role without the
+ * acknowledgement is refused before anything moves (no user manager needed). */
+Test(color, a_refused_deploy_ends_in_the_refused_colour)
+{
+	struct env e;
+	struct tl_run r;
+	char *conf, *app, *path;
+
+	env_new(&e);
+	app = xasprintf("%s/app", e.dir);
+	cr_assert_eq(tl_sh("git init -q '%s' && cd '%s' && git -c user.name=t -c user.email=t@t "
+			   "commit -q --allow-empty -m init && git remote add origin '%s'",
+			   app, app, app),
+		     0);
+	conf = xasprintf("[project]\nname = edge\n[target]\ncheckout = %s\nledger = %s/edge\n"
+			 "[public]\napp_url = http://127.0.0.1:1/\n"
+			 "[service web]\nrole = web\nunit = web.service\n",
+			 app, e.dir);
+	path = xasprintf("%s/shiplog.conf", app);
+	tl_write(path, conf);
+
+	tl_shiplog(&r, app, NULL, "--color=always", "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 3, "exit %d: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.err, "shiplog: " SGR("35") "refusing native deploy of edge services"),
+		  "refused magenta:\n%s", r.err);
+	tl_run_release(&r);
+	tl_shiplog(&r, app, NULL, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 3, "exit %d: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.err, "refusing native deploy"), "%s", r.err);
+	cr_assert_null(strchr(r.err, '\033'), "piped: no colour:\n%s", r.err);
+	cr_assert_null(strchr(r.out, '\033'), "piped: no colour:\n%s", r.out);
+	tl_run_release(&r);
+	free(conf);
+	free(path);
+	free(app);
+	env_free(&e);
+}
