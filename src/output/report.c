@@ -49,9 +49,17 @@ void report_release(struct report *rp)
 	memset(rp, 0, sizeof(*rp));
 }
 
-bool report_wants(enum ledger_event_type t)
+static struct report_op *find_op(const struct report *rp, uint64_t op);
+
+bool report_wants(const struct report *rp, enum ledger_event_type t, uint64_t op)
 {
+	const struct report_op *o;
+
 	switch (t) {
+	case LEDGER_EV_GIT_MOVED:
+		/* a deploy of a branch learns its commit after the fetch */
+		o = find_op(rp, op);
+		return o && o->recent >= 0 && str_empty(rp->recent[o->recent].commit);
 	case LEDGER_EV_OP_REQUESTED:
 	case LEDGER_EV_OP_REFUSED:
 	case LEDGER_EV_OP_FINISHED:
@@ -267,7 +275,7 @@ void report_feed(struct report *rp, const struct ledger_event *ev)
 {
 	struct report_op *o;
 
-	if (!report_wants(ev->type))
+	if (!report_wants(rp, ev->type, ev->op))
 		return;
 	rp->events++;
 	if (!rp->first_ns)
@@ -311,6 +319,14 @@ void report_feed(struct report *rp, const struct ledger_event *ev)
 		o = find_op(rp, ev->op);
 		phase_add(rp, ev->u.phase.name, o ? o->started_ns : ev->time_ns,
 			  ev->u.phase.duration_ns, ev->u.phase.ok);
+		break;
+	case LEDGER_EV_GIT_MOVED:
+		o = find_op(rp, ev->op);
+		if (o && o->recent >= 0 && !str_empty(ev->u.git_moved.to)) {
+			struct report_recent *rc = &rp->recent[o->recent];
+			free(rc->commit);
+			rc->commit = xstrdup(ev->u.git_moved.to);
+		}
 		break;
 	case LEDGER_EV_SOAK_STARTED:
 		soak_start(rp, ev);
@@ -467,7 +483,7 @@ int report_scan(struct ledger *lg, struct report *rp, uint64_t *scanned, uint64_
 			(*bad)++;
 			continue;
 		}
-		if (!report_wants(type))
+		if (!report_wants(rp, type, op))
 			continue;
 		if (ledger_event_decode(raw, len, &ev, NULL, 0) < 0) {
 			(*bad)++;
@@ -660,8 +676,11 @@ static const char css[] =
     "td.err{color:#7a2e26;max-width:340px;overflow-wrap:anywhere}"
     "code{font:12px ui-monospace,'DejaVu Sans Mono',monospace}"
     ".badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;color:#fff;"
-    "background:currentColor}"
-    ".badge span{color:#fff}"
+    "white-space:nowrap}"
+    ".badge.o-succeeded{background:var(--succeeded)}.badge.o-failed{background:var(--failed)}"
+    ".badge.o-rolled-back{background:var(--rolled-back)}"
+    ".badge.o-interrupted{background:var(--interrupted)}"
+    ".badge.o-refused{background:var(--refused)}.badge.o-running{background:var(--running)}"
     ".yes{color:var(--succeeded)}.no{color:var(--failed)}"
     ".none{color:var(--muted);font-style:italic}"
     ".soak{margin:10px 0 16px}"
@@ -670,8 +689,7 @@ static const char css[] =
 
 static void badge(struct buf *out, unsigned o)
 {
-	buf_printf(out, "<span class=\"badge o-%s\"><span>%s</span></span>", outcome_label(o),
-		   outcome_label(o));
+	buf_printf(out, "<span class=\"badge o-%s\">%s</span>", outcome_label(o), outcome_label(o));
 }
 
 static void header(struct buf *out, const struct report *rp, const struct report_page *pg)

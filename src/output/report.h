@@ -88,9 +88,10 @@ struct report {
 void report_init(struct report *rp, int64_t since_ns);
 void report_release(struct report *rp);
 
-/* Whether an event of type t changes the aggregate: the caller may skip the others without
- * decoding them (a scan of the raw bytes peeks at the type). */
-bool report_wants(enum ledger_event_type t);
+/* Whether an event of type t of operation op changes the aggregate: the caller may skip the
+ * others without decoding them (a scan of the raw bytes peeks at the envelope). git.moved is
+ * wanted only for a recent operation whose request did not name its commit yet. */
+bool report_wants(const struct report *rp, enum ledger_event_type t, uint64_t op);
 /* Feeds one event; events must come in ledger order. */
 void report_feed(struct report *rp, const struct ledger_event *ev);
 

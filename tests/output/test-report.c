@@ -517,3 +517,34 @@ Test(report, quantiles_agree_with_a_sort)
 	}
 	report_release(&rp);
 }
+
+/* A deploy of a branch names its commit only when the checkout moves: git.moved fills it in,
+ * and is decoded only for such an operation. */
+Test(report, git_moved_gives_a_recent_operation_its_commit)
+{
+	struct feeder f;
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
+	const struct report_op *o;
+	uint64_t op, known;
+
+	feeder_init(&f, 0);
+	known = request(&f, "deploy", 0, "main", NULL);
+	cr_assert_not(report_wants(&f.rp, LEDGER_EV_GIT_MOVED, known), "its commit is known");
+	ev.u.op_requested.kind = "deploy";
+	ev.u.op_requested.ref = "feature";
+	ev.u.op_requested.commit = "";
+	op = feed(&f, &ev);
+	cr_assert(report_wants(&f.rp, LEDGER_EV_GIT_MOVED, op));
+	cr_assert_not(report_wants(&f.rp, LEDGER_EV_STEP_RAN, op));
+	cr_assert_not(report_wants(&f.rp, LEDGER_EV_GIT_MOVED, 999), "no such operation");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LEDGER_EV_GIT_MOVED;
+	ev.op = op;
+	ev.u.git_moved.from = "aaaa";
+	ev.u.git_moved.to = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	feed(&f, &ev);
+	o = report_find(&f.rp, op);
+	cr_assert_str_eq(f.rp.recent[o->recent].commit, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	cr_assert_not(report_wants(&f.rp, LEDGER_EV_GIT_MOVED, op), "known now");
+	report_release(&f.rp);
+}
