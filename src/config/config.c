@@ -379,6 +379,7 @@ static void config_defaults(struct config *c)
 	c->policy.edge_role[ROLE_API] = true;
 	c->policy.on_failure = ON_FAILURE_ROLLBACK;
 	c->policy.settle_ns = 3000000000LL;
+	c->policy.baseline_ops = 50;
 	c->policy.health_timeout_ns = 60000000000LL;
 }
 

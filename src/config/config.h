@@ -128,6 +128,8 @@ struct config {
 		enum on_failure on_failure;
 		int64_t settle_ns;
 		int64_t health_timeout_ns;
+		uint32_t baseline_ops; /* comparable operations the ETA and the slow-phase check
+					* read (default 50) */
 	} policy;
 };
 

@@ -73,6 +73,7 @@ const struct key_def keys[K__COUNT] = {
     [K_POLICY_ON_FAILURE] = {SEC_POLICY, "on_failure", KT_SINGLE},
     [K_POLICY_SETTLE] = {SEC_POLICY, "settle", KT_SINGLE},
     [K_POLICY_HEALTH_TIMEOUT] = {SEC_POLICY, "health_timeout", KT_SINGLE},
+    [K_POLICY_BASELINE_OPS] = {SEC_POLICY, "baseline_ops", KT_SINGLE},
 };
 
 void unknown_key(struct parse *p, const char *name)
@@ -482,6 +483,20 @@ static void policy_value(struct parse *p, enum key k, const char *name, const ch
 		else
 			c->policy.health_timeout_ns = ns;
 		break;
+	case K_POLICY_BASELINE_OPS: {
+		char *end;
+		unsigned long n;
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)v[0]) || *end || errno || n < 1 || n > 100000)
+			key_fail(p, name,
+				 "'%s' is not a count from 1 to 100000; write e.g. 50 (the "
+				 "comparable operations the ETA and the regression check read)",
+				 v);
+		else
+			c->policy.baseline_ops = (uint32_t)n;
+		break;
+	}
 	case K_HOOKS_BEFORE_RESTART:
 	case K_HOOKS_AFTER_VERIFY:
 	case K_HOOKS_AFTER_ROLLBACK:

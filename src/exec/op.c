@@ -10,6 +10,7 @@
 
 #include "env.h"
 #include "out.h"
+#include "progress.h"
 #include "util.h"
 
 volatile sig_atomic_t op_interrupted;
@@ -157,6 +158,76 @@ int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
 	return 0;
 }
 
+static const struct ledger_phase_stats *base_phase(const struct op *op, const char *name)
+{
+	for (uint32_t i = 0; i < op->base.nphases && i < ELEMENTSOF(op->base.phases); i++)
+		if (streq(op->base.phases[i].phase, name))
+			return &op->base.phases[i];
+	return NULL;
+}
+
+void op_expect(struct op *op, const struct ledger_op_requested *req, uint32_t last_n)
+{
+	struct ledger_history_filter f = {.runtime = (int)req->runtime,
+					  .outcome = LEDGER_OUT_SUCCEEDED,
+					  .kind = req->kind,
+					  .match_scope = true,
+					  .scope = req->services};
+	struct progress_expect e = {0};
+	const struct ledger_phase_stats *total;
+	struct buf line = {0};
+	char d[32];
+	int r;
+
+	r = ledger_stats(op->lg, &f, last_n ? last_n : 50, &op->base);
+	if (r < 0)
+		memset(&op->base, 0, sizeof(op->base));
+	total = base_phase(op, "total");
+	if (op->base.ops == 0 || !total || total->count == 0) {
+		out_say("expected: no history yet (no earlier %s %s of this scope succeeded%s)",
+			ledger_runtime_name(req->runtime), req->kind,
+			r < 0 ? "; the ledger could not be read for it" : "");
+		progress_begin(req->kind, NULL);
+		return;
+	}
+	for (uint32_t i = 0; i < op->base.nphases && i < ELEMENTSOF(op->base.phases); i++) {
+		const struct ledger_phase_stats *p = &op->base.phases[i];
+
+		if (streq(p->phase, "total") || p->count == 0)
+			continue;
+		format_duration(p->p50_ns, d, sizeof(d));
+		buf_printf(&line, "%s%s %s", line.len ? ", " : "", p->phase, d);
+		if (e.n < ELEMENTSOF(e.v)) {
+			strlcpy_(e.v[e.n].phase, p->phase, sizeof(e.v[e.n].phase));
+			e.v[e.n++].ns = p->p50_ns;
+		}
+	}
+	format_duration(total->p50_ns, d, sizeof(d));
+	out_say("expected (p50 of the last %llu succeeded %s %s%s of this scope): %s",
+		(unsigned long long)total->count, ledger_runtime_name(req->runtime), req->kind,
+		total->count == 1 ? "" : "s", line.len ? line.data : "-");
+	out_say("expected total: %s", d);
+	buf_free(&line);
+	progress_begin(req->kind, &e);
+}
+
+void op_waiting(struct op *op, const char *prefix, int64_t deadline_mono, const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+
+	(void)op;
+	if (!fmt) {
+		progress_wait(NULL, NULL, 0);
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	progress_wait(what, prefix, deadline_mono);
+}
+
 int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const char *guard,
 		      const char *reason, uint64_t *id_out)
 {
@@ -233,6 +304,7 @@ int op_phase_begin(struct op *op, const char *name, const char *title)
 	strlcpy_(op->phases[op->current].name, name, LEDGER_NAME_MAX);
 	op->phase_started_mono = mono_ns();
 	out_phase(title);
+	progress_phase(name);
 	ev.u.phase.name = name;
 	return op_append(op, &ev);
 }
@@ -333,7 +405,9 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 	r = op_durable(op);
 	if (r < 0)
 		return r;
+	op_waiting(op, NULL, 0, "%s: %s", what, argv[0]);
 	r = spawn_run(argv, &so, rr);
+	op_waiting(op, NULL, 0, NULL);
 	if (!capture)
 		spawn_result_release(rr); /* streamed: the caller asked for no output */
 	op_waited(op, rr->duration_ns);
@@ -398,13 +472,14 @@ int op_run_shell(struct op *op, const char *what, char *const argv[], const char
 	r = op_durable(op);
 	if (r < 0)
 		return r;
+	shown = streq(argv[0], "/bin/sh") && streq(argv[1], "-c") && argv[2] ? argv[2] : argv[0];
+	op_waiting(op, NULL, 0, "%s: %s", what, shown);
 	r = spawn_run(argv, &so, &res);
+	op_waiting(op, NULL, 0, NULL);
 	op_waited(op, res.duration_ns);
 	tail = output_tail(res.output ? res.output : "", res.output_len, secrets);
 	record_step(op, what, argv, cwd, res.exit_code, res.duration_ns, tail);
 	spawn_result_release(&res);
-	/* name the command: the shell string, not "/bin/sh" */
-	shown = streq(argv[0], "/bin/sh") && streq(argv[1], "-c") && argv[2] ? argv[2] : argv[0];
 	if (r < 0) {
 		op_fail(op, "%s: cannot run '%s': %s", what, shown, strerror(-r));
 		log_error("%s: cannot run '%s': %s", what, shown, strerror(-r));
@@ -423,6 +498,27 @@ void op_waited(struct op *op, int64_t ns)
 	op->wait_ns += ns;
 }
 
+/* The phases slower than the comparable operations' p95: flagged and recorded (phase.slow). */
+static void note_slow(struct op *op)
+{
+	for (size_t i = 0; i < op->nphases; i++) {
+		struct op_phase *p = &op->phases[i];
+		const struct ledger_phase_stats *b = base_phase(op, p->name);
+		struct ledger_event ev = {.type = LEDGER_EV_PHASE_SLOW};
+
+		if (!b || b->count < OP_SLOW_MIN_SAMPLES || p->duration_ns <= b->p95_ns ||
+		    p->duration_ns - b->p95_ns <= OP_SLOW_MARGIN_NS)
+			continue;
+		p->slow = true;
+		ev.u.phase_slow.name = p->name;
+		ev.u.phase_slow.duration_ns = p->duration_ns;
+		ev.u.phase_slow.p50_ns = b->p50_ns;
+		ev.u.phase_slow.p95_ns = b->p95_ns;
+		ev.u.phase_slow.samples = (uint32_t)b->count;
+		op_append(op, &ev);
+	}
+}
+
 int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
@@ -432,6 +528,7 @@ int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 		return 0;
 	if (op->current >= 0)
 		op_phase_end(op, outcome == LEDGER_OUT_SUCCEEDED, op->error);
+	note_slow(op);
 	ev.op = op->id;
 	ev.u.op_finished.outcome = outcome;
 	ev.u.op_finished.error = op->error;
@@ -449,14 +546,27 @@ int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 void op_print_timings(const struct op *op)
 {
 	int64_t total = 0, wall = mono_ns() - op->started_mono;
-	char d[32];
+	char d[32], p95[32], p50[32];
 
+	progress_end();
 	/* the reference's title for deploys; a rollback (also one nested in a failed deploy) says
 	 * what it is */
 	out_phase(streq(op->kind, "rollback") ? "Rollback Timings" : "Deploy Timings");
 	for (size_t i = 0; i < op->nphases; i++) {
-		format_duration(op->phases[i].duration_ns, d, sizeof(d));
-		out_say("%s: %s%s", op->phases[i].name, d, op->phases[i].ok ? "" : " (failed)");
+		const struct op_phase *ph = &op->phases[i];
+		const struct ledger_phase_stats *b = ph->slow ? base_phase(op, ph->name) : NULL;
+
+		format_duration(ph->duration_ns, d, sizeof(d));
+		if (b) {
+			format_duration(b->p95_ns, p95, sizeof(p95));
+			format_duration(b->p50_ns, p50, sizeof(p50));
+			out_say_tone(OUT_TONE_WARN,
+				     "%s: %s%s  SLOW: p95 %s, p50 %s over %llu earlier", ph->name,
+				     d, ph->ok ? "" : " (failed)", p95, p50,
+				     (unsigned long long)b->count);
+		} else {
+			out_say("%s: %s%s", ph->name, d, ph->ok ? "" : " (failed)");
+		}
 		total += op->phases[i].duration_ns;
 	}
 	format_duration(total, d, sizeof(d));

@@ -28,7 +28,13 @@ struct op_phase {
 	char name[LEDGER_NAME_MAX];
 	int64_t duration_ns;
 	bool ok;
+	bool slow; /* slower than the p95 of the comparable operations (op_finish decides) */
 };
+
+/* A phase slower than the comparable operations' p95 is flagged when at least this many of
+ * them ran it and it is slower by more than OP_SLOW_MARGIN_NS (timer noise). */
+#define OP_SLOW_MIN_SAMPLES 5
+#define OP_SLOW_MARGIN_NS 50000000LL
 
 struct op {
 	struct ledger *lg;
@@ -42,9 +48,10 @@ struct op {
 	int current; /* index of the open phase, -1 when none */
 	int64_t phase_started_mono;
 	bool finished;
-	char error[512];  /* the first failure, shown at the end */
-	int ledger_error; /* the first append or sync that failed (0 = none): from then on
-			   * nothing is appended and op_durable() refuses every side effect */
+	char error[512];	  /* the first failure, shown at the end */
+	int ledger_error;	  /* the first append or sync that failed (0 = none): from then on
+				   * nothing is appended and op_durable() refuses every side effect */
+	struct ledger_stats base; /* the comparable operations (op_expect), ops 0 when none */
 };
 
 /* Set by SIGINT/SIGTERM while an operation runs (op_begin installs the handlers, once per
@@ -60,6 +67,19 @@ void op_ledger_write_error(const char *path, const char *what, int r, const char
 
 /* Appends op.requested (durable) and starts the clock. req->pid is filled in. */
 int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req);
+
+/* Reads what the last `last_n` comparable operations took (same kind, runtime and exact scope
+ * as req, succeeded), prints the expected duration of each phase and the total ("no history
+ * yet" when there are none), and starts the live progress line (output/progress.h) when it is
+ * wanted. Call right after op_begin. Reading the ledger is best effort: a failure only says
+ * that there is no estimate. */
+void op_expect(struct op *op, const struct ledger_op_requested *req, uint32_t last_n);
+
+/* What the operation waits for now, for the progress line ("4 of 6 stable"); with deadline_mono
+ * (0 = none) it shows the time left, after prefix ("settle"). fmt NULL clears it. Costs nothing
+ * without a progress line. */
+void op_waiting(struct op *op, const char *prefix, int64_t deadline_mono, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Appends a standalone op.refused for a request that never started (guards checked before the
  * lock, the lock itself). Durable. *id_out may be NULL. */
@@ -115,12 +135,14 @@ int op_record_step(struct op *op, const char *what, char *const argv[], const ch
 /* Adds time spent waiting on something external (restart jobs, health checks). */
 void op_waited(struct op *op, int64_t ns);
 
-/* Closes any open phase (as failed when outcome is not SUCCEEDED), appends op.finished
- * (durable) and prints the timings block. */
+/* Closes any open phase (as failed when outcome is not SUCCEEDED), appends a phase.slow for
+ * each phase slower than the comparable operations' p95 (op_expect), then op.finished
+ * (durable), and prints the timings block (slow phases flagged). */
 int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op);
 
-/* The closing block: "== Deploy Timings ==", one "[deploy] <phase>: <dur>" line per phase and
- * "[deploy] total: <dur>" (the sum of the phases, as the reference). */
+/* The closing block: "== Deploy Timings ==", one "[deploy] <phase>: <dur>" line per phase (a
+ * slow one with "  SLOW: p95 <dur>, p50 <dur> over N earlier") and "[deploy] total: <dur>" (the
+ * sum of the phases, as the reference). Ends the progress line first. */
 void op_print_timings(const struct op *op);
 
 /* Closes operations left open by a process that died: appends op.finished(interrupted) for the

@@ -188,6 +188,7 @@ const struct option deploy_options[] = {
     {"reset-to-remote", no_argument, NULL, 0},
     {"local", no_argument, NULL, 0},
     {"ssh", no_argument, NULL, 0},
+    {"no-progress", no_argument, NULL, 0},
     {0},
 };
 
@@ -227,6 +228,8 @@ static int deploy_option(struct deploy_args *a, const char *name, const char *va
 		a->take_over = true;
 	else if (streq(name, "reset-to-remote"))
 		a->reset_to_remote = true;
+	else if (streq(name, "no-progress"))
+		a->no_progress = true;
 	else if (streq(name, "local") || streq(name, "ssh")) {
 		int mode = streq(name, "local") ? 1 : 2;
 		if (a->exec_override && a->exec_override != mode)

@@ -62,6 +62,7 @@ struct deploy_args {
 	bool fast, no_build, force_recreate, dry_run, edge_ready_flag, force, take_over;
 	bool build;	      /* --build: run the shared build whatever changed */
 	bool reset_to_remote; /* --reset-to-remote: reset a diverged branch to the remote */
+	bool no_progress;     /* --no-progress: no live status line (output/progress.h) */
 	int64_t wait_lock_ns; /* --wait-lock DURATION, 0 = refuse at once */
 	int exec_override;    /* 0 none, 1 --local, 2 --ssh */
 	struct scope_args scope;

@@ -726,8 +726,12 @@ int rollout_verify(struct rollout *ro)
 		}
 	}
 	t0 = mono_ns();
+	op_waiting(ro->op, "timeout", t0 + ro->cfg->policy.health_timeout_ns,
+		   "health: %zu check%s of %zu service%s", n, n == 1 ? "" : "s", ro->plan.nservices,
+		   ro->plan.nservices == 1 ? "" : "s");
 	health_check_all(jobs, n, ro->cfg->policy.health_timeout_ns, HEALTH_INTERVAL_NS,
 			 rollout_workdir(ro), &op_interrupted);
+	op_waiting(ro->op, NULL, 0, NULL);
 	op_waited(ro->op, mono_ns() - t0);
 	for (size_t i = 0; i < n; i++) {
 		if (jobs[i].res.cut_short)

@@ -615,6 +615,7 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 		goto out;
 	lock_set_op(&lock, op.id);
 	out_say("Operation %llu started", (unsigned long long)op.id);
+	op_expect(&op, &req, cfg->policy.baseline_ops);
 
 	r = precheck(p, &ro, &op, st, &done);
 	if (r >= 0 && !done)

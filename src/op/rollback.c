@@ -836,6 +836,7 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 		out_say("  %-16s %.12s -> %.12s", svcs[i],
 			p->targets[i].from[0] ? p->targets[i].from : "(unknown)",
 			p->targets[i].commit);
+	op_expect(op, &req, cfg->policy.baseline_ops);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "util.h"
 
 struct out_settings out_settings;
@@ -66,9 +67,8 @@ size_t out_escape(char *dst, const char *src, size_t n, bool *held_c2)
 	return o;
 }
 
-static ssize_t esc_cookie_write(void *cookie, const char *buf, size_t n)
+static ssize_t esc_write(struct esc_stream *s, const char *buf, size_t n)
 {
-	struct esc_stream *s = cookie;
 	char out[4096 * 8 + 8];
 	size_t done = 0;
 
@@ -88,6 +88,19 @@ static ssize_t esc_cookie_write(void *cookie, const char *buf, size_t n)
 		done += k;
 	}
 	return (ssize_t)n;
+}
+
+/* The live progress line (progress.c) is taken off the terminal before anything else is
+ * written there, and learns whether the stream now stands at the start of a line. */
+static ssize_t esc_cookie_write(void *cookie, const char *buf, size_t n)
+{
+	struct esc_stream *s = cookie;
+	ssize_t r;
+
+	progress_write_begin(s->fd);
+	r = esc_write(s, buf, n);
+	progress_write_end(s->fd, buf, n);
+	return r;
 }
 
 static int esc_cookie_close(void *cookie)

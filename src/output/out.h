@@ -9,8 +9,9 @@
 #include <stdio.h>
 
 struct out_settings {
-	bool json;     /* --json: reads print JSON; deploy prints its text to stderr */
-	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
+	bool json;	  /* --json: reads print JSON; deploy prints its text to stderr */
+	int verbosity;	  /* -1 quiet, 0 normal, 1 verbose */
+	bool no_progress; /* deploy/rollback --no-progress: no live status line (progress.h) */
 };
 extern struct out_settings out_settings;
 

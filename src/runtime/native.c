@@ -681,12 +681,20 @@ static int verify_units(struct rollout *ro)
 		}
 		if (mono_ns() >= deadline)
 			break;
+		{
+			size_t stable = 0;
+
+			for (size_t i = 0; i < n; i++)
+				stable += !bad[i];
+			op_waiting(ro->op, "settle", deadline, "%zu of %zu stable", stable, n);
+		}
 		if (op_interrupted) {
 			op_fail(ro->op, "interrupted during the settle window");
 			return SL_EFAILED;
 		}
 		usleep(SETTLE_POLL_NS / 1000);
 	}
+	op_waiting(ro->op, NULL, 0, NULL);
 	op_waited(ro->op, mono_ns() - t0);
 	format_duration(ro->cfg->policy.settle_ns, d, sizeof(d));
 	for (size_t i = 0; i < n; i++) {

@@ -59,6 +59,12 @@ static const char usage[] =
     "                    changed or recorded (exit 3 when a guard would refuse, 4 when\n"
     "                    the ledger cannot be written, like the real run)\n"
     "  --local, --ssh    force server-local execution or forwarding over ssh\n"
+    "  --no-progress     no live status line on a terminal (phase, elapsed, ETA, what it\n"
+    "                    waits for); it is also off when stdout is not a terminal, with -q,\n"
+    "                    --json or CI=true. The expected duration of each phase, from the\n"
+    "                    last comparable deploys ([policy] baseline_ops), is printed at the\n"
+    "                    start either way, and a phase slower than their p95 is flagged\n"
+    "                    SLOW in the timings block and recorded (phase.slow)\n"
     "\n"
     "Environment (the reference tool's names): DEPLOY_NATIVE_EDGE_READY=1, DEPLOY_FORCE_SSH=1,\n"
     "DEPLOY_SSH_KEY_PATH, DEPLOY_GIT_REMOTE, DEPLOY_PUBLIC_APP_URL,\n"
@@ -194,6 +200,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = deploy_args_parse(argc, argv, &a, err, sizeof(err));
 	if (r < 0)
 		return cmd_usage_error(&cmd_deploy, "%s", err);
+	if (a.no_progress)
+		out_settings.no_progress = true;
 	if (a.runtime < 0)
 		a.runtime = LEDGER_RT_NATIVE;
 	if (a.mode == DEPLOY_CURRENT_BRANCH && !ctx->forwarded_from) {

@@ -17,7 +17,8 @@
 static const char usage[] =
     "usage: shiplog rollback [--to ID|seq:N|TIME|REF] [--runtime native|docker]\n"
     "                        [--web-only|--api-only|--services-only|--workers-only|--pieces a,b]\n"
-    "                        [--no-build] [--wait-lock DURATION] [--dry-run [--json]]\n"
+    "                        [--no-build] [--wait-lock DURATION] [--no-progress]\n"
+    "                        [--dry-run [--json]]\n"
     "\n"
     "Without --to: every service in scope goes back to the last-good commit before the one it\n"
     "runs (the newest deploy whose verify passed and that was not rolled back); failed,\n"
@@ -40,7 +41,8 @@ static const char usage[] =
     "targets it recorded, whatever --to it had, verifying every service.\n"
     "\n"
     "Scope (default: every service the ledger knows on that runtime) and the other options are\n"
-    "those of 'shiplog deploy'.\n"
+    "those of 'shiplog deploy', --no-progress too (no live status line on a terminal; the\n"
+    "expected durations are printed at the start either way).\n"
     "\n"
     "Exit codes: 0 rolled back (--dry-run: planned); 1 the rollback failed (or has no\n"
     "target); 2 usage, or nothing to roll back; 3 refused (lock held); 4 ledger or\n"
@@ -52,7 +54,16 @@ static const char usage[] =
     "  shiplog rollback --to 42 --dry-run  # what operation 42's state would need\n"
     "  shiplog rollback --to 2h            # as things were two hours ago\n";
 
-enum { OPT_RUNTIME = 100, OPT_TO, OPT_DRY_RUN, OPT_NO_BUILD, OPT_WAIT_LOCK, OPT_LOCAL, OPT_SSH };
+enum {
+	OPT_RUNTIME = 100,
+	OPT_TO,
+	OPT_DRY_RUN,
+	OPT_NO_BUILD,
+	OPT_WAIT_LOCK,
+	OPT_LOCAL,
+	OPT_SSH,
+	OPT_NO_PROGRESS
+};
 
 static const struct option options[] = {
     SCOPE_OPTIONS,
@@ -63,6 +74,7 @@ static const struct option options[] = {
     {"wait-lock", required_argument, NULL, OPT_WAIT_LOCK},
     {"local", no_argument, NULL, OPT_LOCAL},
     {"ssh", no_argument, NULL, OPT_SSH},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {0},
 };
 
@@ -99,6 +111,8 @@ static int parse(int argc, char **argv, struct cli *c)
 			if (parse_duration_ns(optarg, &c->wait_ns) < 0)
 				return cmd_usage_error(
 				    &cmd_rollback, "--wait-lock: '%s' is not a duration", optarg);
+		} else if (opt == OPT_NO_PROGRESS) {
+			out_settings.no_progress = true;
 		} else if (opt == OPT_LOCAL || opt == OPT_SSH) {
 			c->exec_override =
 			    opt == OPT_LOCAL ? EXEC_OVERRIDE_LOCAL : EXEC_OVERRIDE_SSH;
