@@ -3,6 +3,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include <ledger/ledger.h>
 
@@ -88,6 +90,88 @@ static void stats_text(const struct ledger_stats *s)
 		       "3.1%%; --exact walks the events)\n");
 }
 
+/* "2026-11-30" for a day, "2026-W49" (ISO week) for a week, in UTC like the periods. */
+static void period_label(int64_t start_ns, enum ledger_trend_by by, char *buf, size_t n)
+{
+	time_t t = (time_t)(start_ns / 1000000000LL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, by == LEDGER_TREND_WEEK ? "%G-W%V" : "%Y-%m-%d", &tm);
+}
+
+static json_t *trend_json(const struct ledger_trend_period *p, size_t n, enum ledger_trend_by by)
+{
+	json_t *o = json_object(), *a = json_array();
+	char label[32];
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *per = json_object(), *phases = json_array();
+
+		for (uint32_t k = 0; k < p[i].stats.nphases && k < ELEMENTSOF(p[i].stats.phases);
+		     k++) {
+			const struct ledger_phase_stats *ps = &p[i].stats.phases[k];
+
+			if (ps->count == 0)
+				continue;
+			json_array_append_new(
+			    phases,
+			    json_pack("{s:o,s:I,s:I,s:I,s:I,s:b}", "phase", json_str(ps->phase),
+				      "count", (json_int_t)ps->count, "failures",
+				      (json_int_t)ps->failures, "p50_ns", (json_int_t)ps->p50_ns,
+				      "p95_ns", (json_int_t)ps->p95_ns, "slower", p[i].slower[k]));
+		}
+		period_label(p[i].start_ns, by, label, sizeof(label));
+		json_object_set_new(per, "period", json_string(label));
+		json_object_set_new(per, "start", json_time(p[i].start_ns));
+		json_object_set_new(per, "ops", json_integer((json_int_t)p[i].stats.ops));
+		json_object_set_new(per, "phases", phases);
+		json_array_append_new(a, per);
+	}
+	json_object_set_new(o, "by", json_string(by == LEDGER_TREND_WEEK ? "week" : "day"));
+	json_object_set_new(o, "periods", a);
+	return o;
+}
+
+static void trend_text(const struct ledger_trend_period *p, size_t n, enum ledger_trend_by by)
+{
+	char label[32], d50[32], d95[32];
+	size_t marked = 0;
+
+	if (n == 0) {
+		printf("no operations match\n");
+		return;
+	}
+	printf("%-10s %-16s %7s %9s %9s\n", by == LEDGER_TREND_WEEK ? "WEEK" : "DAY", "PHASE",
+	       "COUNT", "P50", "P95");
+	for (size_t i = 0; i < n; i++) {
+		bool first = true;
+
+		period_label(p[i].start_ns, by, label, sizeof(label));
+		for (uint32_t k = 0; k < p[i].stats.nphases && k < ELEMENTSOF(p[i].stats.phases);
+		     k++) {
+			const struct ledger_phase_stats *ps = &p[i].stats.phases[k];
+
+			if (ps->count == 0)
+				continue;
+			format_duration(ps->p50_ns, d50, sizeof(d50));
+			format_duration(ps->p95_ns, d95, sizeof(d95));
+			printf("%-10s %-16s %7" PRIu64 " %9s %9s", first ? label : "", ps->phase,
+			       ps->count, d50, d95);
+			if (p[i].slower[k]) {
+				out_paint(stdout, OUT_TONE_WARN, "  SLOWER");
+				marked++;
+			}
+			printf("\n");
+			first = false;
+		}
+	}
+	if (marked)
+		printf("\nSLOWER: the period's p50 is above the p95 of the same phase in the "
+		       "last earlier period\nthat ran it (each with at least %d samples).\n",
+		       LEDGER_TREND_MIN_SAMPLES);
+}
+
 static const struct option options[] = {
     {"last", required_argument, NULL, 'n'},
     {"since", required_argument, NULL, 's'},
@@ -95,12 +179,15 @@ static const struct option options[] = {
     {"scope", required_argument, NULL, 'S'},
     {"json", no_argument, NULL, 'J'},
     {"exact", no_argument, NULL, 'x'},
+    {"trend", no_argument, NULL, 't'},
+    {"by", required_argument, NULL, 'b'},
     {0},
 };
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	bool exact = false;
+	bool exact = false, trend = false, by_given = false;
+	enum ledger_trend_by by = LEDGER_TREND_DAY;
 	struct ledger_history_filter f = {.runtime = -1, .outcome = -1};
 	struct ledger_stats *s;
 	uint64_t last = 0;
@@ -136,6 +223,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		case 'x':
 			exact = true;
 			break;
+		case 't':
+			trend = true;
+			break;
+		case 'b':
+			if (streq(optarg, "day"))
+				by = LEDGER_TREND_DAY;
+			else if (streq(optarg, "week"))
+				by = LEDGER_TREND_WEEK;
+			else
+				return cmd_usage_error(&cmd_stats, "--by: '%s' is not day or week",
+						       optarg);
+			by_given = true;
+			break;
 		default:
 			return args_bad_option(&cmd_stats, argv, optind, optopt);
 		}
@@ -145,9 +245,25 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			  argv[optind]);
 		return SL_EUSAGE;
 	}
+	if (by_given && !trend)
+		return cmd_usage_error(&cmd_stats, "--by goes with --trend");
 	r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
 		return r;
+	if (trend) {
+		struct ledger_trend_period *p = NULL;
+		size_t n = 0;
+
+		r = ledger_stats_trend(ctx->lg, &f, (size_t)last, by, &p, &n);
+		if (r < 0)
+			reads_ledger_fail(&cmd_stats, ctx->lg, r, "cannot compute the trend", 0);
+		else if (out_settings.json)
+			out_json(trend_json(p, n, by));
+		else
+			trend_text(p, n, by);
+		free(p);
+		return r;
+	}
 
 	s = xcalloc(1, sizeof(*s));
 	/* every operation, unfiltered: the ledger's running histograms answer at once */
@@ -171,7 +287,7 @@ const struct cmd_entry cmd_stats = {
     .summary = "per-phase p50/p90/p99/max durations and success rate",
     .usage =
 	"usage: shiplog stats [--last N] [--since T] [--runtime R] [--scope SERVICE] [--exact]\n"
-	"                     [--json]\n"
+	"                     [--trend [--by day|week]] [--json]\n"
 	"\n"
 	"Duration statistics of each phase (precheck, publish, rollout, verify, public-verify,\n"
 	"and 'total' for whole operations) over the matching operations: how many ran, how\n"
@@ -186,6 +302,14 @@ const struct cmd_entry cmd_stats = {
 	"  --exact          exact percentiles over every operation (walks every event); without\n"
 	"                   a filter, stats reads the ledger's running histograms instead:\n"
 	"                   counts, failures, max and mean exact, p50/p90/p99 within 3.1%\n"
+	"  --trend          per day (UTC) or week (ISO, from Monday) of the operations' start: "
+	"each\n"
+	"                   phase's count, p50 and p95, and SLOWER where the p50 rose above the\n"
+	"                   p95 of the last earlier period that ran it (both with at least 3\n"
+	"                   samples); --json: {\"by\",\"periods\":[{\"period\",\"start\",\"ops\",\n"
+	"                   \"phases\":[{\"phase\",\"count\",\"failures\",\"p50_ns\",\"p95_ns\",\n"
+	"                   \"slower\"}]}]}\n"
+	"  --by day|week    the trend's period (default day)\n"
 	"  --json           "
 	"{\"ops\":..,\"outcomes\":{..},\"success_rate\":..,\"phases\":[{\"phase\","
 	"\n                   "
@@ -196,6 +320,7 @@ const struct cmd_entry cmd_stats = {
 	"  shiplog stats\n"
 	"  shiplog stats --last 50 --runtime native\n"
 	"  shiplog stats --since 7d --scope api --json\n"
+	"  shiplog stats --trend --by week --runtime native\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
