@@ -43,10 +43,11 @@ done
 install_packages build-essential cmake pkg-config git liblmdb-dev libmsgpack-dev libgit2-dev \
 	libsystemd-dev libcriterion-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
 	libsqlite3-dev sqlite3 lmdb-utils dbus-user-session systemd openssh-server docker.io \
-	docker-compose curl python3 clang clang-format zsh dpkg-dev file man-db bsdutils
+	docker-compose curl python3 clang clang-format zsh dpkg-dev file man-db bsdutils tmux
 say() { printf '[test] %s\n' "$*"; }
 # dpkg-dev (dpkg-shlibdeps) and file let cpack declare the .deb's dependencies; man-db renders
-# the installed man page (tests/package/deb.sh). bsdutils: script(1), the pseudo-terminal of
+# the installed man page, tmux gives the installed zsh completion a terminal
+# (tests/package/deb.sh). bsdutils: script(1), the pseudo-terminal of
 # tests/integration/test-progress.c.
 # The getting-started walkthrough (tests/docs) deploys a Node.js and a Python app: node and npm,
 # and python3 with venv. Installed from Debian only when missing (a machine may have its own

@@ -13,7 +13,8 @@
 #     installed shiplog runs there in a chroot (as root) with nothing but what the package
 #     declared: `shiplog --version`, and the dlopen'd libraries resolve.
 #  4. `man -l` renders the installed man page without warnings; the completion scripts load in
-#     bash and zsh; the unit templates are the repository's. `dpkg -r` removes it all.
+#     bash, and in an interactive zsh (tmux) the installed _shiplog completes on the first TAB;
+#     the unit templates are the repository's. `dpkg -r` removes it all.
 # Exit 77 (skipped, loudly) when a tool is missing; tools/test.sh installs them.
 set -euo pipefail
 
@@ -175,6 +176,33 @@ head -1 "$R/usr/share/zsh/vendor-completions/_shiplog" | grep -qx '#compdef ship
 	fail "the zsh completion does not start with #compdef shiplog"
 if command -v zsh >/dev/null; then
 	zsh -n "$R/usr/share/zsh/vendor-completions/_shiplog" || fail "zsh cannot parse _shiplog"
+fi
+# zsh, as a person gets it: an interactive zsh on a terminal (tmux) whose fpath holds the
+# installed vendor-completions; one TAB after "shiplog hist" must give "shiplog history".
+if command -v zsh >/dev/null && command -v tmux >/dev/null; then
+	Z="$T/zsh"
+	mkdir -p "$Z"
+	printf '%s\n' "fpath=('$R/usr/share/zsh/vendor-completions' \$fpath)" \
+		"PATH='$R/usr/bin':\$PATH" "autoload -U compinit && compinit -u -d '$Z/zcompdump'" \
+		"PS1='zsh> '" >"$Z/.zshrc"
+	sock="shiplog-deb-$$"
+	trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$T"' EXIT
+	tmux -L "$sock" new-session -d -s z -x 120 -y 20 "env ZDOTDIR='$Z' zsh -i"
+	pane() { tmux -L "$sock" capture-pane -t z -p; }
+	for _ in $(seq 150); do pane | grep -q '^zsh>' && break; sleep 0.2; done
+	tmux -L "$sock" send-keys -t z 'shiplog hist' Tab
+	line=
+	for _ in $(seq 150); do
+		line=$(pane | grep '^zsh>' | tail -1)
+		[[ $line != *"shiplog history"* ]] || break
+		sleep 0.2
+	done
+	tmux -L "$sock" kill-server 2>/dev/null || true
+	[[ $line == *"shiplog history"* ]] ||
+		fail "zsh did not complete 'shiplog hist' on the first TAB with the installed _shiplog: '$line'"
+	lap "zsh: the installed _shiplog completed 'shiplog hist' to 'shiplog history'"
+else
+	echo "[deb] SKIP: the interactive zsh check needs zsh and tmux (tools/test.sh installs them)" >&2
 fi
 for u in "$SRC"/units/*.service.in; do
 	cmp -s "$u" "$R/usr/share/shiplog/units/$(basename "$u")" ||

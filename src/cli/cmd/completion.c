@@ -101,6 +101,11 @@ static void zsh_script(FILE *f)
 	      "autoload -U +X bashcompinit && bashcompinit\n",
 	      f);
 	bash_script(f);
+	/* Installed in a $fpath directory, compinit autoloads this file as the function _shiplog
+	 * on the first TAB: the body only defines the real one, so that TAB must complete too. */
+	fputs("# autoloaded from $fpath (the #compdef line): complete this first TAB as well\n"
+	      "if [[ -n ${compstate[context]-} ]]; then _bash_complete -F _shiplog; fi\n",
+	      f);
 }
 
 /* One word per line: what the completion scripts offer for services, ops and commands. */
