@@ -632,6 +632,26 @@ Test(remote, read_commands_forward_over_ssh)
 		tl_run_release(&r);
 		tl_run_release(&local);
 	}
+	/* report -o FILE read on the server writes FILE here, on the laptop */
+	laptop(&s, &r, NULL, "report", "-o", "laptop-report.html", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "Execution mode: ssh to"), "%s", r.err);
+	cr_assert_str_eq(r.out, "");
+	tl_run_release(&r);
+	{
+		char *here = xasprintf("%s/laptop-report.html", s.dev);
+		char *there = xasprintf("%s/laptop-report.html", s.checkout);
+		char *page = tl_read(here);
+
+		cr_assert(page && strstr(page, "id=\"operations\"") && strstr(page, "</html>"),
+			  "no page at %s", here);
+		cr_assert_null(tl_read(there), "the server wrote -o FILE in its checkout");
+		cr_assert_eq(tl_sh("ls '%s' | grep -q '\\.tmp\\.'", s.dev), 1,
+			     "a temporary file was left");
+		free(page);
+		free(here);
+		free(there);
+	}
 	laptop(&s, &r, NULL, "history", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.err, "Execution mode: ssh to"), "%s", r.err);

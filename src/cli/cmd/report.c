@@ -4,9 +4,12 @@
  * decoded and fed to the aggregate (output/report.c); the current state is the newest snapshot
  * plus its tail. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ledger/ledger.h>
 
@@ -23,6 +26,52 @@ static const struct option options[] = {
     {"output", required_argument, NULL, 'o'},
     {0},
 };
+
+/* cmd_ready() for -o FILE: FILE is on this machine even when the read runs on the server over
+ * ssh. The forwarded command is sent without -o, and its standard output (the page) goes into
+ * a temporary file beside FILE, renamed over it when the remote run succeeded. Returns like
+ * cmd_ready(): CMD_RUN_HERE to build the page here (nothing was written), or the result of the
+ * forwarded run. */
+static int ready_to_file(struct cmd_ctx *ctx, const char *path, const char *since_text)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+	char *fargv[] = {"report", since_text ? "--since" : NULL, (char *)since_text, NULL};
+	int argc = ctx->cmd_argc, fd, saved, r;
+	char **argv = ctx->cmd_argv;
+
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		log_error("report: cannot write '%s': %s; check that its directory exists and is "
+			  "writable",
+			  path, strerror(-r));
+		return r == -ENOENT || r == -EACCES || r == -ENOTDIR || r == -EROFS ? SL_EENV : r;
+	}
+	ctx->cmd_argc = since_text ? 3 : 1;
+	ctx->cmd_argv = fargv;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+		r = -errno;
+		log_error("report: cannot redirect standard output: %s", strerror(-r));
+	} else {
+		r = cmd_ready(ctx);
+		fflush(stdout);
+		dup2(saved, STDOUT_FILENO);
+	}
+	if (saved >= 0)
+		close(saved);
+	ctx->cmd_argc = argc;
+	ctx->cmd_argv = argv;
+	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)) {
+		r = -errno;
+		log_error("report: cannot write '%s': %s", path, strerror(-r));
+	}
+	close(fd);
+	if (r != 0)
+		unlink(tmp);
+	return r;
+}
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -52,7 +101,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error(&cmd_report, "unexpected argument '%s'", argv[optind]);
-	r = cmd_ready(ctx);
+	/* a read forwards over ssh only from a config and without --ledger (cmd_ready) */
+	if (path && ctx->cfg && !ctx->ledger_opt && !ctx->forwarded_from)
+		r = ready_to_file(ctx, path, since_text);
+	else
+		r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
 		return r;
 
@@ -123,8 +176,8 @@ const struct cmd_entry cmd_report = {
 	"  --since T          only operations from T on (RFC 3339 or an age: 90m, 2h, 7d); the\n"
 	"                     current state and the quarantine are always the newest\n"
 	"  -o, --output FILE  write FILE atomically (a temporary file renamed over it), mode\n"
-	"                     0644; default: standard output. Forwarded over ssh, FILE is on\n"
-	"                     the server: redirect standard output instead\n"
+	"                     0644; default: standard output. FILE is on this machine also\n"
+	"                     when the report is read on the server over ssh\n"
 	"\n"
 	"Examples:\n"
 	"  shiplog report -o report.html\n"
