@@ -348,6 +348,7 @@ void config_free(struct config *cfg)
 	free(cfg->git.main_branch);
 	free(cfg->git.remote);
 	strv_free(&cfg->git.remote_candidates);
+	strv_free(&cfg->soak.error_patterns);
 	strv_free(&cfg->native.build);
 	strv_free(&cfg->native.build_when_changed);
 	free(cfg->native.env_file);
@@ -381,6 +382,8 @@ static void config_defaults(struct config *c)
 	c->policy.settle_ns = 3000000000LL;
 	c->policy.baseline_ops = 50;
 	c->policy.health_timeout_ns = 60000000000LL;
+	c->soak.log_lines = 20;
+	strv_push(&c->soak.error_patterns, SOAK_DEFAULT_ERROR_PATTERN);
 }
 
 /* Whole-file checks and derived defaults, after every line was read. */

@@ -131,7 +131,22 @@ struct config {
 		uint32_t baseline_ops; /* comparable operations the ETA and the slow-phase check
 					* read (default 50) */
 	} policy;
+
+	struct {
+		/* the verdict of `soak report`: a service fails when it goes over one */
+		unsigned max_restarts;		/* default 0 */
+		unsigned max_not_active;	/* samples not active; default 0 */
+		unsigned max_error_lines;	/* default 0 */
+		unsigned max_memory_growth_pct; /* last sample over the first, percent; 0 = off */
+		struct strv error_patterns;	/* POSIX EREs; a line matching one is an error line
+						 * (besides journal priority err or worse) */
+		unsigned log_lines;		/* lines shown per service; default 20 */
+	} soak;
 };
+
+/* The default [soak] error_pattern (when none is given). */
+#define SOAK_DEFAULT_ERROR_PATTERN                                                                 \
+	"(^|[^[:alnum:]_])(ERROR|FATAL|PANIC|CRITICAL|Traceback)([^[:alnum:]_]|$)"
 
 /* Walks up from start_dir looking for shiplog.conf, like git finds .git. *path is malloc'd.
  * -ENOENT when none is found. */

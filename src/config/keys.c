@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +25,7 @@ const char *const section_label[SEC__COUNT] = {
     [SEC_PUBLIC] = "public",
     [SEC_POLICY] = "policy",
     [SEC_HOOKS] = "hooks",
+    [SEC_SOAK] = "soak",
 };
 
 const struct key_def keys[K__COUNT] = {
@@ -74,6 +76,12 @@ const struct key_def keys[K__COUNT] = {
     [K_POLICY_SETTLE] = {SEC_POLICY, "settle", KT_SINGLE},
     [K_POLICY_HEALTH_TIMEOUT] = {SEC_POLICY, "health_timeout", KT_SINGLE},
     [K_POLICY_BASELINE_OPS] = {SEC_POLICY, "baseline_ops", KT_SINGLE},
+    [K_SOAK_MAX_RESTARTS] = {SEC_SOAK, "max_restarts", KT_SINGLE},
+    [K_SOAK_MAX_NOT_ACTIVE] = {SEC_SOAK, "max_not_active", KT_SINGLE},
+    [K_SOAK_MAX_ERROR_LINES] = {SEC_SOAK, "max_error_lines", KT_SINGLE},
+    [K_SOAK_MAX_MEMORY_GROWTH] = {SEC_SOAK, "max_memory_growth", KT_SINGLE},
+    [K_SOAK_ERROR_PATTERN] = {SEC_SOAK, "error_pattern", KT_LIST},
+    [K_SOAK_LOG_LINES] = {SEC_SOAK, "log_lines", KT_SINGLE},
 };
 
 void unknown_key(struct parse *p, const char *name)
@@ -507,8 +515,97 @@ static void policy_value(struct parse *p, enum key k, const char *name, const ch
 	}
 }
 
+/* A count: digits only, at most 1000000. */
+static bool count_value(const char *v, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!isdigit((unsigned char)v[0]))
+		return false;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*end || errno || n > 1000000)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
+/* The [soak] keys: the thresholds of a soak's verdict and what its report shows. */
+static void soak_value(struct parse *p, enum key k, const char *name, const char *v)
+{
+	struct config *c = p->cfg;
+	unsigned n;
+
+	switch (k) {
+	case K_SOAK_MAX_RESTARTS:
+	case K_SOAK_MAX_NOT_ACTIVE:
+	case K_SOAK_MAX_ERROR_LINES:
+	case K_SOAK_LOG_LINES:
+		if (!count_value(v, &n)) {
+			key_fail(p, name, "'%s' is not a count; write e.g. 0 or 5", v);
+			break;
+		}
+		if (k == K_SOAK_MAX_RESTARTS)
+			c->soak.max_restarts = n;
+		else if (k == K_SOAK_MAX_NOT_ACTIVE)
+			c->soak.max_not_active = n;
+		else if (k == K_SOAK_MAX_ERROR_LINES)
+			c->soak.max_error_lines = n;
+		else
+			c->soak.log_lines = n;
+		break;
+	case K_SOAK_MAX_MEMORY_GROWTH: {
+		size_t len = strlen(v);
+		char num[16];
+
+		if (streq(v, "off")) {
+			c->soak.max_memory_growth_pct = 0;
+			break;
+		}
+		if (len < 2 || len > sizeof(num) || v[len - 1] != '%') {
+			key_fail(p, name, "'%s' is not a percentage; write e.g. 50%% or off", v);
+			break;
+		}
+		memcpy(num, v, len - 1);
+		num[len - 1] = '\0';
+		if (!count_value(num, &n) || n == 0)
+			key_fail(p, name, "'%s' is not a percentage; write e.g. 50%% or off", v);
+		else
+			c->soak.max_memory_growth_pct = n;
+		break;
+	}
+	case K_SOAK_ERROR_PATTERN: {
+		regex_t re;
+		int rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char why[128];
+			regerror(rc, &re, why, sizeof(why));
+			key_fail(p, name,
+				 "'%s' is not a POSIX extended regular expression (%s); write e.g. "
+				 "panic|FATAL",
+				 v, why);
+			break;
+		}
+		regfree(&re);
+		if (!p->soak_patterns_given) {
+			strv_free(&c->soak.error_patterns);
+			p->soak_patterns_given = true;
+		}
+		strv_push(&c->soak.error_patterns, v);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 void key_value(struct parse *p, enum key k, const char *name, const char *v)
 {
+	if (keys[k].sec == SEC_SOAK) {
+		soak_value(p, k, name, v);
+		return;
+	}
 	switch (keys[k].sec) {
 	case SEC_PROJECT:
 		/* name: it names the ledger directory: a plain file name, never "." or ".." */

@@ -20,6 +20,7 @@ enum section {
 	SEC_PUBLIC,
 	SEC_POLICY,
 	SEC_HOOKS,
+	SEC_SOAK,
 	SEC__COUNT,
 };
 
@@ -71,6 +72,12 @@ enum key {
 	K_POLICY_SETTLE,
 	K_POLICY_HEALTH_TIMEOUT,
 	K_POLICY_BASELINE_OPS,
+	K_SOAK_MAX_RESTARTS,
+	K_SOAK_MAX_NOT_ACTIVE,
+	K_SOAK_MAX_ERROR_LINES,
+	K_SOAK_MAX_MEMORY_GROWTH,
+	K_SOAK_ERROR_PATTERN,
+	K_SOAK_LOG_LINES,
 	K__COUNT,
 };
 
@@ -104,7 +111,7 @@ struct parse {
 
 	unsigned seen[K__COUNT];	/* line of the first occurrence, 0 = not yet */
 	unsigned (*svc_seen)[K__COUNT]; /* per service, same */
-	bool candidates_given, edge_roles_given;
+	bool candidates_given, edge_roles_given, soak_patterns_given;
 
 	char *err;
 	size_t errlen;

@@ -677,6 +677,74 @@ int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t de
 	return bus_run_jobs(b, jobs, n, deadline_ns, "StopUnit");
 }
 
+int bus_start_transient(struct bus *b, const struct transient_spec *t)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(b->bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+					   "StartTransientUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", t->unit, "fail");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s",
+					  t->description ? t->description : t->unit, "Type", "s",
+					  "exec", "Restart", "s", "on-failure", "RestartUSec", "t",
+					  (uint64_t)1000000, "CollectMode", "s",
+					  "inactive-or-failed");
+	if (r >= 0 && t->cwd)
+		r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", t->cwd);
+	if (r >= 0 && t->runtime_max_us)
+		r = sd_bus_message_append(m, "(sv)", "RuntimeMaxUSec", "t", t->runtime_max_us);
+	if (r >= 0 && t->env && t->env[0]) {
+		r = sd_bus_message_open_container(m, 'r', "sv");
+		if (r >= 0)
+			r = sd_bus_message_append(m, "s", "Environment");
+		if (r >= 0)
+			r = sd_bus_message_open_container(m, 'v', "as");
+		if (r >= 0)
+			r = sd_bus_message_append_strv(m, (char **)t->env);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
+	/* ExecStart: a(sasb), one command: path, argv, ignore-failure */
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'r', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "ExecStart");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sasb)");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'r', "sasb");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", t->argv[0]);
+	if (r >= 0)
+		r = sd_bus_message_append_strv(m, (char **)t->argv);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "b", 0);
+	for (int i = 0; r >= 0 && i < 5; i++)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+	if (r < 0)
+		return bus_fail(b, r, NULL, "cannot build the StartTransientUnit call");
+	r = sd_bus_call(b->bus, m, 0, &err, &reply);
+	if (r < 0) {
+		if (sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists"))
+			r = -EEXIST;
+		return bus_fail(b, r, &err, "cannot start the transient unit '%s'", t->unit);
+	}
+	return 0;
+}
+
 int bus_enable_units(struct bus *b, char *const *units, size_t n)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;

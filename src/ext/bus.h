@@ -73,6 +73,22 @@ int bus_restart_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t
 /* Stops units the same way (for take-over and rollback of a service that did not run before). */
 int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns);
 
+/* A transient service the manager runs and supervises (StartTransientUnit, mode "fail"): argv
+ * (NULL-terminated; argv[0] an absolute path) with env ("K=V", NULL-terminated, may be NULL)
+ * added to the manager's environment, in cwd; restarted after a failure (Restart=on-failure,
+ * 1 s apart) and collected when it ends (CollectMode=inactive-or-failed); killed after
+ * runtime_max_us (0: never). Returns once the start job is queued; -EEXIST (bus_errmsg says so)
+ * when a unit of that name is loaded already. */
+struct transient_spec {
+	const char *unit; /* "name.service" */
+	const char *description;
+	char *const *argv;
+	char *const *env;
+	const char *cwd;
+	uint64_t runtime_max_us;
+};
+int bus_start_transient(struct bus *b, const struct transient_spec *t);
+
 /* EnableUnitFiles(units, runtime=false, force=true) then a reload; nothing is started. */
 int bus_enable_units(struct bus *b, char *const *units, size_t n);
 

@@ -384,8 +384,15 @@ static void container_from_json(json_t *j, struct compose_container *ct)
 		ct->restarting = json_is_true(json_object_get(state, "Restarting"));
 		ct->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
 		copy_json_str(state, "StartedAt", ct->started_at, sizeof(ct->started_at));
+		{
+			json_int_t pid = json_integer_value(json_object_get(state, "Pid"));
+			ct->pid = pid > 0 && pid <= INT32_MAX ? (uint32_t)pid : 0;
+		}
 	}
-	ct->restart_count = (uint32_t)json_integer_value(json_object_get(j, "RestartCount"));
+	{
+		json_int_t n = json_integer_value(json_object_get(j, "RestartCount"));
+		ct->restart_count = n > 0 && n <= INT32_MAX ? (uint32_t)n : 0;
+	}
 	if (health && json_is_object(health))
 		copy_json_str(health, "Status", ct->health, sizeof(ct->health));
 }
@@ -482,6 +489,89 @@ int compose_containers(struct compose *c, bool record, struct compose_container 
 	strv_free(&ids);
 	*out = cts;
 	*n = k;
+	return 0;
+}
+
+bool compose_parse_mem_usage(const char *text, uint64_t *bytes)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {{"B", 1},
+		     {"KiB", 1024.0},
+		     {"MiB", 1048576.0},
+		     {"GiB", 1073741824.0},
+		     {"TiB", 1099511627776.0},
+		     {"kB", 1e3},
+		     {"KB", 1e3},
+		     {"MB", 1e6},
+		     {"GB", 1e9},
+		     {"TB", 1e12}};
+	char *end;
+	double v;
+	size_t ulen;
+
+	if (!text)
+		return false;
+	while (*text == ' ')
+		text++;
+	if (!(*text >= '0' && *text <= '9'))
+		return false;
+	v = strtod(text, &end);
+	if (end == text || !(v >= 0) || v > 1e18)
+		return false;
+	ulen = strcspn(end, " /");
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].unit) == ulen && strncmp(end, units[i].unit, ulen) == 0) {
+			double b = v * units[i].mult;
+			if (b > 1.8e19)
+				return false;
+			*bytes = (uint64_t)b;
+			return true;
+		}
+	return false;
+}
+
+int compose_memory(struct compose *c, char *const *ids, size_t n, uint64_t *mem)
+{
+	struct spawn_result res = {0};
+	struct strv v = {0};
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		mem[i] = UINT64_MAX;
+	if (!n)
+		return 0;
+	strv_push(&v, c->docker);
+	strv_push(&v, "stats");
+	strv_push(&v, "--no-stream");
+	strv_push(&v, "--no-trunc");
+	strv_push(&v, "--format");
+	strv_push(&v, "{{.ID}}\t{{.MemUsage}}");
+	for (size_t i = 0; i < n; i++)
+		strv_push(&v, ids[i]);
+	r = probe(c, "docker", v.v, false, false, &res);
+	strv_free(&v);
+	if (r < 0) {
+		spawn_result_release(&res);
+		return r;
+	}
+	/* every line is hostile: "ID<TAB>USAGE / LIMIT", anything else is skipped */
+	for (char *save = NULL, *l = strtok_r(res.output ? res.output : (char *)"", "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(l, '\t');
+		uint64_t b;
+
+		if (!tab || tab == l)
+			continue;
+		*tab = '\0';
+		if (!compose_parse_mem_usage(tab + 1, &b))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (ids[i][0] && (str_startswith(l, ids[i]) || str_startswith(ids[i], l)))
+				mem[i] = b;
+	}
+	spawn_result_release(&res);
 	return 0;
 }
 
@@ -631,6 +721,68 @@ int compose_logs(struct compose *c, const char *service, const struct compose_lo
 		}
 		spawn_result_release(&res);
 		strv_free(&v);
+	}
+	free(cts);
+	return r;
+}
+
+int compose_logs_lines(struct compose *c, const char *service, int64_t since_ns, int64_t until_ns,
+		       struct strv *lines, char *err, size_t errlen)
+{
+	struct compose_container *cts = NULL;
+	size_t n = 0, k = 0;
+	int r;
+
+	r = compose_containers(c, false, &cts, &n);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot list the containers of compose project '%s' (docker ps)",
+			 c->project);
+		return SL_EENV;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (streq(cts[i].service, service))
+			cts[k++] = cts[i];
+	for (size_t i = 1; i < k; i++)
+		for (size_t j = i; j > 0 && strcmp(cts[j - 1].started_at, cts[j].started_at) > 0;
+		     j--) {
+			struct compose_container t = cts[j];
+			cts[j] = cts[j - 1];
+			cts[j - 1] = t;
+		}
+	for (size_t i = 0; i < k && r == 0; i++) {
+		char since[48], until[48];
+		struct spawn_result res = {0};
+		struct strv v = {0};
+
+		strv_push(&v, c->docker);
+		strv_push(&v, "logs");
+		strv_push(&v, "--timestamps");
+		if (since_ns) {
+			unix_time_arg(since_ns, since, sizeof(since));
+			strv_push(&v, "--since");
+			strv_push(&v, since);
+		}
+		if (until_ns) {
+			unix_time_arg(until_ns, until, sizeof(until));
+			strv_push(&v, "--until");
+			strv_push(&v, until);
+		}
+		strv_push(&v, cts[i].id);
+		r = probe(c, "docker", v.v, false, false, &res);
+		strv_free(&v);
+		if (r < 0 || res.exit_code != 0) {
+			snprintf(err, errlen, "docker logs %.12s failed (%s)", cts[i].id,
+				 r < 0 ? strerror(-r) : "non-zero exit");
+			spawn_result_release(&res);
+			r = SL_EENV;
+			break;
+		}
+		for (char *save = NULL,
+			  *l = strtok_r(res.output ? res.output : (char *)"", "\n", &save);
+		     l; l = strtok_r(NULL, "\n", &save))
+			strv_push(lines, l);
+		spawn_result_release(&res);
 	}
 	free(cts);
 	return r;

@@ -61,6 +61,7 @@ struct compose_container {
 	char image_id[COMPOSE_ID_MAX]; /* sha256:... */
 	char image[160];	       /* Config.Image: the tag it was created from */
 	char started_at[48];
+	uint32_t pid; /* State.Pid, 0 when not running */
 };
 
 /* Finds the client and compose, checks that the engine answers. checkout + workdir name the
@@ -102,6 +103,14 @@ int compose_containers(struct compose *c, bool record, struct compose_container 
  * container that vanished gets status "missing". */
 int compose_inspect(struct compose *c, char *const *ids, size_t n, struct compose_container *out);
 
+/* Memory use of running containers from one `docker stats --no-stream` (polling: not
+ * recorded): mem[i] for ids[i] in bytes, UINT64_MAX when docker did not say. */
+int compose_memory(struct compose *c, char *const *ids, size_t n, uint64_t *mem);
+
+/* "1.523MiB / 23.4GiB" (docker stats' MemUsage) -> bytes of the first figure; false when the
+ * text is not that. */
+bool compose_parse_mem_usage(const char *text, uint64_t *bytes);
+
 /* Whether each image reference exists locally: exists[i] for refs[i]. One recorded command. */
 int compose_images_exist(struct compose *c, const char *const *refs, size_t n, bool *exists);
 
@@ -121,5 +130,12 @@ struct compose_logs_opts {
 };
 int compose_logs(struct compose *c, const char *service, const struct compose_logs_opts *o,
 		 char *err, size_t errlen);
+
+/* The lines every container of compose service `service` wrote from since_ns to until_ns
+ * (`docker logs --timestamps --since S --until U ID`, argv, oldest container first; polling: not
+ * recorded), raw as docker gave them (hostile: escape before showing), appended to *lines.
+ * SL_EENV with err when docker fails; 0 with no lines when the service has no container. */
+int compose_logs_lines(struct compose *c, const char *service, int64_t since_ns, int64_t until_ns,
+		       struct strv *lines, char *err, size_t errlen);
 
 #endif

@@ -181,6 +181,52 @@ int journal_lines(const struct journal_query *q, struct strv *lines, char *err, 
 	return 0;
 }
 
+int journal_scan(const struct journal_query *q,
+		 int (*fn)(void *ud, uint64_t t_us, int priority, const char *line), void *ud,
+		 char *err, size_t errlen)
+{
+	_cleanup_journal_ sd_journal *j = NULL;
+	int r;
+
+	r = journal_open_matched(&j, q, err, errlen);
+	if (r < 0)
+		return r;
+	r = q->since_us ? sd_journal_seek_realtime_usec(j, q->since_us) : sd_journal_seek_head(j);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot seek in the journal: %s", strerror(-r));
+		return r;
+	}
+	while ((r = sd_journal_next(j)) > 0) {
+		char prio[8], when[32];
+		uint64_t t = 0;
+		struct buf b = {0};
+		time_t secs;
+		struct tm tm;
+		int p, stop;
+
+		if (sd_journal_get_realtime_usec(j, &t) < 0 || t < q->since_us)
+			continue;
+		if (q->until_us && t > q->until_us)
+			break;
+		entry_field(j, "PRIORITY", prio, sizeof(prio));
+		p = prio[0] >= '0' && prio[0] <= '7' && !prio[1] ? prio[0] - '0' : 6;
+		secs = (time_t)(t / 1000000);
+		gmtime_r(&secs, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		buf_printf(&b, "%s ", when);
+		entry_message(j, &b, JOURNAL_LINE_MAX);
+		stop = fn(ud, t, p, b.data ? b.data : "");
+		buf_free(&b);
+		if (stop)
+			return 0;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the journal: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int print_entry(sd_journal *j, const struct journal_query *q, FILE *out)
 {
 	char pid[16], ident[64], when[40];

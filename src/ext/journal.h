@@ -35,6 +35,14 @@ bool journal_available(char *why, size_t whylen);
  * since_us, the invocation's start. */
 int journal_lines(const struct journal_query *q, struct strv *lines, char *err, size_t errlen);
 
+/* Calls fn for each of the unit's entries from since_us to until_us (q->max_lines and
+ * q->invocation_id are not used), oldest first: its realtime µs, its PRIORITY (0 emerg .. 7
+ * debug; 6 when it has none) and its "HH:MM:SS message" (control bytes escaped, cut at 240
+ * bytes). fn returns 0 to go on. */
+int journal_scan(const struct journal_query *q,
+		 int (*fn)(void *ud, uint64_t t_us, int priority, const char *line), void *ud,
+		 char *err, size_t errlen);
+
 /* Prints the unit's lines to out as "2026-12-01T15:00:00.123Z unit[pid]: message"; with follow,
  * keeps printing new lines until interrupted (*stop becomes true). */
 int journal_print(const struct journal_query *q, FILE *out, bool follow, volatile const int *stop,

@@ -845,3 +845,35 @@ Test(config, hooks_and_service_environment)
 	expect_error(&f, 6, "hooks", "after_verify");
 	fx_release(&f);
 }
+
+/* [soak]: the verdict's thresholds, checked like every key; error_pattern replaces the default
+ * and must compile. */
+Test(config, soak_thresholds_and_patterns)
+{
+	struct fx f = {0};
+
+	fx_load(&f, MINIMAL);
+	cr_assert_eq(f.r, 0, "%s", f.err);
+	cr_assert_eq(f.cfg->soak.max_restarts, 0);
+	cr_assert_eq(f.cfg->soak.max_memory_growth_pct, 0);
+	cr_assert_eq(f.cfg->soak.log_lines, 20);
+	cr_assert_eq(f.cfg->soak.error_patterns.n, 1);
+	fx_load(&f, MINIMAL "[soak]\nmax_restarts = 2\nmax_not_active = 1\nmax_error_lines = 3\n"
+			    "max_memory_growth = 50%\nerror_pattern = crash(ed|ing)\n"
+			    "error_pattern = panic\nlog_lines = 5\n");
+	cr_assert_eq(f.r, 0, "%s", f.err);
+	cr_assert_eq(f.cfg->soak.max_restarts, 2);
+	cr_assert_eq(f.cfg->soak.max_not_active, 1);
+	cr_assert_eq(f.cfg->soak.max_error_lines, 3);
+	cr_assert_eq(f.cfg->soak.max_memory_growth_pct, 50);
+	cr_assert_eq(f.cfg->soak.log_lines, 5);
+	cr_assert_eq(f.cfg->soak.error_patterns.n, 2);
+	cr_assert_str_eq(f.cfg->soak.error_patterns.v[0], "crash(ed|ing)");
+	fx_load(&f, MINIMAL "[soak]\nmax_restarts = many\n");
+	expect_error(&f, 6, "soak", "max_restarts");
+	fx_load(&f, MINIMAL "[soak]\nmax_memory_growth = 50\n");
+	expect_error(&f, 6, "soak", "max_memory_growth");
+	fx_load(&f, MINIMAL "[soak]\nerror_pattern = (unclosed\n");
+	expect_error(&f, 6, "soak", "error_pattern");
+	fx_release(&f);
+}

@@ -81,3 +81,25 @@ Test(compose, probes_are_told_to_the_observer_and_argv_is_built)
 	tl_rmrf(dir);
 	free(dir);
 }
+
+/* docker stats' MemUsage is read defensively: units from B to TiB, anything else refused. */
+Test(compose, mem_usage_parses_docker_stats_figures_and_refuses_the_rest)
+{
+	uint64_t b = 0;
+
+	cr_assert(compose_parse_mem_usage("1.5MiB / 23.44GiB", &b));
+	cr_assert_eq(b, 1572864);
+	cr_assert(compose_parse_mem_usage("812KiB / 1GiB", &b));
+	cr_assert_eq(b, 812 * 1024);
+	cr_assert(compose_parse_mem_usage("0B / 0B", &b));
+	cr_assert_eq(b, 0);
+	cr_assert(compose_parse_mem_usage("2GB / 4GB", &b));
+	cr_assert_eq(b, 2000000000ull);
+	cr_assert_not(compose_parse_mem_usage("-- / --", &b));
+	cr_assert_not(compose_parse_mem_usage("", &b));
+	cr_assert_not(compose_parse_mem_usage("-1MiB / 1GiB", &b));
+	cr_assert_not(compose_parse_mem_usage("1e300GiB / 1GiB", &b));
+	cr_assert_not(compose_parse_mem_usage("12XB / 1GiB", &b));
+	cr_assert_not(compose_parse_mem_usage("nan / 1GiB", &b));
+	cr_assert_not(compose_parse_mem_usage(NULL, &b));
+}
