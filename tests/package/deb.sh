@@ -123,11 +123,7 @@ mkdir -p "$R/usr/bin" "$R/usr/sbin" "$R/usr/lib" "$R/usr/lib64"
 for l in bin lib lib64 sbin; do
 	ln -s "usr/$l" "$R/$l"
 done
-for p in "${!seen[@]}"; do
-	dpkg-query -s "$p" >>"$R/var/lib/dpkg/status"
-	echo >>"$R/var/lib/dpkg/status"
-done
-# shellcheck disable=SC2086 # package names
+dpkg-query -s "${!seen[@]}" >"$R/var/lib/dpkg/status"
 dpkg-query -L "${!seen[@]}" | sort -u | while read -r f; do
 	[ -z "$f" ] || [ "$f" = /. ] || { [ -d "$f" ] && [ ! -L "$f" ]; } || [ ! -e "$f" ] || echo "${f#/}"
 done >"$T/closure.files"
