@@ -194,12 +194,23 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* A path that leaves without ending its operation's line (an early return, exit()) must not
+ * leave the line on the terminal nor the thread running. */
+static void end_all(void)
+{
+	while (depth > 0)
+		progress_end();
+}
+
 void progress_begin(const char *kind, const struct progress_expect *e)
 {
+	static bool atexit_set;
 	struct line *l;
 
 	if (!progress_wanted() || depth >= DEPTH)
 		return;
+	if (!atexit_set)
+		atexit_set = atexit(end_all) == 0;
 	fflush(stdout);
 	fflush(stderr);
 	pthread_mutex_lock(&mu);
