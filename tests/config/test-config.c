@@ -80,6 +80,7 @@ Test(config, minimal_defaults)
 	cr_assert_eq(f.cfg->target.local_exec, LOCAL_EXEC_AUTO);
 	cr_assert_eq(f.cfg->target.layout, LAYOUT_IN_PLACE);
 	cr_assert_eq(f.cfg->target.keep_releases, 5);
+	cr_assert_eq(f.cfg->policy.baseline_ops, 50);
 	cr_assert_eq(f.cfg->target.allow_untracked.n, 0);
 	cr_assert_str_eq(f.cfg->git.main_branch, "main");
 	cr_assert_str_eq(f.cfg->git.remote, "auto");
@@ -175,7 +176,8 @@ Test(config, every_key_accepted)
 		    "edge_roles = worker\n"
 		    "on_failure = stop\n"
 		    "settle = 500ms\n"
-		    "health_timeout = 2m\n");
+		    "health_timeout = 2m\n"
+		    "baseline_ops = 20\n");
 	cr_assert_eq(f.r, 0, "%s", f.err);
 	ledger = xasprintf("%s/.local/state/shiplog/islandflow", home);
 	key = xasprintf("%s/.ssh/delta_ed25519", home);
@@ -189,6 +191,7 @@ Test(config, every_key_accepted)
 	cr_assert_str_eq(f.cfg->target.ledger, ledger);
 	cr_assert_eq(f.cfg->target.layout, LAYOUT_RELEASES);
 	cr_assert_eq(f.cfg->target.keep_releases, 7);
+	cr_assert_eq(f.cfg->policy.baseline_ops, 20);
 	cr_assert_str_eq(f.cfg->git.main_branch, "trunk");
 	cr_assert_str_eq(f.cfg->git.remote, "forgejo");
 	cr_assert_eq(f.cfg->git.remote_candidates.n, 3, "the first line replaces the default");
@@ -307,6 +310,9 @@ static const struct bad {
     {"target", "keep_releases", "0"},
     {"target", "keep_releases", "five"},
     {"target", "keep_releases", "-1"},
+    {"policy", "baseline_ops", "0"},
+    {"policy", "baseline_ops", "many"},
+    {"policy", "baseline_ops", "1000001"},
     {"target", "checkout", ""},
     {"target", "allow_untracked", ""},
     {"git", "main_branch", "-x"},
