@@ -190,7 +190,7 @@ static const struct ledger_field f_phase_slow[] = {
 #define REQUEST_TEXT(verb, R)                                                                      \
 	"{" R "kind} " verb "[ {" R "mode}][ '{" R "ref!" R "mode}'] on {" R "runtime}: {" R       \
 	"prev_commit:short} -> {" R "commit:short}, services {" R "services:all}[, flags {" R      \
-	"flags}][, reverts op {" R "reverts}][ ({" R "reason})][, {" R "exec_mode}][, pid {" R     \
+	"flags}][, reverts op {" R "reverts:op}][ ({" R "reason})][, {" R "exec_mode}][, pid {" R  \
 	"pid}]"
 
 #define ROW(t, n, f, req, fn, text)                                                                \
@@ -204,7 +204,8 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
 	"{request.kind?" REQUEST_TEXT("refused",
 				      "request.") "; |refused: }guard {guard:dash}: {reason}"),
     ROW(LEDGER_EV_OP_FINISHED, "op.finished", f_op_finished, "o", reduce_op_finished,
-	"finished: {outcome} in {duration_ns:dur}[, rolled back by op {rollback_op}][: {error}]"),
+	"finished: {outcome} in {duration_ns:dur}[, rolled back by op {rollback_op:op}][: "
+	"{error}]"),
     ROW(LEDGER_EV_PHASE_STARTED, "phase.started", f_phase_started, "n", reduce_phase_started,
 	"== {phase} =="),
     ROW(LEDGER_EV_PHASE_FINISHED, "phase.finished", f_phase_finished, "n", reduce_phase_finished,

@@ -62,7 +62,7 @@ static uint64_t newest_op(struct ledger *lg)
 	uint64_t op = 0;
 
 	if (ledger_history(lg, &f, 1, &rows, &n) == 0 && n > 0)
-		op = rows[0].op;
+		op = rows[0].number;
 	for (size_t i = 0; i < n; i++)
 		ledger_op_summary_release(&rows[i]);
 	free(rows);
@@ -113,28 +113,27 @@ int point_resolve(struct ledger *lg, const struct point *p, enum point_number nu
 	case POINT_NUMBER:
 		if (number == POINT_NUMBER_SEQ)
 			break;
-		r = p->n <= at->last ? resolve_op(lg, p->n, at) : 0;
-		if (r < 0) {
-			snprintf(err, errlen, "cannot read the operation");
-			return r;
+		/* an operation by its number (1, 2, 3 ...); seq:N names an event */
+		{
+			uint64_t op = 0;
+
+			r = p->n ? ledger_op_by_number(lg, p->n, &op) : LEDGER_ENOTFOUND;
+			if (r == 0)
+				r = resolve_op(lg, op, at);
+			if (r == 1)
+				at->number = p->n;
 		}
 		if (r == 1)
 			return 0;
-		if (number == POINT_NUMBER_OP) {
-			snprintf(err, errlen,
-				 "no operation %" PRIu64 " in this ledger (newest is %" PRIu64
-				 "); see 'shiplog history'",
-				 p->n, newest_op(lg));
-			return -ERANGE;
+		if (r < 0 && r != LEDGER_ENOTFOUND) {
+			snprintf(err, errlen, "cannot read the operation");
+			return r;
 		}
-		if (p->n > at->last) {
-			snprintf(err, errlen,
-				 "no operation or event %" PRIu64
-				 " in this ledger (newest is %" PRIu64 ")",
-				 p->n, at->last);
-			return -ERANGE;
-		}
-		break;
+		snprintf(err, errlen,
+			 "no operation %" PRIu64 " in this ledger (newest is %" PRIu64
+			 "); see 'shiplog history', or write seq:%" PRIu64 " for event %" PRIu64,
+			 p->n, newest_op(lg), p->n, p->n);
+		return -ERANGE;
 	case POINT_SEQ:
 		break;
 	}

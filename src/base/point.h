@@ -3,8 +3,9 @@
  * (`state --at`, `diff A B`, `rollback --to`):
  *   now      the newest event
  *   seq:N    the state after event N (0 = the empty ledger)
- *   N        a bare number: an operation id or a sequence; which, the command says (enum
- *            point_number), since `state --at 41` and `diff 41 42` mean different things
+ *   N        a bare number: an operation number (1, 2, 3 ... as `history` shows them), the
+ *            state after its last event; only `state --at` reads it as a sequence (enum
+ *            point_number), as it always has
  *   TIME     RFC 3339 (2026-11-27T08:00:00Z) or an age (90m, 2h, 3d): the state after the last
  *            event before it
  * Parsing needs nothing but the text; resolving reads the ledger. */
@@ -31,18 +32,17 @@ int point_parse(const char *arg, int64_t now, struct point *p);
 
 /* What a bare number means to the command. */
 enum point_number {
-	POINT_NUMBER_SEQ,	/* a sequence (state --at) */
-	POINT_NUMBER_OP,	/* an operation id (diff) */
-	POINT_NUMBER_OP_OR_SEQ, /* an operation id when an operation starts at that event, else a
-				 * sequence (rollback --to) */
+	POINT_NUMBER_SEQ, /* a sequence (state --at) */
+	POINT_NUMBER_OP,  /* an operation number (diff, rollback --to) */
 };
 
 /* A point resolved against one ledger. */
 struct point_at {
-	uint64_t seq;  /* the state after this event is the one the point names (0: the empty
-			* ledger, e.g. a time before the first event) */
-	uint64_t op;   /* the operation the point named (0: it named none) */
-	uint64_t last; /* the newest sequence when it was resolved */
+	uint64_t seq;	 /* the state after this event is the one the point names (0: the empty
+			  * ledger, e.g. a time before the first event) */
+	uint64_t op;	 /* the operation the point named, its id (0: it named none) */
+	uint64_t number; /* ... and its number (1, 2, 3 ...; 0: none) */
+	uint64_t last;	 /* the newest sequence when it was resolved */
 };
 
 /* Resolves p in lg: an operation is the state after its last event. Returns 0; -ERANGE when the

@@ -14,6 +14,7 @@
 #include "out.h"
 #include "remote.h"
 #include "util.h"
+#include "view.h"
 
 /* Alphabetical. */
 const struct cmd_entry *const cmd_table[] = {
@@ -90,6 +91,7 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw)
 			  ctx->lg ? ": " : "", ctx->lg ? ledger_errmsg(ctx->lg) : "");
 		return r;
 	}
+	view_use_ledger(ctx->lg);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "out.h"
 #include "remote.h"
 #include "util.h"
+#include "view.h"
 
 static void print_main_help(FILE *f)
 {
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
 	out_color_setup(color);
 	ctx.cmd_argv = argv + optind;
 	r = run_command(c, &ctx, ctx.cmd_argc, ctx.cmd_argv);
+	view_use_ledger(NULL);
 	ledger_close(ctx.lg);
 	config_free(ctx.cfg);
 	free(ctx.ledger_dir);

@@ -33,4 +33,12 @@ int reads_resolve_point(const struct cmd_entry *c, struct ledger *lg, const char
 /* Only the form of such a point, without the ledger: 0, or SL_EUSAGE with the message said. */
 int reads_check_point(const struct cmd_entry *c, const char *arg, bool ops);
 
+/* An operation as people name it: its number (41) or the sequence of its first event
+ * (seq:157). check: the form only (SL_EUSAGE, said). resolve: *op gets its id (the sequence),
+ * *number (may be NULL) its number; SL_EUSAGE, said, when the ledger has no such operation
+ * (an event inside another operation names it). */
+int reads_check_op(const struct cmd_entry *c, const char *arg);
+int reads_resolve_op(const struct cmd_entry *c, struct ledger *lg, const char *arg, uint64_t *op,
+		     uint64_t *number);
+
 #endif

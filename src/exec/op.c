@@ -12,6 +12,7 @@
 #include "out.h"
 #include "progress.h"
 #include "util.h"
+#include "view.h"
 
 volatile sig_atomic_t op_interrupted;
 
@@ -100,9 +101,12 @@ void op_ledger_write_error(const char *path, const char *what, int r, const char
 		fix = "check the ledger's filesystem and run 'shiplog ledger verify'";
 		break;
 	}
-	if (op)
-		snprintf(stopped, sizeof(stopped), "; operation %llu stopped before its next step",
-			 (unsigned long long)op);
+	if (op) {
+		char on[VIEW_OP_NAME_MAX];
+
+		snprintf(stopped, sizeof(stopped), "; operation %s stopped before its next step",
+			 view_op_name(op, on));
+	}
 	log_error("%s: cannot %s the ledger '%s'%s%s%s%s; %s, then run the command again", cause,
 		  what, path ? path : "?", detail && *detail ? " (" : "", detail ? detail : "",
 		  detail && *detail ? ")" : "", stopped, fix);
@@ -122,6 +126,11 @@ static int append(struct ledger *lg, struct ledger_event *ev, bool durable, uint
 	clean.actor = ev->actor;
 	redact_event(&clean, &strs, &argv);
 	r = ledger_append(lg, &clean, durable ? 0 : LEDGER_APPEND_NOSYNC, seq);
+	/* the operation number the ledger assigned */
+	if (ev->type == LEDGER_EV_OP_REQUESTED)
+		ev->u.op_requested.number = clean.u.op_requested.number;
+	else if (ev->type == LEDGER_EV_OP_REFUSED)
+		ev->u.op_refused.req.number = clean.u.op_refused.req.number;
 	free(argv);
 	strv_free(&strs);
 	return r;
@@ -154,6 +163,7 @@ int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
 	r = append(lg, &ev, true, &op->id);
 	if (r < 0)
 		return append_failed(op, lg, &ev, r);
+	req->number = op->number = ev.u.op_requested.number;
 	op->started_mono = mono_ns();
 	return 0;
 }
@@ -239,7 +249,10 @@ int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const 
 	ev.u.op_refused.guard = guard;
 	ev.u.op_refused.reason = reason;
 	r = append(lg, &ev, true, id_out);
-	return r < 0 ? append_failed(NULL, lg, &ev, r) : r;
+	if (r < 0)
+		return append_failed(NULL, lg, &ev, r);
+	req->number = ev.u.op_refused.req.number;
+	return r;
 }
 
 int op_append(struct op *op, struct ledger_event *ev)
@@ -487,7 +500,7 @@ int op_run_shell(struct op *op, const char *what, char *const argv[], const char
 		op_fail(op, "%s: '%.200s' exited with status %d", what, shown, res.exit_code);
 		log_error("%s: '%.200s' exited with status %d; its last lines are kept in 'shiplog "
 			  "show %llu'",
-			  what, shown, res.exit_code, (unsigned long long)op->id);
+			  what, shown, res.exit_code, (unsigned long long)op->number);
 		r = SL_EFAILED;
 	}
 	return r;
@@ -583,20 +596,23 @@ void op_print_timings(const struct op *op)
 static int close_one(struct ledger *lg, const struct ledger_inflight *f, const char *why_prefix)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
-	char when[64], err[512];
+	char when[64], err[512], on[VIEW_OP_NAME_MAX];
 	int r;
 
 	format_time(f->started_ns, when, sizeof(when));
+	if (f->number)
+		snprintf(on, sizeof(on), "%llu", (unsigned long long)f->number);
+	else
+		view_op_name(f->op, on);
 	snprintf(err, sizeof(err),
 		 "%s: process %u (%s) stopped during phase '%s' without finishing", why_prefix,
 		 f->pid, f->actor, f->phase[0] ? f->phase : "start");
 	ev.op = f->op;
 	ev.u.op_finished.outcome = LEDGER_OUT_INTERRUPTED;
 	ev.u.op_finished.error = err;
-	out_say("closing operation %llu (%s started %s by %s) as interrupted: it stopped during "
+	out_say("closing operation %s (%s started %s by %s) as interrupted: it stopped during "
 		"phase '%s'",
-		(unsigned long long)f->op, f->kind, when, f->actor,
-		f->phase[0] ? f->phase : "start");
+		on, f->kind, when, f->actor, f->phase[0] ? f->phase : "start");
 	r = append(lg, &ev, true, NULL);
 	return r < 0 ? append_failed(NULL, lg, &ev, r) : r;
 }

@@ -38,8 +38,9 @@ struct op_phase {
 
 struct op {
 	struct ledger *lg;
-	uint64_t id;
-	char kind[16]; /* "deploy" | "rollback": the transcript prefix is "[deploy]" either way */
+	uint64_t id;	 /* the sequence of its first event */
+	uint64_t number; /* its operation number (1, 2, 3 ...), what people are shown */
+	char kind[16];	 /* "deploy" | "rollback": the transcript prefix is "[deploy]" either way */
 	int64_t started_mono;
 	int64_t wait_ns; /* time spent waiting on commands, jobs and checks */
 	bool unsynced;	 /* events appended since the last sync */
@@ -65,7 +66,8 @@ extern volatile sig_atomic_t op_interrupted;
 void op_ledger_write_error(const char *path, const char *what, int r, const char *detail,
 			   uint64_t op);
 
-/* Appends op.requested (durable) and starts the clock. req->pid is filled in. */
+/* Appends op.requested (durable) and starts the clock. req->pid and req->number (the number
+ * the ledger gave it, also op->number) are filled in. */
 int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req);
 
 /* Reads what the last `last_n` comparable operations took (same kind, runtime and exact scope
@@ -82,7 +84,7 @@ void op_waiting(struct op *op, const char *prefix, int64_t deadline_mono, const 
     __attribute__((format(printf, 4, 5)));
 
 /* Appends a standalone op.refused for a request that never started (guards checked before the
- * lock, the lock itself). Durable. *id_out may be NULL. */
+ * lock, the lock itself). Durable. *id_out may be NULL; req->number gets its number. */
 int op_refuse_request(struct ledger *lg, struct ledger_op_requested *req, const char *guard,
 		      const char *reason, uint64_t *id_out);
 

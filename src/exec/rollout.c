@@ -11,6 +11,7 @@
 #include "out.h"
 #include "releases.h"
 #include "util.h"
+#include "view.h"
 
 #define HEALTH_INTERVAL_NS 200000000LL
 
@@ -369,6 +370,7 @@ int rollout_recover_checkout(struct rollout *ro)
 	const char *co = repo_workdir(ro->repo);
 	struct strv restored = {0}, kept = {0};
 	struct repo_move m;
+	char on[VIEW_OP_NAME_MAX];
 	struct strv argv = {0};
 	struct buf out = {0};
 	char head[REPO_OID_HEX], note[256];
@@ -390,8 +392,8 @@ int rollout_recover_checkout(struct rollout *ro)
 	if (streq(head, m.to) || !streq(head, m.from)) {
 		/* HEAD moved: the checkout got to its end (only its record was missing), or
 		 * someone moved it by hand since; either way the files are HEAD's business now */
-		out_say("checkout %s: the move %.12s -> %.12s of operation %llu %s", co, m.from,
-			m.to, m.op,
+		out_say("checkout %s: the move %.12s -> %.12s of operation %s %s", co, m.from, m.to,
+			view_op_name(m.op, on),
 			streq(head, m.to) ? "had finished before it stopped: nothing to put back"
 					  : "was left unfinished, but HEAD has moved since: left "
 					    "as it is");
@@ -401,10 +403,10 @@ int rollout_recover_checkout(struct rollout *ro)
 	r = op_durable(ro->op);
 	if (r < 0)
 		return r;
-	out_say("checkout %s: operation %llu stopped while checking out %.12s over %.12s; putting "
+	out_say("checkout %s: operation %s stopped while checking out %.12s over %.12s; putting "
 		"back its paths to %.12s, the commit HEAD, the ledger and the services are at (the "
 		"new commit was neither built nor started)",
-		co, m.op, m.to, m.from, m.from);
+		co, view_op_name(m.op, on), m.to, m.from, m.from);
 	t0 = mono_ns();
 	r = repo_move_undo(ro->repo, &m, &restored, &kept);
 	strv_push(&argv, "git");
@@ -420,9 +422,9 @@ int rollout_recover_checkout(struct rollout *ro)
 	if (restored.n > 200)
 		buf_printf(&out, "\n... and %zu more", restored.n - 200);
 	snprintf(note, sizeof(note),
-		 "# via libgit2: %zu path%s an interrupted checkout (operation %llu, %.12s -> "
+		 "# via libgit2: %zu path%s an interrupted checkout (operation %s, %.12s -> "
 		 "%.12s) left half moved%s",
-		 restored.n, restored.n == 1 ? "" : "s", m.op, m.from, m.to,
+		 restored.n, restored.n == 1 ? "" : "s", view_op_name(m.op, on), m.from, m.to,
 		 restored.n > 10 ? "; the first 10 shown" : "");
 	op_record_check(ro->op, "checkout-restore", argv.v, co, r < 0 ? 1 : 0, mono_ns() - t0, note,
 			out.data ? out.data : "");
@@ -518,6 +520,8 @@ static int run_hook(struct rollout *ro, enum hook_point point, const struct serv
 	snprintf(op, sizeof(op), "%llu", (unsigned long long)ro->op->id);
 	strv_push_take(&env, xasprintf("SHIPLOG_HOOK=%s", hook_point_name(point)));
 	strv_push_take(&env, xasprintf("SHIPLOG_OP=%s", op));
+	strv_push_take(&env,
+		       xasprintf("SHIPLOG_OP_NUMBER=%llu", (unsigned long long)ro->op->number));
 	strv_push_take(&env, xasprintf("SHIPLOG_COMMIT=%s", ro->target));
 	strv_push_take(&env, xasprintf("SHIPLOG_PREV_COMMIT=%s", ro->prev));
 	strv_push_take(&env, xasprintf("SHIPLOG_SERVICE=%s", s ? s->name : ""));

@@ -134,7 +134,8 @@ int rollout_build(struct rollout *ro);
 void rollout_check_tree(struct rollout *ro, const char *cmd, struct strv *seen);
 
 /* Runs the hooks of `point`: the [hooks] ones (global environment), then those of each service
- * in scope (its environment), in the workdir, with SHIPLOG_HOOK, SHIPLOG_OP, SHIPLOG_COMMIT,
+ * in scope (its environment), in the workdir, with SHIPLOG_HOOK, SHIPLOG_OP (the id),
+ * SHIPLOG_OP_NUMBER, SHIPLOG_COMMIT,
  * SHIPLOG_PREV_COMMIT, SHIPLOG_SERVICE, SHIPLOG_UNIT
  * and SHIPLOG_SERVICES set. Each is a step.ran "hook
  * <point> [<service>]" with its last lines. Stops at the first failure: SL_EFAILED. */

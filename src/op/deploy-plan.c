@@ -19,6 +19,7 @@
 #include "releases.h"
 #include "rollout.h"
 #include "util.h"
+#include "view.h"
 
 /* ---- facts: what git, the lock and the ledger's place say (reads only) -------------------- */
 
@@ -171,11 +172,13 @@ void deploy_guard_dirty_tree(const struct deploy_plan *p, const struct ledger_st
 			  f->dirty_errmsg);
 	} else if (f->dirty.n && f->move_pending) {
 		_cleanup_free_ char *list = strv_join(&f->dirty, ", ");
+		char on[VIEW_OP_NAME_MAX];
+
 		guard_set(
 		    v, "dirty-tree", GUARD_UNKNOWN,
-		    "a checkout move of operation %llu (%.12s -> %.12s) was left unfinished: "
+		    "a checkout move of operation %s (%.12s -> %.12s) was left unfinished: "
 		    "the deploy puts back what it wrote first, then checks what is left of: %s",
-		    f->move.op, f->move.from, f->move.to, list);
+		    view_op_name(f->move.op, on), f->move.from, f->move.to, list);
 	} else if (f->dirty.n) {
 		_cleanup_free_ char *list = strv_join(&f->dirty, ", ");
 		guard_set(v, "dirty-tree", GUARD_REFUSE,
@@ -230,7 +233,7 @@ void deploy_guard_quarantine(const struct deploy_plan *p, const struct ledger_st
 			     struct guard_verdict *v)
 {
 	const struct ledger_quarantine *q;
-	char when[64];
+	char when[64], on[VIEW_OP_NAME_MAX];
 
 	if (!st || !p->target[0]) {
 		guard_set(v, "quarantine", GUARD_UNKNOWN, "%s",
@@ -249,9 +252,9 @@ void deploy_guard_quarantine(const struct deploy_plan *p, const struct ledger_st
 			  q->reason);
 	else
 		guard_set(v, "quarantine", GUARD_REFUSE,
-			  "commit %.12s was rolled back at %s (operation %llu: %s); deploy a newer "
+			  "commit %.12s was rolled back at %s (operation %s: %s); deploy a newer "
 			  "commit, or pass --force to deploy it anyway",
-			  p->target, when, (unsigned long long)q->op, q->reason);
+			  p->target, when, view_op_name(q->op, on), q->reason);
 }
 
 void deploy_guard_config(const struct deploy_plan *p, const struct ledger_state *st,

@@ -17,6 +17,7 @@
 #include "rollback.h"
 #include "rollout.h"
 #include "util.h"
+#include "view.h"
 
 /* ---- execution --------------------------------------------------------------------------------
  */
@@ -183,14 +184,14 @@ static int hook_stopped(struct op *op, struct rollout *ro)
 		log_error("'current' still points at %.12s; release %.12s stays built for the next "
 			  "try; fix the hook and deploy again (see 'shiplog show %llu')",
 			  ro->prev[0] ? ro->prev : "(none)", ro->target,
-			  (unsigned long long)op->id);
+			  (unsigned long long)op->number);
 	else
 		log_error("the checkout '%s' now holds %.12s (built) while the services still run "
 			  "%.12s: a unit that restarts on its own would run the new files; fix the "
 			  "hook and deploy again, or put the checkout back with 'shiplog deploy "
 			  "%.12s' (see 'shiplog show %llu')",
 			  repo_workdir(ro->repo), ro->target, ro->prev[0] ? ro->prev : "(none)",
-			  ro->prev, (unsigned long long)op->id);
+			  ro->prev, (unsigned long long)op->number);
 	return SL_EFAILED;
 }
 
@@ -198,8 +199,8 @@ static void say_stopped(const struct op *op, const struct rollout *ro)
 {
 	log_error("deploy failed: %s", op->error);
 	log_error("operation %llu failed; the checkout is at %.12s; see 'shiplog show %llu'%s",
-		  (unsigned long long)op->id, ro->moved ? ro->target : ro->prev,
-		  (unsigned long long)op->id,
+		  (unsigned long long)op->number, ro->moved ? ro->target : ro->prev,
+		  (unsigned long long)op->number,
 		  ro->moved ? "; 'shiplog rollback' returns the services to their last-good commits"
 			    : "");
 }
@@ -215,12 +216,14 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 	struct rollback_failed_deploy f = {0};
 	char head[REPO_OID_HEX];
 	uint64_t rb_op = 0;
+	char rbn[VIEW_OP_NAME_MAX];
 	int k;
 
 	op_phase_end(op, false, op->error);
 	log_error("deploy failed: %s", op->error);
 	out_phase("Automatic Rollback");
 	f.op = op->id;
+	f.number = op->number;
 	f.runtime = ro->runtime;
 	f.services = ro->plan.services;
 	f.nservices = ro->plan.nservices;
@@ -237,54 +240,51 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 		goto out;
 	}
 	k = rollback_execute(p, cfg, op->lg, ro->repo, &rb_op);
+	view_op_name(rb_op, rbn);
 	if (k < 0 && !rb_op) {
 		/* the rollback could not even record its intent, so it did not run */
 		op_finish(op, LEDGER_OUT_FAILED, 0);
 		log_error("deploy %llu failed and its automatic rollback could not start; %s runs "
 			  "%.12s; once the ledger can be written, run 'shiplog rollback'",
-			  (unsigned long long)op->id, ro->plan.scope_desc, ro->target);
+			  (unsigned long long)op->number, ro->plan.scope_desc, ro->target);
 		goto out;
 	}
 	if (k == 0) {
 		op_finish(op, LEDGER_OUT_ROLLED_BACK, rb_op);
 		out_phase("Summary");
-		out_say_tone(OUT_TONE_FAIL, "operation %llu FAILED: %s", (unsigned long long)op->id,
-			     op->error);
-		out_say_tone(
-		    OUT_TONE_WARN,
-		    "rolled back by operation %llu; %.12s is quarantined (deploy it again only "
-		    "with --force)",
-		    (unsigned long long)rb_op, ro->target);
+		out_say_tone(OUT_TONE_FAIL, "operation %llu FAILED: %s",
+			     (unsigned long long)op->number, op->error);
+		out_say_tone(OUT_TONE_WARN,
+			     "rolled back by operation %s; %.12s is quarantined (deploy it again "
+			     "only with --force)",
+			     rbn, ro->target);
 		for (size_t i = 0; i < p->ntargets; i++)
 			out_say("  %-16s now runs %.12s", cfg->services[p->targets[i].service].name,
 				p->targets[i].commit);
-		log_tone(OUT_TONE_WARN, "deploy %llu failed and was rolled back (operation %llu)",
-			 (unsigned long long)op->id, (unsigned long long)rb_op);
+		log_tone(OUT_TONE_WARN, "deploy %llu failed and was rolled back (operation %s)",
+			 (unsigned long long)op->number, rbn);
 	} else if (op_interrupted) {
 		/* The operator stopped the rollback: say where it got to, from the ledger. */
-		_cleanup_free_ char *msg =
-		    xasprintf("%s; the automatic rollback (operation %llu) "
-			      "was interrupted by signal %d",
-			      op->error, (unsigned long long)rb_op, (int)op_interrupted);
+		_cleanup_free_ char *msg = xasprintf("%s; the automatic rollback (operation %s) "
+						     "was interrupted by signal %d",
+						     op->error, rbn, (int)op_interrupted);
 		strlcpy_(op->error, msg, sizeof(op->error));
 		op_finish(op, LEDGER_OUT_FAILED, rb_op);
-		log_error("deploy %llu failed and its automatic rollback (operation %llu) was "
+		log_error("deploy %llu failed and its automatic rollback (operation %s) was "
 			  "interrupted by signal %d; 'shiplog rollback' completes it",
-			  (unsigned long long)op->id, (unsigned long long)rb_op,
-			  (int)op_interrupted);
+			  (unsigned long long)op->number, rbn, (int)op_interrupted);
 		rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
 				     ro->plan.nservices);
 	} else {
-		_cleanup_free_ char *msg = xasprintf("%s; the automatic rollback (operation %llu) "
+		_cleanup_free_ char *msg = xasprintf("%s; the automatic rollback (operation %s) "
 						     "FAILED too",
-						     op->error, (unsigned long long)rb_op);
+						     op->error, rbn);
 		strlcpy_(op->error, msg, sizeof(op->error));
 		op_finish(op, LEDGER_OUT_FAILED, rb_op);
 		log_error(
 		    "!!! ROLLBACK FAILED: deploy %llu failed and its automatic rollback (operation "
-		    "%llu) failed too; see 'shiplog show %llu' and 'shiplog status'",
-		    (unsigned long long)op->id, (unsigned long long)rb_op,
-		    (unsigned long long)rb_op);
+		    "%s) failed too; see 'shiplog show %s' and 'shiplog status'",
+		    (unsigned long long)op->number, rbn, rbn);
 		rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
 				     ro->plan.nservices);
 	}
@@ -307,8 +307,9 @@ static int deploy_failed(struct op *op, struct rollout *ro, const struct config 
 		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
 		op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
 		log_error("operation %llu interrupted%s; see 'shiplog show %llu'%s",
-			  (unsigned long long)op->id, ro->moved ? " after the checkout moved" : "",
-			  (unsigned long long)op->id,
+			  (unsigned long long)op->number,
+			  ro->moved ? " after the checkout moved" : "",
+			  (unsigned long long)op->number,
 			  ro->restarted ? "; deploy again or run 'shiplog rollback'" : "");
 		if (ro->restarted)
 			rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
@@ -358,7 +359,7 @@ static int guard_and_lock(struct deploy_plan *p, struct ledger *lg, const char *
 		op_refuse_request(lg, req, v->guard, v->reason, &id);
 		log_tone(OUT_TONE_REFUSED,
 			 "refusing native deploy of edge services (%s) (operation %llu)",
-			 p->scope.scope_desc, (unsigned long long)id);
+			 p->scope.scope_desc, (unsigned long long)req->number);
 		log_error("set DEPLOY_NATIVE_EDGE_READY=1 (or --edge-ready) only after the proxy "
 			  "routing and native units are prepared");
 		log_error("use --workers-only or --fast to iterate on workers before the cutover");
@@ -613,8 +614,9 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	r = op_begin(&op, lg, &req);
 	if (r < 0)
 		goto out;
-	lock_set_op(&lock, op.id);
-	out_say("Operation %llu started", (unsigned long long)op.id);
+	lock_set_op(&lock, op.id, op.number);
+	out_say("Operation %llu started (seq:%llu)", (unsigned long long)op.number,
+		(unsigned long long)op.id);
 	op_expect(&op, &req, cfg->policy.baseline_ops);
 
 	r = precheck(p, &ro, &op, st, &done);
@@ -636,7 +638,7 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	}
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 	out_say_tone(OUT_TONE_OK, "Operation %llu succeeded: %s now runs %.12s",
-		     (unsigned long long)op.id, ro.plan.scope_desc, ro.target);
+		     (unsigned long long)op.number, ro.plan.scope_desc, ro.target);
 	rollout_prune_releases(&ro, lg);
 	r = r < 0 ? r : 0;
 out:

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The deploy lock. flock(2) is the lock; the file's content is only a note about who holds it,
- * one JSON line: {"pid":4242,"actor":"alice@vps","op":57,"since_ns":1795...}. The note is written
- * in place (pwrite, then ftruncate to its length) so that a reader never finds the file empty
- * while a holder rewrites it, and reads stop at the first newline. */
+ * one JSON line: {"pid":4242,"actor":"alice@vps","op":57,"number":12,"since_ns":...}. The note is
+ * written in place (pwrite, then ftruncate to its length) so that a reader never finds the file
+ * empty while a holder rewrites it, and reads stop at the first newline. */
 #include "lock.h"
 
 #include <errno.h>
@@ -18,6 +18,7 @@
 
 #include "out.h"
 #include "util.h"
+#include "view.h"
 
 #define LOCK_FILE "deploy.lock"
 #define LOCK_RETRY_NS (75LL * 1000000LL)
@@ -70,6 +71,8 @@ static void lock_record_read(int fd, struct lock_holder *h)
 		strlcpy_(h->actor, json_string_value(v), sizeof(h->actor));
 	if (json_is_integer(v = json_object_get(root, "op")) && json_integer_value(v) > 0)
 		h->op = (uint64_t)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(root, "number")) && json_integer_value(v) > 0)
+		h->number = (uint64_t)json_integer_value(v);
 	if (json_is_integer(v = json_object_get(root, "since_ns")))
 		h->since_ns = json_integer_value(v);
 	json_decref(root);
@@ -83,8 +86,9 @@ static int lock_record_write(int fd, const struct lock_holder *h)
 	size_t len;
 	ssize_t n;
 
-	root = json_pack("{s:I,s:s,s:I,s:I}", "pid", (json_int_t)h->pid, "actor", h->actor, "op",
-			 (json_int_t)h->op, "since_ns", (json_int_t)h->since_ns);
+	root = json_pack("{s:I,s:s,s:I,s:I,s:I}", "pid", (json_int_t)h->pid, "actor", h->actor,
+			 "op", (json_int_t)h->op, "number", (json_int_t)h->number, "since_ns",
+			 (json_int_t)h->since_ns);
 	if (!root)
 		return -EINVAL;
 	text = json_dumps(root, JSON_COMPACT);
@@ -162,7 +166,7 @@ int lock_acquire(const char *ledger_dir, int64_t wait_ns, struct deploy_lock *l,
 	return 0;
 }
 
-int lock_set_op(struct deploy_lock *l, uint64_t op)
+int lock_set_op(struct deploy_lock *l, uint64_t op, uint64_t number)
 {
 	struct lock_holder h;
 
@@ -175,6 +179,7 @@ int lock_set_op(struct deploy_lock *l, uint64_t op)
 	if (!h.since_ns)
 		h.since_ns = now_ns();
 	h.op = op;
+	h.number = number;
 	return lock_record_write(l->fd, &h);
 }
 
@@ -250,8 +255,15 @@ void lock_holder_describe(const struct lock_holder *h, char *buf, size_t n)
 	else
 		buf_printf(&b, "an unknown holder (");
 	buf_printf(&b, "%s", h->actor[0] ? h->actor : "unknown actor");
-	if (h->op)
-		buf_printf(&b, ", operation %llu", (unsigned long long)h->op);
+	if (h->op) {
+		char on[VIEW_OP_NAME_MAX];
+
+		if (h->number)
+			snprintf(on, sizeof(on), "%llu", (unsigned long long)h->number);
+		else
+			view_op_name(h->op, on);
+		buf_printf(&b, ", operation %s", on);
+	}
 	if (since[0])
 		buf_printf(&b, ", since %s", since);
 	buf_printf(&b, ")");

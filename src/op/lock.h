@@ -13,7 +13,8 @@
 struct lock_holder {
 	uint32_t pid;
 	char actor[256];
-	uint64_t op;
+	uint64_t op;	 /* the operation's id (0: none yet) */
+	uint64_t number; /* its number, what messages show (0: not recorded, an older holder) */
 	int64_t since_ns;
 };
 
@@ -26,8 +27,8 @@ struct deploy_lock {
  * *holder describes the holder (as far as its record says). */
 int lock_acquire(const char *ledger_dir, int64_t wait_ns, struct deploy_lock *l,
 		 struct lock_holder *holder);
-/* Records the operation id in the holder record. */
-int lock_set_op(struct deploy_lock *l, uint64_t op);
+/* Records the operation, its id and number, in the holder record. */
+int lock_set_op(struct deploy_lock *l, uint64_t op, uint64_t number);
 void lock_release(struct deploy_lock *l);
 
 /* Reads the holder record; *held says whether someone holds the flock now. */

@@ -12,6 +12,7 @@
 #include "out.h"
 #include "releases.h"
 #include "rollout.h"
+#include "view.h"
 
 /* ---- what the plan reads ------------------------------------------------------------------ */
 
@@ -69,7 +70,7 @@ static int resolve_to(struct ledger *lg, struct repo *repo, const char *to, stru
 		return SL_EUSAGE;
 	}
 	t->kind = ROLLBACK_TO_POINT;
-	r = point_resolve(lg, &t->point, POINT_NUMBER_OP_OR_SEQ, &t->at, err, sizeof(err));
+	r = point_resolve(lg, &t->point, POINT_NUMBER_OP, &t->at, err, sizeof(err));
 	if (r == -ERANGE) {
 		log_error("rollback: %s", err);
 		return SL_EUSAGE;
@@ -301,23 +302,24 @@ static void passed_over(struct rollback_plan *p, const struct rollback_inputs *i
 			break;
 		pp = &p->passed[p->npassed++];
 		pp->op = s->op;
+		pp->number = s->number;
 		strlcpy_(pp->kind, s->request.u.op_requested.kind, sizeof(pp->kind));
 		strlcpy_(pp->commit, s->commit, sizeof(pp->commit));
 		pp->outcome = s->outcome;
 		pp->quarantined = s->outcome == LEDGER_OUT_SUCCEEDED &&
 				  ledger_state_quarantined(in->now, s->commit);
 		if (pp->outcome != LEDGER_OUT_SUCCEEDED)
-			note(p, "skipping operation %" PRIu64 " (%s %.12s): %s", pp->op, pp->kind,
-			     pp->commit,
+			note(p, "skipping operation %" PRIu64 " (%s %.12s): %s", pp->number,
+			     pp->kind, pp->commit,
 			     pp->outcome == LEDGER_OUT_NONE ? "still open"
 							    : ledger_outcome_name(pp->outcome));
 		else if (pp->quarantined)
 			note(p,
 			     "skipping operation %" PRIu64 " (%s %.12s): its commit is quarantined",
-			     pp->op, pp->kind, pp->commit);
+			     pp->number, pp->kind, pp->commit);
 		else
 			note(p, "rolling back past operation %" PRIu64 " (%s %.12s, succeeded)",
-			     pp->op, pp->kind, pp->commit);
+			     pp->number, pp->kind, pp->commit);
 	}
 }
 
@@ -393,7 +395,7 @@ static void describe_point(struct rollback_plan *p, const struct rollback_to *to
 
 	if (to->at.op) {
 		snprintf(p->target_desc, sizeof(p->target_desc),
-			 "the state after operation %" PRIu64 " (event %" PRIu64 ")", to->at.op,
+			 "the state after operation %" PRIu64 " (event %" PRIu64 ")", to->at.number,
 			 to->at.seq);
 	} else if (to->point.kind == POINT_TIME) {
 		format_time(to->point.time_ns, when, sizeof(when));
@@ -455,7 +457,7 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 	if (irb) {
 		note(p,
 		     "operation %" PRIu64 ", a rollback (%s%s%s), was interrupted: completing it",
-		     irb->op, ireq->mode, ireq->ref[0] ? " " : "", ireq->ref);
+		     irb->number, ireq->mode, ireq->ref[0] ? " " : "", ireq->ref);
 		p->completes = irb->op;
 	}
 	if (scope_of(p, cfg, a, in->now) < 0)
@@ -469,14 +471,14 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 		if (recorded) {
 			p->how = ROLLBACK_RECORDED;
 			note(p, "target: what operation %" PRIu64 " recorded as its target",
-			     irb->op);
+			     irb->number);
 		} else if (streq(ireq->mode, "to") && ireq->ref[0]) {
 			/* an older ledger: no targets recorded, only what the operator named (the
 			 * inputs resolved it again) */
 			note(p,
 			     "operation %" PRIu64
 			     " recorded no targets: resolving its --to %s again",
-			     irb->op, ireq->ref);
+			     irb->number, ireq->ref);
 		}
 	}
 	if (!recorded && in->to.kind == ROLLBACK_TO_NONE) {
@@ -523,7 +525,7 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 	p->nscope = f->nservices < ELEMENTSOF(p->scope) ? f->nservices : ELEMENTSOF(p->scope);
 	memcpy(p->scope, f->services, p->nscope * sizeof(p->scope[0]));
 	guard_list_set(&p->guards, "scope", GUARD_PASS,
-		       "what the failed deploy %" PRIu64 " touched", f->op);
+		       "what the failed deploy %" PRIu64 " touched", f->number);
 	targets_last_good(p, cfg, now, false, missing, &nmissing);
 	/* services with no last-good yet go back to what the checkout held before the deploy */
 	for (size_t i = 0; i < nmissing; i++) {
@@ -558,7 +560,7 @@ void rollback_plan_release(struct rollback_plan *p)
 void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg, bool dry_run)
 {
 	const struct guard_verdict *no = guard_list_refusal(&p->guards);
-	char reverts[64] = "";
+	char reverts[64] = "", on[VIEW_OP_NAME_MAX];
 
 	for (size_t i = 0; i < p->notes.n; i++)
 		out_say("%s", p->notes.v[i]);
@@ -578,7 +580,8 @@ void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg
 					 : " (already there)");
 	}
 	if (p->reverts)
-		snprintf(reverts, sizeof(reverts), ", reverting operation %" PRIu64, p->reverts);
+		snprintf(reverts, sizeof(reverts), ", reverting operation %s",
+			 view_op_name(p->reverts, on));
 	out_say("would record: a %s rollback (%s%s%s) on %s, %s%s", p->reason, p->mode,
 		p->ref[0] ? " " : "", p->ref, ledger_runtime_name(p->runtime),
 		remote_mode_name(p->exec_mode), reverts);
@@ -595,7 +598,8 @@ void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg
 				cfg->services[p->targets[i].service].name);
 	}
 	if (p->completes)
-		out_say("would verify every service: completing operation %" PRIu64, p->completes);
+		out_say("would verify every service: completing operation %s",
+			view_op_name(p->completes, on));
 	if (p->no_build)
 		out_say("no build (--no-build)");
 	for (size_t i = 0; i < p->guards.n; i++)
@@ -614,6 +618,12 @@ static json_t *json_op(uint64_t op)
 	return op ? json_integer((json_int_t)op) : json_null();
 }
 
+/* An operation's number beside its id ("reverts": id, "reverts_number": number). */
+static json_t *json_op_number(uint64_t op)
+{
+	return json_op(view_op_number(op));
+}
+
 json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *cfg)
 {
 	const struct guard_verdict *no = guard_list_refusal(&p->guards);
@@ -628,12 +638,16 @@ json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *c
 	json_object_set_new(o, "exec_mode", json_string(remote_mode_name(p->exec_mode)));
 	json_object_set_new(o, "checkout", json_commit(p->head));
 	json_object_set_new(o, "reverts", json_op(p->reverts));
+	json_object_set_new(o, "reverts_number", json_op_number(p->reverts));
 	json_object_set_new(o, "quarantine", json_commit(p->quarantine));
 	json_object_set_new(o, "completes", json_op(p->completes));
+	json_object_set_new(o, "completes_number", json_op_number(p->completes));
 	if (p->how == ROLLBACK_POINT)
 		json_object_set_new(o, "point",
-				    json_pack("{s:I,s:o,s:o}", "seq", (json_int_t)p->at.seq, "op",
-					      json_op(p->at.op), "desc", json_str(p->target_desc)));
+				    json_pack("{s:I,s:o,s:o,s:o}", "seq", (json_int_t)p->at.seq,
+					      "op", json_op(p->at.op), "number",
+					      json_op(p->at.number), "desc",
+					      json_str(p->target_desc)));
 	else
 		json_object_set_new(o, "point", json_null());
 	a = json_array();
@@ -660,8 +674,9 @@ json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *c
 	a = json_array();
 	for (size_t i = 0; i < p->npassed; i++) {
 		const struct rollback_passed *pp = &p->passed[i];
-		json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o,s:b}", "op",
-						   (json_int_t)pp->op, "kind", json_str(pp->kind),
+		json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o,s:o,s:b}", "op",
+						   (json_int_t)pp->op, "number",
+						   json_op(pp->number), "kind", json_str(pp->kind),
 						   "commit", json_commit(pp->commit), "outcome",
 						   pp->outcome == LEDGER_OUT_NONE
 						       ? json_null()
@@ -792,7 +807,7 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 	const char *from[LEDGER_MAX_SERVICES];
 	char target_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
 	char from_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
-	char reverts[64] = "";
+	char reverts[64] = "", on[VIEW_OP_NAME_MAX];
 	size_t nfrom = 0;
 	int r;
 
@@ -829,9 +844,10 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 	if (r < 0)
 		return r;
 	if (p->reverts)
-		snprintf(reverts, sizeof(reverts), ", reverting operation %" PRIu64, p->reverts);
-	out_say("Operation %" PRIu64 ": rolling back %zu service%s (%s)%s", op->id, p->ntargets,
-		p->ntargets == 1 ? "" : "s", p->reason, reverts);
+		snprintf(reverts, sizeof(reverts), ", reverting operation %s",
+			 view_op_name(p->reverts, on));
+	out_say("Operation %" PRIu64 " (seq:%" PRIu64 "): rolling back %zu service%s (%s)%s",
+		op->number, op->id, p->ntargets, p->ntargets == 1 ? "" : "s", p->reason, reverts);
 	for (size_t i = 0; i < p->ntargets; i++)
 		out_say("  %-16s %.12s -> %.12s", svcs[i],
 			p->targets[i].from[0] ? p->targets[i].from : "(unknown)",
@@ -915,6 +931,7 @@ void rollback_say_running(struct ledger *lg, const struct config *cfg, int runti
 			  const size_t *svcs, size_t n)
 {
 	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	char on[VIEW_OP_NAME_MAX];
 
 	if (ledger_state_at(lg, UINT64_MAX, st) < 0) {
 		log_error("cannot read the ledger to say what each service runs: run 'shiplog "
@@ -932,8 +949,8 @@ void rollback_say_running(struct ledger *lg, const struct config *cfg, int runti
 			log_error("  %-16s (never deployed on %s)", name,
 				  ledger_runtime_name(runtime));
 		else
-			log_error("  %-16s %.12s (restarted by operation %llu, %s)", name,
-				  rt->commit, (unsigned long long)rt->op,
+			log_error("  %-16s %.12s (restarted by operation %s, %s)", name, rt->commit,
+				  view_op_name(rt->op, on),
 				  rt->healthy ? "verified" : "not verified since");
 	}
 	free(st);

@@ -93,7 +93,8 @@ struct rollback_left {
 
 /* An operation a rollback to the last-good commits passes over, newest first. */
 struct rollback_passed {
-	uint64_t op;
+	uint64_t op;	 /* its id */
+	uint64_t number; /* its number, what notes show */
 	char kind[16];
 	char commit[LEDGER_COMMIT_MAX];
 	enum ledger_outcome outcome; /* NONE: still open */
@@ -157,7 +158,8 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 
 /* What the automatic rollback of a failed deploy starts from. */
 struct rollback_failed_deploy {
-	uint64_t op; /* the failed deploy */
+	uint64_t op;	 /* the failed deploy */
+	uint64_t number; /* ... its number */
 	int runtime;
 	const size_t *services; /* its scope (cfg indexes) */
 	size_t nservices;

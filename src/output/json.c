@@ -99,11 +99,21 @@ json_t *render_event_json(const struct ledger_event *ev)
 
 /* ---- states ------------------------------------------------------------------------------- */
 
+/* The number of operation op (view_op_number), null when not known: "op" fields keep the
+ * operation's id (the sequence of its first event), "number" and "*_number" fields say the
+ * number people see. */
+static json_t *number_json(uint64_t op)
+{
+	uint64_t n = view_op_number(op);
+
+	return n ? json_integer((json_int_t)n) : json_null();
+}
+
 static json_t *good_json(const struct ledger_good *g)
 {
-	return json_pack("{s:o,s:I,s:o,s:I}", "commit", json_str(g->commit), "op",
-			 (json_int_t)g->op, "time", json_time(g->time_ns), "time_ns",
-			 (json_int_t)g->time_ns);
+	return json_pack("{s:o,s:I,s:o,s:o,s:I}", "commit", json_str(g->commit), "op",
+			 (json_int_t)g->op, "op_number", number_json(g->op), "time",
+			 json_time(g->time_ns), "time_ns", (json_int_t)g->time_ns);
 }
 
 json_t *render_inflight_json(const struct ledger_state *st, const struct ledger_inflight *in)
@@ -114,6 +124,7 @@ json_t *render_inflight_json(const struct ledger_state *st, const struct ledger_
 		return json_null();
 	o = json_object();
 	set(o, "op", json_integer((json_int_t)in->op));
+	set(o, "number", in->number ? json_integer((json_int_t)in->number) : number_json(in->op));
 	set(o, "kind", json_str(in->kind));
 	set(o, "runtime", json_str(render_runtime_name(in->runtime)));
 	set(o, "phase", json_str(in->phase));
@@ -124,6 +135,7 @@ json_t *render_inflight_json(const struct ledger_state *st, const struct ledger_
 	set(o, "commit", commit_or_null(in->commit));
 	set(o, "prev_commit", commit_or_null(in->prev_commit));
 	set(o, "reverts", json_integer((json_int_t)in->reverts));
+	set(o, "reverts_number", number_json(in->reverts));
 	svc = json_array();
 	for (uint32_t i = 0; i < in->nservices && i < LEDGER_MAX_SERVICES; i++)
 		if (in->services[i] < st->nservices)
@@ -144,6 +156,7 @@ json_t *render_state_json(const struct ledger_state *st)
 	    json_pack("{s:o,s:o}", "commit", commit_or_null(st->checkout_commit), "ref",
 		      json_str(st->checkout_ref)));
 	set(o, "last_op", json_integer((json_int_t)st->last_op));
+	set(o, "last_op_number", number_json(st->last_op));
 	for (uint32_t i = 0; i < st->nservices; i++) {
 		const struct ledger_service_state *s = &st->services[i];
 		json_t *so = json_object(), *rts = json_object();
@@ -162,13 +175,15 @@ json_t *render_state_json(const struct ledger_state *st)
 			set(ro, "since", json_time(r->since_ns));
 			set(ro, "since_ns", json_integer(r->since_ns));
 			set(ro, "op", json_integer((json_int_t)r->op));
+			set(ro, "op_number", number_json(r->op));
 			set(ro, "healthy", json_boolean(r->healthy));
 			{
 				const struct ledger_inflight *in =
 				    render_restart_unsettled(st, i, rt);
 
 				set(ro, "unsettled",
-				    in ? json_pack("{s:I,s:o}", "op", (json_int_t)in->op, "may_run",
+				    in ? json_pack("{s:I,s:o,s:o}", "op", (json_int_t)in->op,
+						   "op_number", number_json(in->op), "may_run",
 						   commit_or_null(in->commit))
 				       : json_null());
 			}
@@ -186,10 +201,11 @@ json_t *render_state_json(const struct ledger_state *st)
 	for (uint32_t i = 0; i < st->nquarantine && i < LEDGER_MAX_QUARANTINE; i++) {
 		const struct ledger_quarantine *e = &st->quarantine[i];
 		json_array_append_new(
-		    q, json_pack("{s:o,s:I,s:I,s:o,s:I,s:o}", "commit", json_str(e->commit), "op",
-				 (json_int_t)e->op, "rollback_op", (json_int_t)e->rollback_op,
-				 "time", json_time(e->time_ns), "time_ns", (json_int_t)e->time_ns,
-				 "reason", json_str(e->reason)));
+		    q, json_pack("{s:o,s:I,s:o,s:I,s:o,s:o,s:I,s:o}", "commit", json_str(e->commit),
+				 "op", (json_int_t)e->op, "op_number", number_json(e->op),
+				 "rollback_op", (json_int_t)e->rollback_op, "rollback_op_number",
+				 number_json(e->rollback_op), "time", json_time(e->time_ns),
+				 "time_ns", (json_int_t)e->time_ns, "reason", json_str(e->reason)));
 	}
 	set(o, "quarantine", q);
 	set(o, "inflight", render_inflight_json(st, &st->inflight));
@@ -219,6 +235,7 @@ json_t *render_op_json(const struct ledger_op_summary *s, const struct ledger_st
 	if (!r)
 		r = &none;
 	set(o, "op", json_integer((json_int_t)s->op));
+	set(o, "number", s->number ? json_integer((json_int_t)s->number) : number_json(s->op));
 	set(o, "started", json_time(s->started_ns));
 	set(o, "started_ns", json_integer(s->started_ns));
 	set(o, "finished", json_time(s->finished_ns));
@@ -234,12 +251,14 @@ json_t *render_op_json(const struct ledger_op_summary *s, const struct ledger_st
 	set(o, "services", strv_json(&r->services));
 	set(o, "flags", strv_json(&r->flags));
 	set(o, "reverts", json_integer((json_int_t)r->reverts));
+	set(o, "reverts_number", number_json(r->reverts));
 	set(o, "actor", json_str(s->request.actor));
 	set(o, "outcome", json_str(render_op_outcome(s)));
 	set(o, "refused", json_boolean(s->refused));
 	set(o, "guard", guard ? json_str(guard) : json_null());
 	set(o, "error", json_str(s->error));
 	set(o, "rollback_op", json_integer((json_int_t)s->rollback_op));
+	set(o, "rollback_op_number", number_json(s->rollback_op));
 	set(o, "quarantined",
 	    json_boolean(st && !str_empty(s->commit) && ledger_state_quarantined(st, s->commit)));
 	return o;

@@ -225,6 +225,10 @@ static void tmpl_value(struct buf *b, const struct ledger_field *f, const void *
 			buf_printf(b, "%" PRIu64, u / 1024);
 		} else if (conv_is(conv, cn, "s")) {
 			buf_printf(b, "%s", (is_signed ? i == 1 : u == 1) ? "" : "s");
+		} else if (conv_is(conv, cn, "op") && !is_signed) {
+			char on[VIEW_OP_NAME_MAX];
+
+			buf_printf(b, "%s", view_op_name(u, on));
 		} else if (conv_is(conv, cn, "exit") && is_signed && i == -1) {
 			buf_printf(b, "not started");
 		} else {
@@ -352,13 +356,17 @@ enum out_tone render_event_tone(const struct ledger_event *ev)
 static void inflight_text(FILE *f, const char *label, const struct ledger_state *st,
 			  const struct ledger_inflight *in)
 {
-	char t[40], c[RENDER_SHORT_COMMIT + 1];
+	char t[40], c[RENDER_SHORT_COMMIT + 1], on[VIEW_OP_NAME_MAX];
 
 	render_time_short(in->started_ns, t, sizeof(t));
-	fprintf(f, "%s op %" PRIu64 " (%s on %s), phase %s, by %s pid %u, since %s, target %s",
-		label, in->op, in->kind, render_runtime_name(in->runtime),
-		in->phase[0] ? in->phase : "-", in->actor[0] ? in->actor : "?", in->pid, t,
-		render_short_commit(in->commit, c));
+	if (in->number || view_op_number(in->op))
+		snprintf(on, sizeof(on), "%" PRIu64 " (seq:%" PRIu64 ", ",
+			 in->number ? in->number : view_op_number(in->op), in->op);
+	else
+		snprintf(on, sizeof(on), "seq:%" PRIu64 " (", in->op);
+	fprintf(f, "%s operation %s%s on %s), phase %s, by %s pid %u, since %s, target %s", label,
+		on, in->kind, render_runtime_name(in->runtime), in->phase[0] ? in->phase : "-",
+		in->actor[0] ? in->actor : "?", in->pid, t, render_short_commit(in->commit, c));
 	if (in->nservices) {
 		fputs(", services ", f);
 		for (uint32_t i = 0; i < in->nservices && i < LEDGER_MAX_SERVICES; i++)
@@ -374,6 +382,7 @@ static void inflight_text(FILE *f, const char *label, const struct ledger_state 
 void render_state_text(FILE *f, const struct ledger_state *st)
 {
 	char t[40], c[RENDER_SHORT_COMMIT + 1], g[RENDER_SHORT_COMMIT + 1], gt[40];
+	char on[VIEW_OP_NAME_MAX], on2[VIEW_OP_NAME_MAX];
 	size_t w = 7;
 
 	render_time_short(st->time_ns, t, sizeof(t));
@@ -430,9 +439,9 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 					fputs("  ", f);
 				if (r->ngood) {
 					render_time_short(r->good[0].time_ns, gt, sizeof(gt));
-					fprintf(f, "%s (op %" PRIu64 ", %s)\n",
+					fprintf(f, "%s (op %s, %s)\n",
 						render_short_commit(r->good[0].commit, g),
-						r->good[0].op, gt);
+						view_op_name(r->good[0].op, on), gt);
 				} else {
 					fputs("-\n", f);
 				}
@@ -454,10 +463,10 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 				continue;
 			fprintf(
 			    f,
-			    "%s: operation %" PRIu64 " asked for its restart and has not recorded "
+			    "%s: operation %s asked for its restart and has not recorded "
 			    "the result: it runs %s, or %s if systemd carried the restart out; the "
 			    "next deploy or rollback settles it\n",
-			    st->services[i].name, in->op,
+			    st->services[i].name, view_op_name(in->op, on),
 			    str_empty(st->services[i].rt[rt].commit)
 				? "nothing recorded"
 				: render_short_commit(st->services[i].rt[rt].commit, c),
@@ -472,9 +481,9 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 			const struct ledger_quarantine *q = &st->quarantine[i];
 
 			render_time_short(q->time_ns, t, sizeof(t));
-			fprintf(f,
-				"  %-12s  op %" PRIu64 " rolled back by op %" PRIu64 " at %s: %s\n",
-				render_short_commit(q->commit, c), q->op, q->rollback_op, t,
+			fprintf(f, "  %-12s  op %s rolled back by op %s at %s: %s\n",
+				render_short_commit(q->commit, c), view_op_name(q->op, on),
+				view_op_name(q->rollback_op, on2), t,
 				q->reason[0] ? q->reason : "-");
 		}
 	}
@@ -493,7 +502,7 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 void render_op_header(FILE *f)
 {
 	out_paint(f, OUT_TONE_HEADER, "%6s  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  %-22s  %8s  %s",
-		  "ID", "STARTED", "KIND", "REF", "COMMIT", "RUNTIME", "SCOPE", "OUTCOME",
+		  "OP", "STARTED", "KIND", "REF", "COMMIT", "RUNTIME", "SCOPE", "OUTCOME",
 		  "DURATION", "ACTOR");
 	fputc('\n', f);
 }
@@ -502,7 +511,7 @@ void render_op_text(FILE *f, const struct ledger_op_summary *s, const struct led
 {
 	const struct ledger_op_requested *r = render_event_request(&s->request);
 	static const struct ledger_op_requested none = {0};
-	char t[40], c[RENDER_SHORT_COMMIT + 2], d[32], ref[96], out[64];
+	char t[40], c[RENDER_SHORT_COMMIT + 2], d[32], ref[96], out[64], on[VIEW_OP_NAME_MAX];
 	struct buf scope = {0};
 	const char *guard = render_op_guard(s);
 
@@ -518,7 +527,7 @@ void render_op_text(FILE *f, const struct ledger_op_summary *s, const struct led
 	if (r->reverts) {
 		char rv[32];
 
-		snprintf(rv, sizeof(rv), " (op %" PRIu64 ")", r->reverts);
+		snprintf(rv, sizeof(rv), " (op %s)", view_op_name(r->reverts, on));
 		if (streq(r->mode, "auto") || streq(r->mode, "last-good"))
 			snprintf(ref, sizeof(ref), "%s", r->mode);
 		if (strlen(ref) + strlen(rv) < sizeof(ref))
@@ -543,14 +552,18 @@ void render_op_text(FILE *f, const struct ledger_op_summary *s, const struct led
 	if (!str_empty(guard))
 		snprintf(out, sizeof(out), "refused (%s)", guard);
 	else if (s->outcome == LEDGER_OUT_ROLLED_BACK && s->rollback_op)
-		snprintf(out, sizeof(out), "rolled-back (op %" PRIu64 ")", s->rollback_op);
+		snprintf(out, sizeof(out), "rolled-back (op %s)", view_op_name(s->rollback_op, on));
 	else
 		snprintf(out, sizeof(out), "%s", render_op_outcome(s));
 	if (s->finished_ns && !s->refused && str_empty(guard))
 		format_duration(s->finished_ns - s->started_ns, d, sizeof(d));
 	else
 		snprintf(d, sizeof(d), "-");
-	fprintf(f, "%6" PRIu64 "  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  ", s->op, t,
+	if (s->number)
+		snprintf(on, sizeof(on), "%" PRIu64, s->number);
+	else
+		view_op_name(s->op, on);
+	fprintf(f, "%6s  %-20s  %-8s  %-20s  %-13s  %-7s  %-24s  ", on, t,
 		str_empty(r->kind) ? "-" : r->kind, ref, c, render_runtime_name((int)r->runtime),
 		scope.data);
 	out_paint(f, out_tone_outcome(out), "%-22s", out);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "view.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -50,4 +52,63 @@ const struct ledger_inflight *render_restart_unsettled(const struct ledger_state
 		if (in->services[k] == i)
 			return in;
 	return NULL;
+}
+
+static struct {
+	struct ledger *lg;
+	struct {
+		uint64_t op, number;
+	} memo[64];
+	size_t next;
+} numbers;
+
+void view_use_ledger(struct ledger *lg)
+{
+	memset(&numbers, 0, sizeof(numbers));
+	numbers.lg = lg;
+}
+
+uint64_t view_op_number(uint64_t op)
+{
+	uint64_t n = 0;
+	int r;
+
+	if (!op || !numbers.lg)
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(numbers.memo); i++)
+		if (numbers.memo[i].op == op)
+			return numbers.memo[i].number;
+	r = ledger_op_number(numbers.lg, op, &n);
+	if (r < 0 && r != LEDGER_ENOTFOUND)
+		return 0; /* a failed read is not remembered */
+	if (r < 0)
+		n = 0;
+	numbers.memo[numbers.next].op = op;
+	numbers.memo[numbers.next].number = n;
+	numbers.next = (numbers.next + 1) % (ELEMENTSOF(numbers.memo));
+	return n;
+}
+
+const char *view_op_name(uint64_t op, char buf[VIEW_OP_NAME_MAX])
+{
+	uint64_t n = view_op_number(op);
+
+	if (n)
+		snprintf(buf, VIEW_OP_NAME_MAX, "%" PRIu64, n);
+	else if (op)
+		snprintf(buf, VIEW_OP_NAME_MAX, "seq:%" PRIu64, op);
+	else
+		snprintf(buf, VIEW_OP_NAME_MAX, "-");
+	return buf;
+}
+
+const char *view_op_name_seq(uint64_t op, char buf[VIEW_OP_NAME_MAX])
+{
+	uint64_t n = view_op_number(op);
+
+	if (n)
+		snprintf(buf, VIEW_OP_NAME_MAX, "%" PRIu64 " (seq:%" PRIu64 ")", n, op);
+	else
+		view_op_name(op, buf);
+	return buf;
 }

@@ -28,4 +28,18 @@ const char *render_runtime_name(int rt);
 const struct ledger_inflight *render_restart_unsettled(const struct ledger_state *st, uint32_t i,
 						       int rt);
 
+/* Operations are shown to people by number (1, 2, 3 ... in ledger order), not by id (the
+ * sequence of their first event), which JSON keeps under its old names ("op") beside the number.
+ * The command that opens the ledger names it here (NULL when it closes it); lookups
+ * (ledger_op_number) are remembered, since a status names the same few operations many times.
+ * view_op_number: the number of operation op, 0 when op is 0, names no operation or no ledger
+ * is set. view_op_name: "12", or "seq:157" when the number is not known (never the id alone,
+ * which would read as a number); "-" for op 0. view_op_name_seq: "12 (seq:157)". Both return
+ * buf. */
+#define VIEW_OP_NAME_MAX 48
+void view_use_ledger(struct ledger *lg);
+uint64_t view_op_number(uint64_t op);
+const char *view_op_name(uint64_t op, char buf[VIEW_OP_NAME_MAX]);
+const char *view_op_name_seq(uint64_t op, char buf[VIEW_OP_NAME_MAX]);
+
 #endif

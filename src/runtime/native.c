@@ -16,6 +16,7 @@
 #include "rollout.h"
 #include "units.h"
 #include "util.h"
+#include "view.h"
 
 #define SETTLE_POLL_NS 100000000LL /* 100 ms */
 #define FAILURE_LINES 10	   /* journal lines kept of a failed unit */
@@ -118,6 +119,7 @@ static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
 	char built[REPO_OID_HEX];
 	struct strv changed = {0};
 	uint64_t op;
+	char on[VIEW_OP_NAME_MAX];
 	int r;
 
 	if (ro->force_build)
@@ -147,15 +149,15 @@ static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
 		return buf;
 	}
 	if (streq(built, ro->target)) {
-		snprintf(buf, n, "%.12s was built completely by operation %llu", built,
-			 (unsigned long long)op);
+		snprintf(buf, n, "%.12s was built completely by operation %s", built,
+			 view_op_name(op, on));
 		return NULL;
 	}
 	if (repo_changed_paths(ro->repo, built, ro->target, &changed) < 0) {
 		snprintf(buf, n,
-			 "cannot compare with the last completed build %.12s (operation %llu): "
+			 "cannot compare with the last completed build %.12s (operation %s): "
 			 "%s",
-			 built, (unsigned long long)op, repo_errmsg(ro->repo));
+			 built, view_op_name(op, on), repo_errmsg(ro->repo));
 		return buf;
 	}
 	for (size_t i = 0; i < changed.n; i++) {
@@ -164,8 +166,8 @@ static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
 			    streq(when->v[j], changed.v[i])) {
 				snprintf(buf, n,
 					 "'%s' changed between the last completed build %.12s "
-					 "(operation %llu) and %.12s",
-					 changed.v[i], built, (unsigned long long)op, ro->target);
+					 "(operation %s) and %.12s",
+					 changed.v[i], built, view_op_name(op, on), ro->target);
 				strv_free(&changed);
 				return buf;
 			}
@@ -176,8 +178,8 @@ static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
 		char *list = strv_join(when, ", ");
 		snprintf(buf, n,
 			 "none of %s changed between the last completed build %.12s "
-			 "(operation %llu) and %.12s",
-			 list, built, (unsigned long long)op, ro->target);
+			 "(operation %s) and %.12s",
+			 list, built, view_op_name(op, on), ro->target);
 		free(list);
 	}
 	return NULL;

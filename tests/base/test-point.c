@@ -107,19 +107,24 @@ Test(point, resolves_against_a_ledger)
 	cr_assert_eq(resolve(lg, "seq:0", POINT_NUMBER_OP, &at, err), 0);
 	cr_assert_eq(at.seq, 0);
 
-	/* a bare number: state --at reads a sequence, diff an operation, rollback either */
+	/* a bare number: state --at reads a sequence; diff and rollback --to an operation number
+	 * (1, 2, 3 ...: the lock.broken at event 1 is no operation, so operation 1 starts at event
+	 * 2 and operation 2 at event 6) */
 	cr_assert_eq(resolve(lg, "2", POINT_NUMBER_SEQ, &at, err), 0);
 	cr_assert_eq(at.seq, 2);
 	cr_assert_eq(at.op, 0);
-	cr_assert_eq(resolve(lg, "2", POINT_NUMBER_OP, &at, err), 0);
-	cr_assert_eq(at.seq, 5, "operation 2 ends at event 5, got %llu",
+	cr_assert_eq(resolve(lg, "1", POINT_NUMBER_OP, &at, err), 0);
+	cr_assert_eq(at.seq, 5, "operation 1 ends at event 5, got %llu",
 		     (unsigned long long)at.seq);
 	cr_assert_eq(at.op, 2);
-	cr_assert_eq(resolve(lg, "6", POINT_NUMBER_OP_OR_SEQ, &at, err), 0);
+	cr_assert_eq(at.number, 1);
+	cr_assert_eq(resolve(lg, "2", POINT_NUMBER_OP, &at, err), 0);
 	cr_assert_eq(at.seq, 9);
 	cr_assert_eq(at.op, 6);
-	cr_assert_eq(resolve(lg, "4", POINT_NUMBER_OP_OR_SEQ, &at, err), 0);
-	cr_assert_eq(at.seq, 4, "event 4 starts no operation: a sequence");
+	cr_assert_eq(at.number, 2);
+	/* seq:N is an event, also where an operation starts */
+	cr_assert_eq(resolve(lg, "seq:6", POINT_NUMBER_OP, &at, err), 0);
+	cr_assert_eq(at.seq, 6);
 	cr_assert_eq(at.op, 0);
 
 	/* a time: the state after the last event before it */
@@ -147,11 +152,13 @@ Test(point, what_is_not_in_the_ledger_is_said)
 	cr_assert_str_eq(err, "no event 10 in this ledger (newest is 9)");
 	cr_assert_eq(resolve(lg, "10", POINT_NUMBER_SEQ, &at, err), -ERANGE);
 	cr_assert_str_eq(err, "no event 10 in this ledger (newest is 9)");
+	/* a bare number is never read as a sequence where it names an operation, even when
+	 * there is such an event */
 	cr_assert_eq(resolve(lg, "4", POINT_NUMBER_OP, &at, err), -ERANGE);
-	cr_assert_str_eq(err, "no operation 4 in this ledger (newest is 6); see 'shiplog history'");
+	cr_assert_str_eq(err, "no operation 4 in this ledger (newest is 2); see 'shiplog history', "
+			      "or write seq:4 for event 4");
 	cr_assert_eq(resolve(lg, "0", POINT_NUMBER_OP, &at, err), -ERANGE);
-	cr_assert_eq(resolve(lg, "12", POINT_NUMBER_OP_OR_SEQ, &at, err), -ERANGE);
-	cr_assert_str_eq(err, "no operation or event 12 in this ledger (newest is 9)");
+	cr_assert_eq(resolve(lg, "12", POINT_NUMBER_OP, &at, err), -ERANGE);
 
 	ledger_close(lg);
 	tl_rmrf(dir);

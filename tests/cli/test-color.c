@@ -120,9 +120,9 @@ Test(color, always_colours_outcomes_and_headers)
 
 	env_new(&e);
 	h = run_piped(&e, NULL, "--color=always", "history");
-	cr_assert(strstr(h, SGR("1") "    ID  STARTED"), "header bold:\n%s", h);
+	cr_assert(strstr(h, SGR("1") "    OP  STARTED"), "header bold:\n%s", h);
 	cr_assert(strstr(h, SGR("32") "succeeded"), "succeeded green:\n%s", h);
-	cr_assert(strstr(h, SGR("33") "rolled-back (op 10)"), "rolled back yellow:\n%s", h);
+	cr_assert(strstr(h, SGR("33") "rolled-back (op 3)"), "rolled back yellow:\n%s", h);
 	cr_assert(strstr(h, SGR("35") "refused (edge)"), "refused magenta:\n%s", h);
 	cr_assert(strstr(h, SGR("31") "interrupted"), "interrupted red:\n%s", h);
 	/* the columns after the outcome stay where they were */
@@ -132,7 +132,7 @@ Test(color, always_colours_outcomes_and_headers)
 	late = run_piped(&e, NULL, "history", "--color");
 	cr_assert_str_eq(late, h);
 
-	s = run_piped(&e, NULL, "--color=always", "show", "6");
+	s = run_piped(&e, NULL, "--color=always", "show", "2");
 	cr_assert(strstr(s, SGR("1") "== verify =="), "phase header bold:\n%s", s);
 	cr_assert(strstr(s, SGR("1;31") "health api"), "failed check red:\n%s", s);
 	cr_assert(strstr(s, SGR("1") "== Deploy Timings ==" SGR("0")), "timings:\n%s", s);
@@ -164,13 +164,13 @@ Test(color, none_when_piped_never_json_or_no_color_under_auto)
 	cr_assert_null(strchr(o, '\033'), "piped, auto:\n%s", o);
 	cr_assert(strstr(o, "succeeded"));
 	free(o);
-	o = run_piped(&e, NULL, "--color=never", "show", "6");
+	o = run_piped(&e, NULL, "--color=never", "show", "2");
 	cr_assert_null(strchr(o, '\033'), "never:\n%s", o);
 	free(o);
 	o = run_piped(&e, NULL, "--color=always", "history", "--json");
 	cr_assert_null(strchr(o, '\033'), "--json:\n%s", o);
 	free(o);
-	o = run_piped(&e, NULL, "show", "6", "--json", "--color=always");
+	o = run_piped(&e, NULL, "show", "2", "--json", "--color=always");
 	cr_assert_null(strchr(o, '\033'), "show --json:\n%s", o);
 	free(o);
 	o = run_piped(&e, NULL, "--color=always", "ledger", "export");

@@ -360,11 +360,17 @@ Test(reads, status_shows_last_good_and_quarantine)
 	cr_assert_str_eq(jstr(web, "runtimes.native.commit"), C2);
 	/* The rollback's success made C2 good for web too; C1 is the one before. */
 	cr_assert_str_eq(jstr(web, "runtimes.native.last_good.commit"), C2);
+	/* "op" is the id (the sequence of its first event), "op_number" its number */
 	cr_assert_eq(jint(web, "runtimes.native.last_good.op"), 37);
+	cr_assert_eq(jint(web, "runtimes.native.last_good.op_number"), 4);
 	cr_assert_str_eq(jstr(web, "runtimes.native.good.1.commit"), C1);
 	cr_assert_eq(json_array_size(json_object_get(st, "quarantine")), 1);
 	cr_assert_str_eq(jstr(st, "quarantine.0.commit"), C3);
 	cr_assert_eq(jint(st, "quarantine.0.rollback_op"), 37);
+	cr_assert_eq(jint(st, "quarantine.0.rollback_op_number"), 4);
+	cr_assert_eq(jint(st, "quarantine.0.op_number"), 3);
+	cr_assert_eq(jint(st, "last_op"), 47);
+	cr_assert_eq(jint(st, "last_op_number"), 6);
 	cr_assert(json_is_null(json_object_get(st, "inflight")), "nothing runs now");
 	cr_assert(json_is_false(json_object_get(json_object_get(st, "lock"), "held")));
 	json_decref(st);
@@ -378,7 +384,8 @@ Test(reads, status_shows_last_good_and_quarantine)
 	cr_assert(strstr(r.out, "quarantined"), "%s", r.out);
 	cr_assert(strstr(r.out, "333333333333"), "%s", r.out);
 	cr_assert(strstr(r.out, "111111111111 (op 1"), "compute's last good: %s", r.out);
-	cr_assert(strstr(r.out, "222222222222 (op 37"), "api's last good: %s", r.out);
+	cr_assert(strstr(r.out, "222222222222 (op 4,"), "api's last good (its number): %s", r.out);
+	cr_assert(strstr(r.out, "op 3 rolled back by op 4"), "the quarantine: %s", r.out);
 	cr_assert(strstr(r.out, "lock: free"), "%s", r.out);
 	cr_assert(strstr(r.out, "in flight: none"), "%s", r.out);
 	tl_run_release(&r);
@@ -514,6 +521,8 @@ Test(reads, status_says_a_restart_in_flight_is_unsettled)
 	st = parse_json(r.out);
 	cr_assert_str_eq(jstr(service(st, "api"), "runtimes.native.commit"), C2);
 	cr_assert_eq(jint(service(st, "api"), "runtimes.native.unsettled.op"), 52, "%s", r.out);
+	cr_assert_eq(jint(service(st, "api"), "runtimes.native.unsettled.op_number"), 7, "%s",
+		     r.out);
 	cr_assert_str_eq(jstr(service(st, "api"), "runtimes.native.unsettled.may_run"), C4);
 	cr_assert(json_is_null(json_object_get(
 		      json_object_get(json_object_get(service(st, "web"), "runtimes"), "native"),
@@ -530,11 +539,11 @@ Test(reads, status_says_a_restart_in_flight_is_unsettled)
 	SL(&r, &e, "status");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "restarting?"), "%s", r.out);
-	cr_assert(strstr(r.out, "api: operation 52 asked for its restart and has not recorded the "
+	cr_assert(strstr(r.out, "api: operation 7 asked for its restart and has not recorded the "
 				"result: it runs 222222222222, or 444444444444 if systemd carried "
 				"the restart out"),
 		  "%s", r.out);
-	cr_assert(!strstr(r.out, "web: operation 52"), "web is settled: %s", r.out);
+	cr_assert(!strstr(r.out, "web: operation 7"), "web is settled: %s", r.out);
 	tl_run_release(&r);
 	free(tail);
 	free(path);
@@ -564,6 +573,7 @@ Test(reads, state_at_earlier_points_differs)
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	st = parse_json(r.out);
 	cr_assert_eq(jint(st, "inflight.op"), 28);
+	cr_assert_eq(jint(st, "inflight.number"), 3);
 	cr_assert_str_eq(jstr(st, "inflight.phase"), "rollout");
 	cr_assert_str_eq(jstr(service(st, "web"), "runtimes.native.commit"), C3);
 	json_decref(st);
@@ -584,7 +594,7 @@ Test(reads, state_at_earlier_points_differs)
 	SL(&r, &e, "state", "--at", "49");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "state at seq 49"), "%s", r.out);
-	cr_assert(strstr(r.out, "in flight: op 47 (deploy on docker)"), "%s", r.out);
+	cr_assert(strstr(r.out, "in flight: operation 6 (seq:47, deploy on docker)"), "%s", r.out);
 	tl_run_release(&r);
 
 	SL(&r, &e, "state", "--at", "999");
@@ -647,18 +657,47 @@ Test(reads, history_order_limit_filters)
 	history_ops(&e, ops, &n, "--until", t);
 	cr_assert(n == 2 && ops[0] == 19 && ops[1] == 1, "until day 1 noon: 19 1, got %zu", n);
 
+	/* "op" stays the id; "number" counts operations 1, 2, 3 ... in ledger order, the nested
+	 * automatic rollback (37) and the refusal (46) included */
+	SL(&r, &e, "history", "--json");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	{
+		json_t *rows = parse_lines(r.out), *row;
+		static const long long want_op[] = {47, 46, 37, 28, 19, 1};
+		size_t i;
+
+		cr_assert_eq(json_array_size(rows), 6);
+		json_array_foreach(rows, i, row)
+		{
+			cr_assert_eq(jint(row, "op"), want_op[i]);
+			cr_assert_eq(jint(row, "number"), 6 - (long long)i, "row %zu: %s", i,
+				     r.out);
+		}
+		cr_assert_eq(jint(json_array_get(rows, 3), "rollback_op"), 37);
+		cr_assert_eq(jint(json_array_get(rows, 3), "rollback_op_number"), 4);
+		cr_assert_eq(jint(json_array_get(rows, 2), "reverts"), 28);
+		cr_assert_eq(jint(json_array_get(rows, 2), "reverts_number"), 3);
+		json_decref(rows);
+	}
+	tl_run_release(&r);
+
 	SL(&r, &e, "history");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert_eq(count_lines(r.out), 1 + 6 + 1, "header, six rows, quarantine note: %s", r.out);
 	cr_assert(strstr(r.out, "333333333333!"), "the quarantined commit is marked: %s", r.out);
-	cr_assert(strstr(r.out, "rolled-back (op 37)"), "%s", r.out);
+	cr_assert(strstr(r.out, "rolled-back (op 4)"), "by its number: %s", r.out);
+	cr_assert(strstr(r.out, "auto (op 3)"), "the rollback names what it reverts: %s", r.out);
+	cr_assert(str_startswith(r.out, "    OP  STARTED"), "%s", r.out);
 	cr_assert(strstr(r.out, "refused (edge)"), "%s", r.out);
 	cr_assert(strstr(r.out, "interrupted"), "%s", r.out);
 	cr_assert(strstr(r.out, "alice@vps"), "%s", r.out);
 	cr_assert(strstr(r.out, "web,api,compute"), "%s", r.out);
 	cr_assert(strstr(r.out, "branch feature"), "%s", r.out);
 	/* newest first in text too */
-	cr_assert(strstr(r.out, "    47  ") < strstr(r.out, "     1  "), "%s", r.out);
+	cr_assert(strstr(r.out, "\n     6  ") &&
+		      strstr(r.out, "\n     6  ") < strstr(r.out, "\n     1  "),
+		  "%s", r.out);
+	cr_assert(!strstr(r.out, "    47  "), "no ids in the OP column: %s", r.out);
 	tl_run_release(&r);
 	env_free(&e);
 }
@@ -674,6 +713,7 @@ Test(reads, show_lists_steps_and_timings)
 	env_new(&e, "reads-show", true);
 	SL(&r, &e, "show", "1");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(str_startswith(r.out, "operation 1 (seq:1)\n"), "%s", r.out);
 	cr_assert(strstr(r.out, "== precheck =="), "%s", r.out);
 	cr_assert(strstr(r.out, "$ git fetch origin main  [fetch] exit 0, 750ms"), "%s", r.out);
 	cr_assert(strstr(r.out, "$ sh -c \"bun install --frozen-lockfile\""), "%s", r.out);
@@ -690,9 +730,14 @@ Test(reads, show_lists_steps_and_timings)
 		  "%s", r.out);
 	tl_run_release(&r);
 
-	/* The failed deploy: the nested rollback's events are shown, indented. */
-	SL(&r, &e, "show", "28");
+	/* The failed deploy (operation 3, id 28): the nested rollback's events are shown,
+	 * indented. */
+	SL(&r, &e, "show", "3");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(str_startswith(r.out, "operation 3 (seq:28)\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "finished: rolled-back in 8.41s, rolled back by op 4: "),
+		  "the terminal event names the rollback by number: %s", r.out);
+	cr_assert(strstr(r.out, "reverts op 3"), "the nested request too: %s", r.out);
 	cr_assert(strstr(r.out, "health api http-get http://127.0.0.1:4000/health: FAILED, 5 "
 				"attempts"),
 		  "%s", r.out);
@@ -703,10 +748,11 @@ Test(reads, show_lists_steps_and_timings)
 		  "only the operation's own phases count: %s", r.out);
 	tl_run_release(&r);
 
-	SL(&r, &e, "show", "28", "--json");
+	SL(&r, &e, "show", "3", "--json");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	o = parse_json(r.out);
 	cr_assert_eq(jint(o, "op"), 28);
+	cr_assert_eq(jint(o, "number"), 3);
 	cr_assert_str_eq(jstr(o, "outcome"), "rolled-back");
 	cr_assert_eq(json_array_size(json_object_get(o, "events")), 18);
 	cr_assert_eq(jint(o, "timings.total_ns"), 7000000000LL);
@@ -728,7 +774,7 @@ Test(reads, diff_between_operations)
 	bool api = false;
 
 	env_new(&e, "reads-diff", true);
-	SL(&r, &e, "diff", "1", "19", "--json");
+	SL(&r, &e, "diff", "1", "2", "--json");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	o = parse_json(r.out);
 	cr_assert(json_is_true(json_object_get(o, "changed")));
@@ -743,9 +789,9 @@ Test(reads, diff_between_operations)
 	json_decref(o);
 	tl_run_release(&r);
 
-	SL(&r, &e, "diff", "19", "28");
+	SL(&r, &e, "diff", "2", "3");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "quarantine + 333333333333 (op 28 rolled back by op 37)"), "%s",
+	cr_assert(strstr(r.out, "quarantine + 333333333333 (op 3 rolled back by op 4)"), "%s",
 		  r.out);
 	cr_assert(strstr(r.out, "web: native commit 111111111111 -> 222222222222"), "%s", r.out);
 	tl_run_release(&r);
@@ -834,6 +880,8 @@ Test(reads, export_import_round_trip)
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert_eq(count_lines(r.out), 51);
 	cr_assert(strstr(r.out, "\"type\":\"future.thing\""), "unknown types are exported");
+	cr_assert(strstr(r.out, "\"op\":28,") && strstr(r.out, "\"number\":3"),
+		  "events keep their ids, requests carry their numbers: %s", r.out);
 	first = r.out;
 	r.out = NULL;
 	tl_run_release(&r);
@@ -866,11 +914,21 @@ Test(reads, export_import_round_trip)
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "seq 2..52"), "%s", r.out);
 	tl_run_release(&r);
-	tl_shiplog(&r, e.dir, NULL, "--ledger", third, "show", "29", NULL);
+	/* the refusal is operation 1 there: the file's operations are numbered 2..7, and the
+	 * failed deploy (the file's 28) is operation 4 at seq:29 */
+	tl_shiplog(&r, e.dir, NULL, "--ledger", third, "show", "4", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(str_startswith(r.out, "operation 4 (seq:29)\n"), "%s", r.out);
 	cr_assert(strstr(r.out, "  | rollback requested"),
-		  "the nested rollback (op 38) is found: %s", r.out);
-	cr_assert(strstr(r.out, "rolled back by op 38"), "%s", r.out);
+		  "the nested rollback (operation 5, seq:38) is found: %s", r.out);
+	cr_assert(strstr(r.out, "rolled back by op 5"), "%s", r.out);
+	tl_run_release(&r);
+	tl_shiplog(&r, e.dir, NULL, "--ledger", third, "history", "--json", "--limit", "0", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_eq(count_lines(r.out), 7, "%s", r.out);
+	cr_assert(strstr(r.out, "\"op\":1,") && strstr(r.out, "\"number\":1,") &&
+		      strstr(r.out, "\"op\":48,") && strstr(r.out, "\"number\":7,"),
+		  "renumbered after the ledger's own operation: %s", r.out);
 	tl_run_release(&r);
 	tl_shiplog(&r, e.dir, NULL, "--ledger", third, "ledger", "import", early, NULL);
 	cr_assert_eq(r.exit_code, 2, "older events after newer ones are refused");
@@ -1224,14 +1282,44 @@ Test(reads, bad_time_and_bad_id_are_exit_2)
 	cr_assert(strstr(r.err, "'abc'"), "%s", r.err);
 	tl_run_release(&r);
 
-	SL(&r, &e, "show", "9999");
+	/* a number no operation has (the fixture has 6): exit 2, said in one line */
+	SL(&r, &e, "show", "7");
 	cr_assert_eq(r.exit_code, 2);
-	cr_assert(strstr(r.err, "no operation 9999 in this ledger (newest is 47)"), "%s", r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "show: no operation 7 in this ledger (newest is 6); see 'shiplog "
+				"history'"),
+		  "%s", r.err);
+	tl_run_release(&r);
+	/* an id is not a number: 47 is operation 6's id, but there is no operation 47 */
+	SL(&r, &e, "show", "47");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "no operation 47 in this ledger (newest is 6)"), "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "show", "0");
+	cr_assert_eq(r.exit_code, 2);
+	tl_run_release(&r);
+	SL(&r, &e, "show", "seq:");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "'seq:'"), "%s", r.err);
 	tl_run_release(&r);
 
-	SL(&r, &e, "show", "2");
+	/* seq:N inside an operation names the operation to show instead */
+	SL(&r, &e, "show", "seq:2");
 	cr_assert_eq(r.exit_code, 2);
-	cr_assert(strstr(r.err, "belongs to operation 1"), "%s", r.err);
+	cr_assert(strstr(r.err, "event 2 is not the start of an operation; it belongs to "
+				"operation 1: try 'shiplog show 1'"),
+		  "%s", r.err);
+	tl_run_release(&r);
+	SL(&r, &e, "show", "seq:9999");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "no operation starts at event 9999"), "%s", r.err);
+	tl_run_release(&r);
+
+	SL(&r, &e, "diff", "1", "7");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "no operation 7 in this ledger (newest is 6); see 'shiplog "
+				"history', or write seq:7 for event 7"),
+		  "%s", r.err);
 	tl_run_release(&r);
 
 	SL(&r, &e, "diff", "1", "9999");
@@ -1428,16 +1516,9 @@ static const char *const evil_lines[] = {
 Test(reads, terminal_controls_are_escaped_in_text_output)
 {
 	static const char *const cmds[][5] = {
-	    {"status"},
-	    {"history"},
-	    {"history", "-v"},
-	    {"show", "52"},
-	    {"show", "52", "-v"},
-	    {"diff", "19", "52"},
-	    {"state"},
-	    {"state", "--at", "57"},
-	    {"stats"},
-	    {"soak", "report"},
+	    {"status"},		 {"history"},	     {"history", "-v"}, {"show", "7"},
+	    {"show", "7", "-v"}, {"diff", "2", "7"}, {"state"},		{"state", "--at", "57"},
+	    {"stats"},		 {"soak", "report"},
 	};
 	struct env e;
 	struct tl_run r;
@@ -1480,7 +1561,7 @@ Test(reads, terminal_controls_are_escaped_in_text_output)
 		  saw_bel, saw_cr, saw_c1, saw_del);
 
 	/* --json: valid JSON carrying the original text, no \x escapes added */
-	SL(&r, &e, "show", "52", "--json");
+	SL(&r, &e, "show", "seq:52", "--json");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	{
 		json_t *j = parse_json(r.out);
@@ -1648,9 +1729,9 @@ Test(reads, bash_completion_offers_commands_options_services_and_operations)
 	got = complete(e.dir, script, "deploy", "--pieces", "");
 	cr_assert(strstr(got, "compute"), "%s", got);
 	free(got);
-	/* operation ids of the ledger named on the command line, newest first */
+	/* operation numbers of the ledger named on the command line, newest first */
 	got = complete(e.dir, script, "--ledger", e.ledger, "show", "");
-	cr_assert(str_startswith(got, "47 46 37 "), "the newest operation first: %s", got);
+	cr_assert(str_startswith(got, "6 5 4 "), "the newest operation first, by number: %s", got);
 	free(got);
 	/* no config, no ledger: nothing, and nothing on stderr */
 	tl_shiplog(&r, "/", NULL, "completion", "--list", "ops", NULL);

@@ -310,9 +310,9 @@ unsigned long sample_newest_op(struct sample *s, const char *needle)
 
 	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "50", NULL);
 	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *p = strstr(line, "\"op\":");
+		char *p = strstr(line, "\"number\":");
 		if (p && strstr(line, needle)) {
-			id = strtoul(p + 5, NULL, 10);
+			id = strtoul(p + 9, NULL, 10);
 			break;
 		}
 	}

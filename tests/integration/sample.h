@@ -44,7 +44,8 @@ void sample_head(struct sample *s, char out[41]);
 
 /* MainPID of the service's unit (0 when not running). */
 unsigned sample_main_pid(struct sample *s, const char *service);
-/* The id of the newest of the last 50 operations whose history JSON line contains needle, or 0. */
+/* The number (what people name it by, 1, 2, 3 ...) of the newest of the last 50 operations whose
+ * history JSON line contains needle, or 0. */
 unsigned long sample_newest_op(struct sample *s, const char *needle);
 /* The commit a web/api service answers on /health ("" when it does not answer). */
 void sample_http_commit(struct sample *s, const char *service, char out[41]);

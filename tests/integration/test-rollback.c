@@ -51,20 +51,87 @@ Test(rollback, bad_commit_is_rolled_back_automatically)
 	sample_setup(&s, "auto", true);
 	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
 	deploy_ok(&s, "--edge-ready");
+	/* operation 2: refused by the edge guard before it started */
+	sample_shiplog(&s, &r, NULL, "deploy", "main", NULL);
+	cr_assert_eq(r.exit_code, 3, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "(operation 2)"), "the refusal is operation 2: %s", r.err);
+	tl_run_release(&r);
 	sample_commit(&s, NULL, "echo 'api.health_status = 500' >> app.conf", "break api");
 
+	/* operation 3 fails; its automatic rollback, nested in it, is operation 4 */
 	sample_shiplog(&s, &r, edge_ok, "deploy", "main", NULL);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
 	cr_assert(strstr(r.out, "Automatic Rollback"), "%s", r.out);
 	cr_assert(strstr(r.err, "rolled back"), "%s", r.err);
+	cr_assert(strstr(r.out, "Operation 3 started (seq:"), "%s", r.out);
+	cr_assert(strstr(r.out, "Operation 4 (seq:"), "the rollback by number: %s", r.out);
+	cr_assert(strstr(r.out, "rolled back by operation 4;"), "%s", r.out);
+	cr_assert(strstr(r.err, "deploy 3 failed and was rolled back (operation 4)"), "%s", r.err);
 	tl_run_release(&r);
 	assert_runs(&s, c1);
+
+	/* numbers are contiguous, 1..4 in ledger order; "op" stays the id */
+	sample_shiplog(&s, &r, NULL, "--json", "history", "--limit", "0", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	{
+		char seq3[32] = "";
+		long long prev_id = 0;
+		int rows = 0;
+
+		for (char *l = strtok(r.out, "\n"); l; l = strtok(NULL, "\n"), rows++) {
+			json_t *o = json_loads(l, 0, NULL);
+			long long num, id;
+
+			cr_assert(o, "not JSON: %s", l);
+			num = json_integer_value(json_object_get(o, "number"));
+			id = json_integer_value(json_object_get(o, "op"));
+			cr_assert_eq(num, 4 - rows, "row %d: %s", rows, l);
+			cr_assert(rows == 0 || id < prev_id, "ids grow with the numbers: %s", l);
+			prev_id = id;
+			if (num == 3) {
+				snprintf(seq3, sizeof(seq3), "seq:%lld", id);
+				cr_assert_eq(
+				    json_integer_value(json_object_get(o, "rollback_op_number")), 4,
+				    "%s", l);
+			}
+			if (num == 4)
+				cr_assert_eq(
+				    json_integer_value(json_object_get(o, "reverts_number")), 3,
+				    "%s", l);
+			json_decref(o);
+		}
+		cr_assert_eq(rows, 4, "deploy, refusal, failed deploy, its rollback");
+		tl_run_release(&r);
+
+		/* show N and show seq:S name the same operation */
+		sample_shiplog(&s, &r, NULL, "show", "3", NULL);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		{
+			char *by_number = r.out;
+
+			r.out = NULL;
+			tl_run_release(&r);
+			sample_shiplog(&s, &r, NULL, "show", seq3, NULL);
+			cr_assert_eq(r.exit_code, 0, "%s", r.err);
+			cr_assert_str_eq(r.out, by_number, "show 3 and show %s differ", seq3);
+			cr_assert(str_startswith(r.out, "operation 3 (seq:"), "%s", r.out);
+			free(by_number);
+		}
+		tl_run_release(&r);
+	}
+	sample_shiplog(&s, &r, NULL, "show", "5", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "no operation 5 in this ledger (newest is 4)"), "%s", r.err);
+	tl_run_release(&r);
 
 	sample_shiplog(&s, &r, NULL, "history", NULL);
 	cr_assert(strstr(r.out, "rolled-back"), "%s", r.out);
 	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "status", NULL);
 	cr_assert(strstr(r.out, "quarantined"), "status does not show the quarantine:\n%s", r.out);
+	cr_assert(strstr(r.out, "4 operations (automatic rollbacks and refusals included)"),
+		  "status counts what history numbers:\n%s", r.out);
+	cr_assert(strstr(r.out, "op 3 rolled back by op 4"), "%s", r.out);
 	tl_run_release(&r);
 	sample_teardown(&s);
 }

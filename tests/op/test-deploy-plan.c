@@ -221,7 +221,7 @@ Test(deploy_plan, a_quarantined_target_refuses_unless_forced)
 
 	cr_assert_eq(plan_with(st, "main", "--pieces", "candles", NULL), 0);
 	cr_assert_eq(g("quarantine")->result, GUARD_REFUSE);
-	cr_assert(strstr(g("quarantine")->reason, "operation 7: verify failed") &&
+	cr_assert(strstr(g("quarantine")->reason, "operation seq:7: verify failed") &&
 		      strstr(g("quarantine")->reason, "--force"),
 		  "%s", g("quarantine")->reason);
 	cr_assert_eq(g("ownership")->result, GUARD_PASS); /* candles has no other owner */

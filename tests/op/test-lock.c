@@ -41,7 +41,7 @@ static struct holder_proc holder_start(const char *dir, uint64_t op, int hold_ms
 		close(go[1]);
 		if (lock_acquire(dir, 0, &l, &other) < 0)
 			_exit(10);
-		if (op && lock_set_op(&l, op) < 0)
+		if (op && lock_set_op(&l, op, 12) < 0)
 			_exit(11);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(12);
@@ -92,16 +92,18 @@ Test(lock, acquire_writes_record_mode_0600)
 	cr_assert_not_null(strstr(text, pidstr), "record: %s", text);
 	cr_assert_not_null(strstr(text, actor_string()), "record: %s", text);
 
-	cr_assert_eq(lock_set_op(&l, 57), 0);
+	cr_assert_eq(lock_set_op(&l, 57, 12), 0);
 	free(text);
 	text = tl_read(path);
 	cr_assert_not_null(strstr(text, "\"op\":57"), "record: %s", text);
+	cr_assert_not_null(strstr(text, "\"number\":12"), "record: %s", text);
 
 	bool held = false;
 	cr_assert_eq(lock_status(dir, &held, &h), 0);
 	cr_assert(held);
 	cr_assert_eq(h.pid, (uint32_t)getpid());
 	cr_assert_eq(h.op, 57);
+	cr_assert_eq(h.number, 12);
 	cr_assert_str_eq(h.actor, actor_string());
 	cr_assert_geq(h.since_ns, before - 1000000000LL);
 	cr_assert_leq(h.since_ns, now_ns());
@@ -145,9 +147,10 @@ Test(lock, second_process_is_refused_with_holder_named)
 	cr_assert_eq(l.fd, -1);
 	cr_assert_eq(h.pid, (uint32_t)hp.pid);
 	cr_assert_eq(h.op, 4242);
+	cr_assert_eq(h.number, 12);
 	cr_assert_str_eq(h.actor, actor_string());
 	lock_holder_describe(&h, desc, sizeof(desc));
-	want = xasprintf("pid %d (%s, operation 4242, since ", (int)hp.pid, actor_string());
+	want = xasprintf("pid %d (%s, operation 12, since ", (int)hp.pid, actor_string());
 	cr_assert(str_startswith(desc, want), "describe: %s", desc);
 
 	/* lock_status looks without disturbing the holder. */
@@ -226,7 +229,7 @@ Test(lock, killed_holder_frees_the_lock)
 
 Test(lock, describe_format)
 {
-	struct lock_holder h = {.pid = 4242, .op = 57};
+	struct lock_holder h = {.pid = 4242, .op = 57, .number = 12};
 	struct tm tm = {.tm_year = 2026 - 1900,
 			.tm_mon = 10,
 			.tm_mday = 27,
@@ -238,7 +241,12 @@ Test(lock, describe_format)
 	strcpy(h.actor, "alice@vps");
 	h.since_ns = (int64_t)timegm(&tm) * 1000000000LL + 123456789;
 	lock_holder_describe(&h, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "pid 4242 (alice@vps, operation 57, since 2026-11-27T12:03:10Z)");
+	cr_assert_str_eq(buf, "pid 4242 (alice@vps, operation 12, since 2026-11-27T12:03:10Z)");
+
+	/* an older holder's note has no number: with no ledger to ask, the id says seq: */
+	h.number = 0;
+	lock_holder_describe(&h, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "pid 4242 (alice@vps, operation seq:57, since 2026-11-27T12:03:10Z)");
 
 	h.op = 0;
 	lock_holder_describe(&h, buf, sizeof(buf));
@@ -305,13 +313,13 @@ static void say(void *p)
  * command takes it); any other failure names the directory and the cause. */
 Test(lock, refusal_message)
 {
-	struct lock_holder h = {.pid = 4242, .op = 57};
+	struct lock_holder h = {.pid = 4242, .op = 57, .number = 12};
 	struct say_args a = {"deploy", SL_EREFUSED, &h, true};
 	char *m;
 
 	strlcpy_(h.actor, "alice@vps", sizeof(h.actor));
 	m = stderr_of(say, &a);
-	cr_assert(strstr(m, "deploy: lock held by pid 4242 (alice@vps, operation 57)"), "%s", m);
+	cr_assert(strstr(m, "deploy: lock held by pid 4242 (alice@vps, operation 12)"), "%s", m);
 	cr_assert(strstr(m, "--wait-lock"), "%s", m);
 	free(m);
 

@@ -176,7 +176,7 @@ Test(color, headers_and_end_lines)
 	cr_assert(strstr(s, "[deploy] \033[32mOperation 7 succeeded\033[0m\n"), "%s", s);
 	cr_assert(strstr(s, "[deploy] plain\n"), "%s", s);
 	cr_assert(strstr(s, "\033[1m== Deploy Timings ==\033[0m\n[deploy] verify: "), "%s", s);
-	cr_assert(strstr(s, "\033[1m    ID  STARTED"), "%s", s);
+	cr_assert(strstr(s, "\033[1m    OP  STARTED"), "%s", s);
 	free(s);
 
 	out_color_setup(OUT_COLOR_NEVER);

@@ -159,22 +159,23 @@ struct golden {
 	const char *out;
 };
 
+/* Rendered with no ledger to look operation numbers up in: an operation id shows as seq:N. */
 static const struct golden text_golden[] = {
     {0, 0, "future.thing (event type unknown to this shiplog)"},
     {0, 1, "future.thing (event type unknown to this shiplog)"},
     {0, 2, "future.thing (event type unknown to this shiplog)"},
     {1, 0,
      "deploy requested branch 'feature/x' on docker: fedcba987654 -> 0123456789ab, services "
-     "web,api, flags fast,force, reverts op 12 (manual), ssh, pid 4242"},
+     "web,api, flags fast,force, reverts op seq:12 (manual), ssh, pid 4242"},
     {1, 1, "deploy requested main on native: - -> -, services all"},
     {1, 2, "deploy requested main on native: - -> -, services all"},
     {2, 0,
      "deploy refused branch 'feature/x' on docker: fedcba987654 -> 0123456789ab, services web,api, "
-     "flags fast,force, reverts op 12 (manual), ssh, pid 4242; guard edge: edge roles need an "
+     "flags fast,force, reverts op seq:12 (manual), ssh, pid 4242; guard edge: edge roles need an "
      "acknowledgement"},
     {2, 1, "refused: guard -: edge roles need an acknowledgement"},
     {2, 2, "refused: guard edge: edge roles need an acknowledgement"},
-    {3, 0, "finished: rolled-back in 123ms, rolled back by op 80: verify failed"},
+    {3, 0, "finished: rolled-back in 123ms, rolled back by op seq:80: verify failed"},
     {3, 1, "finished: succeeded in 123ms"},
     {3, 2, "finished: succeeded in 123ms"},
     {4, 0, "== public-verify =="},
@@ -717,8 +718,8 @@ static const struct ledger_field *field_named(enum ledger_event_type t, const ch
 
 Test(event_render, templates_name_only_table_fields)
 {
-	static const char *convs[] = {"short", "dur",	"dash", "none", "unk", "all",
-				      "argv",  "lines", "kib",	"s",	"exit"};
+	static const char *convs[] = {"short", "dur",	"dash", "none", "unk",	"all",
+				      "argv",  "lines", "kib",	"s",	"exit", "op"};
 
 	for (int t = 1; t < LEDGER_EV__COUNT; t++) {
 		const char *s = ledger_event_type_text(t);

@@ -360,7 +360,8 @@ const struct ledger_field *ledger_event_fields(enum ledger_event_type t, size_t 
  *                   list, "all" when empty), argv (a command line, quoted where needed), lines
  *                   (": " and the first line, each further line under the event), kib (bytes
  *                   in KiB), s ("s" unless the number is 1), exit (an exit code: "exit N", or
- *                   "not started" for -1)
+ *                   "not started" for -1), op (an operation id, shown by its number when the
+ *                   renderer can look it up)
  *   {name!other}    the value, counted as empty when it equals field other's value
  *   {name?yes|no}   yes when the field is not zero, else no; both are templates again
  *   [...]           the part is left out when a value it shows is zero (a choice's field does

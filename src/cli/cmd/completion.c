@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shiplog completion: bash and zsh completion scripts written from the command table (commands,
  * their subcommands and options), which call back `shiplog completion --list services|ops` for
- * the service names of the config and the operation ids of the ledger. */
+ * the service names of the config and the operation numbers of the ledger. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -131,7 +131,7 @@ static int list(struct cmd_ctx *ctx, const char *what)
 		    ledger_history(ctx->lg, &f, 30, &rows, &n) < 0)
 			return 0;
 		for (size_t i = 0; i < n; i++) {
-			printf("%" PRIu64 "\n", rows[i].op);
+			printf("%" PRIu64 "\n", rows[i].number);
 			ledger_op_summary_release(&rows[i]);
 		}
 		free(rows);
@@ -174,23 +174,24 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd_entry cmd_completion = {
     .name = "completion",
-    .summary = "bash or zsh completion: commands, options, services and operation ids",
-    .usage = "usage: shiplog completion bash|zsh\n"
-	     "\n"
-	     "Prints a completion script, written from the command table: commands, their\n"
-	     "subcommands and options, the service names of the shiplog.conf found from the\n"
-	     "current directory (after --pieces, --scope, --service and for 'logs'), and the\n"
-	     "newest operation ids of its ledger (after --op, --to and for 'show' and 'diff').\n"
-	     "Those two are asked of shiplog itself at each <Tab>: 'shiplog completion --list\n"
-	     "services|ops|commands' prints them one per line, and nothing when there is no\n"
-	     "config or ledger.\n"
-	     "\n"
-	     "Examples:\n"
-	     "  source <(shiplog completion bash)             # in ~/.bashrc\n"
-	     "  source <(shiplog completion zsh)              # in ~/.zshrc\n"
-	     "  shiplog completion bash > /etc/bash_completion.d/shiplog\n"
-	     "\n"
-	     "Exit codes: 0, 2 usage.\n",
+    .summary = "bash or zsh completion: commands, options, services and operation numbers",
+    .usage =
+	"usage: shiplog completion bash|zsh\n"
+	"\n"
+	"Prints a completion script, written from the command table: commands, their\n"
+	"subcommands and options, the service names of the shiplog.conf found from the\n"
+	"current directory (after --pieces, --scope, --service and for 'logs'), and the\n"
+	"newest operation numbers of its ledger (after --op, --to and for 'show' and 'diff').\n"
+	"Those two are asked of shiplog itself at each <Tab>: 'shiplog completion --list\n"
+	"services|ops|commands' prints them one per line, and nothing when there is no\n"
+	"config or ledger.\n"
+	"\n"
+	"Examples:\n"
+	"  source <(shiplog completion bash)             # in ~/.bashrc\n"
+	"  source <(shiplog completion zsh)              # in ~/.zshrc\n"
+	"  shiplog completion bash > /etc/bash_completion.d/shiplog\n"
+	"\n"
+	"Exit codes: 0, 2 usage.\n",
     .flags = CMD_CONFIG_OPTIONAL,
     .shortopts = "",
     .options = options,

@@ -13,6 +13,7 @@
 #include "reads.h"
 #include "text.h"
 #include "util.h"
+#include "view.h"
 
 static const struct ledger_service_state empty_service = {.owner = -1};
 
@@ -111,8 +112,13 @@ static json_t *diff_service(const char *name, const struct ledger_service_state 
 
 static json_t *quarantine_json(const struct ledger_quarantine *q)
 {
-	return json_pack("{s:o,s:I,s:I,s:o,s:o}", "commit", json_str(q->commit), "op",
-			 (json_int_t)q->op, "rollback_op", (json_int_t)q->rollback_op, "time",
+	uint64_t n = view_op_number(q->op), rn = view_op_number(q->rollback_op);
+
+	return json_pack("{s:o,s:I,s:o,s:I,s:o,s:o,s:o}", "commit", json_str(q->commit), "op",
+			 (json_int_t)q->op, "op_number",
+			 n ? json_integer((json_int_t)n) : json_null(), "rollback_op",
+			 (json_int_t)q->rollback_op, "rollback_op_number",
+			 rn ? json_integer((json_int_t)rn) : json_null(), "time",
 			 json_time(q->time_ns), "reason", json_str(q->reason));
 }
 
@@ -120,7 +126,7 @@ static json_t *quarantine_json(const struct ledger_quarantine *q)
 static void quarantine_missing(const struct ledger_state *x, const struct ledger_state *y,
 			       char sign, json_t *arr, bool text)
 {
-	char c[RENDER_SHORT_COMMIT + 1];
+	char c[RENDER_SHORT_COMMIT + 1], on[VIEW_OP_NAME_MAX], on2[VIEW_OP_NAME_MAX];
 
 	for (uint32_t i = 0; i < x->nquarantine && i < LEDGER_MAX_QUARANTINE; i++) {
 		const struct ledger_quarantine *q = &x->quarantine[i];
@@ -129,10 +135,10 @@ static void quarantine_missing(const struct ledger_state *x, const struct ledger
 			continue;
 		json_array_append_new(arr, quarantine_json(q));
 		if (text)
-			printf("quarantine %c %s (op %" PRIu64 " rolled back by op %" PRIu64
-			       ")%s%s\n",
-			       sign, render_short_commit(q->commit, c), q->op, q->rollback_op,
-			       q->reason[0] ? ": " : "", q->reason);
+			printf("quarantine %c %s (op %s rolled back by op %s)%s%s\n", sign,
+			       render_short_commit(q->commit, c), view_op_name(q->op, on),
+			       view_op_name(q->rollback_op, on2), q->reason[0] ? ": " : "",
+			       q->reason);
 	}
 }
 
@@ -161,9 +167,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	text = !out_settings.json;
 	text = !out_settings.json;
 	if (optind + 2 != argc) {
-		log_error(
-		    "diff: expected two points A B (operation id, seq:N or time); see 'shiplog "
-		    "diff --help'");
+		log_error("diff: expected two points A B (operation number, seq:N or time); see "
+			  "'shiplog diff --help'");
 		return SL_EUSAGE;
 	}
 	if (reads_check_point(&cmd_diff, argv[optind], true) < 0 ||
@@ -270,7 +275,8 @@ const struct cmd_entry cmd_diff = {
 	"the commits quarantined (+) or released (-) in between.\n"
 	"\n"
 	"A point is:\n"
-	"  41        operation 41: the state after its last event\n"
+	"  12        operation 12 (its number, as 'shiplog history' shows it): the state after\n"
+	"            its last event\n"
 	"  seq:120   the state after event 120 (seq:0 = the empty ledger)\n"
 	"  TIME      the state after the last event before TIME: RFC 3339\n"
 	"            (2026-11-27T08:00:00Z) or an age like 90m, 2h, 3d\n"
@@ -282,7 +288,7 @@ const struct cmd_entry cmd_diff = {
 	"            \"quarantine\":{\"added\",\"removed\"},\"changed\":bool}\n"
 	"\n"
 	"Examples:\n"
-	"  shiplog diff 41 57\n"
+	"  shiplog diff 11 12\n"
 	"  shiplog diff 1d now        what changed in the last day\n"
 	"  shiplog diff 2026-11-27T08:00:00Z 2026-11-28T08:00:00Z --json\n"
 	"\n"

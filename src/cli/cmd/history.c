@@ -164,13 +164,15 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd_entry cmd_history = {
     .name = "history",
-    .summary = "operations newest first: id, time, kind, ref, commit, scope, outcome, duration",
+    .summary = "operations newest first: number, time, kind, ref, commit, scope, outcome, duration",
     .usage =
 	"usage: shiplog history [--limit N] [--since T] [--until T] [--service S]\n"
 	"                       [--runtime native|docker] [--outcome O] [--kind deploy|rollback]\n"
 	"                       [--json]\n"
 	"\n"
-	"Lists deploys and rollbacks, newest first, one line each: id, start time (UTC), kind,\n"
+	"Lists deploys and rollbacks, newest first, one line each: its number (OP: 1, 2, 3 ...\n"
+	"in ledger order; refusals and nested automatic rollbacks count too), start time (UTC),\n"
+	"kind,\n"
 	"mode or ref, target commit (12 characters; '!' when a rollback quarantined it),\n"
 	"runtime, scope (services, or 'all'), outcome, duration and who ran it.\n"
 	"Outcomes: running, succeeded, failed, rolled-back (op N: the rollback that undid it),\n"
@@ -184,7 +186,8 @@ const struct cmd_entry cmd_history = {
 	"  --runtime R        on runtime R (native or docker)\n"
 	"  --outcome O        running, succeeded, failed, rolled-back, interrupted, refused\n"
 	"  --kind K           deploy or rollback\n"
-	"  --json             one JSON object per operation and line\n"
+	"  --json             one JSON object per operation and line: \"number\" is its number,\n"
+	"                     \"op\" its id (the sequence of its first event, seq:N elsewhere)\n"
 	"\n"
 	"T is RFC 3339 (2026-11-27T08:00:00Z, 2026-11-27T09:00:00+01:00) or an age: 45s, 90m,\n"
 	"2h, 3d (that long ago).\n"

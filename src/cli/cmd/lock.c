@@ -14,6 +14,7 @@
 #include "op.h"
 #include "out.h"
 #include "util.h"
+#include "view.h"
 
 static const char usage[] =
     "usage: shiplog lock status\n"
@@ -49,9 +50,12 @@ static int print_status(struct cmd_ctx *ctx, bool *held_out, struct lock_holder 
 	}
 	*held_out = held;
 	if (out_settings.json) {
-		out_json(json_pack("{s:b,s:i,s:o,s:I,s:o}", "held", held, "pid",
+		uint64_t n = !held ? 0 : h->number ? h->number : view_op_number(h->op);
+
+		out_json(json_pack("{s:b,s:i,s:o,s:I,s:o,s:o}", "held", held, "pid",
 				   held ? (int)h->pid : 0, "actor", json_str(held ? h->actor : ""),
-				   "op", (json_int_t)(held ? h->op : 0), "since",
+				   "op", (json_int_t)(held ? h->op : 0), "number",
+				   n ? json_integer((json_int_t)n) : json_null(), "since",
 				   held ? json_time(h->since_ns) : json_null()));
 		return 0;
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* shiplog logs SERVICE [--op ID | --since T] [-n N] [-f]: the service's unit lines from the
+/* shiplog logs SERVICE [--op N | --since T] [-n N] [-f]: the service's unit lines from the
  * systemd journal (sd-journal, matched by unit), or its [runtime native] log_dir file, or for
  * the docker runtime its containers' `docker logs`. */
 #include <getopt.h>
@@ -47,19 +47,21 @@ static int window_cb(const struct ledger_event *ev, void *ud)
 }
 
 /* The times of operation op's first and last events (its nested rollback included). */
-static int op_window(struct cmd_ctx *ctx, uint64_t op, struct window *w)
+static int op_window(struct cmd_ctx *ctx, const char *arg, struct window *w)
 {
+	uint64_t op = 0;
 	int r;
 
 	r = cmd_open_ledger(ctx, false);
 	if (r < 0)
 		return r;
+	r = reads_resolve_op(&cmd_logs, ctx->lg, arg, &op, NULL);
+	if (r < 0)
+		return r;
 	*w = (struct window){.op = op};
 	r = ledger_op_events(ctx->lg, op, window_cb, w);
 	if (r == LEDGER_ENOTFOUND || (r == 0 && !w->first_ns)) {
-		log_error("logs: no operation %" PRIu64 " in this ledger (newest is %" PRIu64
-			  "); see 'shiplog history'",
-			  op, reads_newest_op(ctx->lg));
+		log_error("logs: operation %s has no events; see 'shiplog history'", arg);
 		return SL_EUSAGE;
 	}
 	if (r < 0)
@@ -124,7 +126,7 @@ static int service_owner(struct cmd_ctx *ctx, const char *name)
 }
 
 /* The docker runtime: the compose service's container logs through `docker logs`. */
-static int docker_logs(struct cmd_ctx *ctx, const struct service *s, uint64_t op, int64_t since,
+static int docker_logs(struct cmd_ctx *ctx, const struct service *s, const char *op, int64_t since,
 		       uint64_t lines, bool follow)
 {
 	const struct config *cfg = ctx->cfg;
@@ -179,7 +181,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	const struct config *cfg = ctx->cfg;
 	const struct service *s = NULL;
 	struct journal_query q = {0};
-	uint64_t op = 0, lines = 0;
+	const char *op_arg = NULL;
+	uint64_t lines = 0;
 	int64_t since = 0;
 	bool follow = false, have_op = false;
 	int runtime = -1;
@@ -190,9 +193,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:f", options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
-			r = args_u64(&cmd_logs, "operation id", optarg, 1, &op);
-			if (r < 0)
-				return r;
+			if (reads_check_op(&cmd_logs, optarg) < 0)
+				return SL_EUSAGE;
+			op_arg = optarg;
 			have_op = true;
 			break;
 		case 's':
@@ -244,7 +247,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (runtime < 0)
 		runtime = service_owner(ctx, s->name);
 	if (runtime == LEDGER_RT_DOCKER)
-		return docker_logs(ctx, s, have_op ? op : 0, since, lines, follow);
+		return docker_logs(ctx, s, have_op ? op_arg : NULL, since, lines, follow);
 	if (cfg->native.log_dir)
 		return print_file(cfg, s, lines ? lines : 100, have_op || since);
 
@@ -253,7 +256,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (have_op) {
 		struct window w;
 
-		r = op_window(ctx, op, &w);
+		r = op_window(ctx, op_arg, &w);
 		if (r < 0)
 			return r;
 		q.since_us = (uint64_t)w.first_ns / 1000;
@@ -285,7 +288,7 @@ const struct cmd_entry cmd_logs = {
     .name = "logs",
     .summary = "a service's unit lines from the journal, for an operation's window or since T",
     .usage =
-	"usage: shiplog logs SERVICE [--op ID | --since T] [-n N] [-f] [--runtime native|docker]\n"
+	"usage: shiplog logs SERVICE [--op N|seq:S | --since T] [-n N] [-f] [--runtime R]\n"
 	"\n"
 	"Prints the lines of SERVICE's systemd unit from the journal (the user manager's unit "
 	"with\n"
@@ -295,8 +298,9 @@ const struct cmd_entry cmd_logs = {
 	"compose service's container logs instead, from 'docker logs --timestamps' (each\n"
 	"container of the service, oldest first; -f follows the newest).\n"
 	"\n"
-	"  --op ID       only the lines written while operation ID ran (its first to its last\n"
-	"                event, its automatic rollback included; see 'shiplog history')\n"
+	"  --op N        only the lines written while operation N ran (its first to its last\n"
+	"                event, its automatic rollback included): its number, as 'shiplog\n"
+	"                history' shows it, or seq:S, the sequence of its first event\n"
 	"  --since T     the lines since T (RFC 3339, or an age: 90m, 2h, 3d)\n"
 	"  -n, --lines N the last N lines (default 100 when neither --op nor --since is given)\n"
 	"  -f, --follow  keep printing new lines until interrupted\n"

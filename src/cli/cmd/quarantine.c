@@ -15,6 +15,7 @@
 #include "reads.h"
 #include "text.h"
 #include "util.h"
+#include "view.h"
 
 static const char usage[] =
     "usage: shiplog quarantine list [--json]\n"
@@ -75,11 +76,15 @@ static int do_list(struct cmd_ctx *ctx, const struct ledger_state *st)
 		for (uint32_t i = 0; i < st->nquarantine; i++) {
 			const struct ledger_quarantine *q = &st->quarantine[i];
 
+			/* "op" and "rollback_op" were numbers here from the start; the
+			 * *_number names are those of every other JSON output */
 			out_json(json_pack(
-			    "{s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "commit", json_str(q->commit),
-			    "since", json_time(q->time_ns), "since_ns", (json_int_t)q->time_ns,
-			    "op", num_or_null(op_number(ctx->lg, q->op)), "op_seq",
+			    "{s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "commit",
+			    json_str(q->commit), "since", json_time(q->time_ns), "since_ns",
+			    (json_int_t)q->time_ns, "op", num_or_null(op_number(ctx->lg, q->op)),
+			    "op_number", num_or_null(op_number(ctx->lg, q->op)), "op_seq",
 			    num_or_null(q->op), "rollback_op",
+			    num_or_null(op_number(ctx->lg, q->rollback_op)), "rollback_op_number",
 			    num_or_null(op_number(ctx->lg, q->rollback_op)), "rollback_op_seq",
 			    num_or_null(q->rollback_op), "reason", json_str(q->reason)));
 		}
@@ -170,6 +175,7 @@ static int do_lift(struct cmd_ctx *ctx, struct ledger_state *st, const char *arg
 
 	/* the read-only handle cannot append: reopen read-write (it exists, so nothing is
 	 * created) */
+	view_use_ledger(NULL);
 	ledger_close(ctx->lg);
 	ctx->lg = NULL;
 	r = cmd_open_ledger(ctx, true);

@@ -13,9 +13,10 @@
 #include "out.h"
 #include "remote.h"
 #include "rollback.h"
+#include "view.h"
 
 static const char usage[] =
-    "usage: shiplog rollback [--to ID|seq:N|TIME|REF] [--runtime native|docker]\n"
+    "usage: shiplog rollback [--to N|seq:S|TIME|REF] [--runtime native|docker]\n"
     "                        [--web-only|--api-only|--services-only|--workers-only|--pieces a,b]\n"
     "                        [--no-build] [--wait-lock DURATION] [--no-progress]\n"
     "                        [--dry-run [--json]]\n"
@@ -26,9 +27,9 @@ static const char usage[] =
     "\n"
     "With --to, the ledger is replayed to that point and each service in scope is moved to\n"
     "the commit it ran then:\n"
-    "  ID        an operation id: the state right after that operation finished\n"
-    "  seq:N     the state after ledger event N (a bare number that is not an operation id is\n"
-    "            read as a sequence too)\n"
+    "  N         an operation number (1, 2, 3 ..., the OP column of 'shiplog history'): the\n"
+    "            state right after that operation finished; a bare number is never a sequence\n"
+    "  seq:S     the state after ledger event S\n"
     "  TIME      RFC 3339 (2026-11-27T08:00:00Z) or an age (90m, 2h, 3d)\n"
     "  REF       a commit, tag or branch: every service in scope goes to it\n"
     "Services already at their target are not restarted. The commit rolled away from is\n"
@@ -160,20 +161,21 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 {
 	uint64_t id = 0;
 	int r = rollback_execute(p, ctx->cfg, ctx->lg, repo, &id);
+	char on[VIEW_OP_NAME_MAX];
 
+	view_op_name(id, on);
 	if (r == 0) {
-		out_say_tone(OUT_TONE_OK, "Operation %" PRIu64 " succeeded: rolled back", id);
+		out_say_tone(OUT_TONE_OK, "Operation %s succeeded: rolled back", on);
 		return 0;
 	}
 	if (!id)
 		return r;
 	if (op_interrupted)
-		log_error("rollback operation %" PRIu64 " was interrupted by signal %d; 'shiplog "
-			  "rollback' completes it; see 'shiplog show %" PRIu64 "'",
-			  id, (int)op_interrupted, id);
+		log_error("rollback operation %s was interrupted by signal %d; 'shiplog "
+			  "rollback' completes it; see 'shiplog show %s'",
+			  on, (int)op_interrupted, on);
 	else
-		log_error("rollback operation %" PRIu64 " failed; see 'shiplog show %" PRIu64 "'",
-			  id, id);
+		log_error("rollback operation %s failed; see 'shiplog show %s'", on, on);
 	rollback_say_running(ctx->lg, ctx->cfg, p->runtime, p->scope, p->nscope);
 	return r;
 }

@@ -105,37 +105,32 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct show s = {0};
 	struct ledger_iter *it = NULL;
-	struct ledger_event first = {0};
 	struct ledger_state *st = NULL;
+	uint64_t number = 0;
 	int r;
 
 	r = args_json_only(&cmd_show, argc, argv);
 	if (r < 0)
 		return r;
 	if (optind + 1 != argc) {
-		log_error("show: expected one operation id; see 'shiplog history' for ids");
+		log_error(
+		    "show: expected one operation: its number (12) or the sequence of its first "
+		    "event (seq:157); see 'shiplog history'");
 		return SL_EUSAGE;
 	}
-	if (args_u64(&cmd_show, "operation id", argv[optind], 1, &s.op) < 0)
+	if (reads_check_op(&cmd_show, argv[optind]) < 0)
 		return SL_EUSAGE;
 	r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
 		return r;
+	r = reads_resolve_op(&cmd_show, ctx->lg, argv[optind], &s.op, &number);
+	if (r < 0)
+		return r;
 
 	r = ledger_op_events(ctx->lg, s.op, end_cb, &s);
 	if (r == LEDGER_ENOTFOUND || (r == 0 && s.end == 0)) {
-		/* Say whether it is an event of another operation. */
-		if (ledger_get(ctx->lg, s.op, &first) == 0 && first.op && first.op != s.op) {
-			log_error("show: event %" PRIu64
-				  " is not the start of an operation; it belongs "
-				  "to operation %" PRIu64 ": try 'shiplog show %" PRIu64 "'",
-				  s.op, first.op, first.op);
-			ledger_event_release(&first);
-		} else {
-			log_error("show: no operation %" PRIu64
-				  " in this ledger (newest is %" PRIu64 "); see 'shiplog history'",
-				  s.op, reads_newest_op(ctx->lg));
-		}
+		log_error("show: operation %" PRIu64 " (seq:%" PRIu64 ") has no events", number,
+			  s.op);
 		return SL_EUSAGE;
 	}
 	if (r < 0)
@@ -143,6 +138,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (out_settings.json)
 		s.events = json_array();
+	else
+		printf("operation %" PRIu64 " (seq:%" PRIu64 ")\n", number, s.op);
 	r = ledger_iter_new(ctx->lg, LEDGER_FORWARD, s.op, &it);
 	if (r < 0) {
 		reads_ledger_fail(&cmd_show, ctx->lg, r, "cannot read the ledger", 0);
@@ -176,6 +173,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "op", json_integer((json_int_t)s.op));
+		json_object_set_new(o, "number", json_integer((json_int_t)number));
 		json_object_set_new(o, "outcome", json_string(s.outcome));
 		json_object_set_new(o, "events", s.events);
 		s.events = NULL;
@@ -200,10 +198,12 @@ const struct cmd_entry cmd_show = {
     .name = "show",
     .summary = "every event of one operation: what ran, results, timings",
     .usage =
-	"usage: shiplog show [--json] ID\n"
+	"usage: shiplog show [--json] N|seq:S\n"
 	"\n"
-	"Prints every event of operation ID (the id 'shiplog history' shows), one line each,\n"
-	"with its time offset from the start and its sequence number:\n"
+	"Prints every event of one operation, named by its number N (1, 2, 3 ..., the OP column\n"
+	"of 'shiplog history') or by the sequence S of its first event (seq:157, its id), under\n"
+	"a line 'operation N (seq:S)', one line each, with its time offset from the start and\n"
+	"its sequence number:\n"
 	"  == phase ==                  a phase started; '-- phase ok in 1.20s' when it ended\n"
 	"  $ argv  [what] exit N, dur   an external command or mutation\n"
 	"  git moved A -> B             the checkout moved\n"
@@ -216,15 +216,16 @@ const struct cmd_entry cmd_show = {
 	"(the sum of the phases).\n"
 	"\n"
 	"Options:\n"
-	"  --json    {\"op\":ID,\"outcome\":..,\"events\":[..],\"timings\":{\"phases\":[..],"
-	"\"total_ns\":..}}\n"
+	"  --json    {\"op\":S,\"number\":N,\"outcome\":..,\"events\":[..],\"timings\":"
+	"{\"phases\":[..],\"total_ns\":..}} (\"op\" is the id, the sequence S)\n"
 	"\n"
 	"Examples:\n"
-	"  shiplog show 41\n"
-	"  shiplog show 41 --json | jq '.timings'\n"
+	"  shiplog show 12\n"
+	"  shiplog show seq:157\n"
+	"  shiplog show 12 --json | jq '.timings'\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage (ID not a number, or no such operation), 4 no ledger or\n"
-	"unreadable ledger.\n",
+	"Exit codes: 0 ok, 2 usage (not a number or seq:S, no such operation, or S inside an\n"
+	"operation), 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .options = cmd_no_options,
     .run = run,

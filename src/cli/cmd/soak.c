@@ -26,6 +26,7 @@
 #include "spawn.h"
 #include "text.h"
 #include "util.h"
+#include "view.h"
 
 static const char usage[] =
     "usage: shiplog soak start [--name NAME] [--every DURATION] [--for DURATION]\n"
@@ -742,6 +743,7 @@ static int record_verdict(struct cmd_ctx *ctx, const char *name, bool pass,
 	int r;
 
 	/* the report reads a read-only handle: reopen it to write */
+	view_use_ledger(NULL);
 	ledger_close(ctx->lg);
 	ctx->lg = NULL;
 	r = cmd_open_ledger(ctx, true);

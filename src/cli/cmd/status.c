@@ -18,6 +18,7 @@
 #include "repo.h"
 #include "text.h"
 #include "util.h"
+#include "view.h"
 
 static json_t *lock_json(int r, bool held, const struct lock_holder *h)
 {
@@ -25,8 +26,11 @@ static json_t *lock_json(int r, bool held, const struct lock_holder *h)
 		return json_pack("{s:b,s:o}", "held", 0, "error", json_str(sl_strerror(r)));
 	if (!held)
 		return json_pack("{s:b}", "held", 0);
-	return json_pack("{s:b,s:I,s:o,s:I,s:o}", "held", 1, "pid", (json_int_t)h->pid, "actor",
-			 json_str(h->actor), "op", (json_int_t)h->op, "since",
+	uint64_t n = h->number ? h->number : view_op_number(h->op);
+
+	return json_pack("{s:b,s:I,s:o,s:I,s:o,s:o}", "held", 1, "pid", (json_int_t)h->pid, "actor",
+			 json_str(h->actor), "op", (json_int_t)h->op, "number",
+			 n ? json_integer((json_int_t)n) : json_null(), "since",
 			 json_time(h->since_ns));
 }
 
@@ -80,6 +84,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct ledger_state *st = NULL;
 	struct lock_holder holder = {0};
 	bool held = false;
+	char on[VIEW_OP_NAME_MAX];
 	int r, lr;
 
 	r = args_json_only(&cmd_status, argc, argv);
@@ -126,11 +131,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	} else {
 		printf("lock: free\n");
 		if (st->inflight.op)
-			printf("note: operation %" PRIu64
-			       " is recorded as running but nobody holds "
+			printf("note: operation %s is recorded as running but nobody holds "
 			       "the lock: its process died; the next deploy or rollback closes it "
 			       "as interrupted\n",
-			       st->inflight.op);
+			       view_op_name(st->inflight.op, on));
 	}
 out:
 	free(st);
