@@ -135,6 +135,23 @@ void soak_logs_release(struct soak_logs *l)
 	strv_free(&l->lines);
 }
 
+void soak_logs_print(const char *service, int runtime, const struct soak_logs *l)
+{
+	printf("logs of %s (%s): ", service, ledger_runtime_name(runtime));
+	if (!l->read) {
+		printf("not read: %s\n", l->err);
+		return;
+	}
+	printf("%zu line%s, %zu error line%s", l->total, l->total == 1 ? "" : "s", l->errors,
+	       l->errors == 1 ? "" : "s");
+	if (l->total > l->lines.n)
+		printf(", the last %zu:\n", l->lines.n);
+	else
+		printf("%s\n", l->lines.n ? ":" : "");
+	for (size_t k = 0; k < l->lines.n; k++)
+		printf("  | %s\n", l->lines.v[k]);
+}
+
 bool soak_judge(const struct config *cfg, const char *service, const struct soak_figures *f,
 		struct strv *reasons)
 {

@@ -31,6 +31,10 @@ void soak_logs_read(const struct config *cfg, const struct service *s, int runti
 		    int64_t since_ns, int64_t until_ns, struct soak_logs *out);
 void soak_logs_release(struct soak_logs *l);
 
+/* Prints them under "logs of SERVICE (RUNTIME): N lines, E error lines[, the last K]:", each
+ * line as "  | line" (already escaped), or why none could be read. */
+void soak_logs_print(const char *service, int runtime, const struct soak_logs *l);
+
 /* One service's figures over a window. */
 struct soak_figures {
 	int runtime; /* LEDGER_RT_*, -1 when not sampled */

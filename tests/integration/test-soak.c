@@ -132,6 +132,14 @@ Test(soak, a_crashing_unit_fails_the_verdict_with_its_journal_lines)
 	cr_assert(strstr(r.out, "\"overall\":\"fail\""), "%s", r.out);
 	tl_run_release(&r);
 	cr_assert_eq(sample_count_events(&s, "soak.verdict"), 1, "the verdict is recorded once");
+	/* audit --logs: the same journal lines beside the window's events */
+	sample_shiplog(&s, &r, NULL, "audit", "--since", "10m", "--logs", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "soak 'crashy' verdict: FAIL") &&
+		      strstr(r.out, "logs of compute (native): ") && strstr(r.out, "| ") &&
+		      strstr(r.out, "crashing: crash_after elapsed"),
+		  "%s", r.out);
+	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
 	cr_assert(strstr(r.out, "\"type\":\"soak.verdict\"") && strstr(r.out, "\"pass\":false") &&
 		      strstr(r.out, "compute=fail"),
@@ -140,4 +148,92 @@ Test(soak, a_crashing_unit_fails_the_verdict_with_its_journal_lines)
 	free(s.conf);
 	s.conf = orig_conf;
 	sample_teardown(&s);
+}
+
+/* ---- docker ------------------------------------------------------------------------------ */
+
+static struct sample dk_current;
+static bool dk_have;
+
+static void dk_teardown(struct sample *s)
+{
+	dk_have = false;
+	if (!s->dir)
+		return;
+	tl_sh("ids=$(docker ps -aq --filter label=com.docker.compose.project=%s-vps); "
+	      "[ -n \"$ids\" ] && docker rm -f $ids >/dev/null 2>&1; "
+	      "docker network rm %s-vps_default %s-vps-default >/dev/null 2>&1; "
+	      "imgs=$(docker image ls -q --filter 'reference=%s-vps-*'); "
+	      "[ -n \"$imgs\" ] && docker rmi -f $imgs >/dev/null 2>&1; true",
+	      s->project, s->project, s->project, s->project);
+	sample_teardown(s);
+}
+
+static void soak_fini(void)
+{
+	if (dk_have)
+		dk_teardown(&dk_current);
+}
+
+TestSuite(soakdocker, .fini = soak_fini);
+
+/* A container sampled through docker inspect and docker stats: its restart (its process killed,
+ * the restart policy brings it back) is counted, its id and memory recorded. */
+Test(soakdocker, samples_a_container_and_counts_its_restart)
+{
+	struct sample s;
+	struct tl_run r;
+	char snippet[1024];
+	int n;
+
+	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
+	TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");
+	sample_setup(&s, "soakdk", false);
+	dk_current = s;
+	dk_have = true;
+	snprintf(snippet, sizeof(snippet), "'%s/tools/add-docker-sample.sh' . '%s' %d >/dev/null",
+		 SHIPLOG_SOURCE_DIR, s.project, s.port);
+	sample_commit(&s, NULL, snippet, "docker sample");
+	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s.checkout), 0);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "compute",
+		       NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "soak", "start", "--name", "dk", "--pieces", "compute",
+		       "--every", "300ms", "--for", "60s", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "compute=docker"), "compute not sampled on docker:\n%s", r.out);
+	tl_run_release(&r);
+	/* the first sample is the baseline: restarts before it are not the window's */
+	for (int i = 0; i < 300 && sample_count_events(&s, "unit.observed") < 1; i++)
+		usleep(100000);
+	n = sample_count_events(&s, "unit.observed");
+	cr_assert_geq(n, 1, "no sample of the container");
+	cr_assert_eq(tl_sh("kill -9 $(docker inspect -f '{{.State.Pid}}' $(docker ps -q --filter "
+			   "label=com.docker.compose.project=%s-vps --filter "
+			   "label=com.docker.compose.service=compute))",
+			   s.project),
+		     0);
+	/* two samples after the kill: the restart policy has brought it back by then */
+	for (int i = 0; i < 600 && sample_count_events(&s, "unit.observed") < n + 2; i++)
+		usleep(100000);
+	sample_shiplog(&s, &r, NULL, "soak", "stop", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "soak", "report", "--json", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "\"runtime\":\"docker\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"restarts\":1") || strstr(r.out, "\"restarts\":2"),
+		  "the container's restart is not counted:\n%s", r.out);
+	cr_assert(strstr(r.out, "app[compute]: start service=compute"),
+		  "the container's docker logs are not in the report:\n%s", r.out);
+	cr_assert(strstr(r.out, "\"overall\":\"fail\""), "a restart must fail the verdict:\n%s",
+		  r.out);
+	cr_assert_not(strstr(r.out, "\"peak_memory_bytes\":0"), "no memory read:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "\"container\":\""), "no container id recorded");
+	tl_run_release(&r);
+	dk_teardown(&s);
 }

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <ledger/ledger.h>
 
@@ -12,6 +13,7 @@
 #include "json.h"
 #include "out.h"
 #include "reads.h"
+#include "soak.h"
 #include "text.h"
 #include "util.h"
 
@@ -19,14 +21,37 @@ static const struct option options[] = {
     {"since", required_argument, NULL, 's'},
     {"until", required_argument, NULL, 'u'},
     {"json", no_argument, NULL, 'J'},
+    {"logs", no_argument, NULL, 'L'},
     {0},
 };
+
+/* --logs: what every service logged in the window, on the runtime that runs it now (the
+ * ledger's owner, else native). */
+static void print_logs(struct cmd_ctx *ctx, int64_t since, int64_t until)
+{
+	struct ledger_state *st = xmalloc(sizeof(*st));
+	bool have = ledger_state_at(ctx->lg, UINT64_MAX, st) == 0;
+
+	for (size_t i = 0; i < ctx->cfg->nservices; i++) {
+		const struct service *s = &ctx->cfg->services[i];
+		const struct ledger_service_state *ss =
+		    have ? ledger_state_service(st, s->name) : NULL;
+		int rt = ss && ss->owner == LEDGER_RT_DOCKER ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
+		struct soak_logs l;
+
+		soak_logs_read(ctx->cfg, s, rt, since, until, &l);
+		printf("\n");
+		soak_logs_print(s->name, rt, &l);
+		soak_logs_release(&l);
+	}
+	free(st);
+}
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct ledger_iter *it = NULL;
 	int64_t since = 0, until = 0;
-	bool have_since = false;
+	bool have_since = false, logs = false;
 	uint64_t start, last = 0, count = 0;
 	int opt, r;
 
@@ -47,6 +72,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		case 'J':
 			out_settings.json = true;
 			break;
+		case 'L':
+			logs = true;
+			break;
 		default:
 			return args_bad_option(&cmd_audit, argv, optind, optopt);
 		}
@@ -62,6 +90,16 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (until && until < since) {
 		log_error("audit: --until is before --since; swap them");
+		return SL_EUSAGE;
+	}
+	if (logs && !ctx->cfg) {
+		log_error(
+		    "audit: --logs reads the services' logs and needs a shiplog.conf (-c FILE)");
+		return SL_EUSAGE;
+	}
+	if (logs && out_settings.json) {
+		log_error(
+		    "audit: --logs is text; leave out --json (soak report --json has the logs)");
 		return SL_EUSAGE;
 	}
 	r = cmd_ready(ctx);
@@ -113,6 +151,8 @@ done:
 	r = 0;
 	if (!out_settings.json && count == 0)
 		printf("no events in the window\n");
+	if (logs)
+		print_logs(ctx, since, until);
 out:
 	ledger_iter_free(it);
 	return r;
@@ -122,7 +162,7 @@ const struct cmd_entry cmd_audit = {
     .name = "audit",
     .summary = "everything that happened in a time window, one event per line",
     .usage =
-	"usage: shiplog audit --since T [--until T] [--json]\n"
+	"usage: shiplog audit --since T [--until T] [--json | --logs]\n"
 	"\n"
 	"Prints every ledger event whose time is at or after --since and before --until (default:\n"
 	"now), oldest first, one line each: time (UTC), sequence, operation, actor, and what\n"
@@ -134,6 +174,9 @@ const struct cmd_entry cmd_audit = {
 	"  --since T   start of the window (required)\n"
 	"  --until T   end of the window (exclusive)\n"
 	"  --json      one JSON object per event and line (the 'ledger export' format)\n"
+	"  --logs      then what each service logged in the window, on the runtime that runs\n"
+	"              it (the journal for a unit, docker logs for a container): its last\n"
+	"              [soak] log_lines lines and its count of lines and error lines\n"
 	"\n"
 	"T is RFC 3339 (2026-11-27T08:00:00Z) or an age: 45s, 90m, 2h, 3d (that long ago).\n"
 	"\n"

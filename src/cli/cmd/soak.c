@@ -892,19 +892,8 @@ static int soak_report(struct cmd_ctx *ctx, const char *name, bool status_only)
 	if (!judged)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		printf("\nlogs of %s (%s): ", t[i].name, ledger_runtime_name(t[i].runtime));
-		if (!logs[i].read) {
-			printf("not read: %s\n", logs[i].err);
-			continue;
-		}
-		printf("%zu line%s, %zu error line%s", logs[i].total, logs[i].total == 1 ? "" : "s",
-		       logs[i].errors, logs[i].errors == 1 ? "" : "s");
-		if (logs[i].total > logs[i].lines.n)
-			printf(", the last %zu:\n", logs[i].lines.n);
-		else
-			printf("%s\n", logs[i].lines.n ? ":" : "");
-		for (size_t k = 0; k < logs[i].lines.n; k++)
-			printf("  | %s\n", logs[i].lines.v[k]);
+		printf("\n");
+		soak_logs_print(t[i].name, t[i].runtime, &logs[i]);
 	}
 	if (compare.n) {
 		printf("\ncompared with the previous window on the other runtime:\n");
