@@ -47,22 +47,26 @@ static bool has_progress(const char *out)
 	return strstr(out, "\r~ ") != NULL || strstr(out, "\033[K") != NULL;
 }
 
-/* The ledger export of operation op, one event a line, with what differs between two runs of
+/* The ledger export of operation number `number` (its events carry its id: the seq of its
+ * op.requested), one event a line, with what differs between two runs of
  * the same deploy taken out: times, durations, pids, commits, ids and numbers, and the polls of
  * the settle window (attempts: how many fit in it). */
-static char *export_shape(struct sample *s, const char *conf, unsigned long op)
+static char *export_shape(struct sample *s, const char *conf, unsigned long number)
 {
-	_cleanup_free_ char *cmd =
-	    xasprintf("'%s' -c '%s' ledger export | grep -E '\"op\":%lu[,}]' | sed -E "
-		      "-e 's/\"(seq|op|time|time_ns|duration_ns|latency_ns|pid|number|before|after|"
-		      "rollback_op|attempts)\":(\"[^\"]*\"|[0-9]+)/\"\\1\":_/g' "
-		      "-e 's/[0-9a-f]{40}/C/g' -e 's/pid [0-9]+/pid N/g' "
-		      "-e 's/change [0-9]+/change N/g' > '%s/shape.%lu'",
-		      SHIPLOG_BINARY, conf, op, s->dir, op);
-	_cleanup_free_ char *path = xasprintf("%s/shape.%lu", s->dir, op);
+	_cleanup_free_ char *cmd = xasprintf(
+	    "'%s' -c '%s' ledger export > '%s/export' && "
+	    "id=$(grep '\"type\":\"op.requested\"' '%s/export' | grep -E '\"number\":%lu[,}]' | "
+	    "sed -E 's/^.\"seq\":([0-9]+).*/\\1/') && test -n \"$id\" && "
+	    "grep -E \"\\\"op\\\":$id[,}]\" '%s/export' | sed -E "
+	    "-e 's/\"(seq|op|time|time_ns|duration_ns|latency_ns|pid|number|before|after|"
+	    "rollback_op|attempts)\":(\"[^\"]*\"|[0-9]+)/\"\\1\":_/g' "
+	    "-e 's/[0-9a-f]{40}/C/g' -e 's/pid [0-9]+/pid N/g' "
+	    "-e 's/change [0-9]+/change N/g' > '%s/shape.%lu'",
+	    SHIPLOG_BINARY, conf, s->dir, s->dir, number, s->dir, s->dir, number);
+	_cleanup_free_ char *path = xasprintf("%s/shape.%lu", s->dir, number);
 	char *text;
 
-	cr_assert_eq(tl_sh("%s", cmd), 0);
+	cr_assert_eq(tl_sh("%s", cmd), 0, "%s", cmd);
 	text = tl_read(path);
 	cr_assert_not_null(text);
 	return text;
