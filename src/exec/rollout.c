@@ -215,21 +215,21 @@ static int switch_release(struct rollout *ro)
 	return op_append(ro->op, &ev);
 }
 
-void rollout_prune_releases(struct rollout *ro, struct ledger *lg)
+void rollout_prune_releases(struct rollout *ro)
 {
 	struct strv removed = {0};
-	struct ledger_state *st;
 	char err[512];
 
 	if (!ro->releases)
 		return;
-	st = xcalloc(1, sizeof(*st));
-	if (ledger_state_at(lg, UINT64_MAX, st) < 0) {
-		log_warn("cannot read the ledger state: old releases were not pruned");
-		free(st);
+	if (!ro->state) {
+		log_warn("the ledger state was not read: old releases were not pruned");
 		return;
 	}
-	if (releases_prune(ro->cfg, st,
+	/* The state read under the lock, before this operation: it protects what ran and was
+	 * good before it, a superset of what the state after it protects apart from the commit
+	 * this operation switched to, which `current` and the links of its services name. */
+	if (releases_prune(ro->cfg, ro->state,
 			   ro->cfg->target.keep_releases ? ro->cfg->target.keep_releases : 5,
 			   &removed, err, sizeof(err)) < 0)
 		log_warn("%s", err);
@@ -237,7 +237,6 @@ void rollout_prune_releases(struct rollout *ro, struct ledger *lg)
 		out_say("removed old release %.12s (beyond keep_releases = %u)", removed.v[i],
 			ro->cfg->target.keep_releases);
 	strv_free(&removed);
-	free(st);
 }
 
 void rollout_note_shared_checkout(struct rollout *ro)

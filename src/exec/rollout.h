@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "build.h"
 #include "config.h"
 #include "op.h"
 #include "plan.h"
@@ -57,7 +58,11 @@ struct rollout {
 	int runtime;	 /* enum ledger_runtime */
 	struct plan plan;
 	bool fast, no_build, force_recreate;
-	bool force_build;	   /* --build: the shared build runs whatever changed */
+	bool force_build; /* --build: the shared build runs whatever changed */
+	/* The shared build's decision (build_decide), made by the operation before the build
+	 * phase: the runtime carries it out and does not decide again. */
+	bool shared_build_decided;
+	struct build_decision shared_build;
 	bool reset_to_remote;	   /* --reset-to-remote: a diverged branch is reset to remote */
 	const char *remote;	   /* the git remote the target was fetched from */
 	char prev[REPO_OID_HEX];   /* checkout commit before */
@@ -112,8 +117,10 @@ void rollout_note_shared_checkout(struct rollout *ro);
 /* Where builds and checks run (the checkout, or the target release). */
 const char *rollout_workdir(const struct rollout *ro);
 /* Releases layout: after a success, removes releases beyond [target] keep_releases, protecting
- * what the ledger's current state names. */
-void rollout_prune_releases(struct rollout *ro, struct ledger *lg);
+ * what the links name and what ro->state (the state read under the lock; nothing is pruned
+ * without it) names: what each service ran, its last-good and the one before. The ledger is
+ * not read again. */
+void rollout_prune_releases(struct rollout *ro);
 
 /* Helpers for runtimes. */
 const struct service *rollout_service(const struct rollout *ro, size_t i);
@@ -124,8 +131,9 @@ void rollout_record_restart(struct rollout *ro, const struct service *s, const c
 			    const char *result, int64_t duration_ns, const char *before,
 			    const char *after);
 
-/* Runs the shared build (when a build_when_changed path changed, or always when that list is
- * empty) and the per-service builds of the services in scope. Skipped with no_build. */
+/* Runs the shared build as ro->shared_build decided (not decided: it runs, and says so) and the
+ * per-service builds of the services in scope (releases: of every service, unless the release
+ * was built before). Skipped with no_build. */
 int rollout_build(struct rollout *ro);
 
 /* In-place layout, after a build command: the paths it left changed or untracked (outside

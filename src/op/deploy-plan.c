@@ -18,6 +18,7 @@
 #include "ownership.h"
 #include "releases.h"
 #include "rollout.h"
+#include "units.h"
 #include "util.h"
 #include "view.h"
 
@@ -85,6 +86,80 @@ static int ledger_writable(const char *dir)
 	return 0;
 }
 
+/* The unit files of the services in scope, as 'shiplog units install' would write them now
+ * (rendered in memory from the checkout's templates) against what is on disk: which have no
+ * file (the first is named, with the other directories systemd reads units from, where an
+ * operator may have put it), and which differ. Reads only; the manager is not asked. */
+static const char *const user_unit_dirs[] = {"/etc/systemd/user", "/usr/local/lib/systemd/user",
+					     "/usr/lib/systemd/user", "/lib/systemd/user"};
+static const char *const system_unit_dirs[] = {"/run/systemd/system",
+					       "/usr/local/lib/systemd/system",
+					       "/usr/lib/systemd/system", "/lib/systemd/system"};
+
+static bool unit_elsewhere(const struct config *cfg, const char *unit, char *where, size_t n)
+{
+	bool sys = cfg->native.manager == MANAGER_SYSTEM;
+	const char *const *dirs = sys ? system_unit_dirs : user_unit_dirs;
+
+	for (size_t i = 0; i < (sys ? ELEMENTSOF(system_unit_dirs) : ELEMENTSOF(user_unit_dirs));
+	     i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", dirs[i], unit);
+		if (access(path, F_OK) == 0) {
+			strlcpy_(where, path, n);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void read_unit_files(const struct config *cfg, const struct deploy_args *a,
+			    struct deploy_facts *f)
+{
+	struct units_set set = {0};
+	struct plan scope;
+	struct buf stale = {0};
+	char err[GUARD_REASON_MAX];
+
+	if (plan_scope(cfg, &a->scope, a->runtime, a->fast, &scope, err, sizeof(err)) < 0)
+		return;
+	f->units_read = true;
+	if (units_render(cfg, &set, f->units_error, sizeof(f->units_error)) < 0 ||
+	    units_write(cfg, &set, true, NULL, f->units_error, sizeof(f->units_error)) < 0)
+		goto out;
+	strlcpy_(f->units_dir, set.dir, sizeof(f->units_dir));
+	for (size_t i = 0; i < scope.nservices; i++) {
+		const struct service *s = &cfg->services[scope.services[i]];
+		const struct units_file *u = NULL;
+		char where[512];
+		for (size_t k = 0; k < set.n && !u; k++)
+			if (set.f[k].svc == s)
+				u = &set.f[k];
+		if (!u)
+			continue;
+		if (streq(u->status, "installed")) {
+			if (unit_elsewhere(cfg, s->unit, where, sizeof(where))) {
+				buf_printf(&stale, "%s%s (in %s, not installed by shiplog)",
+					   stale.len ? ", " : "", s->unit, where);
+				continue;
+			}
+			if (!f->units_missing[0])
+				snprintf(
+				    f->units_missing, sizeof(f->units_missing),
+				    "unit '%s' of service '%s' has no unit file (not in %s nor "
+				    "in the manager's other unit directories); install it with "
+				    "'shiplog units install' (or tools/install-user-units.sh)",
+				    s->unit, s->name, set.dir);
+		} else if (streq(u->status, "updated")) {
+			buf_printf(&stale, "%s%s", stale.len ? ", " : "", s->unit);
+		}
+	}
+	if (stale.len)
+		strlcpy_(f->units_stale, stale.data, sizeof(f->units_stale));
+out:
+	buf_free(&stale);
+	units_set_release(&set);
+}
+
 int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, struct repo *repo,
 		      const char *ledger_dir, bool dry_run, struct deploy_facts *f)
 {
@@ -111,6 +186,8 @@ int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, str
 	}
 	if (deploy_target_resolve(repo, a, cfg, f->remote, f->target) < 0)
 		f->target[0] = '\0';
+	if (dry_run && a->runtime == LEDGER_RT_NATIVE)
+		read_unit_files(cfg, a, f);
 	if (dry_run && ledger_dir) {
 		struct lock_holder holder;
 		f->ledger_known = true;
@@ -125,11 +202,92 @@ int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, str
 	return 0;
 }
 
+void deploy_facts_read_builds(struct deploy_facts *f, const struct config *cfg,
+			      const struct deploy_args *a, struct repo *repo, struct ledger *lg,
+			      const char *target)
+{
+	struct build_facts *b = &f->build;
+
+	if (!target)
+		target = f->target;
+	b->releases = cfg->target.layout == LAYOUT_RELEASES && a->runtime == LEDGER_RT_NATIVE;
+	if (!b->releases) {
+		if (lg)
+			(void)build_facts_read_last(lg, repo_workdir(repo), b);
+		else
+			strlcpy_(b->path, repo_workdir(repo), sizeof(b->path));
+	} else if (target[0]) {
+		_cleanup_free_ char *rel = releases_path(cfg, target);
+		b->release_built = releases_is_built(cfg, target);
+		/* [target] carry copies the build output of the previous release into a release
+		 * written now (one that does not exist yet), when that one was built */
+		b->base[0] = '\0';
+		if (cfg->target.carry.n && f->prev[0] && !streq(f->prev, target) &&
+		    access(rel, F_OK) < 0 && releases_is_built(cfg, f->prev))
+			strlcpy_(b->base, f->prev, sizeof(b->base));
+	}
+	(void)build_facts_diff(repo, target, b);
+}
+
 void deploy_facts_release(struct deploy_facts *f)
 {
 	free(f->remote);
 	f->remote = NULL;
 	strv_free(&f->dirty);
+	build_facts_release(&f->build);
+}
+
+/* ---- the target commit's config, read from git ---------------------------------------------- */
+
+void deploy_plan_read_target_config(struct deploy_plan *p, struct repo *repo, struct config **tcfg)
+{
+	const struct config *cfg = p->cfg;
+	_cleanup_free_ char *wd = realpath(repo_workdir(repo), NULL), *data = NULL;
+	const char *rel;
+	char err[640];
+	size_t len, n;
+	int r;
+
+	*tcfg = NULL;
+	p->target_cfg_read = true;
+	p->target_cfg = NULL;
+	p->target_cfg_error[0] = p->target_cfg_note[0] = '\0';
+	if (!p->target[0]) {
+		p->target_cfg_read = false; /* nothing to read it from yet */
+		return;
+	}
+	n = wd ? strlen(wd) : 0;
+	if (!wd || strncmp(cfg->path, wd, n) != 0 || cfg->path[n] != '/') {
+		snprintf(p->target_cfg_note, sizeof(p->target_cfg_note),
+			 "%s lies outside the checkout, so it is not the commit's: the config this "
+			 "deploy started with applies",
+			 cfg->path);
+		return;
+	}
+	rel = cfg->path + n + 1;
+	r = repo_read_file(repo, p->target, rel, 1u << 20, &data, &len);
+	if (r == -ENOENT) {
+		snprintf(p->target_cfg_note, sizeof(p->target_cfg_note),
+			 "%s is not in commit %.12s: the config this deploy started with applies",
+			 rel, p->target);
+		return;
+	}
+	snprintf(p->target_cfg_name, sizeof(p->target_cfg_name), "%.12s:%s", p->target, rel);
+	if (r < 0) {
+		snprintf(p->target_cfg_error, sizeof(p->target_cfg_error), "cannot read %s: %s",
+			 p->target_cfg_name, r == -EFBIG ? "larger than 1 MiB" : repo_errmsg(repo));
+		return;
+	}
+	r = config_load_data(cfg->path, p->target_cfg_name, data, len, tcfg, err, sizeof(err));
+	if (r < 0) {
+		snprintf(p->target_cfg_error, sizeof(p->target_cfg_error),
+			 "the target commit's config is invalid: %s; fix it in a new commit "
+			 "(nothing was changed)",
+			 err);
+		return;
+	}
+	config_apply_env(*tcfg);
+	p->target_cfg = *tcfg;
 }
 
 /* ---- the guards: pure functions of the plan and the state ---------------------------------- */
@@ -195,8 +353,27 @@ void deploy_guard_units(const struct deploy_plan *p, const struct ledger_state *
 {
 	const char *name = p->runtime == LEDGER_RT_NATIVE ? "unit-missing" : "service-missing";
 
+	const struct deploy_facts *f = p->facts;
+
 	(void)st;
-	if (!p->units_checked)
+	if (!p->units_checked && f->units_read && p->runtime == LEDGER_RT_NATIVE) {
+		/* --dry-run: decided from the unit files; the manager is not asked */
+		if (f->units_error[0])
+			guard_set(v, name, GUARD_REFUSE, "%s", f->units_error);
+		else if (f->units_missing[0])
+			guard_set(v, name, GUARD_REFUSE, "%s", f->units_missing);
+		else
+			guard_set(
+			    v, name, GUARD_PASS,
+			    "every unit in scope has its file in %s%s%s; the precheck also "
+			    "asks the manager that each is loaded (a unit file systemd cannot "
+			    "parse is not)",
+			    f->units_dir,
+			    f->units_stale[0] ? "; not as 'shiplog units install' writes "
+						"them now: "
+					      : ", as 'shiplog units install' writes them",
+			    f->units_stale);
+	} else if (!p->units_checked)
 		guard_set(v, name, GUARD_UNKNOWN, "the %s runtime is asked in the precheck",
 			  ledger_runtime_name(p->runtime));
 	else if (p->units_why[0])
@@ -290,9 +467,20 @@ void deploy_guard_config(const struct deploy_plan *p, const struct ledger_state 
 			return;
 		}
 	}
-	guard_set(v, "config", GUARD_PASS, "%s",
-		  t ? "the target commit's config applies"
-		    : "the config this deploy started with applies");
+	if (!t)
+		guard_set(v, "config", GUARD_PASS, "%s",
+			  p->target_cfg_note[0] ? p->target_cfg_note
+						: "the config this deploy started with applies");
+	else if (!streq(t->digest, p->cfg->digest))
+		guard_set(v, "config", GUARD_PASS,
+			  "%s differs from the config this deploy started with (sha256 %.12s, was "
+			  "%.12s): its services' units, builds and health checks apply; [project], "
+			  "[target], [git], [public] and [policy] stay as started",
+			  p->target_cfg_name, t->digest, p->cfg->digest);
+	else
+		guard_set(v, "config", GUARD_PASS,
+			  "%s is the config this deploy started with (sha256 %.12s)",
+			  p->target_cfg_name, t->digest);
 }
 
 typedef void (*deploy_guard_fn)(const struct deploy_plan *p, const struct ledger_state *st,
@@ -338,50 +526,56 @@ static struct deploy_build *add_build(struct deploy_plan *p, const char *service
 	return b;
 }
 
-/* What builds and why, as far as the plan knows before the fetch: the shared build's rule, the
- * services' builds in scope (all of them for a new release), docker's images. */
+/* The service named like cfg's service i in the config the deploy applies (the target
+ * commit's once read, else cfg's). */
+static const struct service *applied_service(const struct deploy_plan *p, size_t i)
+{
+	const struct config *t = p->target_cfg;
+	int k = t ? config_service_index(t, p->cfg->services[i].name) : -1;
+
+	return k >= 0 ? &t->services[k] : &p->cfg->services[i];
+}
+
+/* What builds and why: the shared build's decision (build_decide over the facts), the
+ * services' builds in scope (all of them for a new release), docker's images. The lists come
+ * from the config the deploy applies (the target commit's, once read). */
 static void plan_builds(struct deploy_plan *p)
 {
-	const struct config *cfg = p->cfg;
+	const struct config *ec = p->target_cfg ? p->target_cfg : p->cfg;
 	const struct deploy_args *a = p->args;
-	const struct strv *shared = &cfg->native.build, *when = &cfg->native.build_when_changed;
+	const struct strv *shared = &ec->native.build;
+	const struct build_facts *bf = &p->facts->build;
+	bool built = p->releases && bf->release_built;
 
+	p->nbuilds = 0;
 	if (p->runtime != LEDGER_RT_NATIVE) {
 		for (size_t i = 0; i < p->scope.nservices; i++) {
-			const struct service *s = &cfg->services[p->scope.services[i]];
+			const struct service *s = &p->cfg->services[p->scope.services[i]];
 			if (a->no_build)
 				add_build(p, s->name, NULL, GUARD_REFUSE, "--no-build");
 			else
-				add_build(
-				    p, s->name, NULL, GUARD_UNKNOWN,
-				    "the image of compose service '%s' for the target commit, "
-				    "unless it exists",
-				    s->compose);
+				add_build(p, s->name, NULL, GUARD_UNKNOWN,
+					  "the image of compose service '%s' for the target commit "
+					  "is built unless the Docker engine has it already (the "
+					  "plan does not ask the engine)",
+					  s->compose);
 		}
 		return;
 	}
-	for (size_t i = 0; i < shared->n; i++) {
-		_cleanup_free_ char *list = strv_join(when, ", ");
-		if (a->no_build)
-			add_build(p, NULL, shared->v[i], GUARD_REFUSE, "--no-build");
-		else if (a->build)
-			add_build(p, NULL, shared->v[i], GUARD_PASS, "--build");
-		else if (p->releases)
-			add_build(p, NULL, shared->v[i], GUARD_UNKNOWN,
-				  "a new release runs it unless its output is carried and none of "
-				  "%s changed; a release built before builds nothing",
-				  when->n ? list : "(every path)");
-		else if (!when->n)
-			add_build(p, NULL, shared->v[i], GUARD_PASS,
-				  "no build_when_changed list: always built");
-		else
-			add_build(p, NULL, shared->v[i], GUARD_UNKNOWN,
-				  "when one of %s changed since the last completed build (decided "
-				  "after the fetch)",
-				  list);
+	build_decide(&ec->native.build_when_changed, a->build, p->target, bf, &p->shared_build);
+	if (a->no_build) {
+		p->shared_build.run = false;
+		strlcpy_(p->shared_build.why, "--no-build", sizeof(p->shared_build.why));
+	} else if (built) {
+		p->shared_build.run = false;
+		snprintf(p->shared_build.why, sizeof(p->shared_build.why),
+			 "release %.12s is already built", p->target);
 	}
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		const struct service *s = &cfg->services[i];
+	for (size_t i = 0; i < shared->n; i++)
+		add_build(p, NULL, shared->v[i], p->shared_build.run ? GUARD_PASS : GUARD_REFUSE,
+			  "%s", p->shared_build.why);
+	for (size_t i = 0; i < p->cfg->nservices; i++) {
+		const struct service *s = applied_service(p, i);
 		bool in = false;
 		for (size_t j = 0; j < p->scope.nservices; j++)
 			in = in || p->scope.services[j] == i;
@@ -390,14 +584,22 @@ static void plan_builds(struct deploy_plan *p)
 		for (size_t j = 0; j < s->build.n; j++) {
 			if (a->no_build)
 				add_build(p, s->name, s->build.v[j], GUARD_REFUSE, "--no-build");
+			else if (built)
+				add_build(p, s->name, s->build.v[j], GUARD_REFUSE,
+					  "release %.12s is already built", p->target);
 			else if (p->releases)
-				add_build(p, s->name, s->build.v[j], GUARD_UNKNOWN,
+				add_build(p, s->name, s->build.v[j], GUARD_PASS,
 					  "a new release builds every service");
 			else
 				add_build(p, s->name, s->build.v[j], GUARD_PASS, "%s is in scope",
 					  s->name);
 		}
 	}
+}
+
+void deploy_plan_builds(struct deploy_plan *p)
+{
+	plan_builds(p);
 }
 
 static void plan_flags(struct deploy_plan *p)
@@ -609,7 +811,7 @@ int deploy_plan_print(const struct deploy_plan *p)
 		out_say("build%s%s: %s: %s", b->service ? " " : "", b->service ? b->service : "",
 			b->runs == GUARD_PASS	  ? "runs"
 			: b->runs == GUARD_REFUSE ? "skipped"
-						  : "maybe",
+						  : "decided by docker",
 			b->why);
 	}
 	for (size_t i = 0; i < p->guards.n; i++) {

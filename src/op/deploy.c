@@ -79,48 +79,6 @@ static void fill_request(struct ledger_op_requested *req, const struct deploy_pl
 	req->reason = "";
 }
 
-/* Reads the target commit's shiplog.conf from git (before anything moves) into the plan, for
- * the config guard. The config applies only when its file is tracked in the checkout. */
-static void read_target_config(struct deploy_plan *p, struct repo *repo, struct config **tcfg)
-{
-	const struct config *cfg = p->cfg;
-	_cleanup_free_ char *wd = realpath(repo_workdir(repo), NULL), *data = NULL;
-	const char *rel;
-	char err[640];
-	size_t len, n;
-	int r;
-
-	*tcfg = NULL;
-	p->target_cfg_read = true;
-	p->target_cfg = NULL;
-	n = wd ? strlen(wd) : 0;
-	if (!wd || strncmp(cfg->path, wd, n) != 0 || cfg->path[n] != '/')
-		return; /* the config lives outside the checkout: it is not the commit's */
-	rel = cfg->path + n + 1;
-	r = repo_read_file(repo, p->target, rel, 1u << 20, &data, &len);
-	if (r == -ENOENT) {
-		out_say("%s is not in commit %.12s: the config this deploy started with applies",
-			rel, p->target);
-		return;
-	}
-	snprintf(p->target_cfg_name, sizeof(p->target_cfg_name), "%.12s:%s", p->target, rel);
-	if (r < 0) {
-		snprintf(p->target_cfg_error, sizeof(p->target_cfg_error), "cannot read %s: %s",
-			 p->target_cfg_name, r == -EFBIG ? "larger than 1 MiB" : repo_errmsg(repo));
-		return;
-	}
-	r = config_load_data(cfg->path, p->target_cfg_name, data, len, tcfg, err, sizeof(err));
-	if (r < 0) {
-		snprintf(p->target_cfg_error, sizeof(p->target_cfg_error),
-			 "the target commit's config is invalid: %s; fix it in a new commit "
-			 "(nothing was changed)",
-			 err);
-		return;
-	}
-	config_apply_env(*tcfg);
-	p->target_cfg = *tcfg;
-}
-
 /* The config a deploy applies (a commit that fixes its config must be deployable): the
  * [service] sections and the native build, build_when_changed, unit_dir, exec, env_file and
  * log_dir of the target commit's shiplog.conf; what governs shiplog itself ([project], [target],
@@ -239,7 +197,7 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 		op_finish(op, LEDGER_OUT_FAILED, 0);
 		goto out;
 	}
-	k = rollback_execute(p, cfg, op->lg, ro->repo, &rb_op);
+	k = rollback_execute(p, cfg, op->lg, ro->repo, st, &rb_op);
 	view_op_name(rb_op, rbn);
 	if (k < 0 && !rb_op) {
 		/* the rollback could not even record its intent, so it did not run */
@@ -443,6 +401,22 @@ static int precheck(struct deploy_plan *p, struct rollout *ro, struct op *op,
 	return 0;
 }
 
+/* The builds, decided by the plan's own function now that the target, its config and (releases
+ * layout) its release are known: the runtime carries out p->shared_build. */
+static void decide_builds(struct deploy_plan *p, struct rollout *ro)
+{
+	struct build_facts *b = &p->facts->build;
+
+	if (p->releases) {
+		b->release_built = ro->release_built;
+		strlcpy_(b->base, ro->carried_from, sizeof(b->base));
+	}
+	(void)build_facts_diff(ro->repo, ro->target, b);
+	deploy_plan_builds(p);
+	ro->shared_build = p->shared_build;
+	ro->shared_build_decided = true;
+}
+
 /* Rollout up to the move: the recorded fetch, the target, the quarantine and config guards,
  * the effective config, the move. */
 static int fetch_and_move(struct deploy_plan *p, struct rollout *ro, struct op *op,
@@ -491,7 +465,9 @@ static int fetch_and_move(struct deploy_plan *p, struct rollout *ro, struct op *
 	}
 	if (p->args->force && ledger_state_quarantined(st, ro->target))
 		out_say("%s", v->reason);
-	read_target_config(p, ro->repo, tcfg);
+	deploy_plan_read_target_config(p, ro->repo, tcfg);
+	if (!p->target_cfg && p->target_cfg_note[0])
+		out_say("%s", p->target_cfg_note);
 	deploy_plan_guards(p, st);
 	v = guard_list_find(&p->guards, "config");
 	if (v->result == GUARD_REFUSE) {
@@ -508,6 +484,8 @@ static int fetch_and_move(struct deploy_plan *p, struct rollout *ro, struct op *
 		*refused = true;
 		return refuse(op, &d);
 	}
+	if (r == 0)
+		decide_builds(p, ro);
 	return r;
 }
 
@@ -606,6 +584,8 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	r = op_close_inflight(lg, st, "interrupted");
 	if (r < 0)
 		goto out;
+	/* with the state, under the lock: the last completed build of the checkout */
+	deploy_facts_read_builds(p->facts, cfg, a, repo, lg, NULL);
 	deploy_plan_guards(p, st);
 	r = pre_resolve_target(repo, a, cfg, p->facts->remote);
 	if (r < 0)
@@ -639,7 +619,7 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 	out_say_tone(OUT_TONE_OK, "Operation %llu succeeded: %s now runs %.12s",
 		     (unsigned long long)op.number, ro.plan.scope_desc, ro.target);
-	rollout_prune_releases(&ro, lg);
+	rollout_prune_releases(&ro);
 	r = r < 0 ? r : 0;
 out:
 	free(st);

@@ -19,6 +19,7 @@
 
 #include <ledger/ledger.h>
 
+#include "build.h"
 #include "config.h"
 #include "guard.h"
 #include "plan.h"
@@ -44,9 +45,18 @@ struct deploy_facts {
 				     * fetch; "" when it does not know it yet */
 	bool lock_known, lock_held; /* --dry-run: the lock's state (the real run takes it) */
 	char lock_holder[512];
-	bool ledger_known;	/* --dry-run: whether the real run could write the ledger */
-	int ledger_error;	/* 0 writable, else -errno */
-	const char *ledger_dir; /* where the ledger is ("" unknown) */
+	/* --dry-run, native: the unit files of the services in scope, read (not the manager) */
+	bool units_read;		      /* read: the fields below say what was found */
+	char units_missing[GUARD_REASON_MAX]; /* the first unit with no file, and where ("") */
+	char units_stale[GUARD_REASON_MAX];   /* units whose file differs from what 'shiplog
+					       * units install' writes now ("" none) */
+	char units_dir[512];		      /* where shiplog installs them */
+	char units_error[GUARD_REASON_MAX];   /* why the templates could not be rendered ("") */
+	struct build_facts build; /* what the shared build's decision needs: the last completed
+				   * build (deploy_facts_read_builds), what changed since */
+	bool ledger_known;	  /* --dry-run: whether the real run could write the ledger */
+	int ledger_error;	  /* 0 writable, else -errno */
+	const char *ledger_dir;	  /* where the ledger is ("" unknown) */
 };
 
 /* Reads the facts: the checkout's head and branch, what runs, the remote (resolved as the
@@ -57,12 +67,22 @@ int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, str
 		      const char *ledger_dir, bool dry_run, struct deploy_facts *f);
 void deploy_facts_release(struct deploy_facts *f);
 
+/* Reads what the shared build's decision needs for target (f->target when NULL): in place, the
+ * last completed build of the checkout from lg (NULL: there is no ledger yet, so none is
+ * recorded) and the paths git reports changed since; releases layout, whether the target's
+ * release was built before, the built release a new one carries its build output from, and the
+ * paths changed since that one. Reads only. */
+void deploy_facts_read_builds(struct deploy_facts *f, const struct config *cfg,
+			      const struct deploy_args *a, struct repo *repo, struct ledger *lg,
+			      const char *target);
+
 /* A build the plan runs, or skips, and why. */
 struct deploy_build {
 	const char *service;	/* NULL for the shared build */
 	const char *command;	/* the operator's shell string (NULL: docker images) */
-	enum guard_result runs; /* PASS runs, REFUSE skipped, UNKNOWN decided after the fetch */
-	char why[256];
+	enum guard_result runs; /* PASS runs, REFUSE skipped, UNKNOWN: docker decides (an image
+				 * of the commit that exists is not built again) */
+	char why[BUILD_WHY_MAX];
 };
 
 #define DEPLOY_MAX_BUILDS 64
@@ -84,10 +104,13 @@ struct deploy_plan {
 	const struct config *target_cfg;  /* NULL: not in the commit, or not tracked */
 	char target_cfg_error[768];	  /* why it cannot apply ("" none) */
 	char target_cfg_name[128];	  /* "<commit>:shiplog.conf" */
+	char target_cfg_note[512];	  /* with target_cfg NULL: why the started config applies */
 	bool lock_taken;		  /* the run holds the deploy lock */
 	bool units_checked;		  /* the runtime was asked whether every unit exists ... */
 	char units_why[GUARD_REASON_MAX]; /* ... and what is missing ("" nothing) */
 	struct guard_list guards;	  /* every guard, in the order the real run checks them */
+	struct build_decision shared_build; /* native: the shared build's decision (build_decide
+					     * over facts->build), which the executor carries out */
 	struct deploy_build builds[DEPLOY_MAX_BUILDS];
 	size_t nbuilds;
 	const char *flags[12]; /* recorded in op.requested */
@@ -120,6 +143,17 @@ int deploy_plan_scope(const struct config *cfg, const struct deploy_args *a, str
  * NULL). Pure. The executor calls it as it learns the state, the target and the runtime's
  * answer, so that each guard is decided by the same function --dry-run printed. */
 void deploy_plan_guards(struct deploy_plan *p, const struct ledger_state *st);
+
+/* Reads the target commit's shiplog.conf from git (the blob at p->target, no checkout) into the
+ * plan, for the config guard: parsed, checked, its digest compared by the guard. The config
+ * applies only when its file is tracked in the checkout (else p->target_cfg_note says why the
+ * started one applies). *tcfg gets what to free (NULL when nothing was loaded). Reads only. */
+void deploy_plan_read_target_config(struct deploy_plan *p, struct repo *repo, struct config **tcfg);
+
+/* (Re)computes the builds into p->builds and p->shared_build from the plan as it stands (the
+ * target, the target commit's config once read) and p->facts->build. Pure. The executor calls
+ * it once it has moved to the target, so that the build runs as the same function decided. */
+void deploy_plan_builds(struct deploy_plan *p);
 
 /* Resolves what the deploy targets (the remote branch, or a REF, or a bare branch name as REF
  * on the remote) in the checkout as it is. 0, or a negative code with repo_errmsg(repo). */

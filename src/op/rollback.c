@@ -749,9 +749,25 @@ static const struct rollback_target *target_of(const struct rollback_plan *p, si
 	return NULL;
 }
 
+/* The shared build's decision for the group ro is at (build_decide, as a deploy's plan makes
+ * it): in place against the last completed build of the checkout (read from the ledger when the
+ * rollback started, then what an earlier group built), releases against the release whose
+ * build output was carried. */
+static void decide_build(struct rollout *ro, struct build_facts *bf)
+{
+	if (ro->releases) {
+		bf->releases = true;
+		bf->release_built = ro->release_built;
+		strlcpy_(bf->base, ro->carried_from, sizeof(bf->base));
+	}
+	(void)build_facts_diff(ro->repo, ro->target, bf);
+	build_decide(&ro->cfg->native.build_when_changed, false, ro->target, bf, &ro->shared_build);
+	ro->shared_build_decided = true;
+}
+
 /* The rollout phase: each group's services that need it restarted at its commit. */
 static int roll_groups(const struct rollback_plan *p, struct rollout *ro, struct group *groups,
-		       size_t ng, size_t *restarted, size_t *nrestarted)
+		       size_t ng, size_t *restarted, size_t *nrestarted, struct build_facts *bf)
 {
 	const struct config *cfg = ro->cfg;
 	char head[REPO_OID_HEX];
@@ -785,9 +801,17 @@ static int roll_groups(const struct rollback_plan *p, struct rollout *ro, struct
 			strv_free(&ro->changed);
 			out_say("checkout already at %.12s", head);
 		}
+		decide_build(ro, bf);
 		r = rollout_build(ro);
 		if (r < 0)
 			return r;
+		if (!ro->releases && !ro->no_build && ro->shared_build.run &&
+		    ro->cfg->native.build.n) {
+			/* recorded by the build: the next group compares with it */
+			strlcpy_(bf->base, ro->target, sizeof(bf->base));
+			bf->base_op = ro->op->id;
+			view_op_name(ro->op->id, bf->base_op_name);
+		}
 		r = rollout_restart(ro);
 		if (r < 0)
 			return r;
@@ -857,9 +881,10 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 }
 
 int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
-		     struct repo *repo, uint64_t *op_id)
+		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id)
 {
-	struct rollout ro = {.cfg = cfg, .runtime = p->runtime, .repo = repo};
+	struct rollout ro = {.cfg = cfg, .runtime = p->runtime, .repo = repo, .state = st};
+	struct build_facts bf = {0};
 	struct group groups[LEDGER_MAX_SERVICES];
 	struct op op = {.current = -1};
 	size_t ng, restarted[LEDGER_MAX_SERVICES], nrestarted = 0;
@@ -887,7 +912,9 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	r = rollout_recover_checkout(&ro); /* a checkout a killed operation left half done */
 	if (r < 0)
 		goto fail;
-	r = roll_groups(p, &ro, groups, ng, restarted, &nrestarted);
+	if (!ro.releases && p->runtime == LEDGER_RT_NATIVE)
+		(void)build_facts_read_last(lg, repo_workdir(repo), &bf);
+	r = roll_groups(p, &ro, groups, ng, restarted, &nrestarted, &bf);
 	if (r < 0)
 		goto fail;
 	op_phase_end(&op, true, NULL);
@@ -913,8 +940,9 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	}
 	op_phase_end(&op, true, NULL);
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
-	rollout_prune_releases(&ro, lg);
+	rollout_prune_releases(&ro);
 	rollout_release(&ro);
+	build_facts_release(&bf);
 	return r < 0 ? r : 0;
 
 fail:
@@ -924,6 +952,7 @@ fail:
 	 * it */
 	op_finish(&op, op_interrupted ? LEDGER_OUT_INTERRUPTED : LEDGER_OUT_FAILED, 0);
 	rollout_release(&ro);
+	build_facts_release(&bf);
 	return SL_EFAILED;
 }
 

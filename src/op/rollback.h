@@ -184,13 +184,15 @@ void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg
 /* The plan as JSON (docs/commands.md, "rollback --dry-run --json"). */
 json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *cfg);
 
-/* Carries a plan out (the caller holds the deploy lock; the plan does not refuse): records
+/* Carries a plan out (the caller holds the deploy lock; the plan does not refuse; st is the
+ * ledger state the plan was made from, read under that lock: pruning old releases after a
+ * success protects what it names, and the ledger is not read for it again): records
  * op.requested of kind rollback with the targets, moves the checkout group by group (services
  * that share a target commit), builds when needed, restarts only services not already at their
  * target, verifies them, finishes. *op_id gets the operation id (0 when it could not start).
  * Returns 0 when it succeeded, SL_EFAILED when it failed, or the code op_begin failed with. */
 int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
-		     struct repo *repo, uint64_t *op_id);
+		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id);
 
 /* Prints (to stderr) what each service (cfg indexes) runs on runtime according to the ledger:
  * its commit, the operation that restarted it and whether it was verified since. For the end of

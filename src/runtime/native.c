@@ -2,7 +2,6 @@
 /* The native runtime: systemd units over sd-bus (bus.c), builds as shell commands from the
  * operator's config, run in the checkout. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,6 @@
 #include "rollout.h"
 #include "units.h"
 #include "util.h"
-#include "view.h"
 
 #define SETTLE_POLL_NS 100000000LL /* 100 ms */
 #define FAILURE_LINES 10	   /* journal lines kept of a failed unit */
@@ -74,115 +72,17 @@ static int native_precheck(struct rollout *ro, char *why, size_t whylen)
 	return 0;
 }
 
-/* The newest build.completed for path: its commit in built ("" when none) and operation. A
- * build that was interrupted or failed wrote none, so it counts as no build. */
-static int last_completed_build(struct ledger *lg, const char *path, char built[REPO_OID_HEX],
-				uint64_t *op)
+/* The shared build as the operation decided it (build_decide, in its plan). */
+static const struct build_decision *shared_decision(struct rollout *ro)
 {
-	struct ledger_iter *it = NULL;
-	const uint8_t *buf;
-	size_t len;
-	uint64_t seq;
-	int r;
-
-	built[0] = '\0';
-	*op = 0;
-	r = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
-	while (r >= 0 && (r = ledger_iter_next_raw(it, &seq, &buf, &len)) > 0) {
-		enum ledger_event_type t;
-		struct ledger_event ev;
-
-		if (ledger_event_peek(buf, len, &t, NULL, NULL) < 0 ||
-		    t != LEDGER_EV_BUILD_COMPLETED)
-			continue;
-		if (ledger_event_decode(buf, len, &ev, NULL, 0) < 0)
-			continue;
-		if (streq(ev.u.build_completed.path, path)) {
-			strlcpy_(built, ev.u.build_completed.commit, REPO_OID_HEX);
-			*op = ev.op;
-			ledger_event_release(&ev);
-			break;
-		}
-		ledger_event_release(&ev);
+	if (!ro->shared_build_decided) {
+		/* a caller that did not decide: build, which is never wrong */
+		ro->shared_build.run = true;
+		strlcpy_(ro->shared_build.why, "not decided by the operation: built",
+			 sizeof(ro->shared_build.why));
+		ro->shared_build_decided = true;
 	}
-	ledger_iter_free(it);
-	return r < 0 ? r : 0;
-}
-
-/* Why the shared build must run, or NULL when it may be skipped (then buf says why). The target
- * is compared with the last completed build of this checkout, not with the commit the checkout
- * was at: a checkout moved by an interrupted deploy, or one that was never built, builds. */
-static const char *shared_build_reason(struct rollout *ro, char *buf, size_t n)
-{
-	const struct strv *when = &ro->cfg->native.build_when_changed;
-	const char *path = rollout_workdir(ro);
-	char built[REPO_OID_HEX];
-	struct strv changed = {0};
-	uint64_t op;
-	char on[VIEW_OP_NAME_MAX];
-	int r;
-
-	if (ro->force_build)
-		return "--build";
-	if (when->n == 0)
-		return "no build_when_changed list: always built";
-	if (ro->releases) {
-		/* a new release: ro->changed holds what changed since the release it carried from
-		 */
-		for (size_t i = 0; i < ro->changed.n; i++)
-			for (size_t j = 0; j < when->n; j++)
-				if (fnmatch(when->v[j], ro->changed.v[i], FNM_PATHNAME) == 0 ||
-				    streq(when->v[j], ro->changed.v[i])) {
-					snprintf(buf, n, "'%s' changed", ro->changed.v[i]);
-					return buf;
-				}
-		return NULL;
-	}
-	r = last_completed_build(ro->op->lg, path, built, &op);
-	if (r < 0) {
-		snprintf(buf, n, "the last completed build cannot be read from the ledger (%s)",
-			 ledger_strerror(r));
-		return buf;
-	}
-	if (!built[0]) {
-		snprintf(buf, n, "no completed build of %s is recorded", path);
-		return buf;
-	}
-	if (streq(built, ro->target)) {
-		snprintf(buf, n, "%.12s was built completely by operation %s", built,
-			 view_op_name(op, on));
-		return NULL;
-	}
-	if (repo_changed_paths(ro->repo, built, ro->target, &changed) < 0) {
-		snprintf(buf, n,
-			 "cannot compare with the last completed build %.12s (operation %s): "
-			 "%s",
-			 built, view_op_name(op, on), repo_errmsg(ro->repo));
-		return buf;
-	}
-	for (size_t i = 0; i < changed.n; i++) {
-		for (size_t j = 0; j < when->n; j++) {
-			if (fnmatch(when->v[j], changed.v[i], FNM_PATHNAME) == 0 ||
-			    streq(when->v[j], changed.v[i])) {
-				snprintf(buf, n,
-					 "'%s' changed between the last completed build %.12s "
-					 "(operation %s) and %.12s",
-					 changed.v[i], built, view_op_name(op, on), ro->target);
-				strv_free(&changed);
-				return buf;
-			}
-		}
-	}
-	strv_free(&changed);
-	{
-		char *list = strv_join(when, ", ");
-		snprintf(buf, n,
-			 "none of %s changed between the last completed build %.12s "
-			 "(operation %s) and %.12s",
-			 list, built, view_op_name(op, on), ro->target);
-		free(list);
-	}
-	return NULL;
+	return &ro->shared_build;
 }
 
 /* Records that the shared build of the target completed in the checkout. */
@@ -209,75 +109,47 @@ static int run_shell(struct rollout *ro, const char *what, const char *cmd,
 static int build_all(struct rollout *ro, const struct strv *secrets, struct strv *dirty)
 {
 	const struct strv *shared = &ro->cfg->native.build;
-	char reason[512];
-	const char *why;
+	const struct build_decision *d = shared_decision(ro);
 	int r;
 
-	if (ro->releases) {
+	if (ro->releases && ro->release_built) {
 		/* A release is built as a whole, once: every unit runs from it after the switch. */
-		if (ro->release_built) {
-			out_say("release %.12s is already built: nothing to build", ro->target);
-			return 0;
-		}
-		why = NULL;
-		if (ro->carried_from[0] && shared->n &&
-		    !(why = shared_build_reason(ro, reason, sizeof(reason)))) {
-			char *list = strv_join(&ro->cfg->native.build_when_changed, ", ");
-			out_say(
-			    "skipping the shared build: none of %s changed since release %.12s, "
-			    "whose build output was carried",
-			    list, ro->carried_from);
-			free(list);
-		} else {
-			out_say("new release: running every build command in %s",
-				rollout_workdir(ro));
-			if (why)
-				out_say("shared build: %s", why);
-			for (size_t i = 0; i < shared->n; i++) {
-				r = run_shell(ro, "build", shared->v[i], secrets, dirty);
-				if (r < 0)
-					return SL_EFAILED;
-			}
-		}
-		for (size_t i = 0; i < ro->cfg->nservices; i++) {
-			const struct service *s = &ro->cfg->services[i];
-			for (size_t j = 0; j < s->build.n; j++) {
-				_cleanup_free_ char *what = xasprintf("build %s", s->name);
-				r = run_shell(ro, what, s->build.v[j], secrets, dirty);
-				if (r < 0)
-					return SL_EFAILED;
-			}
-		}
-		r = releases_mark_built(ro->cfg, ro->target);
-		if (r < 0)
-			log_warn("cannot mark release %.12s as built: %s", ro->target,
-				 strerror(-r));
+		out_say("release %.12s is already built: nothing to build", ro->target);
 		return 0;
 	}
-	if (shared->n) {
-		why = shared_build_reason(ro, reason, sizeof(reason));
-		if (!why) {
-			out_say("skipping the shared build: %s", reason);
-		} else {
-			out_say("shared build: %s", why);
-			for (size_t i = 0; i < shared->n; i++) {
-				r = run_shell(ro, "build", shared->v[i], secrets, dirty);
-				if (r < 0)
-					return r == SL_EFAILED ? r : SL_EFAILED;
-			}
+	if (ro->releases)
+		out_say("new release: running its build commands in %s", rollout_workdir(ro));
+	if (shared->n && !d->run) {
+		out_say("skipping the shared build: %s", d->why);
+	} else if (shared->n) {
+		out_say("shared build: %s", d->why);
+		for (size_t i = 0; i < shared->n; i++) {
+			r = run_shell(ro, "build", shared->v[i], secrets, dirty);
+			if (r < 0)
+				return SL_EFAILED;
+		}
+		if (!ro->releases) {
 			r = record_build(ro);
 			if (r < 0)
 				return r;
 		}
 	}
-	for (size_t i = 0; i < ro->plan.nservices; i++) {
-		const struct service *s = svc(ro, i);
+	/* a release builds every service (all of them run from it after their switch); in
+	 * place, the services in scope */
+	for (size_t i = 0; i < (ro->releases ? ro->cfg->nservices : ro->plan.nservices); i++) {
+		const struct service *s = ro->releases ? &ro->cfg->services[i] : svc(ro, i);
 		for (size_t j = 0; j < s->build.n; j++) {
 			_cleanup_free_ char *what = xasprintf("build %s", s->name);
 			r = run_shell(ro, what, s->build.v[j], secrets, dirty);
 			if (r < 0)
-				return r == SL_EFAILED ? r : SL_EFAILED;
+				return SL_EFAILED;
 		}
+	}
+	if (ro->releases) {
+		r = releases_mark_built(ro->cfg, ro->target);
+		if (r < 0)
+			log_warn("cannot mark release %.12s as built: %s", ro->target,
+				 strerror(-r));
 	}
 	return 0;
 }

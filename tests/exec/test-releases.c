@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "releases.h"
+#include "rollout.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -189,6 +190,48 @@ Test(releases, pruning_keeps_the_newest_and_what_runs_or_could_be_rolled_back_to
 			   f.cfg.target.checkout, f.c1, f.cfg.target.checkout, f.c2),
 		     0);
 	strv_free(&removed);
+	free(st);
+	teardown(&f);
+}
+
+/* After an operation, pruning protects what the state read under the lock names: the
+ * operation hands that snapshot over (ro->state) and the ledger is not read again (there is
+ * none here: ro->op is NULL). Without a snapshot nothing is pruned. */
+Test(releases, pruning_after_an_operation_uses_the_state_it_read_under_the_lock)
+{
+	struct fixture f;
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	struct rollout ro = {0};
+	const char *web[] = {"web"};
+	char err[512] = "";
+
+	setup(&f);
+	ensure(&f, f.c1, true);
+	ensure(&f, f.c2, true);
+	ensure(&f, f.c3, true);
+	cr_assert_eq(tl_sh("cd '%s.releases' && touch -d '3 hours ago' %s && "
+			   "touch -d '2 hours ago' %s",
+			   f.cfg.target.checkout, f.c1, f.c2),
+		     0);
+	cr_assert_eq(releases_switch(&f.cfg, f.c3, web, 1, err, sizeof(err)), 0, "%s", err);
+	f.cfg.target.keep_releases = 1;
+	ro.cfg = &f.cfg;
+	ro.releases = true;
+	rollout_prune_releases(&ro); /* no state: nothing goes */
+	cr_assert_eq(tl_sh("test -d '%s.releases/%s' && test -d '%s.releases/%s'",
+			   f.cfg.target.checkout, f.c1, f.cfg.target.checkout, f.c2),
+		     0);
+	ledger_state_init(st);
+	st->nservices = 1;
+	strlcpy_(st->services[0].name, "web", sizeof(st->services[0].name));
+	strlcpy_(st->services[0].rt[LEDGER_RT_NATIVE].commit, f.c2, LEDGER_COMMIT_MAX);
+	ro.state = st;
+	rollout_prune_releases(&ro); /* c2 ran before the operation: kept; c1 goes */
+	cr_assert_eq(tl_sh("test ! -e '%s.releases/%s' && test -d '%s.releases/%s' && "
+			   "test -d '%s.releases/%s'",
+			   f.cfg.target.checkout, f.c1, f.cfg.target.checkout, f.c2,
+			   f.cfg.target.checkout, f.c3),
+		     0);
 	free(st);
 	teardown(&f);
 }

@@ -16,7 +16,9 @@
 #include "plan.h"
 #include "repo.h"
 #include "testlib.h"
+#include "units.h"
 #include "util.h"
+#include "view.h"
 
 static char *dir, *checkout;
 static struct config *cfg;
@@ -24,6 +26,7 @@ static struct repo *repo;
 static struct deploy_args args;
 static struct deploy_facts facts;
 static struct deploy_plan plan;
+static struct ledger *plan_lg; /* the ledger deploy_facts_read_builds reads (NULL: none yet) */
 
 static void setup(void)
 {
@@ -77,6 +80,7 @@ static int plan_with(const struct ledger_state *st, ...)
 		args.runtime = LEDGER_RT_NATIVE;
 	facts.exec_mode = REMOTE_MODE_LOCAL;
 	cr_assert_eq(deploy_facts_read(cfg, &args, repo, NULL, false, &facts), 0);
+	deploy_facts_read_builds(&facts, cfg, &args, repo, plan_lg, NULL);
 	r = deploy_plan(cfg, &args, &facts, st, &plan, err, sizeof(err));
 	return r;
 }
@@ -157,18 +161,18 @@ Test(deploy_plan, a_scoped_plan_has_its_services_and_their_builds)
 	cr_assert_str_eq(cfg->services[plan.scope.services[0]].name, "api");
 	cr_assert_str_eq(cfg->services[plan.scope.services[1]].name, "compute");
 	cr_assert(plan.scope.touches_edge);
-	/* the shared build runs when a build_when_changed path changed: known after the fetch */
+	/* no ledger yet: no build is recorded, so the shared build runs */
 	cr_assert_eq(plan.nbuilds, 1);
 	cr_assert_null(plan.builds[0].service);
-	cr_assert_eq(plan.builds[0].runs, GUARD_UNKNOWN);
-	cr_assert(strstr(plan.builds[0].why, "app/sampleapp.c"), "%s", plan.builds[0].why);
+	cr_assert_eq(plan.builds[0].runs, GUARD_PASS);
+	cr_assert_str_eq(plan.builds[0].why, "no completed build is recorded (no ledger yet)");
 }
 
 Test(deploy_plan, build_and_no_build_say_why)
 {
 	cr_assert_eq(plan_with(NULL, "main", "--workers-only", "--build", NULL), 0);
 	cr_assert_eq(plan.builds[0].runs, GUARD_PASS);
-	cr_assert_str_eq(plan.builds[0].why, "--build");
+	cr_assert_str_eq(plan.builds[0].why, "--build forces it");
 	cr_assert_eq(plan.nflags, 1);
 	cr_assert_str_eq(plan.flags[0], "build");
 	deploy_plan_release(&plan);
@@ -375,6 +379,193 @@ Test(deploy_plan, a_releases_plan_says_its_layout_and_that_a_new_release_builds_
 	cfg = rel;
 	cr_assert_eq(plan_with(NULL, "main", "--workers-only", NULL), 0);
 	cr_assert(plan.releases);
-	cr_assert_eq(plan.builds[0].runs, GUARD_UNKNOWN);
+	cr_assert_eq(plan.builds[0].runs, GUARD_PASS);
 	cr_assert(strstr(plan.builds[0].why, "a new release"), "%s", plan.builds[0].why);
+}
+
+/* A commit of the checkout changing path (made and checked out in the checkout: it stays
+ * clean). Returns the new commit. */
+static char *commit_change(const char *path)
+{
+	cr_assert_eq(tl_sh("cd '%s' && echo change >> '%s' && git add -A && "
+			   "git -c user.email=t@e -c user.name=t commit -qm '%s'",
+			   checkout, path, path),
+		     0);
+	repo_free(repo);
+	cr_assert_eq(repo_open(checkout, &repo), 0);
+	return head_of("HEAD");
+}
+
+static void ledger_event_add(struct ledger_event *ev)
+{
+	ev->actor = "t@h";
+	cr_assert_eq(ledger_append(plan_lg, ev, LEDGER_APPEND_NOSYNC, NULL), 0, "%s",
+		     ledger_errmsg(plan_lg));
+}
+
+/* Records a completed build of the checkout at commit by operation op. */
+static void record_build(uint64_t op, const char *commit)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_BUILD_COMPLETED, .op = op};
+
+	ev.u.build_completed.path = repo_workdir(repo);
+	ev.u.build_completed.commit = commit;
+	ledger_event_add(&ev);
+}
+
+static void replan(const char *target)
+{
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	cr_assert_eq(plan_with(NULL, target, "--workers-only", NULL), 0);
+}
+
+Test(deploy_plan, the_shared_build_is_decided_against_the_last_completed_build)
+{
+	_cleanup_free_ char *c0 = head_of("HEAD"), *lgdir = xasprintf("%s/ledger", dir);
+	_cleanup_free_ char *c1 = commit_change("NOTES");
+	_cleanup_free_ char *c2 = commit_change("app/sampleapp.c");
+	char want[512], on[VIEW_OP_NAME_MAX];
+	json_t *o;
+	int r;
+
+	cr_assert_eq(ledger_open(&plan_lg, lgdir, LEDGER_OPEN_CREATE, NULL), 0);
+	/* a ledger without a build: it runs */
+	cr_assert_eq(plan_with(NULL, c1, "--workers-only", NULL), 0);
+	cr_assert_eq(plan.builds[0].runs, GUARD_PASS);
+	cr_assert(strstr(plan.builds[0].why, "no completed build of "), "%s", plan.builds[0].why);
+
+	/* built at c0: only NOTES changed up to c1, the build's input changed up to c2 */
+	record_build(1, c0);
+	replan(c1);
+	cr_assert_eq(plan.builds[0].runs, GUARD_REFUSE);
+	snprintf(want, sizeof(want),
+		 "none of app/sampleapp.c changed between the last completed build %.12s "
+		 "(operation %s) and %.12s",
+		 c0, view_op_name(1, on), c1);
+	cr_assert_str_eq(plan.builds[0].why, want);
+	cr_assert_not(plan.shared_build.run);
+	o = print_json(&r);
+	cr_assert(json_is_false(
+	    json_object_get(json_array_get(json_object_get(o, "builds"), 0), "runs")));
+	json_decref(o);
+
+	replan(c2);
+	cr_assert_eq(plan.builds[0].runs, GUARD_PASS);
+	snprintf(want, sizeof(want),
+		 "'app/sampleapp.c' changed between the last completed build %.12s (operation %s) "
+		 "and %.12s",
+		 c0, view_op_name(1, on), c2);
+	cr_assert_str_eq(plan.builds[0].why, want);
+
+	/* the build of c2 completed: c2 builds nothing more */
+	record_build(5, c2);
+	replan(c2);
+	cr_assert_eq(plan.builds[0].runs, GUARD_REFUSE);
+	cr_assert(strstr(plan.builds[0].why, "was built completely by operation "), "%s",
+		  plan.builds[0].why);
+	ledger_close(plan_lg);
+	plan_lg = NULL;
+}
+
+/* Reads the facts as --dry-run does (the unit files too) and plans. */
+static void plan_dry(const char *target)
+{
+	char *argv[] = {"deploy", (char *)target, "--workers-only", "--dry-run", NULL}, err[1024];
+
+	deploy_plan_release(&plan);
+	deploy_facts_release(&facts);
+	deploy_args_release(&args);
+	memset(&facts, 0, sizeof(facts));
+	cr_assert_eq(deploy_args_parse(4, argv, &args, err, sizeof(err)), 0, "%s", err);
+	args.runtime = LEDGER_RT_NATIVE;
+	cr_assert_eq(deploy_facts_read(cfg, &args, repo, NULL, true, &facts), 0);
+	cr_assert_eq(deploy_plan(cfg, &args, &facts, NULL, &plan, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(deploy_plan, the_dry_run_judges_the_units_by_their_files)
+{
+	_cleanup_free_ char *xdg = xasprintf("%s/xdg", dir);
+	struct units_set set = {0};
+	char err[512];
+
+	setenv("XDG_CONFIG_HOME", xdg, 1);
+	plan_dry("main");
+	cr_assert_eq(g("unit-missing")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("unit-missing")->reason,
+			 "unit 'dplan-compute.service' of service 'compute' has no unit file"),
+		  "%s", g("unit-missing")->reason);
+
+	/* installed as 'shiplog units install' writes them (without the manager's reload) */
+	cr_assert_eq(units_render(cfg, &set, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(units_write(cfg, &set, false, NULL, err, sizeof(err)), 0, "%s", err);
+	units_set_release(&set);
+	plan_dry("main");
+	cr_assert_eq(g("unit-missing")->result, GUARD_PASS, "%s", g("unit-missing")->reason);
+	cr_assert(strstr(g("unit-missing")->reason, ", as 'shiplog units install' writes them"),
+		  "%s", g("unit-missing")->reason);
+
+	/* one changed by hand: still there, said to differ */
+	tl_sh("echo '# by hand' >> '%s/systemd/user/dplan-candles.service'", xdg);
+	plan_dry("main");
+	cr_assert_eq(g("unit-missing")->result, GUARD_PASS);
+	cr_assert(strstr(g("unit-missing")->reason, "writes them now: dplan-candles.service;"),
+		  "%s", g("unit-missing")->reason);
+	unsetenv("XDG_CONFIG_HOME");
+}
+
+Test(deploy_plan, the_dry_run_reads_the_target_commits_config_from_git)
+{
+	struct config *tcfg = NULL;
+	_cleanup_free_ char *c0 = head_of("HEAD"), *c1 = NULL, *c2 = NULL;
+
+	/* the same config at the target */
+	plan_dry(c0);
+	deploy_plan_read_target_config(&plan, repo, &tcfg);
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("config")->result, GUARD_PASS);
+	cr_assert(strstr(g("config")->reason, "is the config this deploy started with"), "%s",
+		  g("config")->reason);
+	config_free(tcfg);
+
+	/* a commit that changes it: read from git (the checkout stays at c0), said to differ */
+	cr_assert_eq(tl_sh("cd '%s' && sed -i 's/^settle = .*/settle = 2s/' shiplog.conf && "
+			   "git -c user.email=t@e -c user.name=t commit -qam settle && "
+			   "git reset -q --hard HEAD~1",
+			   checkout),
+		     0);
+	cr_assert_eq(tl_sh("cd '%s' && git rev-parse HEAD@{1} > ../c1", checkout), 0);
+	{
+		_cleanup_free_ char *p = xasprintf("%s/c1", dir);
+		c1 = tl_read(p);
+		c1[strcspn(c1, "\n")] = '\0';
+	}
+	plan_dry(c1);
+	deploy_plan_read_target_config(&plan, repo, &tcfg);
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("config")->result, GUARD_PASS);
+	cr_assert(strstr(g("config")->reason, "differs from the config this deploy started with"),
+		  "%s", g("config")->reason);
+	cr_assert_str_eq(head_of("HEAD"), c0);
+	config_free(tcfg);
+
+	/* an invalid one refuses */
+	cr_assert_eq(tl_sh("cd '%s' && echo 'bogus line' >> shiplog.conf && "
+			   "git -c user.email=t@e -c user.name=t commit -qam bad && "
+			   "git rev-parse HEAD > ../c2 && git reset -q --hard HEAD~1",
+			   checkout),
+		     0);
+	{
+		_cleanup_free_ char *p = xasprintf("%s/c2", dir);
+		c2 = tl_read(p);
+		c2[strcspn(c2, "\n")] = '\0';
+	}
+	plan_dry(c2);
+	deploy_plan_read_target_config(&plan, repo, &tcfg);
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("config")->result, GUARD_REFUSE);
+	cr_assert(strstr(g("config")->reason, "the target commit's config is invalid"), "%s",
+		  g("config")->reason);
+	config_free(tcfg);
 }

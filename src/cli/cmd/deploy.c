@@ -81,14 +81,18 @@ static const char usage[] =
     "  shiplog deploy main --dry-run              # what would happen\n";
 
 /* --dry-run: the ledger's state as it is now, read-only, when a ledger exists (nothing is
- * created); *st stays NULL when there is none yet. 0 or the open's error (said). */
+ * created); when there is none yet, the empty state the real run would start from. 0 or the
+ * open's error (said). */
 static int dry_run_state(struct cmd_ctx *ctx, struct ledger_state **st)
 {
 	_cleanup_free_ char *data = xasprintf("%s/data.mdb", ctx->ledger_dir);
 	int r;
 
-	if (access(data, F_OK) < 0)
+	if (access(data, F_OK) < 0) {
+		*st = xcalloc(1, sizeof(**st));
+		ledger_state_init(*st);
 		return 0;
+	}
 	r = cmd_open_ledger(ctx, false);
 	if (r < 0)
 		return r;
@@ -109,6 +113,7 @@ static int deploy_here(struct cmd_ctx *ctx, const struct deploy_args *a, enum re
 	struct deploy_facts f = {.exec_mode = mode, .forwarded_from = ctx->forwarded_from};
 	struct deploy_plan p = {0};
 	struct ledger_state *st = NULL;
+	struct config *tcfg = NULL;
 	struct repo *repo = NULL;
 	char err[1024];
 	int r;
@@ -133,6 +138,8 @@ static int deploy_here(struct cmd_ctx *ctx, const struct deploy_args *a, enum re
 		goto out;
 	if (a->dry_run && f.ledger_known && !f.ledger_error && dry_run_state(ctx, &st) < 0)
 		goto out;
+	if (a->dry_run)
+		deploy_facts_read_builds(&f, cfg, a, repo, ctx->lg, NULL);
 	r = deploy_plan(cfg, a, &f, st, &p, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -140,6 +147,11 @@ static int deploy_here(struct cmd_ctx *ctx, const struct deploy_args *a, enum re
 	}
 	deploy_plan_say(&p);
 	if (a->dry_run) {
+		/* the target commit's config, read from git as the real run reads it after the
+		 * fetch: the config guard and the builds are decided over it */
+		deploy_plan_read_target_config(&p, repo, &tcfg);
+		deploy_plan_builds(&p);
+		deploy_plan_guards(&p, st);
 		r = deploy_plan_print(&p);
 		goto out;
 	}
@@ -150,6 +162,7 @@ static int deploy_here(struct cmd_ctx *ctx, const struct deploy_args *a, enum re
 out:
 	deploy_plan_release(&p);
 	deploy_facts_release(&f);
+	config_free(tcfg);
 	free(st);
 	repo_free(repo);
 	return r;

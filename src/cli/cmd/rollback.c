@@ -157,10 +157,11 @@ static void show(const struct rollback_plan *p, const struct config *cfg, bool d
 		rollback_plan_print(p, cfg, false);
 }
 
-static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback_plan *p)
+static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback_plan *p,
+		   const struct ledger_state *st)
 {
 	uint64_t id = 0;
-	int r = rollback_execute(p, ctx->cfg, ctx->lg, repo, &id);
+	int r = rollback_execute(p, ctx->cfg, ctx->lg, repo, st, &id);
 	char on[VIEW_OP_NAME_MAX];
 
 	view_op_name(id, on);
@@ -215,7 +216,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = rollback_plan(ctx->cfg, &c.a, &in, p);
 	show(p, ctx->cfg, c.dry_run);
 	if (r == 0 && !c.dry_run)
-		r = execute(ctx, repo, p);
+		r = execute(ctx, repo, p, in.now);
 out:
 	lock_release(&lock);
 	rollback_inputs_release(&in);
