@@ -355,116 +355,71 @@ static int spawn_poll_ms(int64_t deadline)
 	return (int)((left + 999999) / 1000000);
 }
 
-int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_result *res)
+/* The pipes of one run: the output (capture), the watchdog's lifeline (abort_flag: we keep the
+ * write end until the step is over) and the exec error report. Each end is -1 when unused. */
+struct spawn_pipes {
+	int outr, outw, watchr, watchw, errr, errw;
+};
+
+static void spawn_fd_close(int *fd)
 {
-	static const struct spawn_opts none = {0};
-	_cleanup_free_ char *path = NULL;
-	_cleanup_free_ char **envp = NULL;
-	_cleanup_close_ int outr = -1, pidfd = -1, watchw = -1;
-	int outw = -1, watchr = -1, errp[2], status = 0, child_err = 0, r = 0;
-	struct spawn_tee tee = {.fd = -1};
-	int64_t start, deadline = 0;
-	struct buf out = {0};
-	size_t dropped = 0;
-	bool exited = false, out_open, killed = false, aborted = false;
-	pid_t pid;
-	ssize_t n;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
 
-	if (!o)
-		o = &none;
-	if (o->capture && o->tee)
-		tee = (struct spawn_tee){
-		    .fd = o->stream_to_stderr ? 2 : 1, .filter = o->tee_filter, .arg = o->tee_arg};
-	*res = (struct spawn_result){.exit_code = -1};
-	if (!argv || !argv[0])
-		return -EINVAL;
-	start = mono_ns();
+static void spawn_pipes_close(struct spawn_pipes *p)
+{
+	int *fds[] = {&p->outr, &p->outw, &p->watchr, &p->watchw, &p->errr, &p->errw};
 
-	/* A bare name is looked up on PATH here; a path is used as given (relative to o->cwd),
-	 * and exec reports what is wrong with it. */
-	path = strchr(argv[0], '/') ? xstrdup(argv[0]) : spawn_which(argv[0]);
-	if (!path) {
-		res->duration_ns = mono_ns() - start;
-		return -ENOENT;
-	}
-	envp = spawn_env_build(o->env_add);
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+		spawn_fd_close(fds[i]);
+}
 
+/* Opens the pipes o needs (all close-on-exec). 0, or -errno with none left open. */
+static int spawn_pipes_open(const struct spawn_opts *o, struct spawn_pipes *p)
+{
+	int fd[2];
+
+	*p = (struct spawn_pipes){-1, -1, -1, -1, -1, -1};
 	if (o->capture) {
-		int p[2];
-
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -errno;
-		outr = p[0];
-		outw = p[1];
+		if (pipe2(fd, O_CLOEXEC) < 0)
+			goto fail;
+		p->outr = fd[0], p->outw = fd[1];
 	}
 	if (o->abort_flag) {
-		/* the watchdog's lifeline: we keep the write end until the step is over */
-		int p[2];
+		if (pipe2(fd, O_CLOEXEC) < 0)
+			goto fail;
+		p->watchr = fd[0], p->watchw = fd[1];
+	}
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		goto fail;
+	p->errr = fd[0], p->errw = fd[1];
+	return 0;
+fail : {
+	int r = -errno;
+	spawn_pipes_close(p);
+	return r;
+}
+}
 
-		if (pipe2(p, O_CLOEXEC) < 0) {
-			r = -errno;
-			if (outw >= 0)
-				close(outw);
-			return r;
-		}
-		watchr = p[0];
-		watchw = p[1];
-	}
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		r = -errno;
-		if (outw >= 0)
-			close(outw);
-		if (watchr >= 0)
-			close(watchr);
-		return r;
-	}
+/* Waits for the child while reading its output: kills its group when *o->abort_flag is set, and
+ * it (SIGTERM, then SIGKILL after the grace) at the timeout. *status gets its wait status; 0,
+ * or -errno when poll failed (the child is killed and reaped then). */
+static int spawn_wait(pid_t pid, const struct spawn_opts *o, int64_t start, int outr,
+		      struct buf *out, size_t *dropped, struct spawn_tee *tee, int *status,
+		      struct spawn_result *res)
+{
+	_cleanup_close_ int pidfd = spawn_pidfd_open(pid);
+	int64_t deadline = o->timeout_ns > 0 ? start + o->timeout_ns : 0;
+	bool exited = false, out_open = outr >= 0, killed = false, aborted = false;
+	int r = 0;
 
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(errp[0]);
-		close(errp[1]);
-		if (outw >= 0)
-			close(outw);
-		if (watchr >= 0)
-			close(watchr);
-		return r;
-	}
-	if (pid == 0) {
-		close(errp[0]);
-		spawn_child(path, argv, envp, o, outw, errp[1], watchr);
-	}
-	if (o->abort_flag)
-		setpgid(pid, pid); /* also here: no window in which a signal misses the group */
-	if (watchr >= 0)
-		close(watchr);
-
-	close(errp[1]);
-	if (outw >= 0)
-		close(outw);
-	do
-		n = read(errp[0], &child_err, sizeof(child_err));
-	while (n < 0 && errno == EINTR);
-	close(errp[0]);
-	if (n == (ssize_t)sizeof(child_err)) {
-		/* exec (or the setup before it) failed; the child has exited with 127. */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		res->duration_ns = mono_ns() - start;
-		return child_err > 0 ? -child_err : -EIO;
-	}
-
-	if (o->timeout_ns > 0)
-		deadline = start + o->timeout_ns;
-	pidfd = spawn_pidfd_open(pid);
 	if (outr >= 0)
 		fcntl(outr, F_SETFL, fcntl(outr, F_GETFL) | O_NONBLOCK);
-	out_open = outr >= 0;
-
 	while (!exited) {
 		struct pollfd pfd[2];
 		int nfd = 0, timeout_ms = spawn_poll_ms(deadline), pr;
-		pid_t w;
 
 		if (pidfd >= 0)
 			pfd[nfd++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
@@ -482,10 +437,9 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 			break;
 		}
 		if (out_open && pr > 0 && (pfd[nfd - 1].revents & (POLLIN | POLLHUP | POLLERR)))
-			out_open = spawn_capture_read(outr, &out, &dropped, &tee);
+			out_open = spawn_capture_read(outr, out, dropped, tee);
 
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
+		if (waitpid(pid, status, WNOHANG) == pid) {
 			exited = true;
 			break;
 		}
@@ -511,13 +465,108 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	if (!exited) {
 		/* poll failed: do not leave the child behind. */
 		kill(o->abort_flag ? -pid : pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 			;
 	}
 	/* The child is gone; what it wrote is in the pipe. A grandchild that still holds the pipe
 	 * open must not keep us waiting, so read only what is there now. */
 	if (out_open)
-		spawn_capture_read(outr, &out, &dropped, &tee);
+		spawn_capture_read(outr, out, dropped, tee);
+	return r;
+}
+
+/* The captured output into res: its last SPAWN_OUTPUT_MAX bytes, after a line saying how many
+ * earlier bytes were dropped when any were. Takes out. */
+static void spawn_output_take(struct buf *out, size_t dropped, struct spawn_result *res)
+{
+	if (out->len > SPAWN_OUTPUT_MAX) {
+		size_t cut = out->len - SPAWN_OUTPUT_MAX;
+
+		memmove(out->data, out->data + cut, SPAWN_OUTPUT_MAX + 1);
+		out->len = SPAWN_OUTPUT_MAX;
+		dropped += cut;
+	}
+	if (dropped) {
+		struct buf b = {0};
+
+		buf_printf(&b, "[... %zu earlier bytes dropped ...]\n", dropped);
+		buf_append(&b, out->data, out->len);
+		buf_free(out);
+		*out = b;
+	}
+	if (!out->data)
+		buf_append(out, "", 0);
+	res->output = out->data;
+	res->output_len = out->len;
+}
+
+int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_result *res)
+{
+	static const struct spawn_opts none = {0};
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char **envp = NULL;
+	struct spawn_pipes p;
+	int status = 0, child_err = 0, r;
+	struct spawn_tee tee = {.fd = -1};
+	struct buf out = {0};
+	size_t dropped = 0;
+	int64_t start;
+	pid_t pid;
+	ssize_t n;
+
+	if (!o)
+		o = &none;
+	if (o->capture && o->tee)
+		tee = (struct spawn_tee){
+		    .fd = o->stream_to_stderr ? 2 : 1, .filter = o->tee_filter, .arg = o->tee_arg};
+	*res = (struct spawn_result){.exit_code = -1};
+	if (!argv || !argv[0])
+		return -EINVAL;
+	start = mono_ns();
+
+	/* A bare name is looked up on PATH here; a path is used as given (relative to o->cwd),
+	 * and exec reports what is wrong with it. */
+	path = strchr(argv[0], '/') ? xstrdup(argv[0]) : spawn_which(argv[0]);
+	if (!path) {
+		res->duration_ns = mono_ns() - start;
+		return -ENOENT;
+	}
+	envp = spawn_env_build(o->env_add);
+	r = spawn_pipes_open(o, &p);
+	if (r < 0)
+		return r;
+
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		spawn_pipes_close(&p);
+		return r;
+	}
+	if (pid == 0) {
+		spawn_fd_close(&p.errr);
+		spawn_child(path, argv, envp, o, p.outw, p.errw, p.watchr);
+	}
+	if (o->abort_flag)
+		setpgid(pid, pid); /* also here: no window in which a signal misses the group */
+	/* the child's ends */
+	spawn_fd_close(&p.errw);
+	spawn_fd_close(&p.watchr);
+	spawn_fd_close(&p.outw);
+	do
+		n = read(p.errr, &child_err, sizeof(child_err));
+	while (n < 0 && errno == EINTR);
+	spawn_fd_close(&p.errr);
+	if (n == (ssize_t)sizeof(child_err)) {
+		/* exec (or the setup before it) failed; the child has exited with 127. */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		res->duration_ns = mono_ns() - start;
+		spawn_pipes_close(&p);
+		return child_err > 0 ? -child_err : -EIO;
+	}
+
+	r = spawn_wait(pid, o, start, p.outr, &out, &dropped, &tee, &status, res);
+	spawn_pipes_close(&p); /* the output, and the watchdog's lifeline: the step is over */
 	spawn_tee_flush(&tee);
 	res->duration_ns = mono_ns() - start;
 
@@ -525,30 +574,10 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 		res->exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
 		res->exit_code = 128 + WTERMSIG(status);
-
-	if (o->capture) {
-		if (out.len > SPAWN_OUTPUT_MAX) {
-			size_t cut = out.len - SPAWN_OUTPUT_MAX;
-
-			memmove(out.data, out.data + cut, SPAWN_OUTPUT_MAX + 1);
-			out.len = SPAWN_OUTPUT_MAX;
-			dropped += cut;
-		}
-		if (dropped) {
-			struct buf b = {0};
-
-			buf_printf(&b, "[... %zu earlier bytes dropped ...]\n", dropped);
-			buf_append(&b, out.data, out.len);
-			buf_free(&out);
-			out = b;
-		}
-		if (!out.data)
-			buf_append(&out, "", 0);
-		res->output = out.data;
-		res->output_len = out.len;
-	} else {
+	if (o->capture)
+		spawn_output_take(&out, dropped, res);
+	else
 		buf_free(&out);
-	}
 	return r;
 }
 
