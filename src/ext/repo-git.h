@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The libgit2 functions repo.c uses, called through pointers filled by dlopen() on first use
- * (see repo_git_load() in repo.c for why). Private to repo.c; include it after <git2.h>. When
- * repo.c starts using another libgit2 function, add it to both lists below. */
+/* The libgit2 functions repo.c and repo-checkout.c use, called through pointers filled by
+ * dlopen() on first use (see repo_git_load() in repo.c for why), and what the two files share:
+ * the handle and its error helpers. Private to them; include it after <git2.h>. When they start
+ * using another libgit2 function, add it to both lists below. */
 #ifndef SHIPLOG_REPO_GIT_H
 #define SHIPLOG_REPO_GIT_H
 
@@ -153,5 +154,19 @@ extern struct repo_git_api repo_git;
 #define git_tree_entry_id (*repo_git.p_git_tree_entry_id)
 #define git_tree_entry_type (*repo_git.p_git_tree_entry_type)
 #define git_tree_free (*repo_git.p_git_tree_free)
+
+struct repo {
+	git_repository *git;
+	char *workdir; /* without a trailing slash */
+	char err[1024];
+};
+
+/* libgit2's last error message ("unknown libgit2 error" when none). */
+const char *repo_git_msg(void);
+/* Sets r's message (a filesystem that is full is named with the way out); returns code. */
+int repo_fail(struct repo *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void repo_oid_hex(const git_oid *oid, char out[REPO_OID_HEX]);
+/* The commit of a full hex id: 0, or -EINVAL / SL_EUSAGE with r's message. */
+int repo_commit_lookup(struct repo *r, const char *hex, git_commit **c);
 
 #endif
