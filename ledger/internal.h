@@ -295,6 +295,13 @@ struct ledger {
 int lg_err(struct ledger *lg, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int lg_mdb_err(struct ledger *lg, int rc, const char *what);
 
+/* Begins a transaction (flags: 0 or MDB_RDONLY), adopting another process's map growth. */
+int store_txn_begin(struct ledger *lg, unsigned flags, MDB_txn **txn);
+/* Doubles the map (no read transaction of ours may be open). */
+int store_grow(struct ledger *lg);
+/* Less than 1 MiB left for the ledger's directory: a write that came up short ran out of space. */
+bool store_disk_full(const struct ledger *lg);
+
 /* Read transactions: counted on the handle, adopting another process's map growth at begin. */
 int store_read_begin(struct ledger *lg, MDB_txn **txn);
 /* Begins a read transaction and resolves seq (UINT64_MAX = the newest; beyond the end:
@@ -319,5 +326,11 @@ static inline uint64_t key_seq(const MDB_val *k)
 int store_state_at_txn(struct ledger *lg, MDB_txn *txn, uint64_t seq,
 		       const struct ledger_state *from, struct ledger_state *st);
 int store_last_seq_txn(struct ledger *lg, MDB_txn *txn, uint64_t *seq);
+
+/* An event that ends an operation. */
+static inline bool is_terminal(enum ledger_event_type t)
+{
+	return t == LEDGER_EV_OP_FINISHED || t == LEDGER_EV_OP_REFUSED;
+}
 
 #endif
