@@ -199,13 +199,60 @@ static void repo_sync_gitdir(struct repo *r)
 	}
 }
 
+/* rec: text padded with newlines to one record. */
+static void repo_move_record(char rec[REPO_MOVE_RECORD], const char *text)
+{
+	memset(rec, '\n', REPO_MOVE_RECORD);
+	memcpy(rec, text, strlen(text));
+}
+
+/* Overwrites the record in place: 0, or -errno (-ENOENT: there is none; -EINVAL: it is not
+ * one record long, as an older shiplog wrote it). */
+static int repo_move_overwrite(const char *path, const char rec[REPO_MOVE_RECORD], bool sync)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	size_t done = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size != REPO_MOVE_RECORD)
+		return -EINVAL;
+	while (done < REPO_MOVE_RECORD) {
+		ssize_t n = pwrite(fd, rec + done, REPO_MOVE_RECORD - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	if (sync && fdatasync(fd) < 0)
+		return -errno;
+	return 0;
+}
+
 int repo_move_begin(struct repo *r, const struct repo_move *m)
 {
 	_cleanup_free_ char *path = repo_move_file(r);
 	_cleanup_free_ char *text =
 	    xasprintf("from %s\nto %s\nref %s\nop %llu\n", m->from, m->to, m->ref, m->op);
-	int rc = write_file_atomic(path, text, strlen(text), 0644);
+	char rec[REPO_MOVE_RECORD];
+	int rc;
 
+	if (strlen(text) >= REPO_MOVE_RECORD)
+		return repo_fail(r, -ENAMETOOLONG,
+				 "cannot record the checkout's move in '%s': the "
+				 "branch name is too long",
+				 path);
+	repo_move_record(rec, text);
+	rc = repo_move_overwrite(path, rec, true);
+	if (rc == 0)
+		return 0;
+	/* the first move of this checkout (or a record an older shiplog wrote): written whole,
+	 * then its name, each on disk before the checkout starts */
+	rc = write_file_atomic(path, rec, REPO_MOVE_RECORD, 0644);
 	if (rc < 0)
 		return repo_fail(r, rc, "cannot record the checkout's move in '%s': %s", path,
 				 strerror(-rc));
@@ -216,10 +263,19 @@ int repo_move_begin(struct repo *r, const struct repo_move *m)
 int repo_move_end(struct repo *r)
 {
 	_cleanup_free_ char *path = repo_move_file(r);
+	char rec[REPO_MOVE_RECORD];
+	int rc;
 
-	if (unlink(path) < 0 && errno != ENOENT)
-		return repo_fail(r, -errno, "cannot remove '%s': %s", path, strerror(errno));
-	repo_sync_gitdir(r);
+	repo_move_record(rec, "idle\n");
+	rc = repo_move_overwrite(path, rec, false);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == -EINVAL && unlink(path) < 0 && errno != ENOENT)
+		rc = -errno; /* an older shiplog's record: removed, as that shiplog did */
+	else if (rc == -EINVAL)
+		rc = 0;
+	if (rc < 0)
+		return repo_fail(r, rc, "cannot clear '%s': %s", path, strerror(-rc));
 	return 0;
 }
 
@@ -235,6 +291,8 @@ int repo_move_pending(struct repo *r, struct repo_move *m)
 		return 0;
 	if (rc < 0)
 		return repo_fail(r, rc, "cannot read '%s': %s", path, strerror(-rc));
+	if (strncmp(data, "idle\n", 5) == 0)
+		return 0; /* the last move finished */
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(line, "from ", 5) == 0)
 			strlcpy_(m->from, line + 5, sizeof(m->from));

@@ -68,9 +68,18 @@ int repo_move_branch(struct repo *r, const char *branch, const char *target_oid,
 int repo_checkout_detached(struct repo *r, const char *target_oid);
 
 /* A move of the work tree, recorded in the repository (<gitdir>/SHIPLOG_MOVE, written and synced)
- * before its checkout starts and removed once the move is complete and recorded: a checkout that
+ * before its checkout starts and cleared once the move is complete and recorded: a checkout that
  * was killed half way (files of both commits in the tree, HEAD still at `from`) is recognised by
- * the next operation, and only its own paths are put back. */
+ * the next operation, and only its own paths are put back.
+ *
+ * The record is one block of REPO_MOVE_RECORD bytes, the move or "idle", padded with newlines.
+ * The first move of a checkout creates it (written whole, synced, renamed into place, the
+ * directory synced); every later one overwrites it in place and syncs its data only (one
+ * fdatasync of a block that is already allocated: no metadata, no journal commit). repo_move_end
+ * writes "idle" without a sync: when an operating-system crash loses that write, the record
+ * names a move that finished, which the next operation recognises (HEAD is no longer at its
+ * `from`, or its paths already hold `from`) and clears. */
+#define REPO_MOVE_RECORD 512
 struct repo_move {
 	char from[REPO_OID_HEX]; /* HEAD when the move started */
 	char to[REPO_OID_HEX];	 /* the commit being checked out */
@@ -78,7 +87,7 @@ struct repo_move {
 	unsigned long long op;	 /* the operation that moved it */
 };
 int repo_move_begin(struct repo *r, const struct repo_move *m);
-int repo_move_end(struct repo *r);
+int repo_move_end(struct repo *r); /* nothing to do when there is no record */
 /* 1 and *m when a move was left unfinished, 0 when none; < 0 when the record cannot be read
  * (repo_errmsg names the file). */
 int repo_move_pending(struct repo *r, struct repo_move *m);

@@ -720,3 +720,43 @@ Test(repo, interrupted_move_is_undone_but_never_an_operators_change)
 	strv_free(&kept);
 	repo_free(r);
 }
+
+/* The move record: created once (whole, then renamed into place), then overwritten in place,
+ * one block, by every later move; cleared to "idle" at the end; an older shiplog's record (not
+ * one block long) is read, and replaced or removed. */
+Test(repo, the_move_record_is_created_once_then_overwritten_in_place)
+{
+	struct repo *r = open_live();
+	struct repo_move m = {.op = 3}, got;
+	char *rec = xasprintf("%s/.git/SHIPLOG_MOVE", live);
+	struct stat st1, st2;
+
+	memset(m.from, 'a', 40);
+	memset(m.to, 'b', 40);
+	cr_assert_eq(repo_move_end(r), 0, "no record: nothing to clear");
+	cr_assert_eq(repo_move_begin(r, &m), 0, "%s", repo_errmsg(r));
+	cr_assert_eq(stat(rec, &st1), 0);
+	cr_assert_eq(st1.st_size, REPO_MOVE_RECORD);
+	cr_assert_eq(repo_move_end(r), 0);
+	cr_assert_eq(repo_move_pending(r, &got), 0, "cleared: no move pending");
+	m.op = 4;
+	memset(m.to, 'c', 40);
+	cr_assert_eq(repo_move_begin(r, &m), 0, "%s", repo_errmsg(r));
+	cr_assert_eq(stat(rec, &st2), 0);
+	cr_assert_eq(st2.st_ino, st1.st_ino, "the second move rewrote the record in place");
+	cr_assert_eq(st2.st_size, REPO_MOVE_RECORD);
+	cr_assert_eq(repo_move_pending(r, &got), 1, "%s", repo_errmsg(r));
+	cr_assert_eq(got.op, 4);
+	cr_assert_eq(got.to[0], 'c');
+
+	/* a record as an older shiplog wrote it (its own size): read, then replaced whole */
+	tl_write(rec, "from aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+		      "to dddddddddddddddddddddddddddddddddddddddd\nref \nop 9\n");
+	cr_assert_eq(repo_move_pending(r, &got), 1, "%s", repo_errmsg(r));
+	cr_assert_eq(got.op, 9);
+	cr_assert_eq(repo_move_end(r), 0);
+	cr_assert_eq(access(rec, F_OK), -1, "an older record is removed at the end");
+	cr_assert_eq(repo_move_pending(r, &got), 0);
+	free(rec);
+	repo_free(r);
+}
