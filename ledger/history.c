@@ -312,18 +312,44 @@ static int note_moved(const struct ledger_event *ev, void *ud)
 	return 0;
 }
 
+/* One step of a backward walk: the next event's raw bytes and header, stopping (0) at the start
+ * of the ledger or before the filter's since_ns. 1 = an event; < 0 = an error, with lg's message.
+ */
+struct back_event {
+	uint64_t seq, op;
+	const uint8_t *buf;
+	size_t len;
+	enum ledger_event_type t;
+	int64_t time_ns;
+	bool start; /* the event that opens an operation (a refusal opens and closes its own) */
+};
+
+static int back_next(struct ledger *lg, struct ledger_iter *it,
+		     const struct ledger_history_filter *f, struct back_event *e)
+{
+	int rc = ledger_iter_next_raw(it, &e->seq, &e->buf, &e->len);
+
+	if (rc <= 0)
+		return rc;
+	rc = ledger_event_peek(e->buf, e->len, &e->t, &e->op, &e->time_ns);
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)e->seq);
+	if (f && f->since_ns && e->time_ns < f->since_ns)
+		return 0;
+	e->start =
+	    e->t == LEDGER_EV_OP_REQUESTED || (e->t == LEDGER_EV_OP_REFUSED && e->op == e->seq);
+	return 1;
+}
+
 int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, size_t limit,
 		   struct ledger_op_summary **rows, size_t *nrows)
 {
 	struct ledger_iter *it = NULL;
+	struct back_event e;
 	struct op_ends ends = {NULL, 0, 0};
 	struct ledger_op_summary *out = NULL;
 	size_t n = 0, cap = 0;
-	enum ledger_event_type t;
-	const uint8_t *buf = NULL;
-	uint64_t seq = 0, op = 0, starts = 0;
-	int64_t time_ns = 0;
-	size_t len = 0;
+	uint64_t starts = 0;
 	int rc;
 
 	if (!lg || !rows || !nrows)
@@ -335,23 +361,14 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		struct ledger_op_summary *row;
 		struct req_view rv;
 		struct op_end *end;
-		bool start;
 
-		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
+		rc = back_next(lg, it, f, &e);
 		if (rc <= 0)
 			break;
-		rc = ledger_event_peek(buf, len, &t, &op, &time_ns);
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
-			break;
-		}
-		if (f && f->since_ns && time_ns < f->since_ns)
-			break;
-		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
-		starts += start;
-		if (!start && !is_terminal(t))
+		starts += e.start;
+		if (!e.start && !is_terminal(e.t))
 			continue;
-		rc = walk_op_event(lg, &ends, buf, len, t, op, seq, time_ns, &rv, &end);
+		rc = walk_op_event(lg, &ends, e.buf, e.len, e.t, e.op, e.seq, e.time_ns, &rv, &end);
 		if (rc < 0)
 			break;
 		if (rc == 0)
@@ -374,16 +391,17 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 		}
 		row = &out[n];
 		memset(row, 0, sizeof(*row));
-		rc = ledger_event_decode(buf, len, &row->request, NULL, 0);
+		rc = ledger_event_decode(e.buf, e.len, &row->request, NULL, 0);
 		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+			rc =
+			    lg_err(lg, rc, "event %llu does not decode", (unsigned long long)e.seq);
 			break;
 		}
-		row->request.seq = seq;
+		row->request.seq = e.seq;
 		n++;
-		row->op = op;
+		row->op = e.op;
 		row->number = starts; /* for now: the how-many-th start walking back */
-		row->started_ns = time_ns;
+		row->started_ns = e.time_ns;
 		if (end) {
 			row->finished_ns = end->finished_ns;
 			row->outcome = end->outcome;
@@ -637,13 +655,9 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 		      struct ledger_stats *out, struct stats_ctx *tc)
 {
 	struct ledger_iter *it = NULL;
+	struct back_event e;
 	struct op_ends ends = {NULL, 0, 0};
 	struct stats_ctx c;
-	enum ledger_event_type t;
-	const uint8_t *buf = NULL;
-	uint64_t seq = 0, op = 0;
-	int64_t time_ns = 0;
-	size_t len = 0;
 	int rc, total;
 
 	if (!lg || !out)
@@ -660,31 +674,22 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 	while (last_ops == 0 || out->ops < last_ops) {
 		struct req_view rv;
 		struct op_end *end;
-		bool start;
 
-		rc = ledger_iter_next_raw(it, &seq, &buf, &len);
+		rc = back_next(lg, it, f, &e);
 		if (rc <= 0)
 			break;
-		rc = ledger_event_peek(buf, len, &t, &op, &time_ns);
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
-			break;
-		}
-		if (f && f->since_ns && time_ns < f->since_ns)
-			break;
-		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
-		if (!start && !is_terminal(t) && t != LEDGER_EV_PHASE_FINISHED)
+		if (!e.start && !is_terminal(e.t) && e.t != LEDGER_EV_PHASE_FINISHED)
 			continue;
 
-		if (t == LEDGER_EV_PHASE_FINISHED) {
+		if (e.t == LEDGER_EV_PHASE_FINISHED) {
 			struct phase_view pv;
 			struct pending *p;
 			char name[LEDGER_NAME_MAX];
 
-			rc = scan_phase(buf, len, &pv);
+			rc = scan_phase(e.buf, e.len, &pv);
 			if (rc < 0) {
 				rc = lg_err(lg, rc, "event %llu does not decode",
-					    (unsigned long long)seq);
+					    (unsigned long long)e.seq);
 				break;
 			}
 			if (c.npend == c.cappend) {
@@ -703,14 +708,14 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 			memcpy(name, pv.name, pv.name_len);
 			name[pv.name_len] = '\0';
 			p = &c.pend[c.npend++];
-			p->op = op;
+			p->op = e.op;
 			p->phase = phase_index(out, name);
 			p->duration_ns = pv.duration_ns;
 			p->ok = pv.ok;
-			p->seq = seq;
+			p->seq = e.seq;
 			continue;
 		}
-		rc = walk_op_event(lg, &ends, buf, len, t, op, seq, time_ns, &rv, &end);
+		rc = walk_op_event(lg, &ends, e.buf, e.len, e.t, e.op, e.seq, e.time_ns, &rv, &end);
 		if (rc < 0)
 			break;
 		if (rc == 0)
@@ -719,23 +724,23 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 			out->ops++;
 			out->outcome[end ? end->outcome : LEDGER_OUT_NONE]++;
 			for (size_t i = 0; i < c.npend; i++)
-				if (c.pend[i].op == op) {
+				if (c.pend[i].op == e.op) {
 					rc =
 					    record_phase(&c, c.pend[i].phase, c.pend[i].duration_ns,
-							 c.pend[i].ok, c.pend[i].seq, time_ns);
+							 c.pend[i].ok, c.pend[i].seq, e.time_ns);
 					if (rc < 0)
 						break;
 				}
 			if (rc == 0 && end && end->outcome != LEDGER_OUT_REFUSED)
 				rc = record_phase(&c, total, end->duration_ns,
-						  end->outcome == LEDGER_OUT_SUCCEEDED, seq,
-						  time_ns);
+						  end->outcome == LEDGER_OUT_SUCCEEDED, e.seq,
+						  e.time_ns);
 			if (rc < 0)
 				break;
 		}
 		/* this operation is done with: drop what was kept for it */
 		for (size_t i = 0; i < c.npend;)
-			if (c.pend[i].op == op)
+			if (c.pend[i].op == e.op)
 				c.pend[i] = c.pend[--c.npend];
 			else
 				i++;

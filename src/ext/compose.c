@@ -639,31 +639,64 @@ static void unix_time_arg(int64_t ns, char *buf, size_t n)
 		 (long long)(ns % 1000000000LL));
 }
 
-int compose_logs(struct compose *c, const char *service, const struct compose_logs_opts *o,
-		 char *err, size_t errlen)
+/* The service's containers, oldest first (a recreate leaves one; replicas several): *cts
+ * (malloc'd, free it) holds *k of them. SL_EENV with err when docker cannot list them. */
+static int service_containers(struct compose *c, const char *service,
+			      struct compose_container **cts, size_t *k, char *err, size_t errlen)
 {
-	struct compose_container *cts = NULL;
-	size_t n = 0, k = 0;
-	int r;
+	size_t n = 0;
+	struct compose_container *v;
 
-	r = compose_containers(c, false, &cts, &n);
-	if (r < 0) {
+	*k = 0;
+	if (compose_containers(c, false, cts, &n) < 0) {
 		snprintf(err, errlen,
 			 "cannot list the containers of compose project '%s' (docker ps)",
 			 c->project);
 		return SL_EENV;
 	}
-	/* the service's containers, oldest first (a recreate leaves one; replicas several) */
+	v = *cts;
 	for (size_t i = 0; i < n; i++)
-		if (streq(cts[i].service, service))
-			cts[k++] = cts[i];
-	for (size_t i = 1; i < k; i++)
-		for (size_t j = i; j > 0 && strcmp(cts[j - 1].started_at, cts[j].started_at) > 0;
-		     j--) {
-			struct compose_container t = cts[j];
-			cts[j] = cts[j - 1];
-			cts[j - 1] = t;
+		if (streq(v[i].service, service))
+			v[(*k)++] = v[i];
+	for (size_t i = 1; i < *k; i++)
+		for (size_t j = i; j > 0 && strcmp(v[j - 1].started_at, v[j].started_at) > 0; j--) {
+			struct compose_container t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
 		}
+	return 0;
+}
+
+/* docker logs --timestamps [--since T] [--until T] into v; the container's id comes after. */
+static void logs_argv(struct compose *c, struct strv *v, int64_t since_ns, int64_t until_ns)
+{
+	char at[48];
+
+	strv_push(v, c->docker);
+	strv_push(v, "logs");
+	strv_push(v, "--timestamps");
+	if (since_ns) {
+		unix_time_arg(since_ns, at, sizeof(at));
+		strv_push(v, "--since");
+		strv_push(v, at);
+	}
+	if (until_ns) {
+		unix_time_arg(until_ns, at, sizeof(at));
+		strv_push(v, "--until");
+		strv_push(v, at);
+	}
+}
+
+int compose_logs(struct compose *c, const char *service, const struct compose_logs_opts *o,
+		 char *err, size_t errlen)
+{
+	struct compose_container *cts = NULL;
+	size_t k = 0;
+	int r;
+
+	r = service_containers(c, service, &cts, &k, err, errlen);
+	if (r < 0)
+		return r;
 	if (!k) {
 		snprintf(err, errlen,
 			 "compose service '%s' of project '%s' has no container (docker ps -a): "
@@ -675,23 +708,11 @@ int compose_logs(struct compose *c, const char *service, const struct compose_lo
 	for (size_t i = 0; i < k && r == 0; i++) {
 		/* only the newest container is followed: the others ended */
 		bool follow = o->follow && i == k - 1;
-		char since[48], until[48], tail[24];
+		char tail[24];
 		struct spawn_result res = {0};
 		struct strv v = {0};
 
-		strv_push(&v, c->docker);
-		strv_push(&v, "logs");
-		strv_push(&v, "--timestamps");
-		if (o->since_ns) {
-			unix_time_arg(o->since_ns, since, sizeof(since));
-			strv_push(&v, "--since");
-			strv_push(&v, since);
-		}
-		if (o->until_ns) {
-			unix_time_arg(o->until_ns, until, sizeof(until));
-			strv_push(&v, "--until");
-			strv_push(&v, until);
-		}
+		logs_argv(c, &v, o->since_ns, o->until_ns);
 		if (o->tail) {
 			snprintf(tail, sizeof(tail), "%llu", (unsigned long long)o->tail);
 			strv_push(&v, "--tail");
@@ -730,44 +751,17 @@ int compose_logs_lines(struct compose *c, const char *service, int64_t since_ns,
 		       struct strv *lines, char *err, size_t errlen)
 {
 	struct compose_container *cts = NULL;
-	size_t n = 0, k = 0;
+	size_t k = 0;
 	int r;
 
-	r = compose_containers(c, false, &cts, &n);
-	if (r < 0) {
-		snprintf(err, errlen,
-			 "cannot list the containers of compose project '%s' (docker ps)",
-			 c->project);
-		return SL_EENV;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (streq(cts[i].service, service))
-			cts[k++] = cts[i];
-	for (size_t i = 1; i < k; i++)
-		for (size_t j = i; j > 0 && strcmp(cts[j - 1].started_at, cts[j].started_at) > 0;
-		     j--) {
-			struct compose_container t = cts[j];
-			cts[j] = cts[j - 1];
-			cts[j - 1] = t;
-		}
+	r = service_containers(c, service, &cts, &k, err, errlen);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < k && r == 0; i++) {
-		char since[48], until[48];
 		struct spawn_result res = {0};
 		struct strv v = {0};
 
-		strv_push(&v, c->docker);
-		strv_push(&v, "logs");
-		strv_push(&v, "--timestamps");
-		if (since_ns) {
-			unix_time_arg(since_ns, since, sizeof(since));
-			strv_push(&v, "--since");
-			strv_push(&v, since);
-		}
-		if (until_ns) {
-			unix_time_arg(until_ns, until, sizeof(until));
-			strv_push(&v, "--until");
-			strv_push(&v, until);
-		}
+		logs_argv(c, &v, since_ns, until_ns);
 		strv_push(&v, cts[i].id);
 		r = probe(c, "docker", v.v, false, false, &res);
 		strv_free(&v);
