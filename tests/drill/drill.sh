@@ -181,7 +181,8 @@ for i in $(seq 1 "$N"); do
 		echo "$out" >>"$mismatches"
 	fi
 	# 3. the next operation closes the interrupted one
-	open_op=$(sl --json status 2>/dev/null | jq -r '(.state // .).in_flight.op // (.state // .).inflight.op // empty' 2>/dev/null || true)
+	# operations are named by number in messages (seq:S is the id)
+	open_op=$(sl --json status 2>/dev/null | jq -r '(.state // .).inflight.number // empty' 2>/dev/null || true)
 	good_commit "n$i"
 	if sl deploy main >"$S/next$i.log" 2>&1; then inc "next deploy ok"; else
 		inc "NEXT DEPLOY FAILED"
