@@ -94,7 +94,8 @@ shiplog history
 say "shiplog status"
 shiplog status
 
-failed=$(shiplog --json history --outcome rolled-back --limit 1 | sed -n 's/.*"op":\([0-9]*\).*/\1/p' | head -1)
+# operations are named by number ("op" in the JSON is the event id; "number" is the number)
+failed=$(shiplog --json history --outcome rolled-back --limit 1 | grep -o '"number": *[0-9]*' | head -1 | grep -o '[0-9]*$')
 if [ -n "$failed" ]; then
 	say "shiplog show $failed   (every step of the failed deploy)"
 	shiplog show "$failed"
