@@ -3,7 +3,8 @@
  * external asset). Two halves: an aggregation fed the ledger's events once, in order, that keeps
  * a few bytes per operation and per phase sample (never the events), and a renderer that turns
  * the aggregate and the newest reducer state into the page. Every string from the ledger is
- * HTML-escaped on the way out. No I/O but the ledger read of report_scan(). */
+ * HTML-escaped on the way out. No I/O but the ledger read of report_scan(). The aggregation is
+ * report.c, the page report-html.c. */
 #ifndef SHIPLOG_REPORT_H
 #define SHIPLOG_REPORT_H
 
@@ -112,6 +113,12 @@ double report_success_rate(const struct report *rp);
  * and to_ns (exclusive); *n gets how many. -1 when none. */
 int64_t report_phase_quantile(const struct report *rp, const struct report_phase *p,
 			      int64_t from_ns, int64_t to_ns, double q, size_t *n);
+/* The quantiles qs[0..nq) of phase p's durations in [from, to) into out[0..nq); returns how many
+ * samples there were (0: out untouched). *scratch (grown with xrealloc, *scap its size) is the
+ * caller's to free; one buffer serves many calls. */
+size_t report_phase_quantiles(const struct report_phase *p, int64_t from, int64_t to,
+			      const double *qs, size_t nq, int64_t *out, int64_t **scratch,
+			      size_t *scap);
 
 struct report_page {
 	const char *project;	/* NULL: unknown */
