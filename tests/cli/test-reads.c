@@ -839,6 +839,7 @@ Test(reads, stats_table)
 	json_t *o, *p;
 	size_t i;
 	bool rollout = false;
+	char want[128], p95[32], *row;
 
 	env_new(&e, "reads-stats", true);
 	SL(&r, &e, "stats", "--json");
@@ -848,11 +849,16 @@ Test(reads, stats_table)
 	cr_assert_eq(jint(o, "outcomes.rolled-back"), 1);
 	json_array_foreach(json_object_get(o, "phases"), i, p)
 	{
+		/* every phase has its p95, between its p90 and its p99 */
+		cr_assert(json_is_integer(json_object_get(p, "p95_ns")), "%s", r.out);
+		cr_assert_geq(jint(p, "p95_ns"), jint(p, "p90_ns"), "%s", r.out);
+		cr_assert_leq(jint(p, "p95_ns"), jint(p, "p99_ns"), "%s", r.out);
 		if (!streq(jstr(p, "phase"), "rollout"))
 			continue;
 		rollout = true;
 		cr_assert_geq(jint(p, "count"), 4);
 		cr_assert_eq(jint(p, "max_ns"), 2500000000LL);
+		format_duration(jint(p, "p95_ns"), p95, sizeof(p95));
 	}
 	cr_assert(rollout, "%s", r.out);
 	json_decref(o);
@@ -860,9 +866,25 @@ Test(reads, stats_table)
 
 	SL(&r, &e, "stats");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "P50"), "%s", r.out);
-	cr_assert(strstr(r.out, "rollout"), "%s", r.out);
+	cr_assert(strstr(r.out,
+			 "PHASE              COUNT FAILURES       P50       P90       P95       "
+			 "P99       MAX      MEAN\n"),
+		  "%s", r.out);
+	/* the text's P95 column is the JSON's p95_ns: the 6th column of the rollout row */
+	row = strstr(r.out, "\nrollout ");
+	cr_assert(row, "%s", r.out);
+	{
+		char cols[9][32];
+
+		cr_assert_eq(sscanf(row + 1, "%31s %31s %31s %31s %31s %31s %31s %31s %31s",
+				    cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
+				    cols[7], cols[8]),
+			     9, "%s", row);
+		snprintf(want, sizeof(want), "%s", cols[5]);
+	}
+	cr_assert_str_eq(want, p95, "P95 column '%s', JSON p95 %s:\n%s", want, p95, r.out);
 	cr_assert(strstr(r.out, "success rate"), "%s", r.out);
+	cr_assert(strstr(r.out, "p50/p90/p95/p99 within 3.1%"), "%s", r.out);
 	tl_run_release(&r);
 	env_free(&e);
 }

@@ -49,25 +49,26 @@ static json_t *stats_json(const struct ledger_stats *s)
 
 static void stats_text(const struct ledger_stats *s)
 {
-	char d[5][32];
+	char d[6][32];
 	uint64_t finished = 0;
 
 	if (s->ops == 0) {
 		printf("no operations match\n");
 		return;
 	}
-	printf("%-16s %7s %8s %9s %9s %9s %9s %9s\n", "PHASE", "COUNT", "FAILURES", "P50", "P90",
-	       "P99", "MAX", "MEAN");
+	printf("%-16s %7s %8s %9s %9s %9s %9s %9s %9s\n", "PHASE", "COUNT", "FAILURES", "P50",
+	       "P90", "P95", "P99", "MAX", "MEAN");
 	for (uint32_t i = 0; i < s->nphases && i < ELEMENTSOF(s->phases); i++) {
 		const struct ledger_phase_stats *p = &s->phases[i];
 
 		format_duration(p->p50_ns, d[0], sizeof(d[0]));
 		format_duration(p->p90_ns, d[1], sizeof(d[1]));
-		format_duration(p->p99_ns, d[2], sizeof(d[2]));
-		format_duration(p->max_ns, d[3], sizeof(d[3]));
-		format_duration(p->mean_ns, d[4], sizeof(d[4]));
-		printf("%-16s %7" PRIu64 " %8" PRIu64 " %9s %9s %9s %9s %9s\n", p->phase, p->count,
-		       p->failures, d[0], d[1], d[2], d[3], d[4]);
+		format_duration(p->p95_ns, d[2], sizeof(d[2]));
+		format_duration(p->p99_ns, d[3], sizeof(d[3]));
+		format_duration(p->max_ns, d[4], sizeof(d[4]));
+		format_duration(p->mean_ns, d[5], sizeof(d[5]));
+		printf("%-16s %7" PRIu64 " %8" PRIu64 " %9s %9s %9s %9s %9s %9s\n", p->phase,
+		       p->count, p->failures, d[0], d[1], d[2], d[3], d[4], d[5]);
 	}
 	printf("\n%" PRIu64 " operations:", s->ops);
 	for (int i = LEDGER_OUT_SUCCEEDED; i < LEDGER_OUT__COUNT; i++) {
@@ -86,8 +87,8 @@ static void stats_text(const struct ledger_stats *s)
 		    "not counted)\n",
 		    100.0 * (double)s->outcome[LEDGER_OUT_SUCCEEDED] / (double)finished, finished);
 	if (s->approximate)
-		printf("(every operation, from the ledger's running histograms: p50/p90/p99 within "
-		       "3.1%%; --exact walks the events)\n");
+		printf("(every operation, from the ledger's running histograms: p50/p90/p95/p99 "
+		       "within 3.1%%; --exact walks the events)\n");
 }
 
 /* "2026-11-30" for a day, "2026-W49" (ISO week) for a week, in UTC like the periods. */
@@ -284,15 +285,16 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd_entry cmd_stats = {
     .name = "stats",
-    .summary = "per-phase p50/p90/p99/max durations and success rate",
+    .summary = "per-phase p50/p90/p95/p99/max durations and success rate",
     .usage =
 	"usage: shiplog stats [--last N] [--since T] [--runtime R] [--scope SERVICE] [--exact]\n"
 	"                     [--trend [--by day|week]] [--json]\n"
 	"\n"
 	"Duration statistics of each phase (precheck, publish, rollout, verify, public-verify,\n"
 	"and 'total' for whole operations) over the matching operations: how many ran, how\n"
-	"many failed, p50, p90, p99, max and mean; then the count and share of every outcome\n"
-	"and the success rate (succeeded / operations that ran to an end; refusals excluded).\n"
+	"many failed, p50, p90, p95, p99, max and mean; then the count and share of every\n"
+	"outcome and the success rate (succeeded / operations that ran to an end; refusals\n"
+	"excluded).\n"
 	"\n"
 	"Options:\n"
 	"  -n, --last N     only the newest N matching operations\n"
@@ -301,7 +303,8 @@ const struct cmd_entry cmd_stats = {
 	"  --scope S        only operations that touched service S\n"
 	"  --exact          exact percentiles over every operation (walks every event); without\n"
 	"                   a filter, stats reads the ledger's running histograms instead:\n"
-	"                   counts, failures, max and mean exact, p50/p90/p99 within 3.1%\n"
+	"                   counts, failures, max and mean exact, p50/p90/p95/p99 within\n"
+	"                   3.1%\n"
 	"  --trend          per day (UTC) or week (ISO, from Monday) of the operations' start: "
 	"each\n"
 	"                   phase's count, p50 and p95, and SLOWER where the p50 rose above the\n"
