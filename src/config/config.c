@@ -157,7 +157,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		unknown_key(p, name);
 		return 0;
 	}
-	seen = p->sec == SEC_SERVICE ? p->svc_seen[p->svc - p->cfg->services] : p->seen;
+	if (p->sec == SEC_SERVICE)
+		seen = p->svc_seen[p->svc - p->cfg->services];
+	else if (p->sec == SEC_HOST)
+		seen = p->host_seen[p->host - p->cfg->hosts];
+	else
+		seen = p->seen;
 	if (keys[k].type == KT_SINGLE && seen[k]) {
 		key_fail(p, name, "set twice (first on line %u); keep one", seen[k]);
 		return 0;
@@ -184,6 +189,7 @@ static void section_begin(struct parse *p, const char *raw)
 	struct config *c = p->cfg;
 
 	p->svc = NULL;
+	p->host = NULL;
 	p->sec = SEC_NONE;
 	strlcpy_(buf, raw, sizeof(buf));
 	snprintf(p->seclabel, sizeof(p->seclabel), "%s", raw);
@@ -234,6 +240,10 @@ static void section_begin(struct parse *p, const char *raw)
 		snprintf(p->seclabel, sizeof(p->seclabel), "service %s", w2);
 		return;
 	}
+	if (streq(w1, "host")) {
+		host_section_begin(p, w2);
+		return;
+	}
 	if (streq(w1, "runtime")) {
 		if (streq(w2, "native"))
 			p->sec = SEC_NATIVE;
@@ -247,7 +257,7 @@ static void section_begin(struct parse *p, const char *raw)
 	if (!w2) {
 		for (int s = SEC_PROJECT; s < SEC__COUNT; s++)
 			if (s != SEC_NATIVE && s != SEC_DOCKER && s != SEC_SERVICE &&
-			    streq(w1, section_label[s])) {
+			    s != SEC_HOST && streq(w1, section_label[s])) {
 				p->sec = (enum section)s;
 				return;
 			}
@@ -255,8 +265,8 @@ static void section_begin(struct parse *p, const char *raw)
 unknown:
 	parse_fail_line(p, p->line,
 			"[%s]: unknown section; use [project], [target], [git], "
-			"[runtime native], [runtime docker], [service NAME], [public], [policy] or "
-			"[hooks]",
+			"[runtime native], [runtime docker], [service NAME], [public], [policy], "
+			"[hooks], [soak], [host NAME] or [fleet]",
 			raw);
 }
 
@@ -363,6 +373,10 @@ void config_free(struct config *cfg)
 	free(cfg->services);
 	free(cfg->public_.app_url);
 	free(cfg->public_.api_health_url);
+	for (size_t i = 0; i < cfg->nhosts; i++)
+		host_free(&cfg->hosts[i]);
+	free(cfg->hosts);
+	strv_free(&cfg->fleet.canary_hosts);
 	free(cfg);
 }
 
@@ -383,6 +397,10 @@ static void config_defaults(struct config *c)
 	c->policy.baseline_ops = 50;
 	c->policy.health_timeout_ns = 60000000000LL;
 	c->soak.log_lines = 20;
+	c->fleet.canary_count = 1;
+	c->fleet.wave_percent = 100;
+	c->fleet.on_failure = FLEET_ON_FAILURE_ROLLBACK_MOVED;
+	c->fleet.host_timeout_ns = 30 * 60000000000LL;
 	strv_push(&c->soak.error_patterns, SOAK_DEFAULT_ERROR_PATTERN);
 }
 
@@ -444,7 +462,7 @@ static int config_finish(struct parse *p)
 				return SL_EUSAGE;
 			}
 		}
-	return 0;
+	return fleet_finish(p);
 }
 
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
@@ -508,6 +526,7 @@ int config_load_data(const char *abs, const char *path, const char *data, size_t
 	else
 		r = p.err_line ? SL_EUSAGE : config_finish(&p);
 	free(p.svc_seen);
+	free(p.host_seen);
 	if (r < 0 || p.err_line) {
 		config_free(c);
 		return SL_EUSAGE;

@@ -62,6 +62,40 @@ enum carry_method { CARRY_AUTO, CARRY_HARDLINK };
 enum manager { MANAGER_USER, MANAGER_SYSTEM };
 enum on_failure { ON_FAILURE_ROLLBACK, ON_FAILURE_STOP };
 
+/* [host NAME]: one machine of a fleet, reached over ssh, or this machine (ssh = local). The
+ * host's own shiplog deploys it and keeps its ledger; the controller only runs that shiplog. */
+struct host {
+	char *name;		 /* letters, digits, '-', '_', '.'; starts with a letter or digit */
+	char *ssh;		 /* user@host[:port] (allow-listed characters), NULL when local */
+	bool local;		 /* ssh = local: the shiplog runs on this machine, no ssh */
+	char *checkout;		 /* the checkout on that host: absolute, or relative to the ssh
+				  * user's home; a local host's is resolved like [target]'s */
+	char *shiplog;		 /* the shiplog program there; NULL = [target] shiplog */
+	char *ssh_key;		 /* NULL = [target] ssh_key (or DEPLOY_SSH_KEY_PATH) */
+	struct strv ssh_options; /* "Name=value", allow-listed; before [target]'s */
+	struct strv services;	 /* the services this host runs (names of [service] sections);
+				  * empty = all */
+	struct strv labels;	 /* "name" or "name=value" */
+	unsigned line;		 /* where its section starts */
+};
+
+enum fleet_on_failure { FLEET_ON_FAILURE_ROLLBACK_MOVED, FLEET_ON_FAILURE_STOP };
+const char *fleet_on_failure_name(enum fleet_on_failure f); /* "rollback-moved" | "stop" */
+
+/* [fleet]: how a deploy over several hosts goes, in waves. */
+struct fleet_policy {
+	struct strv canary_hosts;  /* canary = NAMES: these hosts first, alone in wave one */
+	unsigned canary_count;	   /* canary = N: the first N hosts in file order (default 1;
+				    * 0 = no canary wave) */
+	unsigned wave_size;	   /* hosts per later wave (default 0 = wave_percent) */
+	unsigned wave_percent;	   /* wave_size = N%: of all the hosts, rounded up (default 100) */
+	unsigned parallelism;	   /* hosts deployed at once inside a wave; 0 = the whole wave */
+	unsigned max_failed_hosts; /* failures tolerated before it stops (default 0) */
+	int64_t pause_ns;	   /* between waves (default 0) */
+	enum fleet_on_failure on_failure;
+	int64_t host_timeout_ns; /* one host's remote command (default 30m) */
+};
+
 struct config {
 	char *path;	 /* absolute path of the file */
 	char *dir;	 /* its directory: relative paths in the file are relative to it */
@@ -142,7 +176,13 @@ struct config {
 						 * (besides journal priority err or worse) */
 		unsigned log_lines;		/* lines shown per service; default 20 */
 	} soak;
+
+	struct host *hosts; /* [host NAME] sections in file order; none for a single host */
+	size_t nhosts;	    /* at most CONFIG_MAX_HOSTS */
+	struct fleet_policy fleet;
 };
+
+#define CONFIG_MAX_HOSTS 1024
 
 /* The default [soak] error_pattern (when none is given). */
 #define SOAK_DEFAULT_ERROR_PATTERN                                                                 \
@@ -174,6 +214,15 @@ void config_free(struct config *cfg);
 const struct service *config_service(const struct config *cfg, const char *name);
 /* Index of a service or -1. */
 int config_service_index(const struct config *cfg, const char *name);
+
+/* The host named name, or NULL. */
+const struct host *config_host(const struct config *cfg, const char *name);
+/* What reaching a host uses, with the [target] fallbacks applied: the program ("shiplog" when
+ * neither says), the key (NULL: ssh's own). Borrowed from cfg. */
+const char *config_host_shiplog(const struct config *cfg, const struct host *h);
+const char *config_host_ssh_key(const struct config *cfg, const struct host *h);
+/* Whether host h runs service svc (an empty subset runs all). */
+bool config_host_runs(const struct host *h, const char *svc);
 
 /* The commented starter file that `shiplog init` writes. */
 const char *config_starter_text(void);

@@ -26,6 +26,8 @@ const char *const section_label[SEC__COUNT] = {
     [SEC_POLICY] = "policy",
     [SEC_HOOKS] = "hooks",
     [SEC_SOAK] = "soak",
+    [SEC_HOST] = "host NAME",
+    [SEC_FLEET] = "fleet",
 };
 
 const struct key_def keys[K__COUNT] = {
@@ -82,6 +84,20 @@ const struct key_def keys[K__COUNT] = {
     [K_SOAK_MAX_MEMORY_GROWTH] = {SEC_SOAK, "max_memory_growth", KT_SINGLE},
     [K_SOAK_ERROR_PATTERN] = {SEC_SOAK, "error_pattern", KT_LIST},
     [K_SOAK_LOG_LINES] = {SEC_SOAK, "log_lines", KT_SINGLE},
+    [K_HOST_SSH] = {SEC_HOST, "ssh", KT_SINGLE},
+    [K_HOST_CHECKOUT] = {SEC_HOST, "checkout", KT_SINGLE},
+    [K_HOST_SHIPLOG] = {SEC_HOST, "shiplog", KT_SINGLE},
+    [K_HOST_SSH_KEY] = {SEC_HOST, "ssh_key", KT_SINGLE},
+    [K_HOST_SSH_OPTIONS] = {SEC_HOST, "ssh_options", KT_COMMAS},
+    [K_HOST_SERVICES] = {SEC_HOST, "services", KT_COMMAS},
+    [K_HOST_LABELS] = {SEC_HOST, "labels", KT_COMMAS},
+    [K_FLEET_CANARY] = {SEC_FLEET, "canary", KT_COMMAS},
+    [K_FLEET_WAVE_SIZE] = {SEC_FLEET, "wave_size", KT_SINGLE},
+    [K_FLEET_PARALLELISM] = {SEC_FLEET, "parallelism", KT_SINGLE},
+    [K_FLEET_MAX_FAILED_HOSTS] = {SEC_FLEET, "max_failed_hosts", KT_SINGLE},
+    [K_FLEET_PAUSE] = {SEC_FLEET, "pause", KT_SINGLE},
+    [K_FLEET_ON_FAILURE] = {SEC_FLEET, "on_failure", KT_SINGLE},
+    [K_FLEET_HOST_TIMEOUT] = {SEC_FLEET, "host_timeout", KT_SINGLE},
 };
 
 void unknown_key(struct parse *p, const char *name)
@@ -221,6 +237,49 @@ static void service_value(struct parse *p, enum key k, const char *name, const c
 	}
 }
 
+void ssh_options_value(struct parse *p, const char *name, const char *v, struct strv *dst)
+{
+	struct strv add = {0};
+
+	strv_split_commas(&add, v);
+	for (size_t i = 0; i < add.n; i++) {
+		if (!strchr(add.v[i], '=') || add.v[i][0] == '-') {
+			key_fail(p, name,
+				 "'%s' is not an ssh option; write Name=value, e.g. "
+				 "StrictHostKeyChecking=accept-new",
+				 add.v[i]);
+			break;
+		}
+		if (!ssh_option_allowed(add.v[i])) {
+			struct buf allowed = {0};
+
+			for (size_t j = 0; j < ssh_options_allowed_count; j++)
+				buf_printf(&allowed, "%s%s", j ? ", " : "", ssh_options_allowed[j]);
+			key_fail(p, name,
+				 "'%.*s' is not an allowed ssh option (an option that can run a "
+				 "command, load code, forward or redirect the connection is "
+				 "refused); remove it, or use one of: %s",
+				 (int)strcspn(add.v[i], "="), add.v[i], allowed.data);
+			buf_free(&allowed);
+			break;
+		}
+		if (strncasecmp(add.v[i], "UserKnownHostsFile=", 19) == 0 &&
+		    !ssh_known_hosts_allowed(add.v[i] + 19)) {
+			key_fail(p, name,
+				 "'%s': ssh adds host keys to that file "
+				 "(StrictHostKeyChecking=accept-new, UpdateHostKeys), so a "
+				 "shiplog.conf may only name a known_hosts file in ~/.ssh, "
+				 "e.g. UserKnownHostsFile=~/.ssh/deploy_known_hosts (or "
+				 "/dev/null); for a file elsewhere set DEPLOY_SSH_KNOWN_HOSTS "
+				 "in your own environment",
+				 add.v[i]);
+			break;
+		}
+		strv_push(dst, add.v[i]);
+	}
+	strv_free(&add);
+}
+
 /* The [target] keys: where and how the code is deployed. */
 static void target_value(struct parse *p, enum key k, const char *name, const char *v)
 {
@@ -244,49 +303,9 @@ static void target_value(struct parse *p, enum key k, const char *name, const ch
 		free(c->target.ssh_key);
 		c->target.ssh_key = path_resolve(c->dir, v);
 		break;
-	case K_TARGET_SSH_OPTIONS: {
-		struct strv add = {0};
-		strv_split_commas(&add, v);
-		for (size_t i = 0; i < add.n; i++) {
-			if (!strchr(add.v[i], '=') || add.v[i][0] == '-') {
-				key_fail(p, name,
-					 "'%s' is not an ssh option; write Name=value, e.g. "
-					 "StrictHostKeyChecking=accept-new",
-					 add.v[i]);
-				break;
-			}
-			if (!ssh_option_allowed(add.v[i])) {
-				struct buf allowed = {0};
-
-				for (size_t j = 0; j < ssh_options_allowed_count; j++)
-					buf_printf(&allowed, "%s%s", j ? ", " : "",
-						   ssh_options_allowed[j]);
-				key_fail(p, name,
-					 "'%.*s' is not an allowed ssh option (an option that can "
-					 "run a command, load code, forward or redirect the "
-					 "connection is refused); remove it, or use one of: %s",
-					 (int)strcspn(add.v[i], "="), add.v[i], allowed.data);
-				buf_free(&allowed);
-				break;
-			}
-			if (strncasecmp(add.v[i], "UserKnownHostsFile=", 19) == 0 &&
-			    !ssh_known_hosts_allowed(add.v[i] + 19)) {
-				key_fail(
-				    p, name,
-				    "'%s': ssh adds host keys to that file "
-				    "(StrictHostKeyChecking=accept-new, UpdateHostKeys), so a "
-				    "shiplog.conf may only name a known_hosts file in ~/.ssh, "
-				    "e.g. UserKnownHostsFile=~/.ssh/deploy_known_hosts (or "
-				    "/dev/null); for a file elsewhere set DEPLOY_SSH_KNOWN_HOSTS "
-				    "in your own environment",
-				    add.v[i]);
-				break;
-			}
-			strv_push(&c->target.ssh_options, add.v[i]);
-		}
-		strv_free(&add);
+	case K_TARGET_SSH_OPTIONS:
+		ssh_options_value(p, name, v, &c->target.ssh_options);
 		break;
-	}
 	case K_TARGET_SHIPLOG:
 		str_set(&c->target.shiplog, v);
 		break;
@@ -629,6 +648,10 @@ void key_value(struct parse *p, enum key k, const char *name, const char *v)
 		break;
 	case SEC_SERVICE:
 		service_value(p, k, name, v);
+		break;
+	case SEC_HOST:
+	case SEC_FLEET:
+		fleet_key_value(p, k, name, v);
 		break;
 	default:
 		policy_value(p, k, name, v);

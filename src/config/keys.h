@@ -21,6 +21,8 @@ enum section {
 	SEC_POLICY,
 	SEC_HOOKS,
 	SEC_SOAK,
+	SEC_HOST,
+	SEC_FLEET,
 	SEC__COUNT,
 };
 
@@ -78,6 +80,20 @@ enum key {
 	K_SOAK_MAX_MEMORY_GROWTH,
 	K_SOAK_ERROR_PATTERN,
 	K_SOAK_LOG_LINES,
+	K_HOST_SSH,
+	K_HOST_CHECKOUT,
+	K_HOST_SHIPLOG,
+	K_HOST_SSH_KEY,
+	K_HOST_SSH_OPTIONS,
+	K_HOST_SERVICES,
+	K_HOST_LABELS,
+	K_FLEET_CANARY,
+	K_FLEET_WAVE_SIZE,
+	K_FLEET_PARALLELISM,
+	K_FLEET_MAX_FAILED_HOSTS,
+	K_FLEET_PAUSE,
+	K_FLEET_ON_FAILURE,
+	K_FLEET_HOST_TIMEOUT,
 	K__COUNT,
 };
 
@@ -108,9 +124,11 @@ struct parse {
 	enum section sec;
 	char seclabel[128];  /* "service web", as shown in messages */
 	struct service *svc; /* current service section */
+	struct host *host;   /* current host section */
 
-	unsigned seen[K__COUNT];	/* line of the first occurrence, 0 = not yet */
-	unsigned (*svc_seen)[K__COUNT]; /* per service, same */
+	unsigned seen[K__COUNT];	 /* line of the first occurrence, 0 = not yet */
+	unsigned (*svc_seen)[K__COUNT];	 /* per service, same */
+	unsigned (*host_seen)[K__COUNT]; /* per host, same */
 	bool candidates_given, edge_roles_given, soak_patterns_given;
 
 	char *err;
@@ -127,6 +145,15 @@ void parse_fail_line(struct parse *p, unsigned line, const char *fmt, ...)
 
 /* Applies one key's value to the config (or records why it is wrong). */
 void key_value(struct parse *p, enum key k, const char *name, const char *v);
+/* "Name=value" ssh options of [target] or [host NAME], each allowed, appended to dst. */
+void ssh_options_value(struct parse *p, const char *name, const char *v, struct strv *dst);
+/* [host NAME] and [fleet] (fleet.c): a host section begins; a key's value; the whole-file checks
+ * (hosts' services and the canaries name what exists; SL_EUSAGE with the error). */
+void host_section_begin(struct parse *p, const char *name);
+void fleet_key_value(struct parse *p, enum key k, const char *name, const char *v);
+int fleet_finish(struct parse *p);
+void host_free(struct host *h);
+
 /* Keys whose empty value means "unset" (or, for comma lists, "none"). */
 bool key_may_be_empty(enum key k);
 /* The error for a key the section does not have: a near miss, the section it belongs to, or

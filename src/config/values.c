@@ -217,6 +217,59 @@ bool ssh_valid(const char *s)
 	return true;
 }
 
+/* n bytes of s, each a letter, digit or one of extra, the first not '-' (nor '.'). */
+static bool span_valid(const char *s, size_t n, const char *extra)
+{
+	if (n == 0 || s[0] == '-' || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+			return false;
+	return true;
+}
+
+static bool port_valid(const char *s)
+{
+	char *end;
+	long port;
+
+	if (!isdigit((unsigned char)s[0]) || strlen(s) > 5)
+		return false;
+	port = strtol(s, &end, 10);
+	return !*end && port >= 1 && port <= 65535;
+}
+
+bool ssh_target_valid(const char *s)
+{
+	const char *at, *host, *end, *rest;
+
+	if (str_empty(s) || strlen(s) > 255)
+		return false;
+	at = strchr(s, '@');
+	if (at && !span_valid(s, (size_t)(at - s), "._-"))
+		return false;
+	host = at ? at + 1 : s;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end || !span_valid(host + 1, (size_t)(end - host - 1), ":.") ||
+		    !strchr(host, ':'))
+			return false;
+		rest = end + 1;
+	} else {
+		rest = host + strcspn(host, ":");
+		if (!span_valid(host, (size_t)(rest - host), ".-"))
+			return false;
+	}
+	if (!*rest)
+		return true;
+	return rest[0] == ':' && port_valid(rest + 1);
+}
+
+bool host_name_valid(const char *s)
+{
+	return name_valid(s, "-_.") && isalnum((unsigned char)s[0]);
+}
+
 int enum_parse(const char *v, const char *const *names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -36,6 +36,13 @@ char *unit_normalize(const char *s);
 char *path_resolve(const char *dir, const char *value);
 /* user@host[:port], no leading '-', no whitespace. */
 bool ssh_valid(const char *s);
+/* A fleet host's ssh target, allow-listed: [user@]host[:port], user of letters, digits and
+ * "._-", host a DNS name (letters, digits, '.', '-') or a bracketed IPv6 address, port 1-65535;
+ * nothing starts with '-'. */
+bool ssh_target_valid(const char *s);
+/* A [host NAME]: letters, digits, '-', '_' and '.', starting with a letter or digit, at most 63. */
+bool host_name_valid(const char *s);
+
 /* The index of v in names[0..n), or -1. */
 int enum_parse(const char *v, const char *const *names, size_t n);
 /* carry and shared: a relative path that stays inside the release. */

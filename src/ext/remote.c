@@ -18,10 +18,6 @@
 #include "spawn.h"
 #include "util.h"
 
-/* Exit codes of the remote shell line itself, before shiplog runs there. */
-#define REMOTE_EXIT_NO_CHECKOUT 124
-#define REMOTE_EXIT_NO_SHIPLOG 127
-
 const char *remote_mode_name(enum remote_mode mode)
 {
 	return mode == REMOTE_MODE_SSH ? "ssh" : "local";
@@ -102,16 +98,14 @@ static int remote_target_check(const struct config *cfg, char **host, char **por
 	return 0;
 }
 
-/* ssh's own diagnostics (-E file) -> one line saying what went wrong, for exit 255. */
-static void remote_explain_ssh_failure(const struct config *cfg, const char *host, const char *port,
-				       const char *log_path)
+char *remote_ssh_failure(const char *ssh, const char *log_path)
 {
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *host = NULL, *port = NULL;
 	const char *last = "", *why, *fix;
 	size_t len = 0;
 	char *line, *save = NULL;
 
-	if (read_file(log_path, 65536, &text, &len) == 0 && text) {
+	if (log_path && read_file(log_path, 65536, &text, &len) == 0 && text) {
 		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			str_trim(line);
 			if (*line && !str_startswith(line, "Warning: Permanently added"))
@@ -120,11 +114,11 @@ static void remote_explain_ssh_failure(const struct config *cfg, const char *hos
 	}
 	if (strstr(last, "Connection refused")) {
 		why = "connection refused";
-		fix = "check the host and port in [target] ssh and that sshd runs there";
+		fix = "check the host and port of the ssh target and that sshd runs there";
 	} else if (strstr(last, "Permission denied")) {
 		why = "the server refused the key";
 		fix = "add the key's .pub to that user's ~/.ssh/authorized_keys on the server, or "
-		      "point DEPLOY_SSH_KEY_PATH / [target] ssh_key at an authorized key";
+		      "point DEPLOY_SSH_KEY_PATH / ssh_key at an authorized key";
 	} else if (strstr(last, "Host key verification failed") ||
 		   strstr(last, "REMOTE HOST IDENTIFICATION")) {
 		why = "the server's host key is unknown or changed";
@@ -132,19 +126,31 @@ static void remote_explain_ssh_failure(const struct config *cfg, const char *hos
 		      "StrictHostKeyChecking=accept-new for a first connection)";
 	} else if (strstr(last, "Could not resolve hostname")) {
 		why = "unknown host name";
-		fix = "check the host in [target] ssh";
+		fix = "check the host of the ssh target";
 	} else if (strstr(last, "timed out") || strstr(last, "No route to host") ||
 		   strstr(last, "Network is unreachable")) {
 		why = "the host does not answer";
 		fix = "check the host, the port and the network";
 	} else {
-		log_error("the ssh connection to '%s' failed or was lost (%s); a command that "
-			  "reached the server goes on there: see 'shiplog history' on the server",
-			  cfg->target.ssh, *last ? last : "ssh exit 255");
-		return;
+		return NULL;
 	}
-	log_error("cannot reach '%s%s%s' over ssh: %s (%s); %s", host, port ? ":" : "",
-		  port ? port : "", why, last, fix);
+	if (split_target(ssh, &host, &port) < 0)
+		return xasprintf("cannot reach '%s' over ssh: %s (%s); %s", ssh, why, last, fix);
+	return xasprintf("cannot reach '%s%s%s' over ssh: %s (%s); %s", host, port ? ":" : "",
+			 port ? port : "", why, last, fix);
+}
+
+/* ssh's own diagnostics (-E file) -> one line saying what went wrong, for exit 255. */
+static void remote_explain_ssh_failure(const struct config *cfg, const char *log_path)
+{
+	_cleanup_free_ char *msg = remote_ssh_failure(cfg->target.ssh, log_path);
+
+	if (msg)
+		log_error("%s", msg);
+	else
+		log_error("the ssh connection to '%s' failed or was lost; a command that "
+			  "reached the server goes on there: see 'shiplog history' on the server",
+			  cfg->target.ssh);
 }
 
 static int remote_exit_to_code(const struct config *cfg, int code)
@@ -179,13 +185,115 @@ static int remote_exit_to_code(const struct config *cfg, int code)
 	}
 }
 
+static void push_opt(struct strv *argv, const char *name, const char *value)
+{
+	strv_push(argv, "-o");
+	strv_push_take(argv, xasprintf("%s=%s", name, value));
+}
+
+/* The ssh options of remote_ssh_argv: the operator's first (for ssh, the first value of an
+ * option wins), then shiplog's defaults. */
+static void remote_ssh_options(const struct remote_host *h, const char *port, struct strv *argv)
+{
+	const struct strv *given[2] = {h->ssh_options, h->more_options};
+
+	if (!str_empty(h->ssh_key)) {
+		strv_push(argv, "-i");
+		strv_push(argv, h->ssh_key);
+		push_opt(argv, "IdentitiesOnly", "yes");
+	}
+	if (h->log_path) {
+		strv_push(argv, "-E");
+		strv_push(argv, h->log_path);
+	}
+	push_opt(argv, "BatchMode", "yes");
+	for (size_t g = 0; g < 2; g++)
+		for (size_t i = 0; given[g] && i < given[g]->n; i++) {
+			strv_push(argv, "-o");
+			strv_push(argv, given[g]->v[i]);
+		}
+	if (h->control_path) {
+		push_opt(argv, "ControlMaster", "auto");
+		push_opt(argv, "ControlPath", h->control_path);
+		push_opt(argv, "ControlPersist", "60");
+	}
+	push_opt(argv, "ConnectTimeout", "15");
+	push_opt(argv, "ServerAliveInterval", "15");
+	if (port) {
+		strv_push(argv, "-p");
+		strv_push(argv, port);
+	}
+}
+
+int remote_ssh_argv(const struct remote_host *h, char *const *words, int nwords, struct strv *argv)
+{
+	_cleanup_free_ char *host = NULL, *port = NULL;
+	struct buf cmd = {0};
+
+	if (str_empty(h->ssh) || split_target(h->ssh, &host, &port) < 0)
+		return -EINVAL;
+	strv_push(argv, "ssh");
+	remote_ssh_options(h, port, argv);
+	strv_push(argv, "--");
+	strv_push(argv, host);
+
+	/* The remote command: an explicit cwd and an explicit program, every word quoted. A
+	 * non-login ssh command starts in $HOME with a minimal PATH (reference §6). */
+	buf_printf(&cmd, "cd ");
+	shell_quote(&cmd, h->checkout);
+	buf_printf(&cmd, " 2>/dev/null || exit %d; command -v ", REMOTE_EXIT_NO_CHECKOUT);
+	shell_quote(&cmd, h->shiplog);
+	buf_printf(&cmd, " >/dev/null 2>&1 || exit %d; exec ", REMOTE_EXIT_NO_SHIPLOG);
+	shell_quote(&cmd, h->shiplog);
+	buf_printf(&cmd, " --forwarded-from ");
+	shell_quote(&cmd, actor_string());
+	for (int i = 0; i < nwords; i++) {
+		buf_append(&cmd, " ", 1);
+		shell_quote(&cmd, words[i]);
+	}
+	strv_push(argv, cmd.data);
+	buf_free(&cmd);
+	return 0;
+}
+
+/* The words forwarded after --forwarded-from: the output flags, then the command as given
+ * (a "--ssh" among them dropped: the server runs it here). */
+static void forward_words(const struct remote_request *rq, struct strv *words)
+{
+	if (out_settings.json)
+		strv_push(words, "--json");
+	if (out_settings.verbosity < 0)
+		strv_push(words, "-q");
+	if (out_settings.verbosity > 0)
+		strv_push(words, "-v");
+	for (int i = 0; i < rq->argc; i++)
+		if (!streq(rq->argv[i], "--ssh"))
+			strv_push(words, rq->argv[i]);
+}
+
+static void forward_say(const struct remote_request *rq, const char *host, const char *port,
+			char **argv)
+{
+	const char *checkout = rq->cfg->target.checkout;
+
+	if (rq->read) {
+		/* stdout stays exactly what the server prints */
+		if (out_settings.verbosity >= 0)
+			fprintf(stderr, "Execution mode: ssh to %s%s%s (checkout %s)\n", host,
+				port ? " port " : "", port ? port : "", checkout);
+	} else {
+		out_say("Execution mode: ssh to %s%s%s (checkout %s)", host, port ? " port " : "",
+			port ? port : "", checkout);
+		out_argv(argv, NULL);
+	}
+}
+
 static int forward(const struct remote_request *rq)
 {
 	const struct config *cfg = rq->cfg;
 	_cleanup_free_ char *host = NULL, *port = NULL, *log_path = NULL;
 	_cleanup_close_ int log_fd = -1;
-	struct strv argv = {0};
-	struct buf cmd = {0};
+	struct strv argv = {0}, words = {0};
 	struct spawn_opts so = {0};
 	struct spawn_result res = {0};
 	const char *tmp = getenv("TMPDIR");
@@ -204,80 +312,35 @@ static int forward(const struct remote_request *rq)
 			  str_empty(tmp) ? "/tmp" : tmp, strerror(errno));
 		return SL_EENV;
 	}
-
-	strv_push(&argv, "ssh");
-	strv_push(&argv, "-i");
-	strv_push(&argv, cfg->target.ssh_key);
-	strv_push(&argv, "-E");
-	strv_push(&argv, log_path);
-	strv_push(&argv, "-o");
-	strv_push(&argv, "IdentitiesOnly=yes");
-	strv_push(&argv, "-o");
-	strv_push(&argv, "BatchMode=yes");
-	/* the operator's options first: for ssh, the first value of an option wins */
-	for (size_t i = 0; i < cfg->target.ssh_options.n; i++) {
-		strv_push(&argv, "-o");
-		strv_push(&argv, cfg->target.ssh_options.v[i]);
+	forward_words(rq, &words);
+	r = remote_ssh_argv(&(struct remote_host){.ssh = cfg->target.ssh,
+						  .ssh_key = cfg->target.ssh_key,
+						  .ssh_options = &cfg->target.ssh_options,
+						  .checkout = cfg->target.checkout,
+						  .shiplog = remote_shiplog(cfg),
+						  .log_path = log_path},
+			    words.v, (int)words.n, &argv);
+	if (r < 0) {
+		log_error("[target] ssh = '%s' is not user@host[:port]", cfg->target.ssh);
+		r = SL_EUSAGE;
+		goto out;
 	}
-	strv_push(&argv, "-o");
-	strv_push(&argv, "ConnectTimeout=15");
-	strv_push(&argv, "-o");
-	strv_push(&argv, "ServerAliveInterval=15");
-	if (port) {
-		strv_push(&argv, "-p");
-		strv_push(&argv, port);
-	}
-	strv_push(&argv, "--");
-	strv_push(&argv, host);
-
-	/* The remote command: an explicit cwd and an explicit program, every word quoted. A
-	 * non-login ssh command starts in $HOME with a minimal PATH (reference §6). */
-	buf_printf(&cmd, "cd ");
-	shell_quote(&cmd, cfg->target.checkout);
-	buf_printf(&cmd, " 2>/dev/null || exit %d; command -v ", REMOTE_EXIT_NO_CHECKOUT);
-	shell_quote(&cmd, remote_shiplog(cfg));
-	buf_printf(&cmd, " >/dev/null 2>&1 || exit %d; exec ", REMOTE_EXIT_NO_SHIPLOG);
-	shell_quote(&cmd, remote_shiplog(cfg));
-	buf_printf(&cmd, " --forwarded-from ");
-	shell_quote(&cmd, actor_string());
-	if (out_settings.json)
-		buf_printf(&cmd, " --json");
-	if (out_settings.verbosity < 0)
-		buf_printf(&cmd, " -q");
-	if (out_settings.verbosity > 0)
-		buf_printf(&cmd, " -v");
-	for (int i = 0; i < rq->argc; i++) {
-		if (streq(rq->argv[i], "--ssh"))
-			continue; /* the server runs it here */
-		buf_append(&cmd, " ", 1);
-		shell_quote(&cmd, rq->argv[i]);
-	}
-	strv_push(&argv, cmd.data);
-
-	if (rq->read) {
-		/* stdout stays exactly what the server prints */
-		if (out_settings.verbosity >= 0)
-			fprintf(stderr, "Execution mode: ssh to %s%s%s (checkout %s)\n", host,
-				port ? " port " : "", port ? port : "", cfg->target.checkout);
-	} else {
-		out_say("Execution mode: ssh to %s%s%s (checkout %s)", host, port ? " port " : "",
-			port ? port : "", cfg->target.checkout);
-		out_argv(argv.v, NULL);
-	}
+	forward_say(rq, host, port, argv.v);
 	r = spawn_run(argv.v, &so, &res);
 	if (r < 0) {
 		log_error("cannot run ssh: %s; install openssh-client", strerror(-r));
 		r = SL_EENV;
-	} else if (res.exit_code == 255) {
-		remote_explain_ssh_failure(cfg, host, port, log_path);
+	} else if (res.exit_code == REMOTE_EXIT_SSH) {
+		remote_explain_ssh_failure(cfg, log_path);
 		r = SL_EENV;
 	} else {
 		r = remote_exit_to_code(cfg, res.exit_code);
 	}
+out:
 	unlink(log_path);
 	spawn_result_release(&res);
 	strv_free(&argv);
-	buf_free(&cmd);
+	strv_free(&words);
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 struct config;
+struct strv;
 
 #define REMOTE_RUN_HERE 1
 
@@ -45,5 +46,38 @@ int remote_maybe_forward(const struct remote_request *rq, enum remote_mode *mode
  * ready (the target is set and the key exists), or a negative code (already said). For steps
  * that must not happen when forwarding cannot (current-branch pushes before it forwards). */
 int remote_preflight(const struct remote_request *rq);
+
+/* Exit statuses of an ssh run of a remote shiplog that are not shiplog's own: ssh's (the
+ * connection failed or was lost), and the remote shell line's before shiplog runs. */
+#define REMOTE_EXIT_SSH 255
+#define REMOTE_EXIT_NO_CHECKOUT 124
+#define REMOTE_EXIT_NO_SHIPLOG 127
+
+/* How one host's shiplog is reached; every field borrowed. */
+struct remote_host {
+	const char *ssh;		 /* [user@]host[:port] */
+	const char *ssh_key;		 /* NULL: ssh's own identities */
+	const struct strv *ssh_options;	 /* "Name=value", first (for ssh the first value wins);
+					  * may be NULL */
+	const struct strv *more_options; /* then these (e.g. [target]'s); may be NULL */
+	const char *checkout;		 /* the remote shell cds there first */
+	const char *shiplog;		 /* the program there */
+	const char *log_path;		 /* ssh -E: its own diagnostics go there; NULL: stderr */
+	const char *control_path;	 /* reuse one connection (ControlMaster=auto, this
+					  * ControlPath, ControlPersist=60); NULL: none */
+};
+
+/* The one way shiplog runs itself on another host: fills argv (appends; the caller frees)
+ * with "ssh [options] -- HOST LINE", LINE being the remote shell line that cds to the
+ * checkout (else exits REMOTE_EXIT_NO_CHECKOUT), checks the program (else
+ * REMOTE_EXIT_NO_SHIPLOG) and execs "SHIPLOG --forwarded-from ACTOR WORDS...", every word
+ * single-quoted; nothing given is ever put in the line unquoted. -EINVAL when h->ssh is not
+ * [user@]host[:port] (nothing appended). */
+int remote_ssh_argv(const struct remote_host *h, char *const *words, int nwords, struct strv *argv);
+
+/* "ssh exited 255" explained from its -E log: "cannot reach 'HOST' over ssh: connection
+ * refused (...); FIX", or NULL when the log says nothing known (the connection was lost).
+ * malloc'd. */
+char *remote_ssh_failure(const char *ssh, const char *log_path);
 
 #endif

@@ -2,6 +2,7 @@
 /* remote: the execution-mode decision, returned to the caller (no process-wide mode). Only the
  * decisions that run nothing are exercised here; forwarding over a real sshd is in
  * tests/integration/test-remote.c. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,4 +90,49 @@ Test(remote, ssh_decisions_fill_the_mode_before_failing)
 	cr_assert_eq(remote_maybe_forward(&rq, &mode), SL_EUSAGE);
 	cr_assert_eq(mode, REMOTE_MODE_SSH);
 	unsetenv("DEPLOY_FORCE_SSH");
+}
+
+/* The one remote command line: options before "--", the host after it, and a single remote
+ * shell line in which every given word is single-quoted (a quote in a word closes nothing). */
+Test(remote, ssh_argv_quotes_every_word)
+{
+	struct strv opts = {0}, more = {0}, argv = {0};
+	char *words[] = {"deploy", "it's; rm -rf /", "--json"};
+	struct remote_host h = {.ssh = "ops@web1.example:2222",
+				.ssh_key = "/k/id",
+				.ssh_options = &opts,
+				.more_options = &more,
+				.checkout = "/srv/app $(x)",
+				.shiplog = "/opt/shiplog",
+				.control_path = "/tmp/cm/%C"};
+	size_t dd = 0;
+
+	strv_push(&opts, "Port=2200");
+	strv_push(&more, "StrictHostKeyChecking=accept-new");
+	cr_assert_eq(remote_ssh_argv(&h, words, 3, &argv), 0);
+	cr_assert_str_eq(argv.v[0], "ssh");
+	for (size_t i = 0; i < argv.n; i++)
+		if (streq(argv.v[i], "--"))
+			dd = i;
+	cr_assert_eq(dd, argv.n - 3, "'--' right before the host and the line");
+	cr_assert_str_eq(argv.v[dd + 1], "ops@web1.example");
+	cr_assert(strv_contains(&argv, "-p") && strv_contains(&argv, "2222"));
+	cr_assert(strv_contains(&argv, "ControlPath=/tmp/cm/%C"));
+	cr_assert(strv_contains(&argv, "Port=2200"));
+	cr_assert(strstr(argv.v[dd + 2], " 'deploy' 'it'\\''s; rm -rf /' '--json'"), "%s",
+		  argv.v[dd + 2]);
+	cr_assert(str_startswith(argv.v[dd + 2],
+				 "cd '/srv/app $(x)' 2>/dev/null || exit 124; "
+				 "command -v '/opt/shiplog' >/dev/null 2>&1 || "
+				 "exit 127; exec '/opt/shiplog' --forwarded-from '"),
+		  "%s", argv.v[dd + 2]);
+	strv_free(&argv);
+
+	h.ssh = "-oProxyCommand=id";
+	cr_assert_eq(remote_ssh_argv(&h, words, 3, &argv), -EINVAL);
+	cr_assert_eq(argv.n, 0, "nothing appended");
+	h.ssh = "ops@host;id";
+	cr_assert_eq(remote_ssh_argv(&h, words, 3, &argv), -EINVAL);
+	strv_free(&opts);
+	strv_free(&more);
 }
