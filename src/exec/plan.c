@@ -189,8 +189,40 @@ const struct option deploy_options[] = {
     {"local", no_argument, NULL, 0},
     {"ssh", no_argument, NULL, 0},
     {"no-progress", no_argument, NULL, 0},
+    {"hosts", required_argument, NULL, 0},
+    {"all-hosts", no_argument, NULL, 0},
+    {"retry-failed", no_argument, NULL, 0},
     {0},
 };
+
+bool deploy_args_fleet(const struct deploy_args *a)
+{
+	return a->hosts.n || a->all_hosts || a->retry_failed;
+}
+
+/* --hosts a,b: host names (or name=value labels), checked against the config later */
+static int hosts_take(struct deploy_args *a, const char *value, char *err, size_t errlen)
+{
+	struct strv add = {0};
+
+	strv_split_commas(&add, value);
+	for (size_t i = 0; i < add.n; i++) {
+		const char *w = add.v[i];
+		if (w[0] == '-' || str_has_control(w) || strpbrk(w, " \t'\"`$;|&<>()\\/")) {
+			strv_free(&add);
+			return usage_fail(
+			    err, errlen,
+			    "--hosts '%s' is not a host name or label; list [host "
+			    "NAME] names or name=value labels, e.g. --hosts web1,web2",
+			    w);
+		}
+		strv_push(&a->hosts, w);
+	}
+	strv_free(&add);
+	if (!a->hosts.n)
+		return usage_fail(err, errlen, "--hosts needs host names, e.g. --hosts web1,web2");
+	return 0;
+}
 
 static int deploy_option(struct deploy_args *a, const char *name, const char *value, char *err,
 			 size_t errlen)
@@ -210,7 +242,13 @@ static int deploy_option(struct deploy_args *a, const char *name, const char *va
 					  value);
 		return 0;
 	}
-	if (streq(name, "fast"))
+	if (streq(name, "hosts"))
+		return hosts_take(a, value, err, errlen);
+	if (streq(name, "all-hosts"))
+		a->all_hosts = true;
+	else if (streq(name, "retry-failed"))
+		a->retry_failed = true;
+	else if (streq(name, "fast"))
 		a->fast = true;
 	else if (streq(name, "no-build"))
 		a->no_build = true;
@@ -303,6 +341,16 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 			goto fail;
 	}
 
+	if (a->all_hosts && a->hosts.n) {
+		r = usage_fail(err, errlen, "choose --hosts or --all-hosts, not both");
+		goto fail;
+	}
+	if (a->retry_failed && (a->all_hosts || a->hosts.n)) {
+		r = usage_fail(err, errlen,
+			       "--retry-failed takes the hosts the last fleet deploy left behind; "
+			       "drop --hosts / --all-hosts");
+		goto fail;
+	}
 	if (a->build && a->no_build) {
 		r = usage_fail(err, errlen, "choose --build or --no-build, not both");
 		goto fail;
@@ -338,6 +386,8 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 			goto fail;
 		a->mode = DEPLOY_REF;
 		a->target = xstrdup(pos[0]);
+	} else if (npos == 0 && a->retry_failed) {
+		a->mode = DEPLOY_REF; /* the last fleet deploy's target */
 	} else if (npos == 0) {
 		r = usage_fail(err, errlen,
 			       "what to deploy is missing; give main, current-branch, "
@@ -363,6 +413,7 @@ void deploy_args_release(struct deploy_args *a)
 	free(a->target);
 	a->target = NULL;
 	scope_args_release(&a->scope);
+	strv_free(&a->hosts);
 }
 
 /* ---- the scope ---------------------------------------------------------------------------- */

@@ -66,7 +66,16 @@ struct deploy_args {
 	int64_t wait_lock_ns; /* --wait-lock DURATION, 0 = refuse at once */
 	int exec_override;    /* 0 none, 1 --local, 2 --ssh */
 	struct scope_args scope;
+	/* a fleet deploy ([host NAME] sections): */
+	struct strv hosts; /* --hosts a,b (names, or name=value labels); repeatable */
+	bool all_hosts;	   /* --all-hosts */
+	bool retry_failed; /* --retry-failed: the hosts the last fleet deploy left behind
+			    * (what to deploy is then optional: its target) */
 };
+
+/* Whether a deploy or rollback goes over the fleet's hosts (--hosts, --all-hosts,
+ * --retry-failed) rather than this checkout. */
+bool deploy_args_fleet(const struct deploy_args *a);
 
 /* deploy's options (SCOPE_OPTIONS and its own), for the command table; vals are not used. */
 extern const struct option deploy_options[];

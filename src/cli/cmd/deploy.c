@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "deploy.h"
+#include "fleet.h"
 #include "out.h"
 #include "remote.h"
 #include "repo.h"
@@ -168,6 +169,42 @@ out:
 	return r;
 }
 
+/* --hosts / --all-hosts: the fleet's plan over the [host NAME] sections; each host's own
+ * shiplog deploys it. */
+static int deploy_fleet(struct cmd_ctx *ctx, const struct deploy_args *a)
+{
+	const struct config *cfg = ctx->cfg;
+	struct fleet_plan p = {.kind = "deploy"};
+	size_t *sel = xcalloc(cfg->nhosts ? cfg->nhosts : 1, sizeof(*sel)), nsel = 0;
+	struct plan scope;
+	char err[1024];
+	int r;
+
+	/* the scope only: what each host needs beyond it ([public] app_url ...) its own
+	 * shiplog checks against its own config */
+	r = plan_scope(cfg, &a->scope, a->runtime, a->fast, &scope, err, sizeof(err));
+	if (r >= 0)
+		r = fleet_select(cfg, &a->hosts, sel, &nsel, err, sizeof(err));
+	if (r >= 0) {
+		fleet_split_args(ctx->cmd_argc, ctx->cmd_argv, deploy_options, &p);
+		r = fleet_plan_make(cfg, sel, nsel, a->scope.explicit_ || a->fast ? &scope : NULL,
+				    &p, err, sizeof(err));
+	}
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	fleet_plan_print(&p);
+	if (a->dry_run)
+		out_say("--dry-run: nothing was changed or recorded");
+	else
+		r = fleet_execute(&p, ctx->ledger_dir);
+out:
+	fleet_plan_release(&p);
+	free(sel);
+	return r;
+}
+
 /* current-branch: push this clone's branch (deploy_publish_branch), then deploy it as
  * `branch NAME`. Rewrites the command line that gets forwarded. */
 static int publish_current_branch(struct cmd_ctx *ctx, struct deploy_args *a, struct strv *fwd)
@@ -217,6 +254,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		out_settings.no_progress = true;
 	if (a.runtime < 0)
 		a.runtime = LEDGER_RT_NATIVE;
+	if (deploy_args_fleet(&a) && !ctx->forwarded_from) {
+		r = deploy_fleet(ctx, &a);
+		goto out;
+	}
 	if (a.mode == DEPLOY_CURRENT_BRANCH && !ctx->forwarded_from) {
 		r = publish_current_branch(ctx, &a, &fwd);
 		if (r < 0)

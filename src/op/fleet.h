@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* A fleet operation: one deploy (or rollback) per [host NAME], each run by the host's own
+ * shiplog, in waves. The controller decides the waves (fleet_plan_make, pure), then runs them
+ * (fleet_execute): canary first, the next wave only when the previous one verified, stopping at
+ * [fleet] max_failed_hosts, rolling back the hosts it moved when on_failure = rollback-moved.
+ * Each host's ledger stays authoritative for that host; the controller's ledger records the
+ * fleet operation (fleet.started, fleet.wave, fleet.host, fleet.finished) with each host's
+ * operation number, outcome and commit. */
+#ifndef SHIPLOG_FLEET_H
+#define SHIPLOG_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "plan.h"
+#include "util.h"
+
+struct ledger;
+
+/* One host in the plan. */
+struct fleet_member {
+	const struct host *host;
+	unsigned wave;	    /* 1, 2, ...; 0 when skipped */
+	bool canary;	    /* in the canary wave */
+	struct strv pieces; /* the services it deploys, passed as --pieces; empty: the scope as
+			     * given (the host runs every service) */
+	char skip[160];	    /* why it is not in any wave ("" it is) */
+};
+
+struct fleet_plan {
+	const struct config *cfg;
+	const char *kind;	      /* "deploy" | "rollback" */
+	struct fleet_member *members; /* in wave order, the skipped ones last */
+	size_t nmembers;
+	unsigned nwaves;
+	unsigned wave_size;   /* hosts per wave after the canary wave, resolved */
+	unsigned parallelism; /* hosts at once inside a wave, resolved */
+	struct strv target;   /* what to deploy as given: ["main"], ["branch", "x"], ["v1.2"]; a
+			       * rollback's ["--to", "X"] or nothing */
+	struct strv flags;    /* the other options forwarded to every host, scope excluded */
+	struct strv scope;    /* the scope options as given (for hosts without a subset) */
+};
+
+/* The hosts a command names: names of [host NAME] sections or name=value labels (every host
+ * carrying the label), in the config's order, each once; all of them when sel is empty. Fills
+ * out with indexes into cfg->hosts. SL_EUSAGE with err naming what matches nothing. */
+int fleet_select(const struct config *cfg, const struct strv *sel, size_t *out, size_t *nout,
+		 char *err, size_t errlen);
+
+/* Splits a deploy or rollback command line (argv[0] the command) into what every host gets:
+ * the target words, the flags (the fleet's own options, --dry-run, --local/--ssh and
+ * --no-progress dropped) and the scope options. options: the command's getopt table. */
+void fleet_split_args(int argc, char **argv, const struct option *options, struct fleet_plan *p);
+
+/* Pure: the waves over the hosts at indexes sel[0..nsel) of cfg->hosts. The canary wave first
+ * ([fleet] canary: these hosts, or the first N), then waves of wave_size (or wave_size% of the
+ * selected hosts, rounded up). scope (NULL: the full scope) is the deploy's scope over the
+ * controller's config; a host with a services subset deploys the part of the scope it runs,
+ * or is skipped (said) when it runs none of it. p->target/flags/scope are kept. SL_EUSAGE with
+ * err when no host is left. Release with fleet_plan_release. */
+int fleet_plan_make(const struct config *cfg, const size_t *sel, size_t nsel,
+		    const struct plan *scope, struct fleet_plan *p, char *err, size_t errlen);
+void fleet_plan_release(struct fleet_plan *p);
+
+/* The words a member's host runs after "shiplog --forwarded-from ACTOR": --json, the command,
+ * the target, the flags, and its pieces or the scope. Appended to words. */
+void fleet_member_words(const struct fleet_plan *p, const struct fleet_member *m,
+			struct strv *words);
+
+/* --dry-run: the plan as text ("wave 1 (canary): web1"), or one JSON object with --json. */
+void fleet_plan_print(const struct fleet_plan *p);
+
+/* Runs the plan from this machine (the controller), recording the fleet operation in the ledger
+ * at ledger_dir under the fleet lock (<ledger_dir>/fleet.lock). 0 when every host in the plan
+ * reached the target; SL_EFAILED when any did not (the hosts and what each runs are said);
+ * SL_EREFUSED when another fleet operation holds the lock (its holder named). */
+int fleet_execute(const struct fleet_plan *p, const char *ledger_dir);
+
+#endif
