@@ -187,6 +187,47 @@ bool tl_have_sshd(void)
 		      "an sshd on 127.0.0.1");
 }
 
+bool tl_have_fleet(void)
+{
+	const char *hosts = getenv("SHIPLOG_TEST_FLEET_HOSTS");
+
+	return report(!str_empty(hosts) && getenv("SHIPLOG_TEST_FLEET_KEY") &&
+			  getenv("SHIPLOG_TEST_FLEET_CTL") && getenv("SHIPLOG_TEST_FLEET_DIR"),
+		      "the fleet's test hosts (tools/fleet-hosts.sh)");
+}
+
+int tl_fleet_count(void)
+{
+	const char *h = getenv("SHIPLOG_TEST_FLEET_HOSTS");
+	int n = 0;
+
+	for (; h && *h; h++)
+		if (*h == '=')
+			n++;
+	return n;
+}
+
+char *tl_fleet_target(const char *name)
+{
+	const char *h = getenv("SHIPLOG_TEST_FLEET_HOSTS");
+	size_t len = strlen(name);
+
+	while (h && *h) {
+		size_t word = strcspn(h, " ");
+		if (word > len && !strncmp(h, name, len) && h[len] == '=')
+			return xstrndup(h + len + 1, word - len - 1);
+		h += word;
+		h += strspn(h, " ");
+	}
+	return NULL;
+}
+
+int tl_fleet_ctl(const char *verb, const char *name)
+{
+	return tl_sh("'%s' %s '%s' '%s' >/dev/null", getenv("SHIPLOG_TEST_FLEET_CTL"), verb,
+		     getenv("SHIPLOG_TEST_FLEET_DIR"), name);
+}
+
 int tl_http(int port, const char *method, const char *path, int tries, char **response)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

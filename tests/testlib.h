@@ -45,7 +45,17 @@ int tl_http(int port, const char *method, const char *path, int tries, char **re
  * cr_skip_test() with the reason, which these helpers also print to stderr with "SKIP". */
 bool tl_have_user_manager(void); /* XDG_RUNTIME_DIR with a running systemd --user (tools/test.sh) */
 bool tl_have_docker(void);	 /* DOCKER_HOST answering, docker-compose present */
-bool tl_have_sshd(void); /* SHIPLOG_TEST_SSH_PORT, SHIPLOG_TEST_SSH_KEY set by tools/test.sh */
+bool tl_have_sshd(void);  /* SHIPLOG_TEST_SSH_PORT, SHIPLOG_TEST_SSH_KEY set by tools/test.sh */
+bool tl_have_fleet(void); /* SHIPLOG_TEST_FLEET_* set by tools/test.sh (tools/fleet-hosts.sh) */
+
+/* The fleet's test hosts (docs/fleet.md, "Test hosts"): h1 .. hN, each a user, a network
+ * namespace, an sshd and a user manager, with the sample "fleetapp" checked out at
+ * $SHIPLOG_TEST_FLEET_DIR/<name>/app. */
+int tl_fleet_count(void);		 /* N */
+char *tl_fleet_target(const char *name); /* "user@127.0.0.1:port" (malloc'd), NULL if none */
+/* tools/fleet-hosts.sh VERB on host NAME: "down" (ssh refused), "up", "manager-stop". Returns
+ * the exit status. */
+int tl_fleet_ctl(const char *verb, const char *name);
 
 #define TL_REQUIRE(have, what)                                                                     \
 	do {                                                                                       \

@@ -5,6 +5,11 @@
 say() { printf '[shiplog] %s\n' "$*"; }
 skip() { printf '\n*** SKIP: %s could not start: %s ***\n\n' "$1" "$2" >&2; }
 
+# free_port: a TCP port free on 127.0.0.1 now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # install_packages PKG...: installs the Debian packages that are missing (apt-get update first,
 # only when something is missing). Needs root for that.
 install_packages() {
@@ -112,14 +117,18 @@ start_user_manager() {
 	say "systemd user manager: pid $MANAGER_PID, XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"
 }
 
-# enter_own_cgroup NAME: moves this (sub)shell into cgroup NAME of every cgroup-v1 hierarchy it
-# may write (name=systemd at least), or into NAME under the cgroup-v2 root. Best effort: a
-# hierarchy that refuses is left as it is.
+# enter_own_cgroup NAME [OWNER]: moves this (sub)shell into cgroup NAME of every cgroup-v1
+# hierarchy it may write (name=systemd at least), or into NAME under the cgroup-v2 root. With
+# OWNER (a user), NAME's directory and files are handed to that user, as systemd delegates
+# user@UID.service to a user's manager, so that a manager running as OWNER can make its units'
+# cgroups below. Best effort: a hierarchy that refuses is left as it is.
 enter_own_cgroup() {
 	local h
 	for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/pids /sys/fs/cgroup /sys/fs/cgroup/unified; do
 		[ -f "$h/cgroup.procs" ] || continue
-		mkdir -p "$h/$1" 2>/dev/null && echo "$BASHPID" >"$h/$1/cgroup.procs" 2>/dev/null || true
+		mkdir -p "$h/$1" 2>/dev/null || continue
+		[ -n "${2:-}" ] && chown -R "$2" "$h/$1" 2>/dev/null
+		echo "$BASHPID" >"$h/$1/cgroup.procs" 2>/dev/null || true
 	done
 }
 

@@ -5,13 +5,16 @@
 #   1. installs the Debian packages it needs (only the missing ones);
 #   2. configures build/ with warnings as errors and builds everything;
 #   3. starts, in a short scratch directory, the real parts the integration tests use:
-#      a private systemd-journald, a systemd user manager that logs to it, an sshd on 127.0.0.1
-#      and a private Docker engine with a locally imported image. A part that cannot start is
-#      reported with a loud "SKIP:" line and its tests skip themselves (never pass silently);
+#      a private systemd-journald, a systemd user manager that logs to it, an sshd on 127.0.0.1,
+#      a private Docker engine with a locally imported image, the fleet's test hosts. A part
+#      that cannot start is reported with a loud "SKIP:" line and its tests skip themselves
+#      (never pass silently);
 #   4. runs ctest, then prints each test binary's Criterion synthesis line and ctest's summary;
 #   5. tears everything down (also on failure or ^C) and exits with ctest's status.
 # -R / -E REGEX are passed to ctest (run only / exclude matching tests).
 # SHIPLOG_TEST_NO_DOCKER=1 leaves the Docker engine out (its tests then skip, visibly).
+# The fleet's test hosts (tools/fleet-hosts.sh, SHIPLOG_TEST_FLEET_N of them, default 3) start
+# only when a selected test has "fleet" in its name; SHIPLOG_TEST_NO_FLEET=1 leaves them out.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,7 +29,7 @@ while [ "$#" -gt 0 ]; do
 		shift 2
 		;;
 	-h | --help)
-		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -86,10 +89,14 @@ S=$(mktemp -d /tmp/slt.XXXXXX) # short: unix socket paths are limited to 108 byt
 MANAGER_PID=
 DT_ROOT="$S/d"
 
+FLEET_DIR=
+FLEET_PID=
+
 # shellcheck disable=SC2317 # called by the EXIT trap
 teardown() {
 	local rc=$? pid m
 	set +e
+	stop_fleet_hosts
 	stop_user_manager
 	stop_journald
 	pid=$(cat "$S/sshd.pid" 2>/dev/null)
@@ -169,10 +176,6 @@ EOS
 	say "docker engine: $DOCKER_HOST (image local/tiny:1)"
 }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 start_sshd() {
 	local port setenv='' user
 	[ -x /usr/sbin/sshd ] || { skip "sshd" "/usr/sbin/sshd is missing"; return 1; }
@@ -218,6 +221,39 @@ CONF
 	say "sshd: 127.0.0.1:$port"
 }
 
+# The fleet's test hosts (tools/fleet-hosts.sh: users, network namespaces, sshds, user managers,
+# each host's checkout), only when a selected test needs them (a "fleet" in its name): they take
+# a while to start and create users. In the background while the others come up.
+start_fleet_hosts() {
+	if [ -n "${SHIPLOG_TEST_NO_FLEET:-}" ]; then
+		skip "fleet hosts" "SHIPLOG_TEST_NO_FLEET is set"
+		return 1
+	fi
+	ctest --test-dir "$BUILD" -N "${CTEST_ARGS[@]}" 2>/dev/null | grep -q 'fleet' || return 1
+	FLEET_DIR=$(mktemp -d /tmp/slf.XXXXXX) # short: unix socket paths under each host's home
+	SHIPLOG_BUILD_DIR="$BUILD" "$ROOT/tools/fleet-hosts.sh" start "$FLEET_DIR" \
+		"${SHIPLOG_TEST_FLEET_N:-3}" >"$S/fleet.log" 2>&1 &
+	FLEET_PID=$!
+}
+
+wait_fleet_hosts() {
+	if wait "$FLEET_PID" && [ -f "$FLEET_DIR/env.sh" ]; then
+		# shellcheck disable=SC1091
+		. "$FLEET_DIR/env.sh"
+		say "fleet: $SHIPLOG_TEST_FLEET_HOSTS"
+	else
+		skip "fleet hosts" "$(tail -1 "$S/fleet.log" 2>/dev/null)"
+	fi
+}
+
+# shellcheck disable=SC2317 # called by teardown
+stop_fleet_hosts() {
+	[ -n "$FLEET_DIR" ] || return 0
+	[ -n "$FLEET_PID" ] && kill -0 "$FLEET_PID" 2>/dev/null && kill -TERM "$FLEET_PID" &&
+		wait "$FLEET_PID" 2>/dev/null
+	"$ROOT/tools/fleet-hosts.sh" stop "$FLEET_DIR" >/dev/null 2>&1
+}
+
 # dockerd starts in the background while the others come up.
 docker_started=0
 if [ -n "${SHIPLOG_TEST_NO_DOCKER:-}" ]; then
@@ -225,10 +261,13 @@ if [ -n "${SHIPLOG_TEST_NO_DOCKER:-}" ]; then
 else
 	start_docker_engine && docker_started=1
 fi
+fleet_started=0
+start_fleet_hosts && fleet_started=1
 start_journald && export SHIPLOG_TEST_JOURNAL=1
 start_user_manager && export SHIPLOG_TEST_USER_MANAGER=1
 start_sshd || true
 [ "$docker_started" = 1 ] && { wait_docker_engine || true; }
+[ "$fleet_started" = 1 ] && wait_fleet_hosts
 
 # ---- 4. tests ------------------------------------------------------------------------------
 say "running ctest"
