@@ -75,45 +75,47 @@ stop_journald() {
 	return 0
 }
 
-# start_user_manager: a private `systemd --user` whose state lives under $S (set by the caller);
-# sets MANAGER_PID and exports XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_DATA_HOME.
-# After start_journald, it runs in that journald's mount namespace.
+# start_user_manager [DIR]: a private `systemd --user` whose state lives under DIR (default $S,
+# set by the caller); sets MANAGER_PID and MANAGER_CGROUP and exports XDG_RUNTIME_DIR,
+# XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_DATA_HOME. After start_journald, it runs in that
+# journald's mount namespace. Several may run at once, each from its own DIR.
 start_user_manager() {
-	local ns=()
+	local ns=() d=${1:-$S} name
 	[ -x /lib/systemd/systemd ] || { skip "systemd --user" "/lib/systemd/systemd is missing"; return 1; }
 	# systemd refuses a user instance unless this marker exists (PID 1 is not systemd here).
 	if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] && [ ! -d /run/systemd/system ]; then
 		mkdir -p /run/systemd/system
 	fi
-	mkdir -m 700 "$S/run"
-	mkdir -p "$S/config/systemd/user" "$S/state" "$S/data"
+	mkdir -m 700 "$d/run"
+	mkdir -p "$d/config/systemd/user" "$d/state" "$d/data"
 	# Its own cgroup: two managers started from one cgroup share paths such as
 	# /app.slice/dbus.service, and stopping one then kills the other's dbus-daemon.
 	# Named like a real user manager's (user@UID.service) so that journald finds the user unit
-	# of each line in its cgroup path.
-	MANAGER_CGROUP="shiplog-manager-$(basename "$S").slice/user@$(id -u).service"
+	# of each line in its cgroup path; the slice is named after DIR's whole path.
+	name=$(printf '%s' "${d#/tmp/}" | tr -c 'A-Za-z0-9_.-' '-')
+	MANAGER_CGROUP="shiplog-manager-$name.slice/user@$(id -u).service"
 	[ -n "${JOURNALD_PID:-}" ] && ns=(nsenter "--mount=/proc/$JOURNALD_PID/ns/mnt")
 	# env -i: the manager hands its whole environment to every unit.
 	(
 		enter_own_cgroup "$MANAGER_CGROUP"
 		exec "${ns[@]}" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME" \
-			XDG_RUNTIME_DIR="$S/run" XDG_CONFIG_HOME="$S/config" XDG_STATE_HOME="$S/state" \
-			XDG_DATA_HOME="$S/data" /lib/systemd/systemd --user >"$S/manager.log" 2>&1 </dev/null
+			XDG_RUNTIME_DIR="$d/run" XDG_CONFIG_HOME="$d/config" XDG_STATE_HOME="$d/state" \
+			XDG_DATA_HOME="$d/data" /lib/systemd/systemd --user >"$d/manager.log" 2>&1 </dev/null
 	) &
 	MANAGER_PID=$!
 	for _ in $(seq 1 200); do
-		XDG_RUNTIME_DIR="$S/run" systemctl --user is-system-running 2>/dev/null |
+		XDG_RUNTIME_DIR="$d/run" systemctl --user is-system-running 2>/dev/null |
 			grep -qE 'running|degraded' && break
 		kill -0 "$MANAGER_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	if ! XDG_RUNTIME_DIR="$S/run" systemctl --user is-system-running 2>/dev/null |
+	if ! XDG_RUNTIME_DIR="$d/run" systemctl --user is-system-running 2>/dev/null |
 		grep -qE 'running|degraded'; then
-		skip "systemd --user" "not running after 10 s ($(tail -1 "$S/manager.log" 2>/dev/null))"
+		skip "systemd --user" "not running after 10 s ($(tail -1 "$d/manager.log" 2>/dev/null))"
 		return 1
 	fi
-	export XDG_RUNTIME_DIR="$S/run" XDG_CONFIG_HOME="$S/config" XDG_STATE_HOME="$S/state"
-	export XDG_DATA_HOME="$S/data"
+	export XDG_RUNTIME_DIR="$d/run" XDG_CONFIG_HOME="$d/config" XDG_STATE_HOME="$d/state"
+	export XDG_DATA_HOME="$d/data"
 	say "systemd user manager: pid $MANAGER_PID, XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"
 }
 
@@ -142,13 +144,15 @@ remove_own_cgroup() {
 	done
 }
 
-# stop_user_manager: SIGTERM stops every unit the manager runs and its dbus-daemon.
+# stop_user_manager [PID CGROUP]: SIGTERM stops every unit the manager runs and its dbus-daemon
+# (default: the last one started, MANAGER_PID and MANAGER_CGROUP).
 stop_user_manager() {
-	[ -n "${MANAGER_PID:-}" ] && kill -0 "$MANAGER_PID" 2>/dev/null || return 0
-	kill -TERM "$MANAGER_PID"
-	for _ in $(seq 1 100); do kill -0 "$MANAGER_PID" 2>/dev/null || break; sleep 0.05; done
-	kill -0 "$MANAGER_PID" 2>/dev/null && kill -KILL "$MANAGER_PID"
-	[ -n "${MANAGER_CGROUP:-}" ] && remove_own_cgroup "${MANAGER_CGROUP%%/*}"
+	local pid=${1:-${MANAGER_PID:-}} cg=${2:-${MANAGER_CGROUP:-}}
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid"
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	[ -n "$cg" ] && remove_own_cgroup "${cg%%/*}"
 	return 0
 }
 

@@ -97,10 +97,12 @@ teardown() {
 	local rc=$? pid m
 	set +e
 	stop_fleet_hosts
-	stop_user_manager
+	for m in "${!LANE_PIDS[@]}"; do stop_user_manager "${LANE_PIDS[$m]}" "${LANE_CGROUPS[$m]}"; done
 	stop_journald
-	pid=$(cat "$S/sshd.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	for pid in "$S"/sshd.pid "$S"/l*/sshd.pid; do
+		pid=$(cat "$pid" 2>/dev/null)
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done
 	pid=$(cat "$DT_ROOT/dockerd.pid" 2>/dev/null)
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		local ids
@@ -176,48 +178,50 @@ EOS
 	say "docker engine: $DOCKER_HOST (image local/tiny:1)"
 }
 
+# start_sshd [DIR]: an sshd on 127.0.0.1 whose keys and config live in DIR (default $S); its
+# sessions see the user manager of DIR. Exports SHIPLOG_TEST_SSH_*.
 start_sshd() {
-	local port setenv='' user
+	local port setenv='' user d=${1:-$S}
 	[ -x /usr/sbin/sshd ] || { skip "sshd" "/usr/sbin/sshd is missing"; return 1; }
 	port=$(free_port)
-	ssh-keygen -q -t ed25519 -N '' -f "$S/host_key"
-	ssh-keygen -q -t ed25519 -N '' -f "$S/client_key"
-	cp "$S/client_key.pub" "$S/authorized_keys"
-	chmod 600 "$S/authorized_keys"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/client_key"
+	cp "$d/client_key.pub" "$d/authorized_keys"
+	chmod 600 "$d/authorized_keys"
 	mkdir -p /run/sshd
 	# Remote sessions see the private user manager, as a real server's login session would.
 	if [ -n "${SHIPLOG_TEST_USER_MANAGER:-}" ]; then
-		setenv="SetEnv XDG_RUNTIME_DIR=$S/run XDG_CONFIG_HOME=$S/config XDG_STATE_HOME=$S/state"
+		setenv="SetEnv XDG_RUNTIME_DIR=$d/run XDG_CONFIG_HOME=$d/config XDG_STATE_HOME=$d/state"
 	fi
-	cat >"$S/sshd_config" <<CONF
+	cat >"$d/sshd_config" <<CONF
 Port $port
 ListenAddress 127.0.0.1
-HostKey $S/host_key
-AuthorizedKeysFile $S/authorized_keys
+HostKey $d/host_key
+AuthorizedKeysFile $d/authorized_keys
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-PidFile $S/sshd.pid
+PidFile $d/sshd.pid
 StrictModes no
 $setenv
 CONF
-	if ! /usr/sbin/sshd -f "$S/sshd_config" -E "$S/sshd.log"; then
-		skip "sshd" "$(tail -1 "$S/sshd.log" 2>/dev/null)"
+	if ! /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"; then
+		skip "sshd" "$(tail -1 "$d/sshd.log" 2>/dev/null)"
 		return 1
 	fi
 	for _ in $(seq 1 50); do
-		ssh -i "$S/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
-			-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$S/known_hosts" \
+		ssh -i "$d/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
+			-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$d/known_hosts" \
 			-p "$port" "$(id -un)@127.0.0.1" true 2>/dev/null && break
 		sleep 0.1
 	done
-	if [ ! -s "$S/known_hosts" ]; then
-		skip "sshd" "no ssh login to 127.0.0.1:$port ($(tail -1 "$S/sshd.log" 2>/dev/null))"
+	if [ ! -s "$d/known_hosts" ]; then
+		skip "sshd" "no ssh login to 127.0.0.1:$port ($(tail -1 "$d/sshd.log" 2>/dev/null))"
 		return 1
 	fi
-	export SHIPLOG_TEST_SSH_PORT="$port" SHIPLOG_TEST_SSH_KEY="$S/client_key"
+	export SHIPLOG_TEST_SSH_PORT="$port" SHIPLOG_TEST_SSH_KEY="$d/client_key"
 	user=$(id -un)
-	export SHIPLOG_TEST_SSH_KNOWN_HOSTS="$S/known_hosts" SHIPLOG_TEST_SSH_USER="$user"
+	export SHIPLOG_TEST_SSH_KNOWN_HOSTS="$d/known_hosts" SHIPLOG_TEST_SSH_USER="$user"
 	say "sshd: 127.0.0.1:$port"
 }
 
@@ -254,6 +258,55 @@ stop_fleet_hosts() {
 	"$ROOT/tools/fleet-hosts.sh" stop "$FLEET_DIR" >/dev/null 2>&1
 }
 
+# Lanes: the integration tests install and restart units, so two of them must not share a user
+# manager (a daemon-reload resets another test's start limit, for one). Each lane is a user manager
+# in its own cgroup with its own sshd whose sessions see it; ctest hands each such test one lane
+# (RESOURCE_GROUPS "lanes:1", tests/lane.sh) and runs as many at once as there are lanes.
+# SHIPLOG_TEST_LANES (default 2) sets how many; lane 0 lives in $S, lane N in $S/lN.
+LANE_PIDS=()
+LANE_CGROUPS=()
+LANES_STARTED=0
+
+# lane_env I: writes the environment a test of lane I needs into $S/lane-I.env.
+lane_env() {
+	local v
+	for v in XDG_RUNTIME_DIR XDG_CONFIG_HOME XDG_STATE_HOME XDG_DATA_HOME \
+		SHIPLOG_TEST_USER_MANAGER SHIPLOG_TEST_SSH_PORT SHIPLOG_TEST_SSH_KEY \
+		SHIPLOG_TEST_SSH_KNOWN_HOSTS SHIPLOG_TEST_SSH_USER; do
+		if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; else printf 'unset %s\n' "$v"; fi
+	done >"$S/lane-$1.env"
+}
+
+start_lanes() {
+	local want=${SHIPLOG_TEST_LANES:-2} i d
+	case "$want" in '' | *[!0-9]* | 0) echo "SHIPLOG_TEST_LANES must be a number >= 1" >&2; exit 2 ;; esac
+	for i in $(seq 0 $((want - 1))); do
+		d=$S
+		[ "$i" -gt 0 ] && { d=$S/l$i; mkdir -p "$d"; }
+		if start_user_manager "$d"; then
+			export SHIPLOG_TEST_USER_MANAGER=1
+			LANE_PIDS+=("$MANAGER_PID") LANE_CGROUPS+=("$MANAGER_CGROUP")
+		elif [ "$i" -gt 0 ]; then
+			break # the lanes started so far run the tests
+		fi
+		start_sshd "$d" || true
+		lane_env "$i"
+		LANES_STARTED=$((i + 1))
+		# Without a user manager, one lane: the tests that need it skip.
+		[ -z "${SHIPLOG_TEST_USER_MANAGER:-}" ] && break
+	done
+	# shellcheck disable=SC1091 # written just above
+	. "$S/lane-0.env" # what the tests outside lanes (and ctest itself) see
+	printf '{"version": {"major": 1, "minor": 0}, "local": [{"lanes": [' >"$S/lanes.json"
+	for i in $(seq 0 $((LANES_STARTED - 1))); do
+		[ "$i" -gt 0 ] && printf ', ' >>"$S/lanes.json"
+		printf '{"id": "%d", "slots": 1}' "$i" >>"$S/lanes.json"
+	done
+	printf ']}]}\n' >>"$S/lanes.json"
+	export SHIPLOG_TEST_LANES_DIR="$S"
+	say "lanes: $LANES_STARTED (each a user manager and an sshd)"
+}
+
 # dockerd starts in the background while the others come up.
 docker_started=0
 if [ -n "${SHIPLOG_TEST_NO_DOCKER:-}" ]; then
@@ -264,15 +317,15 @@ fi
 fleet_started=0
 start_fleet_hosts && fleet_started=1
 start_journald && export SHIPLOG_TEST_JOURNAL=1
-start_user_manager && export SHIPLOG_TEST_USER_MANAGER=1
-start_sshd || true
+start_lanes
 [ "$docker_started" = 1 ] && { wait_docker_engine || true; }
 [ "$fleet_started" = 1 ] && wait_fleet_hosts
 
 # ---- 4. tests ------------------------------------------------------------------------------
 say "running ctest"
 set +e
-ctest --test-dir "$BUILD" --output-on-failure -j2 "${CTEST_ARGS[@]}" 2>&1 | tee "$S/ctest.out"
+ctest --test-dir "$BUILD" --output-on-failure -j"$((LANES_STARTED + 1))" \
+	--resource-spec-file "$S/lanes.json" "${CTEST_ARGS[@]}" 2>&1 | tee "$S/ctest.out"
 status=${PIPESTATUS[0]}
 set -e
 
