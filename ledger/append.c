@@ -35,7 +35,9 @@ static void event_assign(struct ledger_event *ev, const struct ledger_event *ori
 {
 	memcpy(ev, orig, sizeof(*ev));
 	ev->seq = seq;
-	if (ev->op == 0 && (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED))
+	if (ev->op == 0 &&
+	    (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED ||
+	     ev->type == LEDGER_EV_FLEET_STARTED))
 		ev->op = seq;
 	if (ev->time_ns == 0)
 		ev->time_ns = now;

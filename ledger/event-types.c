@@ -186,6 +186,42 @@ static const struct ledger_field f_phase_slow[] = {
     EVF("ns", "samples", F_U32, 0, phase_slow.samples),
 };
 
+static const struct ledger_field f_fleet_started[] = {
+    EVF("k", "kind", F_STR, 0, fleet_started.kind),
+    EVF("tg", "target", F_STRV, 0, fleet_started.target),
+    EVF("fl", "flags", F_STRV, 0, fleet_started.flags),
+    EVF("h", "hosts", F_STRV, 0, fleet_started.hosts),
+    EVF("pol", "policy", F_STR, 0, fleet_started.policy),
+    EVF("pid", "pid", F_U32, 0, fleet_started.pid),
+    EVF("rt", "retries", F_U64, SPARSE, fleet_started.retries),
+};
+
+static const struct ledger_field f_fleet_wave[] = {
+    EVF("w", "wave", F_U32, 0, fleet_wave.wave),
+    EVF("h", "hosts", F_STRV, 0, fleet_wave.hosts),
+};
+
+static const struct ledger_field f_fleet_host[] = {
+    EVF("h", "host", F_STR, 0, fleet_host.host),
+    EVF("w", "wave", F_U32, 0, fleet_host.wave),
+    EVF("act", "action", F_STR, 0, fleet_host.action),
+    EVF("hop", "host_op", F_U64, 0, fleet_host.host_op),
+    EVF("o", "outcome", F_STR, 0, fleet_host.outcome),
+    EVF("c", "commit", F_STR, 0, fleet_host.commit),
+    EVF("pc", "prev_commit", F_STR, 0, fleet_host.prev_commit),
+    EVF("dt", "detail", F_STR, 0, fleet_host.detail),
+    EVF("d", "duration_ns", F_I64, 0, fleet_host.duration_ns),
+};
+
+static const struct ledger_field f_fleet_finished[] = {
+    EVF("o", "outcome", F_STR, 0, fleet_finished.outcome),
+    EVF("c", "commit", F_STR, 0, fleet_finished.commit),
+    EVF("run", "runs", F_STRV, 0, fleet_finished.runs),
+    EVF("fail", "failed", F_STRV, 0, fleet_finished.failed),
+    EVF("err", "error", F_STR, 0, fleet_finished.error),
+    EVF("d", "duration_ns", F_I64, 0, fleet_finished.duration_ns),
+};
+
 /* The one-line descriptions (grammar: ledger_event_type_text() in ledger.h). */
 #define REQUEST_TEXT(verb, R)                                                                      \
 	"{" R "kind} " verb "[ {" R "mode}][ '{" R "ref!" R "mode}'] on {" R "runtime}: {" R       \
@@ -241,6 +277,17 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
     ROW(LEDGER_EV_PHASE_SLOW, "phase.slow", f_phase_slow, "n", reduce_counters_only,
 	"{phase} slower than usual: {duration_ns:dur}, p95 {p95_ns:dur} (p50 {p50_ns:dur}) over "
 	"the last {samples} comparable operation{samples:s}"),
+    ROW(LEDGER_EV_FLEET_STARTED, "fleet.started", f_fleet_started, "k", reduce_counters_only,
+	"fleet {kind}[ {target}] over {hosts}[, flags {flags}][ ({policy})][, retries fleet op "
+	"{retries:op}][, pid {pid}]"),
+    ROW(LEDGER_EV_FLEET_WAVE, "fleet.wave", f_fleet_wave, "w", reduce_counters_only,
+	"fleet wave {wave}: {hosts}"),
+    ROW(LEDGER_EV_FLEET_HOST, "fleet.host", f_fleet_host, "h", reduce_counters_only,
+	"host {host}[ wave {wave}] {action}: {outcome}[, its op {host_op}], {prev_commit:short} "
+	"-> {commit:short}, {duration_ns:dur}[: {detail}]"),
+    ROW(LEDGER_EV_FLEET_FINISHED, "fleet.finished", f_fleet_finished, "o", reduce_counters_only,
+	"fleet finished: {outcome} in {duration_ns:dur}[ at {commit:short}][, runs {runs}][, "
+	"not at the target: {failed}][: {error}]"),
 };
 
 event_apply_fn event_type_apply(enum ledger_event_type t)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "env.h"
 #include "out.h"
 #include "progress.h"
@@ -532,6 +534,25 @@ static void note_slow(struct op *op)
 	}
 }
 
+/* The --json result line of a finished operation (op.h). */
+static void op_print_result(const struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
+{
+	uint64_t rb_number = 0;
+	json_t *o;
+
+	if (rollback_op && ledger_op_number(op->lg, rollback_op, &rb_number) < 0)
+		rb_number = 0;
+	o = json_pack(
+	    "{s:s,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o}", "kind", op->kind, "op", (json_int_t)op->id,
+	    "number", (json_int_t)op->number, "outcome", ledger_outcome_name(outcome), "commit",
+	    json_str(op->result_commit), "prev_commit", json_str(op->result_prev), "rollback_op",
+	    rollback_op ? json_integer((json_int_t)rollback_op) : json_null(), "rollback_number",
+	    rb_number ? json_integer((json_int_t)rb_number) : json_null(), "error",
+	    json_str(op->error));
+	if (o)
+		out_json(o);
+}
+
 int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 {
 	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
@@ -553,6 +574,8 @@ int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op)
 		append_failed(op, op->lg, &ev, r);
 	op->unsynced = false;
 	op_print_timings(op);
+	if (out_settings.json)
+		op_print_result(op, outcome, rollback_op);
 	return r;
 }
 

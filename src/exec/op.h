@@ -53,6 +53,9 @@ struct op {
 	int ledger_error;	  /* the first append or sync that failed (0 = none): from then on
 				   * nothing is appended and op_durable() refuses every side effect */
 	struct ledger_stats base; /* the comparable operations (op_expect), ops 0 when none */
+	/* what the --json result line reports (borrowed; "" or NULL when unknown): */
+	const char *result_commit; /* the commit the operation went to */
+	const char *result_prev;   /* what ran before */
 };
 
 /* Set by SIGINT/SIGTERM while an operation runs (op_begin installs the handlers, once per
@@ -139,7 +142,10 @@ void op_waited(struct op *op, int64_t ns);
 
 /* Closes any open phase (as failed when outcome is not SUCCEEDED), appends a phase.slow for
  * each phase slower than the comparable operations' p95 (op_expect), then op.finished
- * (durable), and prints the timings block (slow phases flagged). */
+ * (durable), and prints the timings block (slow phases flagged). With --json, one result line
+ * on stdout: {"kind", "op", "number", "outcome", "commit", "prev_commit", "rollback_op",
+ * "rollback_number", "error"} (a nested rollback prints its own line first; a fleet
+ * controller reads the last). */
 int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op);
 
 /* The closing block: "== Deploy Timings ==", one "[deploy] <phase>: <dur>" line per phase (a

@@ -565,6 +565,8 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	ro.exec_mode = p->facts->exec_mode;
 	ro.remote = p->facts->remote;
 	ro.op = &op;
+	op.result_commit = ro.target;
+	op.result_prev = ro.prev;
 	strlcpy_(ro.prev, p->facts->prev, sizeof(ro.prev));
 	fill_request(&req, p, svcs, flags);
 

@@ -897,6 +897,8 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	ro.exec_mode = p->exec_mode;
 	ro.releases = cfg->target.layout == LAYOUT_RELEASES && p->runtime == LEDGER_RT_NATIVE;
 	ng = make_groups(p, groups);
+	op.result_commit = ng ? groups[ng - 1].commit : NULL;
+	op.result_prev = p->quarantine;
 	r = begin(p, cfg, lg, ng ? groups[ng - 1].commit : "", &op);
 	if (r < 0)
 		return r;

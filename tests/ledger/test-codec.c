@@ -154,6 +154,38 @@ static void fill(struct ledger_event *ev, enum ledger_event_type t)
 		ev->u.phase_slow.p95_ns = 3000000000ll;
 		ev->u.phase_slow.samples = 50;
 		break;
+	case LEDGER_EV_FLEET_STARTED:
+		ev->u.fleet_started.kind = "deploy";
+		ev->u.fleet_started.target = (struct ledger_strv){2, svc2};
+		ev->u.fleet_started.flags = (struct ledger_strv){2, svc2};
+		ev->u.fleet_started.hosts = (struct ledger_strv){2, svc2};
+		ev->u.fleet_started.policy = "wave size 2";
+		ev->u.fleet_started.pid = 42;
+		ev->u.fleet_started.retries = 7;
+		break;
+	case LEDGER_EV_FLEET_WAVE:
+		ev->u.fleet_wave.wave = 2;
+		ev->u.fleet_wave.hosts = (struct ledger_strv){2, svc2};
+		break;
+	case LEDGER_EV_FLEET_HOST:
+		ev->u.fleet_host.host = "web1";
+		ev->u.fleet_host.wave = 1;
+		ev->u.fleet_host.action = "deploy";
+		ev->u.fleet_host.host_op = 12;
+		ev->u.fleet_host.outcome = "succeeded";
+		ev->u.fleet_host.commit = "ffff";
+		ev->u.fleet_host.prev_commit = "eeee";
+		ev->u.fleet_host.detail = "ok";
+		ev->u.fleet_host.duration_ns = 5;
+		break;
+	case LEDGER_EV_FLEET_FINISHED:
+		ev->u.fleet_finished.outcome = "failed";
+		ev->u.fleet_finished.commit = "ffff";
+		ev->u.fleet_finished.runs = (struct ledger_strv){2, svc2};
+		ev->u.fleet_finished.failed = (struct ledger_strv){2, svc2};
+		ev->u.fleet_finished.error = "web2 unreachable";
+		ev->u.fleet_finished.duration_ns = 9;
+		break;
 	default:
 		break;
 	}
@@ -305,6 +337,28 @@ static void check_same(const struct ledger_event *a, const struct ledger_event *
 		IEQ(a->u.phase_slow.p50_ns, b->u.phase_slow.p50_ns);
 		IEQ(a->u.phase_slow.p95_ns, b->u.phase_slow.p95_ns);
 		IEQ(a->u.phase_slow.samples, b->u.phase_slow.samples);
+		break;
+	case LEDGER_EV_FLEET_STARTED:
+		SEQ(a->u.fleet_started.kind, b->u.fleet_started.kind);
+		check_strv(&a->u.fleet_started.target, &b->u.fleet_started.target);
+		check_strv(&a->u.fleet_started.hosts, &b->u.fleet_started.hosts);
+		IEQ(a->u.fleet_started.retries, b->u.fleet_started.retries);
+		break;
+	case LEDGER_EV_FLEET_WAVE:
+		IEQ(a->u.fleet_wave.wave, b->u.fleet_wave.wave);
+		check_strv(&a->u.fleet_wave.hosts, &b->u.fleet_wave.hosts);
+		break;
+	case LEDGER_EV_FLEET_HOST:
+		SEQ(a->u.fleet_host.host, b->u.fleet_host.host);
+		SEQ(a->u.fleet_host.action, b->u.fleet_host.action);
+		IEQ(a->u.fleet_host.host_op, b->u.fleet_host.host_op);
+		SEQ(a->u.fleet_host.outcome, b->u.fleet_host.outcome);
+		SEQ(a->u.fleet_host.commit, b->u.fleet_host.commit);
+		break;
+	case LEDGER_EV_FLEET_FINISHED:
+		SEQ(a->u.fleet_finished.outcome, b->u.fleet_finished.outcome);
+		check_strv(&a->u.fleet_finished.runs, &b->u.fleet_finished.runs);
+		check_strv(&a->u.fleet_finished.failed, &b->u.fleet_finished.failed);
 		break;
 	default:
 		cr_assert_fail("unexpected type %d", a->type);

@@ -83,6 +83,10 @@ enum ledger_event_type {
 	LEDGER_EV_QUARANTINE_LIFTED,
 	LEDGER_EV_SOAK_VERDICT,
 	LEDGER_EV_PHASE_SLOW,
+	LEDGER_EV_FLEET_STARTED,
+	LEDGER_EV_FLEET_WAVE,
+	LEDGER_EV_FLEET_HOST,
+	LEDGER_EV_FLEET_FINISHED,
 	LEDGER_EV__COUNT
 };
 
@@ -282,6 +286,52 @@ struct ledger_phase_slow {
 	uint32_t samples;    /* how many comparable operations had that phase */
 };
 
+/* The fleet events: a fleet operation on the controller, which runs each host's own shiplog
+ * (whose ledger stays authoritative for that host). Their op is fleet.started's sequence; they
+ * change no state (a fleet operation is not one of this ledger's deploys). */
+
+/* fleet.started: the intent, durable before the first host is touched. */
+struct ledger_fleet_started {
+	const char *kind;	   /* "deploy" | "rollback" */
+	struct ledger_strv target; /* what to deploy as given ("main"; "branch", "x"; a ref), a
+				    * rollback's ("--to", "X"), or empty */
+	struct ledger_strv flags;  /* the options every host got */
+	struct ledger_strv hosts;  /* "host=wave", in wave order */
+	const char *policy;	   /* "wave size 2, max failed hosts 0, on failure ..." */
+	uint32_t pid;		   /* the controller process */
+	uint64_t retries;	   /* --retry-failed: the fleet operation it completes, else 0 */
+};
+
+/* fleet.wave: a wave starts. */
+struct ledger_fleet_wave {
+	uint32_t wave;		  /* 1, 2, ... */
+	struct ledger_strv hosts; /* its hosts */
+};
+
+/* fleet.host: one host's run ended (or could not start). */
+struct ledger_fleet_host {
+	const char *host;	 /* its [host NAME] */
+	uint32_t wave;		 /* 0: not part of a wave (a rollback of the moved hosts) */
+	const char *action;	 /* "deploy" | "rollback" */
+	uint64_t host_op;	 /* the host's operation number in its own ledger, 0 unknown */
+	const char *outcome;	 /* succeeded | failed | rolled-back | refused | interrupted |
+				  * unreachable | error */
+	const char *commit;	 /* what it runs now as far as known, "" unknown */
+	const char *prev_commit; /* what it ran before, "" unknown */
+	const char *detail;	 /* the error, or the last line the host said */
+	int64_t duration_ns;
+};
+
+/* fleet.finished: the end. outcome "succeeded" only when every host reached the target. */
+struct ledger_fleet_finished {
+	const char *outcome;	   /* succeeded | failed | rolled-back | interrupted */
+	const char *commit;	   /* the target commit the hosts reported, "" none */
+	struct ledger_strv runs;   /* "host=commit" (or "host=?" unknown) for every host touched */
+	struct ledger_strv failed; /* the hosts that did not reach the target */
+	const char *error;
+	int64_t duration_ns;
+};
+
 struct ledger_event {
 	/* envelope */
 	uint64_t seq;	  /* assigned by ledger_append(); ignored on input */
@@ -309,6 +359,10 @@ struct ledger_event {
 		struct ledger_quarantine_lifted quarantine_lifted;
 		struct ledger_soak_verdict soak_verdict;
 		struct ledger_phase_slow phase_slow;
+		struct ledger_fleet_started fleet_started;
+		struct ledger_fleet_wave fleet_wave;
+		struct ledger_fleet_host fleet_host;
+		struct ledger_fleet_finished fleet_finished;
 	} u;
 	void *_arena; /* private: storage of decoded strings */
 };
