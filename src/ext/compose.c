@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "compose.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -291,6 +292,39 @@ bool compose_has_service(const struct compose *c, const char *service)
 bool compose_has_build(const struct compose *c, const char *service)
 {
 	return strv_contains(&c->built, service);
+}
+
+void compose_image_tag(const char *project, const char *service, const char *commit, char *out,
+		       size_t n)
+{
+	snprintf(out, n, "%s-%s:%.12s", project, service, commit);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+bool compose_dir_changed(const char *workdir, const struct strv *changed)
+{
+	_cleanup_free_ char *prefix = NULL;
+
+	if (str_empty(workdir) || streq(workdir, ".") || streq(workdir, "./"))
+		return changed->n > 0;
+	prefix = xasprintf("%s%s", str_startswith(workdir, "./") ? workdir + 2 : workdir,
+			   workdir[strlen(workdir) - 1] == '/' ? "" : "/");
+	for (size_t i = 0; i < changed->n; i++)
+		if (str_startswith(changed->v[i], prefix))
+			return true;
+	return false;
+}
+
+void compose_undefined_why(char *why, size_t n, const char *compose, const char *service,
+			   const char *file, const struct strv *defined)
+{
+	_cleanup_free_ char *list = strv_join(defined, ", ");
+
+	snprintf(why, n,
+		 "compose service '%s' of service '%s' is not defined in '%s' (it defines: %s); "
+		 "add it there, or set [service %s] compose = NAME",
+		 compose, service, file, list, service);
 }
 
 /* A YAML double-quoted scalar (JSON's string syntax is valid YAML), with compose's '$'

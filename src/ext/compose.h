@@ -82,6 +82,22 @@ int compose_config_read(struct compose *c, char *err, size_t errlen);
 bool compose_has_service(const struct compose *c, const char *service);
 bool compose_has_build(const struct compose *c, const char *service);
 
+/* Pure helpers the runtime and the deploy plan share, so that --dry-run says what the run does:
+ *
+ * compose_image_tag(): the tag the override gives the image of a compose service with a build
+ *   section, built for commit: <project>-<service>:<commit12>, lowercased.
+ * compose_dir_changed(): whether paths changed between two commits (relative to the checkout)
+ *   touch the compose directory workdir ("", "." or "./": the whole checkout), so that its
+ *   compose file must be read again.
+ * compose_undefined_why(): the refusal when compose service `compose` of shiplog's service
+ *   `service` is not defined in file, naming what it defines and the fix. */
+#define COMPOSE_TAG_MAX 200
+void compose_image_tag(const char *project, const char *service, const char *commit, char *out,
+		       size_t n);
+bool compose_dir_changed(const char *workdir, const struct strv *changed);
+void compose_undefined_why(char *why, size_t n, const char *compose, const char *service,
+			   const char *file, const struct strv *defined);
+
 /* Writes the override (mode 0600): `image: TAG` for each services[i] / tags[i] (skipped when
  * "") and `environment:` with envs[i] ("NAME=value" entries; envs or envs[i] may be NULL).
  * Replaces an older one. */

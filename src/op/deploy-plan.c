@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "compose.h"
 #include "lock.h"
 #include "op.h"
 #include "out.h"
@@ -160,6 +161,71 @@ out:
 	units_set_release(&set);
 }
 
+/* Docker: what the precheck and the build will ask, asked now with the same read-only commands
+ * (nothing recorded): `compose config` at the checkout's commit (the services it defines and
+ * which have a build section, with SHIPLOG_COMMIT as the precheck sets it), whether the target
+ * commit changes the compose directory (then the build reads it again after the move), and one
+ * `docker image ls` for the target's image tags of the services in scope. */
+static void read_compose(const struct config *cfg, const struct deploy_args *a, struct repo *repo,
+			 struct deploy_facts *f)
+{
+	struct deploy_compose_facts *d = &f->compose;
+	char tags[LEDGER_MAX_SERVICES][COMPOSE_TAG_MAX];
+	const char *refs[LEDGER_MAX_SERVICES];
+	bool exists[LEDGER_MAX_SERVICES];
+	struct compose *c = NULL;
+	struct strv changed = {0};
+	struct plan scope;
+	char err[GUARD_REASON_MAX];
+	size_t n = 0;
+	int r;
+
+	if (plan_scope(cfg, &a->scope, a->runtime, a->fast, &scope, err, sizeof(err)) < 0)
+		return;
+	d->read = true;
+	if (compose_open(&c, NULL, repo_workdir(repo), cfg->docker.workdir, cfg->docker.project,
+			 d->open_error, sizeof(d->open_error)) < 0)
+		return;
+	setenv("SHIPLOG_COMMIT", f->prev[0] ? f->prev : "unknown", 1);
+	if (compose_config_read(c, d->config_error, sizeof(d->config_error)) < 0)
+		goto out;
+	strlcpy_(d->file, c->file, sizeof(d->file));
+	for (size_t i = 0; i < c->services.n; i++)
+		strv_push(&d->services, c->services.v[i]);
+	for (size_t i = 0; i < c->built.n; i++)
+		strv_push(&d->built, c->built.v[i]);
+	strlcpy_(d->target, f->target, sizeof(d->target));
+	if (!f->target[0])
+		goto out;
+	if (!streq(f->target, f->prev))
+		d->dir_changed = repo_changed_paths(repo, f->prev, f->target, &changed) < 0 ||
+				 compose_dir_changed(cfg->docker.workdir, &changed);
+	for (size_t i = 0; i < scope.nservices && !d->dir_changed; i++) {
+		const struct service *s = &cfg->services[scope.services[i]];
+		if (!compose_has_build(c, s->compose))
+			continue;
+		compose_image_tag(cfg->docker.project, s->compose, f->target, tags[n],
+				  sizeof(tags[n]));
+		refs[n] = tags[n];
+		n++;
+	}
+	if (d->dir_changed)
+		goto out;
+	r = compose_images_exist(c, refs, n, exists);
+	if (r < 0) {
+		snprintf(d->images_error, sizeof(d->images_error),
+			 "cannot list the docker images: %s", sl_strerror(r));
+		goto out;
+	}
+	d->images_read = true;
+	for (size_t k = 0; k < n; k++)
+		if (exists[k])
+			strv_push(&d->images, refs[k]);
+out:
+	strv_free(&changed);
+	compose_free(c);
+}
+
 int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, struct repo *repo,
 		      const char *ledger_dir, bool dry_run, struct deploy_facts *f)
 {
@@ -188,6 +254,8 @@ int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, str
 		f->target[0] = '\0';
 	if (dry_run && a->runtime == LEDGER_RT_NATIVE)
 		read_unit_files(cfg, a, f);
+	if (dry_run && a->runtime == LEDGER_RT_DOCKER)
+		read_compose(cfg, a, repo, f);
 	if (dry_run && ledger_dir) {
 		struct lock_holder holder;
 		f->ledger_known = true;
@@ -235,6 +303,9 @@ void deploy_facts_release(struct deploy_facts *f)
 	f->remote = NULL;
 	strv_free(&f->dirty);
 	build_facts_release(&f->build);
+	strv_free(&f->compose.services);
+	strv_free(&f->compose.built);
+	strv_free(&f->compose.images);
 }
 
 /* ---- the target commit's config, read from git ---------------------------------------------- */
@@ -348,6 +419,36 @@ void deploy_guard_dirty_tree(const struct deploy_plan *p, const struct ledger_st
 	}
 }
 
+/* --dry-run, docker: decided from what compose said, as the precheck decides it. */
+static void guard_compose_services(const struct deploy_plan *p, const char *name,
+				   struct guard_verdict *v)
+{
+	const struct deploy_compose_facts *d = &p->facts->compose;
+	char why[GUARD_REASON_MAX];
+
+	if (d->open_error[0]) {
+		guard_set(v, name, GUARD_UNKNOWN, "%s", d->open_error);
+		return;
+	}
+	if (d->config_error[0]) {
+		guard_set(v, name, GUARD_REFUSE, "%s", d->config_error);
+		return;
+	}
+	for (size_t i = 0; i < p->scope.nservices; i++) {
+		const struct service *s = &p->cfg->services[p->scope.services[i]];
+		if (!strv_contains(&d->services, s->compose)) {
+			compose_undefined_why(why, sizeof(why), s->compose, s->name, d->file,
+					      &d->services);
+			guard_set(v, name, GUARD_REFUSE, "%s", why);
+			return;
+		}
+	}
+	guard_set(v, name, GUARD_PASS,
+		  "every compose service in scope is defined in '%s' (as 'compose config' reads "
+		  "it now)",
+		  d->file);
+}
+
 void deploy_guard_units(const struct deploy_plan *p, const struct ledger_state *st,
 			struct guard_verdict *v)
 {
@@ -373,7 +474,9 @@ void deploy_guard_units(const struct deploy_plan *p, const struct ledger_state *
 						"them now: "
 					      : ", as 'shiplog units install' writes them",
 			    f->units_stale);
-	} else if (!p->units_checked)
+	} else if (!p->units_checked && f->compose.read && p->runtime == LEDGER_RT_DOCKER)
+		guard_compose_services(p, name, v);
+	else if (!p->units_checked)
 		guard_set(v, name, GUARD_UNKNOWN, "the %s runtime is asked in the precheck",
 			  ledger_runtime_name(p->runtime));
 	else if (p->units_why[0])
@@ -536,6 +639,53 @@ static const struct service *applied_service(const struct deploy_plan *p, size_t
 	return k >= 0 ? &t->services[k] : &p->cfg->services[i];
 }
 
+/* The image of a compose service in scope, as the docker runtime's build decides it: with a
+ * build section, its tag for the target is built unless the engine has it; without, the image
+ * is used as written. Decided from the compose facts of --dry-run when they are for this
+ * target; else not decided here (the run asks compose and the engine after the move). */
+static void plan_image(struct deploy_plan *p, const struct service *s)
+{
+	const struct deploy_compose_facts *d = &p->facts->compose;
+	const char *unread = !d->read		  ? "the plan did not ask compose and the engine"
+			     : d->open_error[0]	  ? d->open_error
+			     : d->config_error[0] ? d->config_error
+						  : NULL;
+	char tag[COMPOSE_TAG_MAX];
+
+	if (p->args->no_build) {
+		add_build(p, s->name, NULL, GUARD_REFUSE, "--no-build");
+	} else if (unread || !p->target[0] || !streq(d->target, p->target)) {
+		add_build(p, s->name, NULL, GUARD_UNKNOWN,
+			  "the image of compose service '%s' for the target commit is built unless "
+			  "the Docker engine has it already; decided after the fetch (%s)",
+			  s->compose,
+			  unread	 ? unread
+			  : p->target[0] ? "the plan asked for another commit"
+					 : "the target is not known yet");
+	} else if (d->dir_changed) {
+		add_build(p, s->name, NULL, GUARD_UNKNOWN,
+			  "commit %.12s changes the compose directory: compose service '%s' is "
+			  "read again after the checkout moves, and its image built unless the "
+			  "engine has it",
+			  p->target, s->compose);
+	} else if (!strv_contains(&d->built, s->compose)) {
+		add_build(p, s->name, NULL, GUARD_REFUSE,
+			  "compose service '%s' has no build section: its image is used as written",
+			  s->compose);
+	} else {
+		compose_image_tag(p->cfg->docker.project, s->compose, p->target, tag, sizeof(tag));
+		if (!d->images_read)
+			add_build(p, s->name, NULL, GUARD_UNKNOWN, "image %s: %s", tag,
+				  d->images_error);
+		else if (strv_contains(&d->images, tag))
+			add_build(p, s->name, NULL, GUARD_REFUSE,
+				  "image %s exists in the Docker engine: not rebuilt", tag);
+		else
+			add_build(p, s->name, NULL, GUARD_PASS,
+				  "image %s is not in the Docker engine: compose builds it", tag);
+	}
+}
+
 /* What builds and why: the shared build's decision (build_decide over the facts), the
  * services' builds in scope (all of them for a new release), docker's images. The lists come
  * from the config the deploy applies (the target commit's, once read). */
@@ -549,17 +699,8 @@ static void plan_builds(struct deploy_plan *p)
 
 	p->nbuilds = 0;
 	if (p->runtime != LEDGER_RT_NATIVE) {
-		for (size_t i = 0; i < p->scope.nservices; i++) {
-			const struct service *s = &p->cfg->services[p->scope.services[i]];
-			if (a->no_build)
-				add_build(p, s->name, NULL, GUARD_REFUSE, "--no-build");
-			else
-				add_build(p, s->name, NULL, GUARD_UNKNOWN,
-					  "the image of compose service '%s' for the target commit "
-					  "is built unless the Docker engine has it already (the "
-					  "plan does not ask the engine)",
-					  s->compose);
-		}
+		for (size_t i = 0; i < p->scope.nservices; i++)
+			plan_image(p, &p->cfg->services[p->scope.services[i]]);
 		return;
 	}
 	build_decide(&ec->native.build_when_changed, a->build, p->target, bf, &p->shared_build);
@@ -738,6 +879,21 @@ static json_t *json_runs(enum guard_result r)
 	return r == GUARD_UNKNOWN ? json_null() : json_boolean(r == GUARD_PASS);
 }
 
+/* Docker: the engine or compose cannot be asked, so the run stops at its precheck, unless a
+ * guard checked before that refuses first. */
+static bool stops_at_runtime(const struct deploy_plan *p)
+{
+	if (!p->facts->compose.open_error[0])
+		return false;
+	for (size_t i = 0; i < p->guards.n; i++) {
+		if (streq(p->guards.v[i].guard, "service-missing"))
+			return true;
+		if (p->guards.v[i].result == GUARD_REFUSE)
+			return false;
+	}
+	return true;
+}
+
 static void plan_json(const struct deploy_plan *p, int ledger_error, bool refused)
 {
 	const struct deploy_facts *f = p->facts;
@@ -789,9 +945,9 @@ static void plan_json(const struct deploy_plan *p, int ledger_error, bool refuse
 			    json_pack("{s:o,s:o}", "path", json_opt_str(f->ledger_dir), "writable",
 				      f->ledger_known ? json_boolean(!ledger_error) : json_null()));
 	json_object_set_new(o, "would",
-			    json_string(ledger_error ? "stop"
-					: refused    ? "refuse"
-						     : "deploy"));
+			    json_string(ledger_error || stops_at_runtime(p) ? "stop"
+					: refused			    ? "refuse"
+									    : "deploy"));
 	out_json(o);
 }
 
@@ -811,7 +967,7 @@ int deploy_plan_print(const struct deploy_plan *p)
 		out_say("build%s%s: %s: %s", b->service ? " " : "", b->service ? b->service : "",
 			b->runs == GUARD_PASS	  ? "runs"
 			: b->runs == GUARD_REFUSE ? "skipped"
-						  : "decided by docker",
+						  : "not decided",
 			b->why);
 	}
 	for (size_t i = 0; i < p->guards.n; i++) {
@@ -831,10 +987,14 @@ int deploy_plan_print(const struct deploy_plan *p)
 	} else if (f->ledger_known) {
 		out_say("ledger: writable");
 	}
+	if (!(f->ledger_known && f->ledger_error) && stops_at_runtime(p))
+		out_say("would stop at the precheck: %s", f->compose.open_error);
 	if (out_settings.json)
 		plan_json(p, f->ledger_known ? f->ledger_error : 0, refused);
 	out_say("--dry-run: nothing was changed or recorded");
 	if (f->ledger_known && f->ledger_error)
 		return f->ledger_error;
+	if (stops_at_runtime(p))
+		return SL_EENV;
 	return refused ? SL_EREFUSED : 0;
 }

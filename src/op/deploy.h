@@ -26,6 +26,22 @@
 #include "remote.h"
 #include "repo.h"
 
+/* --dry-run, docker: what the compose CLI and the engine say now, asked with the precheck's and
+ * the build's own read-only commands (`compose config`, `docker image ls`), recorded nowhere. */
+struct deploy_compose_facts {
+	bool read;			     /* asked: the fields below say what was found */
+	char open_error[GUARD_REASON_MAX];   /* the engine or compose cannot be asked ("") */
+	char config_error[GUARD_REASON_MAX]; /* no compose file, or compose rejects it ("") */
+	char file[512];			     /* the compose file read, at the checkout's commit */
+	struct strv services, built; /* the services it defines; those with a build section */
+	char target[REPO_OID_HEX];   /* the commit the fields below are for ("" unknown) */
+	bool dir_changed;	     /* target changes the compose directory: the build reads the
+				      * compose file again after the move */
+	bool images_read;	     /* the engine was asked for target's image tags ... */
+	char images_error[256];	     /* ... or why it could not be ("") */
+	struct strv images;	     /* the tags of target's images that the engine has */
+};
+
 /* What the deploy found before planning; nothing here changed anything. */
 struct deploy_facts {
 	char *remote;		    /* the git remote the target comes from (malloc'd) */
@@ -52,6 +68,7 @@ struct deploy_facts {
 					       * units install' writes now ("" none) */
 	char units_dir[512];		      /* where shiplog installs them */
 	char units_error[GUARD_REASON_MAX];   /* why the templates could not be rendered ("") */
+	struct deploy_compose_facts compose;  /* --dry-run, docker */
 	struct build_facts build; /* what the shared build's decision needs: the last completed
 				   * build (deploy_facts_read_builds), what changed since */
 	bool ledger_known;	  /* --dry-run: whether the real run could write the ledger */
@@ -61,7 +78,9 @@ struct deploy_facts {
 
 /* Reads the facts: the checkout's head and branch, what runs, the remote (resolved as the
  * config says), local changes, the target as known without a fetch. With dry_run also the
- * lock and whether the ledger could be written at ledger_dir (may be NULL). Returns 0 or a
+ * lock, whether the ledger could be written at ledger_dir (may be NULL), and the runtime's
+ * side: the unit files (native), or what compose defines and which images the engine has
+ * (docker). Returns 0 or a
  * negative code (said): a remote that cannot be resolved. Release with deploy_facts_release. */
 int deploy_facts_read(const struct config *cfg, const struct deploy_args *a, struct repo *repo,
 		      const char *ledger_dir, bool dry_run, struct deploy_facts *f);
@@ -79,9 +98,10 @@ void deploy_facts_read_builds(struct deploy_facts *f, const struct config *cfg,
 /* A build the plan runs, or skips, and why. */
 struct deploy_build {
 	const char *service;	/* NULL for the shared build */
-	const char *command;	/* the operator's shell string (NULL: docker images) */
-	enum guard_result runs; /* PASS runs, REFUSE skipped, UNKNOWN: docker decides (an image
-				 * of the commit that exists is not built again) */
+	const char *command;	/* the operator's shell string (NULL: a docker image) */
+	enum guard_result runs; /* PASS runs, REFUSE skipped, UNKNOWN: not decided from what the
+				 * plan knows (docker: the engine was not asked, or the target
+				 * commit's compose file is read after the move) */
 	char why[BUILD_WHY_MAX];
 };
 

@@ -3,7 +3,6 @@
  * Images of the services being deployed are tagged <project>-<service>:<commit12> through an
  * override file, so that a rollback to a commit whose image still exists rebuilds nothing; every
  * container id and image id before and after is recorded. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +16,12 @@
 #include "util.h"
 
 #define POLL_NS 200000000LL /* 200 ms between two inspections while settling */
-#define TAG_MAX 200
 
 /* Per service (cfg index): what the last restart left, for verify and its detail. */
 struct docker_svc {
 	char container[COMPOSE_ID_MAX]; /* after the restart, "" when unknown */
 	char image_before[COMPOSE_ID_MAX];
-	char tag[TAG_MAX]; /* the image it runs from ("" = as written) */
+	char tag[COMPOSE_TAG_MAX]; /* the image it runs from ("" = as written) */
 };
 
 struct docker {
@@ -137,11 +135,8 @@ static int docker_precheck(struct rollout *ro, char *why, size_t whylen)
 	for (size_t i = 0; i < ro->plan.nservices; i++) {
 		const struct service *s = svc(ro, i);
 		if (!compose_has_service(d->c, s->compose)) {
-			_cleanup_free_ char *list = strv_join(&d->c->services, ", ");
-			snprintf(why, whylen,
-				 "compose service '%s' of service '%s' is not defined in '%s' (it "
-				 "defines: %s); add it there, or set [service %s] compose = NAME",
-				 s->compose, s->name, d->c->file, list, s->name);
+			compose_undefined_why(why, whylen, s->compose, s->name, d->c->file,
+					      &d->c->services);
 			return SL_EREFUSED;
 		}
 		out_say("compose service %s: defined, %s", s->compose,
@@ -187,28 +182,6 @@ static int docker_precheck(struct rollout *ro, char *why, size_t whylen)
 	return 0;
 }
 
-static bool workdir_changed(const struct rollout *ro)
-{
-	const char *w = ro->cfg->docker.workdir;
-	_cleanup_free_ char *prefix = NULL;
-
-	if (str_empty(w) || streq(w, ".") || streq(w, "./"))
-		return ro->changed.n > 0;
-	prefix = xasprintf("%s%s", str_startswith(w, "./") ? w + 2 : w,
-			   w[strlen(w) - 1] == '/' ? "" : "/");
-	for (size_t i = 0; i < ro->changed.n; i++)
-		if (str_startswith(ro->changed.v[i], prefix))
-			return true;
-	return false;
-}
-
-static void make_tag(const struct rollout *ro, const struct service *s, char *out, size_t n)
-{
-	snprintf(out, n, "%s-%s:%.12s", ro->cfg->docker.project, s->compose, ro->target);
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-}
-
 /* The checkout is at ro->target: read its compose config (unless the compose directory did not
  * change since it was read) and write the override that tags the images with the commit. */
 static int prepare(struct rollout *ro)
@@ -225,7 +198,8 @@ static int prepare(struct rollout *ro)
 	if (streq(d->tagged_for, ro->target))
 		return 0;
 	if (!d->c->parsed || (!streq(d->parsed_at, ro->target) &&
-			      (!streq(d->parsed_at, ro->prev) || workdir_changed(ro)))) {
+			      (!streq(d->parsed_at, ro->prev) ||
+			       compose_dir_changed(ro->cfg->docker.workdir, &ro->changed)))) {
 		r = compose_config_read(d->c, err, sizeof(err));
 		if (r < 0) {
 			op_fail(ro->op, "%s", err);
@@ -252,7 +226,8 @@ static int prepare(struct rollout *ro)
 		names[n] = s->compose;
 		tags[n] = "";
 		if (compose_has_build(d->c, s->compose)) {
-			make_tag(ro, s, ds->tag, sizeof(ds->tag));
+			compose_image_tag(ro->cfg->docker.project, s->compose, ro->target, ds->tag,
+					  sizeof(ds->tag));
 			tags[n] = ds->tag;
 		}
 		if (envs[n].n) {

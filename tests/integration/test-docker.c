@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "sample.h"
 #include "util.h"
 
@@ -185,13 +187,41 @@ Test(docker, force_recreate_changes_container_ids_and_reuses_images)
 
 	REQUIRE_DOCKER();
 	docker_setup(&s, "dkforce");
+	/* --dry-run asks compose and the engine what the precheck and the build will */
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "web",
+		       "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 0, "dry run (%d):\n%s\n%s", r.exit_code, r.out, r.err);
+	cr_assert(strstr(r.out, "compose services: every compose service in scope is defined"),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "build web: runs: image ") &&
+		      strstr(r.out, " is not in the Docker engine: compose builds it"),
+		  "%s", r.out);
+	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "web",
 		       NULL);
 	deploy_ok(&s, &r, "first deploy");
+	cr_assert(strstr(r.out, " build web"), "the image was not built:\n%s", r.out);
 	tl_run_release(&r);
 	container_id(&s, "web", web1);
 
-	/* the same commit again: the image exists, the container is up to date */
+	/* the same commit again: the plan and then the run find the image and build nothing */
+	sample_shiplog(&s, &r, NULL, "--json", "deploy", "main", "--runtime", "docker", "--pieces",
+		       "web", "--dry-run", NULL);
+	cr_assert_eq(r.exit_code, 0, "dry run (%d):\n%s\n%s", r.exit_code, r.out, r.err);
+	{
+		json_t *o = json_loads(r.out, 0, NULL), *b, *g;
+		cr_assert_not_null(o, "%s", r.out);
+		b = json_array_get(json_object_get(o, "builds"), 0);
+		g = json_array_get(json_object_get(o, "guards"), 3);
+		cr_assert(json_is_false(json_object_get(b, "runs")), "%s", r.out);
+		cr_assert(strstr(json_string_value(json_object_get(b, "why")),
+				 "exists in the Docker engine: not rebuilt"),
+			  "%s", r.out);
+		cr_assert_str_eq(json_string_value(json_object_get(g, "guard")), "service-missing");
+		cr_assert_str_eq(json_string_value(json_object_get(g, "verdict")), "pass");
+		json_decref(o);
+	}
+	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "web",
 		       NULL);
 	deploy_ok(&s, &r, "second deploy");

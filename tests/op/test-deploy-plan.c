@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <ledger/ledger.h>
 
+#include "compose.h"
 #include "config.h"
 #include "deploy.h"
 #include "out.h"
@@ -353,7 +354,7 @@ Test(deploy_plan, the_dry_run_json_is_the_plan)
 	json_decref(o);
 }
 
-Test(deploy_plan, a_docker_plan_builds_images_and_asks_for_compose_services)
+Test(deploy_plan, a_docker_plan_without_the_compose_facts_leaves_services_and_images_open)
 {
 	cr_assert_eq(plan_with(NULL, "main", "--runtime", "docker", "--services-only", NULL), 0);
 	cr_assert_eq(plan.runtime, LEDGER_RT_DOCKER);
@@ -364,6 +365,125 @@ Test(deploy_plan, a_docker_plan_builds_images_and_asks_for_compose_services)
 	cr_assert_null(plan.builds[0].command);
 	cr_assert_eq(plan.builds[0].runs, GUARD_UNKNOWN);
 	cr_assert(strstr(plan.builds[0].why, "compose service 'api'"), "%s", plan.builds[0].why);
+	cr_assert(strstr(plan.builds[0].why, "did not ask"), "%s", plan.builds[0].why);
+}
+
+static const struct deploy_build *build_of(const char *service)
+{
+	for (size_t i = 0; i < plan.nbuilds; i++)
+		if (plan.builds[i].service && streq(plan.builds[i].service, service))
+			return &plan.builds[i];
+	cr_assert_fail("no build of %s", service);
+	return NULL;
+}
+
+/* What --dry-run's compose read finds (the commands are the integration test's), set by hand:
+ * the guard and the images are decided from it as the precheck and the build decide them. */
+Test(deploy_plan, a_docker_plan_decides_services_and_images_from_what_compose_said)
+{
+	struct deploy_compose_facts *d = &facts.compose;
+	char tag[COMPOSE_TAG_MAX];
+	json_t *o, *v;
+	int r;
+
+	cr_assert_eq(plan_with(NULL, "main", "--runtime", "docker", "--services-only", NULL), 0);
+	const struct service *last = &cfg->services[plan.scope.services[plan.scope.nservices - 1]];
+	_cleanup_free_ char *missing = NULL;
+
+	cr_assert_str_neq(last->name, "api");
+	d->read = true;
+	strcpy(d->file, "/srv/app/docker-compose.yml");
+	for (size_t i = 0; i + 1 < plan.scope.nservices; i++)
+		strv_push(&d->services, cfg->services[plan.scope.services[i]].compose);
+	strv_push(&d->built, "api");
+	strlcpy_(d->target, plan.target, sizeof(d->target));
+	d->images_read = true;
+	compose_image_tag(cfg->docker.project, "api", plan.target, tag, sizeof(tag));
+
+	/* the last is not defined: refused with the precheck's own words */
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("service-missing")->result, GUARD_REFUSE);
+	missing = xasprintf("compose service '%s' of service '%s' is not defined in "
+			    "'/srv/app/docker-compose.yml' (it defines: api, ",
+			    last->compose, last->name);
+	cr_assert(strstr(g("service-missing")->reason, missing), "%s",
+		  g("service-missing")->reason);
+	strv_push(&d->services, last->compose);
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("service-missing")->result, GUARD_PASS, "%s", g("service-missing")->reason);
+
+	/* api's image for the target is missing: built; the others have no build section */
+	deploy_plan_builds(&plan);
+	cr_assert_eq(build_of("api")->runs, GUARD_PASS, "%s", build_of("api")->why);
+	cr_assert(strstr(build_of("api")->why, tag), "%s", build_of("api")->why);
+	cr_assert_eq(build_of(last->name)->runs, GUARD_REFUSE);
+	cr_assert(strstr(build_of(last->name)->why, "no build section"), "%s",
+		  build_of(last->name)->why);
+	/* the engine has it: not rebuilt */
+	strv_push(&d->images, tag);
+	deploy_plan_builds(&plan);
+	cr_assert_eq(build_of("api")->runs, GUARD_REFUSE);
+	cr_assert(strstr(build_of("api")->why, "exists"), "%s", build_of("api")->why);
+	o = print_json(&r);
+	cr_assert_eq(r, 0);
+	v = json_array_get(json_object_get(o, "builds"), 0);
+	cr_assert(json_is_false(json_object_get(v, "runs")));
+	cr_assert_str_eq(json_string_value(json_object_get(o, "would")), "deploy");
+	json_decref(o);
+	/* the target changes the compose directory: read again after the move, so open here */
+	d->dir_changed = true;
+	deploy_plan_builds(&plan);
+	cr_assert_eq(build_of("api")->runs, GUARD_UNKNOWN);
+	cr_assert(strstr(build_of("api")->why, "changes the compose directory"), "%s",
+		  build_of("api")->why);
+	d->dir_changed = false;
+	/* facts of another commit (the fetch brought a newer one) decide nothing */
+	memset(d->target, 'f', sizeof(d->target) - 1);
+	deploy_plan_builds(&plan);
+	cr_assert_eq(build_of("api")->runs, GUARD_UNKNOWN);
+	/* --no-build wins */
+	strlcpy_(d->target, plan.target, sizeof(d->target));
+	args.no_build = true;
+	deploy_plan_builds(&plan);
+	cr_assert_eq(build_of("api")->runs, GUARD_REFUSE);
+	cr_assert_str_eq(build_of("api")->why, "--no-build");
+	args.no_build = false;
+
+	/* an engine that does not answer: the guard is open and the run would stop there */
+	strcpy(d->open_error, "cannot reach the Docker engine at 'unix:///nowhere': no answer");
+	deploy_plan_guards(&plan, NULL);
+	deploy_plan_builds(&plan);
+	cr_assert_eq(g("service-missing")->result, GUARD_UNKNOWN);
+	cr_assert_eq(build_of("api")->runs, GUARD_UNKNOWN);
+	o = print_json(&r);
+	cr_assert_eq(r, SL_EENV);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "would")), "stop");
+	json_decref(o);
+	/* a compose file compose rejects refuses, as the precheck does */
+	d->open_error[0] = '\0';
+	strcpy(d->config_error, "'docker compose config' rejects 'x': bad");
+	deploy_plan_guards(&plan, NULL);
+	cr_assert_eq(g("service-missing")->result, GUARD_REFUSE);
+	cr_assert_str_eq(g("service-missing")->reason, d->config_error);
+}
+
+Test(deploy_plan, compose_tags_and_the_compose_directory_as_the_runtime_reads_them)
+{
+	struct strv changed = {0};
+	char tag[COMPOSE_TAG_MAX];
+
+	compose_image_tag("My_App", "API", "0123456789abcdef", tag, sizeof(tag));
+	cr_assert_str_eq(tag, "my_app-api:0123456789ab");
+	cr_assert_not(compose_dir_changed("deploy", &changed));
+	strv_push(&changed, "src/app.c");
+	cr_assert(compose_dir_changed("", &changed));
+	cr_assert(compose_dir_changed("./", &changed));
+	cr_assert_not(compose_dir_changed("deploy", &changed));
+	cr_assert_not(compose_dir_changed("./src/app", &changed));
+	strv_push(&changed, "deploy/docker-compose.yml");
+	cr_assert(compose_dir_changed("./deploy/", &changed));
+	cr_assert(compose_dir_changed("deploy", &changed));
+	strv_free(&changed);
 }
 
 Test(deploy_plan, a_releases_plan_says_its_layout_and_that_a_new_release_builds_everything)
