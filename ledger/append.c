@@ -66,16 +66,126 @@ static void event_number(struct ledger_event *ev, uint64_t ops)
 }
 
 /* One attempt: begin, assign, encode, apply, put, snapshot, commit. */
+/* Brings lg->cache to the state after event last, when another process appended since (or
+ * on the first append). */
+static int cache_catch_up(struct ledger *lg, MDB_txn *txn, uint64_t last)
+{
+	const struct ledger_state *from;
+	int rc;
+
+	if (lg->cache_valid && lg->cache_seq == last)
+		return 0;
+	from = lg->cache_valid && lg->cache_seq <= last ? lg->cache : NULL;
+	rc = store_state_at_txn(lg, txn, last, from, lg->work);
+	if (rc)
+		return rc;
+	memcpy(lg->cache, lg->work, sizeof(*lg->cache));
+	lg->cache_seq = last;
+	lg->cache_valid = true;
+	return 0;
+}
+
+/* Appends event i of the batch (evs[i], encoded here, or the encoded bufs[i]) as seq: decoded
+ * back and applied to lg->work first, then put, with a snapshot every snapshot_every events. */
+static int append_one(struct ledger *lg, MDB_txn *txn, struct ledger_event *evs,
+		      const uint8_t *const *bufs, const size_t *lens, size_t i, uint64_t seq,
+		      int64_t now)
+{
+	struct ledger_event ev, dev;
+	uint8_t *buf = NULL;
+	char err[160] = "";
+	uint64_t be = htobe64(seq);
+	MDB_val k = {sizeof(be), &be}, v;
+	size_t len;
+	int rc;
+
+	arena_reset(lg->arena);
+	if (evs) {
+		event_assign(&ev, &evs[i], seq, now);
+		event_number(&ev, lg->work->counters.ops);
+		rc = ledger_event_encode(&ev, &buf, &len);
+		if (rc < 0) {
+			event_check(&ev, err, sizeof(err));
+			rc = lg_err(lg, rc, "event %zu: %s", i, *err ? err : ledger_strerror(rc));
+			goto out;
+		}
+		v = (MDB_val){len, buf};
+	} else {
+		v = (MDB_val){lens[i], (void *)bufs[i]};
+	}
+	rc = event_decode_into(v.mv_data, v.mv_size, &dev, lg->arena, err, sizeof(err));
+	if (rc < 0) {
+		rc = lg_err(lg, rc, "event %zu: %s", i, err);
+		goto out;
+	}
+	dev.seq = seq;
+	rc = ledger_state_apply(lg->work, &dev);
+	if (rc < 0) {
+		rc = lg_err(lg, rc, "event %zu (%s) does not apply: %s", i, dev.type_name,
+			    rc == LEDGER_EFULL ? "more services than the ledger tracks"
+					       : ledger_strerror(rc));
+		goto out;
+	}
+	rc = mdb_put(txn, lg->events, &k, &v, MDB_APPEND);
+	if (rc) {
+		rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "append");
+		goto out;
+	}
+	if (seq % lg->snapshot_every == 0) {
+		free(buf);
+		buf = NULL;
+		rc = ledger_state_encode(lg->work, &buf, &len);
+		if (rc < 0)
+			goto out;
+		v = (MDB_val){len, buf};
+		rc = mdb_put(txn, lg->snapshots, &k, &v, 0);
+		if (rc)
+			rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "write snapshot");
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+/* After the commit: the caller's events get what the ledger gave them (sequence, operation,
+ * time, and an operation's number where the caller left it 0), and the work state, now the
+ * state after the last event, becomes the cache. */
+static void append_done(struct ledger *lg, struct ledger_event *evs, size_t n, uint64_t last,
+			int64_t now)
+{
+	uint64_t ops = lg->cache->counters.ops;
+	struct ledger_state *t = lg->cache;
+	struct ledger_event ev;
+
+	for (size_t i = 0; evs && i < n; i++) {
+		struct ledger_op_requested *req;
+
+		event_assign(&ev, &evs[i], last + 1 + i, now);
+		req = event_start_request(&ev);
+		if (req && req->number == 0) {
+			struct ledger_op_requested *oreq = evs[i].type == LEDGER_EV_OP_REQUESTED
+							       ? &evs[i].u.op_requested
+							       : &evs[i].u.op_refused.req;
+			oreq->number = ops + 1;
+		}
+		ops += req != NULL;
+	}
+	lg->cache = lg->work;
+	lg->work = t;
+	lg->cache_seq = last + n;
+	for (size_t i = 0; evs && i < n; i++) {
+		event_assign(&ev, &evs[i], last + 1 + i, now);
+		evs[i].seq = ev.seq;
+		evs[i].op = ev.op;
+		evs[i].time_ns = ev.time_ns;
+	}
+}
+
 static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const uint8_t *const *bufs,
 			    const size_t *lens, size_t n, uint64_t *first)
 {
 	MDB_txn *txn = NULL;
-	uint8_t *buf = NULL;
-	size_t len;
-	uint64_t last, seq, be;
-	struct ledger_event ev, dev;
-	char err[160] = "";
-	MDB_val k, v;
+	uint64_t last;
 	int64_t now;
 	int rc;
 
@@ -85,73 +195,15 @@ static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const u
 	rc = store_last_seq_txn(lg, txn, &last);
 	if (rc)
 		goto out;
-	if (!lg->cache_valid || lg->cache_seq != last) {
-		/* another process appended since (or first append): catch up */
-		const struct ledger_state *from =
-		    lg->cache_valid && lg->cache_seq <= last ? lg->cache : NULL;
-
-		rc = store_state_at_txn(lg, txn, last, from, lg->work);
-		if (rc)
-			goto out;
-		memcpy(lg->cache, lg->work, sizeof(*lg->cache));
-		lg->cache_seq = last;
-		lg->cache_valid = true;
-	}
+	rc = cache_catch_up(lg, txn, last);
+	if (rc)
+		goto out;
 	memcpy(lg->work, lg->cache, sizeof(*lg->work));
 	now = now_ns();
-
 	for (size_t i = 0; i < n; i++) {
-		seq = last + 1 + i;
-		arena_reset(lg->arena);
-		if (evs) {
-			event_assign(&ev, &evs[i], seq, now);
-			event_number(&ev, lg->work->counters.ops);
-			rc = ledger_event_encode(&ev, &buf, &len);
-			if (rc < 0) {
-				event_check(&ev, err, sizeof(err));
-				rc = lg_err(lg, rc, "event %zu: %s", i,
-					    *err ? err : ledger_strerror(rc));
-				goto out;
-			}
-			v = (MDB_val){len, buf};
-		} else {
-			v = (MDB_val){lens[i], (void *)bufs[i]};
-		}
-		rc = event_decode_into(v.mv_data, v.mv_size, &dev, lg->arena, err, sizeof(err));
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %zu: %s", i, err);
+		rc = append_one(lg, txn, evs, bufs, lens, i, last + 1 + i, now);
+		if (rc)
 			goto out;
-		}
-		dev.seq = seq;
-		rc = ledger_state_apply(lg->work, &dev);
-		if (rc < 0) {
-			rc = lg_err(lg, rc, "event %zu (%s) does not apply: %s", i, dev.type_name,
-				    rc == LEDGER_EFULL ? "more services than the ledger tracks"
-						       : ledger_strerror(rc));
-			goto out;
-		}
-		be = htobe64(seq);
-		k = (MDB_val){sizeof(be), &be};
-		rc = mdb_put(txn, lg->events, &k, &v, MDB_APPEND);
-		free(buf);
-		buf = NULL;
-		if (rc) {
-			rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "append");
-			goto out;
-		}
-		if (seq % lg->snapshot_every == 0) {
-			rc = ledger_state_encode(lg->work, &buf, &len);
-			if (rc < 0)
-				goto out;
-			v = (MDB_val){len, buf};
-			rc = mdb_put(txn, lg->snapshots, &k, &v, 0);
-			free(buf);
-			buf = NULL;
-			if (rc) {
-				rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "write snapshot");
-				goto out;
-			}
-		}
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -161,43 +213,10 @@ static int store_append_txn(struct ledger *lg, struct ledger_event *evs, const u
 		rc = rc == MDB_MAP_FULL ? rc : lg_mdb_err(lg, rc, "commit");
 		goto out;
 	}
-	/* the work state is the state after the last event now */
-	{
-		uint64_t ops = lg->cache->counters.ops;
-
-		for (size_t i = 0; evs && i < n; i++) {
-			struct ledger_op_requested *req;
-
-			event_assign(&ev, &evs[i], last + 1 + i, now);
-			req = event_start_request(&ev);
-			if (req && req->number == 0) {
-				struct ledger_op_requested *oreq =
-				    evs[i].type == LEDGER_EV_OP_REQUESTED
-					? &evs[i].u.op_requested
-					: &evs[i].u.op_refused.req;
-				oreq->number = ops + 1;
-			}
-			ops += req != NULL;
-		}
-	}
-	{
-		struct ledger_state *t = lg->cache;
-
-		lg->cache = lg->work;
-		lg->work = t;
-		lg->cache_seq = last + n;
-	}
-	if (evs)
-		for (size_t i = 0; i < n; i++) {
-			event_assign(&ev, &evs[i], last + 1 + i, now);
-			evs[i].seq = ev.seq;
-			evs[i].op = ev.op;
-			evs[i].time_ns = ev.time_ns;
-		}
+	append_done(lg, evs, n, last, now);
 	*first = last + 1;
 out:
 	arena_reset(lg->arena);
-	free(buf);
 	if (txn)
 		mdb_txn_abort(txn);
 	return rc;

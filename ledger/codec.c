@@ -31,146 +31,97 @@ static uint64_t be_read(const uint8_t *p, int n)
 /* Reads one header. Payloads and container counts are checked against the bytes that remain:
  * each element takes at least one byte, so a count larger than that is corrupt, whatever it
  * claims. */
-static int mp_head_read_slow(struct mp_rd *r, struct mp_head *h)
+/* The headers of 0xc0..0xdf: the type, how many big-endian bytes follow the first (a value, a
+ * length or a count), or a fixed payload. MP_BAD marks 0xc1, never used. */
+static const struct {
+	uint8_t type, extra, payload;
+} mp_c0[32] = {
+    [0x00] = {MP_NIL, 0, 0},	  [0x01] = {MP_BAD, 0, 0},     [0x02] = {MP_BOOL, 0, 0},
+    [0x03] = {MP_BOOL, 0, 0},	  [0x04] = {MP_BIN, 1, 0},     [0x05] = {MP_BIN, 2, 0},
+    [0x06] = {MP_BIN, 4, 0},	  [0x07] = {MP_EXT, 1, 0},     [0x08] = {MP_EXT, 2, 0},
+    [0x09] = {MP_EXT, 4, 0},	  [0x0a] = {MP_FLOAT, 0, 4},   [0x0b] = {MP_FLOAT, 0, 8},
+    [0x0c] = {MP_UINT, 1, 0},	  [0x0d] = {MP_UINT, 2, 0},    [0x0e] = {MP_UINT, 4, 0},
+    [0x0f] = {MP_UINT, 8, 0},	  [0x10] = {MP_INT, 1, 0},     [0x11] = {MP_INT, 2, 0},
+    [0x12] = {MP_INT, 4, 0},	  [0x13] = {MP_INT, 8, 0},     [0x14] = {MP_EXT, 0, 1 + 1},
+    [0x15] = {MP_EXT, 0, 1 + 2},  [0x16] = {MP_EXT, 0, 1 + 4}, [0x17] = {MP_EXT, 0, 1 + 8},
+    [0x18] = {MP_EXT, 0, 1 + 16}, [0x19] = {MP_STR, 1, 0},     [0x1a] = {MP_STR, 2, 0},
+    [0x1b] = {MP_STR, 4, 0},	  [0x1c] = {MP_ARRAY, 2, 0},   [0x1d] = {MP_ARRAY, 4, 0},
+    [0x1e] = {MP_MAP, 2, 0},	  [0x1f] = {MP_MAP, 4, 0},
+}; /* fixext (0xd4..0xd8): the type byte and the data are the payload */
+
+/* The first byte: its type, and the value, count or payload it holds itself or the number of
+ * bytes that follow with them (*extra). LEDGER_ECORRUPT for 0xc1. */
+static int mp_first_byte(uint8_t b, struct mp_head *h, int *extra, uint64_t *payload)
 {
-	const uint8_t *p = r->p;
-	size_t avail = (size_t)(r->end - p);
-	uint8_t b;
-	int extra = 0; /* header bytes after the first */
-	uint64_t payload = 0;
-
-	if (avail == 0)
-		return LEDGER_ECORRUPT;
-	b = p[0];
-	memset(h, 0, sizeof(*h));
-
 	if (b <= 0x7f) {
 		h->type = MP_UINT;
 		h->u = b;
-	} else if (b <= 0x8f) {
-		h->type = MP_MAP;
-		h->n = b & 0x0f;
 	} else if (b <= 0x9f) {
-		h->type = MP_ARRAY;
+		h->type = b <= 0x8f ? MP_MAP : MP_ARRAY;
 		h->n = b & 0x0f;
 	} else if (b <= 0xbf) {
 		h->type = MP_STR;
-		payload = b & 0x1f;
+		*payload = b & 0x1f;
 	} else if (b >= 0xe0) {
 		h->type = MP_INT;
 		h->u = (uint64_t)(int64_t)(int8_t)b;
 		h->neg = true;
 	} else {
-		switch (b) {
-		case 0xc0:
-			h->type = MP_NIL;
-			break;
-		case 0xc2:
-		case 0xc3:
-			h->type = MP_BOOL;
-			h->u = b == 0xc3;
-			break;
-		case 0xc4:
-		case 0xc5:
-		case 0xc6:
-			h->type = MP_BIN;
-			extra = 1 << (b - 0xc4);
-			break;
-		case 0xc7:
-		case 0xc8:
-		case 0xc9:
-			h->type = MP_EXT;
-			extra = 1 << (b - 0xc7);
-			break;
-		case 0xca:
-			h->type = MP_FLOAT;
-			payload = 4;
-			break;
-		case 0xcb:
-			h->type = MP_FLOAT;
-			payload = 8;
-			break;
-		case 0xcc:
-		case 0xcd:
-		case 0xce:
-		case 0xcf:
-			h->type = MP_UINT;
-			extra = 1 << (b - 0xcc);
-			break;
-		case 0xd0:
-		case 0xd1:
-		case 0xd2:
-		case 0xd3:
-			h->type = MP_INT;
-			extra = 1 << (b - 0xd0);
-			break;
-		case 0xd4:
-		case 0xd5:
-		case 0xd6:
-		case 0xd7:
-		case 0xd8:
-			h->type = MP_EXT;
-			payload = 1 + (1u << (b - 0xd4)); /* type byte + data */
-			break;
-		case 0xd9:
-		case 0xda:
-		case 0xdb:
-			h->type = MP_STR;
-			extra = 1 << (b - 0xd9);
-			break;
-		case 0xdc:
-		case 0xdd:
-			h->type = MP_ARRAY;
-			extra = 2 << (b - 0xdc);
-			break;
-		case 0xde:
-		case 0xdf:
-			h->type = MP_MAP;
-			extra = 2 << (b - 0xde);
-			break;
-		default: /* 0xc1: never used */
+		h->type = (enum mp_type)mp_c0[b - 0xc0].type;
+		if (h->type == MP_BAD)
 			return LEDGER_ECORRUPT;
-		}
+		h->u = b == 0xc3;
+		*extra = mp_c0[b - 0xc0].extra;
+		*payload = mp_c0[b - 0xc0].payload;
 	}
+	return 0;
+}
 
+/* The v read from the bytes after the first: an integer (sign-extended from its width), an ext
+ * length (+ its type byte), a container count, or a str/bin length. */
+static void mp_extra_apply(struct mp_head *h, uint64_t v, int extra, uint64_t *payload)
+{
+	switch (h->type) {
+	case MP_UINT:
+		h->u = v;
+		break;
+	case MP_INT:
+		h->u = extra == 1   ? (uint64_t)(int64_t)(int8_t)v
+		       : extra == 2 ? (uint64_t)(int64_t)(int16_t)v
+		       : extra == 4 ? (uint64_t)(int64_t)(int32_t)v
+				    : v;
+		h->neg = (int64_t)h->u < 0;
+		break;
+	case MP_EXT:
+		*payload = v + 1; /* + the type byte */
+		break;
+	case MP_ARRAY:
+	case MP_MAP:
+		h->n = (uint32_t)v;
+		break;
+	default: /* str, bin */
+		*payload = v;
+		break;
+	}
+}
+
+/* Every header the fast path below does not take. */
+static int mp_head_read_slow(struct mp_rd *r, struct mp_head *h)
+{
+	const uint8_t *p = r->p;
+	size_t avail = (size_t)(r->end - p);
+	int extra = 0; /* header bytes after the first */
+	uint64_t payload = 0;
+
+	if (avail == 0)
+		return LEDGER_ECORRUPT;
+	memset(h, 0, sizeof(*h));
+	if (mp_first_byte(p[0], h, &extra, &payload) < 0)
+		return LEDGER_ECORRUPT;
 	if ((size_t)extra + 1 > avail)
 		return LEDGER_ECORRUPT;
-	if (extra) {
-		uint64_t v = be_read(p + 1, extra);
-
-		switch (h->type) {
-		case MP_UINT:
-			h->u = v;
-			break;
-		case MP_INT:
-			switch (extra) {
-			case 1:
-				h->u = (uint64_t)(int64_t)(int8_t)v;
-				break;
-			case 2:
-				h->u = (uint64_t)(int64_t)(int16_t)v;
-				break;
-			case 4:
-				h->u = (uint64_t)(int64_t)(int32_t)v;
-				break;
-			default:
-				h->u = v;
-				break;
-			}
-			h->neg = (int64_t)h->u < 0;
-			break;
-		case MP_EXT:
-			payload = v + 1; /* + the type byte */
-			break;
-		case MP_ARRAY:
-		case MP_MAP:
-			h->n = (uint32_t)v;
-			break;
-		default: /* str, bin */
-			payload = v;
-			break;
-		}
-	}
+	if (extra)
+		mp_extra_apply(h, be_read(p + 1, extra), extra, &payload);
 	p += 1 + extra;
 	avail -= 1 + (size_t)extra;
 

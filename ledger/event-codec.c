@@ -14,17 +14,6 @@
 
 #include "internal.h"
 
-/* Shorter names for the kinds. */
-#define F_STR LEDGER_FIELD_STR
-#define F_STRV LEDGER_FIELD_STRV
-#define F_U64 LEDGER_FIELD_U64
-#define F_I64 LEDGER_FIELD_I64
-#define F_U32 LEDGER_FIELD_U32
-#define F_I32 LEDGER_FIELD_I32
-#define F_BOOL LEDGER_FIELD_BOOL
-#define F_RUNTIME LEDGER_FIELD_RUNTIME
-#define F_OUTCOME LEDGER_FIELD_OUTCOME
-
 static bool field_is_zero(const struct ledger_event *ev, const struct ledger_field *f)
 {
 	return field_value_is_zero(f, ledger_event_field(ev, f));
@@ -145,118 +134,11 @@ int ledger_event_encode(const struct ledger_event *ev, uint8_t **out, size_t *ou
 
 static const char empty[] = "";
 
-static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct ledger_field *f,
-			struct arena *a, const char *tname, char *err, size_t errlen)
+/* The error of a value that is not of field f's kind: malformed (rc LEDGER_ECORRUPT), out of
+ * range (-ERANGE), or of another type. */
+static int field_type_error(int rc, const struct ledger_field *f, const char *tname, char *err,
+			    size_t errlen)
 {
-	const char *s;
-	uint32_t n;
-	uint64_t u;
-	int64_t i;
-	int rc;
-
-	if (mp_is_nil(r)) {
-		/* nil is the zero value of any field */
-		mp_read_nil(r);
-		if (f->kind == F_STR)
-			*FIELD(ev, f, const char *) = empty;
-		return 0;
-	}
-	switch (f->kind) {
-	case F_STR:
-		rc = mp_read_str(r, &s, &n);
-		if (rc < 0)
-			goto type;
-		s = arena_strndup(a, s, n);
-		if (!s)
-			return -ENOMEM;
-		*FIELD(ev, f, const char *) = s;
-		return 0;
-	case F_STRV: {
-		struct ledger_strv *sv = FIELD(ev, f, struct ledger_strv);
-		const char **v;
-
-		rc = mp_read_array(r, &n);
-		if (rc < 0)
-			goto type;
-		if (n > LEDGER_MAX_LIST) {
-			errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u",
-			       tname, f->key, n, LEDGER_MAX_LIST);
-			return LEDGER_ETOOBIG;
-		}
-		v = arena_alloc(a, (n ? n : 1) * sizeof(*v), sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		for (uint32_t k = 0; k < n; k++) {
-			const char *e;
-			uint32_t en;
-
-			if (mp_read_str(r, &e, &en) < 0) {
-				errfmt(err, errlen, "%s: key '%s': element %u is not a string",
-				       tname, f->key, k);
-				return LEDGER_ECORRUPT;
-			}
-			v[k] = arena_strndup(a, e, en);
-			if (!v[k])
-				return -ENOMEM;
-		}
-		sv->n = n;
-		sv->v = v;
-		return 0;
-	}
-	case F_U64:
-		rc = mp_read_u64(r, &u);
-		if (rc < 0)
-			goto type;
-		*FIELD(ev, f, uint64_t) = u;
-		return 0;
-	case F_U32:
-		rc = mp_read_u64(r, &u);
-		if (rc == 0 && u > UINT32_MAX)
-			rc = -ERANGE;
-		if (rc < 0)
-			goto type;
-		*FIELD(ev, f, uint32_t) = (uint32_t)u;
-		return 0;
-	case F_I64:
-		rc = mp_read_i64(r, &i);
-		if (rc < 0)
-			goto type;
-		*FIELD(ev, f, int64_t) = i;
-		return 0;
-	case F_I32:
-		rc = mp_read_i64(r, &i);
-		if (rc == 0 && (i < INT32_MIN || i > INT32_MAX))
-			rc = -ERANGE;
-		if (rc < 0)
-			goto type;
-		*FIELD(ev, f, int32_t) = (int32_t)i;
-		return 0;
-	case F_BOOL:
-		rc = mp_read_bool(r, FIELD(ev, f, bool));
-		if (rc < 0)
-			goto type;
-		return 0;
-	case F_RUNTIME:
-	case F_OUTCOME:
-		rc = mp_read_str(r, &s, &n);
-		if (rc < 0)
-			goto type;
-		rc = f->kind == F_RUNTIME ? runtime_from_bytes(s, n) : outcome_from_bytes(s, n);
-		if (rc < 0 || (f->kind == F_OUTCOME && rc == LEDGER_OUT_NONE)) {
-			errfmt(err, errlen, "%s: key '%s': unknown %s '%.*s'", tname, f->key,
-			       f->kind == F_RUNTIME ? "runtime" : "outcome", (int)(n > 32 ? 32 : n),
-			       s);
-			return LEDGER_ECORRUPT;
-		}
-		if (f->kind == F_RUNTIME)
-			*FIELD(ev, f, enum ledger_runtime) = (enum ledger_runtime)rc;
-		else
-			*FIELD(ev, f, enum ledger_outcome) = (enum ledger_outcome)rc;
-		return 0;
-	}
-	return 0;
-
-type:
 	if (rc == LEDGER_ECORRUPT) {
 		errfmt(err, errlen, "%s: key '%s': malformed value", tname, f->key);
 		return rc;
@@ -270,6 +152,133 @@ type:
 	       : f->kind == F_OUTCOME ? "expected an outcome name"
 				      : "expected an integer");
 	return LEDGER_ECORRUPT;
+}
+
+static int decode_strv(struct mp_rd *r, struct ledger_event *ev, const struct ledger_field *f,
+		       struct arena *a, const char *tname, char *err, size_t errlen)
+{
+	struct ledger_strv *sv = FIELD(ev, f, struct ledger_strv);
+	const char **v, *e;
+	uint32_t n, en;
+	int rc;
+
+	rc = mp_read_array(r, &n);
+	if (rc < 0)
+		return field_type_error(rc, f, tname, err, errlen);
+	if (n > LEDGER_MAX_LIST) {
+		errfmt(err, errlen, "%s: key '%s': %u elements, over the limit of %u", tname,
+		       f->key, n, LEDGER_MAX_LIST);
+		return LEDGER_ETOOBIG;
+	}
+	v = arena_alloc(a, (n ? n : 1) * sizeof(*v), sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < n; k++) {
+		if (mp_read_str(r, &e, &en) < 0) {
+			errfmt(err, errlen, "%s: key '%s': element %u is not a string", tname,
+			       f->key, k);
+			return LEDGER_ECORRUPT;
+		}
+		v[k] = arena_strndup(a, e, en);
+		if (!v[k])
+			return -ENOMEM;
+	}
+	sv->n = n;
+	sv->v = v;
+	return 0;
+}
+
+/* A runtime or an outcome, stored by name. */
+static int decode_name(struct mp_rd *r, struct ledger_event *ev, const struct ledger_field *f,
+		       const char *tname, char *err, size_t errlen)
+{
+	const char *s;
+	uint32_t n;
+	int rc;
+
+	rc = mp_read_str(r, &s, &n);
+	if (rc < 0)
+		return field_type_error(rc, f, tname, err, errlen);
+	rc = f->kind == F_RUNTIME ? runtime_from_bytes(s, n) : outcome_from_bytes(s, n);
+	if (rc < 0 || (f->kind == F_OUTCOME && rc == LEDGER_OUT_NONE)) {
+		errfmt(err, errlen, "%s: key '%s': unknown %s '%.*s'", tname, f->key,
+		       f->kind == F_RUNTIME ? "runtime" : "outcome", (int)(n > 32 ? 32 : n), s);
+		return LEDGER_ECORRUPT;
+	}
+	if (f->kind == F_RUNTIME)
+		*FIELD(ev, f, enum ledger_runtime) = (enum ledger_runtime)rc;
+	else
+		*FIELD(ev, f, enum ledger_outcome) = (enum ledger_outcome)rc;
+	return 0;
+}
+
+/* The integer kinds: 0, or the reader's code, or -ERANGE when it does not fit the field. */
+static int decode_int(struct mp_rd *r, struct ledger_event *ev, const struct ledger_field *f)
+{
+	uint64_t u;
+	int64_t i;
+	int rc;
+
+	if (f->kind == F_U64 || f->kind == F_U32) {
+		rc = mp_read_u64(r, &u);
+		if (rc == 0 && f->kind == F_U32 && u > UINT32_MAX)
+			rc = -ERANGE;
+		if (rc == 0 && f->kind == F_U64)
+			*FIELD(ev, f, uint64_t) = u;
+		else if (rc == 0)
+			*FIELD(ev, f, uint32_t) = (uint32_t)u;
+		return rc;
+	}
+	rc = mp_read_i64(r, &i);
+	if (rc == 0 && f->kind == F_I32 && (i < INT32_MIN || i > INT32_MAX))
+		rc = -ERANGE;
+	if (rc == 0 && f->kind == F_I64)
+		*FIELD(ev, f, int64_t) = i;
+	else if (rc == 0)
+		*FIELD(ev, f, int32_t) = (int32_t)i;
+	return rc;
+}
+
+static int decode_field(struct mp_rd *r, struct ledger_event *ev, const struct ledger_field *f,
+			struct arena *a, const char *tname, char *err, size_t errlen)
+{
+	const char *s;
+	uint32_t n;
+	int rc = 0;
+
+	if (mp_is_nil(r)) {
+		/* nil is the zero value of any field */
+		mp_read_nil(r);
+		if (f->kind == F_STR)
+			*FIELD(ev, f, const char *) = empty;
+		return 0;
+	}
+	switch (f->kind) {
+	case F_STR:
+		rc = mp_read_str(r, &s, &n);
+		if (rc < 0)
+			break;
+		s = arena_strndup(a, s, n);
+		if (!s)
+			return -ENOMEM;
+		*FIELD(ev, f, const char *) = s;
+		return 0;
+	case F_STRV:
+		return decode_strv(r, ev, f, a, tname, err, errlen);
+	case F_RUNTIME:
+	case F_OUTCOME:
+		return decode_name(r, ev, f, tname, err, errlen);
+	case F_BOOL:
+		rc = mp_read_bool(r, FIELD(ev, f, bool));
+		break;
+	case F_U64:
+	case F_U32:
+	case F_I64:
+	case F_I32:
+		rc = decode_int(r, ev, f);
+		break;
+	}
+	return rc < 0 ? field_type_error(rc, f, tname, err, errlen) : 0;
 }
 
 /* Every string field of the type set to "" so that callers can print any of them. */

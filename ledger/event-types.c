@@ -12,16 +12,7 @@
 
 #include "internal.h"
 
-/* Shorter names for the table. */
-#define F_STR LEDGER_FIELD_STR
-#define F_STRV LEDGER_FIELD_STRV
-#define F_U64 LEDGER_FIELD_U64
-#define F_I64 LEDGER_FIELD_I64
-#define F_U32 LEDGER_FIELD_U32
-#define F_I32 LEDGER_FIELD_I32
-#define F_BOOL LEDGER_FIELD_BOOL
-#define F_RUNTIME LEDGER_FIELD_RUNTIME
-#define F_OUTCOME LEDGER_FIELD_OUTCOME
+/* Shorter names for the table (the kinds' F_* are internal.h's). */
 #define REQ LEDGER_FIELD_REQUEST
 #define SPARSE LEDGER_FIELD_SPARSE
 #define NAMED LEDGER_FIELD_NAMED

@@ -74,41 +74,60 @@ struct req_view {
 	struct mp_rd services; /* the "sv" array, or empty */
 };
 
-static int scan_request(const uint8_t *buf, size_t len, int64_t time_ns, struct req_view *v)
+/* Walks the map in buf: field() reads the value of each key it wants (returns 1), or leaves it
+ * to be skipped (0); < 0: corrupt. Inlined into each scanner, so field() is a direct call. */
+static inline int scan_map(const uint8_t *buf, size_t len,
+			   int (*field)(struct mp_rd *r, const char *k, uint32_t klen, void *arg),
+			   void *arg)
 {
 	struct mp_rd r = {buf, buf + len};
 	uint32_t n, klen;
 	const char *k;
+	int rc;
 
-	memset(v, 0, sizeof(*v));
-	v->time_ns = time_ns;
-	v->kind = "";
 	if (mp_read_map(&r, &n) < 0)
 		return LEDGER_ECORRUPT;
 	for (uint32_t i = 0; i < n; i++) {
 		if (mp_read_str(&r, &k, &klen) < 0)
 			return LEDGER_ECORRUPT;
-		if (mp_key_is(k, klen, "k")) {
-			if (mp_read_str(&r, &v->kind, &v->kind_len) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (mp_key_is(k, klen, "rt")) {
-			const char *s;
-			uint32_t sl;
-
-			if (mp_read_str(&r, &s, &sl) < 0)
-				return LEDGER_ECORRUPT;
-			v->runtime = sl == 6 && memcmp(s, "docker", 6) == 0 ? LEDGER_RT_DOCKER
-									    : LEDGER_RT_NATIVE;
-		} else if (mp_key_is(k, klen, "sv")) {
-			v->services.p = r.p;
-			if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
-				return LEDGER_ECORRUPT;
-			v->services.end = r.p;
-		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
+		rc = field(&r, k, klen, arg);
+		if (rc < 0 || (rc == 0 && mp_skip(&r, LEDGER_MAX_DEPTH) < 0))
 			return LEDGER_ECORRUPT;
-		}
 	}
 	return 0;
+}
+
+static int request_field(struct mp_rd *r, const char *k, uint32_t klen, void *arg)
+{
+	struct req_view *v = arg;
+	const char *s;
+	uint32_t sl;
+
+	if (mp_key_is(k, klen, "k"))
+		return mp_read_str(r, &v->kind, &v->kind_len) < 0 ? LEDGER_ECORRUPT : 1;
+	if (mp_key_is(k, klen, "rt")) {
+		if (mp_read_str(r, &s, &sl) < 0)
+			return LEDGER_ECORRUPT;
+		v->runtime =
+		    sl == 6 && memcmp(s, "docker", 6) == 0 ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
+		return 1;
+	}
+	if (mp_key_is(k, klen, "sv")) {
+		v->services.p = r->p;
+		if (mp_skip(r, LEDGER_MAX_DEPTH) < 0)
+			return LEDGER_ECORRUPT;
+		v->services.end = r->p;
+		return 1;
+	}
+	return 0;
+}
+
+static int scan_request(const uint8_t *buf, size_t len, int64_t time_ns, struct req_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->time_ns = time_ns;
+	v->kind = "";
+	return scan_map(buf, len, request_field, v);
 }
 
 static bool view_has_service(const struct req_view *v, const char *name)
@@ -170,48 +189,56 @@ static bool filter_match(const struct ledger_history_filter *f, const struct req
 }
 
 /* The terminal fields of an op.finished / op.refused for the walks. */
+struct end_scan {
+	enum ledger_event_type t;
+	struct op_end *x;
+};
+
+static int end_field(struct mp_rd *r, const char *k, uint32_t klen, void *arg)
+{
+	const struct end_scan *e = arg;
+	struct op_end *x = e->x;
+	bool fin = e->t == LEDGER_EV_OP_FINISHED;
+	const char *s;
+	uint32_t sl;
+	char o[16];
+
+	if (fin && mp_key_is(k, klen, "o")) {
+		if (mp_read_str(r, &s, &sl) < 0 || sl >= sizeof(o))
+			return LEDGER_ECORRUPT;
+		memcpy(o, s, sl);
+		o[sl] = '\0';
+		if (ledger_outcome_from_name(o) <= LEDGER_OUT_NONE)
+			return LEDGER_ECORRUPT;
+		x->outcome = (enum ledger_outcome)ledger_outcome_from_name(o);
+		return 1;
+	}
+	if (fin && mp_key_is(k, klen, "d"))
+		return mp_read_i64(r, &x->duration_ns) < 0 ? LEDGER_ECORRUPT : 1;
+	if (fin && mp_key_is(k, klen, "rb"))
+		return mp_read_u64(r, &x->rollback_op) < 0 ? LEDGER_ECORRUPT : 1;
+	if (mp_key_is(k, klen, fin ? "err" : "r")) {
+		if (mp_read_str(r, &s, &sl) < 0)
+			return LEDGER_ECORRUPT;
+		if (sl >= sizeof(x->error))
+			sl = sizeof(x->error) - 1;
+		memcpy(x->error, s, sl);
+		x->error[sl] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
 static int scan_end(const uint8_t *buf, size_t len, enum ledger_event_type t, int64_t time_ns,
 		    struct op_end *x)
 {
-	struct mp_rd r = {buf, buf + len};
-	uint32_t n, klen, sl;
-	const char *k, *s;
+	struct end_scan e = {t, x};
 
 	x->finished_ns = time_ns;
 	x->outcome = t == LEDGER_EV_OP_REFUSED ? LEDGER_OUT_REFUSED : LEDGER_OUT_NONE;
 	x->refused = t == LEDGER_EV_OP_REFUSED;
-	if (mp_read_map(&r, &n) < 0)
+	if (scan_map(buf, len, end_field, &e) < 0)
 		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		if (mp_read_str(&r, &k, &klen) < 0)
-			return LEDGER_ECORRUPT;
-		if (t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "o")) {
-			char o[16];
-
-			if (mp_read_str(&r, &s, &sl) < 0 || sl >= sizeof(o))
-				return LEDGER_ECORRUPT;
-			memcpy(o, s, sl);
-			o[sl] = '\0';
-			if (ledger_outcome_from_name(o) <= LEDGER_OUT_NONE)
-				return LEDGER_ECORRUPT;
-			x->outcome = (enum ledger_outcome)ledger_outcome_from_name(o);
-		} else if (t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "d")) {
-			if (mp_read_i64(&r, &x->duration_ns) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "rb")) {
-			if (mp_read_u64(&r, &x->rollback_op) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (mp_key_is(k, klen, t == LEDGER_EV_OP_FINISHED ? "err" : "r")) {
-			if (mp_read_str(&r, &s, &sl) < 0)
-				return LEDGER_ECORRUPT;
-			if (sl >= sizeof(x->error))
-				sl = sizeof(x->error) - 1;
-			memcpy(x->error, s, sl);
-			x->error[sl] = '\0';
-		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
-			return LEDGER_ECORRUPT;
-		}
-	}
 	return x->outcome == LEDGER_OUT_NONE ? LEDGER_ECORRUPT : 0;
 }
 
@@ -240,33 +267,24 @@ struct phase_view {
 	bool ok;
 };
 
+static int phase_field(struct mp_rd *r, const char *k, uint32_t klen, void *arg)
+{
+	struct phase_view *v = arg;
+
+	if (mp_key_is(k, klen, "n"))
+		return mp_read_str(r, &v->name, &v->name_len) < 0 ? LEDGER_ECORRUPT : 1;
+	if (mp_key_is(k, klen, "d"))
+		return mp_read_i64(r, &v->duration_ns) < 0 ? LEDGER_ECORRUPT : 1;
+	if (mp_key_is(k, klen, "ok"))
+		return mp_read_bool(r, &v->ok) < 0 ? LEDGER_ECORRUPT : 1;
+	return 0;
+}
+
 static int scan_phase(const uint8_t *buf, size_t len, struct phase_view *v)
 {
-	struct mp_rd r = {buf, buf + len};
-	uint32_t n, klen;
-	const char *k;
-
 	memset(v, 0, sizeof(*v));
 	v->name = "";
-	if (mp_read_map(&r, &n) < 0)
-		return LEDGER_ECORRUPT;
-	for (uint32_t i = 0; i < n; i++) {
-		if (mp_read_str(&r, &k, &klen) < 0)
-			return LEDGER_ECORRUPT;
-		if (mp_key_is(k, klen, "n")) {
-			if (mp_read_str(&r, &v->name, &v->name_len) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (mp_key_is(k, klen, "d")) {
-			if (mp_read_i64(&r, &v->duration_ns) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (mp_key_is(k, klen, "ok")) {
-			if (mp_read_bool(&r, &v->ok) < 0)
-				return LEDGER_ECORRUPT;
-		} else if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0) {
-			return LEDGER_ECORRUPT;
-		}
-	}
-	return 0;
+	return scan_map(buf, len, phase_field, v);
 }
 
 void ledger_op_summary_release(struct ledger_op_summary *s)
@@ -341,6 +359,71 @@ static int back_next(struct ledger *lg, struct ledger_iter *it,
 	return 1;
 }
 
+/* A row for the operation that starts at e (ended as end, or open), appended to *out. */
+static int history_row_add(struct ledger *lg, struct ledger_op_summary **out, size_t *n,
+			   size_t *cap, const struct back_event *e, const struct op_end *end,
+			   uint64_t starts)
+{
+	struct ledger_op_summary *row;
+	int rc;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct ledger_op_summary *v = realloc(*out, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		*out = v;
+		*cap = ncap;
+	}
+	row = &(*out)[*n];
+	memset(row, 0, sizeof(*row));
+	rc = ledger_event_decode(e->buf, e->len, &row->request, NULL, 0);
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)e->seq);
+	row->request.seq = e->seq;
+	(*n)++;
+	row->op = e->op;
+	row->number = starts; /* for now: the how-many-th start walking back */
+	row->started_ns = e->time_ns;
+	if (end) {
+		row->finished_ns = end->finished_ns;
+		row->outcome = end->outcome;
+		row->refused = end->refused;
+		row->rollback_op = end->rollback_op;
+		memcpy(row->error, end->error, sizeof(row->error));
+	}
+	return 0;
+}
+
+/* The rows' numbers (the newest row's, looked up, then one less per operation walked past) and
+ * what each operation deployed: known at request time, or only once it moved the checkout. */
+static int history_rows_finish(struct ledger *lg, struct ledger_op_summary *out, size_t n)
+{
+	uint64_t first = 0, k0;
+	int rc;
+
+	if (!n)
+		return 0;
+	k0 = out[0].number;
+	rc = ledger_op_number(lg, out[0].op, &first);
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		out[i].number = first - (out[i].number - k0);
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		struct ledger_op_summary *row = &out[i];
+		const struct ledger_op_requested *req = row->request.type == LEDGER_EV_OP_REQUESTED
+							    ? &row->request.u.op_requested
+							    : NULL;
+		if (!req)
+			continue;
+		if (req->commit && req->commit[0])
+			str_copy(row->commit, sizeof(row->commit), req->commit);
+		else
+			rc = ledger_op_events(lg, row->op, note_moved, row);
+	}
+	return rc;
+}
+
 int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, size_t limit,
 		   struct ledger_op_summary **rows, size_t *nrows)
 {
@@ -358,7 +441,6 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 	if (rc)
 		return rc;
 	while (limit == 0 || n < limit) {
-		struct ledger_op_summary *row;
 		struct req_view rv;
 		struct op_end *end;
 
@@ -373,68 +455,18 @@ int ledger_history(struct ledger *lg, const struct ledger_history_filter *f, siz
 			break;
 		if (rc == 0)
 			continue;
-		if (!filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
-			if (end)
-				ends_remove(&ends, end);
-			continue;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct ledger_op_summary *v = realloc(out, ncap * sizeof(*v));
-
-			if (!v) {
-				rc = -ENOMEM;
+		if (filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
+			rc = history_row_add(lg, &out, &n, &cap, &e, end, starts);
+			if (rc < 0)
 				break;
-			}
-			out = v;
-			cap = ncap;
 		}
-		row = &out[n];
-		memset(row, 0, sizeof(*row));
-		rc = ledger_event_decode(e.buf, e.len, &row->request, NULL, 0);
-		if (rc < 0) {
-			rc =
-			    lg_err(lg, rc, "event %llu does not decode", (unsigned long long)e.seq);
-			break;
-		}
-		row->request.seq = e.seq;
-		n++;
-		row->op = e.op;
-		row->number = starts; /* for now: the how-many-th start walking back */
-		row->started_ns = e.time_ns;
-		if (end) {
-			row->finished_ns = end->finished_ns;
-			row->outcome = end->outcome;
-			row->refused = end->refused;
-			row->rollback_op = end->rollback_op;
-			memcpy(row->error, end->error, sizeof(row->error));
+		if (end)
 			ends_remove(&ends, end);
-		}
 	}
 	ledger_iter_free(it);
 	free(ends.v);
-	/* numbers: the newest row's, looked up, then one less per operation walked past */
-	if (rc >= 0 && n) {
-		uint64_t first = 0, k0 = out[0].number;
-
-		rc = ledger_op_number(lg, out[0].op, &first);
-		for (size_t i = 0; i < n && rc >= 0; i++)
-			out[i].number = first - (out[i].number - k0);
-	}
-	/* what each operation deployed: known at request time, or only once it moved the checkout
-	 */
-	for (size_t i = 0; i < n && rc >= 0; i++) {
-		struct ledger_op_summary *row = &out[i];
-		const struct ledger_op_requested *req = row->request.type == LEDGER_EV_OP_REQUESTED
-							    ? &row->request.u.op_requested
-							    : NULL;
-		if (!req)
-			continue;
-		if (req->commit && req->commit[0])
-			str_copy(row->commit, sizeof(row->commit), req->commit);
-		else
-			rc = ledger_op_events(lg, row->op, note_moved, row);
-	}
+	if (rc >= 0)
+		rc = history_rows_finish(lg, out, n);
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
 			ledger_op_summary_release(&out[i]);
@@ -639,6 +671,87 @@ static void stats_fill(struct ledger_phase_stats *ps, struct samples *s)
 	ps->mean_ns = (int64_t)(sum / (__int128)s->n);
 }
 
+/* A phase.finished seen before (walking backward) its operation's request: kept until the
+ * request says whether the operation counts. */
+static int stats_phase_keep(struct ledger *lg, struct stats_ctx *c, const struct back_event *e)
+{
+	struct phase_view pv;
+	struct pending *p;
+	char name[LEDGER_NAME_MAX];
+	int rc;
+
+	rc = scan_phase(e->buf, e->len, &pv);
+	if (rc < 0)
+		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)e->seq);
+	if (c->npend == c->cappend) {
+		size_t cap = c->cappend ? c->cappend * 2 : 64;
+		struct pending *v = realloc(c->pend, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->pend = v;
+		c->cappend = cap;
+	}
+	if (pv.name_len >= sizeof(name))
+		pv.name_len = sizeof(name) - 1;
+	memcpy(name, pv.name, pv.name_len);
+	name[pv.name_len] = '\0';
+	p = &c->pend[c->npend++];
+	p->op = e->op;
+	p->phase = phase_index(c->out, name);
+	p->duration_ns = pv.duration_ns;
+	p->ok = pv.ok;
+	p->seq = e->seq;
+	return 0;
+}
+
+/* An operation that passes the filter, starting at e and ended as end (NULL: open): counted,
+ * its kept phases recorded, and its whole duration as "total" unless it was refused. */
+static int stats_op_record(struct stats_ctx *c, const struct back_event *e,
+			   const struct op_end *end, int total)
+{
+	int rc = 0;
+
+	c->out->ops++;
+	c->out->outcome[end ? end->outcome : LEDGER_OUT_NONE]++;
+	for (size_t i = 0; i < c->npend && rc >= 0; i++)
+		if (c->pend[i].op == e->op)
+			rc = record_phase(c, c->pend[i].phase, c->pend[i].duration_ns,
+					  c->pend[i].ok, c->pend[i].seq, e->time_ns);
+	if (rc == 0 && end && end->outcome != LEDGER_OUT_REFUSED)
+		rc = record_phase(c, total, end->duration_ns, end->outcome == LEDGER_OUT_SUCCEEDED,
+				  e->seq, e->time_ns);
+	return rc;
+}
+
+/* After the walk (rc its result): the percentiles, the trend's samples handed to tc, the
+ * phases in run order; c's buffers freed. A failed walk leaves c->out zeroed. */
+static int stats_walk_finish(struct stats_ctx *c, int rc, int total, struct stats_ctx *tc)
+{
+	struct ledger_stats *out = c->out;
+
+	for (uint32_t i = 0; rc >= 0 && i < out->nphases; i++)
+		stats_fill(&out->phases[i], &c->s[i]);
+	for (size_t i = 0; i < sizeof(c->s) / sizeof(c->s[0]); i++)
+		free(c->s[i].v);
+	if (tc) {
+		/* the trend needs the names by sample index, before the reordering */
+		tc->nnames = out->nphases;
+		for (uint32_t i = 0; i < out->nphases; i++)
+			str_copy(tc->names[i], sizeof(tc->names[i]), out->phases[i].phase);
+		tc->ts = c->ts;
+		tc->nts = c->nts;
+		c->ts = NULL;
+	}
+	free(c->ts);
+	if (rc >= 0)
+		stats_order(out, c->first_seq, total);
+	free(c->pend);
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
+	return rc < 0 ? rc : 0;
+}
+
 static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
 		      struct ledger_stats *out, struct stats_ctx *tc);
 
@@ -682,37 +795,9 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 			continue;
 
 		if (e.t == LEDGER_EV_PHASE_FINISHED) {
-			struct phase_view pv;
-			struct pending *p;
-			char name[LEDGER_NAME_MAX];
-
-			rc = scan_phase(e.buf, e.len, &pv);
-			if (rc < 0) {
-				rc = lg_err(lg, rc, "event %llu does not decode",
-					    (unsigned long long)e.seq);
+			rc = stats_phase_keep(lg, &c, &e);
+			if (rc < 0)
 				break;
-			}
-			if (c.npend == c.cappend) {
-				size_t cap = c.cappend ? c.cappend * 2 : 64;
-				struct pending *v = realloc(c.pend, cap * sizeof(*v));
-
-				if (!v) {
-					rc = -ENOMEM;
-					break;
-				}
-				c.pend = v;
-				c.cappend = cap;
-			}
-			if (pv.name_len >= sizeof(name))
-				pv.name_len = sizeof(name) - 1;
-			memcpy(name, pv.name, pv.name_len);
-			name[pv.name_len] = '\0';
-			p = &c.pend[c.npend++];
-			p->op = e.op;
-			p->phase = phase_index(out, name);
-			p->duration_ns = pv.duration_ns;
-			p->ok = pv.ok;
-			p->seq = e.seq;
 			continue;
 		}
 		rc = walk_op_event(lg, &ends, e.buf, e.len, e.t, e.op, e.seq, e.time_ns, &rv, &end);
@@ -721,20 +806,7 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 		if (rc == 0)
 			continue;
 		if (filter_match(f, &rv, end ? end->outcome : LEDGER_OUT_NONE)) {
-			out->ops++;
-			out->outcome[end ? end->outcome : LEDGER_OUT_NONE]++;
-			for (size_t i = 0; i < c.npend; i++)
-				if (c.pend[i].op == e.op) {
-					rc =
-					    record_phase(&c, c.pend[i].phase, c.pend[i].duration_ns,
-							 c.pend[i].ok, c.pend[i].seq, e.time_ns);
-					if (rc < 0)
-						break;
-				}
-			if (rc == 0 && end && end->outcome != LEDGER_OUT_REFUSED)
-				rc = record_phase(&c, total, end->duration_ns,
-						  end->outcome == LEDGER_OUT_SUCCEEDED, e.seq,
-						  e.time_ns);
+			rc = stats_op_record(&c, &e, end, total);
 			if (rc < 0)
 				break;
 		}
@@ -748,28 +820,8 @@ static int stats_walk(struct ledger *lg, const struct ledger_history_filter *f, 
 			ends_remove(&ends, end);
 	}
 	ledger_iter_free(it);
-
-	for (uint32_t i = 0; rc >= 0 && i < out->nphases; i++)
-		stats_fill(&out->phases[i], &c.s[i]);
-	for (size_t i = 0; i < sizeof(c.s) / sizeof(c.s[0]); i++)
-		free(c.s[i].v);
-	if (tc) {
-		/* the trend needs the names by sample index, before the reordering */
-		tc->nnames = out->nphases;
-		for (uint32_t i = 0; i < out->nphases; i++)
-			str_copy(tc->names[i], sizeof(tc->names[i]), out->phases[i].phase);
-		tc->ts = c.ts;
-		tc->nts = c.nts;
-		c.ts = NULL;
-	}
-	free(c.ts);
-	if (rc >= 0)
-		stats_order(out, c.first_seq, total);
-	free(c.pend);
 	free(ends.v);
-	if (rc < 0)
-		memset(out, 0, sizeof(*out));
-	return rc < 0 ? rc : 0;
+	return stats_walk_finish(&c, rc, total, tc);
 }
 
 /* ---- trend -------------------------------------------------------------------------------- */
@@ -779,6 +831,52 @@ static int tsample_cmp(const void *a, const void *b)
 	const struct tsample *x = a, *y = b;
 
 	return x->period < y->period ? -1 : x->period > y->period;
+}
+
+/* One period from its samples ts[0..n): every phase of the whole answer (all), in its order,
+ * with the samples whose phase index idx_of maps to it. s is scratch. */
+static int trend_period_fill(struct ledger_trend_period *tp, const struct ledger_stats *all,
+			     const struct tsample *ts, size_t n, const int *idx_of,
+			     struct samples *s)
+{
+	tp->start_ns = ts[0].period;
+	tp->stats.nphases = all->nphases;
+	for (uint32_t k = 0; k < all->nphases; k++) {
+		struct ledger_phase_stats *ps = &tp->stats.phases[k];
+
+		str_copy(ps->phase, sizeof(ps->phase), all->phases[k].phase);
+		s->n = 0;
+		for (size_t m = 0; m < n; m++) {
+			if (ts[m].phase != idx_of[k])
+				continue;
+			if (sample_add(s, ts[m].d) < 0)
+				return -ENOMEM;
+			ps->count++;
+			ps->failures += !ts[m].ok;
+		}
+		stats_fill(ps, s);
+		if (strcmp(ps->phase, "total") == 0)
+			tp->stats.ops = ps->count;
+	}
+	return 0;
+}
+
+/* Slower: a p50 above the p95 of the newest earlier period with enough samples. */
+static void trend_mark_slower(struct ledger_trend_period *p, size_t np, uint32_t nnames)
+{
+	for (uint32_t k = 0; k < nnames; k++) {
+		const struct ledger_phase_stats *prev = NULL;
+
+		for (size_t i = 0; i < np; i++) {
+			const struct ledger_phase_stats *ps = &p[i].stats.phases[k];
+
+			if (ps->count < LEDGER_TREND_MIN_SAMPLES)
+				continue;
+			if (prev && ps->p50_ns > prev->p95_ns)
+				p[i].slower[k] = true;
+			prev = ps;
+		}
+	}
 }
 
 int ledger_stats_trend(struct ledger *lg, const struct ledger_history_filter *f, size_t last_ops,
@@ -830,50 +928,14 @@ int ledger_stats_trend(struct ledger *lg, const struct ledger_history_filter *f,
 		goto out;
 	}
 	np = 0;
-	for (size_t i = 0; i < tc.nts;) {
-		struct ledger_trend_period *tp = &p[np++];
-		size_t j = i;
-
-		while (j < tc.nts && tc.ts[j].period == tc.ts[i].period)
+	for (size_t i = 0, j; i < tc.nts; i = j) {
+		for (j = i; j < tc.nts && tc.ts[j].period == tc.ts[i].period;)
 			j++;
-		tp->start_ns = tc.ts[i].period;
-		tp->stats.nphases = nnames;
-		for (uint32_t k = 0; k < nnames; k++) {
-			struct ledger_phase_stats *ps = &tp->stats.phases[k];
-			int idx = idx_of[k];
-
-			str_copy(ps->phase, sizeof(ps->phase), all->phases[k].phase);
-			s.n = 0;
-			for (size_t m = i; m < j; m++) {
-				if (tc.ts[m].phase != idx)
-					continue;
-				if (sample_add(&s, tc.ts[m].d) < 0) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				ps->count++;
-				ps->failures += !tc.ts[m].ok;
-			}
-			stats_fill(ps, &s);
-			if (strcmp(ps->phase, "total") == 0)
-				tp->stats.ops = ps->count;
-		}
-		i = j;
+		rc = trend_period_fill(&p[np++], all, &tc.ts[i], j - i, idx_of, &s);
+		if (rc < 0)
+			goto out;
 	}
-	/* slower: p50 above the p95 of the newest earlier period with enough samples */
-	for (uint32_t k = 0; k < nnames; k++) {
-		const struct ledger_phase_stats *prev = NULL;
-
-		for (size_t i = 0; i < np; i++) {
-			const struct ledger_phase_stats *ps = &p[i].stats.phases[k];
-
-			if (ps->count < LEDGER_TREND_MIN_SAMPLES)
-				continue;
-			if (prev && ps->p50_ns > prev->p95_ns)
-				p[i].slower[k] = true;
-			prev = ps;
-		}
-	}
+	trend_mark_slower(p, np, nnames);
 	*out = p;
 	*n = np;
 	p = NULL;
@@ -883,73 +945,4 @@ out:
 	free(tc.ts);
 	free(all);
 	return rc < 0 ? rc : 0;
-}
-
-/* ---- stats from the histograms ------------------------------------------------------------ */
-
-static int64_t hist_pct(const struct ledger_phase_hist *h, unsigned pct)
-{
-	uint64_t rank = (h->count * pct + 99) / 100, seen = 0;
-
-	if (rank == 0)
-		rank = 1;
-	for (uint32_t b = 0; b < LEDGER_HIST_BUCKETS; b++) {
-		seen += h->buckets[b];
-		if (seen >= rank) {
-			int64_t v = ledger_hist_value(b);
-			return v > h->max_ns ? h->max_ns : v;
-		}
-	}
-	return h->max_ns;
-}
-
-int ledger_stats_summary(struct ledger *lg, struct ledger_stats *out)
-{
-	struct ledger_state *st;
-	const struct ledger_phase_hist *total = NULL;
-	uint64_t done = 0;
-	int rc;
-
-	if (!lg || !out)
-		return LEDGER_EINVAL;
-	memset(out, 0, sizeof(*out));
-	st = malloc(sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	rc = ledger_state_at(lg, UINT64_MAX, st);
-	if (rc < 0)
-		goto out;
-	out->ops = st->counters.ops;
-	for (int i = 0; i < LEDGER_OUT__COUNT; i++) {
-		out->outcome[i] = st->counters.outcome[i];
-		done += i == LEDGER_OUT_NONE ? 0 : st->counters.outcome[i];
-	}
-	out->outcome[LEDGER_OUT_NONE] = out->ops > done ? out->ops - done : 0;
-	out->approximate = true;
-	/* in the order phases first finished, "total" last */
-	for (uint32_t i = 0; i <= st->nhist; i++) {
-		const struct ledger_phase_hist *h = i < st->nhist ? &st->hist[i] : total;
-		struct ledger_phase_stats *ps;
-
-		if (!h || (i < st->nhist && strcmp(h->phase, "total") == 0)) {
-			if (h)
-				total = h;
-			continue;
-		}
-		if (h->count == 0 || out->nphases == sizeof(out->phases) / sizeof(out->phases[0]))
-			continue;
-		ps = &out->phases[out->nphases++];
-		str_copy(ps->phase, sizeof(ps->phase), h->phase);
-		ps->count = h->count;
-		ps->failures = h->failures;
-		ps->max_ns = h->max_ns;
-		ps->mean_ns = h->sum_ns / (int64_t)h->count;
-		ps->p50_ns = hist_pct(h, 50);
-		ps->p90_ns = hist_pct(h, 90);
-		ps->p95_ns = hist_pct(h, 95);
-		ps->p99_ns = hist_pct(h, 99);
-	}
-out:
-	free(st);
-	return rc;
 }

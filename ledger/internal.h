@@ -210,6 +210,17 @@ enum ledger_event_type event_type_from_bytes(const char *s, size_t n);
 int runtime_from_bytes(const char *s, size_t n);
 int outcome_from_bytes(const char *s, size_t n);
 
+/* Shorter names for the field kinds, for the type table and the codec. */
+#define F_STR LEDGER_FIELD_STR
+#define F_STRV LEDGER_FIELD_STRV
+#define F_U64 LEDGER_FIELD_U64
+#define F_I64 LEDGER_FIELD_I64
+#define F_U32 LEDGER_FIELD_U32
+#define F_I32 LEDGER_FIELD_I32
+#define F_BOOL LEDGER_FIELD_BOOL
+#define F_RUNTIME LEDGER_FIELD_RUNTIME
+#define F_OUTCOME LEDGER_FIELD_OUTCOME
+
 #define FIELD(ev, f, type) ((type *)((char *)(ev) + (f)->offset))
 #define CFIELD(ev, f, type) ((const type *)((const char *)(ev) + (f)->offset))
 

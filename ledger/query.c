@@ -488,3 +488,72 @@ out:
 	store_read_end(lg, txn);
 	return rc;
 }
+
+/* ---- stats from the histograms ------------------------------------------------------------ */
+
+static int64_t hist_pct(const struct ledger_phase_hist *h, unsigned pct)
+{
+	uint64_t rank = (h->count * pct + 99) / 100, seen = 0;
+
+	if (rank == 0)
+		rank = 1;
+	for (uint32_t b = 0; b < LEDGER_HIST_BUCKETS; b++) {
+		seen += h->buckets[b];
+		if (seen >= rank) {
+			int64_t v = ledger_hist_value(b);
+			return v > h->max_ns ? h->max_ns : v;
+		}
+	}
+	return h->max_ns;
+}
+
+int ledger_stats_summary(struct ledger *lg, struct ledger_stats *out)
+{
+	struct ledger_state *st;
+	const struct ledger_phase_hist *total = NULL;
+	uint64_t done = 0;
+	int rc;
+
+	if (!lg || !out)
+		return LEDGER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	st = malloc(sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	rc = ledger_state_at(lg, UINT64_MAX, st);
+	if (rc < 0)
+		goto out;
+	out->ops = st->counters.ops;
+	for (int i = 0; i < LEDGER_OUT__COUNT; i++) {
+		out->outcome[i] = st->counters.outcome[i];
+		done += i == LEDGER_OUT_NONE ? 0 : st->counters.outcome[i];
+	}
+	out->outcome[LEDGER_OUT_NONE] = out->ops > done ? out->ops - done : 0;
+	out->approximate = true;
+	/* in the order phases first finished, "total" last */
+	for (uint32_t i = 0; i <= st->nhist; i++) {
+		const struct ledger_phase_hist *h = i < st->nhist ? &st->hist[i] : total;
+		struct ledger_phase_stats *ps;
+
+		if (!h || (i < st->nhist && strcmp(h->phase, "total") == 0)) {
+			if (h)
+				total = h;
+			continue;
+		}
+		if (h->count == 0 || out->nphases == sizeof(out->phases) / sizeof(out->phases[0]))
+			continue;
+		ps = &out->phases[out->nphases++];
+		str_copy(ps->phase, sizeof(ps->phase), h->phase);
+		ps->count = h->count;
+		ps->failures = h->failures;
+		ps->max_ns = h->max_ns;
+		ps->mean_ns = h->sum_ns / (int64_t)h->count;
+		ps->p50_ns = hist_pct(h, 50);
+		ps->p90_ns = hist_pct(h, 90);
+		ps->p95_ns = hist_pct(h, 95);
+		ps->p99_ns = hist_pct(h, 99);
+	}
+out:
+	free(st);
+	return rc;
+}

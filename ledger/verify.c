@@ -27,6 +27,45 @@ static int verify_fail(struct ledger *lg, struct ledger_verify_report *rep, uint
 	return lg_err(lg, code, "%s", rep->detail);
 }
 
+/* Event seq (its bytes in v) decoded and applied to st, the replay so far. */
+static int verify_replay(struct ledger *lg, struct ledger_verify_report *rep, const MDB_val *v,
+			 uint64_t seq, struct arena *a, struct ledger_state *st)
+{
+	struct ledger_event ev;
+	char err[160] = "";
+	int rc;
+
+	arena_reset(a);
+	rc = event_decode_into(v->mv_data, v->mv_size, &ev, a, err, sizeof(err));
+	if (rc < 0)
+		return verify_fail(lg, rep, seq, rc, "event %llu: %s", (unsigned long long)seq,
+				   err);
+	ev.seq = seq;
+	rc = ledger_state_apply(st, &ev);
+	if (rc < 0)
+		return verify_fail(lg, rep, seq, rc, "event %llu (%s) does not apply: %s",
+				   (unsigned long long)seq, ev.type_name, ledger_strerror(rc));
+	rep->events++;
+	return 0;
+}
+
+/* The snapshot at seq (its bytes in sv) against the replay st; snap is scratch. */
+static int verify_snapshot(struct ledger *lg, struct ledger_verify_report *rep, const MDB_val *sv,
+			   uint64_t seq, const struct ledger_state *st, struct ledger_state *snap)
+{
+	int rc = ledger_state_decode(sv->mv_data, sv->mv_size, snap);
+
+	if (rc < 0)
+		return verify_fail(lg, rep, seq, rc, "snapshot %llu does not decode: %s",
+				   (unsigned long long)seq, ledger_strerror(rc));
+	if (!ledger_state_equal(st, snap))
+		return verify_fail(lg, rep, seq, LEDGER_EMISMATCH,
+				   "snapshot %llu differs from the replay",
+				   (unsigned long long)seq);
+	rep->snapshots++;
+	return 0;
+}
+
 int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep)
 {
 	struct ledger_verify_report local;
@@ -36,8 +75,6 @@ int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep)
 	MDB_txn *txn = NULL;
 	MDB_val k, v, sk, sv;
 	uint64_t want = 1, seq, sseq = 0;
-	struct ledger_event ev;
-	char err[160];
 	int rc, ers, srs;
 
 	if (!lg)
@@ -75,23 +112,9 @@ int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep)
 					 (unsigned long long)want, (unsigned long long)seq);
 			goto out;
 		}
-		arena_reset(a);
-		err[0] = '\0';
-		rc = event_decode_into(v.mv_data, v.mv_size, &ev, a, err, sizeof(err));
-		if (rc < 0) {
-			rc = verify_fail(lg, rep, seq, rc, "event %llu: %s",
-					 (unsigned long long)seq, err);
+		rc = verify_replay(lg, rep, &v, seq, a, st);
+		if (rc < 0)
 			goto out;
-		}
-		ev.seq = seq;
-		rc = ledger_state_apply(st, &ev);
-		if (rc < 0) {
-			rc =
-			    verify_fail(lg, rep, seq, rc, "event %llu (%s) does not apply: %s",
-					(unsigned long long)seq, ev.type_name, ledger_strerror(rc));
-			goto out;
-		}
-		rep->events++;
 
 		/* snapshots at sequences the walk has passed without meeting them are orphans */
 		if (srs == 0 && sseq < seq) {
@@ -101,20 +124,9 @@ int ledger_verify(struct ledger *lg, struct ledger_verify_report *rep)
 			goto out;
 		}
 		if (srs == 0 && sseq == seq) {
-			rc = ledger_state_decode(sv.mv_data, sv.mv_size, snap);
-			if (rc < 0) {
-				rc = verify_fail(lg, rep, seq, rc,
-						 "snapshot %llu does not decode: %s",
-						 (unsigned long long)seq, ledger_strerror(rc));
+			rc = verify_snapshot(lg, rep, &sv, seq, st, snap);
+			if (rc < 0)
 				goto out;
-			}
-			if (!ledger_state_equal(st, snap)) {
-				rc = verify_fail(lg, rep, seq, LEDGER_EMISMATCH,
-						 "snapshot %llu differs from the replay",
-						 (unsigned long long)seq);
-				goto out;
-			}
-			rep->snapshots++;
 			srs = mdb_cursor_get(cs, &sk, &sv, MDB_NEXT);
 			if (srs == 0)
 				sseq = key_seq(&sk);
