@@ -404,6 +404,12 @@ static char *redact_line(const char *line, size_t len, void *arg)
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res)
 {
+	return op_run_as(op, what, NULL, argv, cwd, capture, res);
+}
+
+int op_run_as(struct op *op, const char *what, const char *shown, char *const argv[],
+	      const char *cwd, bool capture, struct spawn_result *res)
+{
 	/* Output that streams is relayed by us (captured and teed), not inherited: it passes the
 	 * filter of terminal control bytes on its way to the terminal, line by line after the
 	 * redaction of URL secrets. */
@@ -420,7 +426,7 @@ int op_run(struct op *op, const char *what, char *const argv[], const char *cwd,
 	r = op_durable(op);
 	if (r < 0)
 		return r;
-	op_waiting(op, NULL, 0, "%s: %s", what, argv[0]);
+	op_waiting(op, NULL, 0, "%s: %s", what, shown ? shown : argv[0]);
 	r = spawn_run(argv, &so, rr);
 	op_waiting(op, NULL, 0, NULL);
 	if (!capture)

@@ -113,6 +113,10 @@ void op_fail(struct op *op, const char *fmt, ...) __attribute__((format(printf, 
  * redacted (and terminal controls escaped). */
 int op_run(struct op *op, const char *what, char *const argv[], const char *cwd, bool capture,
 	   struct spawn_result *res);
+/* op_run, with `shown` (NULL: argv[0]) as what the progress line says it waits for: a short
+ * form of a long argv ("docker compose build web"). */
+int op_run_as(struct op *op, const char *what, const char *shown, char *const argv[],
+	      const char *cwd, bool capture, struct spawn_result *res);
 
 /* Runs a build or hook: argv (["/bin/sh", "-c", TEXT] for the operator's shell strings) with
  * env_add (may be NULL) added to the environment, its output streamed and kept: each line is

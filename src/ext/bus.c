@@ -540,8 +540,23 @@ static int bus_job_queue(struct bus *b, struct job_wait *w, const char *method)
 	return 0;
 }
 
+/* Copies each wait's state into its job and tells the watch when the set of pending jobs is not
+ * the one it was last told. */
+static void watch_tell(const struct bus_jobs_watch *watch, struct job_wait *w,
+		       struct restart_job *jobs, size_t n)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		changed |= jobs[i].pending != w[i].pending;
+		jobs[i].pending = w[i].pending;
+	}
+	if (changed && watch && watch->changed)
+		watch->changed(watch->arg, jobs, n);
+}
+
 static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns,
-			const char *method)
+			const char *method, const struct bus_jobs_watch *watch)
 {
 	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
 	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
@@ -562,6 +577,7 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		jobs[i].pid_before = jobs[i].pid_after = 0;
 		jobs[i].error = 0;
 		jobs[i].reset_start_limit = false;
+		jobs[i].pending = false;
 	}
 
 	/* Listen before queuing, or a fast job ends before we look. A direct connection to the
@@ -580,6 +596,11 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		b->subscribed = true;
 	}
 
+	/* every job is waited for from here on: told before the lookups and the queueing */
+	for (size_t i = 0; i < n; i++)
+		jobs[i].pending = true;
+	if (watch && watch->changed && n)
+		watch->changed(watch->arg, jobs, n);
 	for (size_t i = 0; i < n; i++)
 		jobs[i].pid_before = bus_main_pid(b, jobs[i].unit);
 
@@ -595,6 +616,7 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		}
 		pending++;
 	}
+	watch_tell(watch, w, jobs, n);
 
 	while (pending > 0) {
 		int64_t left;
@@ -632,6 +654,7 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		}
 		if (pending == 0)
 			break;
+		watch_tell(watch, w, jobs, n);
 
 		/* Checked on every round: other clients' signals must not starve the deadline. */
 		left = deadline_ns - mono_ns();
@@ -653,6 +676,7 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		}
 		if (jobs[i].error == 0)
 			jobs[i].pid_after = bus_main_pid(b, jobs[i].unit);
+		jobs[i].pending = false;
 		free(w[i].path);
 	}
 
@@ -667,14 +691,16 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 	return first_error;
 }
 
-int bus_restart_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns)
+int bus_restart_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns,
+		      const struct bus_jobs_watch *watch)
 {
-	return bus_run_jobs(b, jobs, n, deadline_ns, "RestartUnit");
+	return bus_run_jobs(b, jobs, n, deadline_ns, "RestartUnit", watch);
 }
 
-int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns)
+int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns,
+		   const struct bus_jobs_watch *watch)
 {
-	return bus_run_jobs(b, jobs, n, deadline_ns, "StopUnit");
+	return bus_run_jobs(b, jobs, n, deadline_ns, "StopUnit", watch);
 }
 
 int bus_start_transient(struct bus *b, const struct transient_spec *t)

@@ -60,6 +60,14 @@ struct restart_job {
 	int error;		/* out: < 0 when the restart could not be queued */
 	char errmsg[256];	/* out */
 	bool reset_start_limit; /* out: it hit start-limit-hit once and was reset and retried */
+	bool pending;		/* out: queued and not finished yet (for the watch below) */
+};
+
+/* Told while jobs run: once when they are queued and again each time one finishes, with
+ * jobs[i].pending saying which are still waited for (the caller's progress line). */
+struct bus_jobs_watch {
+	void (*changed)(void *arg, const struct restart_job *jobs, size_t n);
+	void *arg;
 };
 
 /* Subscribes to JobRemoved first, queues RestartUnit(unit, "replace") for every job at once and
@@ -67,11 +75,14 @@ struct restart_job {
  * start-limit-hit is reset (ResetFailedUnit) and restarted once. Returns 0 when every job was
  * queued and finished (inspect each result), -ETIMEDOUT when the deadline passed first.
  * A job that could not be queued (NoSuchUnit...) gets error/errmsg, the others still run, and
- * the return value is that error (-ETIMEDOUT first); bus_errmsg() has its text. */
-int bus_restart_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns);
+ * the return value is that error (-ETIMEDOUT first); bus_errmsg() has its text. watch may be
+ * NULL. */
+int bus_restart_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns,
+		      const struct bus_jobs_watch *watch);
 
 /* Stops units the same way (for take-over and rollback of a service that did not run before). */
-int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns);
+int bus_stop_units(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns,
+		   const struct bus_jobs_watch *watch);
 
 /* A transient service the manager runs and supervises (StartTransientUnit, mode "fail"): argv
  * (NULL-terminated; argv[0] an absolute path) with env ("K=V", NULL-terminated, may be NULL)

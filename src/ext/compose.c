@@ -42,7 +42,15 @@ static int probe(const struct compose *c, const char *what, char *const argv[], 
 	struct spawn_opts so = {.cwd = c->workdir, .capture = true, .timeout_ns = PROBE_TIMEOUT_NS};
 	int r;
 
+	if (tell && record && c->obs.waiting) {
+		char shown[160];
+
+		compose_describe(c, argv, shown, sizeof(shown));
+		c->obs.waiting(c->obs.arg, what, shown);
+	}
 	r = spawn_run(argv, &so, res);
+	if (tell && record && c->obs.waiting)
+		c->obs.waiting(c->obs.arg, what, NULL);
 	if (tell && c->obs.ran)
 		c->obs.ran(c->obs.arg, what, argv, c->workdir, res, record);
 	return r;
@@ -194,6 +202,34 @@ void compose_docker_argv(const struct compose *c, const char *const *args, struc
 	strv_push(argv, c->docker);
 	for (size_t i = 0; args[i]; i++)
 		strv_push(argv, args[i]);
+}
+
+void compose_describe(const struct compose *c, char *const argv[], char *buf, size_t n)
+{
+	size_t i = 1, len;
+	int w;
+
+	if (!n)
+		return;
+	if (c->v1 && argv[0] && streq(argv[0], c->v1)) {
+		w = snprintf(buf, n, "docker-compose");
+	} else if (argv[0] && argv[1] && streq(argv[1], "compose")) {
+		w = snprintf(buf, n, "docker compose");
+		i = 2;
+	} else {
+		w = snprintf(buf, n, "docker");
+		i = argv[0] ? 1 : 0;
+	}
+	len = w < 0 ? 0 : (size_t)w >= n ? n - 1 : (size_t)w;
+	if (i > 1 || (c->v1 && argv[0] && streq(argv[0], c->v1)))
+		while (argv[i] && argv[i + 1] &&
+		       (streq(argv[i], "-p") || streq(argv[i], "-f") ||
+			streq(argv[i], "--project-directory")))
+			i += 2;
+	for (; argv[i] && len + 1 < n; i++) {
+		w = snprintf(buf + len, n - len, " %s", argv[i]);
+		len += w < 0 ? 0 : (size_t)w >= n - len ? n - len - 1 : (size_t)w;
+	}
 }
 
 /* `config` prints normalised YAML (two-space indents, both v1 and v2): the services are the

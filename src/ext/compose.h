@@ -26,10 +26,13 @@
 
 /* Told of each command compose ran itself (read-only: version checks, `config`, `ps`, `inspect`,
  * `image ls`), after it ran, with its result; record = false for polling (only its time
- * counts). ran NULL: nothing is told. */
+ * counts). ran NULL: nothing is told. waiting (may be NULL) is told before each recorded one
+ * runs, with its short form (compose_describe), and with NULL once it has run: what the caller's
+ * progress line shows as waited for. Polls are not told: the caller says what it polls for. */
 struct compose_observer {
 	void (*ran)(void *arg, const char *what, char *const argv[], const char *cwd,
 		    const struct spawn_result *res, bool record);
+	void (*waiting)(void *arg, const char *what, const char *shown);
 	void *arg;
 };
 
@@ -110,6 +113,11 @@ void compose_argv(const struct compose *c, const char *const *args, struct strv 
 
 /* The argv of a docker client command (args without "docker", NULL-terminated). */
 void compose_docker_argv(const struct compose *c, const char *const *args, struct strv *argv);
+
+/* A short form of an argv built by compose_argv or compose_docker_argv, for a progress line:
+ * the program as people name it and its arguments after the -p/-f/--project-directory prefix
+ * ("docker compose build web api", "docker inspect 3f2a..."), cut to fit buf. */
+void compose_describe(const struct compose *c, char *const argv[], char *buf, size_t n);
 
 /* The containers of the project (one-off `run` containers excluded), all states. *out is
  * malloc'd. record: echo and record the commands (else they run silently: polling). */

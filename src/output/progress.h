@@ -8,7 +8,9 @@
  * line. It never reaches the ledger: the recorded events are the same with or without it.
  *
  * Shown only when progress_wanted(): stdout is a terminal, not -q, not --json, CI is not "true"
- * (or "1"), and --no-progress was not given (out_settings.no_progress). exec/op.c feeds it. */
+ * (or "1"), and --no-progress was not given (out_settings.no_progress). exec/op.c feeds it
+ * (op_waiting), with what the runtimes wait for: a command, the systemd jobs by unit, the settle
+ * window, the containers and the compose commands. */
 #ifndef SHIPLOG_PROGRESS_H
 #define SHIPLOG_PROGRESS_H
 

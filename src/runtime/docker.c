@@ -69,26 +69,43 @@ static void docker_observe(void *arg, const char *what, char *const argv[], cons
 		op_waited(ro->op, res->duration_ns);
 }
 
+/* What the progress line says while compose runs one of its own recorded probes. */
+static void docker_waiting(void *arg, const char *what, const char *shown)
+{
+	struct rollout *ro = arg;
+
+	if (!ro->op)
+		return;
+	(void)what; /* "docker", "compose": the short form names it */
+	if (shown)
+		op_waiting(ro->op, NULL, 0, "%s", shown);
+	else
+		op_waiting(ro->op, NULL, 0, NULL);
+}
+
 /* A compose command (docker: a docker client command), echoed, run and recorded by op_run. */
 static int compose_step(struct rollout *ro, bool docker, const char *what, const char *const *args,
 			bool capture, struct spawn_result *res)
 {
 	struct docker *d = ro->rt;
 	struct strv v = {0};
+	char shown[160];
 	int r;
 
 	if (docker)
 		compose_docker_argv(d->c, args, &v);
 	else
 		compose_argv(d->c, args, &v);
-	r = op_run(ro->op, what, v.v, d->c->workdir, capture, res);
+	compose_describe(d->c, v.v, shown, sizeof(shown));
+	r = op_run_as(ro->op, what, shown, v.v, d->c->workdir, capture, res);
 	strv_free(&v);
 	return r;
 }
 
 static int docker_open(struct rollout *ro)
 {
-	const struct compose_observer obs = {.ran = docker_observe, .arg = ro};
+	const struct compose_observer obs = {
+	    .ran = docker_observe, .waiting = docker_waiting, .arg = ro};
 	struct docker *d;
 	char err[1024];
 	int r;
@@ -451,6 +468,35 @@ static void show_logs(struct rollout *ro, const char *const *services, size_t n)
 	memcpy(ro->op->error, saved, sizeof(saved));
 }
 
+/* The progress line while verify polls: "4 of 6 stable, settle 0.6s left" in the settle window,
+ * then the healthchecks still starting against the health timeout. */
+static void verify_progress(struct rollout *ro, const struct compose_container *cur,
+			    const bool *bad, size_t n, bool settling, int64_t settle_end,
+			    int64_t health_end)
+{
+	struct buf starting = {0};
+	size_t stable = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (bad[i])
+			continue;
+		if (streq(cur[i].health, "starting"))
+			buf_printf(&starting, "%s%s", starting.len ? ", " : "",
+				   cur[i].name[0] ? cur[i].name : svc(ro, i)->compose);
+		else
+			stable++;
+	}
+	if (settling)
+		op_waiting(ro->op, "settle", settle_end, "%zu of %zu stable%s%s", stable, n,
+			   starting.len ? ", healthcheck starting: " : "",
+			   starting.len ? starting.data : "");
+	else
+		op_waiting(ro->op, "health timeout", health_end,
+			   "%zu of %zu stable, healthcheck starting: %s", stable, n,
+			   starting.len ? starting.data : "-");
+	buf_free(&starting);
+}
+
 /* Each container running, not restarting and keeping its restart count and start time for the
  * whole settle window; a container with a healthcheck must also turn healthy within the health
  * timeout. */
@@ -495,6 +541,8 @@ static int docker_verify(struct rollout *ro)
 		detail[i][0] = '\0';
 		all_svcs[i] = svc(ro, i)->compose;
 	}
+	op_waiting(ro->op, "settle", settle_end, "inspecting %zu container%s", n,
+		   n == 1 ? "" : "s");
 	r = compose_inspect(d->c, ids, n, first);
 	for (;;) {
 		bool waiting = false;
@@ -541,6 +589,7 @@ static int docker_verify(struct rollout *ro)
 		now = mono_ns();
 		if (now >= settle_end && !waiting)
 			break;
+		verify_progress(ro, cur, bad, n, now < settle_end, settle_end, health_end);
 		if (now >= health_end) {
 			format_duration(ro->cfg->policy.health_timeout_ns, dur, sizeof(dur));
 			for (size_t i = 0; i < n; i++)
@@ -553,6 +602,7 @@ static int docker_verify(struct rollout *ro)
 		}
 		usleep(POLL_NS / 1000);
 	}
+	op_waiting(ro->op, NULL, 0, NULL);
 	{
 		struct strv v = {0};
 		char suffix[96];

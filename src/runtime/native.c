@@ -393,6 +393,34 @@ static int reset_failed_units(struct rollout *ro)
 	return 0;
 }
 
+/* The systemd jobs still waited for, on the progress line: "restart: waiting for
+ * app-web.service, app-api.service (4 of 6 done), timeout 8.2s left". */
+struct jobs_progress {
+	struct op *op;
+	const char *verb; /* "restart", "stop" */
+	int64_t deadline;
+};
+
+static void jobs_changed(void *arg, const struct restart_job *jobs, size_t n)
+{
+	const struct jobs_progress *p = arg;
+	struct buf units = {0};
+	size_t done = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].pending)
+			buf_printf(&units, "%s%s", units.len ? ", " : "", jobs[i].unit);
+		else
+			done++;
+	}
+	if (units.len)
+		op_waiting(p->op, "timeout", p->deadline, "%s: waiting for %s (%zu of %zu done)",
+			   p->verb, units.data, done, n);
+	else
+		op_waiting(p->op, NULL, 0, NULL);
+	buf_free(&units);
+}
+
 static int native_restart(struct rollout *ro)
 {
 	struct restart_job jobs[LEDGER_MAX_SERVICES] = {0};
@@ -423,7 +451,14 @@ static int native_restart(struct rollout *ro)
 		return r;
 	t0 = mono_ns();
 	ro->restarted_ns = now_ns();
-	r = bus_restart_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
+	{
+		struct jobs_progress jp = {ro->op, "restart",
+					   t0 + ro->cfg->policy.health_timeout_ns};
+		struct bus_jobs_watch w = {jobs_changed, &jp};
+
+		r = bus_restart_units(ro->bus, jobs, n, jp.deadline, &w);
+	}
+	op_waiting(ro->op, NULL, 0, NULL);
 	op_waited(ro->op, mono_ns() - t0);
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_event ev = {.type = LEDGER_EV_UNIT_RESTARTED};
@@ -609,7 +644,13 @@ static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		jobs[i].unit = ro->cfg->services[svcs[i]].unit;
-	r = bus_stop_units(ro->bus, jobs, n, t0 + ro->cfg->policy.health_timeout_ns);
+	{
+		struct jobs_progress jp = {ro->op, "stop", t0 + ro->cfg->policy.health_timeout_ns};
+		struct bus_jobs_watch w = {jobs_changed, &jp};
+
+		r = bus_stop_units(ro->bus, jobs, n, jp.deadline, &w);
+	}
+	op_waiting(ro->op, NULL, 0, NULL);
 	op_waited(ro->op, mono_ns() - t0);
 	for (size_t i = 0; i < n; i++) {
 		char *argv[] = {"systemctl", "--user", "stop", (char *)jobs[i].unit, NULL};

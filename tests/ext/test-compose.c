@@ -24,6 +24,14 @@ static void observe(void *arg, const char *what, char *const argv[], const char 
 	strv_push_take(&s->lines, xasprintf("%s|%s|%d", what, argv[1], (int)record));
 }
 
+/* the progress hook: "W:what:shown" before a recorded probe, "W:what:-" after it */
+static void waiting(void *arg, const char *what, const char *shown)
+{
+	struct seen *s = arg;
+
+	strv_push_take(&s->lines, xasprintf("W:%s:%s", what, shown ? shown : "-"));
+}
+
 Test(compose, probes_are_told_to_the_observer_and_argv_is_built)
 {
 	char *dir = tl_mkdtemp("compose");
@@ -32,7 +40,7 @@ Test(compose, probes_are_told_to_the_observer_and_argv_is_built)
 	const char *old_path = getenv("PATH");
 	_cleanup_free_ char *saved = old_path ? xstrdup(old_path) : NULL;
 	struct seen seen = {0};
-	const struct compose_observer obs = {.ran = observe, .arg = &seen};
+	const struct compose_observer obs = {.ran = observe, .waiting = waiting, .arg = &seen};
 	const char *up[] = {"up", "-d", "web", NULL}, *stop[] = {"stop", "c1", NULL};
 	struct compose *c = NULL;
 	struct compose_container *cts = NULL;
@@ -48,15 +56,21 @@ Test(compose, probes_are_told_to_the_observer_and_argv_is_built)
 	    0);
 	setenv("PATH", path, 1);
 	cr_assert_eq(compose_open(&c, &obs, dir, ".", "demo", err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(seen.lines.n, 2);
-	cr_assert_str_eq(seen.lines.v[0], "docker|version|1");
-	cr_assert_str_eq(seen.lines.v[1], "docker|compose|1");
+	/* each recorded probe: waited for (its short form) while it runs, then told */
+	cr_assert_eq(seen.lines.n, 6);
+	cr_assert_str_eq(seen.lines.v[0], "W:docker:docker version --format {{.Server.Version}}");
+	cr_assert_str_eq(seen.lines.v[1], "W:docker:-");
+	cr_assert_str_eq(seen.lines.v[2], "docker|version|1");
+	cr_assert_str_eq(seen.lines.v[3], "W:docker:docker compose version");
+	cr_assert_str_eq(seen.lines.v[4], "W:docker:-");
+	cr_assert_str_eq(seen.lines.v[5], "docker|compose|1");
 
-	/* a poll: told, not to be recorded */
+	/* a poll: told, not to be recorded, and not shown as waited for (its caller says what it
+	 * polls for) */
 	cr_assert_eq(compose_containers(c, false, &cts, &n), 0);
 	cr_assert_eq(n, 0);
-	cr_assert_eq(seen.lines.n, 3);
-	cr_assert_str_eq(seen.lines.v[2], "docker|ps|0");
+	cr_assert_eq(seen.lines.n, 7);
+	cr_assert_str_eq(seen.lines.v[6], "docker|ps|0");
 	free(cts);
 
 	/* commands with side effects: built, not run */
@@ -71,7 +85,25 @@ Test(compose, probes_are_told_to_the_observer_and_argv_is_built)
 	cr_assert(strv_contains(&argv, "-p") && strv_contains(&argv, "demo"));
 	cr_assert_str_eq(argv.v[argv.n - 3], "up");
 	cr_assert_str_eq(argv.v[argv.n - 1], "web");
-	cr_assert_eq(seen.lines.n, 3, "building an argv runs nothing");
+	cr_assert_eq(seen.lines.n, 7, "building an argv runs nothing");
+	{
+		/* the progress line's short form: no -p/-f/--project-directory prefix, cut to fit
+		 */
+		char shown[64], tiny[12];
+
+		compose_describe(c, argv.v, shown, sizeof(shown));
+		cr_assert_str_eq(shown, "docker compose up -d web");
+		compose_describe(c, argv.v, tiny, sizeof(tiny));
+		cr_assert_str_eq(tiny, "docker comp");
+	}
+	strv_free(&argv);
+	compose_docker_argv(c, stop, &argv);
+	{
+		char shown[64];
+
+		compose_describe(c, argv.v, shown, sizeof(shown));
+		cr_assert_str_eq(shown, "docker stop c1");
+	}
 	strv_free(&argv);
 
 	compose_free(c);

@@ -68,7 +68,7 @@ static void teardown(void)
 
 		for (size_t i = 0; i < made_units.n; i++)
 			jobs[i].unit = made_units.v[i];
-		bus_stop_units(b, jobs, made_units.n, mono_ns() + 10 * SEC);
+		bus_stop_units(b, jobs, made_units.n, mono_ns() + 10 * SEC, NULL);
 		free(jobs);
 	}
 	for (size_t i = 0; i < made_units.n; i++) {
@@ -136,7 +136,8 @@ Test(bus, restart_in_parallel)
 	jobs[2].unit = u2;
 
 	/* First run starts them. */
-	cr_assert_eq(bus_restart_units(b, jobs, 3, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, jobs, 3, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	for (int i = 0; i < 3; i++) {
 		cr_assert_str_eq(jobs[i].result, "done");
 		cr_assert_neq(jobs[i].pid_after, 0);
@@ -146,7 +147,8 @@ Test(bus, restart_in_parallel)
 	uint64_t started[3];
 
 	t0 = mono_ns();
-	cr_assert_eq(bus_restart_units(b, jobs, 3, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, jobs, 3, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	wall = mono_ns() - t0;
 
 	for (int i = 0; i < 3; i++) {
@@ -203,7 +205,7 @@ Test(bus, missing_unit_fails_alone)
 	jobs[0].unit = u0;
 	jobs[1].unit = missing;
 	jobs[2].unit = u2;
-	r = bus_restart_units(b, jobs, 3, mono_ns() + 20 * SEC);
+	r = bus_restart_units(b, jobs, 3, mono_ns() + 20 * SEC, NULL);
 	cr_assert_lt(r, 0);
 	cr_assert_neq(r, -ETIMEDOUT);
 	cr_assert_eq(r, jobs[1].error);
@@ -231,7 +233,8 @@ Test(bus, missing_binary_fails)
 						     "ExecStart=/nonexistent/bin/daemon\n");
 
 	job.unit = u;
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_str_eq(job.result, "failed");
 	cr_assert_not(job.reset_start_limit);
 	cr_assert_eq(job.pid_after, 0);
@@ -253,7 +256,8 @@ Test(bus, simple_unit_done_but_dead)
 						      "ExecStart=/bin/sh -c 'exit 3'\n");
 
 	job.unit = u;
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	/* The job proves nothing for Type=simple: it is "done" once the process forked. */
 	cr_assert_str_eq(job.result, "done");
 	props_settle(b, u, &p);
@@ -276,7 +280,8 @@ Test(bus, simple_unit_restart_loop_shows_in_props)
 							 "ExecStart=/bin/sh -c 'exit 1'\n");
 
 	job.unit = u;
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_str_eq(job.result, "done");
 	props_settle(b, u, &p);
 	cr_assert_gt(p.n_restarts, 0, "NRestarts %u, state %s/%s", p.n_restarts, p.active_state,
@@ -297,13 +302,14 @@ Test(bus, start_limit_is_reset_once)
 
 	job.unit = u;
 	for (int i = 0; i < 2; i++) {
-		cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s",
+		cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
 			     bus_errmsg(b));
 		cr_assert_str_eq(job.result, "done");
 		cr_assert_not(job.reset_start_limit, "start %d was reset", i + 1);
 	}
 	/* The third start within the interval trips StartLimitBurst=2. */
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert(job.reset_start_limit);
 	cr_assert_str_eq(job.result, "done");
 	cr_assert_neq(job.pid_after, 0);
@@ -327,7 +333,7 @@ Test(bus, deadline)
 	jobs[0].unit = u;
 	jobs[1].unit = quick;
 	/* 3 s: room for the other (0.3 s) job on a loaded machine */
-	r = bus_restart_units(b, jobs, 2, t0 + 3 * SEC);
+	r = bus_restart_units(b, jobs, 2, t0 + 3 * SEC, NULL);
 	took = mono_ns() - t0;
 	cr_assert_eq(r, -ETIMEDOUT, "r = %d", r);
 	cr_assert_str_eq(jobs[0].result, "deadline");
@@ -387,7 +393,8 @@ Test(bus, reload_picks_up_edit)
 	char *again;
 
 	job.unit = u;
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_str_eq(job.result, "done");
 	cmd1 = proc_cmdline(job.pid_after);
 	cr_assert(cmd1 && strstr(cmd1, "sleep 601"), "cmdline %s", cmd1);
@@ -405,7 +412,8 @@ Test(bus, reload_picks_up_edit)
 	cr_assert_eq(bus_unit_props(b, u, &p), 0);
 	cr_assert_not(p.need_daemon_reload);
 
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_str_eq(job.result, "done");
 	cmd2 = proc_cmdline(job.pid_after);
 	cr_assert(cmd2 && strstr(cmd2, "sleep 602"), "cmdline %s", cmd2);
@@ -450,9 +458,11 @@ Test(bus, stop_units)
 	_cleanup_free_ char *u = exec_unit("stop", 600);
 
 	job.unit = u;
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_neq(job.pid_after, 0);
-	cr_assert_eq(bus_stop_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_stop_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_str_eq(job.result, "done");
 	cr_assert_neq(job.pid_before, 0);
 	cr_assert_eq(job.pid_after, 0);
@@ -475,7 +485,8 @@ Test(bus, private_socket_fallback)
 	setenv("DBUS_SESSION_BUS_ADDRESS", addr, 1);
 	b = bus_open_or_fail();
 	job.unit = u;
-	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC), 0, "%s", bus_errmsg(b));
+	cr_assert_eq(bus_restart_units(b, &job, 1, mono_ns() + 20 * SEC, NULL), 0, "%s",
+		     bus_errmsg(b));
 	cr_assert_str_eq(job.result, "done");
 	cr_assert_geq(job.duration_ns, 300 * 1000000LL);
 	cr_assert_neq(job.pid_after, 0);

@@ -2,7 +2,10 @@
 /* The expected durations at the start of a deploy, the live progress line under a real
  * pseudo-terminal (script(1) from bsdutils) and its absence when piped, with CI=true and with
  * --no-progress, the same ledger records either way, and a phase made slow after several fast
- * ones flagged in the timings block and recorded as phase.slow. Real user manager, real units. */
+ * ones flagged in the timings block and recorded as phase.slow. Real user manager, real units.
+ * The line says what is waited for: the build's command, the systemd restart jobs by unit, the
+ * settle window; and on the docker runtime (real engine, when there is one) the compose
+ * commands and the containers' settle window. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +28,11 @@ static void deploy(struct sample *s, const char *conf, bool tty, const char *env
 	sample_commit(s, NULL, "echo x >> NOTES", msg);
 	if (tty) {
 		/* CI is unset unless the case sets it: the harness may run under CI=true */
+		/* a wide terminal: the line is cut to the width, and the end says what is waited
+		 * for */
 		_cleanup_free_ char *cmd =
-		    xasprintf("env -u CI %s '%s' -c '%s' deploy main --fast %s", env ? env : "",
-			      SHIPLOG_BINARY, conf, extra ? extra : "");
+		    xasprintf("stty cols 250 && env -u CI %s '%s' -c '%s' deploy main --fast %s",
+			      env ? env : "", SHIPLOG_BINARY, conf, extra ? extra : "");
 		char *argv[] = {"script", "-qfec", cmd, "/dev/null", NULL};
 
 		tl_run(r, s->checkout, NULL, argv);
@@ -82,6 +87,8 @@ Test(progress, eta_progress_line_and_slow_phase, .timeout = 300)
 
 	REQUIRE_MANAGER();
 	sample_setup(&s, "progress", true);
+	/* compute takes 0.3 s to stop: its restart job is waited for on the line */
+	sample_commit(&s, NULL, "echo 'compute.stop_delay = 0.3' >> app.conf", "slow compute stop");
 	/* a build that takes as long as SHIPLOG_TEST_BUILD_SLEEP says, run on every deploy */
 	conf = sample_alt_conf(&s, "progress", "[runtime native]",
 			       "build = sleep ${SHIPLOG_TEST_BUILD_SLEEP:-0}\n"
@@ -95,8 +102,9 @@ Test(progress, eta_progress_line_and_slow_phase, .timeout = 300)
 	cr_assert(!has_progress(r.out), "a progress line on a pipe:\n%s", r.out);
 	tl_run_release(&r);
 
-	/* 2: on a terminal: expected durations of one earlier deploy, then the live line */
-	deploy(&s, conf, true, NULL, NULL, &r);
+	/* 2: on a terminal: expected durations of one earlier deploy, then the live line; the
+	 * build takes long enough to be drawn */
+	deploy(&s, conf, true, "SHIPLOG_TEST_BUILD_SLEEP=0.4", NULL, &r);
 	cr_assert(strstr(r.out, "[deploy] expected (p50 of the last 1 succeeded native deploy of "
 				"this scope): precheck "),
 		  "%s", r.out);
@@ -106,6 +114,18 @@ Test(progress, eta_progress_line_and_slow_phase, .timeout = 300)
 	cr_assert(strstr(r.out, "\r~ verify ") && strstr(r.out, "usually"),
 		  "no verify progress:\n%s", r.out);
 	cr_assert(strstr(r.out, "stable, settle "), "the settle wait is not shown:\n%s", r.out);
+	/* what each wait is for: the build's command, the unit whose restart job runs */
+	cr_assert(strstr(r.out, "\r~ build ") &&
+		      strstr(r.out, " | build: sleep ${SHIPLOG_TEST_BUILD_SLEEP:-0}"),
+		  "the build's wait is not shown:\n%s", r.out);
+	{
+		_cleanup_free_ char *waiting =
+		    xasprintf(" | restart: waiting for %s-compute.service (", s.project);
+
+		cr_assert(strstr(r.out, "\r~ restart ") && strstr(r.out, waiting) &&
+			      strstr(r.out, " done), timeout "),
+			  "the restart jobs waited for are not shown:\n%s", r.out);
+	}
 	/* the line is gone before the timings block and drawn only at the start of a line: after
 	 * a newline or in place of itself */
 	cr_assert(strstr(r.out, "Deploy Timings"), "%s", r.out);
@@ -122,7 +142,7 @@ Test(progress, eta_progress_line_and_slow_phase, .timeout = 300)
 	cr_assert(strstr(r.out, "[deploy] expected (p50 of the last 2 succeeded"), "%s", r.out);
 	cr_assert(!has_progress(r.out), "a progress line with CI=true:\n%s", r.out);
 	tl_run_release(&r);
-	deploy(&s, conf, true, NULL, "--no-progress", &r);
+	deploy(&s, conf, true, "SHIPLOG_TEST_BUILD_SLEEP=0.4", "--no-progress", &r);
 	cr_assert(!has_progress(r.out), "a progress line with --no-progress:\n%s", r.out);
 	op_plain = sample_newest_op(&s, "\"deploy\"");
 	tl_run_release(&r);
@@ -160,4 +180,67 @@ Test(progress, eta_progress_line_and_slow_phase, .timeout = 300)
 	cr_assert(strstr(r.out, "over the last 5 comparable operations"), "%s", r.out);
 	tl_run_release(&r);
 	sample_teardown(&s);
+}
+
+/* The sample's compose deployment removed: its containers, network and images. */
+static void docker_clean(struct sample *s)
+{
+	tl_sh("ids=$(docker ps -aq --filter label=com.docker.compose.project=%s-vps); "
+	      "[ -n \"$ids\" ] && docker rm -f $ids >/dev/null 2>&1; "
+	      "docker network rm %s-vps_default %s-vps-default >/dev/null 2>&1; "
+	      "imgs=$(docker image ls -q --filter 'reference=%s-vps-*'); "
+	      "[ -n \"$imgs\" ] && docker rmi -f $imgs >/dev/null 2>&1; true",
+	      s->project, s->project, s->project, s->project);
+}
+
+static struct sample docker_sample;
+
+static void docker_fini(void)
+{
+	if (docker_sample.dir) {
+		docker_clean(&docker_sample);
+		sample_teardown(&docker_sample);
+	}
+}
+
+/* The docker runtime on the same line: the compose commands it waits for (the image build, the
+ * `up`) and the containers' settle window. One service, a fresh image: one build. */
+Test(progress, docker_waits_are_shown, .fini = docker_fini, .timeout = 300)
+{
+	struct sample *s = &docker_sample;
+	struct tl_run r;
+	_cleanup_free_ char *snippet = NULL, *cmd = NULL, *conf = NULL;
+
+	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
+	REQUIRE_MANAGER();
+	sample_setup(s, "progdk", false);
+	snippet = xasprintf("'%s/tools/add-docker-sample.sh' . '%s' %d >/dev/null",
+			    SHIPLOG_SOURCE_DIR, s->project, s->port);
+	sample_commit(s, NULL, snippet, "docker sample");
+	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s->checkout), 0);
+	/* a settle window longer than the first `docker inspect` takes on a busy engine */
+	conf = sample_alt_conf(s, "progdk", "[policy]", "settle = 2s");
+	cmd = xasprintf("stty cols 250 && env -u CI '%s' -c '%s' deploy main --runtime docker "
+			"--pieces web --fast",
+			SHIPLOG_BINARY, conf);
+	{
+		char *argv[] = {"script", "-qfec", cmd, "/dev/null", NULL};
+
+		tl_run(&r, s->checkout, NULL, argv);
+	}
+	cr_assert_eq(r.exit_code, 0, "deploy failed:\n%s\n%s", r.out, r.err);
+	/* compose v2 (docker compose) or v1 (docker-compose), as the engine has it */
+	cr_assert(strstr(r.out, "\r~ precheck ") && strstr(r.out, "compose config\033[K"),
+		  "compose's own probes are not shown:\n%s", r.out);
+	cr_assert(strstr(r.out, "\r~ build ") && strstr(r.out, " | build: docker") &&
+		      strstr(r.out, "compose build web\033[K"),
+		  "the image build's wait is not shown:\n%s", r.out);
+	cr_assert(strstr(r.out, " | up: docker") &&
+		      strstr(r.out, "compose up -d --no-deps --no-build web\033[K"),
+		  "the compose up's wait is not shown:\n%s", r.out);
+	cr_assert(strstr(r.out, "\r~ verify ") && strstr(r.out, " | 1 of 1 stable, settle "),
+		  "the containers' settle window is not shown:\n%s", r.out);
+	cr_assert(!has_progress(strstr(r.out, "Deploy Timings")), "drawn after the end:\n%s",
+		  r.out);
+	tl_run_release(&r);
 }

@@ -568,7 +568,7 @@ static int soak_stop(struct cmd_ctx *ctx)
 	    bus_open(&bus, !ctx->cfg || ctx->cfg->native.manager == MANAGER_USER) == 0) {
 		/* SIGTERM: the sampler records soak.stopped with its summary and exits */
 		struct restart_job job = {.unit = w.unit};
-		r = bus_stop_units(bus, &job, 1, mono_ns() + 30000000000LL);
+		r = bus_stop_units(bus, &job, 1, mono_ns() + 30000000000LL, NULL);
 		if (r < 0 && job.error == 0)
 			log_warn("stopping unit %s: %s", w.unit, bus_errmsg(bus));
 		bus_close(bus);

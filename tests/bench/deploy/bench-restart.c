@@ -117,7 +117,7 @@ static int64_t run_shiplog(char *const *units, size_t n)
 		for (size_t i = 0; i < n; i++)
 			jobs[i].unit = units[i];
 		t0 = mono_ns();
-		r = bus_restart_units(b, jobs, n, t0 + DEADLINE_NS);
+		r = bus_restart_units(b, jobs, n, t0 + DEADLINE_NS, NULL);
 		t = mono_ns() - t0;
 		if (r >= 0 || attempt > 0 ||
 		    (r != -ECONNRESET && r != -ENOTCONN && r != -EPIPE && r != -ECONNREFUSED))
