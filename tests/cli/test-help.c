@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The command table is the one list of commands: `shiplog --help`, `shiplog CMD --help`,
- * `shiplog help CMD` and usage errors are checked for every entry of it, so a new command is
- * held to the same standard without touching this file. */
+ * `shiplog help CMD`, usage errors, the man page, docs/commands.md and the bash completion are
+ * checked for every entry of it, so a new command is held to the same standard without touching
+ * this file. */
 #include <stdio.h>
 #include <string.h>
 
@@ -97,6 +98,183 @@ Test(help, an_unknown_option_is_exit_2_before_any_config_or_ledger)
 	cr_assert(strstr(r.err, "unknown command 'no-such-command'"), "%s", r.err);
 	tl_run_release(&r);
 	free(state);
+	tl_rmrf(dir);
+	free(dir);
+}
+
+/* The part of the man page from ".SH NAME" up to the next ".SH" (malloc'd, "" when absent). */
+static char *man_section(const char *man, const char *name)
+{
+	char *head = xasprintf("\n.SH %s\n", name);
+	const char *p = strstr(man, head), *end;
+	char *out;
+
+	if (!p) {
+		free(head);
+		return xstrdup("");
+	}
+	p += strlen(head) - 1;
+	end = strstr(p, "\n.SH ");
+	out = xstrndup(p, end ? (size_t)(end - p) + 1 : strlen(p));
+	free(head);
+	return out;
+}
+
+/* The man page (docs/shiplog.1, what cmake --install and the .deb install) has every command of
+ * the table in its SYNOPSIS (".B shiplog NAME") and an entry of its own under COMMANDS
+ * (".TP" then ".B NAME"), and no entry for a command the table does not have; docs/commands.md
+ * has a "## NAME" section for each. */
+Test(help, the_man_page_has_every_command_in_the_table)
+{
+	char *path = xasprintf("%s/docs/shiplog.1", SHIPLOG_SOURCE_DIR);
+	char *man = tl_read(path);
+	char *syn, *cmds;
+	size_t entries = 0;
+
+	cr_assert_not_null(man, "%s", path);
+	syn = man_section(man, "SYNOPSIS");
+	cmds = man_section(man, "COMMANDS");
+	cr_assert(strlen(syn) > 100 && strlen(cmds) > 100, "no SYNOPSIS or COMMANDS in %s", path);
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const char *name = cmd_table[i]->name;
+		char *a = xasprintf("\n.B shiplog %s\n", name),
+		     *b = xasprintf("\n.B shiplog %s ", name);
+		char *entry = xasprintf("\n.TP\n.B %s\n", name);
+
+		cr_assert(strstr(syn, a) || strstr(syn, b),
+			  "the man page's SYNOPSIS has no '.B shiplog %s' line", name);
+		cr_assert(strstr(cmds, entry), "the man page's COMMANDS has no entry '.TP/.B %s'",
+			  name);
+		free(a);
+		free(b);
+		free(entry);
+	}
+	/* the other way: each COMMANDS entry is a command of the table */
+	for (const char *p = strstr(cmds, "\n.TP\n.B "); p; p = strstr(p + 1, "\n.TP\n.B ")) {
+		char name[64];
+
+		cr_assert_eq(sscanf(p + strlen("\n.TP\n.B "), "%63s", name), 1);
+		cr_assert_not_null(cmd_find(name), "the man page documents '%s', not in the table",
+				   name);
+		entries++;
+	}
+	cr_assert_eq(entries, cmd_table_len, "%zu COMMANDS entries for %zu commands", entries,
+		     cmd_table_len);
+	/* and docs/commands.md a section of its own */
+	{
+		char *md_path = xasprintf("%s/docs/commands.md", SHIPLOG_SOURCE_DIR);
+		char *md = tl_read(md_path);
+
+		cr_assert_not_null(md, "%s", md_path);
+		for (size_t i = 0; i < cmd_table_len; i++) {
+			char *h = xasprintf("\n## %s\n", cmd_table[i]->name);
+
+			cr_assert(strstr(md, h), "docs/commands.md has no '## %s' section",
+				  cmd_table[i]->name);
+			free(h);
+		}
+		free(md);
+		free(md_path);
+	}
+	free(syn);
+	free(cmds);
+	free(man);
+	free(path);
+}
+
+/* What the bash completion offers after `shiplog WORDS...` (the last word is the one being
+ * completed), from a real bash sourcing the script `shiplog completion bash` printed. */
+static char *complete_after(const char *dir, const char *script, const char *cmd, const char *cur)
+{
+	static const char driver[] = "source \"$1\"; shift; COMP_WORDS=(\"$@\"); "
+				     "COMP_CWORD=$(($# - 1)); _shiplog; echo \" ${COMPREPLY[*]} \"";
+	char *argv[] = {"bash",		"-c",	     (char *)driver, "_", (char *)script,
+			SHIPLOG_BINARY, (char *)cmd, (char *)cur,    NULL};
+	struct tl_run r;
+	char *out;
+
+	tl_run(&r, dir, NULL, argv);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	out = xstrdup(r.out);
+	tl_run_release(&r);
+	return out;
+}
+
+/* The words a command's usage lines (up to the first blank line) name first ("shiplog lock
+ * status", "shiplog soak status | stop", "shiplog completion bash|zsh"): the lowercase words
+ * before the first option or bracket. */
+static void usage_words(const struct cmd_entry *c, struct strv *out)
+{
+	char *want = xasprintf("shiplog %s ", c->name);
+	const char *end = strstr(c->usage, "\n\n"); /* the usage lines, not the examples */
+	char *head = end ? xstrndup(c->usage, (size_t)(end - c->usage) + 1) : xstrdup(c->usage);
+	const char *p = head;
+
+	while ((p = strstr(p, want))) {
+		const char *q = p + strlen(want);
+		char *text = xstrndup(q, strcspn(q, "\n"));
+		char *save = NULL;
+
+		for (char *w = strtok_r(text, " |", &save); w; w = strtok_r(NULL, " |", &save)) {
+			bool word = w[0] >= 'a' && w[0] <= 'z';
+
+			if (w[0] == '-' || w[0] == '[')
+				break;
+			for (const char *k = w; *k && word; k++)
+				word = (*k >= 'a' && *k <= 'z') || *k == '-';
+			if (word)
+				strv_push(out, w);
+		}
+		free(text);
+		p = q;
+	}
+	free(head);
+	free(want);
+}
+
+/* The completion covers the whole table: after each command, every subcommand its usage names
+ * and every long option it takes. */
+Test(help, completion_offers_every_command_word_and_option)
+{
+	char *dir = tl_mkdtemp("help-complete");
+	char *script = xasprintf("%s/shiplog.bash", dir);
+	struct tl_run r;
+	size_t checked = 0;
+
+	tl_shiplog(&r, dir, NULL, "completion", "bash", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_write(script, r.out);
+	tl_run_release(&r);
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *c = cmd_table[i];
+		struct strv words = {0};
+		char *got;
+
+		usage_words(c, &words);
+		got = complete_after(dir, script, c->name, "");
+		for (size_t k = 0; k < words.n; k++) {
+			char *w = xasprintf(" %s ", words.v[k]);
+
+			cr_assert(strstr(got, w), "'shiplog %s <Tab>' does not offer '%s': '%s'",
+				  c->name, words.v[k], got);
+			free(w);
+			checked++;
+		}
+		free(got);
+		strv_free(&words);
+		got = complete_after(dir, script, c->name, "--");
+		for (const struct option *o = c->options; o && o->name; o++) {
+			char *w = xasprintf(" --%s ", o->name);
+
+			cr_assert(strstr(got, w), "'shiplog %s --<Tab>' does not offer --%s: '%s'",
+				  c->name, o->name, got);
+			free(w);
+			checked++;
+		}
+		free(got);
+	}
+	cr_assert_gt(checked, 60, "only %zu words and options checked", checked);
+	free(script);
 	tl_rmrf(dir);
 	free(dir);
 }

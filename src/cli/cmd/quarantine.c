@@ -265,5 +265,6 @@ const struct cmd_entry cmd_quarantine = {
     .usage = usage,
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .options = options,
+    .words = "list lift",
     .run = run,
 };
