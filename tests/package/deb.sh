@@ -9,9 +9,12 @@
 #     with dlopen (the sonames given).
 #  3. A real `dpkg -i` into a scratch root whose dpkg database holds only the Depends closure
 #     (the declared packages and what they depend on, as installed here): dpkg must find every
-#     dependency satisfied. The files of that closure are linked into the root, so the
-#     installed shiplog runs there in a chroot (as root) with nothing but what the package
-#     declared: `shiplog --version`, and the dlopen'd libraries resolve.
+#     dependency satisfied and `dpkg --audit` find nothing. The files of that closure are
+#     copied into the root, so the installed shiplog runs there in a chroot (as root) with
+#     nothing but what the package declared: `shiplog --version`, and the dlopen'd libraries
+#     resolve. Then the check is shown to catch a missing dependency: the package rebuilt with
+#     liblmdb0 left out of Depends is named by the Depends check, and in a root with only its
+#     closure shiplog does not start.
 #  4. `man -l` renders the installed man page without warnings; the completion scripts load in
 #     bash, and in an interactive zsh (tmux) the installed _shiplog completes on the first TAB;
 #     the unit templates are the repository's. `dpkg -r` removes it all.
@@ -64,30 +67,42 @@ dpkg-deb -I "$deb" >"$T/info"
 depends=$(dpkg-deb -f "$deb" Depends)
 version=$(dpkg-deb -f "$deb" Version)
 echo "[deb] $(basename "$deb"): Depends: $depends"
-declared() { # is package $1 named in Depends?
-	sed 's/[,|]/\n/g' <<<"$depends" | sed 's/(.*//; s/ //g' | grep -qx "$1"
+declared() { # is package $2 named in the Depends $1?
+	sed 's/[,|]/\n/g' <<<"$1" | sed 's/(.*//; s/ //g' | grep -qx "$2"
 }
 owner() { # the package that ships the library of soname $1 here
 	dpkg-query -S "*/$1" 2>/dev/null | sed -n '1s/^\([^:]*\)\(:[a-z0-9]*\)\{0,1\}: .*/\1/p'
 }
 mapfile -t needed < <(objdump -p "$BUILD/src/shiplog" | awk '$1 == "NEEDED" { print $2 }')
 [ "${#needed[@]}" -gt 0 ] || fail "objdump found no NEEDED entry in $BUILD/src/shiplog"
+# each library's package, asked once (dpkg-query -S reads every file list: seconds each)
+declare -A owner_of=()
 for so in "${needed[@]}" "${DLOPEN[@]}"; do
-	pkg=$(owner "$so")
-	[ -n "$pkg" ] || fail "no installed package ships $so"
-	declared "$pkg" || fail "the .deb does not declare $pkg (for $so) in Depends: $depends"
+	owner_of[$so]=$(owner "$so")
+	[ -n "${owner_of[$so]}" ] || fail "no installed package ships $so"
 done
+undeclared() { # prints "PKG (for SONAME)" for each library whose package Depends $1 leaves out
+	local so
+	for so in "${needed[@]}" "${DLOPEN[@]}"; do
+		declared "$1" "${owner_of[$so]}" || echo "${owner_of[$so]} (for $so)"
+	done
+}
+missing=$(undeclared "$depends")
+[ -z "$missing" ] || fail "the .deb does not declare in Depends: $missing (Depends: $depends)"
 lap "cpack: ${#needed[@]} linked and ${#DLOPEN[@]} dlopen'd libraries, each one's package declared"
 
 # ---- 3. dpkg -i into a root that holds only the Depends closure -----------------------------
-R="$T/root"
-mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers"
-touch "$R/var/lib/dpkg/available"
 # The closure, from one read of the dpkg database: the first installed alternative of each
 # dependency (or the installed package that provides a virtual one), followed transitively.
 dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Provides}\t${Pre-Depends}, ${Depends}\n' \
 	>"$T/db"
-awk -F'\t' -v top="$depends" '
+# make_root DEPENDS ROOT: a root whose dpkg database is the closure of DEPENDS and nothing else,
+# with the closure's files copied in (one tar), into a merged /usr as on Debian 12.
+make_root() {
+	local top=$1 R=$2 p
+	mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers"
+	touch "$R/var/lib/dpkg/available"
+	awk -F'\t' -v top="$top" '
 function name(d) { sub(/\(.*/, "", d); gsub(/[ \t]/, "", d); sub(/:any$/, "", d); return d }
 function pick(dep,    n, alt, i, a) {
 	n = split(dep, alt, "|")
@@ -112,30 +127,41 @@ $1 ~ /^ii/ {
 	n = split($3, pv, ",")
 	for (i = 1; i <= n; i++) if (name(pv[i]) != "") prov[name(pv[i])] = $2
 }
-END { follow(top, 1) }' "$T/db" >"$T/closure"
-! grep '^UNSAT ' "$T/closure" >&2 ||
-	fail "a declared dependency is not satisfiable on this Debian: nothing installed here provides it"
-declare -A seen=()
-while read -r p; do seen[$p]=1; done <"$T/closure"
-# The closure's status stanzas are the root's whole dpkg database; its files are copied in
-# (one tar), into a merged /usr as on Debian 12.
-mkdir -p "$R/usr/bin" "$R/usr/sbin" "$R/usr/lib" "$R/usr/lib64"
-for l in bin lib lib64 sbin; do
-	ln -s "usr/$l" "$R/$l"
-done
-dpkg-query -s "${!seen[@]}" >"$R/var/lib/dpkg/status"
-dpkg-query -L "${!seen[@]}" | sort -u | while read -r f; do
-	[ -z "$f" ] || [ "$f" = /. ] || { [ -d "$f" ] && [ ! -L "$f" ]; } || [ ! -e "$f" ] || echo "${f#/}"
-done >"$T/closure.files"
-tar -C / -cf - --no-recursion -T "$T/closure.files" 2>/dev/null |
-	tar -C "$R" -xf - --keep-directory-symlink 2>"$T/tar.err" ||
-	{ cat "$T/tar.err" >&2; fail "could not copy the closure's files into the scratch root"; }
-lap "scratch root: ${#seen[@]} packages in the Depends closure"
+END { follow(top, 1) }' "$T/db" >"$R.closure"
+	! grep '^UNSAT ' "$R.closure" >&2 ||
+		fail "a declared dependency is not satisfiable on this Debian: nothing installed here provides it"
+	declare -A seen=()
+	while read -r p; do seen[$p]=1; done <"$R.closure"
+	mkdir -p "$R/usr/bin" "$R/usr/sbin" "$R/usr/lib" "$R/usr/lib64"
+	for l in bin lib lib64 sbin; do
+		ln -s "usr/$l" "$R/$l"
+	done
+	dpkg-query -s "${!seen[@]}" >"$R/var/lib/dpkg/status"
+	# their control files too (file lists, md5sums...), so that the root's database is whole
+	# (dpkg --audit reads them)
+	for p in "${!seen[@]}"; do
+		cp /var/lib/dpkg/info/"$p".* /var/lib/dpkg/info/"$p":*.* "$R/var/lib/dpkg/info/" \
+			2>/dev/null || true
+	done
+	dpkg-query -L "${!seen[@]}" | sort -u | while read -r f; do
+		[ -z "$f" ] || [ "$f" = /. ] || { [ -d "$f" ] && [ ! -L "$f" ]; } || [ ! -e "$f" ] || echo "${f#/}"
+	done >"$R.files"
+	tar -C / -cf - --no-recursion -T "$R.files" 2>/dev/null |
+		tar -C "$R" -xf - --keep-directory-symlink 2>"$T/tar.err" ||
+		{ cat "$T/tar.err" >&2; fail "could not copy the closure's files into the scratch root"; }
+	echo "${#seen[@]}"
+}
+R="$T/root"
+npkgs=$(make_root "$depends" "$R")
+lap "scratch root: $npkgs packages in the Depends closure"
 
 dpkg --root="$R" --log=/dev/null --path-include="/*" -i "$deb" >"$T/dpkg.log" 2>&1 ||
 	{ cat "$T/dpkg.log" >&2; fail "dpkg -i into the scratch root failed (unsatisfied Depends?)"; }
 dpkg --root="$R" -s shiplog | grep -q '^Status: install ok installed' ||
 	fail "dpkg does not list shiplog as installed in the scratch root"
+# nothing half-installed, unconfigured or with unmet dependencies (what apt-get would fix)
+audit=$(dpkg --root="$R" --audit 2>&1) || true
+[ -z "$audit" ] || fail "dpkg --audit in the scratch root: $audit"
 for f in "${FILES[@]}"; do
 	[ -f "$R/usr/$f" ] || fail "the package did not install /usr/$f"
 done
@@ -159,6 +185,37 @@ else
 	got=$("$R/usr/bin/shiplog" --version)
 	[ "$got" = "shiplog $version" ] || fail "shiplog --version said '$got', the package is $version"
 	echo "[deb] not root: the installed shiplog ran outside a chroot ('$got')"
+fi
+
+# ---- 3b. a missing dependency is caught -----------------------------------------------------
+# The same package with the LMDB library's package left out of Depends (nothing else in the
+# closure pulls it in): the Depends check above names it, and in a root holding only that
+# closure dpkg installs it without a complaint, but shiplog cannot start there.
+drop=${owner_of[liblmdb.so.0]:-}
+if [ "$(id -u)" -eq 0 ] && command -v chroot >/dev/null && [ -n "$drop" ] &&
+	declared "$depends" "$drop"; then
+	X="$T/dropped"
+	mkdir -p "$X"
+	dpkg-deb -R "$deb" "$X/pkg"
+	reduced=$(sed 's/, /\n/g' <<<"$depends" | awk -v d="$drop" '$1 != d' | paste -sd, - | sed 's/,/, /g')
+	sed -i "s/^Depends: .*/Depends: $reduced/" "$X/pkg/DEBIAN/control"
+	dpkg-deb -b -Znone --root-owner-group "$X/pkg" "$X/shiplog_dropped.deb" >/dev/null
+	got=$(undeclared "$(dpkg-deb -f "$X/shiplog_dropped.deb" Depends)")
+	[[ $got == *"$drop (for liblmdb.so.0)"* ]] ||
+		fail "the Depends check did not name $drop when the .deb left it out: '$got'"
+	make_root "$reduced" "$X/root" >/dev/null
+	! grep -qx "$drop" "$X/root.closure" ||
+		fail "$drop is in the closure without being declared: pick another library to leave out"
+	dpkg --root="$X/root" --log=/dev/null --path-include="/*" -i "$X/shiplog_dropped.deb" \
+		>"$T/dpkg-dropped.log" 2>&1 ||
+		{ cat "$T/dpkg-dropped.log" >&2; fail "dpkg -i of the reduced package failed"; }
+	if out=$(chroot "$X/root" /usr/bin/shiplog --version 2>&1); then
+		fail "shiplog ran without $drop in its root ('$out'): the chroot check would not catch a missing dependency"
+	fi
+	[[ $out == *liblmdb.so.0* ]] || fail "shiplog failed without $drop, but not for liblmdb.so.0: $out"
+	lap "leaving $drop out of Depends: the check names it; in its root shiplog does not start"
+else
+	echo "[deb] SKIP: the missing-dependency check needs root, chroot and liblmdb0 declared" >&2
 fi
 
 # ---- 4. the man page, the completion, the templates ----------------------------------------
