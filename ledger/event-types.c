@@ -253,7 +253,7 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
     ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only,
 	"lock broken: holder pid {holder_pid} ({holder:unk}[, op {holder_op}])"),
     ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak_started, "n", reduce_counters_only,
-	"soak '{name}' started, services {services:all}[, sampled by {unit}]"),
+	"soak '{name}' started, services {services:all}[, sampled by {unit}][, {summary}]"),
     ROW(LEDGER_EV_SOAK_STOPPED, "soak.stopped", f_soak_stopped, "n", reduce_counters_only,
 	"soak '{name}' stopped, services {services:all}[: {summary}]"),
     ROW(LEDGER_EV_UNIT_OBSERVED, "unit.observed", f_unit_observed, "s", reduce_unit_observed,

@@ -401,6 +401,8 @@ static void config_defaults(struct config *c)
 	c->fleet.wave_percent = 100;
 	c->fleet.on_failure = FLEET_ON_FAILURE_ROLLBACK_MOVED;
 	c->fleet.host_timeout_ns = 30 * 60000000000LL;
+	c->soak.every_ns = 10000000000LL;
+	c->soak.duration_ns = 3600000000000LL;
 	strv_push(&c->soak.error_patterns, SOAK_DEFAULT_ERROR_PATTERN);
 }
 

@@ -175,6 +175,8 @@ struct config {
 		struct strv error_patterns;	/* POSIX EREs; a line matching one is an error line
 						 * (besides journal priority err or worse) */
 		unsigned log_lines;		/* lines shown per service; default 20 */
+		int64_t every_ns;		/* `soak start` sampling interval; default 10s */
+		int64_t duration_ns;		/* `soak start` window length; default 1h */
 	} soak;
 
 	struct host *hosts; /* [host NAME] sections in file order; none for a single host */

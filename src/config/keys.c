@@ -98,6 +98,8 @@ const struct key_def keys[K__COUNT] = {
     [K_FLEET_PAUSE] = {SEC_FLEET, "pause", KT_SINGLE},
     [K_FLEET_ON_FAILURE] = {SEC_FLEET, "on_failure", KT_SINGLE},
     [K_FLEET_HOST_TIMEOUT] = {SEC_FLEET, "host_timeout", KT_SINGLE},
+    [K_SOAK_EVERY] = {SEC_SOAK, "every", KT_SINGLE},
+    [K_SOAK_DURATION] = {SEC_SOAK, "duration", KT_SINGLE},
 };
 
 void unknown_key(struct parse *p, const char *name)
@@ -592,6 +594,18 @@ static void soak_value(struct parse *p, enum key k, const char *name, const char
 			key_fail(p, name, "'%s' is not a percentage; write e.g. 50%% or off", v);
 		else
 			c->soak.max_memory_growth_pct = n;
+		break;
+	}
+	case K_SOAK_EVERY:
+	case K_SOAK_DURATION: {
+		int64_t ns;
+		if (parse_duration_ns(v, &ns) < 0 || ns <= 0)
+			key_fail(p, name, "'%s' is not a duration above 0; write e.g. 10s or 1h",
+				 v);
+		else if (k == K_SOAK_EVERY)
+			c->soak.every_ns = ns;
+		else
+			c->soak.duration_ns = ns;
 		break;
 	}
 	case K_SOAK_ERROR_PATTERN: {

@@ -216,3 +216,34 @@ char *soak_compare(const char *service, const struct soak_figures *now,
 	figures_text(&b, prev);
 	return b.data;
 }
+
+static bool named_in(const struct ledger_strv *only, const char *name)
+{
+	for (uint32_t i = 0; i < only->n; i++)
+		if (streq(only->v[i], name))
+			return true;
+	return false;
+}
+
+void soak_logs_print_window(const struct config *cfg, struct ledger *lg, uint64_t at_seq,
+			    const struct ledger_strv *only, int64_t since_ns, int64_t until_ns)
+{
+	struct ledger_state *st = xmalloc(sizeof(*st));
+	bool have = ledger_state_at(lg, at_seq, st) == 0;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct service *s = &cfg->services[i];
+		const struct ledger_service_state *ss =
+		    have ? ledger_state_service(st, s->name) : NULL;
+		int rt = ss && ss->owner == LEDGER_RT_DOCKER ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
+		struct soak_logs l;
+
+		if (only && !named_in(only, s->name))
+			continue;
+		soak_logs_read(cfg, s, rt, since_ns, until_ns, &l);
+		printf("\n");
+		soak_logs_print(s->name, rt, &l);
+		soak_logs_release(&l);
+	}
+	free(st);
+}

@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <signal.h>
+
+#include <ledger/ledger.h>
+
 #include "config.h"
 #include "util.h"
 
@@ -54,5 +59,102 @@ bool soak_judge(const struct config *cfg, const char *service, const struct soak
  * (malloc'd): this window beside the previous one on the other runtime. */
 char *soak_compare(const char *service, const struct soak_figures *now,
 		   const struct soak_figures *prev);
+
+/* What the services logged in a window, each on the runtime that ran it at ledger sequence
+ * at_seq (its owner then, else native; UINT64_MAX: now), printed one soak_logs_print block
+ * each: every service, or those named in only (NULL: all). `audit --logs` and `show --logs`. */
+void soak_logs_print_window(const struct config *cfg, struct ledger *lg, uint64_t at_seq,
+			    const struct ledger_strv *only, int64_t since_ns, int64_t until_ns);
+
+/* ---- the samples (soak-sample.c) ---------------------------------------------------------- */
+
+/* What a window's samples add up to, per service. */
+struct soak_tally {
+	char name[LEDGER_NAME_MAX];
+	int runtime; /* of the samples; -1 before the first */
+	uint32_t samples, inactive, restarts, pids;
+	bool seen;
+	uint32_t prev_restarts, last_pid;
+	char last_container[16];
+	uint64_t peak_memory, first_memory, last_memory;
+};
+
+/* One observation into the tally: restarts are summed per sample (a counter that went down is
+ * a new container or a unit started anew: its value counts), pids and containers counted when
+ * they change. */
+void soak_tally_add(struct soak_tally *t, const struct ledger_unit_observed *o);
+
+/* The figures the verdict reads, over a window of duration_ns (errors not known yet). */
+void soak_figures_of(const struct soak_tally *t, int64_t duration_ns, struct soak_figures *f);
+
+/* A service the sampler watches, on its runtime (LEDGER_RT_*), and what it saw. */
+struct soak_sampled {
+	const struct service *svc;
+	int runtime;
+	struct soak_tally t;
+};
+
+/* The sampler: one unit.observed per service every every_ns (units over sd-bus, containers
+ * through docker inspect and docker stats) until deadline_ns (wall clock) or *stop, then
+ * soak.stopped with the summary. 0, or SL_EENV (no bus for native services, soak.stopped not
+ * recorded). */
+int soak_sample_run(struct ledger *lg, const struct config *cfg, const char *name,
+		    struct soak_sampled *sv, size_t n, uint64_t every_ns, uint64_t deadline_ns,
+		    volatile sig_atomic_t *stop);
+
+/* ---- windows in the ledger (soak-window.c) ------------------------------------------------ */
+
+/* A soak window: [start seq, stop seq or 0 while open]. */
+struct soak_window {
+	uint64_t start, stop;
+	int64_t start_ns, stop_ns;
+	char name[LEDGER_NAME_MAX];
+	char unit[256];	    /* the sampler's unit, "" for a detached sampler */
+	char summary[1024]; /* soak.stopped's */
+};
+
+/* The newest window, or the newest named name. LEDGER_ENOTFOUND when there is none. */
+int soak_find_window(struct ledger *lg, const char *name, struct soak_window *w);
+
+/* The samples of one window (start seq to stop seq, 0 = to the end), per service into t (room
+ * for LEDGER_MAX_SERVICES, *n of them used); with ops, the operations inside it as text lines
+ * ("#SEQ what") and as JSON into opsj. */
+int soak_window_tally(struct ledger *lg, uint64_t start, uint64_t stop, struct soak_tally *t,
+		      size_t *n, struct strv *ops, json_t *opsj);
+
+/* The same service's newest window before `before` (a soak.started seq) on another runtime
+ * than rt, with its figures and (when still readable) its error lines. */
+bool soak_previous_window(struct ledger *lg, const struct config *cfg, uint64_t before,
+			  const char *service, int rt, struct soak_figures *f);
+
+/* Whether the window (stopped at stop) has its soak.verdict already. */
+bool soak_verdict_recorded(struct ledger *lg, uint64_t stop, const char *name);
+
+/* ---- the report (soak-report.c) ----------------------------------------------------------- */
+
+/* Everything `soak report` shows of one window, gathered from the ledger and, when judged,
+ * from the services' logs. */
+struct soak_report {
+	struct soak_window w;
+	struct soak_tally t[LEDGER_MAX_SERVICES];
+	struct soak_logs logs[LEDGER_MAX_SERVICES];
+	bool pass[LEDGER_MAX_SERVICES];
+	size_t n;
+	struct strv ops, verdicts, reasons, compare; /* verdicts: "service=pass|fail" */
+	json_t *opsj;
+	bool judged;   /* with thresholds and logs: a config was given and not status only */
+	bool all_pass; /* when judged */
+	bool running;  /* set by the caller: whether the sampler still runs */
+};
+
+/* Reads the window (newest, or named name) and, with cfg and not status_only, judges it.
+ * LEDGER_ENOTFOUND when there is no such window. */
+int soak_report_gather(struct ledger *lg, const struct config *cfg, const char *name,
+		       bool status_only, struct soak_report *rep);
+void soak_report_release(struct soak_report *rep);
+/* The report as `soak report --json` prints it (new reference). */
+json_t *soak_report_json(const struct soak_report *rep);
+/* The report as text on stdout; status_only: the window and its sample counts. */
+void soak_report_print(const struct soak_report *rep, bool status_only);
 
 #endif

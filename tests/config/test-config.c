@@ -864,9 +864,12 @@ Test(config, soak_thresholds_and_patterns)
 	cr_assert_eq(f.cfg->soak.max_memory_growth_pct, 0);
 	cr_assert_eq(f.cfg->soak.log_lines, 20);
 	cr_assert_eq(f.cfg->soak.error_patterns.n, 1);
-	fx_load(&f, MINIMAL "[soak]\nmax_restarts = 2\nmax_not_active = 1\nmax_error_lines = 3\n"
-			    "max_memory_growth = 50%\nerror_pattern = crash(ed|ing)\n"
-			    "error_pattern = panic\nlog_lines = 5\n");
+	cr_assert_eq(f.cfg->soak.every_ns, 10000000000LL);
+	cr_assert_eq(f.cfg->soak.duration_ns, 3600000000000LL);
+	fx_load(&f,
+		MINIMAL "[soak]\nmax_restarts = 2\nmax_not_active = 1\nmax_error_lines = 3\n"
+			"max_memory_growth = 50%\nerror_pattern = crash(ed|ing)\n"
+			"error_pattern = panic\nlog_lines = 5\nevery = 300ms\nduration = 90s\n");
 	cr_assert_eq(f.r, 0, "%s", f.err);
 	cr_assert_eq(f.cfg->soak.max_restarts, 2);
 	cr_assert_eq(f.cfg->soak.max_not_active, 1);
@@ -875,6 +878,12 @@ Test(config, soak_thresholds_and_patterns)
 	cr_assert_eq(f.cfg->soak.log_lines, 5);
 	cr_assert_eq(f.cfg->soak.error_patterns.n, 2);
 	cr_assert_str_eq(f.cfg->soak.error_patterns.v[0], "crash(ed|ing)");
+	cr_assert_eq(f.cfg->soak.every_ns, 300000000LL);
+	cr_assert_eq(f.cfg->soak.duration_ns, 90000000000LL);
+	fx_load(&f, MINIMAL "[soak]\nevery = 0s\n");
+	expect_error(&f, 6, "soak", "every");
+	fx_load(&f, MINIMAL "[soak]\nduration = soon\n");
+	expect_error(&f, 6, "soak", "duration");
 	fx_load(&f, MINIMAL "[soak]\nmax_restarts = many\n");
 	expect_error(&f, 6, "soak", "max_restarts");
 	fx_load(&f, MINIMAL "[soak]\nmax_memory_growth = 50\n");

@@ -118,7 +118,7 @@ Test(soak, a_crashing_unit_fails_the_verdict_with_its_journal_lines)
 	for (int i = 0; i < 120 && sample_count_events(&s, "soak.stopped") == 0; i++)
 		usleep(100000);
 	sample_shiplog(&s, &r, NULL, "soak", "report", NULL);
-	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert_eq(r.exit_code, 1, "a FAIL verdict exits 1:\n%s\n%s", r.out, r.err);
 	cr_assert(strstr(r.out, "crashing: crash_after elapsed"), "no journal line:\n%s", r.out);
 	cr_assert(strstr(r.out, "compute: ") && strstr(r.out, "restart"), "no restart reason:\n%s",
 		  r.out);
@@ -147,6 +147,59 @@ Test(soak, a_crashing_unit_fails_the_verdict_with_its_journal_lines)
 	tl_run_release(&r);
 	free(s.conf);
 	s.conf = orig_conf;
+	sample_teardown(&s);
+}
+
+/* With no user manager to reach (a docker-only host), a soak of native units is refused with
+ * the fix, and one of containers runs its sampler as a detached process under a supervisor
+ * that starts it again when it dies; soak stop ends it and the window. Without a Docker engine
+ * the samples say the engine did not answer: the sampler's life is what is tested here. */
+Test(soak, without_a_manager_containers_are_sampled_by_a_supervised_process)
+{
+	char *const nomgr[] = {"XDG_RUNTIME_DIR=/nonexistent-shiplog",
+			       "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent-shiplog/bus", NULL};
+	struct sample s;
+	struct tl_run r;
+	int n;
+
+	TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager (for the sample)");
+	sample_setup(&s, "soaknomgr", false);
+	sample_shiplog(&s, &r, nomgr, "soak", "start", "--pieces", "compute", NULL);
+	cr_assert_eq(r.exit_code, 4, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "compute are native units") && strstr(r.err, "enable-linger") &&
+		      strstr(r.err, "--runtime docker"),
+		  "the refusal does not name the fix:\n%s", r.err);
+	tl_run_release(&r);
+	cr_assert_eq(sample_count_events(&s, "soak.started"), 0, "a refused soak left a window");
+
+	sample_shiplog(&s, &r, nomgr, "soak", "start", "--name", "detached", "--pieces", "compute",
+		       "--runtime", "docker", "--every", "200ms", "--for", "30s", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "sampled by a detached process"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, nomgr, "soak", "start", NULL);
+	cr_assert_eq(r.exit_code, 3, "a second soak is not refused:\n%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	for (int i = 0; i < 100 && sample_count_events(&s, "unit.observed") < 2; i++)
+		usleep(100000);
+	/* the sampler killed: its supervisor starts it again */
+	cr_assert_eq(tl_sh("kill -9 $(pgrep -P $(cat '%s/soak.pid'))", s.ledger), 0);
+	n = sample_count_events(&s, "unit.observed");
+	for (int i = 0; i < 100 && sample_count_events(&s, "unit.observed") < n + 2; i++)
+		usleep(100000);
+	cr_assert_geq(sample_count_events(&s, "unit.observed"), n + 2,
+		      "the killed sampler was not started again");
+	sample_shiplog(&s, &r, nomgr, "soak", "status", NULL);
+	cr_assert(strstr(r.out, "(running)") && strstr(r.out, "a detached process"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, nomgr, "soak", "stop", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	cr_assert_eq(sample_count_events(&s, "soak.stopped"), 1);
+	cr_assert_neq(tl_sh("test -e '%s/soak.pid'", s.ledger), 0, "the pid file is left");
+	sample_shiplog(&s, &r, nomgr, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "sampled by a detached process"), "not recorded:\n%s", r.out);
+	tl_run_release(&r);
 	sample_teardown(&s);
 }
 
@@ -222,7 +275,7 @@ Test(soakdocker, samples_a_container_and_counts_its_restart)
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "soak", "report", "--json", NULL);
-	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert_eq(r.exit_code, 1, "a FAIL verdict exits 1:\n%s\n%s", r.out, r.err);
 	cr_assert(strstr(r.out, "\"runtime\":\"docker\""), "%s", r.out);
 	cr_assert(strstr(r.out, "\"restarts\":1") || strstr(r.out, "\"restarts\":2"),
 		  "the container's restart is not counted:\n%s", r.out);
@@ -235,5 +288,140 @@ Test(soakdocker, samples_a_container_and_counts_its_restart)
 	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
 	cr_assert(strstr(r.out, "\"container\":\""), "no container id recorded");
 	tl_run_release(&r);
+	dk_teardown(&s);
+}
+
+/* Whether a unit.observed of service with a restart count above 0 is in the ledger. */
+static bool restart_observed(struct sample *s, const char *service)
+{
+	struct tl_run r;
+	char want[128];
+	bool seen = false;
+
+	snprintf(want, sizeof(want), "\"service\":\"%s\"", service);
+	sample_shiplog(s, &r, NULL, "ledger", "export", NULL);
+	for (char *line = r.out; line && *line && !seen;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		seen = strstr(line, "\"unit.observed\"") && strstr(line, want) &&
+		       !strstr(line, "\"restarts\":0,");
+		line = nl ? nl + 1 : NULL;
+	}
+	tl_run_release(&r);
+	return seen;
+}
+
+/* Issue 14's soak over both runtimes: a native worker and a container in one window, each
+ * killed once; the unit's journal and the container's logs are in the report, the verdict fails
+ * on the restarts (exit 1) and is recorded. Then the worker moves to docker and a second window
+ * is compared with its native one. The windows' interval and length come from [soak]. */
+Test(soakdocker, a_unit_and_a_container_killed_in_one_window_then_compared_across_runtimes)
+{
+	struct sample s;
+	struct tl_run r;
+	char snippet[1024], op[32], *orig_conf;
+	int n;
+
+	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
+	TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");
+	TL_REQUIRE(getenv("SHIPLOG_TEST_JOURNAL") && getenv("SHIPLOG_JOURNAL_DIR"),
+		   "a private journald");
+	sample_setup(&s, "soakmix", false);
+	dk_current = s;
+	dk_have = true;
+	snprintf(snippet, sizeof(snippet), "'%s/tools/add-docker-sample.sh' . '%s' %d >/dev/null",
+		 SHIPLOG_SOURCE_DIR, s.project, s.port);
+	sample_commit(&s, NULL, snippet, "docker sample");
+	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s.checkout), 0);
+	/* units that write to the journal; samples every 300ms */
+	orig_conf = s.conf;
+	s.conf = sample_alt_conf(&s, "journal", "runtime native", "log_dir = ");
+	cr_assert_eq(
+	    tl_sh("printf '\\n[soak]\\nevery = 300ms\\nduration = 60s\\n' >> '%s'", s.conf), 0);
+	sample_shiplog(&s, &r, NULL, "units", "install", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	tl_run_release(&r);
+	cr_assert_eq(tl_sh("systemctl --user start %s-compute.service", s.project), 0);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "candles",
+		       NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+
+	sample_shiplog(&s, &r, NULL, "soak", "start", "--name", "mixed", "--pieces",
+		       "compute,candles", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "compute=native") && strstr(r.out, "candles=docker") &&
+		      strstr(r.out, "every 0.3s"),
+		  "%s", r.out);
+	tl_run_release(&r);
+	/* the first sample of each is the baseline; then one kill each */
+	for (int i = 0; i < 100 && sample_count_events(&s, "unit.observed") < 2; i++)
+		usleep(100000);
+	cr_assert_eq(tl_sh("kill -9 %u", sample_main_pid(&s, "compute")), 0);
+	cr_assert_eq(tl_sh("kill -9 $(docker inspect -f '{{.State.Pid}}' $(docker ps -q --filter "
+			   "label=com.docker.compose.project=%s-vps --filter "
+			   "label=com.docker.compose.service=candles))",
+			   s.project),
+		     0);
+	for (int i = 0;
+	     i < 100 && !(restart_observed(&s, "compute") && restart_observed(&s, "candles")); i++)
+		usleep(100000);
+	sample_shiplog(&s, &r, NULL, "soak", "stop", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "soak", "report", NULL);
+	cr_assert_eq(r.exit_code, 1, "a FAIL verdict exits 1:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "logs of compute (native): ") &&
+		      strstr(r.out, "logs of candles (docker): ") &&
+		      strstr(r.out, "app[candles]: start service=candles"),
+		  "the logs are not in the report:\n%s", r.out);
+	cr_assert(strstr(r.out, "    compute: 1 restart") &&
+		      strstr(r.out, "    candles: 1 restart"),
+		  "the restarts are not the reasons:\n%s", r.out);
+	cr_assert(strstr(r.out, "  compute          FAIL") &&
+		      strstr(r.out, "  candles          FAIL") &&
+		      strstr(r.out, "  overall          FAIL"),
+		  "wrong verdict:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "\"type\":\"soak.verdict\"") && strstr(r.out, "compute=fail") &&
+		      strstr(r.out, "candles=fail"),
+		  "no verdict event:\n%s", r.out);
+	tl_run_release(&r);
+
+	/* compute moves to docker: its deploy's logs, then a window compared with the first */
+	cr_assert_eq(tl_sh("systemctl --user stop %s-compute.service", s.project), 0);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "compute",
+		       NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	snprintf(op, sizeof(op), "%lu", sample_newest_op(&s, "\"compute\""));
+	sample_shiplog(&s, &r, NULL, "show", op, "--logs", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "logs of compute (docker): ") &&
+		      strstr(r.out, "app[compute]: start service=compute") &&
+		      !strstr(r.out, "logs of candles"),
+		  "show --logs:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "soak", "start", "--name", "on-docker", "--pieces", "compute",
+		       NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "compute=docker"), "%s", r.out);
+	tl_run_release(&r);
+	n = sample_count_events(&s, "unit.observed");
+	for (int i = 0; i < 100 && sample_count_events(&s, "unit.observed") < n + 3; i++)
+		usleep(100000);
+	sample_shiplog(&s, &r, NULL, "soak", "stop", NULL);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "soak", "report", NULL);
+	cr_assert_eq(r.exit_code, 0, "a passing window exits 0:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "compared with the previous window on the other runtime:") &&
+		      strstr(r.out, "  compute: docker 0.0 restarts/h") &&
+		      strstr(r.out, " vs native "),
+		  "no comparison with the native window:\n%s", r.out);
+	tl_run_release(&r);
+	free(s.conf);
+	s.conf = orig_conf;
 	dk_teardown(&s);
 }

@@ -229,7 +229,8 @@ struct ledger_lock_broken {
 struct ledger_soak {
 	const char *name; /* soak window name */
 	struct ledger_strv services;
-	/* soak.stopped only: */
+	/* soak.stopped: what the window saw; soak.started: how a sampler without a unit runs
+	 * ("sampled by a detached process ..."), else "" */
 	const char *summary;
 	/* soak.started only ("" / empty in ledgers written before the sampler was a unit): */
 	const char *unit;	     /* the sampler's transient systemd unit */

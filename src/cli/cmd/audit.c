@@ -25,28 +25,6 @@ static const struct option options[] = {
     {0},
 };
 
-/* --logs: what every service logged in the window, on the runtime that runs it now (the
- * ledger's owner, else native). */
-static void print_logs(struct cmd_ctx *ctx, int64_t since, int64_t until)
-{
-	struct ledger_state *st = xmalloc(sizeof(*st));
-	bool have = ledger_state_at(ctx->lg, UINT64_MAX, st) == 0;
-
-	for (size_t i = 0; i < ctx->cfg->nservices; i++) {
-		const struct service *s = &ctx->cfg->services[i];
-		const struct ledger_service_state *ss =
-		    have ? ledger_state_service(st, s->name) : NULL;
-		int rt = ss && ss->owner == LEDGER_RT_DOCKER ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
-		struct soak_logs l;
-
-		soak_logs_read(ctx->cfg, s, rt, since, until, &l);
-		printf("\n");
-		soak_logs_print(s->name, rt, &l);
-		soak_logs_release(&l);
-	}
-	free(st);
-}
-
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct ledger_iter *it = NULL;
@@ -151,8 +129,9 @@ done:
 	r = 0;
 	if (!out_settings.json && count == 0)
 		printf("no events in the window\n");
+	/* every service, on the runtime that runs it now */
 	if (logs)
-		print_logs(ctx, since, until);
+		soak_logs_print_window(ctx->cfg, ctx->lg, UINT64_MAX, NULL, since, until);
 out:
 	ledger_iter_free(it);
 	return r;

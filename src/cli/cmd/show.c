@@ -13,6 +13,7 @@
 #include "json.h"
 #include "out.h"
 #include "reads.h"
+#include "soak.h"
 #include "text.h"
 #include "timings.h"
 #include "util.h"
@@ -28,7 +29,15 @@ struct show {
 	uint64_t nested[SHOW_MAX_NESTED];
 	size_t nnested;
 	struct render_timings timings;
-	json_t *events; /* --json */
+	json_t *events;	      /* --json */
+	int64_t end_ns;	      /* its last event's time */
+	struct strv services; /* its scope, from its request */
+};
+
+static const struct option options[] = {
+    {"json", no_argument, NULL, 'J'},
+    {"logs", no_argument, NULL, 'L'},
+    {0},
 };
 
 static int end_cb(const struct ledger_event *ev, void *ud)
@@ -64,6 +73,16 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 
 	if (ev->seq == s->op)
 		s->base_ns = ev->time_ns;
+	if (ev->seq == s->end)
+		s->end_ns = ev->time_ns;
+	if (own && !s->services.n &&
+	    (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED)) {
+		const struct ledger_strv *sv = ev->type == LEDGER_EV_OP_REQUESTED
+						   ? &ev->u.op_requested.services
+						   : &ev->u.op_refused.req.services;
+		for (uint32_t i = 0; i < sv->n; i++)
+			strv_push(&s->services, sv->v[i]);
+	}
 	if (!own && ev->type == LEDGER_EV_OP_REQUESTED && ev->u.op_requested.reverts == s->op &&
 	    s->nnested < SHOW_MAX_NESTED)
 		s->nested[s->nnested++] = ev->op;
@@ -101,15 +120,63 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 	}
 }
 
+/* --logs: what the operation's services logged from its first event to its last (to now
+ * while it runs), each on the runtime that ran it at its end; the same blocks as audit --logs. */
+static void show_logs(struct cmd_ctx *ctx, const struct show *s)
+{
+	struct ledger_strv only = {(uint32_t)s->services.n, (const char **)s->services.v};
+	bool open = streq(s->outcome, "running") || streq(s->outcome, "unfinished");
+
+	printf("\nlogs of its services from its start to its %s:\n", open ? "last event" : "end");
+	soak_logs_print_window(ctx->cfg, ctx->lg, s->end, s->services.n ? &only : NULL, s->base_ns,
+			       streq(s->outcome, "running") ? 0 : s->end_ns + 1);
+}
+
+static int parse_args(const struct cmd_ctx *ctx, int argc, char **argv, bool *logs)
+{
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == 'J')
+			out_settings.json = true;
+		else if (opt == 'L')
+			*logs = true;
+		else
+			return args_bad_option(&cmd_show, argv, optind, optopt);
+	}
+	if (*logs && !ctx->cfg) {
+		log_error(
+		    "show: --logs reads the services' logs and needs a shiplog.conf (-c FILE)");
+		return SL_EUSAGE;
+	}
+	if (*logs && out_settings.json) {
+		log_error("show: --logs is text; leave out --json");
+		return SL_EUSAGE;
+	}
+	return 0;
+}
+
+/* An operation without a terminal event: still running, or its process died. */
+static const char *open_outcome(struct cmd_ctx *ctx, uint64_t op)
+{
+	struct ledger_state *st = xmalloc(sizeof(*st));
+	bool running = ledger_state_at(ctx->lg, UINT64_MAX, st) == 0 &&
+		       (st->inflight.op == op || st->parent.op == op);
+
+	free(st);
+	return running ? "running" : "unfinished";
+}
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct show s = {0};
 	struct ledger_iter *it = NULL;
-	struct ledger_state *st = NULL;
 	uint64_t number = 0;
+	bool logs = false;
 	int r;
 
-	r = args_json_only(&cmd_show, argc, argv);
+	r = parse_args(ctx, argc, argv, &logs);
 	if (r < 0)
 		return r;
 	if (optind + 1 != argc) {
@@ -160,14 +227,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	r = 0;
 
-	if (!s.outcome) {
-		st = xmalloc(sizeof(*st));
-		if (ledger_state_at(ctx->lg, UINT64_MAX, st) == 0 &&
-		    (st->inflight.op == s.op || st->parent.op == s.op))
-			s.outcome = "running";
-		else
-			s.outcome = "unfinished";
-	}
+	if (!s.outcome)
+		s.outcome = open_outcome(ctx, s.op);
 
 	if (out_settings.json) {
 		json_t *o = json_object();
@@ -186,11 +247,13 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			    "as interrupted)\n");
 		if (s.timings.n)
 			render_timings_print(stdout, &s.timings);
+		if (logs)
+			show_logs(ctx, &s);
 	}
 out:
+	strv_free(&s.services);
 	json_decref(s.events);
 	ledger_iter_free(it);
-	free(st);
 	return r;
 }
 
@@ -198,7 +261,7 @@ const struct cmd_entry cmd_show = {
     .name = "show",
     .summary = "every event of one operation: what ran, results, timings",
     .usage =
-	"usage: shiplog show [--json] N|seq:S\n"
+	"usage: shiplog show [--json | --logs] N|seq:S\n"
 	"\n"
 	"Prints every event of one operation, named by its number N (1, 2, 3 ..., the OP column\n"
 	"of 'shiplog history') or by the sequence S of its first event (seq:157, its id), under\n"
@@ -216,6 +279,11 @@ const struct cmd_entry cmd_show = {
 	"(the sum of the phases).\n"
 	"\n"
 	"Options:\n"
+	"  --logs    then what the operation's services logged from its first event to its\n"
+	"            last, each on the runtime that ran it then (the journal for a unit, docker\n"
+	"            logs --since/--until for a container): its last [soak] log_lines lines and\n"
+	"            its count of lines and error lines, as 'audit --logs' shows them; needs\n"
+	"            the config\n"
 	"  --json    {\"op\":S,\"number\":N,\"outcome\":..,\"events\":[..],\"timings\":"
 	"{\"phases\":[..],\"total_ns\":..}} (\"op\" is the id, the sequence S)\n"
 	"\n"
@@ -223,10 +291,11 @@ const struct cmd_entry cmd_show = {
 	"  shiplog show 12\n"
 	"  shiplog show seq:157\n"
 	"  shiplog show 12 --json | jq '.timings'\n"
+	"  shiplog show 12 --logs\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (not a number or seq:S, no such operation, or S inside an\n"
 	"operation), 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
-    .options = cmd_no_options,
+    .options = options,
     .run = run,
 };

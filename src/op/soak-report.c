@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* `soak report`: one window read back from the ledger, judged against [soak] with what the
+ * services logged, and shown as text or JSON. */
+#include <stdio.h>
+#include <string.h>
+
+#include <ledger/ledger.h>
+
+#include "json.h"
+#include "soak.h"
+#include "text.h"
+
+/* Each service's logs, its verdict, and the comparison with its previous window on the other
+ * runtime. */
+static void judge(struct ledger *lg, const struct config *cfg, struct soak_report *rep)
+{
+	const struct soak_window *w = &rep->w;
+	int64_t until = w->stop ? w->stop_ns : now_ns();
+
+	rep->all_pass = rep->n > 0;
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct soak_tally *t = &rep->t[i];
+		const struct service *s = config_service(cfg, t->name);
+		struct soak_figures f, prev;
+
+		soak_figures_of(t, until - w->start_ns, &f);
+		if (s) {
+			soak_logs_read(cfg, s, t->runtime, w->start_ns, w->stop ? w->stop_ns : 0,
+				       &rep->logs[i]);
+			f.errors = rep->logs[i].errors;
+			f.errors_known = rep->logs[i].read;
+		}
+		rep->pass[i] = soak_judge(cfg, t->name, &f, &rep->reasons);
+		rep->all_pass &= rep->pass[i];
+		strv_push_take(&rep->verdicts,
+			       xasprintf("%s=%s", t->name, rep->pass[i] ? "pass" : "fail"));
+		if (soak_previous_window(lg, cfg, w->start, t->name, t->runtime, &prev))
+			strv_push_take(&rep->compare, soak_compare(t->name, &f, &prev));
+	}
+}
+
+int soak_report_gather(struct ledger *lg, const struct config *cfg, const char *name,
+		       bool status_only, struct soak_report *rep)
+{
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->opsj = json_array();
+	r = soak_find_window(lg, name, &rep->w);
+	if (r < 0)
+		return r;
+	r = soak_window_tally(lg, rep->w.start, rep->w.stop, rep->t, &rep->n, &rep->ops, rep->opsj);
+	if (r < 0)
+		return r;
+	/* the verdict needs the thresholds and the services' logs: a report with a config */
+	rep->judged = !status_only && cfg;
+	if (rep->judged)
+		judge(lg, cfg, rep);
+	return 0;
+}
+
+void soak_report_release(struct soak_report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		soak_logs_release(&rep->logs[i]);
+	json_decref(rep->opsj);
+	strv_free(&rep->ops);
+	strv_free(&rep->verdicts);
+	strv_free(&rep->reasons);
+	strv_free(&rep->compare);
+}
+
+static json_t *strv_json(const struct strv *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
+}
+
+static json_t *service_json(const struct soak_report *rep, size_t i)
+{
+	const struct soak_tally *t = &rep->t[i];
+	const struct soak_logs *l = &rep->logs[i];
+	json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:I}", "service", t->name, "runtime",
+			      ledger_runtime_name(t->runtime), "samples", (int)t->samples,
+			      "restarts", (int)t->restarts, "pids", (int)t->pids, "not_active",
+			      (int)t->inactive, "peak_memory_bytes", (json_int_t)t->peak_memory);
+
+	if (!rep->judged)
+		return o;
+	json_object_set_new(o, "log_lines", json_integer((json_int_t)l->total));
+	json_object_set_new(o, "error_lines",
+			    l->read ? json_integer((json_int_t)l->errors) : json_null());
+	json_object_set_new(o, "logs", strv_json(&l->lines));
+	if (!l->read)
+		json_object_set_new(o, "logs_error", json_string(l->err));
+	json_object_set_new(o, "verdict", json_string(rep->pass[i] ? "pass" : "fail"));
+	return o;
+}
+
+json_t *soak_report_json(const struct soak_report *rep)
+{
+	const struct soak_window *w = &rep->w;
+	json_t *svcs = json_array(), *o;
+	char a[64], b[64] = "";
+
+	format_time(w->start_ns, a, sizeof(a));
+	if (w->stop)
+		format_time(w->stop_ns, b, sizeof(b));
+	for (size_t i = 0; i < rep->n; i++)
+		json_array_append_new(svcs, service_json(rep, i));
+	o = json_pack("{s:s,s:b,s:s,s:o,s:s,s:o,s:O,s:s}", "name", w->name, "running", rep->running,
+		      "since", a, "until", w->stop ? json_string(b) : json_null(), "sampler",
+		      w->unit, "services", svcs, "operations", rep->opsj, "summary", w->summary);
+	if (rep->judged)
+		json_object_set_new(o, "verdict",
+				    json_pack("{s:s,s:b,s:o,s:o}", "overall",
+					      rep->all_pass ? "pass" : "fail", "final",
+					      w->stop != 0, "reasons", strv_json(&rep->reasons),
+					      "compare", strv_json(&rep->compare)));
+	return o;
+}
+
+static void print_header(const struct soak_report *rep)
+{
+	const struct soak_window *w = &rep->w;
+	char a[64], b[64];
+
+	format_time(w->start_ns, a, sizeof(a));
+	if (w->stop)
+		format_time(w->stop_ns, b, sizeof(b));
+	printf("soak '%s': %s -> %s%s\n", w->name, a, w->stop ? b : "now",
+	       w->stop	      ? ""
+	       : rep->running ? " (running)"
+			      : " (sampler gone)");
+	if (w->unit[0])
+		printf("sampler: systemd unit %s\n", w->unit);
+	else
+		printf("sampler: a detached process (no systemd unit)\n");
+}
+
+static void print_table(const struct soak_report *rep)
+{
+	printf("\n%-16s %-7s %8s %9s %5s %11s %12s %7s\n", "SERVICE", "RUNTIME", "SAMPLES",
+	       "RESTARTS", "PIDS", "NOT-ACTIVE", "PEAK-MEMORY", "ERRORS");
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct soak_tally *t = &rep->t[i];
+		char errs[24] = "-";
+		if (rep->judged && rep->logs[i].read)
+			snprintf(errs, sizeof(errs), "%zu", rep->logs[i].errors);
+		printf("%-16s %-7s %8u %9u %5u %11u %10.1fMB %7s\n", t->name,
+		       ledger_runtime_name(t->runtime), t->samples, t->restarts, t->pids,
+		       t->inactive, (double)t->peak_memory / 1048576.0, errs);
+	}
+	printf("\noperations during the window: %s\n", rep->ops.n ? "" : "none");
+	for (size_t i = 0; i < rep->ops.n; i++)
+		printf("  %s\n", rep->ops.v[i]);
+}
+
+static void print_verdict(const struct soak_report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		printf("\n");
+		soak_logs_print(rep->t[i].name, rep->t[i].runtime, &rep->logs[i]);
+	}
+	if (rep->compare.n) {
+		printf("\ncompared with the previous window on the other runtime:\n");
+		for (size_t i = 0; i < rep->compare.n; i++)
+			printf("  %s\n", rep->compare.v[i]);
+	}
+	printf("\nverdict%s:\n", rep->w.stop ? "" : " so far (the window is still open)");
+	for (size_t i = 0; i < rep->n; i++)
+		printf("  %-16s %s\n", rep->t[i].name, rep->pass[i] ? "pass" : "FAIL");
+	for (size_t i = 0; i < rep->reasons.n; i++)
+		printf("    %s\n", rep->reasons.v[i]);
+	printf("  %-16s %s\n", "overall", rep->all_pass ? "pass" : "FAIL");
+}
+
+void soak_report_print(const struct soak_report *rep, bool status_only)
+{
+	print_header(rep);
+	if (status_only) {
+		for (size_t i = 0; i < rep->n; i++)
+			printf("  %-16s %-6s %u samples so far\n", rep->t[i].name,
+			       ledger_runtime_name(rep->t[i].runtime), rep->t[i].samples);
+		return;
+	}
+	print_table(rep);
+	if (rep->judged)
+		print_verdict(rep);
+}
