@@ -147,12 +147,15 @@ static void print_table(const struct soak_report *rep)
 	       "RESTARTS", "PIDS", "NOT-ACTIVE", "PEAK-MEMORY", "ERRORS");
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct soak_tally *t = &rep->t[i];
-		char errs[24] = "-";
+		char errs[24] = "-", mem[24] = "-";
 		if (rep->judged && rep->logs[i].read)
 			snprintf(errs, sizeof(errs), "%zu", rep->logs[i].errors);
-		printf("%-16s %-7s %8u %9u %5u %11u %10.1fMB %7s\n", t->name,
+		/* 0: none read (a manager without memory accounting) */
+		if (t->peak_memory)
+			snprintf(mem, sizeof(mem), "%.1fMB", (double)t->peak_memory / 1048576.0);
+		printf("%-16s %-7s %8u %9u %5u %11u %12s %7s\n", t->name,
 		       ledger_runtime_name(t->runtime), t->samples, t->restarts, t->pids,
-		       t->inactive, (double)t->peak_memory / 1048576.0, errs);
+		       t->inactive, mem, errs);
 	}
 	printf("\noperations during the window: %s\n", rep->ops.n ? "" : "none");
 	for (size_t i = 0; i < rep->ops.n; i++)

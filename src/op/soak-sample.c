@@ -149,14 +149,17 @@ static void observe_container(const struct containers *k, size_t i, struct ledge
 			o->memory_bytes = k->mem[j];
 }
 
-/* One round over the services: a unit.observed each. */
+/* One round over the services: a unit.observed each. A round that a stop interrupted records
+ * nothing: the stop's SIGTERM reaches the docker commands too (the unit's whole cgroup), and
+ * their failure says nothing about the containers. */
 static void sample_round(struct ledger *lg, struct bus *bus, struct compose **c,
-			 const struct config *cfg, struct soak_sampled *sv, size_t n)
+			 const struct config *cfg, struct soak_sampled *sv, size_t n,
+			 volatile sig_atomic_t *stop)
 {
 	struct containers k;
 
 	containers_read(c, cfg, sv, n, &k);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !*stop; i++) {
 		struct ledger_event ev = {.type = LEDGER_EV_UNIT_OBSERVED,
 					  .version = LEDGER_SCHEMA_VERSION,
 					  .actor = actor_string()};
@@ -227,7 +230,7 @@ int soak_sample_run(struct ledger *lg, const struct config *cfg, const char *nam
 	while (!*stop && (uint64_t)now_ns() < deadline_ns) {
 		int64_t t0 = mono_ns();
 
-		sample_round(lg, bus, &c, cfg, sv, n);
+		sample_round(lg, bus, &c, cfg, sv, n, stop);
 		while (!*stop && mono_ns() - t0 < (int64_t)every_ns &&
 		       (uint64_t)now_ns() < deadline_ns)
 			usleep(20000);

@@ -202,7 +202,10 @@ static void figures_text(struct buf *b, const struct soak_figures *f)
 		buf_printf(b, "%.1f errors/h, ", hours > 0 ? (double)f->errors / hours : 0.0);
 	else
 		buf_printf(b, "errors unknown, ");
-	buf_printf(b, "peak %.1fMB", (double)f->peak_memory / 1048576.0);
+	if (f->peak_memory)
+		buf_printf(b, "peak %.1fMB", (double)f->peak_memory / 1048576.0);
+	else
+		buf_printf(b, "peak memory unknown");
 }
 
 char *soak_compare(const char *service, const struct soak_figures *now,
