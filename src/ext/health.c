@@ -203,6 +203,9 @@ static int health_http(const struct health_spec *h, int64_t timeout_ns, struct h
 	buf_printf(&d, "HTTP %ld", code);
 	if (!res->ok && !head && h->expect_status > 0)
 		buf_printf(&d, " (expected %d)", h->expect_status);
+	/* the body's closing newline is not worth a "\n" at the end of every message */
+	while (body.len > 0 && (body.data[body.len - 1] == '\n' || body.data[body.len - 1] == '\r'))
+		body.len--;
 	if (body.len > 0) {
 		buf_append(&d, ": ", 2);
 		health_escape(&d, body.data, body.len, HEALTH_EXCERPT);

@@ -195,6 +195,19 @@ Test(health, http_get_500_fails)
 	free(h.target);
 }
 
+/* A body's closing newline (most JSON and text answers have one) is not shown as "\n". */
+Test(health, http_get_body_closing_newline_is_dropped)
+{
+	struct srv s = srv_start(SRV_FIXED, 500, "{\"ok\":false}\r\n", 0);
+	struct health_spec h = http_spec(HEALTH_HTTP_GET, s.port, "/health", 0);
+	struct health_result res;
+
+	cr_assert_eq(health_check_once(&h, 2000 * MS, NULL, &res), 0);
+	cr_assert_str_eq(res.detail, "HTTP 500: {\"ok\":false}");
+	srv_stop(&s);
+	free(h.target);
+}
+
 Test(health, http_get_long_body_is_cut)
 {
 	char body[1000];
