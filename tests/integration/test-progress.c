@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The expected durations at the start of a deploy, the live progress line under a real
- * pseudo-terminal (script(1) from bsdutils) and its absence when piped, with CI=true and with
- * --no-progress, the same ledger records either way, and a phase made slow after several fast
- * ones flagged in the timings block and recorded as phase.slow. Real user manager, real units.
- * The line says what is waited for: the build's command, the systemd restart jobs by unit, the
- * settle window; and on the docker runtime (real engine, when there is one) the compose
+ * pseudo-terminal (script(1) from bsdutils) and its absence when piped, with CI=true, with
+ * --no-progress and with --json, the same ledger records either way, and a phase made slow after
+ * several fast ones flagged in the timings block and recorded as phase.slow. Real user manager,
+ * real units. The line says what is waited for: the build's command, the systemd restart jobs by
+ * unit, the settle window; and on the docker runtime (real engine, when there is one) the compose
  * commands and the containers' settle window. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,8 +153,11 @@ Test(progress, eta_progress_line_and_slow_phase, .timeout = 300)
 	cr_assert(strlen(with) > 200, "%s", with);
 	cr_assert_str_eq(with, without, "the records differ with the progress line");
 
-	/* 5: one more fast one, then 6: a slow build after five fast ones */
-	deploy(&s, conf, false, NULL, NULL, &r);
+	/* 5: one more fast one, on a terminal with --json: no line in the JSON; then 6: a slow
+	 * build after five fast ones */
+	deploy(&s, conf, true, NULL, "--json", &r);
+	cr_assert(!has_progress(r.out), "a progress line with --json:\n%s", r.out);
+	cr_assert(strstr(r.out, "{\""), "no JSON on a terminal with --json:\n%s", r.out);
 	cr_assert(!strstr(r.out, "SLOW"), "%s", r.out);
 	tl_run_release(&r);
 	sample_commit(&s, NULL, "echo x >> NOTES", "slow");
