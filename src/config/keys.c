@@ -282,6 +282,38 @@ void ssh_options_value(struct parse *p, const char *name, const char *v, struct 
 	strv_free(&add);
 }
 
+/* [target] carry and shared (lists): relative paths inside a release, without '..'. */
+static void release_paths_add(struct parse *p, const char *name, const char *v, struct strv *to)
+{
+	struct strv add = {0};
+
+	strv_split_commas(&add, v);
+	for (size_t i = 0; i < add.n; i++) {
+		if (!release_subpath_valid(add.v[i])) {
+			key_fail(p, name,
+				 "'%s' is not a path inside a release; write a relative path "
+				 "without '..', e.g. node_modules",
+				 add.v[i]);
+			break;
+		}
+		strv_push(to, add.v[i]);
+	}
+	strv_free(&add);
+}
+
+static void keep_releases_set(struct parse *p, const char *name, const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!isdigit((unsigned char)v[0]) || *end || errno || n < 1 || n > 10000)
+		key_fail(p, name, "'%s' is not a count of at least 1; write e.g. 5", v);
+	else
+		p->cfg->target.keep_releases = (unsigned)n;
+}
+
 /* The [target] keys: where and how the code is deployed. */
 static void target_value(struct parse *p, enum key k, const char *name, const char *v)
 {
@@ -325,39 +357,18 @@ static void target_value(struct parse *p, enum key k, const char *name, const ch
 	case K_TARGET_LAYOUT:
 		ENUM_SET(p, c->target.layout, name, v, layout_names, "in-place or releases");
 		break;
-	case K_TARGET_KEEP_RELEASES: {
-		char *end;
-		unsigned long n;
-		errno = 0;
-		n = strtoul(v, &end, 10);
-		if (!isdigit((unsigned char)v[0]) || *end || errno || n < 1 || n > 10000)
-			key_fail(p, name, "'%s' is not a count of at least 1; write e.g. 5", v);
-		else
-			c->target.keep_releases = (unsigned)n;
+	case K_TARGET_KEEP_RELEASES:
+		keep_releases_set(p, name, v);
 		break;
-	}
 	case K_TARGET_CARRY_METHOD:
 		ENUM_SET(p, c->target.carry_method, name, v, carry_method_names,
 			 "auto (reflinks, else copies) or hardlink (read-only hard links)");
 		break;
 	case K_TARGET_CARRY:
-	case K_TARGET_SHARED: {
-		struct strv add = {0};
-		strv_split_commas(&add, v);
-		for (size_t i = 0; i < add.n; i++) {
-			if (!release_subpath_valid(add.v[i])) {
-				key_fail(p, name,
-					 "'%s' is not a path inside a release; write a relative "
-					 "path without '..', e.g. node_modules",
-					 add.v[i]);
-				break;
-			}
-			strv_push(k == K_TARGET_CARRY ? &c->target.carry : &c->target.shared,
-				  add.v[i]);
-		}
-		strv_free(&add);
+	case K_TARGET_SHARED:
+		release_paths_add(p, name, v,
+				  k == K_TARGET_CARRY ? &c->target.carry : &c->target.shared);
 		break;
-	}
 	default:
 		break;
 	}

@@ -277,90 +277,61 @@ static int deploy_option(struct deploy_args *a, const char *name, const char *va
 	return 0;
 }
 
-int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, size_t errlen)
+/* One --option (at argv[*i]; a separate value is taken from argv[*i + 1]) into a. */
+static int deploy_arg_option(int argc, char **argv, int *i, struct deploy_args *a, char *err,
+			     size_t errlen)
 {
-	const char *pos[3];
-	size_t npos = 0;
-	bool opts_done = false;
+	const char *arg = argv[*i], *value = NULL, *eq;
+	char name[32];
+	int kind = -1;
+
+	if (arg[1] != '-')
+		return usage_fail(err, errlen, "unknown option '%s'", arg);
+	eq = strchr(arg + 2, '=');
+	if ((eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)) >= sizeof(name))
+		return usage_fail(err, errlen, "unknown option '%.40s'", arg);
+	strlcpy_(name, arg + 2, eq ? (size_t)(eq - arg - 2) + 1 : sizeof(name));
+	for (const struct option *o = deploy_options; o->name; o++)
+		if (streq(name, o->name))
+			kind = o->has_arg;
+	if (kind < 0)
+		return usage_fail(err, errlen, "unknown option '--%s'", name);
+	if (kind == no_argument && eq)
+		return usage_fail(err, errlen, "--%s takes no value", name);
+	if (kind == required_argument) {
+		if (eq)
+			value = eq + 1;
+		else if (*i + 1 < argc)
+			value = argv[++*i];
+		else
+			return usage_fail(err, errlen, "--%s needs a value", name);
+	}
+	return deploy_option(a, name, value, err, errlen);
+}
+
+/* The options that exclude each other. */
+static int deploy_args_combine(const struct deploy_args *a, char *err, size_t errlen)
+{
+	if (a->all_hosts && a->hosts.n)
+		return usage_fail(err, errlen, "choose --hosts or --all-hosts, not both");
+	if (a->retry_failed && (a->all_hosts || a->hosts.n))
+		return usage_fail(
+		    err, errlen,
+		    "--retry-failed takes the hosts the last fleet deploy left behind; "
+		    "drop --hosts / --all-hosts");
+	if (a->build && a->no_build)
+		return usage_fail(err, errlen, "choose --build or --no-build, not both");
+	if (a->force_recreate && a->runtime != LEDGER_RT_DOCKER)
+		return usage_fail(err, errlen,
+				  "--force-recreate is only supported with --runtime docker");
+	return 0;
+}
+
+/* What to deploy, from the npos words left: main, current-branch, branch NAME, or a REF. */
+static int deploy_arg_target(const char *const *pos, size_t npos, struct deploy_args *a, char *err,
+			     size_t errlen)
+{
 	int r;
-
-	*a = (struct deploy_args){.runtime = -1};
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *value = NULL, *eq;
-		char name[32];
-		int kind = -1;
-
-		if (opts_done || arg[0] != '-' || arg[1] == '\0') {
-			if (npos >= ELEMENTSOF(pos)) {
-				r = usage_fail(err, errlen,
-					       "too many arguments ('%s' is extra); give "
-					       "main, current-branch, branch NAME or one REF",
-					       arg);
-				goto fail;
-			}
-			pos[npos++] = arg;
-			continue;
-		}
-		if (streq(arg, "--")) {
-			opts_done = true;
-			continue;
-		}
-		if (arg[1] != '-') {
-			r = usage_fail(err, errlen, "unknown option '%s'", arg);
-			goto fail;
-		}
-		eq = strchr(arg + 2, '=');
-		if ((eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)) >= sizeof(name)) {
-			r = usage_fail(err, errlen, "unknown option '%.40s'", arg);
-			goto fail;
-		}
-		strlcpy_(name, arg + 2, eq ? (size_t)(eq - arg - 2) + 1 : sizeof(name));
-		for (const struct option *o = deploy_options; o->name; o++)
-			if (streq(name, o->name))
-				kind = o->has_arg;
-		if (kind < 0) {
-			r = usage_fail(err, errlen, "unknown option '--%s'", name);
-			goto fail;
-		}
-		if (kind == no_argument && eq) {
-			r = usage_fail(err, errlen, "--%s takes no value", name);
-			goto fail;
-		}
-		if (kind == required_argument) {
-			if (eq)
-				value = eq + 1;
-			else if (i + 1 < argc)
-				value = argv[++i];
-			else {
-				r = usage_fail(err, errlen, "--%s needs a value", name);
-				goto fail;
-			}
-		}
-		r = deploy_option(a, name, value, err, errlen);
-		if (r < 0)
-			goto fail;
-	}
-
-	if (a->all_hosts && a->hosts.n) {
-		r = usage_fail(err, errlen, "choose --hosts or --all-hosts, not both");
-		goto fail;
-	}
-	if (a->retry_failed && (a->all_hosts || a->hosts.n)) {
-		r = usage_fail(err, errlen,
-			       "--retry-failed takes the hosts the last fleet deploy left behind; "
-			       "drop --hosts / --all-hosts");
-		goto fail;
-	}
-	if (a->build && a->no_build) {
-		r = usage_fail(err, errlen, "choose --build or --no-build, not both");
-		goto fail;
-	}
-	if (a->force_recreate && a->runtime != LEDGER_RT_DOCKER) {
-		r = usage_fail(err, errlen,
-			       "--force-recreate is only supported with --runtime "
-			       "docker");
-		goto fail;
-	}
 
 	if (npos == 1 && streq(pos[0], "main")) {
 		a->mode = DEPLOY_MAIN;
@@ -368,42 +339,70 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 		   (npos == 2 && streq(pos[0], "current") && streq(pos[1], "branch"))) {
 		a->mode = DEPLOY_CURRENT_BRANCH;
 	} else if (npos >= 1 && streq(pos[0], "branch")) {
-		if (npos != 2) {
-			r = usage_fail(err, errlen,
-				       npos == 1 ? "'branch' needs a NAME: deploy "
-						   "branch NAME"
-						 : "too many arguments after 'branch NAME'");
-			goto fail;
-		}
+		if (npos != 2)
+			return usage_fail(err, errlen,
+					  npos == 1 ? "'branch' needs a NAME: deploy branch NAME"
+						    : "too many arguments after 'branch NAME'");
 		r = target_check("branch name", pos[1], err, errlen);
 		if (r < 0)
-			goto fail;
+			return r;
 		a->mode = DEPLOY_BRANCH;
 		a->target = xstrdup(pos[1]);
 	} else if (npos == 1) {
 		r = target_check("ref", pos[0], err, errlen);
 		if (r < 0)
-			goto fail;
+			return r;
 		a->mode = DEPLOY_REF;
 		a->target = xstrdup(pos[0]);
 	} else if (npos == 0 && a->retry_failed) {
 		a->mode = DEPLOY_REF; /* the last fleet deploy's target */
 	} else if (npos == 0) {
-		r = usage_fail(err, errlen,
-			       "what to deploy is missing; give main, current-branch, "
-			       "branch NAME or a REF");
-		goto fail;
+		return usage_fail(err, errlen,
+				  "what to deploy is missing; give main, current-branch, branch "
+				  "NAME or a REF");
 	} else {
-		r = usage_fail(err, errlen,
-			       "unexpected argument '%s'; give main, current-branch, "
-			       "branch NAME or one REF",
-			       pos[1]);
-		goto fail;
+		return usage_fail(err, errlen,
+				  "unexpected argument '%s'; give main, current-branch, branch "
+				  "NAME or one REF",
+				  pos[1]);
 	}
 	return 0;
-fail:
-	deploy_args_release(a);
-	return r;
+}
+
+int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, size_t errlen)
+{
+	const char *pos[3];
+	size_t npos = 0;
+	bool opts_done = false;
+	int r = 0;
+
+	*a = (struct deploy_args){.runtime = -1};
+	for (int i = 1; i < argc && r >= 0; i++) {
+		const char *arg = argv[i];
+
+		if (opts_done || arg[0] != '-' || arg[1] == '\0') {
+			if (npos >= ELEMENTSOF(pos))
+				r = usage_fail(err, errlen,
+					       "too many arguments ('%s' is extra); give main, "
+					       "current-branch, branch NAME or one REF",
+					       arg);
+			else
+				pos[npos++] = arg;
+		} else if (streq(arg, "--")) {
+			opts_done = true;
+		} else {
+			r = deploy_arg_option(argc, argv, &i, a, err, errlen);
+		}
+	}
+	if (r >= 0)
+		r = deploy_args_combine(a, err, errlen);
+	if (r >= 0)
+		r = deploy_arg_target(pos, npos, a, err, errlen);
+	if (r < 0) {
+		deploy_args_release(a);
+		return r;
+	}
+	return 0;
 }
 
 void deploy_args_release(struct deploy_args *a)

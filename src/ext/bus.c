@@ -523,14 +523,11 @@ static int bus_job_queue(struct bus *b, struct job_wait *w, const char *method)
 		r = sd_bus_message_read(reply, "o", &path);
 	if (r < 0) {
 		w->job->error = r;
-		if (sd_bus_error_is_set(&err))
-			snprintf(w->job->errmsg, sizeof(w->job->errmsg), "cannot %s unit '%s': %s",
-				 streq(method, "StopUnit") ? "stop" : "restart", w->job->unit,
-				 err.message ? err.message : err.name);
-		else
-			snprintf(w->job->errmsg, sizeof(w->job->errmsg), "cannot %s unit '%s': %s",
-				 streq(method, "StopUnit") ? "stop" : "restart", w->job->unit,
-				 strerror(-r));
+		snprintf(w->job->errmsg, sizeof(w->job->errmsg), "cannot %s unit '%s': %s",
+			 streq(method, "StopUnit") ? "stop" : "restart", w->job->unit,
+			 !sd_bus_error_is_set(&err) ? strerror(-r)
+			 : err.message		    ? err.message
+						    : err.name);
 		return r;
 	}
 	free(w->path);
@@ -555,16 +552,107 @@ static void watch_tell(const struct bus_jobs_watch *watch, struct job_wait *w,
 		watch->changed(watch->arg, jobs, n);
 }
 
+/* Listens to JobRemoved for set, and subscribes the connection to job signals once. Listen
+ * before queuing, or a fast job ends before we look. A direct connection to the manager's
+ * private socket has no sender names: the match must not name one. */
+static int jobs_listen(struct bus *b, sd_bus_slot **slot, struct job_set *set)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_match_signal(b->bus, slot, b->private_socket ? NULL : SD_DEST, SD_PATH,
+				SD_MANAGER, "JobRemoved", on_job_removed, set);
+	if (r < 0)
+		return bus_fail(b, r, NULL, "cannot subscribe to systemd job results");
+	if (!b->subscribed) {
+		/* Once per connection: a second Subscribe is an error (AlreadySubscribed). */
+		r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &err,
+				       NULL, "");
+		if (r < 0 &&
+		    !sd_bus_error_has_name(&err, "org.freedesktop.systemd1.AlreadySubscribed"))
+			return bus_fail(b, r, &err, "cannot subscribe to systemd job results");
+		b->subscribed = true;
+	}
+	return 0;
+}
+
+/* Queues w's job; the first error (and its message in b->errmsg) is kept in *first_error. */
+static bool job_queue_noting(struct bus *b, struct job_wait *w, const char *method,
+			     int *first_error)
+{
+	if (bus_job_queue(b, w, method) == 0)
+		return true;
+	if (!*first_error) {
+		*first_error = w->job->error;
+		strlcpy_(b->errmsg, w->job->errmsg, sizeof(b->errmsg));
+	}
+	return false;
+}
+
+/* A restart that failed on the start rate limit gets one reset and one more try. */
+static void job_retry_start_limit(struct bus *b, struct job_wait *w, const char *method,
+				  int *first_error)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	struct restart_job *j = w->job;
+	char result[32];
+
+	if (!w->finished || j->reset_start_limit || !streq(j->result, "failed"))
+		return;
+	w->finished = false;
+	bus_unit_result(b, j->unit, result, sizeof(result));
+	if (!streq(result, "start-limit-hit"))
+		return;
+	j->reset_start_limit = true;
+	(void)sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &err,
+				 NULL, "s", j->unit);
+	(void)job_queue_noting(b, w, method, first_error);
+}
+
+/* Processes the bus until no job of set is pending or the deadline passes, telling watch as
+ * the pending set changes; *pending gets how many still are. 0, or the bus's failure (said). */
+static int jobs_wait(struct bus *b, struct job_set *set, struct restart_job *jobs,
+		     const char *method, int64_t deadline_ns, const struct bus_jobs_watch *watch,
+		     int *first_error, size_t *pending)
+{
+	bool retry_start_limit = streq(method, "RestartUnit");
+	int64_t left;
+	int r;
+
+	while (*pending > 0) {
+		r = sd_bus_process(b->bus, NULL);
+		if (r < 0)
+			return bus_fail(b, r, NULL, "lost the connection to the systemd manager");
+		*pending = 0;
+		for (size_t i = 0; i < set->n; i++) {
+			if (retry_start_limit)
+				job_retry_start_limit(b, &set->w[i], method, first_error);
+			*pending += set->w[i].pending;
+		}
+		if (*pending == 0)
+			break;
+		watch_tell(watch, set->w, jobs, set->n);
+		/* Checked on every round: other clients' signals must not starve the deadline. */
+		left = deadline_ns - mono_ns();
+		if (left <= 0)
+			break;
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(b->bus, (uint64_t)((left + 999) / 1000));
+		if (r < 0 && r != -EINTR)
+			return bus_fail(b, r, NULL, "lost the connection to the systemd manager");
+	}
+	return 0;
+}
+
 static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64_t deadline_ns,
 			const char *method, const struct bus_jobs_watch *watch)
 {
 	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
 	_cleanup_free_ struct job_wait *w = NULL;
 	struct job_set set;
-	bool retry_start_limit = streq(method, "RestartUnit");
 	size_t pending = 0;
-	int r, fatal = 0, first_error = 0;
+	int r, fatal, first_error = 0;
 
 	b->errmsg[0] = '\0';
 	w = xcalloc(n ? n : 1, sizeof(*w));
@@ -579,23 +667,9 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		jobs[i].reset_start_limit = false;
 		jobs[i].pending = false;
 	}
-
-	/* Listen before queuing, or a fast job ends before we look. A direct connection to the
-	 * manager's private socket has no sender names: the match must not name one. */
-	r = sd_bus_match_signal(b->bus, &slot, b->private_socket ? NULL : SD_DEST, SD_PATH,
-				SD_MANAGER, "JobRemoved", on_job_removed, &set);
+	r = jobs_listen(b, &slot, &set);
 	if (r < 0)
-		return bus_fail(b, r, NULL, "cannot subscribe to systemd job results");
-	if (!b->subscribed) {
-		/* Once per connection: a second Subscribe is an error (AlreadySubscribed). */
-		r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &err,
-				       NULL, "");
-		if (r < 0 &&
-		    !sd_bus_error_has_name(&err, "org.freedesktop.systemd1.AlreadySubscribed"))
-			return bus_fail(b, r, &err, "cannot subscribe to systemd job results");
-		b->subscribed = true;
-	}
-
+		return r;
 	/* every job is waited for from here on: told before the lookups and the queueing */
 	for (size_t i = 0; i < n; i++)
 		jobs[i].pending = true;
@@ -603,72 +677,13 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		watch->changed(watch->arg, jobs, n);
 	for (size_t i = 0; i < n; i++)
 		jobs[i].pid_before = bus_main_pid(b, jobs[i].unit);
-
 	/* Queue every job at once: each call returns as soon as the job is queued. */
 	for (size_t i = 0; i < n; i++) {
 		w[i].t0 = mono_ns();
-		if (bus_job_queue(b, &w[i], method) < 0) {
-			if (!first_error) {
-				first_error = jobs[i].error;
-				strlcpy_(b->errmsg, jobs[i].errmsg, sizeof(b->errmsg));
-			}
-			continue;
-		}
-		pending++;
+		pending += job_queue_noting(b, &w[i], method, &first_error);
 	}
 	watch_tell(watch, w, jobs, n);
-
-	while (pending > 0) {
-		int64_t left;
-
-		r = sd_bus_process(b->bus, NULL);
-		if (r < 0) {
-			fatal = bus_fail(b, r, NULL, "lost the connection to the systemd manager");
-			break;
-		}
-
-		/* A job that failed on the start rate limit gets one reset and one more try. */
-		pending = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct restart_job *j = &jobs[i];
-			char result[32];
-
-			if (w[i].finished && retry_start_limit && !j->reset_start_limit &&
-			    streq(j->result, "failed")) {
-				w[i].finished = false;
-				bus_unit_result(b, j->unit, result, sizeof(result));
-				if (streq(result, "start-limit-hit")) {
-					sd_bus_error_free(&err);
-					j->reset_start_limit = true;
-					(void)sd_bus_call_method(b->bus, SD_DEST, SD_PATH,
-								 SD_MANAGER, "ResetFailedUnit",
-								 &err, NULL, "s", j->unit);
-					if (bus_job_queue(b, &w[i], method) < 0 && !first_error) {
-						first_error = j->error;
-						strlcpy_(b->errmsg, j->errmsg, sizeof(b->errmsg));
-					}
-				}
-			}
-			if (w[i].pending)
-				pending++;
-		}
-		if (pending == 0)
-			break;
-		watch_tell(watch, w, jobs, n);
-
-		/* Checked on every round: other clients' signals must not starve the deadline. */
-		left = deadline_ns - mono_ns();
-		if (left <= 0)
-			break;
-		if (r > 0)
-			continue;
-		r = sd_bus_wait(b->bus, (uint64_t)((left + 999) / 1000));
-		if (r < 0 && r != -EINTR) {
-			fatal = bus_fail(b, r, NULL, "lost the connection to the systemd manager");
-			break;
-		}
-	}
-
+	fatal = jobs_wait(b, &set, jobs, method, deadline_ns, watch, &first_error, &pending);
 	for (size_t i = 0; i < n; i++) {
 		if (w[i].pending) {
 			strlcpy_(jobs[i].result, "deadline", sizeof(jobs[i].result));
@@ -679,7 +694,6 @@ static int bus_run_jobs(struct bus *b, struct restart_job *jobs, size_t n, int64
 		jobs[i].pending = false;
 		free(w[i].path);
 	}
-
 	if (fatal < 0)
 		return fatal;
 	if (pending > 0) {

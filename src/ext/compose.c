@@ -467,12 +467,33 @@ static void container_from_json(json_t *j, struct compose_container *ct)
 		copy_json_str(health, "Status", ct->health, sizeof(ct->health));
 }
 
+/* Runs the docker client command `docker ARGS... IDS...` (read-only) as probe() does. When it
+ * cannot run, res is released and the code returned. */
+static int probe_ids(const struct compose *c, const char *const *args, char *const *ids, size_t n,
+		     bool record, bool tell, struct spawn_result *res)
+{
+	struct strv v = {0};
+	int r;
+
+	compose_docker_argv(c, args, &v);
+	for (size_t i = 0; i < n; i++)
+		strv_push(&v, ids[i]);
+	r = probe(c, "docker", v.v, record, tell, res);
+	strv_free(&v);
+	if (r < 0)
+		spawn_result_release(res);
+	return r;
+}
+
+static const char *const inspect_args[] = {"inspect", "--type", "container", NULL};
+static const char *const stats_args[] = {
+    "stats", "--no-stream", "--no-trunc", "--format", "{{.ID}}\t{{.MemUsage}}", NULL};
+
 /* docker inspect IDS -> containers; a missing id gives status "missing". */
 static int inspect(struct compose *c, bool record, bool tell, char *const *ids, size_t n,
 		   struct compose_container *out)
 {
 	struct spawn_result res = {0};
-	struct strv v = {0};
 	json_error_t jerr;
 	json_t *arr;
 	int r;
@@ -484,20 +505,11 @@ static int inspect(struct compose *c, bool record, bool tell, char *const *ids, 
 	}
 	if (!n)
 		return 0;
-	strv_push(&v, c->docker);
-	strv_push(&v, "inspect");
-	strv_push(&v, "--type");
-	strv_push(&v, "container");
-	for (size_t i = 0; i < n; i++)
-		strv_push(&v, ids[i]);
 	/* the output holds stderr too (an id that vanished: "Error: No such container"): parse
 	 * the JSON array wherever it starts and ignore the rest */
-	r = probe(c, "docker", v.v, record, tell, &res);
-	strv_free(&v);
-	if (r < 0) {
-		spawn_result_release(&res);
+	r = probe_ids(c, inspect_args, ids, n, record, tell, &res);
+	if (r < 0)
 		return r;
-	}
 	{
 		const char *j = res.output ? strchr(res.output, '[') : NULL;
 		arr = json_loads(j ? j : "[]", JSON_DISABLE_EOF_CHECK, &jerr);
@@ -605,27 +617,15 @@ bool compose_parse_mem_usage(const char *text, uint64_t *bytes)
 int compose_memory(struct compose *c, char *const *ids, size_t n, uint64_t *mem)
 {
 	struct spawn_result res = {0};
-	struct strv v = {0};
 	int r;
 
 	for (size_t i = 0; i < n; i++)
 		mem[i] = UINT64_MAX;
 	if (!n)
 		return 0;
-	strv_push(&v, c->docker);
-	strv_push(&v, "stats");
-	strv_push(&v, "--no-stream");
-	strv_push(&v, "--no-trunc");
-	strv_push(&v, "--format");
-	strv_push(&v, "{{.ID}}\t{{.MemUsage}}");
-	for (size_t i = 0; i < n; i++)
-		strv_push(&v, ids[i]);
-	r = probe(c, "docker", v.v, false, false, &res);
-	strv_free(&v);
-	if (r < 0) {
-		spawn_result_release(&res);
+	r = probe_ids(c, stats_args, ids, n, false, false, &res);
+	if (r < 0)
 		return r;
-	}
 	/* every line is hostile: "ID<TAB>USAGE / LIMIT", anything else is skipped */
 	for (char *save = NULL, *l = strtok_r(res.output ? res.output : (char *)"", "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {

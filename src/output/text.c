@@ -379,10 +379,94 @@ static void inflight_text(FILE *f, const char *label, const struct ledger_state 
 	fputc('\n', f);
 }
 
+/* One service's rows of the state table: one per runtime it has run on (w: the name column). */
+static void state_service_rows(FILE *f, const struct ledger_state *st, uint32_t i, int w)
+{
+	const struct ledger_service_state *s = &st->services[i];
+	char t[40], c[RENDER_SHORT_COMMIT + 1], g[RENDER_SHORT_COMMIT + 1], gt[40];
+	char on[VIEW_OP_NAME_MAX];
+	const char *owner = s->owner >= 0 ? render_runtime_name(s->owner) : "none";
+	bool any = false;
+
+	for (int rt = 0; rt < LEDGER_RT__COUNT; rt++) {
+		const struct ledger_service_runtime *r = &s->rt[rt];
+
+		if (str_empty(r->commit) && r->ngood == 0)
+			continue;
+		render_time_short(r->since_ns, t, sizeof(t));
+		fprintf(f, "%-*s  %-6s  %-7s  %-12s  %-20s  ", w, any ? "" : s->name,
+			any ? "" : owner, render_runtime_name(rt),
+			render_short_commit(r->commit, c), t);
+		if (str_empty(r->commit))
+			fprintf(f, "%-9s  ", "-");
+		else if (render_restart_unsettled(st, i, rt))
+			out_paint(f, OUT_TONE_WARN, "%-9s", "restarting?");
+		else
+			out_paint(f, r->healthy ? OUT_TONE_OK : OUT_TONE_FAIL, "%-9s",
+				  r->healthy ? "healthy" : "UNHEALTHY");
+		if (!str_empty(r->commit))
+			fputs("  ", f);
+		if (r->ngood) {
+			render_time_short(r->good[0].time_ns, gt, sizeof(gt));
+			fprintf(f, "%s (op %s, %s)\n", render_short_commit(r->good[0].commit, g),
+				view_op_name(r->good[0].op, on), gt);
+		} else {
+			fputs("-\n", f);
+		}
+		any = true;
+	}
+	if (!any)
+		fprintf(f, "%-*s  %-6s  %-7s  %-12s  %-20s  %-9s  -\n", w, s->name, owner, "-", "-",
+			"-", "-");
+}
+
+/* The restarts an operation asked for and did not record the result of. */
+static void state_unsettled(FILE *f, const struct ledger_state *st)
+{
+	char c[RENDER_SHORT_COMMIT + 1], g[RENDER_SHORT_COMMIT + 1], on[VIEW_OP_NAME_MAX];
+
+	for (uint32_t i = 0; i < st->nservices; i++)
+		for (int rt = 0; rt < LEDGER_RT__COUNT; rt++) {
+			const struct ledger_inflight *in = render_restart_unsettled(st, i, rt);
+
+			if (!in)
+				continue;
+			fprintf(
+			    f,
+			    "%s: operation %s asked for its restart and has not recorded "
+			    "the result: it runs %s, or %s if systemd carried the restart out; the "
+			    "next deploy or rollback settles it\n",
+			    st->services[i].name, view_op_name(in->op, on),
+			    str_empty(st->services[i].rt[rt].commit)
+				? "nothing recorded"
+				: render_short_commit(st->services[i].rt[rt].commit, c),
+			    str_empty(in->commit) ? "that operation's target"
+						  : render_short_commit(in->commit, g));
+		}
+}
+
+static void state_quarantine(FILE *f, const struct ledger_state *st)
+{
+	char t[40], c[RENDER_SHORT_COMMIT + 1], on[VIEW_OP_NAME_MAX], on2[VIEW_OP_NAME_MAX];
+
+	if (!st->nquarantine)
+		return;
+	fputs("\nquarantined commits (a rollback undid them; deploy them again only on "
+	      "purpose):\n",
+	      f);
+	for (uint32_t i = 0; i < st->nquarantine && i < LEDGER_MAX_QUARANTINE; i++) {
+		const struct ledger_quarantine *q = &st->quarantine[i];
+
+		render_time_short(q->time_ns, t, sizeof(t));
+		fprintf(f, "  %-12s  op %s rolled back by op %s at %s: %s\n",
+			render_short_commit(q->commit, c), view_op_name(q->op, on),
+			view_op_name(q->rollback_op, on2), t, q->reason[0] ? q->reason : "-");
+	}
+}
+
 void render_state_text(FILE *f, const struct ledger_state *st)
 {
-	char t[40], c[RENDER_SHORT_COMMIT + 1], g[RENDER_SHORT_COMMIT + 1], gt[40];
-	char on[VIEW_OP_NAME_MAX], on2[VIEW_OP_NAME_MAX];
+	char t[40], c[RENDER_SHORT_COMMIT + 1];
 	size_t w = 7;
 
 	render_time_short(st->time_ns, t, sizeof(t));
@@ -412,81 +496,11 @@ void render_state_text(FILE *f, const struct ledger_state *st)
 		out_paint(f, OUT_TONE_HEADER, "%-*s  %-6s  %-7s  %-12s  %-20s  %-9s  %s", (int)w,
 			  "SERVICE", "OWNER", "RUNTIME", "COMMIT", "SINCE", "HEALTH", "LAST GOOD");
 		fputc('\n', f);
-		for (uint32_t i = 0; i < st->nservices; i++) {
-			const struct ledger_service_state *s = &st->services[i];
-			bool any = false;
-
-			for (int rt = 0; rt < LEDGER_RT__COUNT; rt++) {
-				const struct ledger_service_runtime *r = &s->rt[rt];
-
-				if (str_empty(r->commit) && r->ngood == 0)
-					continue;
-				render_time_short(r->since_ns, t, sizeof(t));
-				fprintf(
-				    f, "%-*s  %-6s  %-7s  %-12s  %-20s  ", (int)w,
-				    any ? "" : s->name,
-				    any ? ""
-					: (s->owner >= 0 ? render_runtime_name(s->owner) : "none"),
-				    render_runtime_name(rt), render_short_commit(r->commit, c), t);
-				if (str_empty(r->commit))
-					fprintf(f, "%-9s  ", "-");
-				else if (render_restart_unsettled(st, i, rt))
-					out_paint(f, OUT_TONE_WARN, "%-9s", "restarting?");
-				else
-					out_paint(f, r->healthy ? OUT_TONE_OK : OUT_TONE_FAIL,
-						  "%-9s", r->healthy ? "healthy" : "UNHEALTHY");
-				if (!str_empty(r->commit))
-					fputs("  ", f);
-				if (r->ngood) {
-					render_time_short(r->good[0].time_ns, gt, sizeof(gt));
-					fprintf(f, "%s (op %s, %s)\n",
-						render_short_commit(r->good[0].commit, g),
-						view_op_name(r->good[0].op, on), gt);
-				} else {
-					fputs("-\n", f);
-				}
-				any = true;
-			}
-			if (!any)
-				fprintf(f, "%-*s  %-6s  %-7s  %-12s  %-20s  %-9s  -\n", (int)w,
-					s->name,
-					s->owner >= 0 ? render_runtime_name(s->owner) : "none", "-",
-					"-", "-", "-");
-		}
+		for (uint32_t i = 0; i < st->nservices; i++)
+			state_service_rows(f, st, i, (int)w);
 	}
-
-	for (uint32_t i = 0; i < st->nservices; i++)
-		for (int rt = 0; rt < LEDGER_RT__COUNT; rt++) {
-			const struct ledger_inflight *in = render_restart_unsettled(st, i, rt);
-
-			if (!in)
-				continue;
-			fprintf(
-			    f,
-			    "%s: operation %s asked for its restart and has not recorded "
-			    "the result: it runs %s, or %s if systemd carried the restart out; the "
-			    "next deploy or rollback settles it\n",
-			    st->services[i].name, view_op_name(in->op, on),
-			    str_empty(st->services[i].rt[rt].commit)
-				? "nothing recorded"
-				: render_short_commit(st->services[i].rt[rt].commit, c),
-			    str_empty(in->commit) ? "that operation's target"
-						  : render_short_commit(in->commit, g));
-		}
-	if (st->nquarantine) {
-		fputs("\nquarantined commits (a rollback undid them; deploy them again only on "
-		      "purpose):\n",
-		      f);
-		for (uint32_t i = 0; i < st->nquarantine && i < LEDGER_MAX_QUARANTINE; i++) {
-			const struct ledger_quarantine *q = &st->quarantine[i];
-
-			render_time_short(q->time_ns, t, sizeof(t));
-			fprintf(f, "  %-12s  op %s rolled back by op %s at %s: %s\n",
-				render_short_commit(q->commit, c), view_op_name(q->op, on),
-				view_op_name(q->rollback_op, on2), t,
-				q->reason[0] ? q->reason : "-");
-		}
-	}
+	state_unsettled(f, st);
+	state_quarantine(f, st);
 	fputc('\n', f);
 	if (st->inflight.op) {
 		inflight_text(f, "in flight:", st, &st->inflight);

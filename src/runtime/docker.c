@@ -500,159 +500,194 @@ static void verify_progress(struct rollout *ro, const struct compose_container *
 /* Each container running, not restarting and keeping its restart count and start time for the
  * whole settle window; a container with a healthcheck must also turn healthy within the health
  * timeout. */
-static int docker_verify(struct rollout *ro)
+/* Containers not known from a restart in this process: looked up by compose service. */
+static void find_containers(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	struct compose_container *cts = NULL;
+	size_t nc = 0;
+	bool known = true;
+
+	for (size_t i = 0; i < ro->plan.nservices; i++)
+		known = known && d->svc[svc_index(ro, svc(ro, i))].container[0];
+	if (known || compose_containers(d->c, true, &cts, &nc) < 0) {
+		free(cts);
+		return;
+	}
+	for (size_t j = 0; j < ro->plan.nservices; j++) {
+		const struct compose_container *a = find_container(cts, nc, svc(ro, j)->compose);
+		struct docker_svc *ds = &d->svc[svc_index(ro, svc(ro, j))];
+		if (a && !ds->container[0])
+			strlcpy_(ds->container, a->id, sizeof(ds->container));
+	}
+	free(cts);
+}
+
+/* One look at a container against the first: 1 it failed (detail says how), 2 its healthcheck
+ * is still starting, 0 running and stable so far. */
+static int container_judge(const struct compose_container *f, const struct compose_container *c,
+			   char *detail, size_t n)
+{
+	if (streq(c->status, "missing")) {
+		snprintf(detail, n, "no container");
+	} else if (c->restarting || !streq(c->status, "running")) {
+		snprintf(detail, n, "%s (exit code %d, %u restarts)",
+			 c->restarting ? "restarting" : c->status, c->exit_code, c->restart_count);
+	} else if (c->restart_count != f->restart_count || !streq(c->started_at, f->started_at)) {
+		snprintf(detail, n,
+			 "restarted during the settle window (restart count %u -> %u, started "
+			 "%.19s -> %.19s)",
+			 f->restart_count, c->restart_count, f->started_at, c->started_at);
+	} else if (streq(c->health, "unhealthy")) {
+		snprintf(detail, n, "its healthcheck says unhealthy");
+	} else {
+		return streq(c->health, "starting") ? 2 : 0;
+	}
+	return 1;
+}
+
+/* The containers checked in one verify: what each looked like first and last, and the verdict
+ * so far. */
+struct settle {
+	char *ids[LEDGER_MAX_SERVICES];
+	struct compose_container first[LEDGER_MAX_SERVICES], cur[LEDGER_MAX_SERVICES];
+	char detail[LEDGER_MAX_SERVICES][512];
+	bool bad[LEDGER_MAX_SERVICES];
+	uint32_t polls;
+};
+
+/* Polls the containers until the settle window ends with none waiting for its healthcheck, or
+ * the health timeout. SL_EFAILED (said) when they cannot be inspected. */
+static int settle_poll(struct rollout *ro, struct settle *st, int64_t t0)
 {
 	struct docker *d = ro->rt;
 	size_t n = ro->plan.nservices;
-	struct compose_container first[LEDGER_MAX_SERVICES], cur[LEDGER_MAX_SERVICES];
-	char *ids[LEDGER_MAX_SERVICES], detail[LEDGER_MAX_SERVICES][512];
-	const char *bad_svcs[LEDGER_MAX_SERVICES], *all_svcs[LEDGER_MAX_SERVICES];
-	bool bad[LEDGER_MAX_SERVICES] = {0};
-	int64_t t0 = mono_ns(), settle_end = t0 + ro->cfg->policy.settle_ns,
+	int64_t settle_end = t0 + ro->cfg->policy.settle_ns,
 		health_end = t0 + ro->cfg->policy.health_timeout_ns;
-	uint32_t polls = 0;
-	size_t nbad = 0;
-	char dur[32], sett[32];
+	char dur[32];
 	int r;
 
 	if (health_end < settle_end)
 		health_end = settle_end;
-	/* containers not known from a restart in this process: look them up */
-	for (size_t i = 0; i < n; i++) {
-		if (d->svc[svc_index(ro, svc(ro, i))].container[0])
-			continue;
-		struct compose_container *cts = NULL;
-		size_t nc = 0;
-		if (compose_containers(d->c, true, &cts, &nc) == 0) {
-			for (size_t j = 0; j < n; j++) {
-				const struct compose_container *a =
-				    find_container(cts, nc, svc(ro, j)->compose);
-				struct docker_svc *ds = &d->svc[svc_index(ro, svc(ro, j))];
-				if (a && !ds->container[0])
-					strlcpy_(ds->container, a->id, sizeof(ds->container));
-			}
-		}
-		free(cts);
-		break;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *id = d->svc[svc_index(ro, svc(ro, i))].container;
-		ids[i] = (char *)(id[0] ? id : "none");
-		detail[i][0] = '\0';
-		all_svcs[i] = svc(ro, i)->compose;
-	}
 	op_waiting(ro->op, "settle", settle_end, "inspecting %zu container%s", n,
 		   n == 1 ? "" : "s");
-	r = compose_inspect(d->c, ids, n, first);
+	r = compose_inspect(d->c, st->ids, n, st->first);
 	for (;;) {
 		bool waiting = false;
 		int64_t now;
 
-		polls++;
+		st->polls++;
 		if (r == 0)
-			r = compose_inspect(d->c, ids, n, cur);
+			r = compose_inspect(d->c, st->ids, n, st->cur);
 		if (r < 0) {
 			op_fail(ro->op, "cannot inspect the containers: %s", sl_strerror(r));
 			log_error("%s", ro->op->error);
 			return SL_EFAILED;
 		}
 		for (size_t i = 0; i < n; i++) {
-			const struct compose_container *f = &first[i], *c = &cur[i];
-			if (bad[i])
-				continue;
-			if (streq(c->status, "missing")) {
-				snprintf(detail[i], sizeof(detail[i]), "no container");
-				bad[i] = true;
-			} else if (c->restarting || !streq(c->status, "running")) {
-				snprintf(detail[i], sizeof(detail[i]),
-					 "%s (exit code %d, %u restarts)",
-					 c->restarting ? "restarting" : c->status, c->exit_code,
-					 c->restart_count);
-				bad[i] = true;
-			} else if (c->restart_count != f->restart_count ||
-				   !streq(c->started_at, f->started_at)) {
-				snprintf(
-				    detail[i], sizeof(detail[i]),
-				    "restarted during the settle window (restart count %u -> %u, "
-				    "started %.19s -> %.19s)",
-				    f->restart_count, c->restart_count, f->started_at,
-				    c->started_at);
-				bad[i] = true;
-			} else if (streq(c->health, "unhealthy")) {
-				snprintf(detail[i], sizeof(detail[i]),
-					 "its healthcheck says unhealthy");
-				bad[i] = true;
-			} else if (streq(c->health, "starting")) {
-				waiting = true;
-			}
+			int v = st->bad[i] ? 1
+					   : container_judge(&st->first[i], &st->cur[i],
+							     st->detail[i], sizeof(st->detail[i]));
+			st->bad[i] = v == 1;
+			waiting = waiting || v == 2;
 		}
 		now = mono_ns();
 		if (now >= settle_end && !waiting)
+			return 0;
+		verify_progress(ro, st->cur, st->bad, n, now < settle_end, settle_end, health_end);
+		if (now >= health_end)
 			break;
-		verify_progress(ro, cur, bad, n, now < settle_end, settle_end, health_end);
-		if (now >= health_end) {
-			format_duration(ro->cfg->policy.health_timeout_ns, dur, sizeof(dur));
-			for (size_t i = 0; i < n; i++)
-				if (!bad[i] && streq(cur[i].health, "starting")) {
-					snprintf(detail[i], sizeof(detail[i]),
-						 "healthcheck still starting after %s", dur);
-					bad[i] = true;
-				}
-			break;
-		}
 		usleep(POLL_NS / 1000);
 	}
-	op_waiting(ro->op, NULL, 0, NULL);
-	{
-		struct strv v = {0};
-		char suffix[96];
-		strv_push(&v, "docker");
-		strv_push(&v, "inspect");
-		for (size_t i = 0; i < n; i++)
-			strv_push_take(&v, xstrndup(ids[i], 12));
-		format_duration(mono_ns() - t0, dur, sizeof(dur));
-		snprintf(suffix, sizeof(suffix), "# polled %u times over %s", polls, dur);
-		op_record_step(ro->op, "settle", v.v, d->c->workdir, 0, mono_ns() - t0, suffix);
-		strv_free(&v);
-	}
+	format_duration(ro->cfg->policy.health_timeout_ns, dur, sizeof(dur));
+	for (size_t i = 0; i < n; i++)
+		if (!st->bad[i] && streq(st->cur[i].health, "starting")) {
+			snprintf(st->detail[i], sizeof(st->detail[i]),
+				 "healthcheck still starting after %s", dur);
+			st->bad[i] = true;
+		}
+	return 0;
+}
+
+/* The settle window as one step: `docker inspect ID...`, polled N times over its duration. */
+static void settle_record(struct rollout *ro, const struct settle *st, int64_t t0)
+{
+	struct docker *d = ro->rt;
+	struct strv v = {0};
+	char suffix[96], dur[32];
+
+	strv_push(&v, "docker");
+	strv_push(&v, "inspect");
+	for (size_t i = 0; i < ro->plan.nservices; i++)
+		strv_push_take(&v, xstrndup(st->ids[i], 12));
+	format_duration(mono_ns() - t0, dur, sizeof(dur));
+	snprintf(suffix, sizeof(suffix), "# polled %u times over %s", st->polls, dur);
+	op_record_step(ro->op, "settle", v.v, d->c->workdir, 0, mono_ns() - t0, suffix);
+	strv_free(&v);
+}
+
+/* A container that passed: what runs, how long it was stable, and the image it replaced. */
+static void container_ok_detail(const struct rollout *ro, const struct docker_svc *ds,
+				const struct compose_container *c, char *detail, size_t n)
+{
+	bool changed = ds->image_before[0] && !streq(ds->image_before, c->image_id);
+	char img[16], was[16], sett[32];
+
 	format_duration(ro->cfg->policy.settle_ns, sett, sizeof(sett));
+	short_id(c->image_id, img, sizeof(img));
+	short_id(ds->image_before, was, sizeof(was));
+	snprintf(detail, n, "running, %u restarts, stable for %s%s%s; image %s (%s)%s%s",
+		 c->restart_count, sett, c->health[0] ? ", " : "", c->health, c->image, img,
+		 changed ? ", was " : "", changed ? was : "");
+}
+
+static int docker_verify(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	size_t n = ro->plan.nservices, nbad = 0;
+	const char *bad_svcs[LEDGER_MAX_SERVICES], *all_svcs[LEDGER_MAX_SERVICES];
+	struct settle *st = xcalloc(1, sizeof(*st));
+	int64_t t0 = mono_ns();
+	int r;
+
+	find_containers(ro);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = d->svc[svc_index(ro, svc(ro, i))].container;
+		st->ids[i] = (char *)(id[0] ? id : "none");
+		all_svcs[i] = svc(ro, i)->compose;
+	}
+	r = settle_poll(ro, st, t0);
+	if (r < 0)
+		goto out;
+	op_waiting(ro->op, NULL, 0, NULL);
+	settle_record(ro, st, t0);
 	for (size_t i = 0; i < n; i++) {
 		const struct service *s = svc(ro, i);
-		const struct docker_svc *ds = &d->svc[svc_index(ro, s)];
-		const struct compose_container *c = &cur[i];
-		char img[16], was[16];
+		const struct compose_container *c = &st->cur[i];
+		const char *name = c->name[0] ? c->name : s->compose;
 
-		short_id(c->image_id, img, sizeof(img));
-		short_id(ds->image_before, was, sizeof(was));
-		if (!bad[i]) {
-			snprintf(detail[i], sizeof(detail[i]),
-				 "running, %u restarts, stable for %s%s%s; image %s (%s)%s%s",
-				 c->restart_count, sett, c->health[0] ? ", " : "", c->health,
-				 c->image, img,
-				 ds->image_before[0] && !streq(ds->image_before, c->image_id)
-				     ? ", was "
-				     : "",
-				 ds->image_before[0] && !streq(ds->image_before, c->image_id) ? was
-											      : "");
-		}
-		rollout_record_health(ro, s, "container", c->name[0] ? c->name : s->compose,
-				      !bad[i], polls, 0, detail[i]);
-		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", c->name[0] ? c->name : s->compose,
-			detail[i]);
-		if (bad[i]) {
-			op_fail(ro->op, "container of %s: %s", s->compose, detail[i]);
+		if (!st->bad[i])
+			container_ok_detail(ro, &d->svc[svc_index(ro, s)], c, st->detail[i],
+					    sizeof(st->detail[i]));
+		rollout_record_health(ro, s, "container", name, !st->bad[i], st->polls, 0,
+				      st->detail[i]);
+		out_say("%s %s: %s", st->bad[i] ? "FAIL" : "ok", name, st->detail[i]);
+		if (st->bad[i]) {
+			op_fail(ro->op, "container of %s: %s", s->compose, st->detail[i]);
 			bad_svcs[nbad++] = s->compose;
 		}
 	}
 	if (nbad) {
 		show_logs(ro, bad_svcs, nbad);
-		return SL_EFAILED;
-	}
-	if (ro->fast)
+		r = SL_EFAILED;
+	} else if (ro->fast) {
 		out_say("--fast: skipped '%s logs --tail=100'", compose_command_name(d->c));
-	else
+	} else {
 		show_logs(ro, all_svcs, n);
-	return 0;
+	}
+out:
+	free(st);
+	return r;
 }
 
 static int docker_stop(struct rollout *ro, const size_t *svcs, size_t n)

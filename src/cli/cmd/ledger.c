@@ -606,14 +606,10 @@ static int import_check_fits(const struct import *im, struct ledger_state *st)
 	return 0;
 }
 
-static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
+/* Reads file ("-": stdin) into im and checks it on its own: events, encodable, and fitting an
+ * empty ledger (st is the state it is checked against). */
+static int import_load(struct import *im, const char *file, struct ledger_state *st)
 {
-	struct import im = {.name = streq(file, "-") ? "<stdin>" : file};
-	struct deploy_lock lock = {.fd = -1};
-	struct lock_holder holder = {0};
-	struct ledger_event last_ev = {0};
-	struct ledger_state *st = NULL;
-	uint64_t base = 0, after = 0;
 	FILE *f = stdin;
 	int r;
 
@@ -624,28 +620,114 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 			return SL_EUSAGE;
 		}
 	}
-	r = import_read(&im, f);
+	r = import_read(im, f);
 	if (f != stdin)
 		fclose(f);
 	if (r < 0)
-		goto out;
-	if (im.n == 0) {
-		log_error("ledger import: '%s' holds no events; nothing was imported", im.name);
-		r = SL_EUSAGE;
-		goto out;
+		return r;
+	if (im->n == 0) {
+		log_error("ledger import: '%s' holds no events; nothing was imported", im->name);
+		return SL_EUSAGE;
 	}
-	r = import_remap(&im, 0, false);
-	if (r < 0)
-		goto out;
-	r = import_check_encodable(&im);
-	if (r < 0)
-		goto out;
-	st = xmalloc(sizeof(*st));
-	ledger_state_init(st);
-	r = import_check_fits(&im, st);
-	if (r < 0)
-		goto out;
+	r = import_remap(im, 0, false);
+	if (r >= 0)
+		r = import_check_encodable(im);
+	if (r >= 0)
+		r = import_check_fits(im, st);
+	return r < 0 ? r : 0;
+}
 
+/* Under the lock: the ledger's newest event as base; the import must come after it in time and
+ * fit the state there. Then the import's ids are moved past base. */
+static int import_onto(struct cmd_ctx *ctx, struct import *im, struct ledger_state *st,
+		       uint64_t *base)
+{
+	struct ledger_event last_ev = {0};
+	int r;
+
+	r = ledger_last_seq(ctx->lg, base);
+	if (r < 0) {
+		reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
+		return r;
+	}
+	if (*base > 0) {
+		r = ledger_get(ctx->lg, *base, &last_ev);
+		if (r < 0) {
+			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", *base);
+			return r;
+		}
+		if (last_ev.time_ns > im->evs[0].time_ns)
+			r = import_bad(im, im->line[0], "%s",
+				       "older than the ledger's newest event; import into an empty "
+				       "ledger (--ledger NEWDIR)");
+		ledger_event_release(&last_ev);
+		if (r < 0)
+			return r;
+		r = ledger_state_at(ctx->lg, *base, st);
+		if (r < 0) {
+			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", *base);
+			return r;
+		}
+		r = import_check_fits(im, st);
+		if (r < 0)
+			return r;
+	}
+	return import_remap(im, *base, true);
+}
+
+/* Appends im after base and syncs: runs of known events go through ledger_append_many, runs of
+ * unknown ones as bytes. */
+static int import_append(struct cmd_ctx *ctx, struct import *im, uint64_t base)
+{
+	uint64_t after = 0;
+	int r;
+
+	for (size_t i = 0, n; i < im->n; i += n) {
+		bool raw = im->raw[i] != NULL;
+
+		for (n = 1; i + n < im->n && n < IMPORT_BATCH && (im->raw[i + n] != NULL) == raw;
+		     n++)
+			;
+		if (raw)
+			r = ledger_append_raw(ctx->lg, im->raw + i, im->rawlen + i, n,
+					      LEDGER_APPEND_NOSYNC);
+		else
+			r = ledger_append_many(ctx->lg, im->evs + i, n, LEDGER_APPEND_NOSYNC);
+		if (r < 0) {
+			log_error("ledger import: appending lines %zu.. of '%s' failed: %s%s%s; "
+				  "events before seq %" PRIu64 " were imported",
+				  im->line[i], im->name, ledger_strerror(r),
+				  ledger_errmsg(ctx->lg)[0] ? ": " : "", ledger_errmsg(ctx->lg),
+				  base + i + 1);
+			return r;
+		}
+	}
+	r = ledger_sync(ctx->lg);
+	if (r < 0) {
+		reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot sync the ledger", 0);
+		return r;
+	}
+	if (ledger_last_seq(ctx->lg, &after) == 0 && after != base + im->n)
+		log_warn(
+		    "ledger import: another writer appended while importing (newest is %" PRIu64
+		    ", expected %" PRIu64 "); operation ids may be off",
+		    after, base + im->n);
+	return 0;
+}
+
+static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
+{
+	struct import im = {.name = streq(file, "-") ? "<stdin>" : file};
+	struct deploy_lock lock = {.fd = -1};
+	struct lock_holder holder = {0};
+	struct ledger_state *st = xmalloc(sizeof(*st));
+	uint64_t base = 0;
+	int r;
+
+	ledger_state_init(st);
+	r = import_load(&im, file, st);
+	if (r < 0)
+		goto out;
 	r = cmd_open_ledger(ctx, true);
 	if (r < 0)
 		goto out;
@@ -655,69 +737,12 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 		lock_say_refused("ledger import", ctx->ledger_dir, r, &holder, false);
 		goto out;
 	}
-	r = ledger_last_seq(ctx->lg, &base);
-	if (r < 0) {
-		reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", 0);
-		goto out;
-	}
-	if (base > 0) {
-		r = ledger_get(ctx->lg, base, &last_ev);
-		if (r < 0) {
-			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
-			goto out;
-		}
-		if (last_ev.time_ns > im.evs[0].time_ns) {
-			r = import_bad(&im, im.line[0], "%s",
-				       "older than the ledger's newest event; import into an empty "
-				       "ledger (--ledger NEWDIR)");
-			goto out;
-		}
-	}
-	if (base > 0) {
-		r = ledger_state_at(ctx->lg, base, st);
-		if (r < 0) {
-			reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot read the ledger", base);
-			goto out;
-		}
-		r = import_check_fits(&im, st);
-		if (r < 0)
-			goto out;
-	}
-	r = import_remap(&im, base, true);
+	r = import_onto(ctx, &im, st, &base);
 	if (r < 0)
 		goto out;
-
-	/* Runs of known events go through ledger_append_many, runs of unknown ones as bytes. */
-	for (size_t i = 0, n; i < im.n; i += n) {
-		bool raw = im.raw[i] != NULL;
-
-		for (n = 1; i + n < im.n && n < IMPORT_BATCH && (im.raw[i + n] != NULL) == raw; n++)
-			;
-		if (raw)
-			r = ledger_append_raw(ctx->lg, im.raw + i, im.rawlen + i, n,
-					      LEDGER_APPEND_NOSYNC);
-		else
-			r = ledger_append_many(ctx->lg, im.evs + i, n, LEDGER_APPEND_NOSYNC);
-		if (r < 0) {
-			log_error("ledger import: appending lines %zu.. of '%s' failed: %s%s%s; "
-				  "events before seq %" PRIu64 " were imported",
-				  im.line[i], im.name, ledger_strerror(r),
-				  ledger_errmsg(ctx->lg)[0] ? ": " : "", ledger_errmsg(ctx->lg),
-				  base + i + 1);
-			goto out;
-		}
-	}
-	r = ledger_sync(ctx->lg);
-	if (r < 0) {
-		reads_ledger_fail(&cmd_ledger, ctx->lg, r, "cannot sync the ledger", 0);
+	r = import_append(ctx, &im, base);
+	if (r < 0)
 		goto out;
-	}
-	if (ledger_last_seq(ctx->lg, &after) == 0 && after != base + im.n)
-		log_warn(
-		    "ledger import: another writer appended while importing (newest is %" PRIu64
-		    ", expected %" PRIu64 "); operation ids may be off",
-		    after, base + im.n);
-
 	if (out_settings.json)
 		out_json(json_pack("{s:I,s:I,s:I}", "imported", (json_int_t)im.n, "first_seq",
 				   (json_int_t)(base + 1), "last_seq", (json_int_t)(base + im.n)));
@@ -725,7 +750,6 @@ static int ledger_cmd_import(struct cmd_ctx *ctx, const char *file)
 		printf("imported %zu events from '%s' into '%s' (seq %" PRIu64 "..%" PRIu64 ")\n",
 		       im.n, im.name, ctx->ledger_dir, base + 1, base + im.n);
 out:
-	ledger_event_release(&last_ev);
 	free(st);
 	if (lock.fd >= 0)
 		lock_release(&lock);
