@@ -392,6 +392,35 @@ static int decode_type_field(struct mp_rd *r, struct ledger_event *ev, const cha
 	return skip_value(r, err, errlen);
 }
 
+/* The second pass over an event whose fields came before its "t" (the first pass read the
+ * envelope and the type; the bytes were checked then): the type's fields. */
+static int decode_rescan(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
+			 char *err, size_t errlen)
+{
+	struct mp_rd r = {buf, buf + len};
+	struct ledger_event scratch;
+	const char *k, *t2;
+	uint32_t nkeys, klen, t2len;
+	int rc;
+
+	mp_read_map(&r, &nkeys);
+	for (uint32_t i = 0; i < nkeys; i++) {
+		mp_read_str(&r, &k, &klen);
+		if (klen <= 2 && (mp_key_is(k, klen, "v") || mp_key_is(k, klen, "t") ||
+				  mp_key_is(k, klen, "ts") || mp_key_is(k, klen, "op") ||
+				  mp_key_is(k, klen, "a"))) {
+			/* decoded already: read again into a scratch event to pass it */
+			memset(&scratch, 0, sizeof(scratch));
+			rc = decode_envelope(&r, &scratch, k, klen, a, &t2, &t2len, err, errlen);
+		} else {
+			rc = decode_type_field(&r, ev, k, klen, a, err, errlen);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, struct arena *a,
 		      char *err, size_t errlen)
 {
@@ -462,29 +491,9 @@ int event_decode_into(const uint8_t *buf, size_t len, struct ledger_event *ev, s
 		return 0; /* kept as it is: the envelope is all we know */
 
 	if (rescan) {
-		r.p = buf;
-		mp_read_map(&r, &nkeys);
-		for (uint32_t i = 0; i < nkeys; i++) {
-			const char *t2;
-			uint32_t t2len;
-			struct ledger_event scratch;
-
-			mp_read_str(&r, &k, &klen);
-			if (klen <= 2 && (mp_key_is(k, klen, "v") || mp_key_is(k, klen, "t") ||
-					  mp_key_is(k, klen, "ts") || mp_key_is(k, klen, "op") ||
-					  mp_key_is(k, klen, "a"))) {
-				/* decoded already: read again into a scratch event to pass it */
-				memset(&scratch, 0, sizeof(scratch));
-				rc = decode_envelope(&r, &scratch, k, klen, a, &t2, &t2len, err,
-						     errlen);
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			rc = decode_type_field(&r, ev, k, klen, a, err, errlen);
-			if (rc < 0)
-				return rc;
-		}
+		rc = decode_rescan(buf, len, ev, a, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 	rc = event_check_fields(ev, err, errlen);
 	if (rc < 0)

@@ -314,14 +314,75 @@ out:
 	return rc;
 }
 
+/* The sequences of every snapshot, in order, into *keys (malloc'd; *nkeys of them). */
+static int snapshot_keys(struct ledger *lg, MDB_cursor *c, uint64_t **keys, size_t *nkeys)
+{
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc;
+
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (*nkeys == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			uint64_t *nk = realloc(*keys, ncap * sizeof(*nk));
+
+			if (!nk)
+				return -ENOMEM;
+			*keys = nk;
+			cap = ncap;
+		}
+		(*keys)[(*nkeys)++] = key_seq(&k);
+	}
+	return rc == MDB_NOTFOUND ? 0 : lg_mdb_err(lg, rc, "read snapshots");
+}
+
+/* A binary search over the snapshots keys[0..nkeys) for the newest that counts fewer
+ * operations than number: its sequence in *from and its count in *count (0 and 0: none). */
+static int snapshot_before_number(struct ledger *lg, MDB_cursor *c, const uint64_t *keys,
+				  size_t nkeys, uint64_t number, uint64_t *from, uint64_t *count)
+{
+	struct ledger_state *scratch;
+	size_t lo = 0, hi = nkeys; /* keys[0..lo) count < number, keys[hi..) count >= number */
+	MDB_val k, v;
+	int rc = 0;
+
+	if (!nkeys)
+		return 0;
+	scratch = malloc(sizeof(*scratch));
+	if (!scratch)
+		return -ENOMEM;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t be = htobe64(keys[mid]), ops;
+
+		k = (MDB_val){sizeof(be), &be};
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		if (rc) {
+			rc = lg_mdb_err(lg, rc, "read snapshots");
+			break;
+		}
+		rc = snapshot_ops(lg, &k, &v, scratch, &ops);
+		if (rc < 0)
+			break;
+		if (ops < number) {
+			lo = mid + 1;
+			*from = keys[mid];
+			*count = ops;
+		} else {
+			hi = mid;
+		}
+	}
+	free(scratch);
+	return rc < 0 ? rc : 0;
+}
+
 int ledger_op_by_number(struct ledger *lg, uint64_t number, uint64_t *op)
 {
-	struct ledger_state *scratch = NULL;
 	MDB_cursor *c = NULL;
 	MDB_txn *txn;
-	MDB_val k, v;
 	uint64_t *keys = NULL, from = 0, count = 0, at;
-	size_t nkeys = 0, cap = 0, lo, hi;
+	size_t nkeys = 0;
 	bool at_start;
 	int rc;
 
@@ -331,63 +392,17 @@ int ledger_op_by_number(struct ledger *lg, uint64_t number, uint64_t *op)
 	if (rc)
 		return rc;
 	/* the snapshots' sequences (keys only), then a binary search for the newest snapshot that
-	 * counts fewer operations than `number` */
+	 * counts fewer operations than `number`, then the walk from there */
 	rc = mdb_cursor_open(txn, lg->snapshots, &c);
 	if (rc) {
 		rc = lg_mdb_err(lg, rc, "open cursor");
 		goto out;
 	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (nkeys == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			uint64_t *nk = realloc(keys, ncap * sizeof(*nk));
-
-			if (!nk) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			keys = nk;
-			cap = ncap;
-		}
-		keys[nkeys++] = key_seq(&k);
-	}
-	if (rc != MDB_NOTFOUND) {
-		rc = lg_mdb_err(lg, rc, "read snapshots");
-		goto out;
-	}
-	rc = 0;
-	if (nkeys) {
-		scratch = malloc(sizeof(*scratch));
-		if (!scratch) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	lo = 0;
-	hi = nkeys; /* keys[0..lo) count < number, keys[hi..) count >= number */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint64_t be = htobe64(keys[mid]), ops;
-
-		k = (MDB_val){sizeof(be), &be};
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-		if (rc) {
-			rc = lg_mdb_err(lg, rc, "read snapshots");
-			goto out;
-		}
-		rc = snapshot_ops(lg, &k, &v, scratch, &ops);
-		if (rc < 0)
-			goto out;
-		if (ops < number) {
-			lo = mid + 1;
-			from = keys[mid];
-			count = ops;
-		} else {
-			hi = mid;
-		}
-	}
-	rc = count_starts(lg, txn, from, 0, number, &count, &at, &at_start);
+	rc = snapshot_keys(lg, c, &keys, &nkeys);
+	if (rc == 0)
+		rc = snapshot_before_number(lg, c, keys, nkeys, number, &from, &count);
+	if (rc == 0)
+		rc = count_starts(lg, txn, from, 0, number, &count, &at, &at_start);
 	if (rc == 0 && (count != number || !at_start))
 		rc = lg_err(lg, LEDGER_ENOTFOUND, "no operation %llu (the ledger holds %llu)",
 			    (unsigned long long)number, (unsigned long long)count);
@@ -398,7 +413,6 @@ out:
 		mdb_cursor_close(c);
 	store_read_end(lg, txn);
 	free(keys);
-	free(scratch);
 	return rc;
 }
 

@@ -251,14 +251,64 @@ out:
 	return rc;
 }
 
+/* The schema version in meta: written when the ledger is new (create), else read and refused
+ * when newer than this shiplog's. 0 or a ledger code. */
+static int store_schema_check(struct ledger *lg, MDB_txn *txn, bool create)
+{
+	MDB_val k = {6, "schema"}, v;
+	uint8_t sv[4];
+	const uint8_t *b;
+	uint32_t schema;
+	int rc = mdb_get(txn, lg->meta, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		if (!create)
+			return lg_err(lg, LEDGER_ENOTFOUND, "'%s' has no schema version", lg->path);
+		sv[0] = 0, sv[1] = 0, sv[2] = 0, sv[3] = LEDGER_SCHEMA_VERSION;
+		v = (MDB_val){4, sv};
+		rc = mdb_put(txn, lg->meta, &k, &v, 0);
+		return rc ? lg_mdb_err(lg, rc, "write the schema version") : 0;
+	}
+	if (rc)
+		return lg_mdb_err(lg, rc, "read the schema version");
+	b = v.mv_data;
+	if (v.mv_size != 4)
+		return lg_err(lg, LEDGER_ECORRUPT, "'%s': malformed schema version", lg->path);
+	schema = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	if (schema > LEDGER_SCHEMA_VERSION)
+		return lg_err(lg, LEDGER_ESCHEMA,
+			      "'%s' has schema version %u, newer than this shiplog's %d; upgrade "
+			      "shiplog",
+			      lg->path, schema, LEDGER_SCHEMA_VERSION);
+	return 0;
+}
+
+/* The project the ledger belongs to: recorded by the first writer, refused when another. */
+static int store_project_check(struct ledger *lg, MDB_txn *txn, const char *project)
+{
+	bool rdonly = lg->flags & LEDGER_OPEN_RDONLY;
+	size_t n = strlen(project);
+	MDB_val k = {7, "project"}, v;
+	int rc = mdb_get(txn, lg->meta, &k, &v);
+
+	if (rc == 0 && (v.mv_size != n || memcmp(v.mv_data, project, n) != 0))
+		return lg_err(lg, LEDGER_EINVAL, "ledger '%s' belongs to project '%.*s', not '%s'",
+			      lg->path, (int)(v.mv_size > 64 ? 64 : v.mv_size),
+			      (const char *)v.mv_data, project);
+	if (rc == MDB_NOTFOUND && !rdonly) {
+		v = (MDB_val){n, (void *)project};
+		rc = mdb_put(txn, lg->meta, &k, &v, 0);
+	} else if (rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	return rc ? lg_mdb_err(lg, rc, "project name") : 0;
+}
+
 static int store_open_dbs(struct ledger *lg, bool create, const struct ledger_options *opts)
 {
 	bool rdonly = lg->flags & LEDGER_OPEN_RDONLY;
 	unsigned dbf = create ? MDB_CREATE : 0;
 	MDB_txn *txn = NULL;
-	MDB_val k, v;
-	uint8_t sv[4];
-	uint32_t schema;
 	int rc;
 
 	rc = store_txn_begin(lg, rdonly ? MDB_RDONLY : 0, &txn);
@@ -275,64 +325,11 @@ static int store_open_dbs(struct ledger *lg, bool create, const struct ledger_op
 		goto out;
 	}
 
-	k = (MDB_val){6, "schema"};
-	rc = mdb_get(txn, lg->meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		if (!create) {
-			rc = lg_err(lg, LEDGER_ENOTFOUND, "'%s' has no schema version", lg->path);
-			goto out;
-		}
-		sv[0] = 0, sv[1] = 0, sv[2] = 0, sv[3] = LEDGER_SCHEMA_VERSION;
-		v = (MDB_val){4, sv};
-		rc = mdb_put(txn, lg->meta, &k, &v, 0);
-		if (rc) {
-			rc = lg_mdb_err(lg, rc, "write the schema version");
-			goto out;
-		}
-	} else if (rc) {
-		rc = lg_mdb_err(lg, rc, "read the schema version");
+	rc = store_schema_check(lg, txn, create);
+	if (rc == 0 && opts && opts->project && *opts->project)
+		rc = store_project_check(lg, txn, opts->project);
+	if (rc)
 		goto out;
-	} else {
-		const uint8_t *b = v.mv_data;
-
-		if (v.mv_size != 4) {
-			rc =
-			    lg_err(lg, LEDGER_ECORRUPT, "'%s': malformed schema version", lg->path);
-			goto out;
-		}
-		schema = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-		if (schema > LEDGER_SCHEMA_VERSION) {
-			rc = lg_err(lg, LEDGER_ESCHEMA,
-				    "'%s' has schema version %u, newer than this shiplog's %d; "
-				    "upgrade shiplog",
-				    lg->path, schema, LEDGER_SCHEMA_VERSION);
-			goto out;
-		}
-	}
-
-	if (opts && opts->project && *opts->project) {
-		size_t n = strlen(opts->project);
-
-		k = (MDB_val){7, "project"};
-		rc = mdb_get(txn, lg->meta, &k, &v);
-		if (rc == 0 && (v.mv_size != n || memcmp(v.mv_data, opts->project, n) != 0)) {
-			rc = lg_err(lg, LEDGER_EINVAL,
-				    "ledger '%s' belongs to project '%.*s', not '%s'", lg->path,
-				    (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data,
-				    opts->project);
-			goto out;
-		}
-		if (rc == MDB_NOTFOUND && !rdonly) {
-			v = (MDB_val){n, (void *)opts->project};
-			rc = mdb_put(txn, lg->meta, &k, &v, 0);
-		} else if (rc == MDB_NOTFOUND) {
-			rc = 0;
-		}
-		if (rc) {
-			rc = lg_mdb_err(lg, rc, "project name");
-			goto out;
-		}
-	}
 
 	/* committing (also the read-only one) keeps the database handles */
 	rc = mdb_txn_commit(txn);
@@ -356,20 +353,14 @@ static void ledger_free(struct ledger *lg)
 	free(lg);
 }
 
-int ledger_open(struct ledger **out, const char *dir, unsigned flags,
-		const struct ledger_options *opts)
+/* The ledger directory: found (its data.mdb there), or made (create: *fresh), its real path in
+ * real. A directory others can enter (made by hand, restored from a backup) is tightened to
+ * 0700, like a new one; one that cannot be is refused: -EPERM. */
+static int store_dir_prepare(const char *dir, bool create, char real[PATH_MAX], bool *fresh)
 {
-	bool rdonly = flags & LEDGER_OPEN_RDONLY;
-	bool create = (flags & LEDGER_OPEN_CREATE) && !rdonly;
-	bool registered = false, fresh = false;
-	struct ledger *lg = NULL;
-	char real[PATH_MAX];
 	char *data = NULL;
 	struct stat sb;
-	int rc, fd, dead;
-
-	if (!out || !dir || !*dir)
-		return LEDGER_EINVAL;
+	int rc = 0;
 
 	if (asprintf(&data, "%s/data.mdb", dir) < 0)
 		return -ENOMEM;
@@ -385,50 +376,34 @@ int ledger_open(struct ledger **out, const char *dir, unsigned flags,
 		rc = mkdir_p(dir, 0700);
 		if (rc < 0)
 			goto out;
-		fresh = true;
+		*fresh = true;
 	}
 	if (!realpath(dir, real)) {
 		rc = -errno;
 		goto out;
 	}
-	/* a ledger directory others can enter (made by hand, restored from a backup) is tightened
-	 * to 0700, like a new one; one that cannot be is refused: -EPERM */
-	if (!fresh && stat(real, &sb) == 0 && (sb.st_mode & 077) && chmod(real, 0700) < 0) {
+	if (!*fresh && stat(real, &sb) == 0 && (sb.st_mode & 077) && chmod(real, 0700) < 0)
 		rc = -EPERM;
-		goto out;
-	}
-	rc = registry_add(real);
-	if (rc < 0)
-		goto out;
-	registered = true;
+out:
+	free(data);
+	return rc < 0 ? rc : 0;
+}
 
-	lg = calloc(1, sizeof(*lg));
-	if (!lg || !(lg->path = strdup(real)) || !(lg->cache = malloc(sizeof(*lg->cache))) ||
-	    !(lg->work = malloc(sizeof(*lg->work))) || !(lg->arena = arena_new(64 << 10))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	lg->flags = flags;
-	lg->pid = getpid();
-	lg->snapshot_every =
-	    opts && opts->snapshot_every ? opts->snapshot_every : LEDGER_DEFAULT_SNAPSHOT_EVERY;
-	lg->mapsize = opts && opts->initial_map_bytes ? opts->initial_map_bytes : DEFAULT_MAP_BYTES;
+/* The LMDB environment of the ledger at real: created, configured and opened; its files made
+ * exactly 0600 and its data fd close-on-exec; dead readers cleared. 0 or a ledger code. */
+static int store_env_open(struct ledger *lg, const char *real, bool rdonly, bool fresh)
+{
+	int rc, fd, dead;
 
 	rc = mdb_env_create(&lg->env);
-	if (rc) {
-		rc = lg_mdb_err(lg, rc, "create environment");
-		goto out;
-	}
+	if (rc)
+		return lg_mdb_err(lg, rc, "create environment");
 	if ((rc = mdb_env_set_maxdbs(lg->env, 4)) ||
-	    (rc = mdb_env_set_mapsize(lg->env, lg->mapsize))) {
-		rc = lg_mdb_err(lg, rc, "configure environment");
-		goto out;
-	}
+	    (rc = mdb_env_set_mapsize(lg->env, lg->mapsize)))
+		return lg_mdb_err(lg, rc, "configure environment");
 	rc = mdb_env_open(lg->env, real, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0600);
-	if (rc) {
-		rc = lg_mdb_err(lg, rc, "open environment");
-		goto out;
-	}
+	if (rc)
+		return lg_mdb_err(lg, rc, "open environment");
 	/* LMDB marks lock.mdb close-on-exec but not the main data fd: every git, systemctl or
 	 * hook we spawn would inherit it */
 	if (mdb_env_get_fd(lg->env, &fd) == 0 && fd >= 0)
@@ -447,6 +422,45 @@ int ledger_open(struct ledger **out, const char *dir, unsigned flags,
 	/* slots of readers that died (SIGKILL) pin pages until cleared */
 	mdb_reader_check(lg->env, &dead);
 	store_refresh_mapsize(lg);
+	return 0;
+}
+
+int ledger_open(struct ledger **out, const char *dir, unsigned flags,
+		const struct ledger_options *opts)
+{
+	bool rdonly = flags & LEDGER_OPEN_RDONLY;
+	bool create = (flags & LEDGER_OPEN_CREATE) && !rdonly;
+	bool registered = false, fresh = false;
+	struct ledger *lg = NULL;
+	char real[PATH_MAX];
+	int rc;
+
+	if (!out || !dir || !*dir)
+		return LEDGER_EINVAL;
+
+	rc = store_dir_prepare(dir, create, real, &fresh);
+	if (rc < 0)
+		return rc;
+	rc = registry_add(real);
+	if (rc < 0)
+		goto out;
+	registered = true;
+
+	lg = calloc(1, sizeof(*lg));
+	if (!lg || !(lg->path = strdup(real)) || !(lg->cache = malloc(sizeof(*lg->cache))) ||
+	    !(lg->work = malloc(sizeof(*lg->work))) || !(lg->arena = arena_new(64 << 10))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	lg->flags = flags;
+	lg->pid = getpid();
+	lg->snapshot_every =
+	    opts && opts->snapshot_every ? opts->snapshot_every : LEDGER_DEFAULT_SNAPSHOT_EVERY;
+	lg->mapsize = opts && opts->initial_map_bytes ? opts->initial_map_bytes : DEFAULT_MAP_BYTES;
+
+	rc = store_env_open(lg, real, rdonly, fresh);
+	if (rc)
+		goto out;
 
 	rc = store_open_dbs(lg, create, opts);
 	if (rc < 0)
@@ -464,7 +478,6 @@ out:
 	}
 	if (registered)
 		registry_remove(real);
-	free(data);
 	return rc;
 }
 
