@@ -158,7 +158,9 @@ static int run_command(const struct cmd_entry *c, struct cmd_ctx *ctx, int argc,
 	return c->run(ctx, argc, argv);
 }
 
-int main(int argc, char **argv)
+/* The global options before the command (getopt stops at the first non-option: what follows
+ * belongs to the command). -1 to go on, else the exit code: --help, --version, a bad option. */
+static int global_options(int argc, char **argv, struct cmd_ctx *ctx, enum out_color_mode *color)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -173,13 +175,8 @@ int main(int argc, char **argv)
 	    {"forwarded-from", required_argument, NULL, 'F'}, /* internal: set by remote.c */
 	    {0},
 	};
-	struct cmd_ctx ctx = {.global_argc = argc, .global_argv = argv};
-	enum out_color_mode color = OUT_COLOR_AUTO;
-	const struct cmd_entry *c;
-	int opt, r;
+	int opt;
 
-	out_init();
-	/* Stop at the first non-option: what follows belongs to the command. */
 	while ((opt = getopt_long(argc, argv, "+C:c:qvh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'C':
@@ -190,16 +187,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'c':
-			ctx.config_path = optarg;
+			ctx->config_path = optarg;
 			break;
 		case 'L':
-			ctx.ledger_opt = optarg;
+			ctx->ledger_opt = optarg;
 			break;
 		case 'J':
 			out_settings.json = true;
 			break;
 		case 'K':
-			if (color_option(optarg, &color) < 0)
+			if (color_option(optarg, color) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'q':
@@ -215,7 +212,7 @@ int main(int argc, char **argv)
 			printf("shiplog %s\n", SHIPLOG_VERSION);
 			return EXIT_OK;
 		case 'F':
-			ctx.forwarded_from = optarg;
+			ctx->forwarded_from = optarg;
 			/* The operator's ssh client may go away mid-deploy: the deploy goes on. */
 			signal(SIGHUP, SIG_IGN);
 			signal(SIGPIPE, SIG_IGN);
@@ -225,23 +222,44 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+/* `shiplog help [COMMAND]`: the main help, or the command's usage. */
+static int help_command(int argc, char **argv)
+{
+	const struct cmd_entry *c;
+
+	if (argc < 2) {
+		print_main_help(stdout);
+		return EXIT_OK;
+	}
+	c = cmd_find(argv[1]);
+	if (!c) {
+		log_error("unknown command '%s'; see 'shiplog --help'", argv[1]);
+		return EXIT_USAGE;
+	}
+	fputs(c->usage, stdout);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd_ctx ctx = {.global_argc = argc, .global_argv = argv};
+	enum out_color_mode color = OUT_COLOR_AUTO;
+	const struct cmd_entry *c;
+	int r;
+
+	out_init();
+	r = global_options(argc, argv, &ctx, &color);
+	if (r >= 0)
+		return r;
 	if (optind >= argc) {
 		print_main_help(stderr);
 		return EXIT_USAGE;
 	}
-	if (streq(argv[optind], "help")) {
-		if (optind + 1 >= argc) {
-			print_main_help(stdout);
-			return EXIT_OK;
-		}
-		c = cmd_find(argv[optind + 1]);
-		if (!c) {
-			log_error("unknown command '%s'; see 'shiplog --help'", argv[optind + 1]);
-			return EXIT_USAGE;
-		}
-		fputs(c->usage, stdout);
-		return EXIT_OK;
-	}
+	if (streq(argv[optind], "help"))
+		return help_command(argc - optind, argv + optind);
 	c = cmd_find(argv[optind]);
 	if (!c) {
 		log_error("unknown command '%s'; see 'shiplog --help'", argv[optind]);

@@ -364,15 +364,76 @@ int rollout_move_checkout(struct rollout *ro)
 	return 0;
 }
 
+/* The put-back as a "checkout-restore" step: the equivalent `git restore` (the first 10 paths),
+ * and the first 200 paths as its output. */
+static void restore_record(struct rollout *ro, const struct repo_move *m,
+			   const struct strv *restored, bool failed, int64_t duration_ns)
+{
+	struct strv argv = {0};
+	struct buf out = {0};
+	char on[VIEW_OP_NAME_MAX], note[256];
+
+	strv_push(&argv, "git");
+	strv_push(&argv, "restore");
+	strv_push_take(&argv, xasprintf("--source=%s", m->from));
+	strv_push(&argv, "--staged");
+	strv_push(&argv, "--worktree");
+	strv_push(&argv, "--");
+	for (size_t i = 0; i < restored->n && i < 10; i++)
+		strv_push(&argv, restored->v[i]);
+	for (size_t i = 0; i < restored->n && i < 200; i++)
+		buf_printf(&out, "%s%s", i ? "\n" : "", restored->v[i]);
+	if (restored->n > 200)
+		buf_printf(&out, "\n... and %zu more", restored->n - 200);
+	snprintf(note, sizeof(note),
+		 "# via libgit2: %zu path%s an interrupted checkout (operation %s, %.12s -> "
+		 "%.12s) left half moved%s",
+		 restored->n, restored->n == 1 ? "" : "s", view_op_name(m->op, on), m->from, m->to,
+		 restored->n > 10 ? "; the first 10 shown" : "");
+	op_record_check(ro->op, "checkout-restore", argv.v, repo_workdir(ro->repo), failed ? 1 : 0,
+			duration_ns, note, out.data ? out.data : "");
+	strv_free(&argv);
+	buf_free(&out);
+}
+
+/* The paths the put-back left alone (kept: "M path" in from, "A path" added), named with how
+ * to look at them and drop them. */
+static void kept_say(const char *co, const struct repo_move *m, const struct strv *kept)
+{
+	struct strv in_from = {0}, added = {0}, all_v = {0};
+	_cleanup_free_ char *all = NULL, *mod = NULL, *add = NULL, *fix = NULL;
+
+	for (size_t i = 0; i < kept->n; i++)
+		strv_push(kept->v[i][0] == 'M' ? &in_from : &added, kept->v[i] + 2);
+	for (size_t i = 0; i < in_from.n; i++)
+		strv_push(&all_v, in_from.v[i]);
+	for (size_t i = 0; i < added.n; i++)
+		strv_push(&all_v, added.v[i]);
+	all = strv_join(&all_v, " ");
+	mod = strv_join(&in_from, " ");
+	add = strv_join(&added, " ");
+	fix = xasprintf("%s%s%s%s%s%s%s", in_from.n ? "git -C " : "", in_from.n ? co : "",
+			in_from.n ? " checkout " : "", in_from.n ? m->from : "",
+			in_from.n ? " -- " : "", mod, in_from.n && added.n ? "; " : "");
+	log_warn("checkout %s: %zu path%s the interrupted checkout was moving hold changes that "
+		 "are neither %.12s's nor %.12s's (someone's own): left as they are: %s",
+		 co, all_v.n, all_v.n == 1 ? "" : "s", m->from, m->to, all);
+	log_warn("look at them ('git -C %s status -- %s'); to drop them: %s%s%s%s%s; then deploy "
+		 "again",
+		 co, all, fix, added.n ? "cd " : "", added.n ? co : "", added.n ? " && rm -- " : "",
+		 add);
+	strv_free(&in_from);
+	strv_free(&added);
+	strv_free(&all_v);
+}
+
 int rollout_recover_checkout(struct rollout *ro)
 {
 	const char *co = repo_workdir(ro->repo);
 	struct strv restored = {0}, kept = {0};
 	struct repo_move m;
 	char on[VIEW_OP_NAME_MAX];
-	struct strv argv = {0};
-	struct buf out = {0};
-	char head[REPO_OID_HEX], note[256];
+	char head[REPO_OID_HEX];
 	int64_t t0;
 	int r;
 
@@ -408,62 +469,18 @@ int rollout_recover_checkout(struct rollout *ro)
 		co, view_op_name(m.op, on), m.to, m.from, m.from);
 	t0 = mono_ns();
 	r = repo_move_undo(ro->repo, &m, &restored, &kept);
-	strv_push(&argv, "git");
-	strv_push(&argv, "restore");
-	strv_push_take(&argv, xasprintf("--source=%s", m.from));
-	strv_push(&argv, "--staged");
-	strv_push(&argv, "--worktree");
-	strv_push(&argv, "--");
-	for (size_t i = 0; i < restored.n && i < 10; i++)
-		strv_push(&argv, restored.v[i]);
-	for (size_t i = 0; i < restored.n && i < 200; i++)
-		buf_printf(&out, "%s%s", i ? "\n" : "", restored.v[i]);
-	if (restored.n > 200)
-		buf_printf(&out, "\n... and %zu more", restored.n - 200);
-	snprintf(note, sizeof(note),
-		 "# via libgit2: %zu path%s an interrupted checkout (operation %s, %.12s -> "
-		 "%.12s) left half moved%s",
-		 restored.n, restored.n == 1 ? "" : "s", view_op_name(m.op, on), m.from, m.to,
-		 restored.n > 10 ? "; the first 10 shown" : "");
-	op_record_check(ro->op, "checkout-restore", argv.v, co, r < 0 ? 1 : 0, mono_ns() - t0, note,
-			out.data ? out.data : "");
+	restore_record(ro, &m, &restored, r < 0, mono_ns() - t0);
 	if (r < 0) {
 		log_warn("%s", repo_errmsg(ro->repo));
 	} else if (kept.n) {
-		struct strv in_from = {0}, added = {0};
-		_cleanup_free_ char *all = NULL, *mod = NULL, *add = NULL, *fix = NULL;
-		for (size_t i = 0; i < kept.n; i++)
-			strv_push(kept.v[i][0] == 'M' ? &in_from : &added, kept.v[i] + 2);
-		strv_free(&kept);
-		for (size_t i = 0; i < in_from.n; i++)
-			strv_push(&kept, in_from.v[i]);
-		for (size_t i = 0; i < added.n; i++)
-			strv_push(&kept, added.v[i]);
-		all = strv_join(&kept, " ");
-		mod = strv_join(&in_from, " ");
-		add = strv_join(&added, " ");
-		fix = xasprintf("%s%s%s%s%s%s%s", in_from.n ? "git -C " : "", in_from.n ? co : "",
-				in_from.n ? " checkout " : "", in_from.n ? m.from : "",
-				in_from.n ? " -- " : "", mod, in_from.n && added.n ? "; " : "");
-		log_warn(
-		    "checkout %s: %zu path%s the interrupted checkout was moving hold changes "
-		    "that are neither %.12s's nor %.12s's (someone's own): left as they are: %s",
-		    co, kept.n, kept.n == 1 ? "" : "s", m.from, m.to, all);
-		log_warn("look at them ('git -C %s status -- %s'); to drop them: %s%s%s%s%s; then "
-			 "deploy again",
-			 co, all, fix, added.n ? "cd " : "", added.n ? co : "",
-			 added.n ? " && rm -- " : "", add);
-		strv_free(&in_from);
-		strv_free(&added);
+		kept_say(co, &m, &kept);
 	} else {
 		out_say("checkout %s: %zu path%s put back to %.12s", co, restored.n,
 			restored.n == 1 ? "" : "s", m.from);
 		repo_move_end(ro->repo);
 	}
-	strv_free(&argv);
 	strv_free(&restored);
 	strv_free(&kept);
-	buf_free(&out);
 	return 0;
 }
 

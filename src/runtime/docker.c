@@ -351,6 +351,72 @@ static const struct compose_container *find_container(const struct compose_conta
 	return best;
 }
 
+/* --no-build: every image of the services in scope must exist already. */
+static int images_present(struct rollout *ro)
+{
+	struct docker *d = ro->rt;
+	bool missing[LEDGER_MAX_SERVICES];
+	size_t nmissing;
+	int r = images_missing(ro, missing, &nmissing);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ro->plan.nservices; i++) {
+		if (!missing[i])
+			continue;
+		op_fail(ro->op,
+			"image %s of service '%s' does not exist and --no-build was given; deploy "
+			"without --no-build to build it",
+			d->svc[svc_index(ro, svc(ro, i))].tag, svc(ro, i)->name);
+		log_error("%s", ro->op->error);
+		return SL_EFAILED;
+	}
+	return 0;
+}
+
+/* What 'up' did to service s's container (b before, a after; either may be NULL): recorded as
+ * its unit.restarted and said. false when it has no container after. */
+static bool restart_note(struct rollout *ro, const struct service *s,
+			 const struct compose_container *b, const struct compose_container *a,
+			 bool up_failed, int64_t dur)
+{
+	struct docker_svc *ds = &((struct docker *)ro->rt)->svc[svc_index(ro, s)];
+	char bid[16] = "", aid[16] = "", bimg[16] = "", aimg[16] = "";
+	const char *result;
+
+	if (b) {
+		short_id(b->id, bid, sizeof(bid));
+		short_id(b->image_id, bimg, sizeof(bimg));
+	}
+	if (a) {
+		short_id(a->id, aid, sizeof(aid));
+		short_id(a->image_id, aimg, sizeof(aimg));
+	}
+	if (!a)
+		result = "missing";
+	else if (!b)
+		result = "started";
+	else if (!streq(a->id, b->id))
+		result = "recreated";
+	else
+		result = "unchanged";
+	strlcpy_(ds->container, a ? a->id : "", sizeof(ds->container));
+	strlcpy_(ds->image_before, b ? b->image_id : "", sizeof(ds->image_before));
+	rollout_record_restart(ro, s,
+			       a   ? a->name
+			       : b ? b->name
+				   : s->compose,
+			       up_failed && !a ? "failed" : result, dur, bid, aid);
+	if (!a) {
+		out_say("%s: no container after 'up'", s->compose);
+		op_fail(ro->op, "compose service '%s' has no container after 'up'", s->compose);
+		return false;
+	}
+	out_say("%s: container %s %s -> %s (%s), image %s -> %s (%s)", s->compose, a->name,
+		bid[0] ? bid : "(none)", aid, result, bimg[0] ? bimg : "(none)", aimg, a->image);
+	return true;
+}
+
 static int docker_restart(struct rollout *ro)
 {
 	struct docker *d = ro->rt;
@@ -364,21 +430,9 @@ static int docker_restart(struct rollout *ro)
 	if (r < 0)
 		return r;
 	if (ro->no_build) {
-		bool missing[LEDGER_MAX_SERVICES];
-		size_t nmissing;
-		r = images_missing(ro, missing, &nmissing);
+		r = images_present(ro);
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < ro->plan.nservices; i++) {
-			if (!missing[i])
-				continue;
-			op_fail(ro->op,
-				"image %s of service '%s' does not exist and --no-build was "
-				"given; deploy without --no-build to build it",
-				d->svc[svc_index(ro, svc(ro, i))].tag, svc(ro, i)->name);
-			log_error("%s", ro->op->error);
-			return SL_EFAILED;
-		}
 	}
 	r = compose_containers(d->c, true, &before, &nbefore);
 	if (r < 0) {
@@ -404,43 +458,10 @@ static int docker_restart(struct rollout *ro)
 
 	for (size_t i = 0; i < ro->plan.nservices; i++) {
 		const struct service *s = svc(ro, i);
-		struct docker_svc *ds = &d->svc[svc_index(ro, s)];
 		const struct compose_container *b = find_container(before, nbefore, s->compose);
 		const struct compose_container *a = find_container(after, nafter, s->compose);
-		char bid[16] = "", aid[16] = "", bimg[16] = "", aimg[16] = "";
-		const char *result;
 
-		if (b)
-			short_id(b->id, bid, sizeof(bid)),
-			    short_id(b->image_id, bimg, sizeof(bimg));
-		if (a)
-			short_id(a->id, aid, sizeof(aid)),
-			    short_id(a->image_id, aimg, sizeof(aimg));
-		if (!a)
-			result = "missing";
-		else if (!b)
-			result = "started";
-		else if (!streq(a->id, b->id))
-			result = "recreated";
-		else
-			result = "unchanged";
-		strlcpy_(ds->container, a ? a->id : "", sizeof(ds->container));
-		strlcpy_(ds->image_before, b ? b->image_id : "", sizeof(ds->image_before));
-		rollout_record_restart(ro, s,
-				       a   ? a->name
-				       : b ? b->name
-					   : s->compose,
-				       r < 0 && !a ? "failed" : result, dur, bid, aid);
-		if (!a) {
-			failed++;
-			out_say("%s: no container after 'up'", s->compose);
-			op_fail(ro->op, "compose service '%s' has no container after 'up'",
-				s->compose);
-		} else {
-			out_say("%s: container %s %s -> %s (%s), image %s -> %s (%s)", s->compose,
-				a->name, bid[0] ? bid : "(none)", aid, result,
-				bimg[0] ? bimg : "(none)", aimg, a->image);
-		}
+		failed += !restart_note(ro, s, b, a, r < 0, dur);
 	}
 	free(before);
 	free(after);

@@ -543,6 +543,47 @@ static void show_log_tail(struct rollout *ro, const struct service *s, const cha
 }
 
 /* Units must be active, keep their MainPID and not restart for the whole settle window. */
+/* One look at a unit in the settle window against what it was at its start: true when it
+ * failed (detail says how: not active, restarted, another main pid). */
+static bool unit_judge(const struct unit_props *first, const struct unit_props *p, char *detail,
+		       size_t n)
+{
+	char exit[160];
+
+	if (!streq(p->active_state, "active")) {
+		bus_format_exit(p, exit, sizeof(exit));
+		snprintf(detail, n, "%s/%s (%s)", p->active_state, p->sub_state, exit);
+	} else if (p->n_restarts != first->n_restarts) {
+		snprintf(detail, n, "restarted %u time(s) during the settle window",
+			 p->n_restarts - first->n_restarts);
+	} else if (p->main_pid != first->main_pid) {
+		snprintf(detail, n, "main pid changed %u -> %u during the settle window",
+			 first->main_pid, p->main_pid);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* A unit's verdict, said and recorded as its health.checked: a failed one with the state as it
+ * was seen (seen, may be NULL), then why and this invocation's last lines. */
+static void unit_verdict_record(struct rollout *ro, const struct service *s, bool bad,
+				const char *detail, const struct unit_props *seen,
+				const struct unit_props *first, uint32_t polls)
+{
+	_cleanup_free_ char *why = NULL;
+
+	out_say("%s %s: %s", bad ? "FAIL" : "ok", s->unit, detail);
+	if (bad) {
+		_cleanup_free_ char *lines = unit_failure(ro, s, seen, first);
+		const char *nl = strchr(lines, '\n');
+		why = xasprintf("%s%s", detail, nl ? nl : "");
+	}
+	rollout_record_health(ro, s, "unit", s->unit, !bad, polls, 0, why ? why : detail);
+	if (bad)
+		op_fail(ro->op, "unit %s: %s", s->unit, detail);
+}
+
 static int verify_units(struct rollout *ro)
 {
 	size_t n = ro->plan.nservices;
@@ -568,24 +609,12 @@ static int verify_units(struct rollout *ro)
 				snprintf(detail[i], sizeof(detail[i]), "cannot read unit: %s",
 					 bus_errmsg(ro->bus));
 				bad[i] = true;
-			} else if (!streq(p.active_state, "active")) {
-				char exit[160];
-				bus_format_exit(&p, exit, sizeof(exit));
-				snprintf(detail[i], sizeof(detail[i]), "%s/%s (%s)", p.active_state,
-					 p.sub_state, exit);
-				bad[i] = true;
+				continue;
+			}
+			bad[i] = unit_judge(&first[i], &p, detail[i], sizeof(detail[i]));
+			if (bad[i] && !streq(p.active_state, "active")) {
 				seen[i] = p;
 				have_seen[i] = true;
-			} else if (p.n_restarts != first[i].n_restarts) {
-				snprintf(detail[i], sizeof(detail[i]),
-					 "restarted %u time(s) during the settle window",
-					 p.n_restarts - first[i].n_restarts);
-				bad[i] = true;
-			} else if (p.main_pid != first[i].main_pid) {
-				snprintf(detail[i], sizeof(detail[i]),
-					 "main pid changed %u -> %u during the settle window",
-					 first[i].main_pid, p.main_pid);
-				bad[i] = true;
 			}
 		}
 		if (mono_ns() >= deadline)
@@ -607,27 +636,13 @@ static int verify_units(struct rollout *ro)
 	op_waited(ro->op, mono_ns() - t0);
 	format_duration(ro->cfg->policy.settle_ns, d, sizeof(d));
 	for (size_t i = 0; i < n; i++) {
-		const struct service *s = svc(ro, i);
-		_cleanup_free_ char *why = NULL;
 		if (!bad[i])
 			snprintf(detail[i], sizeof(detail[i]),
-				 "active/running, pid %u, %u restarts, "
-				 "stable for %s",
+				 "active/running, pid %u, %u restarts, stable for %s",
 				 first[i].main_pid, first[i].n_restarts, d);
-		out_say("%s %s: %s", bad[i] ? "FAIL" : "ok", s->unit, detail[i]);
-		if (bad[i]) {
-			/* the state as it was seen, then why and this invocation's last lines */
-			_cleanup_free_ char *lines =
-			    unit_failure(ro, s, have_seen[i] ? &seen[i] : NULL, &first[i]);
-			const char *nl = strchr(lines, '\n');
-			why = xasprintf("%s%s", detail[i], nl ? nl : "");
-		}
-		rollout_record_health(ro, s, "unit", s->unit, !bad[i], polls, 0,
-				      why ? why : detail[i]);
-		if (bad[i]) {
-			failed++;
-			op_fail(ro->op, "unit %s: %s", s->unit, detail[i]);
-		}
+		unit_verdict_record(ro, svc(ro, i), bad[i], detail[i],
+				    have_seen[i] ? &seen[i] : NULL, &first[i], polls);
+		failed += bad[i];
 		/* the reference showed the journal of each unit when not fast: after the health
 		 * checks now (native_show_logs), which no longer wait for it */
 	}

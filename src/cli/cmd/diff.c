@@ -151,10 +151,59 @@ static int state_at(struct ledger *lg, uint64_t seq, struct ledger_state *st)
 	return ledger_state_at(lg, seq, st);
 }
 
+/* The checkout's commit and ref from a to b, into o's "checkout" (null when the same) and said
+ * with text; 1 when it changed. */
+static size_t diff_checkout(const struct ledger_state *a, const struct ledger_state *b, json_t *o,
+			    bool text)
+{
+	char c1[RENDER_SHORT_COMMIT + 1], c2[RENDER_SHORT_COMMIT + 1];
+
+	if (streq(a->checkout_commit, b->checkout_commit) &&
+	    streq(a->checkout_ref, b->checkout_ref)) {
+		json_object_set_new(o, "checkout", json_null());
+		return 0;
+	}
+	json_object_set_new(
+	    o, "checkout",
+	    change_json(json_pack("{s:o,s:o}", "commit", commit_json(a->checkout_commit), "ref",
+				  json_str(a->checkout_ref)),
+			json_pack("{s:o,s:o}", "commit", commit_json(b->checkout_commit), "ref",
+				  json_str(b->checkout_ref))));
+	if (text)
+		printf("checkout: %s%s%s -> %s%s%s\n", render_short_commit(a->checkout_commit, c1),
+		       a->checkout_ref[0] ? " " : "", a->checkout_ref,
+		       render_short_commit(b->checkout_commit, c2), b->checkout_ref[0] ? " " : "",
+		       b->checkout_ref);
+	return 1;
+}
+
+/* The services that changed from a to b: b's in its order, then those only a knows. */
+static json_t *diff_services(const struct ledger_state *a, const struct ledger_state *b, bool text)
+{
+	json_t *services = json_array(), *d;
+
+	for (uint32_t i = 0; i < b->nservices; i++) {
+		const struct ledger_service_state *sa_ =
+		    ledger_state_service(a, b->services[i].name);
+		d = diff_service(b->services[i].name, sa_ ? sa_ : &empty_service, &b->services[i],
+				 text);
+		if (d)
+			json_array_append_new(services, d);
+	}
+	for (uint32_t i = 0; i < a->nservices; i++) {
+		if (ledger_state_service(b, a->services[i].name))
+			continue;
+		d = diff_service(a->services[i].name, &a->services[i], &empty_service, text);
+		if (d)
+			json_array_append_new(services, d);
+	}
+	return services;
+}
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct ledger_state *a = NULL, *b = NULL;
-	char da[96], db[96], c1[RENDER_SHORT_COMMIT + 1], c2[RENDER_SHORT_COMMIT + 1];
+	char da[96], db[96];
 	uint64_t sa, sb;
 	json_t *o = NULL, *services, *qa, *qr;
 	bool text;
@@ -164,7 +213,6 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = args_json_only(&cmd_diff, argc, argv);
 	if (r < 0)
 		return r;
-	text = !out_settings.json;
 	text = !out_settings.json;
 	if (optind + 2 != argc) {
 		log_error("diff: expected two points A B (operation number, seq:N or time); see "
@@ -201,44 +249,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	    o, "b", json_pack("{s:s,s:I}", "point", argv[optind + 1], "seq", (json_int_t)sb));
 	if (text)
 		printf("diff %s -> %s\n", da, db);
-	if (!streq(a->checkout_commit, b->checkout_commit) ||
-	    !streq(a->checkout_ref, b->checkout_ref)) {
-		json_object_set_new(
-		    o, "checkout",
-		    change_json(json_pack("{s:o,s:o}", "commit", commit_json(a->checkout_commit),
-					  "ref", json_str(a->checkout_ref)),
-				json_pack("{s:o,s:o}", "commit", commit_json(b->checkout_commit),
-					  "ref", json_str(b->checkout_ref))));
-		if (text)
-			printf("checkout: %s%s%s -> %s%s%s\n",
-			       render_short_commit(a->checkout_commit, c1),
-			       a->checkout_ref[0] ? " " : "", a->checkout_ref,
-			       render_short_commit(b->checkout_commit, c2),
-			       b->checkout_ref[0] ? " " : "", b->checkout_ref);
-		nchanged++;
-	} else {
-		json_object_set_new(o, "checkout", json_null());
-	}
-
-	services = json_array();
-	/* Services of b in its order, then those only a knows. */
-	for (uint32_t i = 0; i < b->nservices; i++) {
-		const struct ledger_service_state *sa_ =
-		    ledger_state_service(a, b->services[i].name);
-		json_t *d = diff_service(b->services[i].name, sa_ ? sa_ : &empty_service,
-					 &b->services[i], text);
-		if (d)
-			json_array_append_new(services, d);
-	}
-	for (uint32_t i = 0; i < a->nservices; i++) {
-		json_t *d;
-
-		if (ledger_state_service(b, a->services[i].name))
-			continue;
-		d = diff_service(a->services[i].name, &a->services[i], &empty_service, text);
-		if (d)
-			json_array_append_new(services, d);
-	}
+	nchanged += diff_checkout(a, b, o, text);
+	services = diff_services(a, b, text);
 	nchanged += json_array_size(services);
 	json_object_set_new(o, "services", services);
 

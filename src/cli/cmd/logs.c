@@ -176,6 +176,46 @@ static const struct option options[] = {
     {"runtime", required_argument, NULL, 'r'}, {0},
 };
 
+/* The service called name in the config, or NULL (said, with the names it has). */
+static const struct service *service_named(const struct config *cfg, const char *name)
+{
+	struct strv names = {0};
+	_cleanup_free_ char *list = NULL;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		if (streq(cfg->services[i].name, name))
+			return &cfg->services[i];
+	for (size_t i = 0; i < cfg->nservices; i++)
+		strv_push(&names, cfg->services[i].name);
+	list = strv_join(&names, ", ");
+	strv_free(&names);
+	log_error("logs: no service '%s' in %s; its services are: %s", name, cfg->path, list);
+	return NULL;
+}
+
+/* The journal's lines of q (followed with follow, until a signal). SL_EENV (said) without a
+ * journal. */
+static int journal_show(struct journal_query *q, bool follow)
+{
+	char err[1024];
+
+	if (!journal_available(err, sizeof(err))) {
+		log_error("logs: %s", err);
+		return SL_EENV;
+	}
+	if (follow) {
+		struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	if (journal_print(q, stdout, follow, &stop_following, err, sizeof(err)) < 0) {
+		log_error("logs: %s", err);
+		return SL_EENV;
+	}
+	return 0;
+}
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct config *cfg = ctx->cfg;
@@ -186,7 +226,6 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int64_t since = 0;
 	bool follow = false, have_op = false;
 	int runtime = -1;
-	char err[1024];
 	int opt, r;
 
 	opterr = 0;
@@ -228,21 +267,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (have_op && follow)
 		return cmd_usage_error(&cmd_logs, "--op is a past window; -f follows new lines: "
 						  "give one");
-	for (size_t i = 0; i < cfg->nservices; i++)
-		if (streq(cfg->services[i].name, argv[optind]))
-			s = &cfg->services[i];
-	if (!s) {
-		struct strv names = {0};
-		_cleanup_free_ char *list = NULL;
-
-		for (size_t i = 0; i < cfg->nservices; i++)
-			strv_push(&names, cfg->services[i].name);
-		list = strv_join(&names, ", ");
-		strv_free(&names);
-		log_error("logs: no service '%s' in %s; its services are: %s", argv[optind],
-			  cfg->path, list);
+	s = service_named(cfg, argv[optind]);
+	if (!s)
 		return SL_EUSAGE;
-	}
 
 	if (runtime < 0)
 		runtime = service_owner(ctx, s->name);
@@ -266,22 +293,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	} else {
 		q.max_lines = lines ? lines : 100;
 	}
-	if (!journal_available(err, sizeof(err))) {
-		log_error("logs: %s", err);
-		return SL_EENV;
-	}
-	if (follow) {
-		struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
-	r = journal_print(&q, stdout, follow, &stop_following, err, sizeof(err));
-	if (r < 0) {
-		log_error("logs: %s", err);
-		return SL_EENV;
-	}
-	return 0;
+	return journal_show(&q, follow);
 }
 
 const struct cmd_entry cmd_logs = {

@@ -142,6 +142,55 @@ static char *units_replace_all(const char *s, const char *from, const char *to)
 	return b.data;
 }
 
+/* `systemd-analyze verify [--user] --man=no FILE...` over the rendered units, written to tmp
+ * under their unit names. SL_EENV (said) when one cannot be written. */
+static int verify_argv(const struct config *cfg, const struct units_set *set, const char *analyze,
+		       const char *tmp, struct strv *argv)
+{
+	int r;
+
+	strv_push(argv, analyze);
+	strv_push(argv, "verify");
+	if (cfg->native.manager == MANAGER_USER)
+		strv_push(argv, "--user");
+	strv_push(argv, "--man=no");
+	for (size_t i = 0; i < set->n; i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", tmp, set->f[i].svc->unit);
+		r = write_file_atomic(path, set->f[i].text, strlen(set->f[i].text), 0644);
+		if (r < 0) {
+			log_error("cannot write '%s': %s", path, strerror(-r));
+			return SL_EENV;
+		}
+		strv_push(argv, path);
+	}
+	return 0;
+}
+
+/* What passed: a JSON object with --json, else a line per unit and a count. */
+static void verified_say(const struct units_set *set)
+{
+	json_t *jr, *ju;
+
+	if (!out_settings.json) {
+		for (size_t i = 0; i < set->n; i++)
+			out_plain("ok %s (%s)", set->f[i].svc->unit, set->f[i].template_path);
+		out_plain("%zu unit%s verified with systemd-analyze", set->n,
+			  set->n == 1 ? "" : "s");
+		return;
+	}
+	jr = json_object();
+	ju = json_array();
+	for (size_t i = 0; i < set->n; i++) {
+		json_t *u = json_object();
+		json_object_set_new(u, "unit", json_str(set->f[i].svc->unit));
+		json_object_set_new(u, "template", json_str(set->f[i].template_path));
+		json_array_append_new(ju, u);
+	}
+	json_object_set_new(jr, "ok", json_true());
+	json_object_set_new(jr, "units", ju);
+	out_json(jr);
+}
+
 static int units_verify(struct cmd_ctx *ctx)
 {
 	const struct config *cfg = ctx->cfg;
@@ -175,21 +224,9 @@ static int units_verify(struct cmd_ctx *ctx)
 		r = SL_EENV;
 		goto out;
 	}
-	strv_push(&argv, analyze);
-	strv_push(&argv, "verify");
-	if (cfg->native.manager == MANAGER_USER)
-		strv_push(&argv, "--user");
-	strv_push(&argv, "--man=no");
-	for (size_t i = 0; i < set.n; i++) {
-		_cleanup_free_ char *path = xasprintf("%s/%s", tmp, set.f[i].svc->unit);
-		r = write_file_atomic(path, set.f[i].text, strlen(set.f[i].text), 0644);
-		if (r < 0) {
-			log_error("cannot write '%s': %s", path, strerror(-r));
-			r = SL_EENV;
-			goto out;
-		}
-		strv_push(&argv, path);
-	}
+	r = verify_argv(cfg, &set, analyze, tmp, &argv);
+	if (r < 0)
+		goto out;
 	/* systemd-analyze --user wants a runtime directory, not a running manager. */
 	if (str_empty(getenv("XDG_RUNTIME_DIR"))) {
 		rt_env = xasprintf("XDG_RUNTIME_DIR=%s", tmp);
@@ -224,22 +261,7 @@ static int units_verify(struct cmd_ctx *ctx)
 		r = SL_EFAILED;
 		goto out;
 	}
-	if (out_settings.json) {
-		json_t *jr = json_object(), *ju = json_array();
-		for (size_t i = 0; i < set.n; i++) {
-			json_t *u = json_object();
-			json_object_set_new(u, "unit", json_str(set.f[i].svc->unit));
-			json_object_set_new(u, "template", json_str(set.f[i].template_path));
-			json_array_append_new(ju, u);
-		}
-		json_object_set_new(jr, "ok", json_true());
-		json_object_set_new(jr, "units", ju);
-		out_json(jr);
-	} else {
-		for (size_t i = 0; i < set.n; i++)
-			out_plain("ok %s (%s)", set.f[i].svc->unit, set.f[i].template_path);
-		out_plain("%zu unit%s verified with systemd-analyze", set.n, set.n == 1 ? "" : "s");
-	}
+	verified_say(&set);
 	r = 0;
 out:
 	spawn_result_release(&res);
