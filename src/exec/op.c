@@ -23,7 +23,7 @@ static void on_signal(int sig)
 	op_interrupted = sig;
 }
 
-static void install_handlers(void)
+void op_catch_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
 
@@ -158,7 +158,7 @@ int op_begin(struct op *op, struct ledger *lg, struct ledger_op_requested *req)
 	int r;
 
 	*op = (struct op){.lg = lg, .current = -1};
-	install_handlers();
+	op_catch_signals();
 	strlcpy_(op->kind, req->kind, sizeof(op->kind));
 	req->pid = (uint32_t)getpid();
 	ev.u.op_requested = *req;

@@ -565,8 +565,6 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	ro.exec_mode = p->facts->exec_mode;
 	ro.remote = p->facts->remote;
 	ro.op = &op;
-	op.result_commit = ro.target;
-	op.result_prev = ro.prev;
 	strlcpy_(ro.prev, p->facts->prev, sizeof(ro.prev));
 	fill_request(&req, p, svcs, flags);
 
@@ -596,6 +594,8 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 	r = op_begin(&op, lg, &req);
 	if (r < 0)
 		goto out;
+	op.result_commit = ro.target; /* for the --json result line */
+	op.result_prev = ro.prev;
 	lock_set_op(&lock, op.id, op.number);
 	out_say("Operation %llu started (seq:%llu)", (unsigned long long)op.number,
 		(unsigned long long)op.id);

@@ -1,13 +1,480 @@
 /* SPDX-License-Identifier: MIT */
-/* The fleet executor: waves of remote shiplog runs, recorded in the controller's ledger. */
-#include "fleet.h"
+/* The fleet executor: waves of host runs (fleet-run.c), in parallel inside a wave, recorded in
+ * the controller's ledger under the fleet lock. The canary wave must succeed whole; a later
+ * wave may lose up to [fleet] max_failed_hosts hosts in all. When it stops, on_failure =
+ * rollback-moved rolls back the hosts this operation moved. Ctrl-C starts no new host and
+ * waits for the running ones (their side finishes on its own either way). A fleet left at
+ * different commits is never called succeeded. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <ledger/ledger.h>
+
+#include "fleet.h"
+#include "lock.h"
+#include "op.h"
 #include "out.h"
 
-int fleet_execute(const struct fleet_plan *p, const char *ledger_dir)
+struct fleet_exec {
+	const struct fleet_plan *p;
+	struct ledger *lg;
+	uint64_t op;		   /* fleet.started's sequence */
+	struct fleet_result *res;  /* per member (deploy, or the command of the plan) */
+	struct fleet_result *undo; /* per member: the rollback of a moved host */
+	char target[41];	   /* the commit the first host that succeeded went to */
+	char self[PATH_MAX];	   /* this shiplog, for local hosts */
+	unsigned failed;	   /* hosts whose run did not succeed */
+	bool stopped;		   /* a wave failed past the threshold */
+	int64_t started_mono;
+	int ledger_error;
+};
+
+/* ---- the ledger --------------------------------------------------------------------------- */
+
+static void record(struct fleet_exec *x, struct ledger_event *ev)
 {
-	(void)p;
-	(void)ledger_dir;
-	log_error("fleet deploy: not implemented yet; use --dry-run");
-	return SL_EUSAGE;
+	int r;
+
+	if (x->ledger_error)
+		return;
+	ev->op = x->op;
+	ev->actor = actor_string();
+	r = ledger_append(x->lg, ev, 0, ev->type == LEDGER_EV_FLEET_STARTED ? &x->op : NULL);
+	if (r < 0) {
+		x->ledger_error = r;
+		log_error("cannot record %s in the ledger: %s: %s; the hosts' own ledgers keep "
+			  "their part",
+			  ledger_event_type_name(ev->type), ledger_strerror(r),
+			  ledger_errmsg(x->lg));
+	}
+}
+
+/* struct strv -> struct ledger_strv, borrowing the strings. */
+static struct ledger_strv lstrv(const struct strv *s)
+{
+	return (struct ledger_strv){(uint32_t)s->n, (const char **)s->v};
+}
+
+static void record_started(struct fleet_exec *x, uint64_t retries)
+{
+	const struct fleet_plan *p = x->p;
+	struct ledger_event ev = {.type = LEDGER_EV_FLEET_STARTED};
+	struct strv hosts = {0}, flags = {0};
+	char policy[256];
+
+	for (size_t i = 0; i < p->flags.n; i++)
+		strv_push(&flags, p->flags.v[i]);
+	for (size_t i = 0; i < p->scope.n; i++)
+		strv_push(&flags, p->scope.v[i]);
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		if (p->members[i].wave)
+			strv_push_take(&hosts, xasprintf("%s=%u", p->members[i].host->name,
+							 p->members[i].wave));
+	snprintf(policy, sizeof(policy),
+		 "wave size %u, parallelism %u, max failed hosts %u, on failure %s", p->wave_size,
+		 p->cfg->fleet.parallelism, p->cfg->fleet.max_failed_hosts,
+		 fleet_on_failure_name(p->cfg->fleet.on_failure));
+	ev.u.fleet_started = (struct ledger_fleet_started){.kind = p->kind,
+							   .target = lstrv(&p->target),
+							   .flags = lstrv(&flags),
+							   .hosts = lstrv(&hosts),
+							   .policy = policy,
+							   .pid = (uint32_t)getpid(),
+							   .retries = retries};
+	record(x, &ev);
+	strv_free(&hosts);
+	strv_free(&flags);
+}
+
+static void record_host(struct fleet_exec *x, const struct fleet_member *m,
+			const struct fleet_result *r, unsigned wave)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_FLEET_HOST};
+
+	ev.u.fleet_host = (struct ledger_fleet_host){.host = m->host->name,
+						     .wave = wave,
+						     .action = r->action,
+						     .host_op = r->host_op,
+						     .outcome = r->outcome,
+						     .commit = r->commit,
+						     .prev_commit = r->prev,
+						     .detail = r->detail,
+						     .duration_ns = r->duration_ns};
+	record(x, &ev);
+}
+
+/* ---- running hosts ------------------------------------------------------------------------ */
+
+struct job {
+	struct fleet_host_run run;
+	struct strv words;
+	struct fleet_result *r;
+	pthread_t tid;
+	bool started;
+};
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+
+	fleet_run_host(&j->run, j->r);
+	return NULL;
+}
+
+static void job_init(struct fleet_exec *x, const struct fleet_member *m, struct job *j)
+{
+	const struct config *cfg = x->p->cfg;
+	const struct host *h = m->host;
+
+	j->run = (struct fleet_host_run){
+	    .host = h,
+	    .words = &j->words,
+	    .shiplog = h->local && str_empty(h->shiplog) ? x->self : config_host_shiplog(cfg, h),
+	    .ssh_key = config_host_ssh_key(cfg, h),
+	    .more_options = &cfg->target.ssh_options,
+	    .timeout_ns = cfg->fleet.host_timeout_ns};
+}
+
+/* Runs jobs[0..n) at once and waits for all of them. */
+static void jobs_run(struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jobs[i].started = pthread_create(&jobs[i].tid, NULL, job_main, &jobs[i]) == 0;
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].tid, NULL);
+		else
+			job_main(&jobs[i]); /* no thread: run it here */
+	}
+}
+
+static void say_result(const struct fleet_member *m, const struct fleet_result *r)
+{
+	char op[48] = "", d[32];
+
+	if (r->host_op)
+		snprintf(op, sizeof(op), " (its operation %llu)", (unsigned long long)r->host_op);
+	format_duration(r->duration_ns, d, sizeof(d));
+	out_say_tone(out_tone_outcome(r->outcome), "host %s %s: %s%s, %.12s -> %.12s in %s%s%s",
+		     m->host->name, r->action, r->outcome, op, r->prev[0] ? r->prev : "?",
+		     r->commit[0] ? r->commit : "?", d, r->detail[0] ? ": " : "", r->detail);
+}
+
+/* Runs the members at idx[0..n), parallelism at a time, starting none after an interrupt.
+ * Each ends recorded. words_for fills a member's words. */
+static void run_members(struct fleet_exec *x, const size_t *idx, size_t n, unsigned wave,
+			struct fleet_result *results, const char *action,
+			void (*words_for)(struct fleet_exec *, const struct fleet_member *,
+					  struct strv *))
+{
+	size_t chunk = x->p->parallelism ? x->p->parallelism : n;
+	struct job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+
+	for (size_t from = 0; from < n && !op_interrupted; from += chunk) {
+		size_t k = n - from < chunk ? n - from : chunk;
+
+		for (size_t i = 0; i < k; i++) {
+			const struct fleet_member *m = &x->p->members[idx[from + i]];
+			struct job *j = &jobs[from + i];
+
+			job_init(x, m, j);
+			words_for(x, m, &j->words);
+			j->r = &results[idx[from + i]];
+			j->r->action = action;
+		}
+		jobs_run(&jobs[from], k);
+		for (size_t i = 0; i < k; i++) {
+			const struct fleet_member *m = &x->p->members[idx[from + i]];
+			say_result(m, jobs[from + i].r);
+			record_host(x, m, jobs[from + i].r, wave);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		strv_free(&jobs[i].words);
+	free(jobs);
+}
+
+/* ---- waves -------------------------------------------------------------------------------- */
+
+static void plan_words(struct fleet_exec *x, const struct fleet_member *m, struct strv *words)
+{
+	fleet_member_words(x->p, m, words);
+}
+
+/* A deploy must bring every host to the same commit; a rollback takes each to its own
+ * target (its last-good, or --to), so success is enough there. */
+static bool reached(const struct fleet_exec *x, const struct fleet_result *r)
+{
+	return r->action && streq(r->outcome, "succeeded") &&
+	       (streq(x->p->kind, "rollback") || !x->target[0] || streq(r->commit, x->target));
+}
+
+/* Runs wave w; true when the fleet may go on. */
+static bool run_wave(struct fleet_exec *x, unsigned w)
+{
+	const struct fleet_plan *p = x->p;
+	struct ledger_event ev = {.type = LEDGER_EV_FLEET_WAVE};
+	size_t *idx = xcalloc(p->nmembers, sizeof(*idx)), n = 0;
+	struct strv names = {0};
+	bool canary = false, ok = true;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		if (p->members[i].wave == w) {
+			idx[n++] = i;
+			strv_push(&names, p->members[i].host->name);
+			canary = canary || p->members[i].canary;
+		}
+	out_phase(canary ? "Fleet Wave (canary)" : "Fleet Wave");
+	_cleanup_free_ char *list = strv_join(&names, ", ");
+	out_say("wave %u of %u: %s", w, p->nwaves, list);
+	ev.u.fleet_wave = (struct ledger_fleet_wave){.wave = w, .hosts = lstrv(&names)};
+	record(x, &ev);
+	run_members(x, idx, n, w, x->res, p->kind, plan_words);
+	for (size_t i = 0; i < n; i++) {
+		struct fleet_result *r = &x->res[idx[i]];
+
+		if (streq(r->outcome, "succeeded") && !x->target[0])
+			strlcpy_(x->target, r->commit, sizeof(x->target));
+		if (!r->action || !reached(x, r)) {
+			x->failed++;
+			ok = false;
+		}
+	}
+	strv_free(&names);
+	free(idx);
+	if (!ok && (canary || x->failed > p->cfg->fleet.max_failed_hosts))
+		return false;
+	return true;
+}
+
+/* ---- rolling back what this operation moved ------------------------------------------------ */
+
+/* A host this operation moved: its deploy succeeded, or failed without putting itself back. */
+static bool moved(const struct fleet_result *r)
+{
+	return r->action && (streq(r->outcome, "succeeded") || streq(r->outcome, "failed")) &&
+	       r->commit[0] && !streq(r->commit, r->prev);
+}
+
+static void runtime_flag(const struct strv *flags, struct strv *words)
+{
+	for (size_t i = 0; i < flags->n; i++) {
+		if (str_startswith(flags->v[i], "--runtime="))
+			strv_push(words, flags->v[i]);
+		else if (streq(flags->v[i], "--runtime") && i + 1 < flags->n)
+			strv_push(words, flags->v[i]), strv_push(words, flags->v[i + 1]);
+	}
+}
+
+static void undo_words(struct fleet_exec *x, const struct fleet_member *m, struct strv *words)
+{
+	const struct fleet_result *r = &x->res[m - x->p->members];
+
+	strv_push(words, "--json");
+	strv_push(words, "rollback");
+	if (r->prev[0]) {
+		strv_push(words, "--to");
+		strv_push(words, r->prev);
+	}
+	runtime_flag(&x->p->flags, words);
+	if (m->pieces.n) {
+		strv_push(words, "--pieces");
+		strv_push_take(words, strv_join(&m->pieces, ","));
+	} else {
+		for (size_t i = 0; i < x->p->scope.n; i++)
+			strv_push(words, x->p->scope.v[i]);
+	}
+}
+
+static void rollback_moved(struct fleet_exec *x)
+{
+	size_t *idx = xcalloc(x->p->nmembers, sizeof(*idx)), n = 0;
+
+	for (size_t i = 0; i < x->p->nmembers; i++)
+		if (moved(&x->res[i]))
+			idx[n++] = i;
+	if (n) {
+		out_phase("Fleet Rollback");
+		out_say("on failure = rollback-moved: rolling back the %zu host%s this operation "
+			"moved",
+			n, n == 1 ? "" : "s");
+		run_members(x, idx, n, 0, x->undo, "rollback", undo_words);
+	}
+	free(idx);
+}
+
+/* ---- the end ------------------------------------------------------------------------------ */
+
+/* What member i runs now as far as known ("" unknown), and whether the run touched it. */
+static const char *runs_now(const struct fleet_exec *x, size_t i, bool *touched)
+{
+	const struct fleet_result *r = &x->res[i], *u = &x->undo[i];
+
+	*touched = r->action != NULL;
+	if (u->action)
+		return streq(u->outcome, "succeeded") ? u->commit : "";
+	if (!r->action)
+		return "";
+	if (streq(r->outcome, "succeeded"))
+		return r->commit;
+	if (streq(r->outcome, "rolled-back") || streq(r->outcome, "refused") ||
+	    streq(r->outcome, "unreachable"))
+		return r->prev;
+	return "";
+}
+
+static const char *fleet_outcome(size_t nfailed, bool undone)
+{
+	if (!nfailed)
+		return "succeeded";
+	if (op_interrupted)
+		return "interrupted";
+	return undone ? "rolled-back" : "failed";
+}
+
+static int finish(struct fleet_exec *x, bool undone)
+{
+	const struct fleet_plan *p = x->p;
+	struct ledger_event ev = {.type = LEDGER_EV_FLEET_FINISHED};
+	struct strv runs = {0}, failed = {0};
+	const char *outcome;
+	char err[256] = "";
+	int r;
+
+	out_phase("Fleet Result");
+	for (size_t i = 0; i < p->nmembers; i++) {
+		bool touched;
+		const char *now = runs_now(x, i, &touched);
+
+		if (!p->members[i].wave)
+			continue;
+		if (touched)
+			strv_push_take(&runs, xasprintf("%s=%s", p->members[i].host->name,
+							now[0] ? now : "?"));
+		bool ok =
+		    touched && now[0] &&
+		    (streq(p->kind, "rollback") ? reached(x, &x->res[i]) : streq(now, x->target));
+
+		if (!ok)
+			strv_push(&failed, p->members[i].host->name);
+		out_say("%-16s %s", p->members[i].host->name,
+			!touched ? "not started"
+			: ok	 ? "at the target"
+			: now[0] ? "runs another commit"
+				 : "unknown: see 'shiplog history' on the host");
+		if (touched && now[0])
+			out_say("%-16s   runs %.12s", "", now);
+	}
+	outcome = fleet_outcome(failed.n, undone);
+	if (failed.n) {
+		_cleanup_free_ char *list = strv_join(&failed, ", ");
+		snprintf(err, sizeof(err), "%zu host%s not at the target: %s", failed.n,
+			 failed.n == 1 ? "" : "s", list);
+	}
+	ev.u.fleet_finished =
+	    (struct ledger_fleet_finished){.outcome = outcome,
+					   .commit = x->target,
+					   .runs = lstrv(&runs),
+					   .failed = lstrv(&failed),
+					   .error = err,
+					   .duration_ns = mono_ns() - x->started_mono};
+	record(x, &ev);
+	if (failed.n)
+		log_tone(OUT_TONE_FAIL,
+			 "fleet %s %s (fleet operation seq:%llu): %s; 'shiplog deploy "
+			 "--retry-failed' converges them",
+			 p->kind, outcome, (unsigned long long)x->op, err);
+	else
+		out_say_tone(OUT_TONE_OK,
+			     "fleet %s succeeded (fleet operation seq:%llu): %zu host%s "
+			     "at %.12s",
+			     p->kind, (unsigned long long)x->op, runs.n, runs.n == 1 ? "" : "s",
+			     x->target);
+	r = failed.n || x->ledger_error ? SL_EFAILED : 0;
+	strv_free(&runs);
+	strv_free(&failed);
+	return r;
+}
+
+/* [fleet] pause between waves, cut short by an interrupt. */
+static void pause_between(int64_t ns)
+{
+	int64_t end = mono_ns() + ns;
+
+	while (!op_interrupted && mono_ns() < end) {
+		int64_t left = end - mono_ns(), step = left < 100000000 ? left : 100000000;
+		struct timespec ts = {.tv_sec = step / 1000000000, .tv_nsec = step % 1000000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int fleet_lock(const char *ledger_dir, struct deploy_lock *lock)
+{
+	struct lock_holder holder;
+	char who[512];
+	int r = lock_acquire_file(ledger_dir, FLEET_LOCK_FILE, 0, lock, &holder);
+
+	if (r == SL_EREFUSED) {
+		lock_holder_describe(&holder, who, sizeof(who));
+		log_error("refusing: another fleet operation holds the fleet lock: %s; wait for it "
+			  "to end (a dead holder's lock is dropped by the kernel)",
+			  who);
+	} else if (r < 0) {
+		log_error("cannot take the fleet lock in '%s': %s", ledger_dir, strerror(-r));
+		r = SL_EENV;
+	}
+	return r;
+}
+
+int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const char *ledger_dir,
+			uint64_t retries)
+{
+	struct fleet_exec x = {.p = p, .lg = lg, .started_mono = mono_ns()};
+	struct deploy_lock lock = {.fd = -1};
+	bool undone = false;
+	ssize_t n;
+	int r;
+
+	r = fleet_lock(ledger_dir, &lock);
+	if (r < 0)
+		return r;
+	n = readlink("/proc/self/exe", x.self, sizeof(x.self) - 1);
+	strlcpy_(x.self, n > 0 ? x.self : "shiplog", sizeof(x.self));
+	x.res = xcalloc(p->nmembers, sizeof(*x.res));
+	x.undo = xcalloc(p->nmembers, sizeof(*x.undo));
+	op_catch_signals();
+	record_started(&x, retries);
+	lock_set_op(&lock, x.op, 0);
+	out_say("Fleet operation seq:%llu started", (unsigned long long)x.op);
+	for (unsigned w = 1; w <= p->nwaves && !x.stopped && !op_interrupted; w++) {
+		x.stopped = !run_wave(&x, w);
+		if (!x.stopped && w < p->nwaves && p->cfg->fleet.pause_ns > 0 && !op_interrupted) {
+			out_say("pausing before the next wave");
+			pause_between(p->cfg->fleet.pause_ns);
+		}
+	}
+	if (op_interrupted)
+		log_warn("interrupted: no further host was started; the running ones finished");
+	if (x.stopped && streq(p->kind, "deploy") &&
+	    p->cfg->fleet.on_failure == FLEET_ON_FAILURE_ROLLBACK_MOVED && !op_interrupted) {
+		rollback_moved(&x);
+		undone = true;
+	}
+	r = finish(&x, undone);
+	free(x.res);
+	free(x.undo);
+	lock_release(&lock);
+	return r;
+}
+
+int fleet_execute(const struct fleet_plan *p, struct ledger *lg, const char *ledger_dir)
+{
+	return fleet_execute_retry(p, lg, ledger_dir, 0);
 }

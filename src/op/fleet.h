@@ -72,10 +72,51 @@ void fleet_member_words(const struct fleet_plan *p, const struct fleet_member *m
 /* --dry-run: the plan as text ("wave 1 (canary): web1"), or one JSON object with --json. */
 void fleet_plan_print(const struct fleet_plan *p);
 
+/* One host's run (fleet-run.c). */
+struct fleet_host_run {
+	const struct host *host;
+	const struct strv *words;	 /* after the program: "--json", the command, ... */
+	const char *shiplog;		 /* the program there (here, for a local host) */
+	const char *ssh_key;		 /* NULL: ssh's own */
+	const struct strv *more_options; /* [target]'s ssh options, after the host's */
+	int64_t timeout_ns;
+};
+
+/* What one host's run came to. */
+struct fleet_result {
+	const char *action; /* "deploy" | "rollback"; NULL: not run */
+	char outcome[16];   /* the host's own (succeeded, failed, rolled-back, interrupted),
+			     * or refused, unreachable, error */
+	uint64_t host_op;   /* its operation number there, 0 unknown */
+	char commit[41];    /* the commit it went to ("" unknown) */
+	char prev[41];	    /* what it ran before ("" unknown) */
+	char detail[512];   /* the error, or the host's last words */
+	int64_t duration_ns;
+};
+
+/* Runs run->words on the host and fills r (never fails: what went wrong is r's outcome). */
+void fleet_run_host(const struct fleet_host_run *run, struct fleet_result *r);
+
+/* The last fleet deploy in the controller's ledger (fleet-last.c), for --retry-failed. */
+struct fleet_last {
+	uint64_t op;	    /* its fleet.started sequence */
+	struct strv target; /* what it deployed, as given */
+	struct strv flags;  /* the options every host got (the scope among them) */
+	char commit[41];    /* the commit its hosts reached ("" none did) */
+	struct strv failed; /* the hosts that did not reach it */
+	bool finished;	    /* it ended (else the controller was lost) */
+};
+/* 0, -ENOENT when there is none, or a ledger error. Release with fleet_last_release. */
+int fleet_last_read(struct ledger *lg, struct fleet_last *l);
+void fleet_last_release(struct fleet_last *l);
+
 /* Runs the plan from this machine (the controller), recording the fleet operation in the ledger
  * at ledger_dir under the fleet lock (<ledger_dir>/fleet.lock). 0 when every host in the plan
  * reached the target; SL_EFAILED when any did not (the hosts and what each runs are said);
  * SL_EREFUSED when another fleet operation holds the lock (its holder named). */
-int fleet_execute(const struct fleet_plan *p, const char *ledger_dir);
+int fleet_execute(const struct fleet_plan *p, struct ledger *lg, const char *ledger_dir);
+/* The same, recording that it completes the fleet operation `retries` (--retry-failed). */
+int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const char *ledger_dir,
+			uint64_t retries);
 
 #endif

@@ -113,6 +113,12 @@ static int lock_record_write(int fd, const struct lock_holder *h)
 int lock_acquire(const char *ledger_dir, int64_t wait_ns, struct deploy_lock *l,
 		 struct lock_holder *holder)
 {
+	return lock_acquire_file(ledger_dir, LOCK_FILE, wait_ns, l, holder);
+}
+
+int lock_acquire_file(const char *ledger_dir, const char *file, int64_t wait_ns,
+		      struct deploy_lock *l, struct lock_holder *holder)
+{
 	struct lock_holder me = {0}, dummy;
 	int64_t deadline = mono_ns() + (wait_ns > 0 ? wait_ns : 0);
 	int fd, r, grace = 0;
@@ -121,7 +127,7 @@ int lock_acquire(const char *ledger_dir, int64_t wait_ns, struct deploy_lock *l,
 	if (!holder)
 		holder = &dummy;
 	*holder = (struct lock_holder){0};
-	if ((size_t)snprintf(l->path, sizeof(l->path), "%s/" LOCK_FILE, ledger_dir) >=
+	if ((size_t)snprintf(l->path, sizeof(l->path), "%s/%s", ledger_dir, file) >=
 	    sizeof(l->path))
 		return -ENAMETOOLONG;
 	r = mkdir_p(ledger_dir, 0700);
@@ -194,7 +200,13 @@ void lock_release(struct deploy_lock *l)
 
 int lock_status(const char *ledger_dir, bool *held, struct lock_holder *holder)
 {
-	_cleanup_free_ char *path = xasprintf("%s/" LOCK_FILE, ledger_dir);
+	return lock_status_file(ledger_dir, LOCK_FILE, held, holder);
+}
+
+int lock_status_file(const char *ledger_dir, const char *file, bool *held,
+		     struct lock_holder *holder)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", ledger_dir, file);
 	_cleanup_close_ int fd = -1;
 	struct lock_holder dummy;
 	int r;

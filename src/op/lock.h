@@ -27,12 +27,18 @@ struct deploy_lock {
  * *holder describes the holder (as far as its record says). */
 int lock_acquire(const char *ledger_dir, int64_t wait_ns, struct deploy_lock *l,
 		 struct lock_holder *holder);
+/* The same on another file of the ledger directory: the fleet lock is FLEET_LOCK_FILE. */
+#define FLEET_LOCK_FILE "fleet.lock"
+int lock_acquire_file(const char *ledger_dir, const char *file, int64_t wait_ns,
+		      struct deploy_lock *l, struct lock_holder *holder);
 /* Records the operation, its id and number, in the holder record. */
 int lock_set_op(struct deploy_lock *l, uint64_t op, uint64_t number);
 void lock_release(struct deploy_lock *l);
 
 /* Reads the holder record; *held says whether someone holds the flock now. */
 int lock_status(const char *ledger_dir, bool *held, struct lock_holder *holder);
+int lock_status_file(const char *ledger_dir, const char *file, bool *held,
+		     struct lock_holder *holder);
 
 /* One line: "pid 4242 (alice@vps, operation 57, since 2026-11-27T12:03:10Z)"; the operation part
  * is left out while the holder has not recorded one. */

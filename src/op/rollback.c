@@ -897,11 +897,11 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	ro.exec_mode = p->exec_mode;
 	ro.releases = cfg->target.layout == LAYOUT_RELEASES && p->runtime == LEDGER_RT_NATIVE;
 	ng = make_groups(p, groups);
-	op.result_commit = ng ? groups[ng - 1].commit : NULL;
-	op.result_prev = p->quarantine;
 	r = begin(p, cfg, lg, ng ? groups[ng - 1].commit : "", &op);
 	if (r < 0)
 		return r;
+	op.result_commit = ng ? groups[ng - 1].commit : NULL; /* for the --json result line */
+	op.result_prev = p->quarantine;
 	*op_id = op.id;
 
 	r = rollout_open_runtime(&ro);

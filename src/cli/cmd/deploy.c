@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shiplog deploy: plan, guard, lock, record the intent, then precheck -> rollout -> verify ->
  * public verify, each phase timed and recorded. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,19 @@ static const char usage[] =
     "                    changed or recorded (exit 3 when a guard would refuse, 4 when\n"
     "                    the ledger cannot be written, like the real run)\n"
     "  --local, --ssh    force server-local execution or forwarding over ssh\n"
+    "  --hosts a,b       a fleet deploy ([host NAME] sections): each named host (or every\n"
+    "                    host with a name=value label) runs its own shiplog over ssh, in\n"
+    "                    waves ([fleet]: canary first, then wave_size at a time; the next\n"
+    "                    wave only when the previous one verified; it stops past\n"
+    "                    max_failed_hosts and, with on_failure = rollback-moved, rolls back\n"
+    "                    the hosts it moved). Each host's ledger keeps its deploy; this\n"
+    "                    ledger records the fleet operation (fleet.* events). Exit 0 only\n"
+    "                    when every host reached the same commit; else 1, naming which\n"
+    "                    host runs what. A second fleet deploy is refused (exit 3) while\n"
+    "                    one holds the fleet lock. --dry-run prints the waves\n"
+    "  --all-hosts       the same over every [host NAME]\n"
+    "  --retry-failed    deploy the last fleet deploy's commit (and options) to the hosts it\n"
+    "                    did not get there, and only to them; what to deploy is optional\n"
     "  --no-progress     no live status line on a terminal (phase, elapsed, ETA, what it\n"
     "                    waits for); it is also off when stdout is not a terminal, with -q,\n"
     "                    --json or CI=true. The expected duration of each phase, from the\n"
@@ -79,7 +93,9 @@ static const char usage[] =
     "  shiplog deploy main --fast                 # workers only, quickest iteration\n"
     "  shiplog deploy main --edge-ready           # everything, web and api included\n"
     "  shiplog deploy v1.4.2 --pieces api,compute # a tag, two services\n"
-    "  shiplog deploy main --dry-run              # what would happen\n";
+    "  shiplog deploy main --dry-run              # what would happen\n"
+    "  shiplog deploy v1.4.2 --all-hosts          # the fleet, canary first, in waves\n"
+    "  shiplog deploy --retry-failed              # the hosts the last one left behind\n";
 
 /* --dry-run: the ledger's state as it is now, read-only, when a ledger exists (nothing is
  * created); when there is none yet, the empty state the real run would start from. 0 or the
@@ -170,8 +186,9 @@ out:
 }
 
 /* --hosts / --all-hosts: the fleet's plan over the [host NAME] sections; each host's own
- * shiplog deploys it. */
-static int deploy_fleet(struct cmd_ctx *ctx, const struct deploy_args *a)
+ * shiplog deploys it. argv: the command line the hosts' words come from. */
+static int deploy_fleet(struct cmd_ctx *ctx, const struct deploy_args *a, int argc, char **argv,
+			uint64_t retries)
 {
 	const struct config *cfg = ctx->cfg;
 	struct fleet_plan p = {.kind = "deploy"};
@@ -186,7 +203,7 @@ static int deploy_fleet(struct cmd_ctx *ctx, const struct deploy_args *a)
 	if (r >= 0)
 		r = fleet_select(cfg, &a->hosts, sel, &nsel, err, sizeof(err));
 	if (r >= 0) {
-		fleet_split_args(ctx->cmd_argc, ctx->cmd_argv, deploy_options, &p);
+		fleet_split_args(argc, argv, deploy_options, &p);
 		r = fleet_plan_make(cfg, sel, nsel, a->scope.explicit_ || a->fast ? &scope : NULL,
 				    &p, err, sizeof(err));
 	}
@@ -195,13 +212,77 @@ static int deploy_fleet(struct cmd_ctx *ctx, const struct deploy_args *a)
 		goto out;
 	}
 	fleet_plan_print(&p);
-	if (a->dry_run)
+	if (a->dry_run) {
 		out_say("--dry-run: nothing was changed or recorded");
-	else
-		r = fleet_execute(&p, ctx->ledger_dir);
+		goto out;
+	}
+	r = cmd_open_ledger(ctx, true);
+	if (r >= 0)
+		r = fleet_execute_retry(&p, ctx->lg, ctx->ledger_dir, retries);
 out:
 	fleet_plan_release(&p);
 	free(sel);
+	return r;
+}
+
+/* The command line a retry runs: the last fleet deploy's target (the commit its hosts
+ * reached, else what it was given) and options, over the hosts it left behind. */
+static void retry_argv(const struct fleet_last *l, struct strv *argv)
+{
+	strv_push(argv, "deploy");
+	if (l->commit[0])
+		strv_push(argv, l->commit);
+	else
+		for (size_t i = 0; i < l->target.n; i++)
+			strv_push(argv, l->target.v[i]);
+	for (size_t i = 0; i < l->flags.n; i++)
+		strv_push(argv, l->flags.v[i]);
+	strv_push(argv, "--hosts");
+	strv_push_take(argv, strv_join(&l->failed, ","));
+}
+
+/* --retry-failed: converges only the hosts the last fleet deploy did not get to its target. */
+static int deploy_retry(struct cmd_ctx *ctx, const struct deploy_args *given)
+{
+	struct fleet_last l;
+	struct deploy_args a;
+	struct strv argv = {0};
+	char err[512];
+	int r;
+
+	r = cmd_open_ledger(ctx, true);
+	if (r < 0)
+		return r;
+	r = fleet_last_read(ctx->lg, &l);
+	if (r == -ENOENT)
+		log_error("no fleet deploy in the ledger at '%s' to retry; run 'shiplog deploy REF "
+			  "--all-hosts' first",
+			  ctx->ledger_dir);
+	if (r < 0)
+		return r == -ENOENT ? SL_EUSAGE : SL_EENV;
+	if (!l.failed.n) {
+		out_say("fleet operation seq:%llu left no host behind: nothing to retry",
+			(unsigned long long)l.op);
+		fleet_last_release(&l);
+		return 0;
+	}
+	retry_argv(&l, &argv);
+	_cleanup_free_ char *hosts = strv_join(&l.failed, ", ");
+	out_say("retrying fleet operation seq:%llu on %s (target %.12s)", (unsigned long long)l.op,
+		hosts, l.commit[0] ? l.commit : "as given");
+	r = deploy_args_parse((int)argv.n, argv.v, &a, err, sizeof(err));
+	if (r < 0)
+		log_error("cannot retry fleet operation seq:%llu: %s", (unsigned long long)l.op,
+			  err);
+	else {
+		a.dry_run = given->dry_run;
+		if (a.runtime < 0)
+			a.runtime = LEDGER_RT_NATIVE;
+		r = deploy_fleet(ctx, &a, (int)argv.n, argv.v, l.op);
+		deploy_args_release(&a);
+	}
+	strv_free(&argv);
+	fleet_last_release(&l);
 	return r;
 }
 
@@ -255,7 +336,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (a.runtime < 0)
 		a.runtime = LEDGER_RT_NATIVE;
 	if (deploy_args_fleet(&a) && !ctx->forwarded_from) {
-		r = deploy_fleet(ctx, &a);
+		r = a.retry_failed ? deploy_retry(ctx, &a)
+				   : deploy_fleet(ctx, &a, ctx->cmd_argc, ctx->cmd_argv, 0);
 		goto out;
 	}
 	if (a.mode == DEPLOY_CURRENT_BRANCH && !ctx->forwarded_from) {

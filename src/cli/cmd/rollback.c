@@ -8,6 +8,7 @@
 #include <ledger/ledger.h>
 
 #include "cmd.h"
+#include "fleet.h"
 #include "lock.h"
 #include "op.h"
 #include "out.h"
@@ -19,7 +20,7 @@ static const char usage[] =
     "usage: shiplog rollback [--to N|seq:S|TIME|REF] [--runtime native|docker]\n"
     "                        [--web-only|--api-only|--services-only|--workers-only|--pieces a,b]\n"
     "                        [--no-build] [--wait-lock DURATION] [--no-progress]\n"
-    "                        [--dry-run [--json]]\n"
+    "                        [--dry-run [--json]] [--hosts a,b | --all-hosts]\n"
     "\n"
     "Without --to: every service in scope goes back to the last-good commit before the one it\n"
     "runs (the newest deploy whose verify passed and that was not rolled back); failed,\n"
@@ -45,6 +46,11 @@ static const char usage[] =
     "those of 'shiplog deploy', --no-progress too (no live status line on a terminal; the\n"
     "expected durations are printed at the start either way).\n"
     "\n"
+    "--hosts a,b / --all-hosts: each [host NAME] runs its own 'shiplog rollback' (with --to\n"
+    "and the scope as given) over ssh, in the fleet's waves ([fleet] canary, wave_size);\n"
+    "without --to each host goes to its own last-good. The fleet operation is recorded\n"
+    "in this ledger (fleet.* events); exit 0 only when every host's rollback succeeded.\n"
+    "\n"
     "Exit codes: 0 rolled back (--dry-run: planned); 1 the rollback failed (or has no\n"
     "target); 2 usage, or nothing to roll back; 3 refused (lock held); 4 ledger or\n"
     "environment error.\n"
@@ -53,7 +59,8 @@ static const char usage[] =
     "  shiplog rollback                    # back to the previous good deploy\n"
     "  shiplog rollback --workers-only     # only the workers\n"
     "  shiplog rollback --to 42 --dry-run  # what operation 42's state would need\n"
-    "  shiplog rollback --to 2h            # as things were two hours ago\n";
+    "  shiplog rollback --to 2h            # as things were two hours ago\n"
+    "  shiplog rollback --all-hosts        # every host to its last-good, in waves\n";
 
 enum {
 	OPT_RUNTIME = 100,
@@ -63,7 +70,9 @@ enum {
 	OPT_WAIT_LOCK,
 	OPT_LOCAL,
 	OPT_SSH,
-	OPT_NO_PROGRESS
+	OPT_NO_PROGRESS,
+	OPT_HOSTS,
+	OPT_ALL_HOSTS,
 };
 
 static const struct option options[] = {
@@ -76,6 +85,8 @@ static const struct option options[] = {
     {"local", no_argument, NULL, OPT_LOCAL},
     {"ssh", no_argument, NULL, OPT_SSH},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"hosts", required_argument, NULL, OPT_HOSTS},
+    {"all-hosts", no_argument, NULL, OPT_ALL_HOSTS},
     {0},
 };
 
@@ -84,6 +95,8 @@ struct cli {
 	bool dry_run;
 	int64_t wait_ns;
 	int exec_override;
+	struct strv hosts; /* --hosts a,b */
+	bool all_hosts;	   /* --all-hosts */
 };
 
 static int parse(int argc, char **argv, struct cli *c)
@@ -112,6 +125,11 @@ static int parse(int argc, char **argv, struct cli *c)
 			if (parse_duration_ns(optarg, &c->wait_ns) < 0)
 				return cmd_usage_error(
 				    &cmd_rollback, "--wait-lock: '%s' is not a duration", optarg);
+		} else if (opt == OPT_HOSTS || opt == OPT_ALL_HOSTS) {
+			if (opt == OPT_HOSTS)
+				strv_split_commas(&c->hosts, optarg);
+			else
+				c->all_hosts = true;
 		} else if (opt == OPT_NO_PROGRESS) {
 			out_settings.no_progress = true;
 		} else if (opt == OPT_LOCAL || opt == OPT_SSH) {
@@ -124,6 +142,8 @@ static int parse(int argc, char **argv, struct cli *c)
 	if (optind < argc)
 		return cmd_usage_error(&cmd_rollback, "unexpected argument '%s' (use --to %s)",
 				       argv[optind], argv[optind]);
+	if (c->all_hosts && c->hosts.n)
+		return cmd_usage_error(&cmd_rollback, "choose --hosts or --all-hosts, not both");
 	if (c->a.to && (c->a.to[0] == '-' || !*c->a.to))
 		return cmd_usage_error(&cmd_rollback, "--to: '%s' is not a target", c->a.to);
 	return 0;
@@ -181,6 +201,39 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 	return r;
 }
 
+/* --hosts / --all-hosts: each host's own shiplog rolls it back, in the fleet's waves. */
+static int rollback_fleet(struct cmd_ctx *ctx, struct cli *c, int argc, char **argv)
+{
+	const struct config *cfg = ctx->cfg;
+	struct fleet_plan p = {.kind = "rollback"};
+	size_t *sel = xcalloc(cfg->nhosts ? cfg->nhosts : 1, sizeof(*sel)), nsel = 0;
+	struct plan scope;
+	char err[1024];
+	int r;
+
+	r = plan_scope(cfg, &c->a.scope, c->a.runtime, false, &scope, err, sizeof(err));
+	if (r >= 0)
+		r = fleet_select(cfg, &c->hosts, sel, &nsel, err, sizeof(err));
+	if (r >= 0) {
+		fleet_split_args(argc, argv, options, &p);
+		r = fleet_plan_make(cfg, sel, nsel, c->a.scope.explicit_ ? &scope : NULL, &p, err,
+				    sizeof(err));
+	}
+	if (r < 0)
+		log_error("%s", err);
+	else
+		fleet_plan_print(&p);
+	if (r >= 0 && c->dry_run)
+		out_say("--dry-run: nothing was changed or recorded");
+	else if (r >= 0)
+		r = cmd_open_ledger(ctx, true);
+	if (r >= 0 && !c->dry_run)
+		r = fleet_execute(&p, ctx->lg, ctx->ledger_dir);
+	fleet_plan_release(&p);
+	free(sel);
+	return r;
+}
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cli c = {0};
@@ -194,6 +247,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = parse(argc, argv, &c);
 	if (r < 0)
 		goto out;
+	if ((c.all_hosts || c.hosts.n) && !ctx->forwarded_from) {
+		r = rollback_fleet(ctx, &c, argc, argv);
+		goto out;
+	}
 	rrq = cmd_remote_request(ctx, c.exec_override);
 	r = remote_maybe_forward(&rrq, &c.a.exec_mode);
 	if (r != REMOTE_RUN_HERE)
@@ -224,6 +281,7 @@ out:
 	free(p);
 	repo_free(repo);
 	scope_args_release(&c.a.scope);
+	strv_free(&c.hosts);
 	return r;
 }
 

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* A fleet deploy against the real test hosts of tools/fleet-hosts.sh (each its own user, sshd,
+ * user manager and checkout, reached over ssh on 127.0.0.1): two waves; a canary that fails
+ * verify (no other host moves, the canary is rolled back); a host unreachable in the second
+ * wave (partial outcome, then --retry-failed converges it once it is back); two concurrent
+ * fleet deploys (the second refused naming the holder). One deployed state carries from one
+ * case to the next, so it is one test, in order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "testlib.h"
+#include "util.h"
+
+struct fleet {
+	char *dir;  /* scratch: the controller's config and ledger, a clone of origin */
+	char *conf; /* the controller's shiplog.conf */
+	char *env[2];
+};
+
+/* The trimmed stdout of a command on host NAME (a plain ssh login). */
+static char *on_host(const char *name, const char *command)
+{
+	char *argv[] = {
+	    "ssh",	     "-F", getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"), (char *)name,
+	    (char *)command, NULL};
+	struct tl_run r;
+	char *out;
+
+	tl_run(&r, NULL, NULL, argv);
+	cr_assert_eq(r.exit_code, 0, "%s: %s: %s", name, command, r.err);
+	out = str_trim(r.out);
+	r.out = NULL;
+	tl_run_release(&r);
+	return out;
+}
+
+static void expect_head(const char *host, const char *commit)
+{
+	_cleanup_free_ char *head = on_host(host, "git -C ~/app rev-parse HEAD");
+
+	cr_assert_str_eq(head, commit, "%s runs %.12s, not %.12s", host, head, commit);
+}
+
+/* Commits a shell snippet in the clone and pushes it to origin main; the new commit. */
+static char *push(struct fleet *f, const char *snippet, const char *message)
+{
+	_cleanup_free_ char *head = xasprintf("%s/head", f->dir);
+
+	cr_assert_eq(
+	    tl_sh(
+		"cd '%s/clone' && %s && git add -A && git -c user.name=t -c user.email=t@t commit "
+		"-qm '%s' && git push -q origin main && git rev-parse HEAD >'%s'",
+		f->dir, snippet, message, head),
+	    0);
+	return str_trim(tl_read(head));
+}
+
+static void write_conf(struct fleet *f, unsigned max_failed)
+{
+	struct buf b = {0};
+
+	buf_printf(&b,
+		   "[project]\nname = fleetctl\n[target]\nledger = %s/ledger\nssh_key = %s\n"
+		   "[service web]\nrole = web\n[service api]\nrole = api\n",
+		   f->dir, getenv("SHIPLOG_TEST_FLEET_KEY"));
+	for (int i = 1; i <= 3; i++) {
+		char name[8];
+		_cleanup_free_ char *target = NULL;
+
+		snprintf(name, sizeof(name), "h%d", i);
+		target = tl_fleet_target(name);
+		buf_printf(&b, "[host %s]\nssh = %s\ncheckout = %s/%s/app\n", name, target,
+			   getenv("SHIPLOG_TEST_FLEET_DIR"), name);
+	}
+	buf_printf(&b,
+		   "[fleet]\ncanary = 1\nwave_size = 2\nmax_failed_hosts = %u\n"
+		   "on_failure = rollback-moved\nhost_timeout = 2m\n",
+		   max_failed);
+	tl_write(f->conf, b.data);
+	buf_free(&b);
+}
+
+static void fleet_shiplog(struct fleet *f, struct tl_run *r, const char *a1, const char *a2,
+			  const char *a3)
+{
+	char *both;
+
+	tl_shiplog(r, f->dir, f->env, "-c", f->conf, "deploy", a1, a2, a3, NULL);
+	both = xasprintf("%s%s", r->out ? r->out : "", r->err ? r->err : "");
+	free(r->err);
+	r->err = both; /* the transcript (stdout) and the errors, for the assertions */
+	fprintf(stderr, "---- deploy %s %s %s: exit %d\n%s\n", a1, a2 ? a2 : "", a3 ? a3 : "",
+		r->exit_code, r->err);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* (r.err holds stdout and stderr: see fleet_shiplog) */
+/* Two waves, then a canary that fails verify. */
+static void two_waves_then_a_failing_canary(struct fleet *f, char **good)
+{
+	_cleanup_free_ char *bad = NULL;
+	struct tl_run r;
+
+	/* healthy whatever an earlier run of this test left in origin */
+	*good =
+	    push(f, "sed -i '/health_status/d' app.conf && echo wave >> NOTES", "fleet: two waves");
+	fleet_shiplog(f, &r, "main", "--all-hosts", "--edge-ready");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "wave 1 of 2: h1") && strstr(r.err, "wave 2 of 2: h2, h3"), "%s",
+		  r.err);
+	cr_assert(strstr(r.err, "fleet deploy succeeded"), "%s", r.err);
+	cr_assert(strstr(r.err, "host h2 deploy: succeeded (its operation "), "%s", r.err);
+	for (int i = 1; i <= 3; i++)
+		expect_head((const char *[]){"h1", "h2", "h3"}[i - 1], *good);
+	tl_run_release(&r);
+
+	bad = push(f,
+		   "echo 'api.health_status = 500' >> app.conf && sed -i "
+		   "'s/^health_timeout = .*/health_timeout = 2s/' shiplog.conf",
+		   "fleet: break api health");
+	fleet_shiplog(f, &r, "main", "--all-hosts", "--edge-ready");
+	cr_assert_eq(r.exit_code, 1, "%s", r.err);
+	cr_assert(strstr(r.err, "host h1 deploy: rolled-back"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "host h2 deploy"), "h2 moved after a failed canary: %s",
+		       r.err);
+	cr_assert(strstr(r.err, "not started"), "%s", r.err);
+	for (int i = 1; i <= 3; i++)
+		expect_head((const char *[]){"h1", "h2", "h3"}[i - 1], *good);
+	tl_run_release(&r);
+}
+
+/* h3 down in wave two: partial, recorded; back up, --retry-failed converges only it. */
+static void unreachable_then_retry(struct fleet *f)
+{
+	_cleanup_free_ char *fixed = NULL, *h1op = NULL, *h1op2 = NULL;
+	struct tl_run r;
+
+	fixed = push(f, "git revert --no-commit HEAD", "fleet: fix api health");
+	write_conf(f, 1);
+	cr_assert_eq(tl_fleet_ctl("down", "h3"), 0);
+	fleet_shiplog(f, &r, "main", "--all-hosts", "--edge-ready");
+	cr_assert_eq(tl_fleet_ctl("up", "h3"), 0);
+	cr_assert_eq(r.exit_code, 1, "a fleet left at two commits is not a success: %s", r.err);
+	cr_assert(strstr(r.err, "host h3 deploy: unreachable"), "%s", r.err);
+	cr_assert(strstr(r.err, "1 host not at the target: h3"), "%s", r.err);
+	expect_head("h1", fixed);
+	expect_head("h2", fixed);
+	tl_run_release(&r);
+	h1op = on_host("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300");
+
+	fleet_shiplog(f, &r, "--retry-failed", NULL, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "retrying fleet operation seq:"), "%s", r.err);
+	cr_assert(strstr(r.err, "host h3 deploy: succeeded"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "host h1 deploy"), "the retry touched h1: %s", r.err);
+	expect_head("h3", fixed);
+	h1op2 = on_host("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300");
+	cr_assert_str_eq(h1op, h1op2, "h1's ledger moved during the retry");
+	tl_run_release(&r);
+}
+
+/* A second fleet deploy while one runs: refused, naming the holder. */
+static void concurrent_refused(struct fleet *f)
+{
+	_cleanup_free_ char *lock = xasprintf("%s/ledger/fleet.lock", f->dir);
+	_cleanup_free_ char *log = xasprintf("%s/first.log", f->dir);
+	struct tl_run r;
+	int held = 1;
+
+	cr_assert_eq(tl_sh("DEPLOY_SSH_KNOWN_HOSTS='%s' '%s' -c '%s' deploy main --all-hosts "
+			   "--edge-ready >'%s' 2>&1 &",
+			   getenv("SHIPLOG_TEST_FLEET_KNOWN_HOSTS"), SHIPLOG_BINARY, f->conf, log),
+		     0);
+	for (int i = 0; i < 200 && held; i++) { /* until the first one holds the fleet lock */
+		held = tl_sh("[ -f '%s' ] && flock -n '%s' true", lock, lock) == 0;
+		if (held)
+			tl_sh("sleep 0.05");
+	}
+	cr_assert_not(held, "the first fleet deploy never took the fleet lock");
+	fleet_shiplog(f, &r, "main", "--all-hosts", "--edge-ready");
+	cr_assert_eq(r.exit_code, 3, "%s", r.err);
+	cr_assert(strstr(r.err, "another fleet operation holds the fleet lock: pid "), "%s", r.err);
+	tl_run_release(&r);
+	for (int i = 0; i < 1200 && tl_sh("flock -n '%s' true", lock) != 0; i++)
+		tl_sh("sleep 0.1");
+}
+
+Test(fleet_deploy, waves_canary_unreachable_retry_and_lock, .timeout = 900)
+{
+	struct fleet f = {0};
+	_cleanup_free_ char *good = NULL;
+	double t0 = now_s();
+
+	TL_REQUIRE(tl_have_fleet(), "the fleet's test hosts");
+	f.dir = tl_mkdtemp("fleetdeploy");
+	f.conf = xasprintf("%s/shiplog.conf", f.dir);
+	f.env[0] = xasprintf("DEPLOY_SSH_KNOWN_HOSTS=%s", getenv("SHIPLOG_TEST_FLEET_KNOWN_HOSTS"));
+	cr_assert_eq(
+	    tl_sh("git clone -q '%s' '%s/clone'", getenv("SHIPLOG_TEST_FLEET_ORIGIN"), f.dir), 0);
+	write_conf(&f, 0);
+
+	two_waves_then_a_failing_canary(&f, &good);
+	unreachable_then_retry(&f);
+	concurrent_refused(&f);
+
+	fprintf(stderr, "fleet deploy scenarios: %.1f s wall\n", now_s() - t0);
+	tl_rmrf(f.dir);
+	free(f.dir);
+	free(f.conf);
+	free(f.env[0]);
+}
