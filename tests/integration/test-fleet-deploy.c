@@ -3,8 +3,8 @@
  * user manager and checkout, reached over ssh on 127.0.0.1): two waves; a canary that fails
  * verify (no other host moves, the canary is rolled back); a host unreachable in the second
  * wave (partial outcome, then --retry-failed converges it once it is back); two concurrent
- * fleet deploys (the second refused naming the holder). One deployed state carries from one
- * case to the next, so it is one test, in order. */
+ * fleet deploys (the second refused naming the holder); a fleet rollback. One deployed state
+ * carries from one case to the next, so it is one test, in order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +194,27 @@ static void concurrent_refused(struct fleet *f)
 		tl_sh("sleep 0.1");
 }
 
+/* rollback --all-hosts: every host back to its own last-good (the first deploy's commit), in
+ * waves, recorded. */
+static void fleet_rollback(struct fleet *f, const char *good)
+{
+	struct tl_run r;
+	char *both;
+
+	tl_shiplog(&r, f->dir, f->env, "-c", f->conf, "rollback", "--all-hosts", NULL);
+	both = xasprintf("%s%s", r.out ? r.out : "", r.err ? r.err : "");
+	fprintf(stderr, "---- rollback --all-hosts: exit %d\n%s\n", r.exit_code, both);
+	cr_assert_eq(r.exit_code, 0, "%s", both);
+	cr_assert(strstr(both, "host h1 rollback: succeeded") &&
+		      strstr(both, "wave 2 of 2: h2, h3"),
+		  "%s", both);
+	cr_assert(strstr(both, "fleet rollback succeeded"), "%s", both);
+	for (int i = 1; i <= 3; i++)
+		expect_head((const char *[]){"h1", "h2", "h3"}[i - 1], good);
+	free(both);
+	tl_run_release(&r);
+}
+
 Test(fleet_deploy, waves_canary_unreachable_retry_and_lock, .timeout = 900)
 {
 	struct fleet f = {0};
@@ -211,6 +232,7 @@ Test(fleet_deploy, waves_canary_unreachable_retry_and_lock, .timeout = 900)
 	two_waves_then_a_failing_canary(&f, &good);
 	unreachable_then_retry(&f);
 	concurrent_refused(&f);
+	fleet_rollback(&f, good);
 
 	fprintf(stderr, "fleet deploy scenarios: %.1f s wall\n", now_s() - t0);
 	tl_rmrf(f.dir);
