@@ -233,7 +233,7 @@ start_fleet_hosts() {
 		skip "fleet hosts" "SHIPLOG_TEST_NO_FLEET is set"
 		return 1
 	fi
-	ctest --test-dir "$BUILD" -N "${CTEST_ARGS[@]}" 2>/dev/null | grep -q 'fleet' || return 1
+	ctest --test-dir "$BUILD" -N "${CTEST_ARGS[@]}" 2>/dev/null | grep -c 'fleet' >/dev/null || return 1
 	FLEET_DIR=$(mktemp -d /tmp/slf.XXXXXX) # short: unix socket paths under each host's home
 	SHIPLOG_BUILD_DIR="$BUILD" "$ROOT/tools/fleet-hosts.sh" start "$FLEET_DIR" \
 		"${SHIPLOG_TEST_FLEET_N:-3}" >"$S/fleet.log" 2>&1 &
