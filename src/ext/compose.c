@@ -535,19 +535,14 @@ int compose_inspect(struct compose *c, char *const *ids, size_t n, struct compos
 	return inspect(c, false, false, ids, n, out); /* polling: not even timed */
 }
 
-int compose_containers(struct compose *c, bool record, struct compose_container **out, size_t *n)
+/* Runs a read-only docker client command (as probe() does, told to the observer) and appends
+ * its non-empty output lines, trimmed, to *lines. Its failure: the code, or SL_EFAILED for a
+ * non-zero exit. */
+static int probe_lines(const struct compose *c, char *const argv[], bool record, struct strv *lines)
 {
-	_cleanup_free_ char *filter = xasprintf("label=com.docker.compose.project=%s", c->project);
-	char *argv[] = {c->docker, "ps", "-a", "-q", "--no-trunc", "--filter", filter, NULL};
 	struct spawn_result res = {0};
-	struct strv ids = {0};
-	struct compose_container *cts;
-	size_t k = 0;
-	int r;
+	int r = probe(c, "docker", argv, record, true, &res);
 
-	*out = NULL;
-	*n = 0;
-	r = probe(c, "docker", argv, record, true, &res);
 	if (r < 0 || res.exit_code != 0) {
 		spawn_result_release(&res);
 		return r < 0 ? r : SL_EFAILED;
@@ -555,8 +550,27 @@ int compose_containers(struct compose *c, bool record, struct compose_container 
 	for (char *l = strtok(res.output ? res.output : (char *)"", "\n"); l;
 	     l = strtok(NULL, "\n"))
 		if (*str_trim(l))
-			strv_push(&ids, l);
+			strv_push(lines, l);
 	spawn_result_release(&res);
+	return 0;
+}
+
+int compose_containers(struct compose *c, bool record, struct compose_container **out, size_t *n)
+{
+	_cleanup_free_ char *filter = xasprintf("label=com.docker.compose.project=%s", c->project);
+	char *argv[] = {c->docker, "ps", "-a", "-q", "--no-trunc", "--filter", filter, NULL};
+	struct strv ids = {0};
+	struct compose_container *cts;
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = probe_lines(c, argv, record, &ids);
+	if (r < 0) {
+		strv_free(&ids);
+		return r;
+	}
 	cts = xcalloc(ids.n + 1, sizeof(*cts));
 	r = inspect(c, record, true, ids.v, ids.n, cts);
 	if (r < 0) {
@@ -687,20 +701,8 @@ int compose_running_projects(struct compose *c, struct strv *lines)
 	    "--filter", "label=com.docker.compose.project",
 	    "--format", "{{.Label \"com.docker.compose.project\"}}\t{{.Names}}\t{{.Status}}",
 	    NULL};
-	struct spawn_result res = {0};
-	int r;
 
-	r = probe(c, "docker", argv, true, true, &res);
-	if (r < 0 || res.exit_code != 0) {
-		spawn_result_release(&res);
-		return r < 0 ? r : SL_EFAILED;
-	}
-	for (char *l = strtok(res.output ? res.output : (char *)"", "\n"); l;
-	     l = strtok(NULL, "\n"))
-		if (*str_trim(l))
-			strv_push(lines, l);
-	spawn_result_release(&res);
-	return 0;
+	return probe_lines(c, argv, true, lines);
 }
 
 static void unix_time_arg(int64_t ns, char *buf, size_t n)

@@ -28,6 +28,16 @@ static void on_stop(int sig)
 	stop_following = sig;
 }
 
+/* -f: SIGINT or SIGTERM ends the follow (once; a second one ends the process). */
+static void stop_on_signal(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 struct window {
 	uint64_t op;
 	int64_t first_ns, last_ns;
@@ -155,12 +165,8 @@ static int docker_logs(struct cmd_ctx *ctx, const struct service *s, const char 
 		log_error("logs: %s", err);
 		return SL_EENV;
 	}
-	if (follow) {
-		struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
+	if (follow)
+		stop_on_signal();
 	r = compose_logs(c, s->compose ? s->compose : s->name, &o, err, sizeof(err));
 	compose_free(c);
 	if (r < 0) {
@@ -203,12 +209,8 @@ static int journal_show(struct journal_query *q, bool follow)
 		log_error("logs: %s", err);
 		return SL_EENV;
 	}
-	if (follow) {
-		struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
+	if (follow)
+		stop_on_signal();
 	if (journal_print(q, stdout, follow, &stop_following, err, sizeof(err)) < 0) {
 		log_error("logs: %s", err);
 		return SL_EENV;
