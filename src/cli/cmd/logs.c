@@ -156,6 +156,9 @@ static int docker_logs(struct cmd_ctx *ctx, const struct service *s, const char 
 	} else if (!since) {
 		o.tail = lines ? lines : 100;
 	}
+	/* before compose_open's own docker calls: a ^C while they run ends the follow, as after */
+	if (follow)
+		stop_on_signal();
 	/* compose_open says which engine and compose answer: not part of the log lines */
 	out_settings.verbosity = -1;
 	r = compose_open(&c, NULL, cfg->target.checkout, cfg->docker.workdir, cfg->docker.project,
@@ -165,8 +168,6 @@ static int docker_logs(struct cmd_ctx *ctx, const struct service *s, const char 
 		log_error("logs: %s", err);
 		return SL_EENV;
 	}
-	if (follow)
-		stop_on_signal();
 	r = compose_logs(c, s->compose ? s->compose : s->name, &o, err, sizeof(err));
 	compose_free(c);
 	if (r < 0) {
