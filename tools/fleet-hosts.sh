@@ -4,7 +4,8 @@
 #   fleet-hosts.sh start DIR [N]      N hosts (default 3) h1..hN, everything under DIR (new/empty,
 #                                     short: unix socket paths); writes DIR/env.sh to source
 #   fleet-hosts.sh stop DIR           tears all of it down (also after a partial start)
-#   fleet-hosts.sh down DIR NAME      host NAME stops answering ssh (connection refused)
+#   fleet-hosts.sh down DIR NAME      host NAME stops answering ssh (connection refused; its
+#                                     open connections end)
 #   fleet-hosts.sh up DIR NAME        and answers again, on the same port
 #   fleet-hosts.sh manager-stop DIR NAME   stops host NAME's systemd user manager (and its units)
 #
@@ -43,7 +44,7 @@ WEB_PORT=3000
 HOSTS= # the started hosts' names, from DIR/ctl/state
 
 usage() {
-	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -161,7 +162,8 @@ wait_manager() {
 start_listener() {
 	local name=$1 c="$DIR/ctl" port
 	port=$(cat "$c/$name.port")
-	systemd-socket-activate -l "127.0.0.1:$port" -a --inetd \
+	# a process group of its own: `down` ends the listener with every session it started
+	setsid systemd-socket-activate -l "127.0.0.1:$port" -a --inetd \
 		nsenter --net="/run/netns/$(host_netns "$name")" \
 		/usr/sbin/sshd -i -f "$c/$name.sshd_config" -E "$c/$name.sshd.log" \
 		>>"$c/$name.listen.log" 2>&1 </dev/null &
@@ -297,6 +299,17 @@ kill_pidfile() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
+# A host going down: its sshd listener and every connection it took (a shared ssh connection
+# ends too, as when a machine goes away).
+kill_group() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM -- "-$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+	kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
 # Whatever the host's user still runs (forwarded commands, sshd sessions): every process of that
 # user was started for this fleet.
 kill_user_processes() {
@@ -310,7 +323,7 @@ kill_user_processes() {
 stop_host() {
 	local name=$1 user
 	user=$(host_user "$name")
-	kill_pidfile "$DIR/ctl/$name.listen.pid"
+	kill_group "$DIR/ctl/$name.listen.pid"
 	kill_pidfile "$DIR/ctl/$name.gitd.pid"
 	kill_pidfile "$DIR/ctl/$name.manager.pid"
 	id "$user" >/dev/null 2>&1 && kill_user_processes "$user"
@@ -340,7 +353,7 @@ SHIPLOG_BIN=${SHIPLOG:-$BUILD/src/shiplog}
 case "$CMD" in
 start) cmd_start "$@" ;;
 stop) cmd_stop ;;
-down) load_state && kill_pidfile "$DIR/ctl/${1:?NAME}.listen.pid" ;;
+down) load_state && kill_group "$DIR/ctl/${1:?NAME}.listen.pid" ;;
 up) load_state && start_listener "${1:?NAME}" && wait_listener "$1" ;;
 manager-stop) load_state && kill_pidfile "$DIR/ctl/${1:?NAME}.manager.pid" ;;
 *) usage ;;

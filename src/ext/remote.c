@@ -404,3 +404,38 @@ int remote_maybe_forward(const struct remote_request *rq, enum remote_mode *mode
 		return REMOTE_RUN_HERE;
 	return forward(rq);
 }
+
+/* ssh binds "PATH.<16 random>" first: 108 bytes of sun_path hold a directory of 50 or less
+ * with %C's 40 hex digits. */
+#define REMOTE_CONTROL_DIR_MAX 48
+
+static bool private_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return false;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
+	       (st.st_mode & 077) == 0;
+}
+
+char *remote_control_path(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	_cleanup_free_ char *dir = NULL;
+
+	if (!str_empty(rt) && strlen(rt) + strlen("/shiplog-ssh") <= REMOTE_CONTROL_DIR_MAX)
+		dir = xasprintf("%s/shiplog-ssh", rt);
+	if (!dir || !private_dir(dir)) {
+		free(dir);
+		dir = xasprintf("/tmp/shiplog-ssh-%u", (unsigned)getuid());
+		if (!private_dir(dir)) {
+			log_warn(
+			    "'%s' is not a private directory of yours: ssh connections are not "
+			    "shared (remove it, or set XDG_RUNTIME_DIR)",
+			    dir);
+			return NULL;
+		}
+	}
+	return xasprintf("%s/%%C", dir);
+}

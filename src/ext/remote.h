@@ -80,4 +80,11 @@ int remote_ssh_argv(const struct remote_host *h, char *const *words, int nwords,
  * malloc'd. */
 char *remote_ssh_failure(const char *ssh, const char *log_path);
 
+/* Where ssh keeps the shared connections of a fleet's commands: "DIR/%C" in a private
+ * directory ($XDG_RUNTIME_DIR/shiplog-ssh, else /tmp/shiplog-ssh-UID; created 0700, refused when
+ * another user owns it or others may enter it), short enough for a unix socket path. NULL
+ * (said as a warning) when there is no such directory: then each command connects anew.
+ * malloc'd. */
+char *remote_control_path(void);
+
 #endif

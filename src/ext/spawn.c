@@ -194,7 +194,7 @@ static void spawn_watch(int watchfd, int errfd)
 
 /* Runs in the child after fork(): async-signal-safe calls only. */
 static void spawn_child(const char *path, char *const argv[], char **envp,
-			const struct spawn_opts *o, int outfd, int errfd, int watchfd)
+			const struct spawn_opts *o, int outfd, int errout, int errfd, int watchfd)
 {
 	sigset_t all;
 	int in;
@@ -218,7 +218,7 @@ static void spawn_child(const char *path, char *const argv[], char **envp,
 	if (dup2(in, 0) < 0)
 		spawn_child_fail(errfd, errno);
 	if (outfd >= 0) {
-		if (dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+		if (dup2(outfd, 1) < 0 || dup2(errout >= 0 ? errout : outfd, 2) < 0)
 			spawn_child_fail(errfd, errno);
 	} else if (o->stream_to_stderr) {
 		if (dup2(2, 1) < 0)
@@ -359,6 +359,7 @@ static int spawn_poll_ms(int64_t deadline)
  * write end until the step is over) and the exec error report. Each end is -1 when unused. */
 struct spawn_pipes {
 	int outr, outw, watchr, watchw, errr, errw;
+	int errout; /* o->stderr_path, opened */
 };
 
 static void spawn_fd_close(int *fd)
@@ -370,7 +371,7 @@ static void spawn_fd_close(int *fd)
 
 static void spawn_pipes_close(struct spawn_pipes *p)
 {
-	int *fds[] = {&p->outr, &p->outw, &p->watchr, &p->watchw, &p->errr, &p->errw};
+	int *fds[] = {&p->outr, &p->outw, &p->watchr, &p->watchw, &p->errr, &p->errw, &p->errout};
 
 	for (size_t i = 0; i < ELEMENTSOF(fds); i++)
 		spawn_fd_close(fds[i]);
@@ -381,11 +382,16 @@ static int spawn_pipes_open(const struct spawn_opts *o, struct spawn_pipes *p)
 {
 	int fd[2];
 
-	*p = (struct spawn_pipes){-1, -1, -1, -1, -1, -1};
+	*p = (struct spawn_pipes){-1, -1, -1, -1, -1, -1, -1};
 	if (o->capture) {
 		if (pipe2(fd, O_CLOEXEC) < 0)
 			goto fail;
 		p->outr = fd[0], p->outw = fd[1];
+	}
+	if (o->capture && o->stderr_path) {
+		p->errout = open(o->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (p->errout < 0)
+			goto fail;
 	}
 	if (o->abort_flag) {
 		if (pipe2(fd, O_CLOEXEC) < 0)
@@ -544,7 +550,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	}
 	if (pid == 0) {
 		spawn_fd_close(&p.errr);
-		spawn_child(path, argv, envp, o, p.outw, p.errw, p.watchr);
+		spawn_child(path, argv, envp, o, p.outw, p.errout, p.errw, p.watchr);
 	}
 	if (o->abort_flag)
 		setpgid(pid, pid); /* also here: no window in which a signal misses the group */
@@ -552,6 +558,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, struct spawn_resul
 	spawn_fd_close(&p.errw);
 	spawn_fd_close(&p.watchr);
 	spawn_fd_close(&p.outw);
+	spawn_fd_close(&p.errout);
 	do
 		n = read(p.errr, &child_err, sizeof(child_err));
 	while (n < 0 && errno == EINTR);

@@ -12,13 +12,15 @@
 #include <sys/types.h>
 
 struct spawn_opts {
-	const char *cwd;       /* NULL: inherit (avoid: every step should name its cwd) */
-	char *const *env_add;  /* NULL-terminated "K=V" entries added to the environment */
-	bool capture;	       /* collect stdout+stderr into result.output (else they stream) */
-	bool tee;	       /* with capture: also copy the output, as it comes, to our stdout
-				* (stderr with stream_to_stderr) through stdio, so it streams
-				* (with out.c's escaping of terminal controls) and is kept */
-	bool stream_to_stderr; /* when not capturing: send the child's stdout to our stderr */
+	const char *cwd;	 /* NULL: inherit (avoid: every step should name its cwd) */
+	char *const *env_add;	 /* NULL-terminated "K=V" entries added to the environment */
+	bool capture;		 /* collect stdout+stderr into result.output (else they stream) */
+	bool tee;		 /* with capture: also copy the output, as it comes, to our stdout
+				  * (stderr with stream_to_stderr) through stdio, so it streams
+				  * (with out.c's escaping of terminal controls) and is kept */
+	bool stream_to_stderr;	 /* when not capturing: send the child's stdout to our stderr */
+	const char *stderr_path; /* with capture: the child's stderr is appended to this file
+				  * (created 0600) instead of joining the captured output */
 	/* With tee: each line (up to and with its '\n'; a last line without one, or 64 KiB
 	 * without a newline, as it is) is passed through this before it is shown, so that what
 	 * reaches the terminal can be redacted first; the result (malloc'd) is shown. NULL: the

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "fleet-reads.h"
 #include "json.h"
 #include "out.h"
 #include "reads.h"
@@ -22,6 +23,7 @@ static const struct option options[] = {
     {"until", required_argument, NULL, 'u'},
     {"json", no_argument, NULL, 'J'},
     {"logs", no_argument, NULL, 'L'},
+    FLEET_READS_OPTIONS,
     {0},
 };
 
@@ -33,6 +35,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	uint64_t start, last = 0, count = 0;
 	int opt, r;
 
+	r = fleet_reads_maybe(ctx, &cmd_audit, argc, argv);
+	if (r != CMD_RUN_HERE)
+		return r;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {

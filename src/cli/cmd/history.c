@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "fleet-reads.h"
 #include "json.h"
 #include "out.h"
 #include "reads.h"
@@ -46,6 +47,7 @@ static const struct option options[] = {
     {"outcome", required_argument, NULL, 'o'},
     {"kind", required_argument, NULL, 'k'},
     {"json", no_argument, NULL, 'J'},
+    FLEET_READS_OPTIONS,
     {0},
 };
 
@@ -58,6 +60,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n = 0;
 	int opt, r;
 
+	r = fleet_reads_maybe(ctx, &cmd_history, argc, argv);
+	if (r != CMD_RUN_HERE)
+		return r;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (opt) {

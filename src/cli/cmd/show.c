@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "fleet-reads.h"
 #include "json.h"
 #include "out.h"
 #include "reads.h"
@@ -37,6 +38,7 @@ struct show {
 static const struct option options[] = {
     {"json", no_argument, NULL, 'J'},
     {"logs", no_argument, NULL, 'L'},
+    FLEET_READS_OPTIONS,
     {0},
 };
 
@@ -176,6 +178,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	bool logs = false;
 	int r;
 
+	r = fleet_reads_maybe(ctx, &cmd_show, argc, argv);
+	if (r != CMD_RUN_HERE)
+		return r;
 	r = parse_args(ctx, argc, argv, &logs);
 	if (r < 0)
 		return r;

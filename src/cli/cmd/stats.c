@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "fleet-reads.h"
 #include "out.h"
 #include "reads.h"
 #include "util.h"
@@ -182,6 +183,7 @@ static const struct option options[] = {
     {"exact", no_argument, NULL, 'x'},
     {"trend", no_argument, NULL, 't'},
     {"by", required_argument, NULL, 'b'},
+    FLEET_READS_OPTIONS,
     {0},
 };
 
@@ -194,6 +196,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	uint64_t last = 0;
 	int opt, r;
 
+	r = fleet_reads_maybe(ctx, &cmd_stats, argc, argv);
+	if (r != CMD_RUN_HERE)
+		return r;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (opt) {

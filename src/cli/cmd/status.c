@@ -10,6 +10,7 @@
 #include "args.h"
 #include "cmd.h"
 #include "config.h"
+#include "fleet-reads.h"
 #include "json.h"
 #include "lock.h"
 #include "out.h"
@@ -79,6 +80,12 @@ static void drift(struct cmd_ctx *ctx, const struct ledger_state *st, json_t *js
 	}
 }
 
+static const struct option options[] = {
+    {"json", no_argument, NULL, 'J'},
+    FLEET_READS_OPTIONS,
+    {0},
+};
+
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct ledger_state *st = NULL;
@@ -87,6 +94,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	char on[VIEW_OP_NAME_MAX];
 	int r, lr;
 
+	r = fleet_reads_maybe(ctx, &cmd_status, argc, argv);
+	if (r != CMD_RUN_HERE)
+		return r;
 	r = args_json_only(&cmd_status, argc, argv);
 	if (r < 0)
 		return r;
@@ -167,6 +177,6 @@ const struct cmd_entry cmd_status = {
 	     "\n"
 	     "Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
-    .options = cmd_no_options,
+    .options = options,
     .run = run,
 };

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* Reads across the fleet's test hosts (tools/fleet-hosts.sh): status --all-hosts shows a fleet
+ * whose hosts run different commits as mixed, and a host that went down as one row that says
+ * why while the others are shown; --host passes one host's answer through; history
+ * --all-hosts puts the host on every line. One deployed state serves every case: each host at
+ * origin's main, then a new commit on h1 only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "util.h"
+
+static char *dir, *conf, *commit_a, *commit_b;
+
+static char *sh_out(const char *cmd)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	struct tl_run r;
+	char *out;
+
+	tl_run(&r, NULL, NULL, argv);
+	cr_assert_eq(r.exit_code, 0, "%s: %s", cmd, r.err);
+	out = str_trim(r.out);
+	r.out = NULL;
+	tl_run_release(&r);
+	return out;
+}
+
+/* Deploys origin's main on the hosts named (space-separated), at once, each by a plain ssh
+ * login running its own shiplog. */
+static void deploy_on(const char *hosts)
+{
+	cr_assert_eq(
+	    tl_sh("cd '%s' && for h in %s; do (ssh -F \"$SHIPLOG_TEST_FLEET_SSH_CONFIG\" $h "
+		  "'cd app && shiplog -q deploy main --edge-ready' >$h.log 2>&1 || "
+		  "touch failed) & done; wait; ! [ -e failed ]",
+		  dir, hosts),
+	    0, "deploying on %s failed (logs in %s)", hosts, dir);
+}
+
+/* The controller: origin's shiplog.conf plus a [host hI] per test host. */
+static void write_controller(void)
+{
+	FILE *f;
+
+	dir = tl_mkdtemp("fleetread");
+	cr_assert_eq(tl_sh("git clone -q \"$SHIPLOG_TEST_FLEET_ORIGIN\" '%s/c'", dir), 0);
+	conf = xasprintf("%s/c/shiplog.conf", dir);
+	f = fopen(conf, "a");
+	cr_assert_not_null(f);
+	fprintf(f, "\n[target]\nssh_key = %s\n", getenv("SHIPLOG_TEST_FLEET_KEY"));
+	for (int i = 1; i <= tl_fleet_count(); i++) {
+		char name[16], *t;
+		snprintf(name, sizeof(name), "h%d", i);
+		t = tl_fleet_target(name);
+		fprintf(f, "\n[host %s]\nssh = %s\ncheckout = %s/%s/app\n", name, t,
+			getenv("SHIPLOG_TEST_FLEET_DIR"), name);
+		free(t);
+	}
+	fclose(f);
+	setenv("DEPLOY_SSH_KNOWN_HOSTS", getenv("SHIPLOG_TEST_FLEET_KNOWN_HOSTS"), 1);
+}
+
+/* Once for the file: every host at A (origin's main), then B on h1 only. */
+static void fleet_setup(void)
+{
+	int64_t t0 = mono_ns();
+
+	write_controller();
+	deploy_on("h1 h2 h3");
+	commit_a = sh_out("git --git-dir=\"$SHIPLOG_TEST_FLEET_ORIGIN\" rev-parse main");
+	cr_assert_eq(tl_sh("cd '%s/c' && git -c user.name=t -c user.email=t@t commit -q "
+			   "--allow-empty -m B && git push -q origin HEAD:main",
+			   dir),
+		     0);
+	commit_b = sh_out("git --git-dir=\"$SHIPLOG_TEST_FLEET_ORIGIN\" rev-parse main");
+	deploy_on("h1");
+	fprintf(stderr, "fleet read setup: %.1f s\n", (double)(mono_ns() - t0) / 1e9);
+}
+
+static void fleet_teardown(void)
+{
+	if (dir && !getenv("SHIPLOG_TEST_KEEP"))
+		tl_rmrf(dir);
+	free(dir), free(conf), free(commit_a), free(commit_b);
+}
+
+static void controller(struct tl_run *r, const char *a1, const char *a2, const char *a3,
+		       const char *a4)
+{
+	char *argv[] = {SHIPLOG_BINARY, "-c",	    conf,	(char *)a1,
+			(char *)a2,	(char *)a3, (char *)a4, NULL};
+
+	tl_run(r, dir, NULL, argv);
+}
+
+static void status_names_the_mixed_fleet(void)
+{
+	struct tl_run r;
+	char want[128];
+
+	controller(&r, "status", "--all-hosts", NULL, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "fleet: 3 hosts, 3 answered; MIXED"), "%s", r.out);
+	snprintf(want, sizeof(want), "MIXED: web runs 2 commits:");
+	cr_assert(strstr(r.out, want), "%s", r.out);
+	snprintf(want, sizeof(want), "%.12s on h1", commit_b);
+	cr_assert(strstr(r.out, want), "%s", r.out);
+	snprintf(want, sizeof(want), "%.12s on h2, h3", commit_a);
+	cr_assert(strstr(r.out, want), "%s", r.out);
+	tl_run_release(&r);
+
+	controller(&r, "--json", "status", "--all-hosts", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"mixed\":true"), "%s", r.out);
+	cr_assert(strstr(r.out, "\"answered\":3"), "%s", r.out);
+	tl_run_release(&r);
+}
+
+static void status_with_one_host_down(void)
+{
+	struct tl_run r;
+	int64_t t0;
+
+	cr_assert_eq(tl_fleet_ctl("down", "h3"), 0);
+	t0 = mono_ns();
+	controller(&r, "status", "--all-hosts", NULL, NULL);
+	fprintf(stderr, "status --all-hosts, h3 down: %.2f s\n", (double)(mono_ns() - t0) / 1e9);
+	cr_assert_eq(tl_fleet_ctl("up", "h3"), 0);
+	cr_assert_eq(r.exit_code, 4, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "fleet: 3 hosts, 2 answered"), "%s", r.out);
+	cr_assert(strstr(r.out, "h3    -                 (no answer: cannot reach"), "%s", r.out);
+	cr_assert(strstr(r.out, "connection refused"), "%s", r.out);
+	cr_assert(strstr(r.out, "h1    web"), "%s", r.out);
+	cr_assert(strstr(r.out, "h2    web"), "%s", r.out);
+	cr_assert(strstr(r.err, "1 of 3 hosts did not answer"), "%s", r.err);
+	tl_run_release(&r);
+}
+
+static void host_passes_one_answer_and_history_gets_a_host_column(void)
+{
+	struct tl_run r;
+	char *host_json = NULL;
+
+	controller(&r, "--json", "history", "--host", "h2");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, commit_a), "%s", r.out);
+	cr_assert_null(strstr(r.out, commit_b), "h2 never ran B: %s", r.out);
+	cr_assert_null(strstr(r.out, "\"host\""), "--host passes the answer as it is");
+	tl_run_release(&r);
+
+	controller(&r, "history", "--all-hosts", "--limit", "1");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	for (int i = 1; i <= 3; i++) {
+		char line[24];
+		snprintf(line, sizeof(line), "\nh%d  ", i);
+		cr_assert(strstr(r.out, line) || !strncmp(r.out, line + 1, 4), "no h%d: %s", i,
+			  r.out);
+	}
+	tl_run_release(&r);
+
+	controller(&r, "--json", "history", "--all-hosts", "--limit=1");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	host_json = xasprintf("\"host\":\"h1\"");
+	cr_assert(strstr(r.out, host_json), "%s", r.out);
+	free(host_json);
+	tl_run_release(&r);
+
+	controller(&r, "show", "1", "--all-hosts", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	tl_run_release(&r);
+	controller(&r, "status", "--host", "nosuch", NULL);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "no host 'nosuch'"), "%s", r.err);
+	tl_run_release(&r);
+}
+
+/* One deployed state for every check: the setup is most of the cost. */
+Test(fleet_read, reads_across_the_fleet)
+{
+	TL_REQUIRE(tl_have_fleet(), "the fleet's test hosts");
+	fleet_setup();
+	status_names_the_mixed_fleet();
+	host_passes_one_answer_and_history_gets_a_host_column();
+	status_with_one_host_down();
+	fleet_teardown();
+}
