@@ -146,7 +146,7 @@ const struct cmd_entry cmd_audit = {
     .name = "audit",
     .summary = "everything that happened in a time window, one event per line",
     .usage =
-	"usage: shiplog audit --since T [--until T] [--json | --logs]\n"
+	"usage: shiplog audit --since T [--until T] [--json | --logs] [--host NAME | --all-hosts]\n"
 	"\n"
 	"Prints every ledger event whose time is at or after --since and before --until (default:\n"
 	"now), oldest first, one line each: time (UTC), sequence, operation, actor, and what\n"
@@ -161,6 +161,10 @@ const struct cmd_entry cmd_audit = {
 	"  --logs      then what each service logged in the window, on the runtime that runs\n"
 	"              it (the journal for a unit, docker logs for a container): its last\n"
 	"              [soak] log_lines lines and its count of lines and error lines\n"
+	"  --host NAME, --all-hosts, --host-timeout D\n"
+	"              on [host NAME], or on every host at once with a host column (a host\n"
+	"              that did not answer: one line, exit 4); D: how long a host is awaited\n"
+	"              (default 20s)\n"
 	"\n"
 	"T is RFC 3339 (2026-11-27T08:00:00Z) or an age: 45s, 90m, 2h, 3d (that long ago).\n"
 	"\n"

@@ -173,7 +173,7 @@ const struct cmd_entry cmd_history = {
     .usage =
 	"usage: shiplog history [--limit N] [--since T] [--until T] [--service S]\n"
 	"                       [--runtime native|docker] [--outcome O] [--kind deploy|rollback]\n"
-	"                       [--json]\n"
+	"                       [--json] [--host NAME | --all-hosts]\n"
 	"\n"
 	"Lists deploys and rollbacks, newest first, one line each: its number (OP: 1, 2, 3 ...\n"
 	"in ledger order; refusals and nested automatic rollbacks count too), start time (UTC),\n"
@@ -193,6 +193,10 @@ const struct cmd_entry cmd_history = {
 	"  --kind K           deploy or rollback\n"
 	"  --json             one JSON object per operation and line: \"number\" is its number,\n"
 	"                     \"op\" its id (the sequence of its first event, seq:N elsewhere)\n"
+	"  --host NAME        run it on [host NAME] (its own shiplog, over ssh), as it answers\n"
+	"  --all-hosts        every host at once, a host column on each line (--json: a \"host\"\n"
+	"                     field); a host that did not answer gets one line (exit 4)\n"
+	"  --host-timeout D   a host's answer is awaited this long (default 20s)\n"
 	"\n"
 	"T is RFC 3339 (2026-11-27T08:00:00Z, 2026-11-27T09:00:00+01:00) or an age: 45s, 90m,\n"
 	"2h, 3d (that long ago).\n"
@@ -201,6 +205,7 @@ const struct cmd_entry cmd_history = {
 	"  shiplog history\n"
 	"  shiplog history --since 3d --outcome rolled-back\n"
 	"  shiplog history --service api --runtime native --limit 5 --json\n"
+	"  shiplog history --all-hosts --limit 3\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (bad time, number or name), 4 no ledger or unreadable ledger.\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,

@@ -266,7 +266,7 @@ const struct cmd_entry cmd_show = {
     .name = "show",
     .summary = "every event of one operation: what ran, results, timings",
     .usage =
-	"usage: shiplog show [--json | --logs] N|seq:S\n"
+	"usage: shiplog show [--json | --logs] [--host NAME] N|seq:S\n"
 	"\n"
 	"Prints every event of one operation, named by its number N (1, 2, 3 ..., the OP column\n"
 	"of 'shiplog history') or by the sequence S of its first event (seq:157, its id), under\n"
@@ -291,12 +291,16 @@ const struct cmd_entry cmd_show = {
 	"            the config\n"
 	"  --json    {\"op\":S,\"number\":N,\"outcome\":..,\"events\":[..],\"timings\":"
 	"{\"phases\":[..],\"total_ns\":..}} (\"op\" is the id, the sequence S)\n"
+	"  --host NAME  the operation of [host NAME] (its own shiplog, over ssh), as it answers\n"
+	"  --host-timeout D\n"
+	"            how long a host's answer is awaited (default 20s)\n"
 	"\n"
 	"Examples:\n"
 	"  shiplog show 12\n"
 	"  shiplog show seq:157\n"
 	"  shiplog show 12 --json | jq '.timings'\n"
 	"  shiplog show 12 --logs\n"
+	"  shiplog show 3 --host web2\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (not a number or seq:S, no such operation, or S inside an\n"
 	"operation), 4 no ledger or unreadable ledger.\n",

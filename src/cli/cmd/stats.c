@@ -293,7 +293,7 @@ const struct cmd_entry cmd_stats = {
     .summary = "per-phase p50/p90/p95/p99/max durations and success rate",
     .usage =
 	"usage: shiplog stats [--last N] [--since T] [--runtime R] [--scope SERVICE] [--exact]\n"
-	"                     [--trend [--by day|week]] [--json]\n"
+	"                     [--trend [--by day|week]] [--json] [--host NAME | --all-hosts]\n"
 	"\n"
 	"Duration statistics of each phase (precheck, publish, rollout, verify, public-verify,\n"
 	"and 'total' for whole operations) over the matching operations: how many ran, how\n"
@@ -323,6 +323,10 @@ const struct cmd_entry cmd_stats = {
 	"\n                   "
 	"\"count\",\"failures\",\"p50_ns\",\"p90_ns\",\"p95_ns\",\"p99_ns\",\"max_ns\","
 	"\"mean_ns\"}]}\n"
+	"  --host NAME      run it on [host NAME] (its own shiplog, over ssh), as it answers\n"
+	"  --host-timeout D a host's answer is awaited this long (default 20s)\n"
+	"  --all-hosts      every host at once, a host column on each line (--json: a \"host\"\n"
+	"                   field); a host that did not answer gets one line (exit 4)\n"
 	"\n"
 	"Examples:\n"
 	"  shiplog stats\n"
