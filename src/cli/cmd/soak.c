@@ -60,7 +60,7 @@ static const char usage[] =
     "\n"
     "Examples:\n"
     "  shiplog soak start --workers-only --every 5s --for 30m\n"
-    "  shiplog soak report && shiplog cutover compute --to native\n"
+    "  shiplog soak report || exit 1          # a script stops at a FAIL verdict\n"
     "  shiplog soak report --json\n"
     "\n"
     "Exit codes: 0 ok (report: the verdict is pass, or there is none without a config);\n"
