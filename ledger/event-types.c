@@ -115,6 +115,7 @@ static const struct ledger_field f_owner_changed[] = {
     EVF("s", "service", F_STR, 0, owner_changed.service),
     EVF("f", "from", F_STR, 0, owner_changed.from),
     EVF("to", "to", F_STR, 0, owner_changed.to),
+    EVF("c", "commit", F_STR, SPARSE, owner_changed.commit),
 };
 
 static const struct ledger_field f_lock_broken[] = {
@@ -249,7 +250,7 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
 	"health {service} {kind} {target}: {ok?ok|{cut_short?cut short|FAILED}}, {attempts} "
 	"attempt{attempts:s}, {latency_ns:dur}{detail:lines}"),
     ROW(LEDGER_EV_OWNER_CHANGED, "owner.changed", f_owner_changed, "s", reduce_owner_changed,
-	"owner of {service}: {from:none} -> {to:none}"),
+	"owner of {service}: {from:none} -> {to:none}[ at {commit:short}]"),
     ROW(LEDGER_EV_LOCK_BROKEN, "lock.broken", f_lock_broken, NULL, reduce_counters_only,
 	"lock broken: holder pid {holder_pid} ({holder:unk}[, op {holder_op}])"),
     ROW(LEDGER_EV_SOAK_STARTED, "soak.started", f_soak_started, "n", reduce_counters_only,
@@ -461,9 +462,12 @@ int event_check_fields(const struct ledger_event *ev, char *err, size_t errlen)
 	if (ev->type == LEDGER_EV_OP_REQUESTED) {
 		const char *k = ev->u.op_requested.kind;
 
-		if (strcmp(k, "deploy") != 0 && strcmp(k, "rollback") != 0) {
-			errfmt(err, errlen,
-			       "op.requested: key 'k': kind '%s' is not deploy or rollback", k);
+		if (strcmp(k, "deploy") != 0 && strcmp(k, "rollback") != 0 &&
+		    strcmp(k, "cutover") != 0) {
+			errfmt(
+			    err, errlen,
+			    "op.requested: key 'k': kind '%s' is not deploy, rollback or cutover",
+			    k);
 			return LEDGER_EINVAL;
 		}
 	}

@@ -464,6 +464,8 @@ int reduce_unit_restarted(struct ledger_state *st, const struct ledger_event *ev
 	rt->op = ev->op;
 	rt->healthy = false;
 	str_copy(rt->env, sizeof(rt->env), S(u->env));
+	if (st->services[idx].owner >= 0 && st->services[idx].owner != (int)u->runtime)
+		st->services[idx].owner_op = 0; /* a restart made the owner, not a cut-over */
 	st->services[idx].owner = (int)u->runtime;
 	return 0;
 }
@@ -494,6 +496,13 @@ int reduce_owner_changed(struct ledger_state *st, const struct ledger_event *ev)
 		return idx;
 	rt = *to ? ledger_runtime_from_name(to) : -1;
 	st->services[idx].owner = rt < 0 ? -1 : rt;
+	/* A cut-over (the event carries the commit) is what a rollback can undo; a take-over
+	 * (from a runtime, no commit) makes the owner otherwise; a stop and a failed cut-over's
+	 * put-back (from none) change nothing. Older ledgers have no owner_op: 0 stays 0. */
+	if (rt >= 0 && *S(ev->u.owner_changed.commit))
+		st->services[idx].owner_op = ev->op;
+	else if (rt >= 0 && *S(ev->u.owner_changed.from))
+		st->services[idx].owner_op = 0;
 	return 0;
 }
 

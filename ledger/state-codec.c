@@ -112,6 +112,8 @@ SCHEMA(runtime_schema, runtime_fields, false);
 static const struct state_field service_fields[] = {
     S_STR("n", struct ledger_service_state, name),
     S_INT("o", struct ledger_service_state, owner, -1, LEDGER_RT__COUNT - 1, -1),
+    {KEY("oo"), .kind = SK_U64, .off = offsetof(struct ledger_service_state, owner_op),
+     .omit_zero = true},
     S_LIST("rt", struct ledger_service_state, rt, NO_COUNT, LEDGER_RT__COUNT, runtime_schema),
 };
 SCHEMA(service_schema, service_fields, false);

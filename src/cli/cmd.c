@@ -18,10 +18,10 @@
 
 /* Alphabetical. */
 const struct cmd_entry *const cmd_table[] = {
-    &cmd_audit,	  &cmd_check,	   &cmd_completion, &cmd_deploy,   &cmd_diff,
-    &cmd_history, &cmd_init,	   &cmd_ledger,	    &cmd_lock,	   &cmd_logs,
-    &cmd_metrics, &cmd_quarantine, &cmd_report,	    &cmd_rollback, &cmd_show,
-    &cmd_soak,	  &cmd_state,	   &cmd_stats,	    &cmd_status,   &cmd_units,
+    &cmd_audit,	     &cmd_check,  &cmd_completion, &cmd_cutover, &cmd_deploy, &cmd_diff,
+    &cmd_history,    &cmd_init,	  &cmd_ledger,	   &cmd_lock,	 &cmd_logs,   &cmd_metrics,
+    &cmd_quarantine, &cmd_report, &cmd_rollback,   &cmd_show,	 &cmd_soak,   &cmd_state,
+    &cmd_stats,	     &cmd_status, &cmd_units,
 };
 const size_t cmd_table_len = ELEMENTSOF(cmd_table);
 

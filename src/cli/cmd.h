@@ -59,9 +59,9 @@ struct cmd_entry {
 	int (*run)(struct cmd_ctx *ctx, int argc, char **argv);
 };
 
-extern const struct cmd_entry cmd_audit, cmd_check, cmd_completion, cmd_deploy, cmd_diff,
-    cmd_history, cmd_init, cmd_ledger, cmd_lock, cmd_logs, cmd_metrics, cmd_quarantine, cmd_report,
-    cmd_rollback, cmd_show, cmd_soak, cmd_state, cmd_stats, cmd_status, cmd_units;
+extern const struct cmd_entry cmd_audit, cmd_check, cmd_completion, cmd_cutover, cmd_deploy,
+    cmd_diff, cmd_history, cmd_init, cmd_ledger, cmd_lock, cmd_logs, cmd_metrics, cmd_quarantine,
+    cmd_report, cmd_rollback, cmd_show, cmd_soak, cmd_state, cmd_stats, cmd_status, cmd_units;
 
 extern const struct option cmd_no_options[];
 

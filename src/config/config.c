@@ -359,6 +359,8 @@ void config_free(struct config *cfg)
 	free(cfg->git.remote);
 	strv_free(&cfg->git.remote_candidates);
 	strv_free(&cfg->soak.error_patterns);
+	strv_free(&cfg->edge.switch_argv);
+	strv_free(&cfg->edge.revert_argv);
 	strv_free(&cfg->native.build);
 	strv_free(&cfg->native.build_when_changed);
 	free(cfg->native.env_file);

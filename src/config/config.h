@@ -182,6 +182,14 @@ struct config {
 	struct host *hosts; /* [host NAME] sections in file order; none for a single host */
 	size_t nhosts;	    /* at most CONFIG_MAX_HOSTS */
 	struct fleet_policy fleet;
+	struct {
+		/* [edge]: the operator's proxy switch, run by a cut-over of an edge role after the
+		 * new runtime passed its verify (then the public checks), and its revert, run when
+		 * the switch or the public checks fail. argv, no shell; the program is a path
+		 * (relative to the checkout). Empty: none. */
+		struct strv switch_argv;
+		struct strv revert_argv;
+	} edge;
 };
 
 #define CONFIG_MAX_HOSTS 1024
@@ -189,6 +197,11 @@ struct config {
 /* The default [soak] error_pattern (when none is given). */
 #define SOAK_DEFAULT_ERROR_PATTERN                                                                 \
 	"(^|[^[:alnum:]_])(ERROR|FATAL|PANIC|CRITICAL|Traceback)([^[:alnum:]_]|$)"
+
+/* Splits a config value into words like a shell would, without any expansion: whitespace
+ * separates words; '...' is literal; "..." is literal except \" \\ \$ \` ; a backslash outside
+ * quotes takes the next character. -EINVAL with err on an unterminated quote. */
+int config_words_split(const char *s, struct strv *out, char *err, size_t errlen);
 
 /* Walks up from start_dir looking for shiplog.conf, like git finds .git. *path is malloc'd.
  * -ENOENT when none is found. */

@@ -41,7 +41,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* Splits like a shell without any expansion: whitespace separates words; '...' is literal;
  * "..." is literal except \" \\ \$ \` ; a backslash outside quotes takes the next character. */
-static int words_split(const char *s, struct strv *out, char *err, size_t errlen)
+int config_words_split(const char *s, struct strv *out, char *err, size_t errlen)
 {
 	struct buf w = {0};
 	bool in_word = false;
@@ -177,7 +177,7 @@ int health_spec_parse(const char *text, struct health_spec *out, char *err, size
 
 	if (klen == 3 && !strncmp(kind, "cmd", 3)) {
 		h.kind = HEALTH_CMD;
-		r = words_split(rest, &h.argv, err, errlen);
+		r = config_words_split(rest, &h.argv, err, errlen);
 		if (r < 0)
 			goto fail;
 		if (h.argv.n == 0) {
@@ -191,7 +191,7 @@ int health_spec_parse(const char *text, struct health_spec *out, char *err, size
 		return 0;
 	}
 
-	r = words_split(rest, &words, err, errlen);
+	r = config_words_split(rest, &words, err, errlen);
 	if (r < 0)
 		goto fail;
 	if (klen == 8 && !strncmp(kind, "http-get", 8)) {

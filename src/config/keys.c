@@ -28,6 +28,7 @@ const char *const section_label[SEC__COUNT] = {
     [SEC_SOAK] = "soak",
     [SEC_HOST] = "host NAME",
     [SEC_FLEET] = "fleet",
+    [SEC_EDGE] = "edge",
 };
 
 const struct key_def keys[K__COUNT] = {
@@ -100,6 +101,8 @@ const struct key_def keys[K__COUNT] = {
     [K_FLEET_HOST_TIMEOUT] = {SEC_FLEET, "host_timeout", KT_SINGLE},
     [K_SOAK_EVERY] = {SEC_SOAK, "every", KT_SINGLE},
     [K_SOAK_DURATION] = {SEC_SOAK, "duration", KT_SINGLE},
+    [K_EDGE_SWITCH] = {SEC_EDGE, "switch", KT_SINGLE},
+    [K_EDGE_REVERT] = {SEC_EDGE, "revert", KT_SINGLE},
 };
 
 void unknown_key(struct parse *p, const char *name)
@@ -644,8 +647,46 @@ static void soak_value(struct parse *p, enum key k, const char *name, const char
 	}
 }
 
+/* The [edge] keys: the operator's proxy switch and its revert, each an argv (words split like a
+ * shell would, without expansion; never run through a shell), run by a cut-over of an edge
+ * role. A word that only a shell would understand is refused: nothing would interpret it. */
+static void edge_value(struct parse *p, enum key k, const char *name, const char *v)
+{
+	static const char *const shell_words[] = {"|", "||", "&", "&&", ";", ">", ">>", "<"};
+	struct strv *argv =
+	    k == K_EDGE_SWITCH ? &p->cfg->edge.switch_argv : &p->cfg->edge.revert_argv;
+	char err[256];
+
+	strv_free(argv);
+	if (config_words_split(v, argv, err, sizeof(err)) < 0) {
+		key_fail(p, name, "%s", err);
+		return;
+	}
+	if (!argv->n) {
+		key_fail(p, name,
+			 "empty; write the command and its arguments, e.g. '%s = "
+			 "bin/proxy-switch native'",
+			 name);
+		return;
+	}
+	for (size_t i = 0; i < argv->n; i++)
+		for (size_t j = 0; j < ELEMENTSOF(shell_words); j++)
+			if (streq(argv->v[i], shell_words[j]) || str_startswith(argv->v[i], "$(")) {
+				key_fail(p, name,
+					 "'%s' is shell syntax, and the command runs without a "
+					 "shell (argv); put the pipeline in a script and name the "
+					 "script",
+					 argv->v[i]);
+				return;
+			}
+}
+
 void key_value(struct parse *p, enum key k, const char *name, const char *v)
 {
+	if (keys[k].sec == SEC_EDGE) {
+		edge_value(p, k, name, v);
+		return;
+	}
 	if (keys[k].sec == SEC_SOAK) {
 		soak_value(p, k, name, v);
 		return;

@@ -23,6 +23,7 @@ enum section {
 	SEC_SOAK,
 	SEC_HOST,
 	SEC_FLEET,
+	SEC_EDGE,
 	SEC__COUNT,
 };
 
@@ -96,6 +97,8 @@ enum key {
 	K_FLEET_HOST_TIMEOUT,
 	K_SOAK_EVERY,
 	K_SOAK_DURATION,
+	K_EDGE_SWITCH,
+	K_EDGE_REVERT,
 	K__COUNT,
 };
 

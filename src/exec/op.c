@@ -593,7 +593,9 @@ void op_print_timings(const struct op *op)
 	progress_end();
 	/* the reference's title for deploys; a rollback (also one nested in a failed deploy) says
 	 * what it is */
-	out_phase(streq(op->kind, "rollback") ? "Rollback Timings" : "Deploy Timings");
+	out_phase(streq(op->kind, "rollback")  ? "Rollback Timings"
+		  : streq(op->kind, "cutover") ? "Cutover Timings"
+					       : "Deploy Timings");
 	for (size_t i = 0; i < op->nphases; i++) {
 		const struct op_phase *ph = &op->phases[i];
 		const struct ledger_phase_stats *b = ph->slow ? base_phase(op, ph->name) : NULL;

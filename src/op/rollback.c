@@ -430,12 +430,14 @@ static int check_targets(struct rollback_plan *p, const char *none)
 {
 	size_t there = 0;
 
-	if (!p->ntargets)
+	if (!p->ntargets && !p->nowners)
 		return refuse(p, "target", SL_EFAILED, "%s", none);
 	for (size_t i = 0; i < p->ntargets; i++)
 		there += streq(p->targets[i].from, p->targets[i].commit);
-	guard_list_set(&p->guards, "target", GUARD_PASS, "%zu service%s to move, %zu already there",
-		       p->ntargets - there, p->ntargets - there == 1 ? "" : "s", there);
+	guard_list_set(&p->guards, "target", GUARD_PASS,
+		       "%zu service%s to move, %zu already there, %zu previous owner%s to put back",
+		       p->ntargets - there, p->ntargets - there == 1 ? "" : "s", there, p->nowners,
+		       p->nowners == 1 ? "" : "s");
 	return 0;
 }
 
@@ -481,6 +483,8 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 			     irb->number, ireq->ref);
 		}
 	}
+	if (!irb)
+		rollback_plan_owners(p, cfg, in); /* across a cut-over: the previous owner */
 	if (!recorded && in->to.kind == ROLLBACK_TO_NONE) {
 		p->how = ROLLBACK_LAST_GOOD;
 		targets_last_good(p, cfg, in->now, true, missing, &nmissing);
@@ -579,6 +583,7 @@ void rollback_plan_print(const struct rollback_plan *p, const struct config *cfg
 			: p->restart_all ? " (already there; restarted anyway)"
 					 : " (already there)");
 	}
+	rollback_owners_print(p, cfg);
 	if (p->reverts)
 		snprintf(reverts, sizeof(reverts), ", reverting operation %s",
 			 view_op_name(p->reverts, on));
@@ -665,6 +670,7 @@ json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *c
 						   "rolls_away_from", json_commit(t->away)));
 	}
 	json_object_set_new(o, "targets", a);
+	json_object_set_new(o, "owners", rollback_owners_json(p, cfg));
 	a = json_array();
 	for (size_t i = 0; i < p->nleft; i++)
 		json_array_append_new(a, json_pack("{s:o,s:o}", "service",
@@ -937,10 +943,13 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 		r = rollout_run_hooks(&ro, HOOK_AFTER_ROLLBACK);
 		if (r < 0)
 			goto fail;
-	} else {
+	} else if (!p->nowners) {
 		out_say("nothing was restarted: every service already ran its target");
 	}
 	op_phase_end(&op, true, NULL);
+	r = rollback_execute_owners(p, cfg, &op, repo);
+	if (r < 0)
+		goto fail;
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 	rollout_prune_releases(&ro);
 	rollout_release(&ro);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "guard.h"
+#include "op.h"
 #include "plan.h"
 #include "point.h"
 #include "remote.h"
@@ -101,6 +102,16 @@ struct rollback_passed {
 	bool quarantined;	     /* succeeded, but a rollback quarantined its commit */
 };
 
+/* A service whose newest change was a cut-over (its owner_op, also the newest good operation on
+ * its owner): the rollback puts its previous owner back, at the commit that one ran, through
+ * the cut-over's own move (cutover_move_run), instead of moving its commit. */
+struct rollback_owner {
+	size_t service;		   /* cfg index */
+	int from, to;		   /* the owner now, and the one before the cut-over */
+	char commit[REPO_OID_HEX]; /* what `to` ran: the checkout's commit */
+	uint64_t cutover;	   /* the cut-over it reverts */
+};
+
 /* How the targets were chosen. */
 enum rollback_how {
 	ROLLBACK_LAST_GOOD, /* each service's good commit before the one it runs */
@@ -137,6 +148,8 @@ struct rollback_plan {
 	size_t ntargets;
 	struct rollback_left left[LEDGER_MAX_SERVICES];
 	size_t nleft;
+	struct rollback_owner owners[LEDGER_MAX_SERVICES]; /* previous owners put back */
+	size_t nowners;
 	/* why these targets */
 	enum rollback_how how;
 	uint64_t completes;    /* the interrupted rollback this completes (0: none) */
@@ -177,6 +190,20 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 		       const struct rollback_failed_deploy *f, struct rollback_plan *p);
 
 void rollback_plan_release(struct rollback_plan *p);
+
+/* Part of rollback_plan (a plain one, to the last-good state): each service in scope whose newest
+ * change is a cut-over goes to p->owners and leaves the scope (its commit does not move); one
+ * whose previous owner ran another commit than the checkout's is left, with a note. With --to,
+ * a service whose owner then differs from now gets a note (cut it over by hand). Pure. */
+void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
+			  const struct rollback_inputs *in);
+/* The owner moves as the plan prints them ("would put back ..."), and as JSON (an array). */
+void rollback_owners_print(const struct rollback_plan *p, const struct config *cfg);
+json_t *rollback_owners_json(const struct rollback_plan *p, const struct config *cfg);
+/* Carries the owner moves out inside the rollback operation op, one service at a time. 0, or
+ * SL_EFAILED (op->error says which; a failed move was reversed or said). */
+int rollback_execute_owners(const struct rollback_plan *p, const struct config *cfg, struct op *op,
+			    struct repo *repo);
 
 /* Prints the plan as text: its notes, and with dry_run what it would move, record and refuse,
  * ending "--dry-run: nothing was changed or recorded". A refusal is said on stderr. */

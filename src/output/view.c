@@ -43,8 +43,10 @@ const struct ledger_inflight *render_restart_unsettled(const struct ledger_state
 						       int rt)
 {
 	const struct ledger_inflight *in = &st->inflight;
-	bool restarting = strcmp(in->kind, "rollback") == 0 ? strcmp(in->phase, "rollout") == 0
-							    : strcmp(in->phase, "restart") == 0;
+	const char *phase = strcmp(in->kind, "rollback") == 0  ? "rollout"
+			    : strcmp(in->kind, "cutover") == 0 ? "start"
+							       : "restart";
+	bool restarting = strcmp(in->phase, phase) == 0;
 
 	if (!in->op || in->runtime != rt || !restarting || st->services[i].rt[rt].op == in->op)
 		return NULL;

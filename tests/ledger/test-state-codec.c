@@ -115,7 +115,8 @@ static bool counts_valid(const struct ledger_state *s)
 {
 	if (s->nservices > LEDGER_MAX_SERVICES || s->nquarantine > LEDGER_MAX_QUARANTINE ||
 	    s->nhist > LEDGER_MAX_HISTS || s->inflight.nservices > LEDGER_MAX_SERVICES ||
-	    s->parent.nservices > LEDGER_MAX_SERVICES)
+	    s->parent.nservices > LEDGER_MAX_SERVICES || s->inflight.nfrom > LEDGER_MAX_FROM ||
+	    s->parent.nfrom > LEDGER_MAX_FROM)
 		return false;
 	for (uint32_t i = 0; i < s->nservices; i++)
 		for (int r = 0; r < LEDGER_RT__COUNT; r++)

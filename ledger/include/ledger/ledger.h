@@ -120,7 +120,7 @@ struct ledger_strv {
 /* op.requested: the intent of a deploy or rollback, durable before its first side effect.
  * The operation id of every later event of the operation is this event's sequence. */
 struct ledger_op_requested {
-	const char *kind; /* "deploy" | "rollback" */
+	const char *kind; /* "deploy" | "rollback" | "cutover" */
 	const char *mode; /* deploy: "main" | "branch" | "ref" | "current-branch"; rollback: "to" |
 			     "last-good" | "auto" */
 	const char *ref;  /* what the operator named: branch, ref, rollback target text */
@@ -216,8 +216,11 @@ struct ledger_health_checked {
 
 struct ledger_owner_changed {
 	const char *service;
-	const char *from; /* runtime name or "" */
-	const char *to;	  /* runtime name or "" (stopped) */
+	const char *from;   /* runtime name or "" */
+	const char *to;	    /* runtime name or "" (stopped) */
+	const char *commit; /* the commit `to` runs, verified: written by a cut-over that
+			     * succeeded; "" for a stop, a failed cut-over's put-back, a take-over
+			     * and in older ledgers. One with it sets the state's owner_op */
 };
 
 struct ledger_lock_broken {
@@ -487,6 +490,10 @@ struct ledger_service_runtime {
 struct ledger_service_state {
 	char name[LEDGER_NAME_MAX];
 	int owner; /* enum ledger_runtime that runs it, or -1 for none */
+	/* The operation whose owner.changed (with a commit: a cut-over) made `owner` the owner;
+	 * 0 when none did (the owner came from a restart, a take-over). A rollback across a
+	 * cut-over reads it to put the previous owner back. */
+	uint64_t owner_op;
 	struct ledger_service_runtime rt[LEDGER_RT__COUNT];
 };
 

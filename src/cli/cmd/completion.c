@@ -81,6 +81,7 @@ static void bash_script(FILE *f)
 	      "\tcase $cmd in\n"
 	      "\tlogs) ((nwords == 0)) && COMPREPLY=($(compgen -W \"$(_shiplog_list services)\" -- "
 	      "\"$cur\")) ;;\n"
+	      "\tcutover) COMPREPLY=($(compgen -W \"$(_shiplog_list services)\" -- \"$cur\")) ;;\n"
 	      "\tshow | diff) COMPREPLY=($(compgen -W \"$(_shiplog_list ops)\" -- \"$cur\")) ;;\n"
 	      "\tdeploy) ((nwords == 0)) && COMPREPLY=($(compgen -W \"main current-branch branch\" "
 	      "-- \"$cur\")) ;;\n"

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/* The cut-over's executor: the lock, the state read once, the facts and the plan under it, the
+ * intent, then the move (stop the old owner first, never both running; start the new one at the
+ * same commit; verify; the [edge] switch and the public checks for an edge role); a failure puts
+ * the old owner back and verifies it. The plan is in cutover-plan.c. */
+#include "cutover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lock.h"
+#include "out.h"
+#include "rollout.h"
+#include "util.h"
+#include "view.h"
+
+/* ---- the move ----------------------------------------------------------------------------- */
+
+/* One runtime's side of the move: the services in scope, at commit. */
+struct side {
+	struct rollout ro;
+	bool opened;
+};
+
+static void side_init(struct side *s, struct op *op, const struct config *cfg, struct repo *repo,
+		      int runtime, const struct plan *scope, const char *commit)
+{
+	memset(s, 0, sizeof(*s));
+	s->ro.cfg = cfg;
+	s->ro.op = op;
+	s->ro.repo = repo;
+	s->ro.runtime = runtime;
+	s->ro.ops = runtime_ops_for(runtime);
+	s->ro.plan = *scope;
+	s->ro.no_build = true; /* built before the stop, when the plan said so */
+	strlcpy_(s->ro.prev, commit, sizeof(s->ro.prev));
+	strlcpy_(s->ro.target, commit, sizeof(s->ro.target));
+}
+
+static int side_open(struct side *s)
+{
+	int r;
+
+	if (s->opened)
+		return 0;
+	r = rollout_open_runtime(&s->ro);
+	if (r < 0 && !s->ro.op->error[0])
+		op_fail(s->ro.op, "the %s runtime is unreachable",
+			ledger_runtime_name(s->ro.runtime));
+	s->opened = r >= 0;
+	return r;
+}
+
+/* owner.changed for every service in scope: from -> to (a runtime or "" for stopped), with the
+ * commit `to` runs verified ("" when it is a stop). */
+static int record_owner(struct op *op, const struct side *s, const char *from, const char *to,
+			const char *commit)
+{
+	for (size_t i = 0; i < s->ro.plan.nservices; i++) {
+		struct ledger_event ev = {.type = LEDGER_EV_OWNER_CHANGED};
+		const char *name = rollout_service(&s->ro, i)->name;
+		int r;
+
+		ev.u.owner_changed.service = name;
+		ev.u.owner_changed.from = from;
+		ev.u.owner_changed.to = to;
+		ev.u.owner_changed.commit = commit;
+		r = op_append(op, &ev);
+		if (r < 0)
+			return r;
+		out_say("owner of %s: %s -> %s%s%.12s", name, from[0] ? from : "(none)",
+			to[0] ? to : "(none: stopped)", commit[0] ? " at " : "", commit);
+	}
+	return 0;
+}
+
+/* Stops the services on s's runtime and records that nothing owns them. */
+static int side_stop(struct op *op, struct side *s)
+{
+	const char *rt = ledger_runtime_name(s->ro.runtime);
+	int r = side_open(s);
+
+	if (r >= 0)
+		r = op_durable(op);
+	if (r >= 0)
+		r = s->ro.ops->stop(&s->ro, s->ro.plan.services, s->ro.plan.nservices);
+	if (r < 0) {
+		if (!op->error[0])
+			op_fail(op, "cannot stop %s on %s", s->ro.plan.scope_desc, rt);
+		return r;
+	}
+	return record_owner(op, s, rt, "", "");
+}
+
+/* Starts the services on s's runtime (unit.restarted makes it the owner) and verifies them. */
+static int side_start_verify(struct op *op, struct side *s)
+{
+	int r = side_open(s);
+
+	if (r >= 0)
+		r = rollout_restart(&s->ro);
+	if (r >= 0) {
+		op_phase_begin(op, "verify", "Verify");
+		r = rollout_verify(&s->ro);
+	}
+	return r;
+}
+
+/* The [edge] switch or revert, argv as configured, recorded as a step with its last lines. */
+static int edge_run(struct op *op, const struct config *cfg, const char *what,
+		    const struct strv *argv, int from, int to, const struct plan *scope,
+		    const char *commit)
+{
+	struct strv env = {0}, svcs = {0};
+	_cleanup_free_ char *list = NULL;
+	int r;
+
+	for (size_t i = 0; i < scope->nservices; i++)
+		strv_push(&svcs, cfg->services[scope->services[i]].name);
+	list = strv_join(&svcs, ",");
+	strv_push_take(&env, xasprintf("SHIPLOG_CUTOVER_FROM=%s", ledger_runtime_name(from)));
+	strv_push_take(&env, xasprintf("SHIPLOG_CUTOVER_TO=%s", ledger_runtime_name(to)));
+	strv_push_take(&env, xasprintf("SHIPLOG_SERVICES=%s", list));
+	strv_push_take(&env, xasprintf("SHIPLOG_COMMIT=%s", commit));
+	strv_push_take(&env, xasprintf("SHIPLOG_OP_NUMBER=%llu", (unsigned long long)op->number));
+	r = op_durable(op);
+	if (r >= 0)
+		r = op_run_shell(op, what, argv->v, cfg->target.checkout, env.v, NULL);
+	strv_free(&env);
+	strv_free(&svcs);
+	return r;
+}
+
+/* The new owner's edge: the switch (when configured), then the public checks. */
+static int edge_forward(struct op *op, struct side *nw, int from, bool *switched)
+{
+	const struct config *cfg = nw->ro.cfg;
+	int r;
+
+	if (cfg->edge.switch_argv.n) {
+		op_phase_begin(op, "edge-switch", "Edge Switch");
+		*switched = true;
+		r = edge_run(op, cfg, "edge-switch", &cfg->edge.switch_argv, from, nw->ro.runtime,
+			     &nw->ro.plan, nw->ro.target);
+		if (r < 0)
+			return r;
+	}
+	op_phase_begin(op, "public-verify", "Public Verify");
+	return rollout_public_verify(&nw->ro);
+}
+
+/* Puts the old owner back after the new one failed: the edge revert, stop the new one, start
+ * and verify the old one, record it. 0 when the old owner runs and passed its verify. */
+static int reverse(struct op *op, struct side *old, struct side *nw, bool switched)
+{
+	const struct config *cfg = old->ro.cfg;
+	const char *from = ledger_runtime_name(old->ro.runtime);
+	const char *to = ledger_runtime_name(nw->ro.runtime);
+	int r, k = 0;
+
+	op_phase_end(op, false, op->error);
+	log_error("cutover failed: %s", op->error);
+	op_phase_begin(op, "reverse", "Reverse");
+	out_say("putting %s back on %s", old->ro.plan.scope_desc, from);
+	if (switched && cfg->edge.revert_argv.n)
+		k = edge_run(op, cfg, "edge-revert", &cfg->edge.revert_argv, old->ro.runtime,
+			     nw->ro.runtime, &nw->ro.plan, nw->ro.target);
+	/* the new side, whether it started or not: never both running */
+	r = side_open(nw);
+	if (r >= 0)
+		r = op_durable(op);
+	if (r >= 0)
+		r = nw->ro.ops->stop(&nw->ro, nw->ro.plan.services, nw->ro.plan.nservices);
+	if (r >= 0)
+		r = record_owner(op, nw, to, "", "");
+	if (r < 0)
+		return r;
+	r = side_start_verify(op, old);
+	if (r >= 0 && old->ro.plan.touches_edge) {
+		op_phase_begin(op, "public-verify", "Public Verify");
+		r = rollout_public_verify(&old->ro);
+	}
+	if (r < 0)
+		return r;
+	r = record_owner(op, old, "", from, ""); /* no commit: the owner is as before */
+	return r < 0 ? r : k;
+}
+
+/* The services (cfg indexes) as a scope: edge roles and a description. */
+static void scope_of(const struct config *cfg, const size_t *svcs, size_t n, struct plan *scope)
+{
+	struct buf desc = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = &cfg->services[svcs[i]];
+		scope->services[scope->nservices++] = svcs[i];
+		scope->touches_edge = scope->touches_edge || cfg->policy.edge_role[s->role];
+		scope->web_in_scope = scope->web_in_scope || s->role == ROLE_WEB;
+		scope->api_in_scope = scope->api_in_scope || s->role == ROLE_API;
+		buf_printf(&desc, "%s%s", i ? ", " : "", s->name);
+	}
+	strlcpy_(scope->scope_desc, desc.data ? desc.data : "", sizeof(scope->scope_desc));
+	buf_free(&desc);
+}
+
+/* The build for the new runtime, before anything stops. */
+static int build_first(struct op *op, struct side *nw)
+{
+	int r;
+
+	op_phase_begin(op, "build", "Build");
+	nw->ro.no_build = false;
+	r = side_open(nw);
+	if (r >= 0)
+		r = rollout_build(&nw->ro);
+	nw->ro.no_build = true;
+	return r;
+}
+
+/* Old owner stopped, new one started and verified, the edge switched and checked. */
+static int forward(struct op *op, struct side *old, struct side *nw, bool *switched)
+{
+	int r;
+
+	op_phase_begin(op, "stop", "Stop");
+	r = side_stop(op, old);
+	if (r >= 0) {
+		op_phase_begin(op, "start", "Start");
+		r = side_start_verify(op, nw);
+	}
+	if (r >= 0 && nw->ro.plan.touches_edge)
+		r = edge_forward(op, nw, old->ro.runtime, switched);
+	if (r >= 0)
+		op_phase_end(op, true, NULL);
+	return r;
+}
+
+int cutover_move_run(struct op *op, const struct config *cfg, struct repo *repo, const size_t *svcs,
+		     size_t n, int from, int to, const char *commit, bool build,
+		     enum cutover_end *end)
+{
+	struct plan scope = {0};
+	struct side old, nw;
+	bool switched = false;
+	char err[sizeof(op->error)];
+	int r = 0;
+
+	*end = CUTOVER_UNCHANGED;
+	scope_of(cfg, svcs, n, &scope);
+	side_init(&old, op, cfg, repo, from, &scope, commit);
+	side_init(&nw, op, cfg, repo, to, &scope, commit);
+	if (build)
+		r = build_first(op, &nw); /* a failed build leaves the old owner running */
+	if (r < 0)
+		goto out;
+	*end = CUTOVER_BROKEN;
+	r = forward(op, &old, &nw, &switched);
+	if (r >= 0) {
+		*end = CUTOVER_MOVED;
+		r = record_owner(op, &nw, ledger_runtime_name(from), ledger_runtime_name(to),
+				 commit);
+		goto out;
+	}
+	if (op_interrupted || op->ledger_error)
+		goto out; /* the operator stopped it, or nothing can be recorded: no reverse */
+	strlcpy_(err, op->error, sizeof(err));
+	r = reverse(op, &old, &nw, switched);
+	*end = r >= 0 ? CUTOVER_REVERSED : CUTOVER_BROKEN;
+	if (r >= 0)
+		op_phase_end(op, true, NULL);
+	strlcpy_(op->error, err, sizeof(op->error)); /* the cause, not what the reverse met */
+	r = SL_EFAILED;
+out:
+	rollout_release(&old.ro);
+	rollout_release(&nw.ro);
+	return r;
+}
+
+/* ---- the operation ----------------------------------------------------------------------------
+ */
+
+static void fill_request(struct ledger_op_requested *req, const struct cutover_plan *p,
+			 const struct cutover_facts *f, const char **svcs, const char **targets,
+			 char (*tbuf)[LEDGER_NAME_MAX + REPO_OID_HEX])
+{
+	const struct config *cfg = p->cfg;
+
+	req->kind = "cutover";
+	req->mode = p->to == LEDGER_RT_NATIVE ? "to-native" : "to-docker";
+	req->ref = "";
+	req->commit = p->commit;
+	req->prev_commit = f->head;
+	req->runtime = p->to;
+	for (size_t i = 0; i < p->nmoves; i++) {
+		svcs[i] = cfg->services[p->moves[i].service].name;
+		snprintf(tbuf[i], sizeof(tbuf[0]), "%s=%s", svcs[i], p->moves[i].commit);
+		targets[i] = tbuf[i];
+	}
+	req->services = (struct ledger_strv){(uint32_t)p->nmoves, svcs};
+	req->targets = (struct ledger_strv){(uint32_t)p->nmoves, targets};
+	req->flags = (struct ledger_strv){(uint32_t)p->nflags, (const char **)p->flags};
+	req->exec_mode = remote_mode_name(p->args->exec_mode);
+	req->config_digest = cfg->digest;
+	req->reason = "";
+}
+
+/* The end of a cut-over that did not succeed: what runs, and the one line naming the op. */
+static int say_failed(struct op *op, const struct cutover_plan *p, int r, enum cutover_end end)
+{
+	const char *from = ledger_runtime_name(p->from), *to = ledger_runtime_name(p->to);
+	unsigned long long n = (unsigned long long)op->number;
+
+	if (op_interrupted) {
+		op->error[0] = '\0';
+		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
+		op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
+		log_error(
+		    "cutover operation %llu interrupted; see 'shiplog show %llu' and 'shiplog "
+		    "status' for what runs; 'shiplog cutover %s --to %s' (or --to %s) finishes "
+		    "the move",
+		    n, n, p->scope.scope_desc + strlen("pieces: "), to, from);
+		return SL_EFAILED;
+	}
+	if (op->ledger_error) {
+		op_finish(op, LEDGER_OUT_FAILED, 0);
+		return op->ledger_error;
+	}
+	if (!op->error[0])
+		op_fail(op, "%s", sl_strerror(r));
+	op_finish(op, LEDGER_OUT_FAILED, 0);
+	if (end == CUTOVER_UNCHANGED)
+		log_error(
+		    "cutover operation %llu failed before anything stopped: %s; %s still runs "
+		    "on %s; see 'shiplog show %llu'",
+		    n, op->error, p->scope.scope_desc, from, n);
+	else if (end == CUTOVER_REVERSED)
+		log_error("cutover operation %llu failed and was reversed: %s; %s runs on %s again "
+			  "at %.12s (verified); see 'shiplog show %llu'",
+			  n, op->error, p->scope.scope_desc, from, p->commit, n);
+	else
+		log_error("!!! cutover operation %llu failed and its reverse failed too: %s; check "
+			  "what runs with 'shiplog status' and 'shiplog show %llu', then 'shiplog "
+			  "cutover %s --to %s'",
+			  n, op->error, n, p->scope.scope_desc + strlen("pieces: "), from);
+	return SL_EFAILED;
+}
+
+/* Prints every guard as the precheck found it. */
+static void say_guards(const struct cutover_plan *p)
+{
+	for (size_t i = 0; i < p->guards.n; i++)
+		out_say("%s: %s", p->guards.v[i].guard, p->guards.v[i].reason);
+}
+
+static int run_plan(struct cutover_plan *p, const struct cutover_facts *f, struct repo *repo,
+		    struct ledger *lg, struct deploy_lock *lock)
+{
+	const char *svcs[LEDGER_MAX_SERVICES], *targets[LEDGER_MAX_SERVICES];
+	char tbuf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX];
+	struct ledger_op_requested req = {0};
+	const struct guard_verdict *v = guard_list_refusal(&p->guards);
+	struct op op = {.current = -1};
+	enum cutover_end end = CUTOVER_UNCHANGED;
+	int r;
+
+	fill_request(&req, p, f, svcs, targets, tbuf);
+	if (v) {
+		op_refuse_request(lg, &req, v->guard, v->reason, NULL);
+		log_tone(OUT_TONE_REFUSED, "cutover refused (operation %llu): %s",
+			 (unsigned long long)req.number, v->reason);
+		return SL_EREFUSED;
+	}
+	r = op_begin(&op, lg, &req);
+	if (r < 0)
+		return r;
+	lock_set_op(lock, op.id, op.number);
+	out_say("Operation %llu started (seq:%llu)", (unsigned long long)op.number,
+		(unsigned long long)op.id);
+	op_expect(&op, &req, p->cfg->policy.baseline_ops);
+	op_phase_begin(&op, "precheck", "Precheck");
+	say_guards(p);
+	r = cutover_move_run(&op, p->cfg, repo, p->scope.services, p->scope.nservices, p->from,
+			     p->to, p->commit, p->build, &end);
+	if (r < 0)
+		return say_failed(&op, p, r, end);
+	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
+	out_say_tone(OUT_TONE_OK,
+		     "Operation %llu succeeded: %s now runs on %s at %.12s (%s stopped)",
+		     (unsigned long long)op.number, p->scope.scope_desc, ledger_runtime_name(p->to),
+		     p->commit, ledger_runtime_name(p->from));
+	return r < 0 ? r : 0;
+}
+
+int cutover_execute(const struct config *cfg, const struct cutover_args *a, struct repo *repo,
+		    struct ledger *lg, const char *ledger_dir)
+{
+	struct deploy_lock lock = {.fd = -1};
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	struct cutover_facts *f = xcalloc(1, sizeof(*f));
+	struct cutover_plan *p = xcalloc(1, sizeof(*p));
+	struct lock_holder holder;
+	char err[512];
+	int r;
+
+	r = lock_acquire(ledger_dir, a->wait_lock_ns, &lock, &holder);
+	if (r < 0) {
+		lock_say_refused("cutover", ledger_dir, r, &holder, true);
+		goto out;
+	}
+	/* the state, read once under the lock; an operation a dead process left open is closed */
+	r = ledger_state_at(lg, UINT64_MAX, st);
+	if (r < 0) {
+		log_error("cannot read the ledger state: %s: %s", ledger_strerror(r),
+			  ledger_errmsg(lg));
+		goto out;
+	}
+	r = op_close_inflight(lg, st, "interrupted");
+	if (r < 0)
+		goto out;
+	if (st->inflight.op) {
+		r = ledger_state_at(lg, UINT64_MAX, st); /* what the close left */
+		if (r < 0)
+			goto out;
+	}
+	/* the facts, once, under the lock; the plan decided again from them */
+	cutover_facts_read(cfg, a, repo, lg, ledger_dir, f);
+	r = cutover_plan(cfg, a, f, st, p, err, sizeof(err));
+	if (r < 0) {
+		log_error("cutover: %s", err);
+		goto out;
+	}
+	p->lock_taken = true;
+	cutover_plan_guards(p, st);
+	cutover_plan_say(p);
+	r = run_plan(p, f, repo, lg, &lock);
+out:
+	free(st);
+	free(f);
+	free(p);
+	lock_release(&lock);
+	return r;
+}
