@@ -101,11 +101,10 @@ static void read_docker(const struct config *cfg, const size_t *svcs, size_t n,
 		const struct service *s = &cfg->services[svcs[i]];
 
 		if (!compose_has_service(c, s->compose)) {
-			ready_set(
-			    &f->ready[svcs[i]], false,
-			    "compose service '%s' of '%s' is not defined in %s; add it, or set "
-			    "[service %s] compose = NAME",
-			    s->compose, s->name, c->file, s->name);
+			struct cutover_ready *r = &f->ready[svcs[i]];
+			compose_undefined_why(r->what, sizeof(r->what), s->compose, s->name,
+					      c->file, &c->services);
+			r->asked = true;
 		} else if (!compose_has_build(c, s->compose)) {
 			ready_set(&f->ready[svcs[i]], true,
 				  "compose service %s defined (image as written)", s->compose);
