@@ -692,3 +692,55 @@ Test(reducer, replay_equals_snapshot_plus_tail, .timeout = 120)
 	free(replay);
 	free(at);
 }
+
+static void owner(uint64_t op, const char *svc, const char *from, const char *to,
+		  const char *commit)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OWNER_CHANGED, .op = op};
+
+	ev.u.owner_changed.service = svc;
+	ev.u.owner_changed.from = from;
+	ev.u.owner_changed.to = to;
+	ev.u.owner_changed.commit = commit;
+	apply(&ev);
+}
+
+/* A cut-over (owner.changed with the commit) is what owner_op remembers; the stop before it and
+ * the put-back of a failed one leave it; a take-over or a restart by another runtime clear it. */
+Test(reducer, owner_op_remembers_the_cut_over)
+{
+	uint64_t d, c, f;
+
+	d = deploy_ok("c1", LEDGER_RT_DOCKER, 3);
+	cr_assert_eq(ledger_state_service(st, "compute")->owner_op, 0);
+	c = request("cutover", "c1", "c1", LEDGER_RT_NATIVE, 3, 0);
+	owner(c, "compute", "docker", "", "");
+	restart(c, "compute", LEDGER_RT_NATIVE, "c1");
+	health(c, "compute", LEDGER_RT_NATIVE, true);
+	owner(c, "compute", "docker", "native", "c1");
+	finish(c, LEDGER_OUT_SUCCEEDED, 0, "");
+	cr_assert_eq(ledger_state_service(st, "compute")->owner, LEDGER_RT_NATIVE);
+	cr_assert_eq(ledger_state_service(st, "compute")->owner_op, c);
+	cr_assert_eq(rt_of("compute", LEDGER_RT_NATIVE)->good[0].op, c);
+
+	/* a failed cut-over back, put back: the owner and owner_op are as before */
+	f = request("cutover", "c1", "c1", LEDGER_RT_DOCKER, 3, 0);
+	owner(f, "compute", "native", "", "");
+	restart(f, "compute", LEDGER_RT_DOCKER, "c1");
+	health(f, "compute", LEDGER_RT_DOCKER, false);
+	owner(f, "compute", "docker", "", "");
+	restart(f, "compute", LEDGER_RT_NATIVE, "c1");
+	owner(f, "compute", "", "native", "");
+	finish(f, LEDGER_OUT_FAILED, 0, "x");
+	cr_assert_eq(ledger_state_service(st, "compute")->owner, LEDGER_RT_NATIVE);
+	cr_assert_eq(ledger_state_service(st, "compute")->owner_op, c);
+
+	/* a take-over to docker clears it */
+	owner(d, "compute", "native", "docker", "");
+	cr_assert_eq(ledger_state_service(st, "compute")->owner_op, 0);
+	/* and so does a restart by another runtime after a cut-over */
+	owner(c, "api", "docker", "native", "c1");
+	cr_assert_eq(ledger_state_service(st, "api")->owner_op, c);
+	restart(d, "api", LEDGER_RT_DOCKER, "c1");
+	cr_assert_eq(ledger_state_service(st, "api")->owner_op, 0);
+}

@@ -403,3 +403,54 @@ Test(rollback_plan, json_has_the_whole_plan)
 	json_decref(o);
 	rollback_plan_release(&p);
 }
+
+static void owner_changed(uint64_t op, const char *from, const char *to, const char *commit)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_OWNER_CHANGED, .op = op};
+
+	ev.u.owner_changed.service = "compute";
+	ev.u.owner_changed.from = from;
+	ev.u.owner_changed.to = to;
+	ev.u.owner_changed.commit = commit;
+	gen_emit(&g, &ev);
+}
+
+/* compute ran c3 on docker and was cut over to native: a plain rollback puts docker back (an
+ * owner move, no commit target, nothing quarantined); once a deploy on native followed, it
+ * rolls that deploy back instead. */
+Test(rollback_plan, across_a_cut_over_the_previous_owner_comes_back)
+{
+	static const char *const comp[] = {"compute"};
+	struct rollback_plan p = {0};
+	struct rollback_args a = {.runtime = NATIVE};
+	uint64_t d, c;
+
+	d = gen_request(&g, "deploy", c3, LEDGER_RT_DOCKER, comp, 1, 0);
+	gen_move(&g, d, c3);
+	gen_restart(&g, d, LEDGER_RT_DOCKER, comp, 1);
+	gen_finish(&g, d, LEDGER_OUT_SUCCEEDED, 0, "");
+	c = gen_request(&g, "cutover", c3, NATIVE, comp, 1, 0);
+	owner_changed(c, "docker", "", "");
+	gen_restart(&g, c, NATIVE, comp, 1);
+	owner_changed(c, "docker", "native", c3);
+	gen_finish(&g, c, LEDGER_OUT_SUCCEEDED, 0, "");
+
+	cr_assert_eq(plan(&p, &a), 0, "%s", guard_list_refusal(&p.guards)->reason);
+	cr_assert_eq(p.nowners, 1);
+	cr_assert_eq(p.owners[0].from, NATIVE);
+	cr_assert_eq(p.owners[0].to, LEDGER_RT_DOCKER);
+	cr_assert_str_eq(p.owners[0].commit, c3);
+	cr_assert_eq(p.owners[0].cutover, c);
+	cr_assert_eq(p.ntargets, 0, "compute's commit does not move");
+	cr_assert_eq(p.reverts, c);
+	rollback_plan_release(&p);
+
+	/* a deploy on native after the cut-over: the rollback is about that deploy */
+	deploy(c2, comp, 1, LEDGER_OUT_SUCCEEDED, NULL);
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(plan(&p, &a), 0);
+	cr_assert_eq(p.nowners, 0);
+	cr_assert_eq(p.ntargets, 1);
+	cr_assert_str_eq(p.targets[0].commit, c3);
+	rollback_plan_release(&p);
+}
