@@ -857,7 +857,8 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 	req.kind = "rollback";
 	req.mode = p->mode;
 	req.ref = p->ref;
-	req.commit = commit;
+	/* only owners put back: the checkout stays where it is (and nothing is rolled away from) */
+	req.commit = commit[0] || !p->nowners ? commit : p->head;
 	req.prev_commit = p->quarantine;
 	req.runtime = p->runtime;
 	req.services.n = (uint32_t)p->ntargets;
