@@ -51,11 +51,10 @@ static int fleet_args_split(const struct cmd_entry *c, int argc, char **argv, st
 		}
 		if (str_startswith(a, "--host-timeout")) {
 			if (parse_duration_ns(v, &fa->timeout_ns) < 0 || fa->timeout_ns <= 0)
-				return cmd_usage_error(
-				    c,
-				    "%s: bad --host-timeout '%s': use a duration "
-				    "such as 500ms, 10s or 2m",
-				    c->name, v);
+				return cmd_usage_error(c,
+						       "bad --host-timeout '%s': use a duration "
+						       "such as 500ms, 10s or 2m",
+						       v);
 		} else {
 			fa->host = v;
 		}
@@ -67,12 +66,11 @@ static int fleet_args_check(const struct cmd_ctx *ctx, const struct cmd_entry *c
 			    const struct fleet_args *fa)
 {
 	if (fa->host && fa->all)
-		return cmd_usage_error(c, "%s: --host and --all-hosts exclude each other", c->name);
+		return cmd_usage_error(c, "--host and --all-hosts exclude each other");
 	if (fa->host && str_empty(fa->host))
-		return cmd_usage_error(c, "%s: --host needs a host name", c->name);
+		return cmd_usage_error(c, "--host needs a host name");
 	if (fa->all && streq(c->name, "show"))
-		return cmd_usage_error(c,
-				       "show: an operation belongs to one host: use --host NAME");
+		return cmd_usage_error(c, "an operation belongs to one host: use --host NAME");
 	if (!ctx->cfg) {
 		log_error(
 		    "%s: --host and --all-hosts need a shiplog.conf with [host NAME] sections "
@@ -107,6 +105,27 @@ static int show_one(const struct fleet_answer *a)
 	if (a->error)
 		log_error("host %s: %s", a->host->name, a->error);
 	return a->exit_code < 0 ? SL_EENV : exit_to_code(a->exit_code);
+}
+
+int fleet_reads_stream(struct cmd_ctx *ctx, const struct cmd_entry *c, const char *host,
+		       int64_t timeout_ns, const struct strv *words)
+{
+	_cleanup_free_ size_t *sel = NULL;
+	struct fleet_answer a = {0};
+	size_t nsel = 0;
+	int r = fleet_args_check(ctx, c, &(struct fleet_args){.host = host});
+
+	if (r < 0)
+		return r;
+	sel = xcalloc(ctx->cfg->nhosts + 1, sizeof(*sel));
+	r = fleet_read_select(ctx->cfg, host, sel, &nsel);
+	if (r < 0)
+		return r;
+	r = fleet_read_stream(ctx->cfg, sel[0], words, timeout_ns, &a);
+	if (r >= 0)
+		r = show_one(&a);
+	fleet_answers_release(&a, 1);
+	return r;
 }
 
 static size_t name_width(const struct fleet_answer *as, size_t n)

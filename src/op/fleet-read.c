@@ -185,6 +185,33 @@ int fleet_read_run(const struct config *cfg, const size_t *sel, size_t nsel,
 	return 0;
 }
 
+int fleet_read_stream(const struct config *cfg, size_t host, const struct strv *words,
+		      int64_t timeout_ns, struct fleet_answer *answer)
+{
+	const struct host *h = &cfg->hosts[host];
+	struct fleet_job *job = xcalloc(1, sizeof(*job));
+	struct fanout_result fr = {0};
+	char *dir = scratch_dir();
+
+	if (!dir) {
+		jobs_release(job, 0, NULL);
+		return SL_EENV;
+	}
+	job->ssh_log = xasprintf("%s/0.ssh", dir);
+	job->err_path = xasprintf("%s/0.err", dir);
+	fleet_job_argv(cfg, h, words, NULL, job);
+	/* not captured: the answer goes to our stdout as it comes, whatever its size */
+	fflush(stdout);
+	fr.r = spawn_run(
+	    job->argv.v,
+	    &(struct spawn_opts){.cwd = h->local ? h->checkout : NULL, .timeout_ns = timeout_ns},
+	    &fr.res);
+	answer_take(cfg, h, &fr, job, timeout_ns, answer);
+	fanout_results_release(&fr, 1);
+	jobs_release(job, 1, dir);
+	return 0;
+}
+
 void fleet_answers_release(struct fleet_answer *answers, size_t n)
 {
 	for (size_t i = 0; answers && i < n; i++) {

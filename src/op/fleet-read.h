@@ -33,6 +33,11 @@ int fleet_read_select(const struct config *cfg, const char *name, size_t *sel, s
  * nothing could run (said). Release the answers with fleet_answers_release(). */
 int fleet_read_run(const struct config *cfg, const size_t *sel, size_t nsel,
 		   const struct strv *words, int64_t timeout_ns, struct fleet_answer *answers);
+/* Runs "shiplog WORDS..." on cfg->hosts[host] alone, its standard output passed on to ours as it
+ * comes (not captured: no size limit, for a page or an export), stopped after timeout_ns;
+ * answer gets the rest (its out is ""). 0, or a negative code when nothing could run (said). */
+int fleet_read_stream(const struct config *cfg, size_t host, const struct strv *words,
+		      int64_t timeout_ns, struct fleet_answer *answer);
 void fleet_answers_release(struct fleet_answer *answers, size_t n);
 
 #endif

@@ -2,8 +2,8 @@
 /* Reads across the fleet's test hosts (tools/fleet-hosts.sh): status --all-hosts shows a fleet
  * whose hosts run different commits as mixed, and a host that went down as one row that says
  * why while the others are shown; --host passes one host's answer through; history
- * --all-hosts puts the host on every line. One deployed state serves every case: each host at
- * origin's main, then a new commit on h1 only. */
+ * --all-hosts puts the host on every line; report --host NAME writes that host's page here. One
+ * deployed state serves every case: each host at origin's main, then a new commit on h1 only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +176,44 @@ static void host_passes_one_answer_and_history_gets_a_host_column(void)
 	tl_run_release(&r);
 }
 
+/* report --host NAME -o FILE: the page of that host's ledger, built there, written here. */
+static void report_of_one_host(void)
+{
+	struct tl_run r;
+	char *path = xasprintf("%s/h1.html", dir), *page = NULL, b12[13], a12[13];
+	size_t len = 0;
+
+	snprintf(b12, sizeof(b12), "%.12s", commit_b);
+	snprintf(a12, sizeof(a12), "%.12s", commit_a);
+	controller(&r, "report", "--host", "h1", "-o");
+	cr_assert_eq(r.exit_code, 2, "-o needs its FILE: %s", r.err);
+	tl_run_release(&r);
+	{
+		char *argv[] = {SHIPLOG_BINARY, "-c", conf, "report", "--host",
+				"h1",		"-o", path, NULL};
+		tl_run(&r, dir, NULL, argv);
+	}
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert_eq(r.out[0], '\0', "the page goes to the file, not stdout: %s", r.out);
+	tl_run_release(&r);
+	cr_assert_eq(read_file(path, 64 << 20, &page, &len), 0, "no page at %s", path);
+	cr_assert(!strncmp(page, "<!DOCTYPE html>", 15), "%.80s", page);
+	cr_assert(strstr(page, "</html>"), "the page is whole");
+	cr_assert(strstr(page, b12), "h1 runs B (%s): not in its page", b12);
+	free(page);
+
+	controller(&r, "report", "--host", "h2", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, a12) && !strstr(r.out, b12), "h2's page shows A, never B");
+	tl_run_release(&r);
+
+	controller(&r, "report", "--all-hosts", NULL, NULL);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "use --host NAME"), "%s", r.err);
+	tl_run_release(&r);
+	free(path);
+}
+
 /* One deployed state for every check: the setup is most of the cost. */
 Test(fleet_read, reads_across_the_fleet)
 {
@@ -183,6 +221,7 @@ Test(fleet_read, reads_across_the_fleet)
 	fleet_setup();
 	status_names_the_mixed_fleet();
 	host_passes_one_answer_and_history_gets_a_host_column();
+	report_of_one_host();
 	status_with_one_host_down();
 	fleet_teardown();
 }

@@ -16,6 +16,8 @@
 #include "args.h"
 #include "cmd.h"
 #include "config.h"
+#include "fleet-read.h"
+#include "fleet-reads.h"
 #include "out.h"
 #include "reads.h"
 #include "report.h"
@@ -24,20 +26,60 @@
 static const struct option options[] = {
     {"since", required_argument, NULL, 's'},
     {"output", required_argument, NULL, 'o'},
+    FLEET_READS_OPTIONS,
     {0},
 };
 
+/* Where the page is read when not from this machine's ledger: --host NAME of the fleet. */
+struct report_from {
+	const char *host;
+	int64_t timeout_ns;
+	const char *since_text;
+};
+
+/* The page of [host NAME], built there by its own shiplog, onto our standard output. */
+static int host_page(struct cmd_ctx *ctx, const struct report_from *f)
+{
+	struct strv words = {0};
+	int r;
+
+	strv_push(&words, "report");
+	if (f->since_text) {
+		strv_push(&words, "--since");
+		strv_push(&words, f->since_text);
+	}
+	r = fleet_reads_stream(ctx, &cmd_report, f->host, f->timeout_ns, &words);
+	strv_free(&words);
+	return r;
+}
+
+/* The page built elsewhere (the server of a forwarding config, or --host NAME) onto our
+ * standard output; CMD_RUN_HERE when it is this machine's to build. */
+static int page_elsewhere(struct cmd_ctx *ctx, const struct report_from *f)
+{
+	char *fargv[] = {"report", f->since_text ? "--since" : NULL, (char *)f->since_text, NULL};
+	int argc = ctx->cmd_argc, r;
+	char **argv = ctx->cmd_argv;
+
+	if (f->host)
+		return host_page(ctx, f);
+	ctx->cmd_argc = f->since_text ? 3 : 1;
+	ctx->cmd_argv = fargv;
+	r = cmd_ready(ctx);
+	ctx->cmd_argc = argc;
+	ctx->cmd_argv = argv;
+	return r;
+}
+
 /* cmd_ready() for -o FILE: FILE is on this machine even when the read runs on the server over
- * ssh. The forwarded command is sent without -o, and its standard output (the page) goes into
- * a temporary file beside FILE, renamed over it when the remote run succeeded. Returns like
- * cmd_ready(): CMD_RUN_HERE to build the page here (nothing was written), or the result of the
- * forwarded run. */
-static int ready_to_file(struct cmd_ctx *ctx, const char *path, const char *since_text)
+ * ssh (a forwarding config, or --host NAME). The command is sent without -o, and its standard
+ * output (the page) goes into a temporary file beside FILE, renamed over it when the remote
+ * run succeeded. Returns like cmd_ready(): CMD_RUN_HERE to build the page here (nothing was
+ * written), or the result of the remote run. */
+static int ready_to_file(struct cmd_ctx *ctx, const char *path, const struct report_from *f)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
-	char *fargv[] = {"report", since_text ? "--since" : NULL, (char *)since_text, NULL};
-	int argc = ctx->cmd_argc, fd, saved, r;
-	char **argv = ctx->cmd_argv;
+	int fd, saved, r;
 
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
@@ -47,22 +89,18 @@ static int ready_to_file(struct cmd_ctx *ctx, const char *path, const char *sinc
 			  path, strerror(-r));
 		return r == -ENOENT || r == -EACCES || r == -ENOTDIR || r == -EROFS ? SL_EENV : r;
 	}
-	ctx->cmd_argc = since_text ? 3 : 1;
-	ctx->cmd_argv = fargv;
 	fflush(stdout);
 	saved = dup(STDOUT_FILENO);
 	if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
 		r = -errno;
 		log_error("report: cannot redirect standard output: %s", strerror(-r));
 	} else {
-		r = cmd_ready(ctx);
+		r = page_elsewhere(ctx, f);
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
 	}
 	if (saved >= 0)
 		close(saved);
-	ctx->cmd_argc = argc;
-	ctx->cmd_argv = argv;
 	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)) {
 		r = -errno;
 		log_error("report: cannot write '%s': %s", path, strerror(-r));
@@ -76,6 +114,7 @@ static int ready_to_file(struct cmd_ctx *ctx, const char *path, const char *sinc
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *path = NULL, *since_text = NULL;
+	struct report_from from = {.timeout_ns = FLEET_READ_TIMEOUT_NS};
 	int64_t since_ns = 0;
 	struct report rp;
 	struct ledger_state *st = NULL;
@@ -91,9 +130,23 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			if (r < 0)
 				return r;
 			since_text = optarg;
+			from.since_text = optarg;
 			break;
 		case 'o':
 			path = optarg;
+			break;
+		case FLEET_READS_OPT_HOST:
+			from.host = optarg;
+			break;
+		case FLEET_READS_OPT_ALL_HOSTS:
+			return cmd_usage_error(&cmd_report, "a page is one host's ledger: "
+							    "use --host NAME, once per host");
+		case FLEET_READS_OPT_TIMEOUT:
+			if (parse_duration_ns(optarg, &from.timeout_ns) < 0 || from.timeout_ns <= 0)
+				return cmd_usage_error(&cmd_report,
+						       "bad --host-timeout '%s': use a "
+						       "duration such as 500ms, 10s or 2m",
+						       optarg);
 			break;
 		default:
 			return args_bad_option(&cmd_report, argv, optind, optopt);
@@ -102,8 +155,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (optind < argc)
 		return cmd_usage_error(&cmd_report, "unexpected argument '%s'", argv[optind]);
 	/* a read forwards over ssh only from a config and without --ledger (cmd_ready) */
-	if (path && ctx->cfg && !ctx->ledger_opt && !ctx->forwarded_from)
-		r = ready_to_file(ctx, path, since_text);
+	if (path && (from.host || (ctx->cfg && !ctx->ledger_opt && !ctx->forwarded_from)))
+		r = ready_to_file(ctx, path, &from);
+	else if (from.host)
+		r = host_page(ctx, &from);
 	else
 		r = cmd_ready(ctx);
 	if (r != CMD_RUN_HERE)
@@ -158,7 +213,7 @@ const struct cmd_entry cmd_report = {
     .name = "report",
     .summary = "the ledger as one self-contained HTML page: timeline, trends, state",
     .usage =
-	"usage: shiplog report [--since T] [-o FILE]\n"
+	"usage: shiplog report [--since T] [-o FILE] [--host NAME]\n"
 	"\n"
 	"Writes one HTML file that needs nothing else (inline CSS and SVG, no script, no\n"
 	"external asset; it reads the same with JavaScript off): the success rate and the count\n"
@@ -170,7 +225,8 @@ const struct cmd_entry cmd_report = {
 	"It reads the ledger once, from T on: about a second for 100k operations.\n"
 	"\n"
 	"A ledger is one server's: report another server's from a checkout configured for it (the\n"
-	"command runs there over ssh like every read) or with --ledger DIR.\n"
+	"command runs there over ssh like every read), with --host NAME (a [host NAME] of the\n"
+	"fleet, docs/fleet.md: the page is built there and streamed back), or with --ledger DIR.\n"
 	"\n"
 	"Options:\n"
 	"  --since T          only operations from T on (RFC 3339 or an age: 90m, 2h, 7d); the\n"
@@ -178,10 +234,13 @@ const struct cmd_entry cmd_report = {
 	"  -o, --output FILE  write FILE atomically (a temporary file renamed over it), mode\n"
 	"                     0644; default: standard output. FILE is on this machine also\n"
 	"                     when the report is read on the server over ssh\n"
+	"  --host NAME        the page of [host NAME]'s ledger, built by its own shiplog\n"
+	"  --host-timeout D   how long that host's page is awaited (default 20s)\n"
 	"\n"
 	"Examples:\n"
 	"  shiplog report -o report.html\n"
 	"  shiplog report --since 30d > last-month.html\n"
+	"  shiplog report --host web2 -o web2.html\n"
 	"\n"
 	"Exit codes: 0 written, 2 usage, 4 no ledger, unreadable ledger, or FILE could not be\n"
 	"written.\n",
