@@ -488,10 +488,13 @@ Test(docker, logs_of_a_container_for_an_operation_and_followed)
 	cr_assert_eq(r.exit_code, 2, "%s", r.err);
 	tl_run_release(&r);
 
-	/* -f: follows until SIGINT, then exits 0 */
+	/* -f: follows until SIGINT, then exits 0. --foreground: one SIGINT to shiplog, as a ^C
+	 * gives; without it timeout also signals its process group, and a second SIGINT ends the
+	 * process on purpose (exit 130) */
 	out = xasprintf("%s/follow.out", s.dir);
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && timeout --preserve-status -s INT 4 '%s' -c '%s' logs web -f >'%s' "
+		 "cd '%s' && timeout --foreground --preserve-status -s INT 4 '%s' -c '%s' logs web "
+		 "-f >'%s' "
 		 "2>&1; echo $?",
 		 s.checkout, SHIPLOG_BINARY, s.conf, out);
 	{

@@ -62,12 +62,17 @@ static void write_controller(void)
 	setenv("DEPLOY_SSH_KNOWN_HOSTS", getenv("SHIPLOG_TEST_FLEET_KNOWN_HOSTS"), 1);
 }
 
-/* Once for the file: every host at A (origin's main), then B on h1 only. */
+/* Once for the file: every host at A (a new commit on origin's main), then B on h1 only. */
 static void fleet_setup(void)
 {
 	int64_t t0 = mono_ns();
 
 	write_controller();
+	/* A is new: origin's main may be a commit another fleet test rolled back (quarantined) */
+	cr_assert_eq(tl_sh("cd '%s/c' && git -c user.name=t -c user.email=t@t commit -q "
+			   "--allow-empty -m A && git push -q origin HEAD:main",
+			   dir),
+		     0);
 	deploy_on("h1 h2 h3");
 	commit_a = sh_out("git --git-dir=\"$SHIPLOG_TEST_FLEET_ORIGIN\" rev-parse main");
 	cr_assert_eq(tl_sh("cd '%s/c' && git -c user.name=t -c user.email=t@t commit -q "
