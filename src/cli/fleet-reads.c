@@ -107,27 +107,6 @@ static int show_one(const struct fleet_answer *a)
 	return a->exit_code < 0 ? SL_EENV : exit_to_code(a->exit_code);
 }
 
-int fleet_reads_stream(struct cmd_ctx *ctx, const struct cmd_entry *c, const char *host,
-		       int64_t timeout_ns, const struct strv *words)
-{
-	_cleanup_free_ size_t *sel = NULL;
-	struct fleet_answer a = {0};
-	size_t nsel = 0;
-	int r = fleet_args_check(ctx, c, &(struct fleet_args){.host = host});
-
-	if (r < 0)
-		return r;
-	sel = xcalloc(ctx->cfg->nhosts + 1, sizeof(*sel));
-	r = fleet_read_select(ctx->cfg, host, sel, &nsel);
-	if (r < 0)
-		return r;
-	r = fleet_read_stream(ctx->cfg, sel[0], words, timeout_ns, &a);
-	if (r >= 0)
-		r = show_one(&a);
-	fleet_answers_release(&a, 1);
-	return r;
-}
-
 static size_t name_width(const struct fleet_answer *as, size_t n)
 {
 	size_t w = 4;
@@ -245,7 +224,11 @@ int fleet_reads_maybe(struct cmd_ctx *ctx, const struct cmd_entry *c, int argc, 
 		goto out;
 	host_words(c, &fa, out_settings.json || (status && fa.all), &words);
 	as = xcalloc(nsel, sizeof(*as));
-	r = fleet_read_run(ctx->cfg, sel, nsel, &words, fa.timeout_ns, as);
+	/* one host's answer passes through as it comes (no cap on its size); several are held */
+	if (fa.host)
+		r = fleet_read_stream(ctx->cfg, sel[0], &words, fa.timeout_ns, as);
+	else
+		r = fleet_read_run(ctx->cfg, sel, nsel, &words, fa.timeout_ns, as);
 	if (r < 0)
 		goto out;
 	if (fa.host)

@@ -8,10 +8,8 @@
 #define SHIPLOG_FLEET_READS_H
 
 #include <getopt.h>
-#include <stdint.h>
 
 #include "cmd.h"
-#include "util.h"
 
 enum { FLEET_READS_OPT_HOST = 0x4801, FLEET_READS_OPT_ALL_HOSTS, FLEET_READS_OPT_TIMEOUT };
 
@@ -24,16 +22,11 @@ enum { FLEET_READS_OPT_HOST = 0x4801, FLEET_READS_OPT_ALL_HOSTS, FLEET_READS_OPT
 	}
 
 /* When argv (the command and its arguments) has --host NAME or --all-hosts, runs the command
- * on those hosts (the rest of argv forwarded word for word) and returns its result: 0; the
+ * on those hosts (the rest of argv forwarded word for word; one host's answer passes through
+ * as it comes, whatever its size) and returns its result: 0; the
  * host's own code for --host; SL_EENV when a host did not answer (the others are shown);
  * SL_EUSAGE (said) for a bad use. Otherwise returns CMD_RUN_HERE and argv is untouched. */
 int fleet_reads_maybe(struct cmd_ctx *ctx, const struct cmd_entry *c, int argc, char **argv);
-
-/* --host NAME for a command whose answer is a file (report): "shiplog WORDS..." run on that
- * host, its standard output passed on to ours as it comes, whatever its size. Returns like
- * fleet_reads_maybe() with --host. */
-int fleet_reads_stream(struct cmd_ctx *ctx, const struct cmd_entry *c, const char *host,
-		       int64_t timeout_ns, const struct strv *words);
 
 /* status --all-hosts (fleet-status.c): the host x service table of the answers to
  * "shiplog --json status", or one JSON document. 0, or SL_EENV when a host did not answer. */

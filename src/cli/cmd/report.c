@@ -16,7 +16,6 @@
 #include "args.h"
 #include "cmd.h"
 #include "config.h"
-#include "fleet-read.h"
 #include "fleet-reads.h"
 #include "out.h"
 #include "reads.h"
@@ -32,25 +31,25 @@ static const struct option options[] = {
 
 /* Where the page is read when not from this machine's ledger: --host NAME of the fleet. */
 struct report_from {
-	const char *host;
-	int64_t timeout_ns;
-	const char *since_text;
+	const char *host, *timeout_text, *since_text;
 };
 
-/* The page of [host NAME], built there by its own shiplog, onto our standard output. */
+/* The page of [host NAME], built there by its own shiplog, onto our standard output (the fleet
+ * reads pass one host's answer through as it comes). */
 static int host_page(struct cmd_ctx *ctx, const struct report_from *f)
 {
-	struct strv words = {0};
-	int r;
+	char *argv[8] = {"report", "--host", (char *)f->host};
+	int argc = 3;
 
-	strv_push(&words, "report");
-	if (f->since_text) {
-		strv_push(&words, "--since");
-		strv_push(&words, f->since_text);
+	if (f->timeout_text) {
+		argv[argc++] = "--host-timeout";
+		argv[argc++] = (char *)f->timeout_text;
 	}
-	r = fleet_reads_stream(ctx, &cmd_report, f->host, f->timeout_ns, &words);
-	strv_free(&words);
-	return r;
+	if (f->since_text) {
+		argv[argc++] = "--since";
+		argv[argc++] = (char *)f->since_text;
+	}
+	return fleet_reads_maybe(ctx, &cmd_report, argc, argv);
 }
 
 /* The page built elsewhere (the server of a forwarding config, or --host NAME) onto our
@@ -114,7 +113,7 @@ static int ready_to_file(struct cmd_ctx *ctx, const char *path, const struct rep
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *path = NULL, *since_text = NULL;
-	struct report_from from = {.timeout_ns = FLEET_READ_TIMEOUT_NS};
+	struct report_from from = {0};
 	int64_t since_ns = 0;
 	struct report rp;
 	struct ledger_state *st = NULL;
@@ -142,11 +141,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			return cmd_usage_error(&cmd_report, "a page is one host's ledger: "
 							    "use --host NAME, once per host");
 		case FLEET_READS_OPT_TIMEOUT:
-			if (parse_duration_ns(optarg, &from.timeout_ns) < 0 || from.timeout_ns <= 0)
-				return cmd_usage_error(&cmd_report,
-						       "bad --host-timeout '%s': use a "
-						       "duration such as 500ms, 10s or 2m",
-						       optarg);
+			from.timeout_text = optarg; /* checked by the fleet reads */
 			break;
 		default:
 			return args_bad_option(&cmd_report, argv, optind, optopt);
