@@ -40,7 +40,8 @@ struct op {
 	struct ledger *lg;
 	uint64_t id;	 /* the sequence of its first event */
 	uint64_t number; /* its operation number (1, 2, 3 ...), what people are shown */
-	char kind[16];	 /* "deploy" | "rollback": the transcript prefix is "[deploy]" either way */
+	char kind[16];	 /* "deploy" | "rollback" | "cutover" (the transcript's prefix is the
+			  * command's: out_settings.tag) */
 	int64_t started_mono;
 	int64_t wait_ns; /* time spent waiting on commands, jobs and checks */
 	bool unsynced;	 /* events appended since the last sync */
@@ -154,9 +155,9 @@ void op_waited(struct op *op, int64_t ns);
  * controller reads the last). */
 int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op);
 
-/* The closing block: "== Deploy Timings ==", one "[deploy] <phase>: <dur>" line per phase (a
- * slow one with "  SLOW: p95 <dur>, p50 <dur> over N earlier") and "[deploy] total: <dur>" (the
- * sum of the phases, as the reference). Ends the progress line first. */
+/* The closing block: "== Deploy Timings ==" (Rollback, Cutover), one "[tag] <phase>: <dur>" line
+ * per phase (a slow one with "  SLOW: p95 <dur>, p50 <dur> over N earlier") and "[tag] total:
+ * <dur>" (the sum of the phases, as the reference). Ends the progress line first. */
 void op_print_timings(const struct op *op);
 
 /* Closes operations left open by a process that died: appends op.finished(interrupted) for the

@@ -350,15 +350,24 @@ void out_argv(char *const argv[], const char *suffix)
 	fflush(f);
 }
 
+/* "[deploy] ", or the command's own tag. */
+static const char *say_prefix(char *buf, size_t len)
+{
+	snprintf(buf, len, "[%s] ", out_settings.tag ? out_settings.tag : "deploy");
+	return buf;
+}
+
 void out_say(const char *fmt, ...)
 {
 	va_list ap;
 	FILE *f = transcript();
+	char prefix[32];
 
 	if (out_settings.verbosity < 0)
 		return;
+
 	va_start(ap, fmt);
-	vprint(f, "[deploy] ", fmt, ap);
+	vprint(f, say_prefix(prefix, sizeof(prefix)), fmt, ap);
 	va_end(ap);
 }
 
@@ -366,11 +375,13 @@ void out_say_tone(enum out_tone tone, const char *fmt, ...)
 {
 	va_list ap;
 	FILE *f = transcript();
+	char prefix[32];
 
 	if (out_settings.verbosity < 0)
 		return;
+
 	va_start(ap, fmt);
-	vprint_tone(f, "[deploy] ", tone, fmt, ap);
+	vprint_tone(f, say_prefix(prefix, sizeof(prefix)), tone, fmt, ap);
 	va_end(ap);
 }
 

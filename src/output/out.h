@@ -12,6 +12,10 @@ struct out_settings {
 	bool json;	  /* --json: reads print JSON; deploy prints its text to stderr */
 	int verbosity;	  /* -1 quiet, 0 normal, 1 verbose */
 	bool no_progress; /* deploy/rollback --no-progress: no live status line (progress.h) */
+	/* The transcript's prefix, "[tag] ": the operation the command runs ("deploy" when NULL;
+	 * "rollback", "cutover"). A rollback nested in a failed deploy keeps the deploy's: it is
+	 * that command's transcript. */
+	const char *tag;
 };
 extern struct out_settings out_settings;
 
@@ -71,9 +75,9 @@ void log_tone(enum out_tone tone, const char *fmt, ...) __attribute__((format(pr
  * except for errors. */
 void out_phase(const char *title);		       /* "\n== Title ==" */
 void out_argv(char *const argv[], const char *suffix); /* "$ a b \"c d\"" + optional suffix */
-void out_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* "[deploy] ..." */
+void out_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* "[tag] ..." */
 void out_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* as is + "\n" */
-/* out_say with the message (not the "[deploy] " prefix) in the tone's colour: the end lines. */
+/* out_say with the message (not the "[tag] " prefix) in the tone's colour: the end lines. */
 void out_say_tone(enum out_tone tone, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The real stdout, for output that must stay byte-exact (JSON lines of 'ledger export'). */

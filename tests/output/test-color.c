@@ -187,3 +187,27 @@ Test(color, headers_and_end_lines)
 	cr_assert_null(strchr(s, '\033'), "%s", s);
 	free(s);
 }
+
+/* A cut-over's or a rollback's transcript says which operation it is, not [deploy]. */
+Test(color, transcript_prefix_names_the_operation)
+{
+	struct capture c;
+	char *s;
+
+	out_settings.json = false;
+	out_settings.verbosity = 0;
+	out_color_setup(OUT_COLOR_NEVER);
+	out_settings.tag = "cutover";
+	capture_begin(&c);
+	out_say("plain");
+	out_say_tone(OUT_TONE_OK, "Operation %d succeeded", 8);
+	s = capture_end(&c);
+	out_settings.tag = NULL;
+	cr_assert_str_eq(s, "[cutover] plain\n[cutover] Operation 8 succeeded\n");
+	free(s);
+	capture_begin(&c);
+	out_say("plain");
+	s = capture_end(&c);
+	cr_assert_str_eq(s, "[deploy] plain\n", "the default prefix changed");
+	free(s);
+}

@@ -145,6 +145,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct repo *repo = NULL;
 	int r;
 
+	out_settings.tag = "cutover"; /* the transcript says which operation it is */
 	r = parse(argc, argv, &a);
 	if (r < 0)
 		goto out;

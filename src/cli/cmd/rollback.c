@@ -244,6 +244,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct repo *repo = NULL;
 	int r;
 
+	out_settings.tag = "rollback"; /* the transcript says which operation it is */
 	r = parse(argc, argv, &c);
 	if (r < 0)
 		goto out;
