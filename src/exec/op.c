@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "env.h"
+#include "interrupt.h"
 #include "out.h"
 #include "progress.h"
 #include "util.h"
@@ -18,18 +19,9 @@
 
 volatile sig_atomic_t op_interrupted;
 
-static void on_signal(int sig)
-{
-	op_interrupted = sig;
-}
-
 void op_catch_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	interrupt_catch(&op_interrupted);
 }
 
 /* Every event shiplog writes passes here: its free text (errors, argv, health targets and

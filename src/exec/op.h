@@ -63,7 +63,8 @@ struct op {
  * process). The operation stops at the next step and ends `interrupted`, with its timings; a
  * second signal kills at once (the next operation then closes it as interrupted). */
 extern volatile sig_atomic_t op_interrupted;
-/* Installs those handlers (one-shot: a second signal kills); op_begin calls it. */
+/* Installs those handlers (a second signal kills, unless it repeats the first within
+ * INTERRUPT_REPEAT_MS: interrupt.h); op_begin calls it. */
 void op_catch_signals(void);
 
 /* The one message for a ledger that took no write: the cause first (disk full, read-only,

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "compose.h"
 #include "config.h"
+#include "interrupt.h"
 #include "journal.h"
 #include "out.h"
 #include "reads.h"
@@ -23,19 +24,10 @@
 
 static volatile sig_atomic_t stop_following;
 
-static void on_stop(int sig)
-{
-	stop_following = sig;
-}
-
-/* -f: SIGINT or SIGTERM ends the follow (once; a second one ends the process). */
+/* -f: SIGINT or SIGTERM ends the follow (once; a second one ends the process: interrupt.h). */
 static void stop_on_signal(void)
 {
-	struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	interrupt_catch(&stop_following);
 }
 
 struct window {
