@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +69,33 @@ static void dur(int64_t ns, char *buf, size_t n)
 		snprintf(buf, n, "%lldm%02llds", (long long)(s / 60), (long long)s % 60);
 }
 
+/* Appends to buf[*n..len) what snprintf would, keeping *n at the bytes really written. */
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	*n += w < 0 ? 0 : (size_t)w >= len - *n ? len - *n - 1 : (size_t)w;
+}
+
+/* The detail a narrow terminal gives up first, one level at a time: the usual time, the time
+ * in, the phase's own time; what it waits for and its time left stay to the last, being what a
+ * person watching needs (which unit, how long until the timeout). */
+enum { DETAIL_ALL, DETAIL_NO_USUAL, DETAIL_NO_IN, DETAIL_LEAST };
+
 size_t progress_format(char *buf, size_t len, size_t width, const char *phase, int64_t phase_ns,
 		       int64_t usual_ns, int64_t op_ns, int64_t left_ns, bool have_eta,
 		       const char *what, const char *prefix, int64_t what_left_ns)
 {
-	char a[32], b[32], c[32], d[32];
-	size_t n, max = width > 1 ? width - 1 : 0;
-	int w;
+	char a[32], b[32], c[32], d[32], e[32];
+	size_t n = 0, max = width > 1 ? width - 1 : 0;
 
 	if (!len)
 		return 0;
@@ -82,18 +103,45 @@ size_t progress_format(char *buf, size_t len, size_t width, const char *phase, i
 	dur(usual_ns, b, sizeof(b));
 	dur(op_ns, c, sizeof(c));
 	dur(left_ns, d, sizeof(d));
-	w = snprintf(buf, len, "~ %s %s%s%s | %s in, %s%s", phase, a,
-		     usual_ns > 0 ? ", usually " : "", usual_ns > 0 ? b : "", c,
-		     have_eta ? "ETA " : "no ETA (no history yet)", have_eta ? d : "");
-	n = w < 0 ? 0 : (size_t)w >= len ? len - 1 : (size_t)w;
-	if (what && *what && n + 3 < len) {
-		w = snprintf(buf + n, len - n, " | %s", what);
-		n += w < 0 ? 0 : (size_t)w >= len - n ? len - n - 1 : (size_t)w;
-		if (what_left_ns >= 0 && n + 3 < len) {
-			dur(what_left_ns, a, sizeof(a));
-			w = snprintf(buf + n, len - n, ", %s%s%s left", prefix ? prefix : "",
-				     prefix && *prefix ? " " : "", a);
-			n += w < 0 ? 0 : (size_t)w >= len - n ? len - n - 1 : (size_t)w;
+	dur(what_left_ns, e, sizeof(e));
+	size_t what_max = what ? strlen(what) : 0;
+
+	for (int level = DETAIL_ALL; level <= DETAIL_LEAST + 1; level++) {
+		n = 0;
+		buf[0] = '\0';
+		append(buf, len, &n, "~ %s", phase);
+		if (level < DETAIL_LEAST)
+			append(buf, len, &n, " %s", a);
+		if (level == DETAIL_ALL && usual_ns > 0)
+			append(buf, len, &n, ", usually %s", b);
+		append(buf, len, &n, " | ");
+		if (level < DETAIL_NO_IN)
+			append(buf, len, &n, "%s in, ", c);
+		if (have_eta)
+			append(buf, len, &n, "ETA %s", d);
+		else
+			append(buf, len, &n,
+			       level < DETAIL_NO_IN ? "no ETA (no history yet)" : "no ETA");
+		if (what && *what) {
+			size_t wl = strlen(what);
+
+			if (wl > what_max)
+				append(buf, len, &n, " | %.*s...", (int)what_max, what);
+			else
+				append(buf, len, &n, " | %s", what);
+			if (what_left_ns >= 0)
+				append(buf, len, &n, ", %s%s%s left", prefix ? prefix : "",
+				       prefix && *prefix ? " " : "", e);
+		}
+		if (!max || n <= max)
+			break;
+		if (level == DETAIL_LEAST) {
+			/* still too wide: the end of what it waits for goes, its time left stays */
+			size_t over = n - max + 3;
+
+			if (!what || what_max < over + 8)
+				break;
+			what_max -= over;
 		}
 	}
 	/* one line, never wider than the terminal (a wrapped line cannot be taken back with \r),

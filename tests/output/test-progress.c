@@ -52,3 +52,28 @@ Test(progress, narrower_than_the_terminal_and_no_controls)
 	for (const char *p = b; *p; p++)
 		cr_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f, "%s", b);
 }
+
+/* A narrow terminal gives up the usual time and the time in before what the phase waits for,
+ * then the end of what it waits for; its time left (until the timeout) stays to the last. */
+Test(progress, a_narrow_terminal_keeps_what_it_waits_for)
+{
+	const char *what = "waiting for app-compute.service (3 of 4 done)";
+	char b[256];
+	size_t n;
+
+	progress_format(b, sizeof(b), 110, "restart", 2 * S, 3 * S, 14 * S, 4 * S, true, what,
+			"timeout", 9600000000LL);
+	cr_assert_str_eq(b,
+			 "~ restart 2.0s | 14s in, ETA 4.0s | waiting for app-compute.service (3 "
+			 "of 4 done), timeout 9.6s left");
+	n = progress_format(b, sizeof(b), 80, "restart", 2 * S, 3 * S, 14 * S, 4 * S, true, what,
+			    "timeout", 9600000000LL);
+	cr_assert_str_eq(b, "~ restart | ETA 4.0s | waiting for app-compute.service (3..., timeout "
+			    "9.6s left");
+	cr_assert_eq(n, 79);
+	n = progress_format(b, sizeof(b), 60, "restart", 2 * S, 0, 14 * S, 0, false, what,
+			    "timeout", 9600000000LL);
+	cr_assert_str_eq(b, "~ restart | no ETA | waiting for app-..., timeout 9.6s left");
+	cr_assert_eq(n, strlen(b));
+	cr_assert_eq(n, 59);
+}
