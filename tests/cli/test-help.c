@@ -3,6 +3,7 @@
  * `shiplog help CMD`, usage errors, the man page, docs/commands.md and the bash completion are
  * checked for every entry of it, so a new command is held to the same standard without touching
  * this file. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -277,4 +278,100 @@ Test(help, completion_offers_every_command_word_and_option)
 	free(script);
 	tl_rmrf(dir);
 	free(dir);
+}
+
+/* The escaped form a man page writes an option in: "--take-over" is "\-\-take\-over". */
+static char *man_option(const char *name)
+{
+	struct buf b = {0};
+
+	buf_printf(&b, "\\-\\-");
+	for (const char *p = name; *p; p++)
+		if (*p == '-')
+			buf_printf(&b, "\\-");
+		else
+			buf_printf(&b, "%c", *p);
+	buf_append(&b, "", 1);
+	return b.data;
+}
+
+/* Whether esc (an escaped "\-\-name") stands in text as a whole option: "\-\-host" is not
+ * found inside "\-\-hosts" or "\-\-host\-timeout". */
+static bool has_option(const char *text, const char *esc)
+{
+	size_t l = strlen(esc);
+
+	for (const char *q = text; (q = strstr(q, esc)); q += l)
+		if (!(q[l] == '\\' && q[l + 1] == '-') && !isalnum((unsigned char)q[l]))
+			return true;
+	return false;
+}
+
+/* The text of the man page that documents command c: its SYNOPSIS lines (from ".B shiplog c"
+ * to the next command's) and its COMMANDS entry (to the next entry). malloc'd. */
+static char *man_of_command(const char *syn, const char *cmds, const char *name)
+{
+	char *a = xasprintf("\n.B shiplog %s\n", name), *b = xasprintf("\n.B shiplog %s ", name);
+	char *head = xasprintf("\n.TP\n.B %s\n", name);
+	const char *s = strstr(syn, a), *e, *p = strstr(cmds, head), *next;
+	struct buf out = {0};
+
+	if (!s)
+		s = strstr(syn, b);
+	if (s) {
+		e = strstr(s + 1, "\n.B shiplog ");
+		buf_append(&out, s, e ? (size_t)(e - s) : strlen(s));
+	}
+	if (p) {
+		next = strstr(p + strlen(head), "\n.TP\n.B ");
+		buf_append(&out, p, next ? (size_t)(next - p) : strlen(p));
+	}
+	buf_append(&out, "", 1);
+	free(a);
+	free(b);
+	free(head);
+	return out.data;
+}
+
+/* Every long option of every command is in the man page: in that command's SYNOPSIS lines or
+ * COMMANDS entry, or under GLOBAL OPTIONS, SCOPE (the scope flags every deploying command
+ * takes) or HOSTS (the host flags of the reads). An option that only `--help` and commands.md know
+ * is one `man shiplog` hides. Lists every missing one at once. */
+Test(help, the_man_page_has_every_option_of_every_command)
+{
+	char *path = xasprintf("%s/docs/shiplog.1", SHIPLOG_SOURCE_DIR);
+	char *man = tl_read(path);
+	char *syn, *cmds, *global, *scope, *hosts;
+	struct buf missing = {0};
+
+	cr_assert_not_null(man, "%s", path);
+	syn = man_section(man, "SYNOPSIS");
+	cmds = man_section(man, "COMMANDS");
+	global = man_section(man, "GLOBAL OPTIONS");
+	scope = man_section(man, "SCOPE");
+	hosts = man_section(man, "HOSTS");
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *c = cmd_table[i];
+		char *text = man_of_command(syn, cmds, c->name);
+
+		for (const struct option *o = c->options; o && o->name; o++) {
+			char *esc = man_option(o->name);
+
+			if (!has_option(text, esc) && !has_option(global, esc) &&
+			    !has_option(scope, esc) && !has_option(hosts, esc))
+				buf_printf(&missing, " %s --%s;", c->name, o->name);
+			free(esc);
+		}
+		free(text);
+	}
+	buf_append(&missing, "", 1);
+	cr_assert_eq(missing.len, 1, "the man page lacks:%s", missing.data);
+	buf_free(&missing);
+	free(syn);
+	free(cmds);
+	free(global);
+	free(scope);
+	free(hosts);
+	free(man);
+	free(path);
 }
