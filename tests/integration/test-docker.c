@@ -489,8 +489,8 @@ Test(docker, logs_of_a_container_for_an_operation_and_followed)
 	tl_run_release(&r);
 
 	/* -f: follows until SIGINT, then exits 0. --foreground: one SIGINT to shiplog, as a ^C
-	 * gives; without it timeout also signals its process group, and a second SIGINT ends the
-	 * process on purpose (exit 130) */
+	 * gives (without it timeout also signals its process group: the same request twice within
+	 * microseconds, which shiplog takes as one, see interrupt.h) */
 	out = xasprintf("%s/follow.out", s.dir);
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && timeout --foreground --preserve-status -s INT 4 '%s' -c '%s' logs web "
