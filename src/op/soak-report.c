@@ -9,6 +9,7 @@
 #include "json.h"
 #include "soak.h"
 #include "text.h"
+#include "view.h"
 
 /* Each service's logs, its verdict, and the comparison with its previous window on the other
  * runtime. */
@@ -32,6 +33,12 @@ static void judge(struct ledger *lg, const struct config *cfg, struct soak_repor
 		}
 		rep->pass[i] = soak_judge(cfg, t->name, &f, &rep->reasons);
 		rep->all_pass &= rep->pass[i];
+		{
+			/* not a failed check: says what the figures above leave out */
+			char *aside = soak_set_aside(t, &rep->spans);
+			if (aside)
+				strv_push_take(&rep->reasons, aside);
+		}
 		strv_push_take(&rep->verdicts,
 			       xasprintf("%s=%s", t->name, rep->pass[i] ? "pass" : "fail"));
 		if (soak_previous_window(lg, cfg, w->start, t->name, t->runtime, &prev))
@@ -49,7 +56,12 @@ int soak_report_gather(struct ledger *lg, const struct config *cfg, const char *
 	r = soak_find_window(lg, name, &rep->w);
 	if (r < 0)
 		return r;
-	r = soak_window_tally(lg, rep->w.start, rep->w.stop, rep->t, &rep->n, &rep->ops, rep->opsj);
+	/* what the operations in the window did to the services is theirs, not the services' */
+	r = soak_window_spans(lg, rep->w.start, rep->w.stop, &rep->spans);
+	if (r < 0)
+		return r;
+	r = soak_window_tally(lg, rep->w.start, rep->w.stop, &rep->spans, rep->t, &rep->n,
+			      &rep->ops, rep->opsj);
 	if (r < 0)
 		return r;
 	/* the verdict needs the thresholds and the services' logs: a report with a config */
@@ -64,6 +76,7 @@ void soak_report_release(struct soak_report *rep)
 	for (size_t i = 0; i < rep->n; i++)
 		soak_logs_release(&rep->logs[i]);
 	json_decref(rep->opsj);
+	soak_spans_release(&rep->spans);
 	strv_free(&rep->ops);
 	strv_free(&rep->verdicts);
 	strv_free(&rep->reasons);
@@ -87,7 +100,15 @@ static json_t *service_json(const struct soak_report *rep, size_t i)
 			      ledger_runtime_name(t->runtime), "samples", (int)t->samples,
 			      "restarts", (int)t->restarts, "pids", (int)t->pids, "not_active",
 			      (int)t->inactive, "peak_memory_bytes", (json_int_t)t->peak_memory);
+	json_t *ops = json_array();
 
+	for (uint32_t k = 0; k < t->nops; k++)
+		json_array_append_new(ops, json_integer((json_int_t)view_op_number(t->ops[k])));
+	json_object_set_new(o, "during_operations",
+			    json_pack("{s:i,s:i,s:i,s:i,s:o}", "samples", (int)t->op_samples,
+				      "not_active", (int)t->op_inactive, "restarts",
+				      (int)t->op_restarts, "pids", (int)t->op_pids, "operations",
+				      ops));
 	if (!rep->judged)
 		return o;
 	json_object_set_new(o, "log_lines", json_integer((json_int_t)l->total));
@@ -98,6 +119,25 @@ static json_t *service_json(const struct soak_report *rep, size_t i)
 		json_object_set_new(o, "logs_error", json_string(l->err));
 	json_object_set_new(o, "verdict", json_string(rep->pass[i] ? "pass" : "fail"));
 	return o;
+}
+
+static json_t *spans_json(const struct soak_spans *sp)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < sp->n; i++) {
+		const struct soak_span *x = &sp->v[i];
+		char since[64], until[64];
+
+		format_time(x->start_ns, since, sizeof(since));
+		format_time(x->end_ns, until, sizeof(until));
+		json_array_append_new(a,
+				      json_pack("{s:I,s:s,s:o,s:s,s:s,s:b}", "operation",
+						(json_int_t)view_op_number(x->op), "kind", x->kind,
+						"services", strv_json(&x->services), "since", since,
+						"until", until, "unfinished", x->unfinished));
+	}
+	return a;
 }
 
 json_t *soak_report_json(const struct soak_report *rep)
@@ -114,6 +154,7 @@ json_t *soak_report_json(const struct soak_report *rep)
 	o = json_pack("{s:s,s:b,s:s,s:o,s:s,s:o,s:O,s:s}", "name", w->name, "running", rep->running,
 		      "since", a, "until", w->stop ? json_string(b) : json_null(), "sampler",
 		      w->unit, "services", svcs, "operations", rep->opsj, "summary", w->summary);
+	json_object_set_new(o, "operation_spans", spans_json(&rep->spans));
 	if (rep->judged)
 		json_object_set_new(o, "verdict",
 				    json_pack("{s:s,s:b,s:o,s:o}", "overall",
@@ -162,6 +203,35 @@ static void print_table(const struct soak_report *rep)
 		printf("  %s\n", rep->ops.v[i]);
 }
 
+/* The operations' spans, and per service what fell inside them: left out of the table's
+ * RESTARTS, PIDS and NOT-ACTIVE. */
+static void print_spans(const struct soak_report *rep)
+{
+	if (!rep->spans.n)
+		return;
+	printf(
+	    "\noperation spans (a service's samples inside one that touched it, and the restarts "
+	    "and new pids they show, are the operation's: counted apart, not judged):\n");
+	for (size_t i = 0; i < rep->spans.n; i++) {
+		const struct soak_span *x = &rep->spans.v[i];
+		_cleanup_free_ char *svcs = strv_join(&x->services, ", ");
+		char on[VIEW_OP_NAME_MAX], a[64], b[64];
+
+		format_time(x->start_ns, a, sizeof(a));
+		format_time(x->end_ns, b, sizeof(b));
+		printf("  operation %s %s of %s: %s -> %s%s\n", view_op_name(x->op, on), x->kind,
+		       x->services.n ? svcs : "no service", a, b,
+		       x->unfinished ? ", no end in the ledger (killed, or still running): cut at "
+				       "its last event"
+				     : "");
+	}
+	for (size_t i = 0; i < rep->n; i++) {
+		_cleanup_free_ char *aside = soak_set_aside(&rep->t[i], &rep->spans);
+		if (aside)
+			printf("  %s\n", aside);
+	}
+}
+
 static void print_verdict(const struct soak_report *rep)
 {
 	for (size_t i = 0; i < rep->n; i++) {
@@ -191,6 +261,7 @@ void soak_report_print(const struct soak_report *rep, bool status_only)
 		return;
 	}
 	print_table(rep);
+	print_spans(rep);
 	if (rep->judged)
 		print_verdict(rep);
 }

@@ -12,20 +12,49 @@
 #include "out.h"
 #include "soak.h"
 
-void soak_tally_add(struct soak_tally *t, const struct ledger_unit_observed *o)
+/* Names op among the tally's operations (once; beyond SOAK_TALLY_OPS only counted). */
+static void tally_note_op(struct soak_tally *t, uint64_t op)
+{
+	for (uint32_t i = 0; i < t->nops && i < SOAK_TALLY_OPS; i++)
+		if (t->ops[i] == op)
+			return;
+	if (t->nops < SOAK_TALLY_OPS)
+		t->ops[t->nops++] = op;
+}
+
+void soak_tally_add(struct soak_tally *t, const struct ledger_unit_observed *o, int64_t t_ns,
+		    const struct soak_during *d)
 {
 	const char *ct = o->container ? o->container : "";
+	uint64_t sample_op = d ? d->sample_op : 0;
+	uint64_t change_op = d && t->seen ? d->change_op : 0; /* a first sample changes nothing */
+	uint32_t restarts;
+	bool inactive, newpid;
 
 	if (!t->seen)
 		t->prev_restarts = o->restarts;
-	t->restarts +=
-	    o->restarts >= t->prev_restarts ? o->restarts - t->prev_restarts : o->restarts;
+	restarts = o->restarts >= t->prev_restarts ? o->restarts - t->prev_restarts : o->restarts;
+	inactive = !streq(o->active_state ? o->active_state : "", "active");
+	newpid = (o->pid && o->pid != t->last_pid) || (ct[0] && !streq(ct, t->last_container));
 	t->prev_restarts = o->restarts;
 	t->samples++;
 	t->runtime = (int)o->runtime;
-	t->inactive += !streq(o->active_state ? o->active_state : "", "active");
-	if ((o->pid && o->pid != t->last_pid) || (ct[0] && !streq(ct, t->last_container)))
-		t->pids++;
+	if (sample_op) {
+		t->op_samples++;
+		t->op_inactive += inactive;
+		tally_note_op(t, sample_op);
+	} else {
+		t->inactive += inactive;
+	}
+	if (change_op) {
+		t->op_restarts += restarts;
+		t->op_pids += newpid;
+		if (restarts || newpid)
+			tally_note_op(t, change_op);
+	} else {
+		t->restarts += restarts;
+		t->pids += newpid;
+	}
 	if (o->pid)
 		t->last_pid = o->pid;
 	if (ct[0])
@@ -37,6 +66,7 @@ void soak_tally_add(struct soak_tally *t, const struct ledger_unit_observed *o)
 		if (o->memory_bytes > t->peak_memory)
 			t->peak_memory = o->memory_bytes;
 	}
+	t->last_ns = t_ns;
 	t->seen = true;
 }
 
@@ -181,7 +211,7 @@ static void sample_round(struct ledger *lg, struct bus *bus, struct compose **c,
 			observe_container(&k, i, o, cid);
 		}
 		ledger_append(lg, &ev, LEDGER_APPEND_NOSYNC, NULL);
-		soak_tally_add(&sv[i].t, o);
+		soak_tally_add(&sv[i].t, o, now_ns(), NULL);
 	}
 	free(k.cts);
 	ledger_sync(lg);

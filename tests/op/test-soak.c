@@ -97,3 +97,62 @@ Test(soak, comparison_puts_both_runtimes_side_by_side_per_hour)
 			    "0.0 restarts/h, errors unknown, peak 3.0MB");
 	free(s);
 }
+
+/* Spans of operations: a sample inside one that touched its service is the operation's, and so
+ * is a restart or new pid first seen by the sample after one; others are the service's. */
+Test(soak, samples_and_changes_inside_an_operation_are_set_aside)
+{
+	struct soak_span span = {.op = 5, .kind = "deploy", .start_ns = 1000, .end_ns = 2000};
+	struct soak_spans sp = {.v = &span, .n = 1};
+	struct soak_tally t = {.name = "compute", .runtime = -1};
+	struct soak_during d;
+	struct ledger_unit_observed up = {
+	    .service = "compute", .active_state = "active", .pid = 10};
+	struct ledger_unit_observed down = {.service = "compute", .active_state = "activating"};
+	char *aside;
+
+	strv_push(&span.services, "compute");
+	soak_during_of(&sp, "web", 500, 1500, &d);
+	cr_assert_eq(d.sample_op + d.change_op, 0, "web was not touched");
+	soak_during_of(&sp, "compute", 0, 500, &d);
+	cr_assert_eq(d.sample_op + d.change_op, 0);
+	soak_tally_add(&t, &up, 500, &d);
+	soak_during_of(&sp, "compute", 500, 1500, &d);
+	cr_assert_eq(d.sample_op, 5);
+	cr_assert_eq(d.change_op, 5);
+	soak_tally_add(&t, &down, 1500, &d);
+	/* the first sample after the operation shows its new pid and a restart */
+	up.pid = 11;
+	up.restarts = 1;
+	soak_during_of(&sp, "compute", 1500, 2500, &d);
+	cr_assert_eq(d.sample_op, 0);
+	cr_assert_eq(d.change_op, 5);
+	soak_tally_add(&t, &up, 2500, &d);
+	/* a crash later is the service's own */
+	up.pid = 12;
+	up.restarts = 2;
+	soak_during_of(&sp, "compute", 2500, 3500, &d);
+	cr_assert_eq(d.sample_op + d.change_op, 0);
+	soak_tally_add(&t, &up, 3500, &d);
+	down.pid = 12;
+	soak_tally_add(&t, &down, 4500, &d);
+	cr_assert_eq(t.samples, 5);
+	cr_assert_eq(t.inactive, 1);
+	cr_assert_eq(t.restarts, 1);
+	cr_assert_eq(t.pids, 2, "the first pid and the crash's");
+	cr_assert_eq(t.op_samples, 1);
+	cr_assert_eq(t.op_inactive, 1);
+	cr_assert_eq(t.op_restarts, 1);
+	cr_assert_eq(t.op_pids, 1);
+	cr_assert_eq(t.nops, 1);
+	aside = soak_set_aside(&t, &sp);
+	cr_assert_str_eq(aside, "compute: set aside during operation seq:5 (deploy): 1 sample, 1 "
+				"not active, 1 restart, 1 new pid");
+	free(aside);
+	/* the sampler's own count (no spans) keeps everything */
+	memset(&t, 0, sizeof(t));
+	soak_tally_add(&t, &down, 1500, NULL);
+	cr_assert_eq(t.inactive, 1);
+	cr_assert_null(soak_set_aside(&t, &sp));
+	strv_free(&span.services);
+}

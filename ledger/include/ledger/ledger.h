@@ -259,7 +259,10 @@ struct ledger_soak_verdict {
 	const char *name;	     /* the soak window */
 	bool pass;		     /* every service passed */
 	struct ledger_strv services; /* "service=pass" | "service=fail" */
-	struct ledger_strv reasons;  /* "service: 3 restarts (at most 0)", one per failed check */
+	struct ledger_strv reasons;  /* "service: 3 restarts (at most 0)", one per failed check;
+				      * and one per service whose samples an operation's span held
+				      * ("service: set aside during operation 3 (deploy): ..."),
+				      * which is not a failed check */
 	struct ledger_strv compare;  /* "service: native 12.0 restarts/h, ... vs docker ...": the
 				      * same service's previous window on the other runtime */
 };
