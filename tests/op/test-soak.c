@@ -6,7 +6,9 @@
 #include <ledger/ledger.h>
 
 #include "config.h"
+#include "ledger/ledger-gen.h"
 #include "soak.h"
+#include "testlib.h"
 #include "util.h"
 
 static struct config *conf(void)
@@ -155,4 +157,84 @@ Test(soak, samples_and_changes_inside_an_operation_are_set_aside)
 	cr_assert_eq(t.inactive, 1);
 	cr_assert_null(soak_set_aside(&t, &sp));
 	strv_free(&span.services);
+}
+
+static uint64_t observe(struct gen *g, const char *service, const char *state)
+{
+	struct ledger_event ev = {.type = LEDGER_EV_UNIT_OBSERVED};
+
+	ev.u.unit_observed.service = service;
+	ev.u.unit_observed.active_state = state;
+	ev.u.unit_observed.sub_state = "";
+	ev.u.unit_observed.pid = 7;
+	return gen_emit(g, &ev);
+}
+
+/* Spans read from a real ledger: an operation in flight when the window opened counts from its
+ * request to its own end; one that died (the interrupted close a later operation wrote for it,
+ * with no duration, is not its end) is cut at its last event and said to be unfinished, so the
+ * samples after it are the service's again; a standalone refusal has no span. */
+Test(soak, spans_from_the_ledger_and_a_dead_operation_cut_at_its_last_event)
+{
+	static const char *const compute[] = {"compute"}, *const candles[] = {"candles"};
+	_cleanup_free_ char *dir = tl_mkdtemp("soakspan"), *ldir = xasprintf("%s/l", dir);
+	struct ledger *lg = NULL;
+	struct soak_spans sp;
+	struct soak_tally t[LEDGER_MAX_SERVICES];
+	struct ledger_event ev = {.type = LEDGER_EV_OP_FINISHED};
+	uint64_t a, b, start, refused, last;
+	size_t n = 0;
+	struct gen g;
+	int64_t restart_b_ns;
+
+	cr_assert_eq(ledger_open(&lg, ldir, LEDGER_OPEN_CREATE, NULL), 0);
+	gen_init(&g, lg, 7);
+	a = gen_request(&g, "deploy", "c1", LEDGER_RT_NATIVE, compute, 1, 0);
+	start = observe(&g, "compute", "active"); /* the window opens here */
+	gen_restart(&g, a, LEDGER_RT_NATIVE, compute, 1);
+	observe(&g, "compute", "activating");
+	gen_finish(&g, a, LEDGER_OUT_SUCCEEDED, 0, "");
+	observe(&g, "compute", "active");
+	b = gen_request(&g, "deploy", "c2", LEDGER_RT_NATIVE, candles, 1, 0);
+	observe(&g, "candles", "activating");
+	gen_restart(&g, b, LEDGER_RT_NATIVE, candles, 1);
+	restart_b_ns = g.t;
+	observe(&g, "candles", "failed"); /* after b died: the service's */
+	observe(&g, "candles", "failed");
+	ev.op = b;
+	ev.u.op_finished.outcome = LEDGER_OUT_INTERRUPTED;
+	ev.u.op_finished.error = "interrupted: process 4242 stopped during phase 'rollout'";
+	gen_emit(&g, &ev);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LEDGER_EV_OP_REFUSED;
+	ev.u.op_refused.req.kind = "deploy";
+	ev.u.op_refused.req.commit = "c3";
+	ev.u.op_refused.req.services = (struct ledger_strv){1, (const char **)candles};
+	ev.u.op_refused.guard = "dirty-tree";
+	ev.u.op_refused.reason = "dirty";
+	refused = gen_emit(&g, &ev);
+	last = observe(&g, "candles", "active");
+
+	cr_assert_eq(soak_window_spans(lg, start, last, &sp), 0);
+	cr_assert_eq(sp.n, 2, "a, b; no span for the refusal %llu", (unsigned long long)refused);
+	cr_assert_eq(sp.v[0].op, a, "the operation in flight when the window opened");
+	cr_assert_not(sp.v[0].unfinished);
+	cr_assert_eq(sp.v[1].op, b);
+	cr_assert(sp.v[1].unfinished);
+	cr_assert_eq(sp.v[1].end_ns, restart_b_ns, "b is cut at its last event of its own");
+	cr_assert_str_eq(sp.v[1].services.v[0], "candles");
+
+	cr_assert_eq(soak_window_tally(lg, start, last, &sp, t, &n, NULL, NULL), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(t[0].name, "compute");
+	cr_assert_eq(t[0].op_samples, 2, "the first sample and the activating one are a's");
+	cr_assert_eq(t[0].op_inactive, 1);
+	cr_assert_eq(t[0].inactive, 0);
+	cr_assert_str_eq(t[1].name, "candles");
+	cr_assert_eq(t[1].op_samples, 1);
+	cr_assert_eq(t[1].op_inactive, 1);
+	cr_assert_eq(t[1].inactive, 2, "the samples after the dead operation are not hidden");
+	soak_spans_release(&sp);
+	ledger_close(lg);
+	tl_rmrf(dir);
 }
