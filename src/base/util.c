@@ -25,6 +25,8 @@ int exit_code_for(int r)
 		return EXIT_USAGE;
 	case SL_EREFUSED:
 		return EXIT_REFUSED;
+	case SL_EINTERRUPTED:
+		return EXIT_INTERRUPTED;
 	default:
 		return EXIT_ENVIRONMENT;
 	}
@@ -41,6 +43,8 @@ const char *sl_strerror(int r)
 		return "refused";
 	case SL_EENV:
 		return "environment error";
+	case SL_EINTERRUPTED:
+		return "interrupted";
 	default:
 		return ledger_strerror(r);
 	}

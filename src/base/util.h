@@ -13,10 +13,11 @@
  * Functions in src/ return 0 or a negative code: -errno, a LEDGER_E* code from ledger.h, or one
  * of these. main() maps them to exit codes through one table (exit_code_for()). */
 enum {
-	SL_EUSAGE = -20001,   /* bad arguments or config: exit 2 */
-	SL_EFAILED = -20002,  /* the deploy (or check) failed: exit 1 */
-	SL_EREFUSED = -20003, /* a guard refused: exit 3 */
-	SL_EENV = -20004,     /* the environment is unusable (bus, git, docker): exit 4 */
+	SL_EUSAGE = -20001,	  /* bad arguments or config: exit 2 */
+	SL_EFAILED = -20002,	  /* the deploy (or check) failed: exit 1 */
+	SL_EREFUSED = -20003,	  /* a guard refused: exit 3 */
+	SL_EENV = -20004,	  /* the environment is unusable (bus, git, docker): exit 4 */
+	SL_EINTERRUPTED = -20005, /* stopped by SIGINT/SIGTERM, what ran said: exit 130 */
 };
 
 enum {
@@ -25,6 +26,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_REFUSED = 3,
 	EXIT_ENVIRONMENT = 4,
+	EXIT_INTERRUPTED = 130, /* 128 + SIGINT, as a shell reports a ^C */
 };
 
 int exit_code_for(int r);

@@ -2,9 +2,10 @@
 /* The fleet executor: waves of host runs (fleet-run.c), in parallel inside a wave, recorded in
  * the controller's ledger under the fleet lock. The canary wave must succeed whole; a later
  * wave may lose up to [fleet] max_failed_hosts hosts in all. When it stops, on_failure =
- * rollback-moved rolls back the hosts this operation moved. Ctrl-C starts no new host and
- * waits for the running ones (their side finishes on its own either way). A fleet left at
- * different commits is never called succeeded. */
+ * rollback-moved rolls back the hosts this operation moved. Ctrl-C (SIGINT, SIGTERM) starts no
+ * new host, not even a rollback, and waits for the running ones (their side finishes on its own
+ * either way); the end records each host's outcome as fleet.finished "interrupted" and the
+ * command exits 130. A fleet left at different commits is never called succeeded. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -398,6 +399,8 @@ static int finish(struct fleet_exec *x, bool undone)
 			     p->kind, (unsigned long long)x->op, runs.n, runs.n == 1 ? "" : "s",
 			     x->target);
 	r = failed.n || x->ledger_error ? SL_EFAILED : 0;
+	if (failed.n && op_interrupted)
+		r = SL_EINTERRUPTED;
 	strv_free(&runs);
 	strv_free(&failed);
 	return r;

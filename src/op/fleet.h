@@ -113,6 +113,8 @@ void fleet_last_release(struct fleet_last *l);
 /* Runs the plan from this machine (the controller), recording the fleet operation in the ledger
  * at ledger_dir under the fleet lock (<ledger_dir>/fleet.lock). 0 when every host in the plan
  * reached the target; SL_EFAILED when any did not (the hosts and what each runs are said);
+ * SL_EINTERRUPTED when SIGINT/SIGTERM stopped it before every host ran (no host was started
+ * after it, the running ones finished and were recorded, fleet.finished says interrupted);
  * SL_EREFUSED when another fleet operation holds the lock (its holder named). */
 int fleet_execute(const struct fleet_plan *p, struct ledger *lg, const char *ledger_dir);
 /* The same, recording that it completes the fleet operation `retries` (--retry-failed). */
