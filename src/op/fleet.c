@@ -294,7 +294,16 @@ static void undo_words(struct fleet_exec *x, const struct fleet_member *m, struc
 	}
 }
 
-static void rollback_moved(struct fleet_exec *x)
+static bool any_rolled_back(const struct fleet_exec *x)
+{
+	for (size_t i = 0; i < x->p->nmembers; i++)
+		if (x->res[i].action && streq(x->res[i].outcome, "rolled-back"))
+			return true;
+	return false;
+}
+
+/* The number of hosts it started a rollback on (0: this operation moved none). */
+static size_t rollback_moved(struct fleet_exec *x)
 {
 	size_t *idx = xcalloc(x->p->nmembers, sizeof(*idx)), n = 0;
 
@@ -309,6 +318,7 @@ static void rollback_moved(struct fleet_exec *x)
 		run_members(x, idx, n, 0, x->undo, "rollback", undo_words);
 	}
 	free(idx);
+	return n;
 }
 
 /* ---- the end ------------------------------------------------------------------------------ */
@@ -467,8 +477,9 @@ int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const cha
 		log_warn("interrupted: no further host was started; the running ones finished");
 	if (x.stopped && streq(p->kind, "deploy") &&
 	    p->cfg->fleet.on_failure == FLEET_ON_FAILURE_ROLLBACK_MOVED && !op_interrupted) {
-		rollback_moved(&x);
-		undone = true;
+		/* "rolled-back" only when something was put back: by us, or by a host's own
+		 * policy (a failed canary); hosts that were never reached are just "failed" */
+		undone = rollback_moved(&x) > 0 || any_rolled_back(&x);
 	}
 	r = finish(&x, undone);
 	free(x.res);
