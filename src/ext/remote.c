@@ -390,8 +390,12 @@ int remote_preflight(const struct remote_request *rq)
 
 int remote_maybe_forward(const struct remote_request *rq, enum remote_mode *mode)
 {
+	/* forwarded with --local: a fleet controller's run on its own machine (ssh = local) */
 	enum remote_mode m =
-	    rq->forwarded_from || remote_wants_ssh(rq) ? REMOTE_MODE_SSH : REMOTE_MODE_LOCAL;
+	    rq->forwarded_from
+		? (rq->exec_override == EXEC_OVERRIDE_LOCAL ? REMOTE_MODE_LOCAL : REMOTE_MODE_SSH)
+	    : remote_wants_ssh(rq) ? REMOTE_MODE_SSH
+				   : REMOTE_MODE_LOCAL;
 
 	if (mode)
 		*mode = m;

@@ -39,7 +39,9 @@ struct remote_request {
  * configured checkout is the directory of this config, by real path) and stores it in *mode
  * (may be NULL). Returns REMOTE_RUN_HERE to run here, in *mode; otherwise forwards rq->argv over
  * ssh and returns the remote result (0 or a negative code matching its exit status). The server
- * end (rq->forwarded_from) is REMOTE_MODE_SSH and runs here, detached from the connection. */
+ * end (rq->forwarded_from) is REMOTE_MODE_SSH and runs here, detached from the connection; with
+ * --local as well (a fleet controller's run of its own host) it is REMOTE_MODE_LOCAL, detached
+ * the same way. */
 int remote_maybe_forward(const struct remote_request *rq, enum remote_mode *mode);
 
 /* The same decision without running anything: REMOTE_RUN_HERE for local, 0 when forwarding is

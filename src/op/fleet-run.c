@@ -129,9 +129,14 @@ static int host_argv(const struct fleet_host_run *run, const char *log_path, str
 	const struct host *h = run->host;
 
 	if (h->local) {
+		/* --forwarded-from: the run detaches from us as a forwarded command does on a
+		 * remote host, so that a lost controller (its watchdog ends our side) never cuts
+		 * it mid-step; --local keeps it recorded as run here, not over ssh */
 		strv_push(argv, run->shiplog);
 		strv_push(argv, "-C");
 		strv_push(argv, h->checkout);
+		strv_push(argv, "--forwarded-from");
+		strv_push(argv, actor_string());
 		for (size_t i = 0; i < run->words->n; i++)
 			strv_push(argv, run->words->v[i]);
 		strv_push(argv, "--local");
