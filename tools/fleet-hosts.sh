@@ -8,6 +8,9 @@
 #                                     open connections end)
 #   fleet-hosts.sh up DIR NAME        and answers again, on the same port
 #   fleet-hosts.sh manager-stop DIR NAME   stops host NAME's systemd user manager (and its units)
+#   fleet-hosts.sh as DIR NAME CMD...      runs CMD on host NAME as its user, in its namespace,
+#                                     with its login environment; CMD takes this process (exec),
+#                                     so its pid is the one this script was started with
 #
 # Each host is what a real server would be, as far as shiplog can tell:
 #   - its own Linux user (sl<id>-hI), its home DIR/hI, shiplog copied to ~/bin/shiplog;
@@ -44,7 +47,7 @@ WEB_PORT=3000
 HOSTS= # the started hosts' names, from DIR/ctl/state
 
 usage() {
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -62,7 +65,8 @@ host_user() { printf 'sl%s-%s' "$ID" "$1"; }
 host_netns() { printf 'slf-%s-%s' "$ID" "$1"; }
 host_cgroup() { printf 'shiplog-fleet-%s-%s.slice/user@%s.service' "$ID" "$1" "$2"; }
 
-# as_host NAME CMD...: runs CMD as host NAME's user, in its namespace, with its login env.
+# as_host NAME CMD...: runs CMD as host NAME's user, in its namespace, with its login env
+# (AS_HOST_EXEC=exec: in place of this shell).
 as_host() {
 	local name=$1 user home uid gid
 	shift
@@ -70,7 +74,7 @@ as_host() {
 	home="$DIR/$name"
 	uid=$(id -u "$user")
 	gid=$(id -g "$user")
-	nsenter --net="/run/netns/$(host_netns "$name")" \
+	${AS_HOST_EXEC:-} nsenter --net="/run/netns/$(host_netns "$name")" \
 		setpriv --reuid="$uid" --regid="$gid" --init-groups \
 		env -i HOME="$home" USER="$user" LOGNAME="$user" \
 		PATH="$home/bin:/usr/local/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$home/run" \
@@ -356,5 +360,10 @@ stop) cmd_stop ;;
 down) load_state && kill_group "$DIR/ctl/${1:?NAME}.listen.pid" ;;
 up) load_state && start_listener "${1:?NAME}" && wait_listener "$1" ;;
 manager-stop) load_state && kill_pidfile "$DIR/ctl/${1:?NAME}.manager.pid" ;;
+as)
+	load_state
+	[ "$#" -ge 2 ] || usage
+	AS_HOST_EXEC=exec as_host "$@"
+	;;
 *) usage ;;
 esac
