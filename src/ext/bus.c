@@ -380,6 +380,58 @@ static int unit_props_once(struct bus *b, const char *unit, struct unit_props *p
 	return r;
 }
 
+/* The four properties a settle window compares, each with one Get on the unit's object (its
+ * path is the escaped name: no LoadUnit round trip). */
+static int unit_watch_once(struct bus *b, const char *unit, struct unit_props *p)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *path = NULL, *active = NULL, *sub = NULL;
+	int r;
+
+	r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+	if (r < 0)
+		return r;
+	r = sd_bus_get_property_string(b->bus, SD_DEST, path, SD_UNIT, "ActiveState", &err,
+				       &active);
+	if (r >= 0)
+		r = sd_bus_get_property_string(b->bus, SD_DEST, path, SD_UNIT, "SubState", &err,
+					       &sub);
+	if (r >= 0 && unit_is_service(unit))
+		r = sd_bus_get_property_trivial(b->bus, SD_DEST, path, SD_SERVICE, "NRestarts",
+						&err, 'u', &p->n_restarts);
+	if (r >= 0 && unit_is_service(unit))
+		r = sd_bus_get_property_trivial(b->bus, SD_DEST, path, SD_SERVICE, "MainPID", &err,
+						'u', &p->main_pid);
+	if (r < 0)
+		return r;
+	strlcpy_(p->active_state, active, sizeof(p->active_state));
+	strlcpy_(p->sub_state, sub, sizeof(p->sub_state));
+	return 0;
+}
+
+int bus_unit_watch(struct bus *b, const char *unit, struct unit_props *p)
+{
+	char active[sizeof(p->active_state)], sub[sizeof(p->sub_state)];
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->memory_bytes = UINT64_MAX;
+	if (unit_watch_once(b, unit, p) < 0)
+		return bus_unit_props(b, unit, p); /* its errors, its reconnect */
+	if (streq(p->active_state, "active"))
+		return 0;
+	/* Not active: the whole unit for the failure's detail (Result, exit status), with the
+	 * state as this look saw it, whatever the unit has moved on to since. */
+	memcpy(active, p->active_state, sizeof(active));
+	memcpy(sub, p->sub_state, sizeof(sub));
+	r = bus_unit_props(b, unit, p);
+	if (r < 0)
+		return r;
+	memcpy(p->active_state, active, sizeof(active));
+	memcpy(p->sub_state, sub, sizeof(sub));
+	return 0;
+}
+
 void bus_format_exit(const struct unit_props *p, char *out, size_t n)
 {
 	const char *result = p->result[0] ? p->result : "unknown";

@@ -39,6 +39,15 @@ struct unit_props {
  * load_state "not-found" with return 0. */
 int bus_unit_props(struct bus *b, const char *unit, struct unit_props *p);
 
+/* A cheap look at a unit for a settle window's polls: ActiveState, SubState and (services)
+ * NRestarts and MainPID, one small Get each, where bus_unit_props() has the manager serialize
+ * every property of two interfaces (reading the unit's cgroup files on the way). When the unit
+ * is not active, the rest of *p is read as bus_unit_props() does (Result, exit status), with
+ * active_state and sub_state kept as this look saw them; otherwise the rest stays zero. Falls
+ * back to bus_unit_props() when a Get fails (a unit that is not loaded, a lost connection), so
+ * returns and errors are its. */
+int bus_unit_watch(struct bus *b, const char *unit, struct unit_props *p);
+
 /* "result exit-code, exit status 3" / "result signal, killed by signal SEGV (core dumped)":
  * why the last main process of a unit ended, from its props. */
 void bus_format_exit(const struct unit_props *p, char *out, size_t n);

@@ -605,7 +605,9 @@ static int verify_units(struct rollout *ro)
 		for (size_t i = 0; i < n; i++) {
 			if (bad[i])
 				continue;
-			if (bus_unit_props(ro->bus, svc(ro, i)->unit, &p) < 0) {
+			/* every 100 ms: a cheap look (four Gets), the whole unit only once it
+			 * is not active */
+			if (bus_unit_watch(ro->bus, svc(ro, i)->unit, &p) < 0) {
 				snprintf(detail[i], sizeof(detail[i]), "cannot read unit: %s",
 					 bus_errmsg(ro->bus));
 				bad[i] = true;
