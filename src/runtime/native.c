@@ -2,9 +2,11 @@
 /* The native runtime: systemd units over sd-bus (bus.c), builds as shell commands from the
  * operator's config, run in the checkout. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -254,26 +256,50 @@ static int reload_if_needed(struct rollout *ro)
 	return 0;
 }
 
-/* The last lines of a unit's log_dir file (no invocation there: the file's last lines). */
-static void log_file_tail(struct rollout *ro, const struct service *s, struct strv *lines)
+#define LOG_TAIL_WINDOW (64 * 1024) /* bytes read from a log_dir file's end */
+
+/* The last lines of a unit's log_dir file (no invocation there: the file's last lines), from
+ * its last LOG_TAIL_WINDOW bytes, as tail(1) reads them: a log that grows for months costs
+ * no more than a new one. */
+static void log_file_tail(struct rollout *ro, const struct service *s, size_t max,
+			  struct strv *lines)
 {
 	const char *dir = ro->cfg->native.log_dir;
 	_cleanup_free_ char *path =
 	    dir[0] == '/' ? xasprintf("%s/%s.log", dir, s->name)
 			  : xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
-	_cleanup_free_ char *data = NULL;
+	_cleanup_free_ char *data = xmalloc(LOG_TAIL_WINDOW + 1);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	off_t from;
+	ssize_t got;
 	size_t len = 0, start, n = 0;
 
-	if (read_file(path, 1 << 20, &data, &len) < 0) {
-		strv_push_take(lines, xasprintf("(cannot read %s)", path));
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		strv_push_take(lines, xasprintf("(cannot read %s: %s)", path, strerror(errno)));
 		return;
 	}
+	from = st.st_size > LOG_TAIL_WINDOW ? st.st_size - LOG_TAIL_WINDOW : 0;
+	while (len < LOG_TAIL_WINDOW &&
+	       (got = pread(fd, data + len, LOG_TAIL_WINDOW - len, from + (off_t)len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			strv_push_take(lines,
+				       xasprintf("(cannot read %s: %s)", path, strerror(errno)));
+			return;
+		}
+		len += (size_t)got;
+	}
+	data[len] = '\0';
 	start = len;
-	while (start > 0 && n <= FAILURE_LINES)
+	while (start > 0 && n <= max)
 		if (data[--start] == '\n' && start + 1 < len)
 			n++;
-	if (n > FAILURE_LINES)
+	if (n > max)
 		start++;
+	else if (from > 0) /* the window began inside a line: drop that part */
+		start = len ? strcspn(data, "\n") + 1 : 0;
 	for (char *l = data + start, *e; l < data + len; l = e + 1) {
 		e = strchr(l, '\n');
 		if (!e)
@@ -316,7 +342,7 @@ static char *unit_failure(struct rollout *ro, const struct service *s,
 	}
 	buf_printf(&b, "%s", exit);
 	if (ro->cfg->native.log_dir) {
-		log_file_tail(ro, s, &lines);
+		log_file_tail(ro, s, FAILURE_LINES, &lines);
 	} else if (journal_available(err, sizeof(err))) {
 		q.invocation_id = p.invocation_id;
 		q.since_us =
@@ -505,24 +531,20 @@ static int native_restart(struct rollout *ro)
 	return failed || r < 0 ? SL_EFAILED : 0;
 }
 
-static void show_log_tail(struct rollout *ro, const struct service *s, const char *lines)
+/* A unit's last lines after a deploy, read here: from the one journal reader (journal.c), as
+ * the failure path reads them (not the journalctl binary, which mixes in earlier runs and
+ * misses a journal under $SHIPLOG_JOURNAL_DIR), or from the log_dir file (not a `tail` process
+ * per unit: two forks and an exec each, on every host of a fleet). A read, so not recorded. */
+static void show_log_tail(struct rollout *ro, const struct service *s, size_t max)
 {
+	struct strv got = {0};
+
 	if (ro->cfg->native.log_dir) {
-		const char *dir = ro->cfg->native.log_dir;
-		_cleanup_free_ char *path =
-		    dir[0] == '/'
-			? xasprintf("%s/%s.log", dir, s->name)
-			: xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
-		char *argv[] = {"tail", "-n", (char *)lines, path, NULL};
-		op_run(ro->op, "logs", argv, rollout_workdir(ro), false, NULL);
+		log_file_tail(ro, s, max, &got);
 	} else {
-		/* This invocation's lines, from the one journal reader (journal.c), as the failure
-		 * path reads them: not the journalctl binary, which mixes in earlier runs and
-		 * misses a journal under $SHIPLOG_JOURNAL_DIR. A read, so not recorded. */
 		struct journal_query q = {.unit = s->unit,
 					  .user = ro->cfg->native.manager == MANAGER_USER,
-					  .max_lines = (size_t)atoi(lines)};
-		struct strv got = {0};
+					  .max_lines = max};
 		struct unit_props p;
 		char err[512];
 
@@ -534,12 +556,12 @@ static void show_log_tail(struct rollout *ro, const struct service *s, const cha
 		}
 		if (journal_lines(&q, &got, err, sizeof(err)) < 0)
 			strv_push_take(&got, xasprintf("(%s)", err));
-		if (got.n)
-			out_say("%s: its last lines:", s->unit);
-		for (size_t i = 0; i < got.n; i++)
-			out_say("  | %s", got.v[i]);
-		strv_free(&got);
 	}
+	if (got.n)
+		out_say("%s: its last lines:", s->unit);
+	for (size_t i = 0; i < got.n; i++)
+		out_say("  | %s", got.v[i]);
+	strv_free(&got);
 }
 
 /* Units must be active, keep their MainPID and not restart for the whole settle window. */
@@ -686,7 +708,7 @@ static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)
 static void native_show_logs(struct rollout *ro, const size_t *plan_idx, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		show_log_tail(ro, svc(ro, plan_idx[i]), "5");
+		show_log_tail(ro, svc(ro, plan_idx[i]), 5);
 }
 
 const struct runtime_ops native_runtime_ops = {
