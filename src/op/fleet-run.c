@@ -148,7 +148,8 @@ static int host_argv(const struct fleet_host_run *run, const char *log_path, str
 						     .more_options = run->more_options,
 						     .checkout = h->checkout,
 						     .shiplog = run->shiplog,
-						     .log_path = log_path},
+						     .log_path = log_path,
+						     .control_path = run->control_path},
 			       run->words->v, (int)run->words->n, argv);
 }
 

@@ -21,6 +21,7 @@
 #include "lock.h"
 #include "op.h"
 #include "out.h"
+#include "remote.h"
 
 struct fleet_exec {
 	const struct fleet_plan *p;
@@ -30,6 +31,7 @@ struct fleet_exec {
 	struct fleet_result *undo; /* per member: the rollback of a moved host */
 	char target[41];	   /* the commit the first host that succeeded went to */
 	char self[PATH_MAX];	   /* this shiplog, for local hosts */
+	char *control_path;	   /* the hosts' shared ssh connections (NULL: none) */
 	unsigned failed;	   /* hosts whose run did not succeed */
 	bool stopped;		   /* a wave failed past the threshold */
 	int64_t started_mono;
@@ -140,6 +142,7 @@ static void job_init(struct fleet_exec *x, const struct fleet_member *m, struct 
 	    .shiplog = h->local && str_empty(h->shiplog) ? x->self : config_host_shiplog(cfg, h),
 	    .ssh_key = config_host_ssh_key(cfg, h),
 	    .more_options = &cfg->target.ssh_options,
+	    .control_path = x->control_path,
 	    .timeout_ns = cfg->fleet.host_timeout_ns};
 }
 
@@ -460,6 +463,10 @@ int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const cha
 		return r;
 	n = readlink("/proc/self/exe", x.self, sizeof(x.self) - 1);
 	strlcpy_(x.self, n > 0 ? x.self : "shiplog", sizeof(x.self));
+	/* One connection per host, shared with the fleet reads: a rollback of the moved hosts,
+	 * a --retry-failed or a status --all-hosts within a minute skips the key exchange (on
+	 * both ends, the largest CPU cost of a host's run that is not the deploy's own). */
+	x.control_path = remote_control_path();
 	x.res = xcalloc(p->nmembers, sizeof(*x.res));
 	x.undo = xcalloc(p->nmembers, sizeof(*x.undo));
 	op_catch_signals();
@@ -484,6 +491,7 @@ int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const cha
 	r = finish(&x, undone);
 	free(x.res);
 	free(x.undo);
+	free(x.control_path);
 	lock_release(&lock);
 	return r;
 }

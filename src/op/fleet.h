@@ -79,6 +79,8 @@ struct fleet_host_run {
 	const char *shiplog;		 /* the program there (here, for a local host) */
 	const char *ssh_key;		 /* NULL: ssh's own */
 	const struct strv *more_options; /* [target]'s ssh options, after the host's */
+	const char *control_path;	 /* ssh ControlPath to share the host's connection
+					  * (remote_control_path()); NULL: a new one */
 	int64_t timeout_ns;
 };
 
