@@ -49,6 +49,11 @@ Test(logs, failed_start_names_result_exit_status_and_lines)
 	sample_setup(&s, "fstart", true);
 	snprintf(web, sizeof(web), "%s-web.service", s.project);
 	sample_commit(&s, NULL, "echo 'web.crash = 1' >> app.conf", "break web");
+	/* a log that has grown for a while (2 MB): its last lines are still found */
+	cr_assert_eq(tl_sh("f='%s/logs/web.log'; head -c 2000000 /dev/zero | tr '\\0' x | "
+			   "fold -w 99 >> \"$f\" && echo >> \"$f\"",
+			   s.dir),
+		     0);
 	sample_shiplog(&s, &r, edge_ok, "deploy", "main", "--web-only", NULL);
 	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
 	snprintf(want, sizeof(want), "restart %s: failed", web);
