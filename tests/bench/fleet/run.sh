@@ -26,11 +26,12 @@ OWN=
 CG= # this run's cgroup (cgroup v1 cpuacct, or v2), when CPU time can be measured
 CG_NOTE="CPU not measured: the hosts were not started by this run (SHIPLOG_TEST_FLEET_DIR)"
 
+# (every step runs: under set -e a failing last command of an && list would end the trap)
 cleanup() {
-	[ -n "$OWN" ] && "$ROOT/tools/fleet-hosts.sh" stop "$OWN" >/dev/null 2>&1
+	if [ -n "$OWN" ]; then "$ROOT/tools/fleet-hosts.sh" stop "$OWN" >/dev/null 2>&1 || true; fi
 	if [ -n "$CG" ]; then
-		echo $$ >"$(dirname "$CG")/cgroup.procs" 2>/dev/null
-		for _ in $(seq 1 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+		echo $$ >"$(dirname "$CG")/cgroup.procs" 2>/dev/null || true
+		for _ in $(seq 1 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done || true
 	fi
 	rm -rf "$W"
 }
