@@ -547,6 +547,8 @@ static void op_print_result(const struct op *op, enum ledger_outcome outcome, ui
 	    rollback_op ? json_integer((json_int_t)rollback_op) : json_null(), "rollback_number",
 	    rb_number ? json_integer((json_int_t)rb_number) : json_null(), "error",
 	    json_str(op->error));
+	if (o && op->result_extra)
+		json_object_update(o, op->result_extra);
 	if (o)
 		out_json(o);
 }

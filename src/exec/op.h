@@ -55,8 +55,10 @@ struct op {
 				   * nothing is appended and op_durable() refuses every side effect */
 	struct ledger_stats base; /* the comparable operations (op_expect), ops 0 when none */
 	/* what the --json result line reports (borrowed; "" or NULL when unknown): */
-	const char *result_commit; /* the commit the operation went to */
-	const char *result_prev;   /* what ran before */
+	const char *result_commit;   /* the commit the operation went to */
+	const char *result_prev;     /* what ran before */
+	struct json_t *result_extra; /* more keys of the --json result line (the caller's; NULL:
+				      * none) */
 };
 
 /* Set by SIGINT/SIGTERM while an operation runs (op_begin installs the handlers, once per
@@ -152,8 +154,8 @@ void op_waited(struct op *op, int64_t ns);
  * each phase slower than the comparable operations' p95 (op_expect), then op.finished
  * (durable), and prints the timings block (slow phases flagged). With --json, one result line
  * on stdout: {"kind", "op", "number", "outcome", "commit", "prev_commit", "rollback_op",
- * "rollback_number", "error"} (a nested rollback prints its own line first; a fleet
- * controller reads the last). */
+ * "rollback_number", "error"} and the keys of op->result_extra (a nested rollback prints its
+ * own line first; a fleet controller reads the last). */
 int op_finish(struct op *op, enum ledger_outcome outcome, uint64_t rollback_op);
 
 /* The closing block: "== Deploy Timings ==" (Rollback, Cutover), one "[tag] <phase>: <dur>" line

@@ -280,6 +280,11 @@ out:
 /* ---- the operation ----------------------------------------------------------------------------
  */
 
+static const char *svc_name_of(const struct cutover_plan *p, size_t i)
+{
+	return p->cfg->services[p->moves[i].service].name;
+}
+
 static void fill_request(struct ledger_op_requested *req, const struct cutover_plan *p,
 			 const struct cutover_facts *f, const char **svcs, const char **targets,
 			 char (*tbuf)[LEDGER_NAME_MAX + REPO_OID_HEX])
@@ -346,6 +351,49 @@ static int say_failed(struct op *op, const struct cutover_plan *p, int r, enum c
 	return SL_EFAILED;
 }
 
+static const char *end_name(enum cutover_end end)
+{
+	static const char *const names[] = {
+	    [CUTOVER_MOVED] = "moved",
+	    [CUTOVER_UNCHANGED] = "unchanged",
+	    [CUTOVER_REVERSED] = "reversed",
+	    [CUTOVER_BROKEN] = "broken",
+	};
+	return names[end];
+}
+
+/* The cut-over's keys of the --json result line (op_finish prints it; a refusal here). */
+static json_t *result_json(const struct cutover_plan *p, enum cutover_end end)
+{
+	json_t *svcs = json_array();
+
+	for (size_t i = 0; i < p->nmoves; i++)
+		json_array_append_new(svcs, json_str(svc_name_of(p, i)));
+	return json_pack("{s:o,s:s,s:s,s:b,s:s}", "services", svcs, "from",
+			 ledger_runtime_name(p->from), "to", ledger_runtime_name(p->to), "reversed",
+			 end == CUTOVER_REVERSED, "end", end_name(end));
+}
+
+/* A refusal with --json: the same line a finished cut-over prints, outcome "refused". */
+static void print_refused(const struct cutover_plan *p, const struct ledger_op_requested *req,
+			  uint64_t id, const struct guard_verdict *v)
+{
+	json_t *o;
+
+	if (!out_settings.json)
+		return;
+	o = json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:s}", "kind", "cutover", "op",
+		      id ? json_integer((json_int_t)id) : json_null(), "number",
+		      req->number ? json_integer((json_int_t)req->number) : json_null(), "outcome",
+		      "refused", "commit", json_str(p->commit), "prev_commit", json_str(p->commit),
+		      "rollback_op", json_null(), "rollback_number", json_null(), "error",
+		      json_str(v->reason), "guard", v->guard);
+	if (o)
+		json_object_update_new(o, result_json(p, CUTOVER_UNCHANGED));
+	if (o)
+		out_json(o);
+}
+
 /* Prints every guard as the precheck found it. */
 static void say_guards(const struct cutover_plan *p)
 {
@@ -366,9 +414,11 @@ static int run_plan(struct cutover_plan *p, const struct cutover_facts *f, struc
 
 	fill_request(&req, p, f, svcs, targets, tbuf);
 	if (v) {
-		op_refuse_request(lg, &req, v->guard, v->reason, NULL);
+		uint64_t id = 0;
+		op_refuse_request(lg, &req, v->guard, v->reason, &id);
 		log_tone(OUT_TONE_REFUSED, "cutover refused (operation %llu): %s",
 			 (unsigned long long)req.number, v->reason);
+		print_refused(p, &req, id, v);
 		return SL_EREFUSED;
 	}
 	r = op_begin(&op, lg, &req);
@@ -382,13 +432,20 @@ static int run_plan(struct cutover_plan *p, const struct cutover_facts *f, struc
 	say_guards(p);
 	r = cutover_move_run(&op, p->cfg, repo, p->scope.services, p->scope.nservices, p->from,
 			     p->to, p->commit, p->build, &end);
-	if (r < 0)
-		return say_failed(&op, p, r, end);
-	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
-	out_say_tone(OUT_TONE_OK,
-		     "Operation %llu succeeded: %s now runs on %s at %.12s (%s stopped)",
-		     (unsigned long long)op.number, p->scope.scope_desc, ledger_runtime_name(p->to),
-		     p->commit, ledger_runtime_name(p->from));
+	/* for the --json result line */
+	op.result_commit = p->commit;
+	op.result_prev = p->commit;
+	op.result_extra = result_json(p, end);
+	if (r < 0) {
+		r = say_failed(&op, p, r, end);
+	} else {
+		r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
+		out_say_tone(OUT_TONE_OK,
+			     "Operation %llu succeeded: %s now runs on %s at %.12s (%s stopped)",
+			     (unsigned long long)op.number, p->scope.scope_desc,
+			     ledger_runtime_name(p->to), p->commit, ledger_runtime_name(p->from));
+	}
+	json_decref(op.result_extra);
 	return r < 0 ? r : 0;
 }
 
