@@ -178,6 +178,22 @@ int releases_switch(const struct config *cfg, const char *commit, const char *co
 	return point_link(cur, commit, err, errlen);
 }
 
+int releases_point(const struct config *cfg, const char *service, const char *commit, char *err,
+		   size_t errlen)
+{
+	_cleanup_free_ char *link =
+	    service ? releases_service_link(cfg, service) : releases_current(cfg);
+
+	if (commit[0])
+		return point_link(link, commit, err, errlen);
+	if (unlink(link) < 0 && errno != ENOENT) {
+		int r = -errno;
+		snprintf(err, errlen, "cannot remove '%s': %s", link, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int releases_adopt(const struct config *cfg, const struct ledger_state *st, struct strv *adopted,
 		   char *err, size_t errlen)
 {

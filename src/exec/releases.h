@@ -45,6 +45,11 @@ bool releases_is_built(const struct config *cfg, const char *commit);
 int releases_switch(const struct config *cfg, const char *commit, const char *const *services,
 		    size_t n, char *err, size_t errlen);
 
+/* Points one link (a service's, or `current` when service is NULL) at releases/<commit>,
+ * atomically; commit "" removes the link (it did not exist before). For putting links back. */
+int releases_point(const struct config *cfg, const char *service, const char *commit, char *err,
+		   size_t errlen);
+
 /* Migration from the single `current` link (and the first scoped deploy): gives every service
  * that has no link one, pointing at the release of the commit the ledger says it runs (st may
  * be NULL) when that release exists, else at what `current` points at (what its unit ran from

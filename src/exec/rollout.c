@@ -595,7 +595,7 @@ int rollout_build(struct rollout *ro)
 
 int rollout_restart(struct rollout *ro)
 {
-	if (ro->releases) {
+	if (ro->releases && !ro->links_set) {
 		int r = switch_release(ro);
 		if (r < 0)
 			return r;

@@ -73,6 +73,8 @@ struct rollout {
 	bool moved;		   /* the checkout was moved (a side effect to undo) */
 	bool releases;		   /* target.layout = releases */
 	bool release_built;	   /* releases: the target release was built before */
+	bool links_set;		   /* releases: the links of the services in scope already name
+				    * the target: rollout_restart switches nothing */
 	char carried_from[REPO_OID_HEX]; /* releases: [target] carry came from this built
 					  * release ("" = nothing carried) */
 	char *workdir;			 /* where builds, checks and units run: the checkout, or the
@@ -149,8 +151,10 @@ void rollout_check_tree(struct rollout *ro, const char *cmd, struct strv *seen);
  * <point> [<service>]" with its last lines. Stops at the first failure: SL_EFAILED. */
 int rollout_run_hooks(struct rollout *ro, enum hook_point point);
 
-/* Reloads the manager when unit files changed, then restarts every service in scope in
- * parallel, recording unit.restarted for each. */
+/* Releases layout: switches the links of the services in scope (and `current`) to the target
+ * first, recorded (a "switch" step and git.moved; ro->moved), unless links_set. Then reloads the
+ * manager when unit files changed and restarts every service in scope in parallel, recording
+ * unit.restarted for each. */
 int rollout_restart(struct rollout *ro);
 
 /* Units active and stable over the settle window, then the services' health checks with

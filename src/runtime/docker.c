@@ -113,7 +113,8 @@ static int docker_open(struct rollout *ro)
 	if (ro->rt)
 		return 0;
 	d = xcalloc(1, sizeof(*d));
-	r = compose_open(&d->c, &obs, repo_workdir(ro->repo), ro->cfg->docker.workdir,
+	/* the checkout, or the tree the operation set (a cut-over's release of the commit) */
+	r = compose_open(&d->c, &obs, rollout_workdir(ro), ro->cfg->docker.workdir,
 			 ro->cfg->docker.project, err, sizeof(err));
 	if (r < 0) {
 		op_fail(ro->op, "%s", err);
