@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "build.h"
 #include "bus.h"
 #include "compose.h"
 #include "lock.h"
 #include "out.h"
+#include "releases.h"
 #include "util.h"
 
 /* ---- facts: reads only ----------------------------------------------------------------------- */
@@ -77,20 +79,53 @@ static void read_native(const struct config *cfg, const size_t *svcs, size_t n,
 	bus_close(bus);
 }
 
-/* Docker: each compose service is defined, and the image of the checkout's commit exists when
- * the service is built from source. */
+static bool is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* The tree compose reads for the commit: in place, the checkout; with releases, the commit's
+ * release when it exists (the one native ran from), else the checkout when it holds the
+ * commit. "" when neither. */
+static void docker_tree(const struct config *cfg, struct cutover_facts *f)
+{
+	_cleanup_free_ char *rel = f->commit[0] ? releases_path(cfg, f->commit) : NULL;
+
+	if (!f->releases || !rel)
+		strlcpy_(f->tree, cfg->target.checkout, sizeof(f->tree));
+	else if (rel && is_dir(rel))
+		strlcpy_(f->tree, rel, sizeof(f->tree));
+	else if (streq(f->commit, f->head))
+		strlcpy_(f->tree, cfg->target.checkout, sizeof(f->tree));
+	else
+		f->tree[0] = '\0';
+}
+
+/* Docker: each compose service is defined, and the image of the commit exists when the service
+ * is built from source; compose is read in the tree of the commit (docker_tree). */
 static void read_docker(const struct config *cfg, const size_t *svcs, size_t n,
 			struct cutover_facts *f)
 {
 	struct compose *c = NULL;
 	const char *refs[LEDGER_MAX_SERVICES];
+	const char *commit = f->commit[0] ? f->commit : f->head;
 	char tags[LEDGER_MAX_SERVICES][200], err[512];
 	bool exists[LEDGER_MAX_SERVICES];
 	size_t nref = 0, idx[LEDGER_MAX_SERVICES];
 
-	setenv("SHIPLOG_COMMIT", f->head[0] ? f->head : "unknown", 1); /* as compose runs */
-	if (compose_open(&c, NULL, cfg->target.checkout, cfg->docker.workdir, cfg->docker.project,
-			 err, sizeof(err)) < 0 ||
+	docker_tree(cfg, f);
+	if (!f->tree[0]) {
+		snprintf(f->runtime_error, sizeof(f->runtime_error),
+			 "no tree of %.12s to read compose from: its release is gone and the "
+			 "checkout holds %.12s",
+			 f->commit, f->head);
+		return;
+	}
+	setenv("SHIPLOG_COMMIT", commit[0] ? commit : "unknown", 1); /* as compose runs */
+	if (compose_open(&c, NULL, f->tree, cfg->docker.workdir, cfg->docker.project, err,
+			 sizeof(err)) < 0 ||
 	    compose_config_read(c, err, sizeof(err)) < 0) {
 		snprintf(f->runtime_error, sizeof(f->runtime_error), "%s", err);
 		compose_free(c);
@@ -109,7 +144,7 @@ static void read_docker(const struct config *cfg, const size_t *svcs, size_t n,
 			ready_set(&f->ready[svcs[i]], true,
 				  "compose service %s defined (image as written)", s->compose);
 		} else {
-			compose_image_tag(cfg->docker.project, s->compose, f->head, tags[nref],
+			compose_image_tag(cfg->docker.project, s->compose, commit, tags[nref],
 					  sizeof(tags[0]));
 			refs[nref] = tags[nref];
 			idx[nref++] = i;
@@ -180,12 +215,42 @@ static void read_soak(const struct config *cfg, struct ledger *lg, const size_t 
 	f->soak_read = true;
 }
 
+/* The one commit the services run by st (as plan_moves reads it), "" when none or several. */
+static void read_commit(const struct config *cfg, const struct cutover_args *a,
+			const struct ledger_state *st, const size_t *svcs, size_t n,
+			struct cutover_facts *f)
+{
+	int from = a->to == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
+
+	f->commit[0] = '\0';
+	for (size_t i = 0; st && i < n; i++) {
+		const struct ledger_service_state *ss =
+		    ledger_state_service(st, cfg->services[svcs[i]].name);
+		const char *c = !ss		 ? ""
+				: ss->owner >= 0 ? ss->rt[ss->owner].commit
+						 : ss->rt[from].commit;
+		if (i > 0 && !streq(c, f->commit)) {
+			f->commit[0] = '\0';
+			return;
+		}
+		strlcpy_(f->commit, c, sizeof(f->commit));
+	}
+}
+
 void cutover_facts_read(const struct config *cfg, const struct cutover_args *a, struct repo *repo,
-			struct ledger *lg, const char *ledger_dir, struct cutover_facts *f)
+			struct ledger *lg, const struct ledger_state *st, const char *ledger_dir,
+			struct cutover_facts *f)
 {
 	size_t svcs[LEDGER_MAX_SERVICES], n = named_services(cfg, a, svcs);
 
 	repo_head(repo, f->head, NULL, 0);
+	read_commit(cfg, a, st, svcs, n, f);
+	f->releases = cfg->target.layout == LAYOUT_RELEASES;
+	if (f->releases && f->commit[0]) {
+		_cleanup_free_ char *rel = releases_path(cfg, f->commit);
+		f->release_exists = is_dir(rel);
+		f->release_built = f->release_exists && releases_is_built(cfg, f->commit);
+	}
 	if (lg) {
 		struct build_facts b = {0};
 		(void)build_facts_read_last(lg, repo_workdir(repo), &b);
@@ -287,6 +352,36 @@ static bool commit_ready(const struct cutover_plan *p, const struct cutover_move
 	return true;
 }
 
+/* The releases layout: the new runtime starts from the release of the one commit the services
+ * run, not from the checkout (the native units run from their release links; compose is read in
+ * the release native ran from). */
+static bool releases_ready(const struct cutover_plan *p, struct guard_verdict *v)
+{
+	const struct cutover_facts *f = p->facts;
+
+	for (size_t i = 0; i < p->nmoves; i++) {
+		if (!p->moves[i].commit[0] || streq(p->moves[i].commit, f->commit))
+			continue;
+		guard_set(v, "ready", GUARD_REFUSE,
+			  "[target] layout = releases: '%s' runs %.12s, not %.12s like '%s': the "
+			  "services of one cut-over start from one release; cut them over one "
+			  "commit at a time",
+			  svc_name(p, i), p->moves[i].commit, f->commit[0] ? f->commit : "(mixed)",
+			  svc_name(p, 0));
+		return false;
+	}
+	if (p->to == LEDGER_RT_DOCKER && f->commit[0] && !f->tree[0]) {
+		guard_set(
+		    v, "ready", GUARD_REFUSE,
+		    "[target] layout = releases: compose must read the tree of %.12s, but its "
+		    "release is gone and the checkout holds %.12s; check %.12s out in the "
+		    "checkout ('git -C %s switch --detach %.12s'), then cut over",
+		    f->commit, f->head, f->commit, p->cfg->target.checkout, f->commit);
+		return false;
+	}
+	return true;
+}
+
 void cutover_guard_ready(const struct cutover_plan *p, const struct ledger_state *st,
 			 struct guard_verdict *v)
 {
@@ -294,12 +389,8 @@ void cutover_guard_ready(const struct cutover_plan *p, const struct ledger_state
 	struct buf list = {0};
 
 	(void)st;
-	if (p->cfg->target.layout == LAYOUT_RELEASES) {
-		guard_set(v, "ready", GUARD_REFUSE,
-			  "[target] layout = releases: a cut-over starts the new runtime from the "
-			  "checkout, which this layout does not run from; not supported yet");
+	if (f->releases && !releases_ready(p, v))
 		return;
-	}
 	if (!f->runtime_asked) {
 		guard_set(v, "ready", GUARD_REFUSE, "the %s runtime cannot be asked: %s",
 			  ledger_runtime_name(p->to), f->runtime_error);
@@ -312,12 +403,24 @@ void cutover_guard_ready(const struct cutover_plan *p, const struct ledger_state
 				  r->asked ? r->what : "the runtime did not answer");
 			goto out;
 		}
-		if (p->moves[i].commit[0] && !commit_ready(p, &p->moves[i], v))
+		if (!f->releases && p->moves[i].commit[0] && !commit_ready(p, &p->moves[i], v))
 			goto out;
 		buf_printf(&list, "%s%s", list.len ? "; " : "", r->what);
 	}
-	guard_set(v, "ready", GUARD_PASS, "%s; the checkout holds %.12s; build: %s", list.data,
-		  f->head, p->build_why);
+	if (f->releases && p->to == LEDGER_RT_NATIVE)
+		guard_set(v, "ready", GUARD_PASS, "%s; release %.12s %s; build: %s", list.data,
+			  f->commit,
+			  f->release_built    ? "is built"
+			  : f->release_exists ? "exists, its build did not complete"
+					      : "is not written yet",
+			  p->build_why);
+	else if (f->releases)
+		guard_set(v, "ready", GUARD_PASS,
+			  "%s; compose reads %s (the tree of %.12s); build: %s", list.data, f->tree,
+			  f->commit, p->build_why);
+	else
+		guard_set(v, "ready", GUARD_PASS, "%s; the checkout holds %.12s; build: %s",
+			  list.data, f->head, p->build_why);
 out:
 	buf_free(&list);
 }
@@ -409,6 +512,19 @@ static void plan_build(struct cutover_plan *p)
 	const struct config *cfg = p->cfg;
 
 	p->build = false;
+	if (p->to == LEDGER_RT_NATIVE && f->releases) {
+		/* the release is written and built as a whole, once (as deploy does) */
+		p->build = !f->release_built;
+		if (p->build)
+			snprintf(p->build_why, sizeof(p->build_why),
+				 "runs first (release %.12s %s: written from the repository and "
+				 "built there before anything stops)",
+				 p->commit, f->release_exists ? "is not built" : "does not exist");
+		else
+			snprintf(p->build_why, sizeof(p->build_why),
+				 "not needed (release %.12s is built)", p->commit);
+		return;
+	}
 	if (p->to == LEDGER_RT_NATIVE) {
 		p->build = cfg->native.build.n && !streq(f->built, f->head);
 		if (!cfg->native.build.n)
@@ -580,6 +696,17 @@ json_t *cutover_plan_json(const struct cutover_plan *p)
 			    json_pack("{s:b,s:s}", "runs", p->build, "why", p->build_why));
 	json_object_set_new(o, "checkout_commit",
 			    p->facts->head[0] ? json_str(p->facts->head) : json_null());
+	json_object_set_new(o, "layout", json_string(p->facts->releases ? "releases" : "in-place"));
+	if (p->facts->releases && p->to == LEDGER_RT_NATIVE)
+		json_object_set_new(o, "release",
+				    p->commit[0]
+					? json_pack("{s:o,s:b,s:b}", "commit", json_str(p->commit),
+						    "exists", p->facts->release_exists, "built",
+						    p->facts->release_built)
+					: json_null());
+	else if (p->facts->releases)
+		json_object_set_new(o, "tree",
+				    p->facts->tree[0] ? json_str(p->facts->tree) : json_null());
 	json_object_set_new(o, "edge",
 			    p->scope.touches_edge
 				? json_pack("{s:o,s:o,s:b}", "switch",
@@ -595,12 +722,18 @@ static void say_steps(const struct cutover_plan *p)
 {
 	const char *from = ledger_runtime_name(p->from), *to = ledger_runtime_name(p->to);
 
-	out_say("steps: %sstop on %s; start on %s at %.12s; verify (settle, health checks)%s%s; "
+	bool links = p->facts->releases && p->to == LEDGER_RT_NATIVE;
+
+	out_say("steps: %sstop on %s; %sstart on %s at %.12s; verify (settle, health checks)%s%s; "
 		"record the owner",
-		p->build ? "build for the new runtime; " : "", from, to,
+		!p->build ? ""
+		: links	  ? "write and build the release for the new runtime; "
+			  : "build for the new runtime; ",
+		from, links ? "point the release links at it (when they do not already); " : "", to,
 		p->commit[0] ? p->commit : "(unknown)", p->edge_switch ? "; the [edge] switch" : "",
 		p->scope.touches_edge ? "; the public checks" : "");
-	out_say("on failure: stop on %s%s; start on %s again; verify it; record it", to,
+	out_say("on failure: stop on %s%s%s; start on %s again; verify it; record it", to,
+		links ? "; the release links back where they were" : "",
 		p->edge_switch && p->cfg->edge.revert_argv.n ? "; the [edge] revert" : "", from);
 }
 

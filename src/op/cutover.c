@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lock.h"
 #include "out.h"
+#include "releases.h"
 #include "rollout.h"
 #include "util.h"
 #include "view.h"
@@ -21,6 +23,11 @@
 struct side {
 	struct rollout ro;
 	bool opened;
+	/* [target] layout = releases, native: the release is in place (ro.workdir), and whether
+	 * this move pointed the links at it, with where they pointed before ("" none) */
+	bool prepared, switched;
+	char links[LEDGER_MAX_SERVICES][REPO_OID_HEX];
+	char current[REPO_OID_HEX];
 };
 
 static void side_init(struct side *s, struct op *op, const struct config *cfg, struct repo *repo,
@@ -36,6 +43,98 @@ static void side_init(struct side *s, struct op *op, const struct config *cfg, s
 	s->ro.no_build = true; /* built before the stop, when the plan said so */
 	strlcpy_(s->ro.prev, commit, sizeof(s->ro.prev));
 	strlcpy_(s->ro.target, commit, sizeof(s->ro.target));
+	if (cfg->target.layout != LAYOUT_RELEASES)
+		return;
+	if (runtime == LEDGER_RT_NATIVE) {
+		/* the units run from the commit's release: written and built like a deploy's,
+		 * after the release `current` names (carry comes from it) */
+		s->ro.releases = true;
+		releases_current_commit(cfg, s->ro.prev);
+	} else {
+		/* compose reads the tree of the commit: the release native ran from, when it
+		 * exists (the plan's ready guard), else the checkout, which then holds it */
+		char *rel = releases_path(cfg, commit);
+		struct stat sb;
+		if (stat(rel, &sb) == 0 && S_ISDIR(sb.st_mode))
+			s->ro.workdir = rel;
+		else
+			free(rel);
+	}
+}
+
+/* Releases, native: the release of the commit in place (written when missing, recorded). */
+static int side_prepare(struct side *s)
+{
+	int r;
+
+	if (!s->ro.releases || s->prepared)
+		return 0;
+	r = rollout_move_checkout(&s->ro);
+	s->prepared = r >= 0;
+	return r;
+}
+
+/* Releases, native, before the start: where the links of the services in scope and `current`
+ * point now; when they all name the commit already, nothing is switched. */
+static void links_read(struct side *s)
+{
+	const struct config *cfg = s->ro.cfg;
+	bool all = true;
+
+	for (size_t i = 0; i < s->ro.plan.nservices; i++) {
+		const char *name = rollout_service(&s->ro, i)->name;
+		releases_service_commit(cfg, name, s->links[i]);
+		all = all && streq(s->links[i], s->ro.target);
+	}
+	releases_current_commit(cfg, s->current);
+	s->ro.links_set = all;
+	if (all)
+		out_say("release links of %s already name %.12s: nothing to switch",
+			s->ro.plan.scope_desc, s->ro.target);
+}
+
+/* After a failed start on native: the links of the services in scope and `current` point
+ * where they did before the switch again (removed when there was none), each a recorded step,
+ * and git.moved says the current release is the previous one again. */
+static int links_put_back(struct op *op, struct side *s)
+{
+	const struct config *cfg = s->ro.cfg;
+	struct ledger_event ev = {.type = LEDGER_EV_GIT_MOVED};
+	_cleanup_free_ char *path = NULL;
+	int r = op_durable(op);
+
+	for (size_t i = 0; r >= 0 && i <= s->ro.plan.nservices; i++) {
+		bool cur = i == s->ro.plan.nservices;
+		const char *name = cur ? NULL : rollout_service(&s->ro, i)->name;
+		const char *to = cur ? s->current : s->links[i];
+		_cleanup_free_ char *link =
+		    cur ? releases_current(cfg) : releases_service_link(cfg, name);
+		char *ln[] = {"ln", "-sfn", (char *)to, link, NULL};
+		char *rm[] = {"rm", "-f", link, NULL};
+		char err[512];
+		int64_t t0 = mono_ns();
+
+		r = releases_point(cfg, name, to, err, sizeof(err));
+		op_record_step(op, "switch-back", to[0] ? ln : rm, "", r < 0 ? 1 : 0,
+			       mono_ns() - t0,
+			       to[0] ? "# atomic: the link as it was before the cut-over"
+				     : "# the cut-over made this link: removed");
+		if (r < 0) {
+			op_fail(op, "%s", err);
+			log_error("%s", err);
+			return SL_EFAILED;
+		}
+		out_say("release link %s: back to %s", link, to[0] ? to : "(none: removed)");
+	}
+	if (r < 0 || !s->current[0])
+		return r;
+	path = releases_path(cfg, s->current);
+	ev.u.git_moved.from = s->ro.target;
+	ev.u.git_moved.to = s->current;
+	ev.u.git_moved.ref = "";
+	ev.u.git_moved.path = path;
+	ev.u.git_moved.config_digest = "";
+	return op_append(op, &ev);
 }
 
 static int side_open(struct side *s)
@@ -93,13 +192,20 @@ static int side_stop(struct op *op, struct side *s)
 	return record_owner(op, s, rt, "", "");
 }
 
-/* Starts the services on s's runtime (unit.restarted makes it the owner) and verifies them. */
+/* Starts the services on s's runtime (unit.restarted makes it the owner) and verifies them.
+ * Releases, native: from the commit's release, the links switched to it first when needed. */
 static int side_start_verify(struct op *op, struct side *s)
 {
 	int r = side_open(s);
 
 	if (r >= 0)
+		r = side_prepare(s);
+	if (r >= 0 && s->ro.releases)
+		links_read(s);
+	if (r >= 0) {
 		r = rollout_restart(&s->ro);
+		s->switched = s->ro.releases && !s->ro.links_set && s->ro.moved;
+	}
 	if (r >= 0) {
 		op_phase_begin(op, "verify", "Verify");
 		r = rollout_verify(&s->ro);
@@ -174,6 +280,8 @@ static int reverse(struct op *op, struct side *old, struct side *nw, bool switch
 		r = nw->ro.ops->stop(&nw->ro, nw->ro.plan.services, nw->ro.plan.nservices);
 	if (r >= 0)
 		r = record_owner(op, nw, to, "", "");
+	if (r >= 0 && nw->switched)
+		r = links_put_back(op, nw);
 	if (r < 0)
 		return r;
 	r = side_start_verify(op, old);
@@ -212,6 +320,8 @@ static int build_first(struct op *op, struct side *nw)
 	op_phase_begin(op, "build", "Build");
 	nw->ro.no_build = false;
 	r = side_open(nw);
+	if (r >= 0)
+		r = side_prepare(nw); /* releases: the release to build in */
 	if (r >= 0)
 		r = rollout_build(&nw->ro);
 	nw->ro.no_build = true;
@@ -481,7 +591,7 @@ int cutover_execute(const struct config *cfg, const struct cutover_args *a, stru
 			goto out;
 	}
 	/* the facts, once, under the lock; the plan decided again from them */
-	cutover_facts_read(cfg, a, repo, lg, ledger_dir, f);
+	cutover_facts_read(cfg, a, repo, lg, st, ledger_dir, f);
 	r = cutover_plan(cfg, a, f, st, p, err, sizeof(err));
 	if (r < 0) {
 		log_error("cutover: %s", err);

@@ -61,11 +61,19 @@ struct cutover_ready {
 /* What the cut-over found before planning; nothing here changed anything. Per service, by
  * cfg index. */
 struct cutover_facts {
-	char head[REPO_OID_HEX];  /* the checkout's commit ("" none) */
-	char built[REPO_OID_HEX]; /* in place: the commit of the checkout's last completed shared
-				   * build ("" none recorded) */
-	bool runtime_asked;	  /* the target runtime was reached ... */
-	char runtime_error[512];  /* ... or why not */
+	char head[REPO_OID_HEX];   /* the checkout's commit ("" none) */
+	char built[REPO_OID_HEX];  /* in place: the commit of the checkout's last completed shared
+				    * build ("" none recorded) */
+	char commit[REPO_OID_HEX]; /* the commit the named services run (the state's; "" when
+				    * none or not one): what the runtime was asked about */
+	/* [target] layout = releases: the new runtime starts from the commit's release, not from
+	 * the checkout. Native: releases/<commit> exists and its build completed (else the run
+	 * writes and builds it first); docker: compose reads (and builds from) tree. */
+	bool releases;
+	bool release_exists, release_built;
+	char tree[1024];    /* docker: the directory compose is read from for commit ("" none) */
+	bool runtime_asked; /* the target runtime was reached ... */
+	char runtime_error[512]; /* ... or why not */
 	struct cutover_ready ready[LEDGER_MAX_SERVICES];
 	bool soak_read; /* the ledger was searched for soak verdicts */
 	struct cutover_soak soak[LEDGER_MAX_SERVICES];
@@ -101,11 +109,13 @@ struct cutover_plan {
 };
 
 /* Reads the facts for the services of a (names that are not services are skipped: the plan
- * refuses them): the checkout's head and last build (lg may be NULL), the target runtime's
- * answer for each service at commit `commit` (NULL: the checkout's head), the newest soak
- * verdict of each, and with a->dry_run the lock at ledger_dir. Reads only. */
+ * refuses them): the checkout's head and last build (lg may be NULL), the commit they run by
+ * st (NULL: none), the target runtime's answer for each service at that commit (the checkout's
+ * head when none; releases layout: the release of the commit), the newest soak verdict of
+ * each, and with a->dry_run the lock at ledger_dir. Reads only. */
 void cutover_facts_read(const struct config *cfg, const struct cutover_args *a, struct repo *repo,
-			struct ledger *lg, const char *ledger_dir, struct cutover_facts *f);
+			struct ledger *lg, const struct ledger_state *st, const char *ledger_dir,
+			struct cutover_facts *f);
 
 /* The guards, pure functions of the plan and the state (st NULL: the ledger was not read). */
 void cutover_guard_lock(const struct cutover_plan *p, const struct ledger_state *st,

@@ -219,6 +219,56 @@ Test(cutover_plan, the_build_runs_first_when_the_commit_is_not_built)
 	cr_assert(strstr(plan.build_why, "image"), "%s", plan.build_why);
 }
 
+/* layout = releases: the new runtime starts from the commit's release, not from the checkout,
+ * which may hold another commit; native builds the release first when it is not built. */
+Test(cutover_plan, releases_layout_starts_from_the_release_of_the_commit)
+{
+	facts.releases = true;
+	strlcpy_(facts.commit, HEAD, sizeof(facts.commit));
+	strlcpy_(facts.head, OTHER, sizeof(facts.head)); /* in place, this would refuse */
+
+	cr_assert_eq(plan_of("compute candles"), 0);
+	cr_assert_null(guard_list_refusal(&plan.guards), "refused: %s",
+		       guard_list_refusal(&plan.guards)->reason);
+	cr_assert(plan.build, "an unwritten release is not built: %s", plan.build_why);
+	cr_assert(strstr(plan.build_why, "does not exist"), "%s", plan.build_why);
+	cr_assert(strstr(verdict("ready")->reason, "release 111111111111 is not written yet"), "%s",
+		  verdict("ready")->reason);
+
+	facts.release_exists = facts.release_built = true;
+	cr_assert_eq(plan_of("compute"), 0);
+	cr_assert(!plan.build, "%s", plan.build_why);
+	cr_assert(strstr(verdict("ready")->reason, "release 111111111111 is built"), "%s",
+		  verdict("ready")->reason);
+
+	/* one cut-over starts from one release */
+	strlcpy_(st.services[config_service_index(cfg, "candles")].rt[LEDGER_RT_DOCKER].commit,
+		 OTHER, LEDGER_COMMIT_MAX);
+	cr_assert_eq(plan_of("compute candles"), 0);
+	cr_assert_eq(verdict("ready")->result, GUARD_REFUSE);
+	cr_assert(strstr(verdict("ready")->reason, "one commit at a time"), "%s",
+		  verdict("ready")->reason);
+
+	/* to docker: compose reads the release native ran from; with none (and the checkout
+	 * elsewhere) it is refused with the fix */
+	args.to = LEDGER_RT_DOCKER;
+	for (size_t i = 0; i < st.nservices; i++) {
+		st.services[i].owner = LEDGER_RT_NATIVE;
+		strlcpy_(st.services[i].rt[LEDGER_RT_NATIVE].commit, HEAD, LEDGER_COMMIT_MAX);
+	}
+	strlcpy_(facts.tree, "/srv/cp.releases/" HEAD, sizeof(facts.tree));
+	cr_assert_eq(plan_of("compute"), 0);
+	cr_assert_null(guard_list_refusal(&plan.guards));
+	cr_assert(strstr(verdict("ready")->reason, "compose reads /srv/cp.releases/1111"), "%s",
+		  verdict("ready")->reason);
+	facts.tree[0] = '\0';
+	cr_assert_eq(plan_of("compute"), 0);
+	cr_assert_eq(verdict("ready")->result, GUARD_REFUSE);
+	cr_assert(strstr(verdict("ready")->reason, "release is gone") &&
+		      strstr(verdict("ready")->reason, "switch --detach 111111111111"),
+		  "%s", verdict("ready")->reason);
+}
+
 Test(cutover_plan, an_edge_role_brings_the_switch_and_the_public_checks)
 {
 	json_t *o;
