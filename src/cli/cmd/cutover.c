@@ -16,7 +16,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "usage: shiplog cutover SERVICE... --to native|docker [--dry-run [--json]]\n"
+    "usage: shiplog cutover SERVICE... --to native|docker [--dry-run] [--json]\n"
     "                       [--without-soak] [--wait-lock DURATION] [--no-progress]\n"
     "\n"
     "Moves services from the runtime that owns them to the other one, at the commit they run.\n"
@@ -31,15 +31,25 @@ static const char usage[] =
     "names the operation. 'shiplog rollback' after a cut-over puts the previous owner back.\n"
     "\n"
     "Refused (exit 3, recorded) unless: the lock is free; each service is owned by the other\n"
-    "runtime; the target runtime is ready (native: its unit is loaded, the checkout holds the\n"
-    "commit and its shared build completed; docker: the compose service is defined and the\n"
-    "image of the commit exists); and the newest soak verdict of each service (written by\n"
-    "'shiplog soak report') passed.\n"
+    "runtime; the target runtime is ready (native: its unit is loaded; docker: the compose\n"
+    "service is defined; in place, the checkout holds the commit); and the newest soak\n"
+    "verdict of each service (written by 'shiplog soak report') passed. What is not built\n"
+    "yet (the checkout's shared build, an image of the commit) is built first, before\n"
+    "anything stops.\n"
+    "\n"
+    "With [target] layout = releases the new runtime starts from the commit's release, not\n"
+    "the checkout: native runs from <checkout>.releases/COMMIT (written and built first when\n"
+    "its build did not complete), the services' release links switched to it when needed and\n"
+    "put back on failure; docker reads compose, and builds, in that release (else in the\n"
+    "checkout when it holds the commit).\n"
     "\n"
     "Options:\n"
     "  --to native|docker  the runtime the services move to (required)\n"
     "  --dry-run           print the plan (the moves, every guard's verdict, the steps) and\n"
     "                      change and record nothing; with --json, one JSON document\n"
+    "  --json              a real run: the transcript on stderr, and stdout ends with one\n"
+    "                      JSON result line (number, services, from, to, commit, outcome,\n"
+    "                      reversed, end)\n"
     "  --without-soak      cut over without a passing soak verdict (recorded as a flag)\n"
     "  --wait-lock D       wait up to D for the deploy lock instead of refusing at once\n"
     "  --no-progress       no live status line on a terminal\n"
@@ -121,7 +131,7 @@ static int dry_run(struct cmd_ctx *ctx, const struct cutover_args *a, struct rep
 		if (r < 0)
 			goto out;
 	}
-	cutover_facts_read(ctx->cfg, a, repo, ctx->lg, ctx->ledger_dir, f);
+	cutover_facts_read(ctx->cfg, a, repo, ctx->lg, st, ctx->ledger_dir, f);
 	if (!ctx->lg)
 		f->soak_read = true; /* no ledger: no verdict */
 	r = cutover_plan(ctx->cfg, a, f, st, p, err, sizeof(err));
