@@ -29,17 +29,21 @@ int64_t render_timings_total(const struct render_timings *t)
 
 void render_timings_print(FILE *f, const struct render_timings *t)
 {
+	const char *kind = t->kind[0] ? t->kind : "deploy";
+	const char *title = streq(kind, "rollback")  ? "Rollback"
+			    : streq(kind, "cutover") ? "Cutover"
+						     : "Deploy";
 	char d[32];
 
 	fputc('\n', f);
-	out_paint(f, OUT_TONE_HEADER, "== Deploy Timings ==");
+	out_paint(f, OUT_TONE_HEADER, "== %s Timings ==", title);
 	fputc('\n', f);
 	for (size_t i = 0; i < t->n; i++) {
 		format_duration(t->v[i].ns, d, sizeof(d));
-		fprintf(f, "[deploy] %s: %s\n", t->v[i].phase, d);
+		fprintf(f, "[%s] %s: %s\n", kind, t->v[i].phase, d);
 	}
 	format_duration(render_timings_total(t), d, sizeof(d));
-	fprintf(f, "[deploy] total: %s\n", d);
+	fprintf(f, "[%s] total: %s\n", kind, d);
 }
 
 json_t *render_timings_json(const struct render_timings *t)

@@ -12,6 +12,8 @@
 #include <ledger/ledger.h>
 
 struct render_timings {
+	char kind[16]; /* the operation's kind: "" or "deploy", "rollback", "cutover" (the block's
+			* title and its lines' prefix) */
 	size_t n;
 	struct {
 		char phase[LEDGER_NAME_MAX];
@@ -22,7 +24,8 @@ struct render_timings {
 void render_timings_add(struct render_timings *t, const char *phase, int64_t ns);
 /* The total is the sum of the phases, like the reference (not wall clock). */
 int64_t render_timings_total(const struct render_timings *t);
-/* "\n== Deploy Timings ==\n[deploy] <phase>: <dur>\n...[deploy] total: <dur>\n" */
+/* "\n== Deploy Timings ==\n[deploy] <phase>: <dur>\n...[deploy] total: <dur>\n" (Rollback and
+ * [rollback], Cutover and [cutover] by t->kind, as the operation printed it) */
 void render_timings_print(FILE *f, const struct render_timings *t);
 /* {"phases":[{"phase":"verify","ns":123,"duration":"123ms"},...],"total_ns":..,"total":".."} */
 json_t *render_timings_json(const struct render_timings *t);

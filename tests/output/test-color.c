@@ -210,4 +210,17 @@ Test(color, transcript_prefix_names_the_operation)
 	s = capture_end(&c);
 	cr_assert_str_eq(s, "[deploy] plain\n", "the default prefix changed");
 	free(s);
+
+	/* show N of a cut-over prints its block as the cut-over did */
+	{
+		struct render_timings t = {.kind = "cutover"};
+		render_timings_add(&t, "stop", 37000000);
+		capture_begin(&c);
+		render_timings_print(stdout, &t);
+		s = capture_end(&c);
+		cr_assert_str_eq(s,
+				 "\n== Cutover Timings ==\n[cutover] stop: 37ms\n[cutover] total: "
+				 "37ms\n");
+		free(s);
+	}
 }

@@ -77,6 +77,8 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 		s->base_ns = ev->time_ns;
 	if (ev->seq == s->end)
 		s->end_ns = ev->time_ns;
+	if (own && ev->type == LEDGER_EV_OP_REQUESTED && ev->u.op_requested.kind)
+		strlcpy_(s->timings.kind, ev->u.op_requested.kind, sizeof(s->timings.kind));
 	if (own && !s->services.n &&
 	    (ev->type == LEDGER_EV_OP_REQUESTED || ev->type == LEDGER_EV_OP_REFUSED)) {
 		const struct ledger_strv *sv = ev->type == LEDGER_EV_OP_REQUESTED
@@ -281,7 +283,8 @@ const struct cmd_entry cmd_show = {
 	"Events of a rollback nested in the operation (the automatic rollback after a failed\n"
 	"verify) are shown indented with '| '. Then the Deploy Timings block, as deploy printed\n"
 	"it: one '[deploy] <phase>: <dur>' line per finished phase and '[deploy] total: <dur>'\n"
-	"(the sum of the phases).\n"
+	"(the sum of the phases); a rollback's says Rollback and [rollback], a cut-over's Cutover\n"
+	"and [cutover].\n"
 	"\n"
 	"Options:\n"
 	"  --logs    then what the operation's services logged from its first event to its\n"
