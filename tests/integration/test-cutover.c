@@ -7,6 +7,7 @@
  * rollback across the cut-over, a cut-over whose new runtime fails its verify is reversed, and
  * an edge cut-over runs the [edge] switch and the public checks. What runs is checked on the
  * manager and the engine, not only in the ledger. */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,5 +228,169 @@ Test(cutover, worker_and_edge_between_runtimes, .timeout = 240)
 	rollback_restores_previous_owner(&s);
 	edge_cutover(&s);
 	fprintf(stderr, "test-cutover: %.1f s\n", (double)(mono_ns() - t0) / 1e9);
+	teardown(&s);
+}
+
+/* ---- the releases layout --------------------------------------------------------------------- */
+
+/* The commit a link of <checkout>.releases names ("" when there is no link). */
+static void rel_link(struct sample *s, const char *name, char out[41])
+{
+	char *link = xasprintf("%s.releases/%s", s->checkout, name), buf[256];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+
+	out[0] = '\0';
+	if (n > 0) {
+		buf[n] = '\0';
+		strlcpy_(out, strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, 41);
+	}
+	free(link);
+}
+
+/* The last line of out, parsed. */
+static json_t *last_json_line(char *out)
+{
+	char *nl, *last = out;
+
+	while ((nl = strchr(last, '\n')) && nl[1])
+		last = nl + 1;
+	return json_loads(last, 0, NULL);
+}
+
+/* The sample with its compose deployment and layout = releases, app.conf shared between the
+ * releases (<checkout>.shared/app.conf: the native units read it, the images do not), its units
+ * installed to run from their release links, and compute deployed on docker at c1. */
+static void setup_releases(struct sample *s, char c1[41])
+{
+	char snippet[1024], *alt;
+	struct tl_run r;
+
+	sample_setup(s, "cutrel", false);
+	current = *s;
+	have_current = true;
+	snprintf(snippet, sizeof(snippet), "'%s/tools/add-docker-sample.sh' . '%s' %d >/dev/null",
+		 SHIPLOG_SOURCE_DIR, s->project, s->port);
+	strlcpy_(c1, sample_commit(s, NULL, snippet, "docker sample"), 41);
+	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s->checkout), 0);
+	alt = sample_alt_conf(s, "rel", "[target]", "layout = releases\nshared = app.conf");
+	free(s->conf);
+	s->conf = alt;
+	current = *s;
+	sample_shiplog(s, &r, NULL, "units", "install", NULL);
+	run_ok(&r, "units install");
+	tl_run_release(&r);
+	sample_shiplog(s, &r, NULL, "deploy", "main", "--runtime", "docker", "--pieces", "compute",
+		       NULL);
+	run_ok(&r, "docker deploy");
+	tl_run_release(&r);
+	assert_runs_on(s, "compute", "docker");
+}
+
+/* The native compute crashes (the shared app.conf): the cut-over wrote and built release c1,
+ * pointed compute's link at it, failed its verify, and put the link back (there was none) and
+ * docker with it. */
+static void releases_failed_native_puts_links_back(struct sample *s, const char *c1)
+{
+	char *shared = xasprintf("%s.shared/app.conf", s->checkout);
+	char *app = xasprintf("%s/app.conf", s->checkout), *text = tl_read(app), *broken, got[41];
+	struct tl_run r;
+
+	cr_assert_not_null(text);
+	cr_assert_eq(tl_sh("mkdir -p '%s.shared'", s->checkout), 0);
+	broken = xasprintf("%s\ncompute.crash = 1\n", text);
+	tl_write(shared, broken);
+	sample_shiplog(s, &r, NULL, "cutover", "compute", "--to", "native", "--without-soak", NULL);
+	cr_assert_eq(r.exit_code, 1, "expected a failure (1), got %d:\n%s\n%s", r.exit_code, r.out,
+		     r.err);
+	cr_assert(strstr(r.out, "== Build ==") && strstr(r.out, "== Reverse =="), "%s", r.out);
+	cr_assert(strstr(r.err, "reversed"), "%s", r.err);
+	cr_assert(strstr(r.out, "current-compute: back to (none: removed)"),
+		  "the link was not put back:\n%s", r.out);
+	tl_run_release(&r);
+	rel_link(s, "current-compute", got);
+	cr_assert_str_eq(got, "", "compute's link still names %s", got);
+	cr_assert_eq(tl_sh("test -f '%s.releases/%s/.shiplog-built'", s->checkout, c1), 0,
+		     "release %s was not built", c1);
+	assert_runs_on(s, "compute", "docker");
+	tl_write(shared, text); /* fixed */
+	free(shared), free(app), free(text), free(broken);
+}
+
+/* The release is built now: no build, the link switched, the unit runs c1 from it. With
+ * --json the transcript goes to stderr, says [cutover], and stdout ends with the result. */
+static void releases_to_native_json(struct sample *s, const char *c1)
+{
+	struct tl_run r;
+	json_t *o, *svcs;
+	char got[41];
+
+	sample_shiplog(s, &r, NULL, "--json", "cutover", "compute", "--to", "native",
+		       "--without-soak", NULL);
+	run_ok(&r, "releases cutover to native");
+	cr_assert(strstr(r.err, "[cutover] Operation ") && !strstr(r.err, "[deploy] "),
+		  "the transcript does not say [cutover]:\n%s", r.err);
+	cr_assert(strstr(r.err, "not needed (release ") && !strstr(r.err, "== Build =="), "%s",
+		  r.err);
+	o = last_json_line(r.out);
+	cr_assert_not_null(o, "the last line of stdout is not JSON:\n%s", r.out);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "kind")), "cutover");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "outcome")), "succeeded");
+	cr_assert_gt(json_integer_value(json_object_get(o, "number")), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "from")), "docker");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "to")), "native");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "commit")), c1);
+	cr_assert(json_is_false(json_object_get(o, "reversed")), "%s", r.out);
+	svcs = json_object_get(o, "services");
+	cr_assert(json_array_size(svcs) == 1 &&
+		      streq(json_string_value(json_array_get(svcs, 0)), "compute"),
+		  "%s", r.out);
+	json_decref(o);
+	tl_run_release(&r);
+	rel_link(s, "current-compute", got);
+	cr_assert_str_eq(got, c1, "compute's link names '%s'", got);
+	assert_runs_on(s, "compute", "native");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, c1, "the native compute beats '%s'", got);
+}
+
+/* The checkout moves on to c2, whose compose app.conf crashes compute, and c1's image is gone:
+ * the cut-over back builds c1's image from release c1 (not from the checkout) and runs it. */
+static void releases_to_docker_builds_from_the_release(struct sample *s, const char *c1)
+{
+	struct tl_run r;
+	char got[41];
+
+	sample_commit(s, NULL, "echo 'compute.crash = 1' >> deployment/docker/app.conf",
+		      "crash the docker compute");
+	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s->checkout), 0);
+	/* the stopped container goes too: compose v1 cannot recreate one whose image is gone */
+	cr_assert_eq(tl_sh("ids=$(docker ps -aq --filter label=com.docker.compose.project=%s-vps "
+			   "--filter label=com.docker.compose.service=compute); "
+			   "[ -z \"$ids\" ] || docker rm -f $ids >/dev/null; "
+			   "docker rmi -f '%s-vps-compute:%.12s' >/dev/null",
+			   s->project, s->project, c1),
+		     0);
+	sample_shiplog(s, &r, NULL, "cutover", "compute", "--to", "docker", "--without-soak", NULL);
+	run_ok(&r, "releases cutover to docker");
+	cr_assert(strstr(r.out, "== Build ==") && strstr(r.out, ".releases/"), "%s", r.out);
+	tl_run_release(&r);
+	assert_runs_on(s, "compute", "docker");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, c1, "the docker compute beats '%s'", got);
+}
+
+Test(cutover, releases_layout_both_ways, .timeout = 240)
+{
+	struct sample s;
+	char c1[41];
+	int64_t t0 = mono_ns();
+
+	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
+	TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");
+	setup_releases(&s, c1);
+	releases_failed_native_puts_links_back(&s, c1);
+	releases_to_native_json(&s, c1);
+	releases_to_docker_builds_from_the_release(&s, c1);
+	fprintf(stderr, "test-cutover releases: %.1f s\n", (double)(mono_ns() - t0) / 1e9);
 	teardown(&s);
 }
