@@ -54,15 +54,28 @@ static struct ledger_op_requested *event_start_request(struct ledger_event *ev)
 	return NULL;
 }
 
+/* Where the operation number of an event that starts an operation goes (NULL: none): the
+ * request's, or a fleet.started's. */
+static uint64_t *event_number_slot(struct ledger_event *ev)
+{
+	struct ledger_op_requested *req = event_start_request(ev);
+
+	if (req)
+		return &req->number;
+	if (ev->type == LEDGER_EV_FLEET_STARTED)
+		return &ev->u.fleet_started.number;
+	return NULL;
+}
+
 /* An operation's number is the count of operations up to it: assigned here, inside the write
  * transaction, so concurrent writers (a refusal does not hold the deploy lock) never share one.
  * `ops` is the count before this event. */
 static void event_number(struct ledger_event *ev, uint64_t ops)
 {
-	struct ledger_op_requested *req = event_start_request(ev);
+	uint64_t *n = event_number_slot(ev);
 
-	if (req && req->number == 0)
-		req->number = ops + 1;
+	if (n && *n == 0)
+		*n = ops + 1;
 }
 
 /* One attempt: begin, assign, encode, apply, put, snapshot, commit. */
@@ -158,17 +171,17 @@ static void append_done(struct ledger *lg, struct ledger_event *evs, size_t n, u
 	struct ledger_event ev;
 
 	for (size_t i = 0; evs && i < n; i++) {
-		struct ledger_op_requested *req;
+		uint64_t *num;
 
 		event_assign(&ev, &evs[i], last + 1 + i, now);
-		req = event_start_request(&ev);
-		if (req && req->number == 0) {
-			struct ledger_op_requested *oreq = evs[i].type == LEDGER_EV_OP_REQUESTED
-							       ? &evs[i].u.op_requested
-							       : &evs[i].u.op_refused.req;
-			oreq->number = ops + 1;
+		num = event_number_slot(&ev);
+		if (num && *num == 0) {
+			/* the same member of the caller's event (ev is its copy) */
+			uint64_t *onum =
+			    (uint64_t *)((char *)&evs[i] + ((char *)num - (char *)&ev));
+			*onum = ops + 1;
 		}
-		ops += req != NULL;
+		ops += num != NULL;
 	}
 	lg->cache = lg->work;
 	lg->work = t;

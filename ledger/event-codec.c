@@ -538,6 +538,32 @@ void ledger_event_release(struct ledger_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+bool event_starts_op(const uint8_t *buf, size_t len, enum ledger_event_type t, uint64_t op,
+		     uint64_t seq)
+{
+	struct mp_rd r = {buf, buf + len};
+	uint32_t nkeys, klen;
+	const char *k;
+
+	if (t == LEDGER_EV_OP_REQUESTED)
+		return true;
+	if (t == LEDGER_EV_OP_REFUSED)
+		return op == seq;
+	if (t != LEDGER_EV_FLEET_STARTED || mp_read_map(&r, &nkeys) < 0)
+		return false;
+	for (uint32_t i = 0; i < nkeys; i++) {
+		uint64_t n;
+
+		if (mp_read_str(&r, &k, &klen) < 0)
+			return false;
+		if (mp_key_is(k, klen, "n"))
+			return mp_read_u64(&r, &n) == 0 && n > 0;
+		if (mp_skip(&r, LEDGER_MAX_DEPTH) < 0)
+			return false;
+	}
+	return false;
+}
+
 int ledger_event_peek(const uint8_t *buf, size_t len, enum ledger_event_type *type, uint64_t *op,
 		      int64_t *time_ns)
 {

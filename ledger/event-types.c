@@ -186,6 +186,7 @@ static const struct ledger_field f_fleet_started[] = {
     EVF("pol", "policy", F_STR, 0, fleet_started.policy),
     EVF("pid", "pid", F_U32, 0, fleet_started.pid),
     EVF("rt", "retries", F_U64, SPARSE, fleet_started.retries),
+    EVF("n", "number", F_U64, SPARSE, fleet_started.number),
 };
 
 static const struct ledger_field f_fleet_wave[] = {
@@ -269,7 +270,7 @@ const struct event_type event_types[LEDGER_EV__COUNT] = {
     ROW(LEDGER_EV_PHASE_SLOW, "phase.slow", f_phase_slow, "n", reduce_counters_only,
 	"{phase} slower than usual: {duration_ns:dur}, p95 {p95_ns:dur} (p50 {p50_ns:dur}) over "
 	"the last {samples} comparable operation{samples:s}"),
-    ROW(LEDGER_EV_FLEET_STARTED, "fleet.started", f_fleet_started, "k", reduce_counters_only,
+    ROW(LEDGER_EV_FLEET_STARTED, "fleet.started", f_fleet_started, "k", reduce_fleet_started,
 	"fleet {kind}[ {target}] over {hosts}[, flags {flags}][ ({policy})][, retries fleet op "
 	"{retries:op}][, pid {pid}]"),
     ROW(LEDGER_EV_FLEET_WAVE, "fleet.wave", f_fleet_wave, "w", reduce_counters_only,

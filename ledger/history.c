@@ -72,6 +72,7 @@ struct req_view {
 	uint32_t kind_len;
 	int runtime;
 	struct mp_rd services; /* the "sv" array, or empty */
+	bool fleet;	       /* a fleet operation's fleet.started */
 };
 
 /* Walks the map in buf: field() reads the value of each key it wants (returns 1), or leaves it
@@ -168,6 +169,13 @@ static bool view_scope_is(const struct req_view *v, const struct ledger_strv *sv
 static bool filter_match(const struct ledger_history_filter *f, const struct req_view *v,
 			 enum ledger_outcome outcome)
 {
+	if (v->fleet)
+		return f && f->fleet && f->runtime < 0 &&
+		       (!(f->kind && *f->kind) || strcmp(f->kind, "fleet") == 0) &&
+		       !(f->service && *f->service) && !f->match_scope &&
+		       (!f->until_ns || v->time_ns <= f->until_ns) &&
+		       (!f->since_ns || v->time_ns >= f->since_ns) &&
+		       (f->outcome < 0 || (int)outcome == f->outcome);
 	if (!f)
 		return true;
 	if (f->until_ns && v->time_ns > f->until_ns)
@@ -198,7 +206,7 @@ static int end_field(struct mp_rd *r, const char *k, uint32_t klen, void *arg)
 {
 	const struct end_scan *e = arg;
 	struct op_end *x = e->x;
-	bool fin = e->t == LEDGER_EV_OP_FINISHED;
+	bool fin = e->t == LEDGER_EV_OP_FINISHED || e->t == LEDGER_EV_FLEET_FINISHED;
 	const char *s;
 	uint32_t sl;
 	char o[16];
@@ -215,7 +223,7 @@ static int end_field(struct mp_rd *r, const char *k, uint32_t klen, void *arg)
 	}
 	if (fin && mp_key_is(k, klen, "d"))
 		return mp_read_i64(r, &x->duration_ns) < 0 ? LEDGER_ECORRUPT : 1;
-	if (fin && mp_key_is(k, klen, "rb"))
+	if (e->t == LEDGER_EV_OP_FINISHED && mp_key_is(k, klen, "rb"))
 		return mp_read_u64(r, &x->rollback_op) < 0 ? LEDGER_ECORRUPT : 1;
 	if (mp_key_is(k, klen, fin ? "err" : "r")) {
 		if (mp_read_str(r, &s, &sl) < 0)
@@ -303,7 +311,7 @@ static int walk_op_event(struct ledger *lg, struct op_ends *ends, const uint8_t 
 			 enum ledger_event_type t, uint64_t op, uint64_t seq, int64_t time_ns,
 			 struct req_view *rv, struct op_end **end)
 {
-	bool start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+	bool start = event_starts_op(buf, len, t, op, seq);
 	int rc;
 
 	if (!start || t == LEDGER_EV_OP_REFUSED) {
@@ -314,9 +322,20 @@ static int walk_op_event(struct ledger *lg, struct op_ends *ends, const uint8_t 
 		if (!start)
 			return 0;
 	}
-	rc = scan_request(buf, len, time_ns, rv);
-	if (rc < 0)
-		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
+	if (t == LEDGER_EV_FLEET_STARTED) {
+		/* its keys mean other things ("rt" is retries): the filter needs only these */
+		memset(rv, 0, sizeof(*rv));
+		rv->time_ns = time_ns;
+		rv->kind = "fleet";
+		rv->kind_len = 5;
+		rv->runtime = -1;
+		rv->fleet = true;
+	} else {
+		rc = scan_request(buf, len, time_ns, rv);
+		if (rc < 0)
+			return lg_err(lg, rc, "event %llu does not decode",
+				      (unsigned long long)seq);
+	}
 	*end = ends_find(ends, op);
 	return 1;
 }
@@ -354,8 +373,7 @@ static int back_next(struct ledger *lg, struct ledger_iter *it,
 		return lg_err(lg, rc, "event %llu does not decode", (unsigned long long)e->seq);
 	if (f && f->since_ns && e->time_ns < f->since_ns)
 		return 0;
-	e->start =
-	    e->t == LEDGER_EV_OP_REQUESTED || (e->t == LEDGER_EV_OP_REFUSED && e->op == e->seq);
+	e->start = event_starts_op(e->buf, e->len, e->t, e->op, e->seq);
 	return 1;
 }
 

@@ -277,6 +277,7 @@ int reduce_health_checked(struct ledger_state *st, const struct ledger_event *ev
 int reduce_owner_changed(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_unit_observed(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_counters_only(struct ledger_state *st, const struct ledger_event *ev);
+int reduce_fleet_started(struct ledger_state *st, const struct ledger_event *ev);
 int reduce_quarantine_lifted(struct ledger_state *st, const struct ledger_event *ev);
 event_apply_fn event_type_apply(enum ledger_event_type t);
 
@@ -341,7 +342,13 @@ int store_last_seq_txn(struct ledger *lg, MDB_txn *txn, uint64_t *seq);
 /* An event that ends an operation. */
 static inline bool is_terminal(enum ledger_event_type t)
 {
-	return t == LEDGER_EV_OP_FINISHED || t == LEDGER_EV_OP_REFUSED;
+	return t == LEDGER_EV_OP_FINISHED || t == LEDGER_EV_OP_REFUSED ||
+	       t == LEDGER_EV_FLEET_FINISHED;
 }
+
+/* Whether the stored event buf (type t, operation op, at seq) starts an operation: an
+ * op.requested, a standalone op.refused, or a fleet.started that carries its number. */
+bool event_starts_op(const uint8_t *buf, size_t len, enum ledger_event_type t, uint64_t op,
+		     uint64_t seq);
 
 #endif

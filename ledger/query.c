@@ -243,7 +243,7 @@ static int count_starts(struct ledger *lg, MDB_txn *txn, uint64_t from, uint64_t
 			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
 			break;
 		}
-		start = t == LEDGER_EV_OP_REQUESTED || (t == LEDGER_EV_OP_REFUSED && op == seq);
+		start = event_starts_op(v.mv_data, v.mv_size, t, op, seq);
 		n += start;
 		*at = seq;
 		*at_start = start;
@@ -447,8 +447,7 @@ int ledger_op_events(struct ledger *lg, uint64_t op,
 			rc = lg_err(lg, rc, "event %llu does not decode", (unsigned long long)seq);
 			break;
 		}
-		if (first && (seq != op || eop != op ||
-			      (t != LEDGER_EV_OP_REQUESTED && t != LEDGER_EV_OP_REFUSED))) {
+		if (first && (seq != op || eop != op || !event_starts_op(buf, len, t, eop, seq))) {
 			rc = lg_err(lg, LEDGER_ENOTFOUND, "%llu is not an operation",
 				    (unsigned long long)op);
 			break;

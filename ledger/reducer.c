@@ -527,6 +527,16 @@ int reduce_quarantine_lifted(struct ledger_state *st, const struct ledger_event 
 	return 0;
 }
 
+int reduce_fleet_started(struct ledger_state *st, const struct ledger_event *ev)
+{
+	/* numbered: an operation of this ledger (older fleet.started events were not) */
+	if (ev->u.fleet_started.number) {
+		st->counters.ops++;
+		st->counters.fleet_ops++;
+	}
+	return 0;
+}
+
 int reduce_counters_only(struct ledger_state *st, const struct ledger_event *ev)
 {
 	(void)st;

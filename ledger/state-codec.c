@@ -161,6 +161,8 @@ SCHEMA(quarantine_schema, quarantine_fields, false);
 static const struct state_field counters_fields[] = {
     S_NUM("e", SK_U64, struct ledger_counters, events),
     S_NUM("o", SK_U64, struct ledger_counters, ops),
+    {KEY("fo"), .kind = SK_U64, .off = offsetof(struct ledger_counters, fleet_ops),
+     .omit_zero = true},
     S_ARRAY("oc", SK_U64S, struct ledger_counters, outcome, NO_COUNT, LEDGER_OUT__COUNT),
     S_NUM("u", SK_U64, struct ledger_counters, unknown_events),
 };

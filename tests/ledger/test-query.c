@@ -334,6 +334,106 @@ Test(query, op_numbers)
 	cr_assert_eq(ledger_op_number(lg, last + 5, &v), LEDGER_ENOTFOUND);
 }
 
+static int count_events(const struct ledger_event *ev, void *ud)
+{
+	(void)ev;
+	(*(size_t *)ud)++;
+	return 0;
+}
+
+/* A fleet operation (a numbered fleet.started ... fleet.finished) is numbered among the others,
+ * listed by history when the filter asks for fleet operations (and only then), left out of
+ * stats, and its events are found by op_events; the snapshots agree with the replay. */
+Test(query, fleet_operations_are_numbered)
+{
+	const char *target[] = {"main"}, *hosts[] = {"h1=1", "h2=2"}, *runs[] = {"h1=f1", "h2=f1"};
+	struct ledger_event ev = {.type = LEDGER_EV_FLEET_STARTED};
+	struct ledger_history_filter f = {.runtime = -1, .outcome = -1, .fleet = true};
+	struct ledger_op_summary *rows = NULL;
+	struct ledger_verify_report rep;
+	struct ledger_stats st;
+	uint64_t F, D, v, before;
+	size_t n = 0, seen = 0;
+
+	cr_assert_eq(ledger_stats(lg, NULL, 0, &st), 0);
+	before = st.ops;
+	ev.u.fleet_started.kind = "deploy";
+	ev.u.fleet_started.target = (struct ledger_strv){1, target};
+	ev.u.fleet_started.hosts = (struct ledger_strv){2, hosts};
+	ev.u.fleet_started.retries = 3; /* its key "rt" is not a request's runtime */
+	F = put(&ev);
+	cr_assert_eq(ev.u.fleet_started.number, 6, "append numbers it: %llu",
+		     (unsigned long long)ev.u.fleet_started.number);
+	ev = (struct ledger_event){.type = LEDGER_EV_FLEET_HOST, .op = F};
+	ev.u.fleet_host.host = "h1";
+	ev.u.fleet_host.wave = 1;
+	ev.u.fleet_host.action = "deploy";
+	ev.u.fleet_host.host_op = 12;
+	ev.u.fleet_host.outcome = "succeeded";
+	ev.u.fleet_host.commit = "f1";
+	put(&ev);
+	ev = (struct ledger_event){.type = LEDGER_EV_FLEET_FINISHED, .op = F};
+	ev.u.fleet_finished.outcome = "succeeded";
+	ev.u.fleet_finished.commit = "f1";
+	ev.u.fleet_finished.runs = (struct ledger_strv){2, runs};
+	ev.u.fleet_finished.duration_ns = 3 * SEC;
+	put(&ev);
+	D = req("deploy", LEDGER_RT_NATIVE, svc_native, 2, "d1", "c1", 0);
+
+	cr_assert_eq(ledger_op_number(lg, F, &v), 0, "%s", ledger_errmsg(lg));
+	cr_assert_eq(v, 6);
+	cr_assert_eq(ledger_op_by_number(lg, 6, &v), 0);
+	cr_assert_eq(v, F);
+	cr_assert_eq(ledger_op_number(lg, D, &v), 0);
+	cr_assert_eq(v, 7, "the next operation counts the fleet one: %llu", (unsigned long long)v);
+
+	cr_assert_eq(ledger_history(lg, &f, 3, &rows, &n), 0, "%s", ledger_errmsg(lg));
+	cr_assert_eq(n, 3);
+	cr_assert_eq(rows[0].op, D);
+	cr_assert_eq(rows[0].number, 7);
+	cr_assert_eq(rows[1].op, F);
+	cr_assert_eq(rows[1].number, 6);
+	cr_assert_eq(rows[1].request.type, LEDGER_EV_FLEET_STARTED);
+	cr_assert_eq(rows[1].outcome, LEDGER_OUT_SUCCEEDED, "fleet.finished ends it");
+	cr_assert_eq(rows[1].finished_ns - rows[1].started_ns, 2 * SEC);
+	cr_assert_eq(rows[2].op, C);
+	cr_assert_eq(rows[2].number, 5);
+	for (size_t i = 0; i < n; i++)
+		ledger_op_summary_release(&rows[i]);
+	free(rows);
+
+	/* without .fleet (and with a kind or runtime filter) it is not one of the rows */
+	f.fleet = false;
+	cr_assert_eq(ledger_history(lg, &f, 0, &rows, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_neq(rows[i].op, F);
+		ledger_op_summary_release(&rows[i]);
+	}
+	free(rows);
+	f = (struct ledger_history_filter){
+	    .runtime = LEDGER_RT_NATIVE, .outcome = -1, .fleet = true};
+	cr_assert_eq(ledger_history(lg, &f, 0, &rows, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_neq(rows[i].op, F);
+		ledger_op_summary_release(&rows[i]);
+	}
+	free(rows);
+
+	f = (struct ledger_history_filter){
+	    .runtime = -1, .outcome = -1, .kind = "fleet", .fleet = true};
+	cr_assert_eq(ledger_history(lg, &f, 0, &rows, &n), 0, "%s", ledger_errmsg(lg));
+	cr_assert_eq(n, 1, "--kind fleet: the fleet operation alone");
+	cr_assert_eq(rows[0].op, F);
+	ledger_op_summary_release(&rows[0]);
+	free(rows);
+
+	cr_assert_eq(ledger_stats(lg, NULL, 0, &st), 0);
+	cr_assert_eq(st.ops, before + 1, "stats count this ledger's deploys, not the fleet one");
+	cr_assert_eq(ledger_op_events(lg, F, count_events, &seen), 0, "%s", ledger_errmsg(lg));
+	cr_assert_eq(seen, 3, "fleet.started, fleet.host, fleet.finished: %zu", seen);
+	cr_assert_eq(ledger_verify(lg, &rep), 0, "%s", rep.detail);
+}
+
 static double cpu_ms(void)
 {
 	struct timespec t;

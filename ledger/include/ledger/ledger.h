@@ -297,7 +297,10 @@ struct ledger_phase_slow {
  * (whose ledger stays authoritative for that host). Their op is fleet.started's sequence; they
  * change no state (a fleet operation is not one of this ledger's deploys). */
 
-/* fleet.started: the intent, durable before the first host is touched. */
+/* fleet.started: the intent, durable before the first host is touched. One that carries its
+ * number is an operation of this ledger like a deploy: counted in counters.ops (and fleet_ops),
+ * listed by ledger_history (with the filter's fleet set), found by ledger_op_number and
+ * ledger_op_events; fleet.finished is its terminal event. Earlier ones (no number) are not. */
 struct ledger_fleet_started {
 	const char *kind;	   /* "deploy" | "rollback" */
 	struct ledger_strv target; /* what to deploy as given ("main"; "branch", "x"; a ref), a
@@ -307,6 +310,7 @@ struct ledger_fleet_started {
 	const char *policy;	   /* "wave size 2, max failed hosts 0, on failure ..." */
 	uint32_t pid;		   /* the controller process */
 	uint64_t retries;	   /* --retry-failed: the fleet operation it completes, else 0 */
+	uint64_t number;	   /* its operation number; ledger_append() assigns it when 0 */
 };
 
 /* fleet.wave: a wave starts. */
@@ -553,7 +557,8 @@ int64_t ledger_hist_value(uint32_t bucket);
 
 struct ledger_counters {
 	uint64_t events;
-	uint64_t ops;
+	uint64_t ops;	    /* operations numbered so far, fleet operations among them */
+	uint64_t fleet_ops; /* of them, fleet operations (a numbered fleet.started) */
 	uint64_t outcome[LEDGER_OUT__COUNT];
 	uint64_t unknown_events;
 };
@@ -683,11 +688,11 @@ void ledger_iter_free(struct ledger_iter *it);
  * order). *seq = last + 1 when none. */
 int ledger_seek_time(struct ledger *lg, int64_t time_ns, uint64_t *seq);
 
-/* Operation numbers. An operation's id is the sequence of its first event (op.requested, or a
- * standalone op.refused); its number counts operations in ledger order (1, 2, 3 ...). Both
- * lookups read the nearest snapshot (binary search over them for by_number) and peek at most a
- * snapshot interval of events. LEDGER_ENOTFOUND when seq is no operation's first event, or no
- * operation has that number. */
+/* Operation numbers. An operation's id is the sequence of its first event (op.requested, a
+ * standalone op.refused, or a numbered fleet.started); its number counts operations in ledger order
+ * (1, 2, 3 ...). Both lookups read the nearest snapshot (binary search over them for by_number) and
+ * peek at most a snapshot interval of events. LEDGER_ENOTFOUND when seq is no operation's first
+ * event, or no operation has that number. */
 int ledger_op_number(struct ledger *lg, uint64_t op, uint64_t *number);
 int ledger_op_by_number(struct ledger *lg, uint64_t number, uint64_t *op);
 
@@ -737,6 +742,10 @@ struct ledger_history_filter {
 	/* With match_scope: only operations whose services are exactly these (in any order). */
 	bool match_scope;
 	struct ledger_strv scope;
+	/* Fleet operations (numbered fleet.started) too: their rows' request is the fleet.started,
+	 * their outcome fleet.finished's; a kind, runtime, service or scope filter leaves them
+	 * out. Without it (and with f NULL) history has only this ledger's own operations. */
+	bool fleet;
 };
 
 /* Newest-first operations matching the filter, at most limit (0 = no limit). Walks backward from
