@@ -97,6 +97,12 @@ static int exit_to_code(int code)
 	}
 }
 
+bool fleet_answer_never_deployed(const struct fleet_answer *a)
+{
+	return a->exit_code == EXIT_ENVIRONMENT && a->error &&
+	       str_startswith(a->error, "no ledger at ") && strstr(a->error, CMD_NO_LEDGER_YET);
+}
+
 /* --host NAME: the host's answer as it is, its errors named by host. */
 static int show_one(const struct fleet_answer *a)
 {
@@ -123,8 +129,15 @@ static void lines_json(const struct fleet_answer *a)
 	json_t *doc = json_loads(a->out, 0, NULL);
 	char *save = NULL, *copy;
 
+	if (fleet_answer_never_deployed(a)) {
+		out_json(json_pack("{s:s,s:b,s:s}", "host", a->host->name, "never_deployed", 1,
+				   "detail", a->error));
+		json_decref(doc);
+		return;
+	}
 	if (a->exit_code != 0) {
-		out_json(json_pack("{s:s,s:s}", "host", a->host->name, "error", a->error));
+		out_json(json_pack("{s:s,s:s,s:b}", "host", a->host->name, "error", a->error,
+				   "withheld", a->withheld));
 		json_decref(doc);
 		return;
 	}
@@ -152,8 +165,13 @@ static void lines_text(const struct fleet_answer *a, size_t w)
 {
 	char *save = NULL, *copy;
 
+	if (fleet_answer_never_deployed(a)) {
+		printf("%-*s  (never deployed: %s)\n", (int)w, a->host->name, a->error);
+		return;
+	}
 	if (a->exit_code != 0) {
-		printf("%-*s  (no answer: %s)\n", (int)w, a->host->name, a->error);
+		printf("%-*s  (%s: %s)\n", (int)w, a->host->name,
+		       a->withheld ? "not shown" : "no answer", a->error);
 		return;
 	}
 	copy = xstrdup(a->out);
@@ -165,19 +183,25 @@ static void lines_text(const struct fleet_answer *a, size_t w)
 /* --all-hosts for history, audit, stats: the answers in the config's order. */
 static int show_lines(const struct fleet_answer *as, size_t n)
 {
-	size_t w = name_width(as, n), missing = 0;
+	size_t w = name_width(as, n), missing = 0, withheld = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (out_settings.json)
 			lines_json(&as[i]);
 		else
 			lines_text(&as[i], w);
-		missing += as[i].exit_code != 0;
+		withheld += as[i].withheld;
+		missing +=
+		    as[i].exit_code != 0 && !as[i].withheld && !fleet_answer_never_deployed(&as[i]);
 	}
 	fflush(stdout);
 	if (missing)
 		log_error("%zu of %zu hosts did not answer (said on their lines)", missing, n);
-	return missing ? SL_EENV : 0;
+	if (withheld)
+		log_error("%zu of %zu hosts answered more than --all-hosts holds: not shown (said "
+			  "on their lines); use --host NAME for each",
+			  withheld, n);
+	return missing || withheld ? SL_EENV : 0;
 }
 
 /* The words each host runs: the output flags, the command, its own arguments. */

@@ -8,6 +8,7 @@
 #define SHIPLOG_FLEET_READS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 #include "cmd.h"
 
@@ -28,9 +29,15 @@ enum { FLEET_READS_OPT_HOST = 0x4801, FLEET_READS_OPT_ALL_HOSTS, FLEET_READS_OPT
  * SL_EUSAGE (said) for a bad use. Otherwise returns CMD_RUN_HERE and argv is untouched. */
 int fleet_reads_maybe(struct cmd_ctx *ctx, const struct cmd_entry *c, int argc, char **argv);
 
-/* status --all-hosts (fleet-status.c): the host x service table of the answers to
- * "shiplog --json status", or one JSON document. 0, or SL_EENV when a host did not answer. */
 struct fleet_answer;
+
+/* Whether a host answered that it has no ledger yet: never deployed with this shiplog.conf (a
+ * state of the host, not a failed read). */
+bool fleet_answer_never_deployed(const struct fleet_answer *a);
+
+/* status --all-hosts (fleet-status.c): the host x service table of the answers to
+ * "shiplog --json status", or one JSON document. 0 when every host answered (a host never
+ * deployed is an answer: its row says so), or SL_EENV when a host did not answer. */
 int fleet_status_show(struct fleet_answer *as, size_t n);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* status --all-hosts: each host's `status --json` parsed, one row per host and service (the
  * owner runtime's commit, health, last-good; the host's lock), and per service the commits the
- * fleet runs: more than one is a mixed fleet, said first. */
+ * fleet runs: more than one is a mixed fleet, said first. A host is in one of three states:
+ * deployed (its rows), never deployed (its shiplog has no ledger yet: an answer, one row that
+ * says so) or no answer (down, unreachable, or its shiplog failed: one row that says why). */
 #include <stdio.h>
 #include <string.h>
 
@@ -117,8 +119,13 @@ static void host_rows(const struct fleet_answer *a, json_t *doc, size_t w)
 	char lock[256];
 	size_t k;
 
+	if (fleet_answer_never_deployed(a)) {
+		printf("%-*s  %-16s  (never deployed: %s)\n", (int)w, a->host->name, "-", a->error);
+		return;
+	}
 	if (a->exit_code != 0) {
-		printf("%-*s  %-16s  (no answer: %s)\n", (int)w, a->host->name, "-", a->error);
+		printf("%-*s  %-16s  (%s: %s)\n", (int)w, a->host->name, "-",
+		       a->withheld ? "not shown" : "no answer", a->error);
 		return;
 	}
 	lock_text(json_object_get(doc, "lock"), lock, sizeof(lock));
@@ -140,15 +147,27 @@ static void host_rows(const struct fleet_answer *a, json_t *doc, size_t w)
 	}
 }
 
+static size_t never_deployed(const struct fleet_answer *as, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += fleet_answer_never_deployed(&as[i]);
+	return k;
+}
+
 static void status_text(const struct fleet_answer *as, size_t n, json_t *docs, json_t *by,
 			size_t answered)
 {
-	size_t w = 4;
+	size_t w = 4, never = never_deployed(as, n);
+	char nv[48] = "";
 
 	for (size_t i = 0; i < n; i++)
 		if (strlen(as[i].host->name) > w)
 			w = strlen(as[i].host->name);
-	printf("fleet: %zu hosts, %zu answered; %s\n", n, answered,
+	if (never)
+		snprintf(nv, sizeof(nv), " (%zu never deployed)", never);
+	printf("fleet: %zu hosts, %zu answered%s; %s\n", n, answered, nv,
 	       any_mixed(by) ? "MIXED versions (below)"
 			     : "every service at one commit across the hosts that answered");
 	mixed_text(by);
@@ -164,18 +183,24 @@ static void status_json(const struct fleet_answer *as, size_t n, json_t *docs, j
 	json_t *hosts = json_array();
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *h = json_pack("{s:s,s:b,s:I}", "host", as[i].host->name, "answered",
-				      as[i].exit_code == 0, "elapsed_ms",
+		bool never = fleet_answer_never_deployed(&as[i]);
+		json_t *h = json_pack("{s:s,s:s,s:b,s:I}", "host", as[i].host->name, "state",
+				      as[i].exit_code == 0 ? "ok"
+				      : never		   ? "never-deployed"
+							   : "no-answer",
+				      "answered", as[i].exit_code == 0 || never, "elapsed_ms",
 				      (json_int_t)(as[i].duration_ns / 1000000));
 		if (as[i].exit_code == 0)
 			json_object_set(h, "status", json_array_get(docs, i));
 		else
-			json_object_set_new(h, "error", json_string(as[i].error));
+			json_object_set_new(h, never ? "detail" : "error",
+					    json_string(as[i].error));
 		json_array_append_new(hosts, h);
 	}
-	out_json(json_pack("{s:I,s:I,s:b,s:O,s:o}", "hosts_total", (json_int_t)n, "answered",
-			   (json_int_t)answered, "mixed", any_mixed(by), "commits", by, "hosts",
-			   hosts));
+	out_json(json_pack("{s:I,s:I,s:I,s:b,s:O,s:o}", "hosts_total", (json_int_t)n, "answered",
+			   (json_int_t)answered, "never_deployed",
+			   (json_int_t)never_deployed(as, n), "mixed", any_mixed(by), "commits", by,
+			   "hosts", hosts));
 }
 
 /* An answer that is not a status document counts as no answer. */
@@ -192,7 +217,7 @@ static json_t *parse_answers(struct fleet_answer *as, size_t n, size_t *answered
 			as[i].error = xstrdup("its answer is not a status document (another "
 					      "shiplog version?)");
 		}
-		*answered += as[i].exit_code == 0;
+		*answered += as[i].exit_code == 0 || fleet_answer_never_deployed(&as[i]);
 		json_array_append_new(docs, doc ? doc : json_null());
 	}
 	return docs;

@@ -502,6 +502,7 @@ static void spawn_output_take(struct buf *out, size_t dropped, struct spawn_resu
 	}
 	if (!out->data)
 		buf_append(out, "", 0);
+	res->dropped = dropped;
 	res->output = out->data;
 	res->output_len = out->len;
 }

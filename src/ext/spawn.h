@@ -40,8 +40,10 @@ struct spawn_opts {
 struct spawn_result {
 	int exit_code; /* 0..255; 128+n when killed by signal n; -1 when it could not start */
 	int64_t duration_ns;
-	char *output; /* capture: NUL-terminated, malloc'd (may be NULL) */
+	char *output; /* capture: NUL-terminated, malloc'd (may be NULL); its last 1 MiB only,
+		       * after a line "[... N earlier bytes dropped ...]" when it was longer */
 	size_t output_len;
+	size_t dropped; /* capture: the bytes of output dropped that way (0: it is whole) */
 	bool timed_out;
 };
 

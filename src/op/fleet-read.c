@@ -119,6 +119,18 @@ static void answer_take(const struct config *cfg, const struct host *h, struct f
 		a->exit_code = -1;
 	if (a->exit_code != 0)
 		a->error = answer_error(cfg, h, fr, j, timeout_ns);
+	else if (fr->res.dropped) {
+		/* only its tail was kept: shown, it would pass for the whole answer */
+		a->withheld = true;
+		a->exit_code = -1;
+		a->out[0] = '\0';
+		a->error = xasprintf(
+		    "its answer is over the " FLEET_READ_MAX_TEXT
+		    " that --all-hosts holds per host "
+		    "(%zu bytes more) and is not shown cut; read it whole with --host %s, or "
+		    "narrow it (--limit N, --since T)",
+		    fr->res.dropped, h->name);
+	}
 }
 
 /* The scratch directory of one read (ssh logs, stderr): 0700, removed after. */
