@@ -192,6 +192,7 @@ const struct option deploy_options[] = {
     {"hosts", required_argument, NULL, 0},
     {"all-hosts", no_argument, NULL, 0},
     {"retry-failed", no_argument, NULL, 0},
+    {"pin", required_argument, NULL, 0},
     {0},
 };
 
@@ -244,6 +245,16 @@ static int deploy_option(struct deploy_args *a, const char *name, const char *va
 	}
 	if (streq(name, "hosts"))
 		return hosts_take(a, value, err, errlen);
+	if (streq(name, "pin")) {
+		size_t n = strlen(value);
+		if (n != 40 || strspn(value, "0123456789abcdef") != n)
+			return usage_fail(err, errlen,
+					  "--pin '%s' is not a full commit id; give the 40 hex "
+					  "digits the target must resolve to",
+					  value);
+		strlcpy_(a->pin, value, sizeof(a->pin));
+		return 0;
+	}
 	if (streq(name, "all-hosts"))
 		a->all_hosts = true;
 	else if (streq(name, "retry-failed"))
@@ -321,6 +332,7 @@ static int deploy_args_combine(const struct deploy_args *a, char *err, size_t er
 		    "drop --hosts / --all-hosts");
 	if (a->build && a->no_build)
 		return usage_fail(err, errlen, "choose --build or --no-build, not both");
+
 	if (a->force_recreate && a->runtime != LEDGER_RT_DOCKER)
 		return usage_fail(err, errlen,
 				  "--force-recreate is only supported with --runtime docker");
@@ -398,6 +410,9 @@ int deploy_args_parse(int argc, char **argv, struct deploy_args *a, char *err, s
 		r = deploy_args_combine(a, err, errlen);
 	if (r >= 0)
 		r = deploy_arg_target(pos, npos, a, err, errlen);
+	if (r >= 0 && a->pin[0] && a->mode == DEPLOY_CURRENT_BRANCH)
+		r = usage_fail(err, errlen,
+			       "--pin applies to main, branch NAME or a REF, not current-branch");
 	if (r < 0) {
 		deploy_args_release(a);
 		return r;

@@ -71,7 +71,13 @@ struct deploy_args {
 	bool all_hosts;	   /* --all-hosts */
 	bool retry_failed; /* --retry-failed: the hosts the last fleet deploy left behind
 			    * (what to deploy is then optional: its target) */
+	char pin[41];	   /* --pin COMMIT: the target must resolve to this commit after the
+			    * fetch, else the deploy is refused ("" no pin) */
 };
+
+/* In the refusal of a deploy whose --pin the target no longer resolves to: a fleet retry looks
+ * for it in a host's answer to say that the ref moved. */
+#define DEPLOY_PIN_MOVED "not the pinned"
 
 /* Whether a deploy or rollback goes over the fleet's hosts (--hosts, --all-hosts,
  * --retry-failed) rather than this checkout. */

@@ -452,6 +452,18 @@ static int fetch_and_move(struct deploy_plan *p, struct rollout *ro, struct op *
 		return r == SL_EUSAGE ? SL_EUSAGE : SL_EFAILED;
 	}
 	strlcpy_(p->target, ro->target, sizeof(p->target));
+	if (p->args->pin[0] && !streq(ro->target, p->args->pin)) {
+		/* --pin: a ref that moved since is not silently another target */
+		struct guard_verdict pin = {.guard = "pin", .result = GUARD_REFUSE};
+
+		snprintf(pin.reason, sizeof(pin.reason),
+			 "'%s' resolves to %.12s now, " DEPLOY_PIN_MOVED " %.12s: it moved since; "
+			 "nothing moved here. Deploy '%s' without --pin for its new head, or %s "
+			 "itself",
+			 p->ref, ro->target, p->args->pin, p->ref, p->args->pin);
+		*refused = true;
+		return refuse(op, &pin);
+	}
 	if (ro->prev[0])
 		out_say("target %s -> %.12s (was %.12s)", p->ref, ro->target, ro->prev);
 	else

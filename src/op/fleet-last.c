@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The last fleet deploy as the controller's ledger recorded it, for --retry-failed: what it
- * deployed and which hosts did not get there. Reads only. */
+ * deployed and which hosts did not get there; and any one fleet operation, for history and
+ * show. Reads only. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ledger/ledger.h>
@@ -27,6 +29,7 @@ static void last_take(struct fleet_last *l, const struct ledger_event *ev, struc
 {
 	switch (ev->type) {
 	case LEDGER_EV_FLEET_STARTED:
+		l->number = ev->u.fleet_started.number;
 		strv_from(&l->target, &ev->u.fleet_started.target);
 		strv_from(&l->flags, &ev->u.fleet_started.flags);
 		hosts_from(&l->failed, &ev->u.fleet_started.hosts); /* until it says */
@@ -109,4 +112,75 @@ void fleet_last_release(struct fleet_last *l)
 	strv_free(&l->target);
 	strv_free(&l->flags);
 	strv_free(&l->failed);
+}
+
+/* ---- one fleet operation, for history and show --------------------------------------------- */
+
+static void view_host(struct fleet_view *v, const struct ledger_fleet_host *h)
+{
+	struct fleet_view_host *x;
+
+	v->hosts = xrealloc(v->hosts, (v->nhosts + 1) * sizeof(*v->hosts));
+	x = &v->hosts[v->nhosts++];
+	*x = (struct fleet_view_host){
+	    .wave = h->wave, .host_op = h->host_op, .duration_ns = h->duration_ns};
+	strlcpy_(x->host, h->host, sizeof(x->host));
+	strlcpy_(x->action, h->action, sizeof(x->action));
+	strlcpy_(x->outcome, h->outcome, sizeof(x->outcome));
+	strlcpy_(x->commit, h->commit, sizeof(x->commit));
+	strlcpy_(x->detail, h->detail, sizeof(x->detail));
+}
+
+static int view_take(const struct ledger_event *ev, void *ud)
+{
+	struct fleet_view *v = ud;
+
+	switch (ev->type) {
+	case LEDGER_EV_FLEET_STARTED:
+		strlcpy_(v->kind, ev->u.fleet_started.kind, sizeof(v->kind));
+		strv_from(&v->target, &ev->u.fleet_started.target);
+		v->retries = ev->u.fleet_started.retries;
+		v->number = ev->u.fleet_started.number;
+		break;
+	case LEDGER_EV_FLEET_WAVE: {
+		struct strv names = {0};
+		strv_from(&names, &ev->u.fleet_wave.hosts);
+		while (v->waves.n + 1 < ev->u.fleet_wave.wave)
+			strv_push(&v->waves, "");
+		strv_push_take(&v->waves, strv_join(&names, ", "));
+		strv_free(&names);
+		break;
+	}
+	case LEDGER_EV_FLEET_HOST:
+		view_host(v, &ev->u.fleet_host);
+		break;
+	case LEDGER_EV_FLEET_FINISHED:
+		strlcpy_(v->outcome, ev->u.fleet_finished.outcome, sizeof(v->outcome));
+		strlcpy_(v->commit, ev->u.fleet_finished.commit, sizeof(v->commit));
+		strv_from(&v->failed, &ev->u.fleet_finished.failed);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int fleet_view_read(struct ledger *lg, uint64_t op, struct fleet_view *v)
+{
+	int r;
+
+	*v = (struct fleet_view){.op = op};
+	r = ledger_op_events(lg, op, view_take, v);
+	if (r == 0 && !v->kind[0])
+		r = LEDGER_ENOTFOUND;
+	return r;
+}
+
+void fleet_view_release(struct fleet_view *v)
+{
+	strv_free(&v->target);
+	strv_free(&v->waves);
+	strv_free(&v->failed);
+	free(v->hosts);
+	*v = (struct fleet_view){0};
 }

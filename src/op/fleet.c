@@ -27,6 +27,7 @@ struct fleet_exec {
 	const struct fleet_plan *p;
 	struct ledger *lg;
 	uint64_t op;		   /* fleet.started's sequence */
+	uint64_t number;	   /* its operation number in this ledger */
 	struct fleet_result *res;  /* per member (deploy, or the command of the plan) */
 	struct fleet_result *undo; /* per member: the rollback of a moved host */
 	char target[41];	   /* the commit the first host that succeeded went to */
@@ -92,6 +93,7 @@ static void record_started(struct fleet_exec *x, uint64_t retries)
 							   .pid = (uint32_t)getpid(),
 							   .retries = retries};
 	record(x, &ev);
+	x->number = ev.u.fleet_started.number; /* ledger_append numbered it */
 	strv_free(&hosts);
 	strv_free(&flags);
 }
@@ -119,45 +121,19 @@ struct job {
 	struct fleet_host_run run;
 	struct strv words;
 	struct fleet_result *r;
-	pthread_t tid;
-	bool started;
+	const struct fleet_member *m;
 };
 
-static void *job_main(void *arg)
-{
-	struct job *j = arg;
-
-	fleet_run_host(&j->run, j->r);
-	return NULL;
-}
-
-static void job_init(struct fleet_exec *x, const struct fleet_member *m, struct job *j)
-{
-	const struct config *cfg = x->p->cfg;
-	const struct host *h = m->host;
-
-	j->run = (struct fleet_host_run){
-	    .host = h,
-	    .words = &j->words,
-	    .shiplog = h->local && str_empty(h->shiplog) ? x->self : config_host_shiplog(cfg, h),
-	    .ssh_key = config_host_ssh_key(cfg, h),
-	    .more_options = &cfg->target.ssh_options,
-	    .control_path = x->control_path,
-	    .timeout_ns = cfg->fleet.host_timeout_ns};
-}
-
-/* Runs jobs[0..n) at once and waits for all of them. */
-static void jobs_run(struct job *jobs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		jobs[i].started = pthread_create(&jobs[i].tid, NULL, job_main, &jobs[i]) == 0;
-	for (size_t i = 0; i < n; i++) {
-		if (jobs[i].started)
-			pthread_join(jobs[i].tid, NULL);
-		else
-			job_main(&jobs[i]); /* no thread: run it here */
-	}
-}
+/* A wave's hosts as a pool: `parallelism` workers, each taking the next host as soon as its
+ * last one ended (a slow host holds one worker, not the wave), none after an interrupt. A
+ * host's end is said and recorded as it comes, under mu. */
+struct pool {
+	struct fleet_exec *x;
+	struct job *jobs;
+	size_t n, next;
+	unsigned wave;
+	pthread_mutex_t mu;
+};
 
 static void say_result(const struct fleet_member *m, const struct fleet_result *r)
 {
@@ -171,38 +147,86 @@ static void say_result(const struct fleet_member *m, const struct fleet_result *
 		     r->commit[0] ? r->commit : "?", d, r->detail[0] ? ": " : "", r->detail);
 }
 
-/* Runs the members at idx[0..n), parallelism at a time, starting none after an interrupt.
- * Each ends recorded. words_for fills a member's words. */
+static bool pool_take(struct pool *pl, struct job **j)
+{
+	bool ok;
+
+	pthread_mutex_lock(&pl->mu);
+	ok = !op_interrupted && pl->next < pl->n;
+	if (ok)
+		*j = &pl->jobs[pl->next++];
+	pthread_mutex_unlock(&pl->mu);
+	return ok;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct pool *pl = arg;
+	struct job *j;
+
+	while (pool_take(pl, &j)) {
+		fleet_run_host(&j->run, j->r);
+		pthread_mutex_lock(&pl->mu);
+		say_result(j->m, j->r);
+		record_host(pl->x, j->m, j->r, pl->wave);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	return NULL;
+}
+
+static void job_init(struct fleet_exec *x, const struct fleet_member *m, struct job *j)
+{
+	const struct config *cfg = x->p->cfg;
+	const struct host *h = m->host;
+
+	j->m = m;
+	j->run = (struct fleet_host_run){
+	    .host = h,
+	    .words = &j->words,
+	    .shiplog = h->local && str_empty(h->shiplog) ? x->self : config_host_shiplog(cfg, h),
+	    .ssh_key = config_host_ssh_key(cfg, h),
+	    .more_options = &cfg->target.ssh_options,
+	    .control_path = x->control_path,
+	    .timeout_ns = cfg->fleet.host_timeout_ns};
+}
+
+/* Runs the members at idx[0..n), at most parallelism at a time, refilling as each ends;
+ * starting none after an interrupt. Each ends said and recorded. words_for fills a member's
+ * words. */
 static void run_members(struct fleet_exec *x, const size_t *idx, size_t n, unsigned wave,
 			struct fleet_result *results, const char *action,
 			void (*words_for)(struct fleet_exec *, const struct fleet_member *,
 					  struct strv *))
 {
-	size_t chunk = x->p->parallelism ? x->p->parallelism : n;
-	struct job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+	size_t nthreads = x->p->parallelism && x->p->parallelism < n ? x->p->parallelism : n;
+	pthread_t *tids = xcalloc(nthreads ? nthreads : 1, sizeof(*tids));
+	struct pool pl = {.x = x, .n = n, .wave = wave};
+	size_t started = 0;
 
-	for (size_t from = 0; from < n && !op_interrupted; from += chunk) {
-		size_t k = n - from < chunk ? n - from : chunk;
+	pl.jobs = xcalloc(n ? n : 1, sizeof(*pl.jobs));
+	for (size_t i = 0; i < n; i++) {
+		const struct fleet_member *m = &x->p->members[idx[i]];
 
-		for (size_t i = 0; i < k; i++) {
-			const struct fleet_member *m = &x->p->members[idx[from + i]];
-			struct job *j = &jobs[from + i];
-
-			job_init(x, m, j);
-			words_for(x, m, &j->words);
-			j->r = &results[idx[from + i]];
-			j->r->action = action;
-		}
-		jobs_run(&jobs[from], k);
-		for (size_t i = 0; i < k; i++) {
-			const struct fleet_member *m = &x->p->members[idx[from + i]];
-			say_result(m, jobs[from + i].r);
-			record_host(x, m, jobs[from + i].r, wave);
-		}
+		job_init(x, m, &pl.jobs[i]);
+		words_for(x, m, &pl.jobs[i].words);
+		pl.jobs[i].r = &results[idx[i]];
+		pl.jobs[i].r->action = action;
 	}
+	pthread_mutex_init(&pl.mu, NULL);
+	while (started < nthreads && pthread_create(&tids[started], NULL, pool_worker, &pl) == 0)
+		started++;
+	if (!started)
+		pool_worker(&pl); /* no thread: one at a time, here */
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	pthread_mutex_destroy(&pl.mu);
+	/* a host never started (interrupted) was not run: no action */
+	for (size_t i = pl.next; i < n; i++)
+		pl.jobs[i].r->action = NULL;
 	for (size_t i = 0; i < n; i++)
-		strv_free(&jobs[i].words);
-	free(jobs);
+		strv_free(&pl.jobs[i].words);
+	free(pl.jobs);
+	free(tids);
 }
 
 /* ---- waves -------------------------------------------------------------------------------- */
@@ -353,6 +377,41 @@ static const char *fleet_outcome(size_t nfailed, bool undone)
 	return undone ? "rolled-back" : "failed";
 }
 
+/* The commit a retry pinned the target to (--pin), or NULL. */
+static const char *plan_pin(const struct fleet_plan *p)
+{
+	for (size_t i = 0; i < p->flags.n; i++) {
+		if (streq(p->flags.v[i], "--pin") && i + 1 < p->flags.n)
+			return p->flags.v[i + 1];
+		if (str_startswith(p->flags.v[i], "--pin="))
+			return p->flags.v[i] + strlen("--pin=");
+	}
+	return NULL;
+}
+
+/* A retry whose hosts refused because the ref moved past the pin: say so, and what to run. */
+static void say_pin_moved(const struct fleet_exec *x, const struct strv *failed)
+{
+	const char *pin = plan_pin(x->p);
+	bool moved = false;
+
+	for (size_t i = 0; pin && i < x->p->nmembers; i++) {
+		const struct fleet_result *r = &x->res[i];
+		moved = moved || (r->action && streq(r->outcome, "refused") &&
+				  strstr(r->detail, DEPLOY_PIN_MOVED));
+	}
+	if (!moved)
+		return;
+	_cleanup_free_ char *target = strv_join(&x->p->target, " ");
+	_cleanup_free_ char *hosts = strv_join(failed, ",");
+	log_tone(OUT_TONE_REFUSED,
+		 "'%s' moved since the fleet deploy this retries took it to %.12s: the hosts "
+		 "that refused did not move. To deploy its new head to the whole fleet, run "
+		 "'shiplog deploy %s --all-hosts'; to bring %s to %.12s all the same (detached "
+		 "there), run 'shiplog deploy %s --hosts %s'",
+		 target, pin, target, hosts, pin, pin, hosts);
+}
+
 static int finish(struct fleet_exec *x, bool undone)
 {
 	const struct fleet_plan *p = x->p;
@@ -402,15 +461,18 @@ static int finish(struct fleet_exec *x, bool undone)
 	record(x, &ev);
 	if (failed.n)
 		log_tone(OUT_TONE_FAIL,
-			 "fleet %s %s (fleet operation seq:%llu): %s; 'shiplog deploy "
+			 "fleet %s %s (fleet operation %llu, seq:%llu): %s; 'shiplog deploy "
 			 "--retry-failed' converges them",
-			 p->kind, outcome, (unsigned long long)x->op, err);
-	else
+			 p->kind, outcome, (unsigned long long)x->number, (unsigned long long)x->op,
+			 err);
+	if (failed.n)
+		say_pin_moved(x, &failed);
+	if (!failed.n)
 		out_say_tone(OUT_TONE_OK,
-			     "fleet %s succeeded (fleet operation seq:%llu): %zu host%s "
+			     "fleet %s succeeded (fleet operation %llu, seq:%llu): %zu host%s "
 			     "at %.12s",
-			     p->kind, (unsigned long long)x->op, runs.n, runs.n == 1 ? "" : "s",
-			     x->target);
+			     p->kind, (unsigned long long)x->number, (unsigned long long)x->op,
+			     runs.n, runs.n == 1 ? "" : "s", x->target);
 	r = failed.n || x->ledger_error ? SL_EFAILED : 0;
 	if (failed.n && op_interrupted)
 		r = SL_EINTERRUPTED;
@@ -467,12 +529,16 @@ int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const cha
 	 * a --retry-failed or a status --all-hosts within a minute skips the key exchange (on
 	 * both ends, the largest CPU cost of a host's run that is not the deploy's own). */
 	x.control_path = remote_control_path();
+	if (plan_pin(p)) /* a retry: the target is the commit it is pinned to */
+		strlcpy_(x.target, plan_pin(p), sizeof(x.target));
 	x.res = xcalloc(p->nmembers, sizeof(*x.res));
 	x.undo = xcalloc(p->nmembers, sizeof(*x.undo));
 	op_catch_signals();
 	record_started(&x, retries);
-	lock_set_op(&lock, x.op, 0);
-	out_say("Fleet operation seq:%llu started", (unsigned long long)x.op);
+	lock_set_op(&lock, x.op, x.number);
+	out_say("Fleet operation %llu started (seq:%llu); 'shiplog show %llu' lists it",
+		(unsigned long long)x.number, (unsigned long long)x.op,
+		(unsigned long long)x.number);
 	for (unsigned w = 1; w <= p->nwaves && !x.stopped && !op_interrupted; w++) {
 		x.stopped = !run_wave(&x, w);
 		if (!x.stopped && w < p->nwaves && p->cfg->fleet.pause_ns > 0 && !op_interrupted) {

@@ -102,6 +102,7 @@ void fleet_run_host(const struct fleet_host_run *run, struct fleet_result *r);
 /* The last fleet deploy in the controller's ledger (fleet-last.c), for --retry-failed. */
 struct fleet_last {
 	uint64_t op;	    /* its fleet.started sequence */
+	uint64_t number;    /* its operation number (0: recorded before fleet operations had one) */
 	struct strv target; /* what it deployed, as given */
 	struct strv flags;  /* the options every host got (the scope among them) */
 	char commit[41];    /* the commit its hosts reached ("" none did) */
@@ -111,6 +112,38 @@ struct fleet_last {
 /* 0, -ENOENT when there is none, or a ledger error. Release with fleet_last_release. */
 int fleet_last_read(struct ledger *lg, struct fleet_last *l);
 void fleet_last_release(struct fleet_last *l);
+
+/* One fleet operation as the controller's ledger recorded it (fleet-last.c), for history and
+ * show: its intent, waves, every host run (fleet.host, in the order they ended; a host rolled
+ * back after its deploy has two) and its end. */
+struct fleet_view_host {
+	char host[64];
+	unsigned wave;	  /* 0: the rollback of a host it moved */
+	char action[16];  /* deploy | rollback */
+	uint64_t host_op; /* its operation number on the host, 0 unknown */
+	char outcome[16];
+	char commit[41];
+	char detail[256];
+	int64_t duration_ns;
+};
+struct fleet_view {
+	uint64_t op;
+	uint64_t number;    /* its operation number here */
+	char kind[16];	    /* deploy | rollback */
+	struct strv target; /* as given */
+	struct strv waves;  /* "h1", "h2, h3": wave i's hosts at waves.v[i - 1] */
+	uint64_t retries;   /* --retry-failed: the fleet operation it completes */
+	struct fleet_view_host *hosts;
+	size_t nhosts;
+	char outcome[16];   /* "" when it has no fleet.finished (running, or its controller was
+			     * lost) */
+	char commit[41];    /* the target commit the hosts reported */
+	struct strv failed; /* the hosts not at the target */
+};
+/* 0, LEDGER_ENOTFOUND when op is not a fleet operation, or a ledger error. Release with
+ * fleet_view_release. */
+int fleet_view_read(struct ledger *lg, uint64_t op, struct fleet_view *v);
+void fleet_view_release(struct fleet_view *v);
 
 /* Runs the plan from this machine (the controller), recording the fleet operation in the ledger
  * at ledger_dir under the fleet lock (<ledger_dir>/fleet.lock). 0 when every host in the plan

@@ -67,15 +67,22 @@ static const char usage[] =
     "                    wave only when the previous one verified; it stops past\n"
     "                    max_failed_hosts and, with on_failure = rollback-moved, rolls back\n"
     "                    the hosts it moved). Each host's ledger keeps its deploy; this\n"
-    "                    ledger records the fleet operation (fleet.* events). Exit 0 only\n"
-    "                    when every host reached the same commit; else 1, naming which\n"
-    "                    host runs what. ^C starts no further host (nor a rollback),\n"
-    "                    lets the running ones finish and exits 130. A second fleet\n"
-    "                    deploy is refused (exit 3) while one holds the fleet lock.\n"
+    "                    ledger records the fleet operation (fleet.* events), numbered like\n"
+    "                    any operation there (history, show N). Inside a wave, [fleet]\n"
+    "                    parallelism hosts run at once, the next starting as one ends.\n"
+    "                    Exit 0 only when every host reached the same commit; else 1,\n"
+    "                    naming which host runs what. ^C starts no further host (nor a\n"
+    "                    rollback), lets the running ones finish and exits 130. A second\n"
+    "                    fleet deploy is refused (exit 3) while one holds the fleet lock.\n"
     "                    --dry-run prints the waves\n"
     "  --all-hosts       the same over every [host NAME]\n"
-    "  --retry-failed    deploy the last fleet deploy's commit (and options) to the hosts it\n"
-    "                    did not get there, and only to them; what to deploy is optional\n"
+    "  --retry-failed    deploy the last fleet deploy's target as it was given (main, a\n"
+    "                    branch: the hosts end on it, not detached) and options to the hosts\n"
+    "                    it did not get there, and only to them, pinned (--pin) to the commit\n"
+    "                    the others reached: if the branch moved since, each such host refuses\n"
+    "                    and the controller says what to run; what to deploy is optional\n"
+    "  --pin COMMIT      deploy only if the target resolves to COMMIT (40 hex digits) after\n"
+    "                    the fetch; else refused (exit 3), nothing moved\n"
     "  --no-progress     no live status line on a terminal (phase, elapsed, ETA, what it\n"
     "                    waits for); it is also off when stdout is not a terminal, with -q,\n"
     "                    --json or CI=true. The expected duration of each phase, from the\n"
@@ -227,20 +234,38 @@ out:
 	return r;
 }
 
-/* The command line a retry runs: the last fleet deploy's target (the commit its hosts
- * reached, else what it was given) and options, over the hosts it left behind. */
+/* The command line a retry runs: the last fleet deploy's target as it was given (main, a
+ * branch: the hosts end on that branch, not detached) pinned to the commit its hosts reached
+ * (--pin: a branch that moved since is refused by each host, not deployed), and its options,
+ * over the hosts it left behind. */
 static void retry_argv(const struct fleet_last *l, struct strv *argv)
 {
 	strv_push(argv, "deploy");
-	if (l->commit[0])
+	for (size_t i = 0; i < l->target.n; i++)
+		strv_push(argv, l->target.v[i]);
+	for (size_t i = 0; i < l->flags.n; i++) {
+		if (streq(l->flags.v[i], "--pin"))
+			i++; /* an earlier retry's pin, and its value: this one pins anew */
+		else if (!str_startswith(l->flags.v[i], "--pin="))
+			strv_push(argv, l->flags.v[i]);
+	}
+	if (l->commit[0]) {
+		strv_push(argv, "--pin");
 		strv_push(argv, l->commit);
-	else
-		for (size_t i = 0; i < l->target.n; i++)
-			strv_push(argv, l->target.v[i]);
-	for (size_t i = 0; i < l->flags.n; i++)
-		strv_push(argv, l->flags.v[i]);
+	}
 	strv_push(argv, "--hosts");
 	strv_push_take(argv, strv_join(&l->failed, ","));
+}
+
+/* "fleet operation 3 (seq:41)", or "fleet operation seq:41" for one recorded unnumbered. */
+static const char *fleet_op_name(const struct fleet_last *l, char *buf, size_t n)
+{
+	if (l->number)
+		snprintf(buf, n, "fleet operation %llu (seq:%llu)", (unsigned long long)l->number,
+			 (unsigned long long)l->op);
+	else
+		snprintf(buf, n, "fleet operation seq:%llu", (unsigned long long)l->op);
+	return buf;
 }
 
 /* --retry-failed: converges only the hosts the last fleet deploy did not get to its target. */
@@ -249,7 +274,7 @@ static int deploy_retry(struct cmd_ctx *ctx, const struct deploy_args *given)
 	struct fleet_last l;
 	struct deploy_args a;
 	struct strv argv = {0};
-	char err[512];
+	char err[512], name[80];
 	int r;
 
 	r = cmd_open_ledger(ctx, true);
@@ -263,19 +288,23 @@ static int deploy_retry(struct cmd_ctx *ctx, const struct deploy_args *given)
 	if (r < 0)
 		return r == -ENOENT ? SL_EUSAGE : SL_EENV;
 	if (!l.failed.n) {
-		out_say("fleet operation seq:%llu left no host behind: nothing to retry",
-			(unsigned long long)l.op);
+		out_say("%s left no host behind: nothing to retry",
+			fleet_op_name(&l, name, sizeof(name)));
 		fleet_last_release(&l);
 		return 0;
 	}
 	retry_argv(&l, &argv);
 	_cleanup_free_ char *hosts = strv_join(&l.failed, ", ");
-	out_say("retrying fleet operation seq:%llu on %s (target %.12s)", (unsigned long long)l.op,
-		hosts, l.commit[0] ? l.commit : "as given");
+	_cleanup_free_ char *what = strv_join(&l.target, " ");
+	if (l.commit[0])
+		out_say("retrying %s on %s: %s pinned to %.12s",
+			fleet_op_name(&l, name, sizeof(name)), hosts, what, l.commit);
+	else
+		out_say("retrying %s on %s: %s (no host reached a commit then: nothing to pin)",
+			fleet_op_name(&l, name, sizeof(name)), hosts, what);
 	r = deploy_args_parse((int)argv.n, argv.v, &a, err, sizeof(err));
 	if (r < 0)
-		log_error("cannot retry fleet operation seq:%llu: %s", (unsigned long long)l.op,
-			  err);
+		log_error("cannot retry %s: %s", fleet_op_name(&l, name, sizeof(name)), err);
 	else {
 		a.dry_run = given->dry_run;
 		if (a.runtime < 0)

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "fleet-ops.h"
 #include "fleet-reads.h"
 #include "json.h"
 #include "out.h"
@@ -53,7 +54,7 @@ static const struct option options[] = {
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct ledger_history_filter f = {.runtime = -1, .outcome = -1};
+	struct ledger_history_filter f = {.runtime = -1, .outcome = -1, .fleet = true};
 	struct ledger_op_summary *rows = NULL;
 	struct ledger_state *st = NULL;
 	uint64_t limit = 20;
@@ -98,8 +99,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 				return r;
 			break;
 		case 'k':
-			if (!streq(optarg, "deploy") && !streq(optarg, "rollback")) {
-				log_error("history: bad --kind '%s': use deploy or rollback",
+			if (!streq(optarg, "deploy") && !streq(optarg, "rollback") &&
+			    !streq(optarg, "fleet")) {
+				log_error("history: bad --kind '%s': use deploy, rollback or fleet",
 					  optarg);
 				return SL_EUSAGE;
 			}
@@ -137,7 +139,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (out_settings.json) {
 		for (size_t i = 0; i < n; i++)
-			out_json(render_op_json(&rows[i], st));
+			out_json(fleet_ops_is_fleet(&rows[i])
+				     ? fleet_ops_row_json(ctx->lg, &rows[i])
+				     : render_op_json(&rows[i], st));
 	} else if (n == 0) {
 		printf("no operations%s\n", f.since_ns || f.until_ns || f.service ||
 						    f.runtime >= 0 || f.outcome >= 0 || f.kind
@@ -151,7 +155,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			const struct ledger_op_requested *req =
 			    render_event_request(&rows[i].request);
 
-			render_op_text(stdout, &rows[i], st);
+			if (fleet_ops_is_fleet(&rows[i]))
+				fleet_ops_row_text(stdout, ctx->lg, &rows[i]);
+			else
+				render_op_text(stdout, &rows[i], st);
 			if (st && req && !str_empty(req->commit) &&
 			    ledger_state_quarantined(st, req->commit))
 				marked = true;
@@ -172,7 +179,8 @@ const struct cmd_entry cmd_history = {
     .summary = "operations newest first: number, time, kind, ref, commit, scope, outcome, duration",
     .usage =
 	"usage: shiplog history [--limit N] [--since T] [--until T] [--service S]\n"
-	"                       [--runtime native|docker] [--outcome O] [--kind deploy|rollback]\n"
+	"                       [--runtime native|docker] [--outcome O]\n"
+	"                       [--kind deploy|rollback|fleet]\n"
 	"                       [--json] [--host NAME | --all-hosts]\n"
 	"\n"
 	"Lists deploys and rollbacks, newest first, one line each: its number (OP: 1, 2, 3 ...\n"
@@ -182,6 +190,12 @@ const struct cmd_entry cmd_history = {
 	"runtime, scope (services, or 'all'), outcome, duration and who ran it.\n"
 	"Outcomes: running, succeeded, failed, rolled-back (op N: the rollback that undid it),\n"
 	"interrupted (its process died), refused (GUARD: the guard that said no).\n"
+	"A fleet operation this machine ran as controller (deploy --hosts/--all-hosts/\n"
+	"--retry-failed, rollback --all-hosts) is numbered among them: kind 'fleet', REF its\n"
+	"command and target, SCOPE its waves, OUTCOME its fleet.finished ('unfinished' while\n"
+	"it runs or when its controller was lost), then a 'waves:' line and a 'hosts:' line\n"
+	"with each host's outcome, its operation number on that host and the commit it went\n"
+	"to. Filtering by --service, --runtime or --kind deploy|rollback leaves them out.\n"
 	"\n"
 	"Options:\n"
 	"  -n, --limit N      at most N operations (default 20; 0 = all)\n"
@@ -190,9 +204,12 @@ const struct cmd_entry cmd_history = {
 	"  --service S        touched service S\n"
 	"  --runtime R        on runtime R (native or docker)\n"
 	"  --outcome O        running, succeeded, failed, rolled-back, interrupted, refused\n"
-	"  --kind K           deploy or rollback\n"
+	"  --kind K           deploy, rollback or fleet\n"
 	"  --json             one JSON object per operation and line: \"number\" is its number,\n"
-	"                     \"op\" its id (the sequence of its first event, seq:N elsewhere)\n"
+	"                     \"op\" its id (the sequence of its first event, seq:N elsewhere);\n"
+	"                     a fleet operation's has \"kind\":\"fleet\", \"fleet_kind\",\n"
+	"                     \"target\", \"commit\", \"waves\" and \"hosts\" ([{host, wave,\n"
+	"                     action, outcome, host_op, commit, detail, duration_ns}])\n"
 	"  --host NAME        run it on [host NAME] (its own shiplog, over ssh), as it answers\n"
 	"  --all-hosts        every host at once, a host column on each line (--json: a \"host\"\n"
 	"                     field); a host that did not answer gets one line (exit 4)\n"

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "fleet-ops.h"
 #include "fleet-reads.h"
 #include "json.h"
 #include "out.h"
@@ -33,6 +34,7 @@ struct show {
 	json_t *events;	      /* --json */
 	int64_t end_ns;	      /* its last event's time */
 	struct strv services; /* its scope, from its request */
+	bool fleet;	      /* a fleet operation (fleet.started first) */
 };
 
 static const struct option options[] = {
@@ -73,8 +75,10 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 {
 	bool own = ev->op == s->op;
 
-	if (ev->seq == s->op)
+	if (ev->seq == s->op) {
 		s->base_ns = ev->time_ns;
+		s->fleet = ev->type == LEDGER_EV_FLEET_STARTED;
+	}
 	if (ev->seq == s->end)
 		s->end_ns = ev->time_ns;
 	if (own && ev->type == LEDGER_EV_OP_REQUESTED && ev->u.op_requested.kind)
@@ -102,6 +106,11 @@ static void show_event(struct show *s, const struct ledger_event *ev)
 	}
 	if (own && ev->type == LEDGER_EV_OP_REFUSED)
 		s->outcome = "refused";
+	if (own && ev->type == LEDGER_EV_FLEET_FINISHED) {
+		snprintf(s->outcome_buf, sizeof(s->outcome_buf), "%s",
+			 ev->u.fleet_finished.outcome);
+		s->outcome = s->outcome_buf;
+	}
 
 	if (s->events) {
 		json_t *o = render_event_json(ev);
@@ -235,7 +244,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	r = 0;
 
 	if (!s.outcome)
-		s.outcome = open_outcome(ctx, s.op);
+		s.outcome = s.fleet ? "unfinished" : open_outcome(ctx, s.op);
 
 	if (out_settings.json) {
 		json_t *o = json_object();
@@ -246,7 +255,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		json_object_set_new(o, "events", s.events);
 		s.events = NULL;
 		json_object_set_new(o, "timings", render_timings_json(&s.timings));
+		if (s.fleet)
+			fleet_ops_show(ctx->lg, s.op, o);
 		out_json(o);
+	} else if (s.fleet) {
+		if (streq(s.outcome, "unfinished"))
+			printf("(no fleet.finished: it still runs, or its controller was lost; "
+			       "'shiplog status --all-hosts' says what each host runs)\n");
+		fleet_ops_show(ctx->lg, s.op, NULL);
 	} else {
 		if (streq(s.outcome, "unfinished"))
 			printf(
@@ -280,6 +296,9 @@ const struct cmd_entry cmd_show = {
 	"  restarted S (unit, rt): ...  a restart with its job result and pid before -> after\n"
 	"  health S kind target: ...    a health check: ok/FAILED, attempts, latency, detail\n"
 	"  finished: OUTCOME in dur     the terminal event\n"
+	"A fleet operation (kind fleet in 'shiplog history') shows its fleet.* events, then its\n"
+	"outcome, its waves and one line per host run: host, wave, deploy or rollback, outcome,\n"
+	"its operation number on that host, the commit it went to, duration and detail.\n"
 	"Events of a rollback nested in the operation (the automatic rollback after a failed\n"
 	"verify) are shown indented with '| '. Then the Deploy Timings block, as deploy printed\n"
 	"it: one '[deploy] <phase>: <dur>' line per finished phase and '[deploy] total: <dur>'\n"
