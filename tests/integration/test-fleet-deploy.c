@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* A fleet deploy against the real test hosts of tools/fleet-hosts.sh (each its own user, sshd,
- * user manager and checkout, reached over ssh on 127.0.0.1): two waves; a canary that fails
- * verify (no other host moves, the canary is rolled back); a host unreachable in the second
- * wave (partial outcome, then --retry-failed converges it once it is back); two concurrent
- * fleet deploys (the second refused naming the holder); a fleet rollback. One deployed state
- * carries from one case to the next, so it is one test, in order. */
+ * user manager and checkout, reached over ssh on 127.0.0.1): two waves, numbered and listed by
+ * the controller's history and show; a canary that fails verify (no other host moves, the
+ * canary is rolled back); a host unreachable in the second wave (partial outcome; --retry-failed
+ * refuses to follow the branch once it moved, then converges it onto the branch once the branch
+ * is back at the target); two concurrent fleet deploys (the second refused naming the holder),
+ * the first a pool of two over a wave of three; a fleet rollback. One deployed state carries
+ * from one case to the next, so it is one test, in order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +59,9 @@ static char *push(struct fleet *f, const char *snippet, const char *message)
 	return str_trim(tl_read(head));
 }
 
-static void write_conf(struct fleet *f, unsigned max_failed)
+/* pool: one wave of the three hosts, two at a time, h1 held back (its shiplog waits until h3's
+ * has started: a pool starts h3 as soon as h2 ends; batches of two would not until h1 ended) */
+static void write_conf_pool(struct fleet *f, unsigned max_failed, bool pool)
 {
 	struct buf b = {0};
 
@@ -73,13 +77,34 @@ static void write_conf(struct fleet *f, unsigned max_failed)
 		target = tl_fleet_target(name);
 		buf_printf(&b, "[host %s]\nssh = %s\ncheckout = %s/%s/app\n", name, target,
 			   getenv("SHIPLOG_TEST_FLEET_DIR"), name);
+		if (pool && i != 2)
+			buf_printf(&b, "shiplog = %s/%s/bin/shiplog-pool\n",
+				   getenv("SHIPLOG_TEST_FLEET_DIR"), name);
 	}
-	buf_printf(&b,
-		   "[fleet]\ncanary = 1\nwave_size = 2\nmax_failed_hosts = %u\n"
-		   "on_failure = rollback-moved\nhost_timeout = 2m\n",
-		   max_failed);
+	if (pool)
+		buf_printf(&b,
+			   "[fleet]\ncanary = 0\nwave_size = 3\nparallelism = 2\n"
+			   "max_failed_hosts = %u\non_failure = stop\nhost_timeout = 2m\n",
+			   max_failed);
+	else
+		buf_printf(&b,
+			   "[fleet]\ncanary = 1\nwave_size = 2\nmax_failed_hosts = %u\n"
+			   "on_failure = rollback-moved\nhost_timeout = 2m\n",
+			   max_failed);
 	tl_write(f->conf, b.data);
 	buf_free(&b);
+}
+
+static void write_conf(struct fleet *f, unsigned max_failed)
+{
+	write_conf_pool(f, max_failed, false);
+}
+
+/* shiplog on the controller with up to four arguments; stdout in r->out. */
+static void controller(struct fleet *f, struct tl_run *r, const char *a1, const char *a2,
+		       const char *a3, const char *a4)
+{
+	tl_shiplog(r, f->dir, f->env, "-c", f->conf, a1, a2, a3, a4, NULL);
 }
 
 static void fleet_shiplog(struct fleet *f, struct tl_run *r, const char *a1, const char *a2,
@@ -103,6 +128,42 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The fleet operation just run is the controller ledger's operation 1: history lists it with
+ * its waves and each host's outcome and operation there; show 1 prints its waves and hosts. */
+static void fleet_op_listed(struct fleet *f, const char *good)
+{
+	char want[160];
+	struct tl_run r;
+
+	controller(f, &r, "history", NULL, NULL, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	snprintf(want, sizeof(want), "fleet     deploy main           %.12s", good);
+	cr_assert(strstr(r.out, "     1  ") && strstr(r.out, want), "%s", r.out);
+	cr_assert(strstr(r.out, "waves: 1: h1; 2: h2, h3"), "%s", r.out);
+	cr_assert(strstr(r.out, "hosts: h1 succeeded (op "), "%s", r.out);
+	cr_assert(strstr(r.out, "h3 succeeded (op "), "%s", r.out);
+	tl_run_release(&r);
+
+	controller(f, &r, "--json", "history", "--kind", "fleet");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"number\":1,") && strstr(r.out, "\"kind\":\"fleet\""), "%s",
+		  r.out);
+	snprintf(want, sizeof(want),
+		 "\"host\":\"h2\",\"wave\":2,\"action\":\"deploy\","
+		 "\"outcome\":\"succeeded\",\"host_op\":");
+	cr_assert(strstr(r.out, want), "%s", r.out);
+	tl_run_release(&r);
+
+	controller(f, &r, "show", "1", NULL, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "operation 1 (seq:1)"), "%s", r.out);
+	cr_assert(strstr(r.out, "fleet deploy: succeeded"), "%s", r.out);
+	cr_assert(strstr(r.out, "  wave 2: h2, h3"), "%s", r.out);
+	snprintf(want, sizeof(want), "deploy    succeeded     op ");
+	cr_assert(strstr(r.out, "  h3   ") && strstr(r.out, want), "%s", r.out);
+	tl_run_release(&r);
+}
+
 /* (r.err holds stdout and stderr: see fleet_shiplog) */
 /* Two waves, then a canary that fails verify. */
 static void two_waves_then_a_failing_canary(struct fleet *f, char **good)
@@ -122,6 +183,7 @@ static void two_waves_then_a_failing_canary(struct fleet *f, char **good)
 	for (int i = 1; i <= 3; i++)
 		expect_head((const char *[]){"h1", "h2", "h3"}[i - 1], *good);
 	tl_run_release(&r);
+	fleet_op_listed(f, *good);
 
 	bad = push(f,
 		   "echo 'api.health_status = 500' >> app.conf && sed -i "
@@ -138,10 +200,14 @@ static void two_waves_then_a_failing_canary(struct fleet *f, char **good)
 	tl_run_release(&r);
 }
 
-/* h3 down in wave two: partial, recorded; back up, --retry-failed converges only it. */
-static void unreachable_then_retry(struct fleet *f)
+/* h3 down in wave two: partial, recorded; back up, --retry-failed deploys the same branch
+ * pinned to the commit the others reached: refused (said, with what to run) while main has
+ * moved past it; once main is back there, it converges only h3, onto branch main. */
+static void unreachable_then_retry(struct fleet *f, const char *good)
 {
-	_cleanup_free_ char *fixed = NULL, *h1op = NULL, *h1op2 = NULL;
+	_cleanup_free_ char *fixed = NULL, *h1op = NULL, *h1op2 = NULL, *moved = NULL;
+	_cleanup_free_ char *branch = NULL;
+	char want[160];
 	struct tl_run r;
 
 	fixed = push(f, "git revert --no-commit HEAD", "fleet: fix api health");
@@ -157,25 +223,101 @@ static void unreachable_then_retry(struct fleet *f)
 	tl_run_release(&r);
 	h1op = on_host("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300");
 
+	/* main moves on: the retry does not follow it */
+	moved = push(f, "echo moved >> NOTES", "fleet: main moves on");
+	fleet_shiplog(f, &r, "--retry-failed", NULL, NULL);
+	cr_assert_eq(r.exit_code, 1, "%s", r.err);
+	snprintf(want, sizeof(want), "main pinned to %.12s", fixed);
+	cr_assert(strstr(r.err, want), "%s", r.err);
+	cr_assert(strstr(r.err, "host h3 deploy: refused"), "%s", r.err);
+	snprintf(want, sizeof(want),
+		 "'main' moved since the fleet deploy this retries took it to %.12s", fixed);
+	cr_assert(strstr(r.err, want), "%s", r.err);
+	cr_assert(strstr(r.err, "run 'shiplog deploy main --all-hosts'"), "%s", r.err);
+	tl_run_release(&r);
+	expect_head("h3", good);
+
+	/* main back at the target (a force-push): the retry of the retry converges h3 */
+	cr_assert_eq(tl_sh("cd '%s/clone' && git push -qf origin %s:main && git reset -q --hard %s",
+			   f->dir, fixed, fixed),
+		     0);
 	fleet_shiplog(f, &r, "--retry-failed", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strstr(r.err, "retrying fleet operation seq:"), "%s", r.err);
+	cr_assert(strstr(r.err, "retrying fleet operation "), "%s", r.err);
 	cr_assert(strstr(r.err, "host h3 deploy: succeeded"), "%s", r.err);
 	cr_assert_null(strstr(r.err, "host h1 deploy"), "the retry touched h1: %s", r.err);
 	expect_head("h3", fixed);
+	branch = on_host("h3", "git -C ~/app symbolic-ref --short HEAD");
+	cr_assert_str_eq(branch, "main", "the retry left h3 detached, not on main");
 	h1op2 = on_host("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300");
 	cr_assert_str_eq(h1op, h1op2, "h1's ledger moved during the retry");
 	tl_run_release(&r);
 }
 
-/* A second fleet deploy while one runs: refused, naming the holder. */
+/* The pool's wrappers: h3's shiplog says it started (a file in a directory every host user
+ * may write), h1's waits for that (at most 60 s) before it runs. */
+static void pool_wrappers(struct fleet *f, char **mark_dir)
+{
+	_cleanup_free_ char *w1 = NULL, *w3 = NULL, *out1 = NULL, *out3 = NULL;
+
+	*mark_dir = xasprintf("%s/pool", f->dir);
+	cr_assert_eq(tl_sh("mkdir -p '%s' && chmod 1777 '%s' && chmod o+x '%s'", *mark_dir,
+			   *mark_dir, f->dir),
+		     0);
+	w3 =
+	    xasprintf("mkdir -p ~/bin && printf '#!/bin/sh\\ntouch %s/h3\\nexec shiplog \"$@\"\\n' "
+		      ">~/bin/shiplog-pool && chmod +x ~/bin/shiplog-pool && echo ok",
+		      *mark_dir);
+	w1 = xasprintf(
+	    "mkdir -p ~/bin && printf '#!/bin/sh\\ni=0\\nwhile [ ! -e %s/h3 ] && [ $i -lt "
+	    "600 ]; do sleep 0.1; i=$((i+1)); done\\nexec shiplog \"$@\"\\n' "
+	    ">~/bin/shiplog-pool && chmod +x ~/bin/shiplog-pool && echo ok",
+	    *mark_dir);
+	out3 = on_host("h3", w3);
+	out1 = on_host("h1", w1);
+}
+
+/* fleet.host's end (its event time) and start (that minus its duration) of host h in the
+ * newest fleet operation of the controller's ledger, from `ledger export`. */
+static void host_times(struct fleet *f, const char *h, double *start, double *end)
+{
+	struct tl_run r;
+	char want[64];
+	const char *p, *line = NULL;
+
+	controller(f, &r, "ledger", "export", NULL, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "\"host\":\"%s\"", h);
+	for (p = r.out; (p = strstr(p, "\"type\":\"fleet.host\"")); p++) {
+		const char *bol = p, *eol = strchr(p, '\n');
+		while (bol > r.out && bol[-1] != '\n')
+			bol--;
+		if (memmem(bol, eol ? (size_t)(eol - bol) : strlen(bol), want, strlen(want)))
+			line = bol; /* the last one wins: the newest operation's */
+	}
+	cr_assert_not_null(line, "no fleet.host of %s: %s", h, r.out);
+	{
+		const char *t = strstr(line, "\"time_ns\":"), *d = strstr(line, "\"duration_ns\":");
+		cr_assert(t && d, "%.300s", line);
+		*end = strtod(t + strlen("\"time_ns\":"), NULL) / 1e9;
+		*start = *end - strtod(d + strlen("\"duration_ns\":"), NULL) / 1e9;
+	}
+	tl_run_release(&r);
+}
+
+/* A second fleet deploy while one runs: refused, naming the holder. The first runs its one wave
+ * of three as a pool of two: h3 starts when h2 ends, while h1 still runs. */
 static void concurrent_refused(struct fleet *f)
 {
 	_cleanup_free_ char *lock = xasprintf("%s/ledger/fleet.lock", f->dir);
 	_cleanup_free_ char *log = xasprintf("%s/first.log", f->dir);
+	_cleanup_free_ char *mark_dir = NULL, *first = NULL;
+	double h1_start, h1_end, h3_start, h3_end;
 	struct tl_run r;
 	int held = 1;
 
+	pool_wrappers(f, &mark_dir);
+	write_conf_pool(f, 1, true);
 	cr_assert_eq(tl_sh("DEPLOY_SSH_KNOWN_HOSTS='%s' '%s' -c '%s' deploy main --all-hosts "
 			   "--edge-ready >'%s' 2>&1 &",
 			   getenv("SHIPLOG_TEST_FLEET_KNOWN_HOSTS"), SHIPLOG_BINARY, f->conf, log),
@@ -192,6 +334,15 @@ static void concurrent_refused(struct fleet *f)
 	tl_run_release(&r);
 	for (int i = 0; i < 1200 && tl_sh("flock -n '%s' true", lock) != 0; i++)
 		tl_sh("sleep 0.1");
+	first = tl_read(log);
+	fprintf(stderr, "---- the first (pool) deploy:\n%s\n", first);
+	cr_assert(strstr(first, "wave 1 of 1: h1, h2, h3"), "%s", first);
+	cr_assert(strstr(first, "fleet deploy succeeded"), "%s", first);
+	host_times(f, "h1", &h1_start, &h1_end);
+	host_times(f, "h3", &h3_start, &h3_end);
+	fprintf(stderr, "pool: h1 %.2f..%.2f, h3 %.2f..%.2f\n", h1_start, h1_end, h3_start, h3_end);
+	cr_assert_lt(h3_start, h1_end, "h3 started only after h1 ended: batches, not a pool");
+	write_conf(f, 1);
 }
 
 /* rollback --all-hosts: every host back to its own last-good (the first deploy's commit), in
@@ -230,7 +381,7 @@ Test(fleet_deploy, waves_canary_unreachable_retry_and_lock, .timeout = 900)
 	write_conf(&f, 0);
 
 	two_waves_then_a_failing_canary(&f, &good);
-	unreachable_then_retry(&f);
+	unreachable_then_retry(&f, good);
 	concurrent_refused(&f);
 	fleet_rollback(&f, good);
 

@@ -2,8 +2,11 @@
 /* Reads across the fleet's test hosts (tools/fleet-hosts.sh): status --all-hosts shows a fleet
  * whose hosts run different commits as mixed, and a host that went down as one row that says
  * why while the others are shown; --host passes one host's answer through; history
- * --all-hosts puts the host on every line; report --host NAME writes that host's page here. One
- * deployed state serves every case: each host at origin's main, then a new commit on h1 only. */
+ * --all-hosts puts the host on every line; report --host NAME writes that host's page here; a
+ * host never deployed is a row of its own, not a failed read; an answer over what --all-hosts
+ * holds is withheld with how to read it whole, never shown cut. One deployed state serves every
+ * case: each host at origin's main, then a new commit on h1 only; a fourth [host] is a second
+ * checkout on h2 with a ledger of its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +91,7 @@ static void fleet_teardown(void)
 {
 	if (dir && !getenv("SHIPLOG_TEST_KEEP"))
 		tl_rmrf(dir);
-	free(dir), free(conf), free(commit_a), free(commit_b);
+	free(dir), free(conf), free(conf4), free(commit_a), free(commit_b);
 }
 
 static void controller(struct tl_run *r, const char *a1, const char *a2, const char *a3,
@@ -219,6 +222,118 @@ static void report_of_one_host(void)
 	free(path);
 }
 
+/* A fourth host: a second checkout on h2 (its own ledger, none yet), in a second controller
+ * config. */
+static char *conf4;
+
+static void fresh_host(void)
+{
+	char *argv[] = {"ssh",
+			"-F",
+			getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"),
+			"h2",
+			"rm -rf ~/fresh ~/ledger-fresh && git clone -q ~/app ~/fresh && sed -i -e "
+			"'s|^checkout = .*|checkout = ~/fresh|' -e 's|^ledger = .*|ledger = "
+			"~/ledger-fresh|' ~/fresh/shiplog.conf",
+			NULL};
+	struct tl_run r;
+	char *t = tl_fleet_target("h2");
+
+	tl_run(&r, NULL, NULL, argv);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_run_release(&r);
+	conf4 = xasprintf("%s/c/shiplog4.conf", dir);
+	cr_assert_eq(
+	    tl_sh("cp '%s' '%s' && printf '\n[host fresh]\nssh = %s\ncheckout = %s/h2/fresh\n' "
+		  ">>'%s'",
+		  conf, conf4, t, getenv("SHIPLOG_TEST_FLEET_DIR"), conf4),
+	    0);
+	free(t);
+}
+
+static void controller4(struct tl_run *r, const char *a1, const char *a2, const char *a3,
+			const char *a4)
+{
+	char *argv[] = {SHIPLOG_BINARY, "-c",	    conf4,	(char *)a1,
+			(char *)a2,	(char *)a3, (char *)a4, NULL};
+
+	tl_run(r, dir, NULL, argv);
+}
+
+/* A host whose shiplog has no ledger yet: "never deployed", an answer (exit 0), not a host
+ * down. */
+static void never_deployed_is_its_own_row(void)
+{
+	struct tl_run r;
+
+	controller4(&r, "status", "--all-hosts", NULL, NULL);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "fleet: 4 hosts, 4 answered (1 never deployed); MIXED"), "%s",
+		  r.out);
+	cr_assert(strstr(r.out, "fresh  -                 (never deployed: no ledger at '"), "%s",
+		  r.out);
+	cr_assert_null(strstr(r.out, "no answer"), "%s", r.out);
+	tl_run_release(&r);
+
+	controller4(&r, "--json", "status", "--all-hosts", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(
+	    strstr(r.out, "\"host\":\"fresh\",\"state\":\"never-deployed\",\"answered\":true"),
+	    "%s", r.out);
+	cr_assert(strstr(r.out, "\"never_deployed\":1"), "%s", r.out);
+	tl_run_release(&r);
+
+	controller4(&r, "history", "--all-hosts", "--limit", "1");
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "fresh  (never deployed: no ledger at '"), "%s", r.out);
+	tl_run_release(&r);
+}
+
+/* The fourth host's ledger gets 800 events of 2 KB (an import, on the host): its audit answer
+ * is over 1 MiB. --all-hosts withholds it (exit 4, the fix named) and shows the others whole;
+ * --host passes it whole. */
+static void an_answer_too_big_is_withheld_not_cut(void)
+{
+	char *argv[] = {
+	    "ssh",
+	    "-F",
+	    getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"),
+	    "h2",
+	    "pad=$(head -c 2000 /dev/zero | tr '\\0' x); now=$(date +%s%N); i=1; while [ $i -le "
+	    "800 ]; do printf '{\"seq\":%d,\"version\":1,\"type\":\"soak.verdict\",\"time_ns\":%s,"
+	    "\"op\":0,\"actor\":\"t@h\",\"name\":\"big\",\"pass\":false,\"reasons\":[\"%s\"]}\\n' "
+	    "$i $now $pad; i=$((i+1)); done >~/big.jsonl && cd ~/fresh && shiplog -q ledger "
+	    "import ~/big.jsonl",
+	    NULL};
+	struct tl_run r;
+
+	tl_run(&r, NULL, NULL, argv);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	tl_run_release(&r);
+
+	controller4(&r, "audit", "--all-hosts", "--since", "1h");
+	cr_assert_eq(r.exit_code, 4, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "fresh  (not shown: its answer is over the 1 MiB that --all-hosts "
+				"holds per host"),
+		  "%s", r.err);
+	cr_assert(strstr(r.out, "read it whole with --host fresh"), "%.2000s", r.out);
+	cr_assert_null(strstr(r.out, "earlier bytes dropped"), "a cut answer was shown");
+	{
+		size_t lines = 0;
+		for (const char *q = r.out; (q = strstr(q, "fresh  ")); q++)
+			lines++;
+		cr_assert_eq(lines, 1, "one line for fresh, none of its cut answer: %zu", lines);
+	}
+	cr_assert(strstr(r.out, "\nh1  "), "the other hosts are shown: %.2000s", r.out);
+	tl_run_release(&r);
+
+	controller4(&r, "audit", "--host", "fresh", "--since=1h");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_gt(strlen(r.out), (size_t)1 << 20, "--host passes it whole");
+	cr_assert_null(strstr(r.out, "earlier bytes dropped"));
+	tl_run_release(&r);
+}
+
 /* One deployed state for every check: the setup is most of the cost. */
 Test(fleet_read, reads_across_the_fleet)
 {
@@ -227,6 +342,9 @@ Test(fleet_read, reads_across_the_fleet)
 	status_names_the_mixed_fleet();
 	host_passes_one_answer_and_history_gets_a_host_column();
 	report_of_one_host();
+	fresh_host();
+	never_deployed_is_its_own_row();
+	an_answer_too_big_is_withheld_not_cut();
 	status_with_one_host_down();
 	fleet_teardown();
 }
