@@ -14,7 +14,7 @@
 #include "testlib.h"
 #include "util.h"
 
-static char *dir, *conf, *commit_a, *commit_b;
+static char *dir, *conf, *conf4, *commit_a, *commit_b;
 
 static char *sh_out(const char *cmd)
 {
@@ -223,9 +223,7 @@ static void report_of_one_host(void)
 }
 
 /* A fourth host: a second checkout on h2 (its own ledger, none yet), in a second controller
- * config. */
-static char *conf4;
-
+ * config (conf4). */
 static void fresh_host(void)
 {
 	char *argv[] = {"ssh",

@@ -174,8 +174,10 @@ const struct cmd_entry cmd_status = {
 	"  --host NAME        the status of [host NAME] (its own shiplog, over ssh)\n"
 	"  --all-hosts        every host at once: one row per host and service (commit,\n"
 	"                     health, last-good, lock), MIXED lines for a service that runs\n"
-	"                     more than one commit, a host that did not answer as its row\n"
-	"                     (exit 4; the others are shown); --json: hosts[], commits, mixed\n"
+	"                     more than one commit; a host never deployed (no ledger there\n"
+	"                     yet) as one row that says so (an answer); a host that did not\n"
+	"                     answer as its row (exit 4; the others are shown); --json:\n"
+	"                     hosts[] (state ok, never-deployed or no-answer), commits, mixed\n"
 	"  --host-timeout D   a host's answer is awaited this long (default 20s)\n"
 	"\n"
 	"Examples:\n"
@@ -183,8 +185,9 @@ const struct cmd_entry cmd_status = {
 	"  shiplog --ledger /srv/state/app status --json | jq '.services[].owner'\n"
 	"  shiplog status --all-hosts\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger (with --all-hosts: a\n"
-	"host did not answer).\n",
+	"Exit codes: 0 ok (with --all-hosts: every host answered, a never deployed one\n"
+	"included), 2 usage, 4 no ledger or unreadable ledger (with --all-hosts: a host did\n"
+	"not answer).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .options = options,
     .run = run,
