@@ -464,6 +464,35 @@ Test(plan, flags)
 	cr_assert_str_eq(err, "--force-recreate is only supported with --runtime docker");
 }
 
+/* --pin COMMIT (what a fleet retry sends): a full commit id, for main, a branch or a REF. */
+Test(plan, pin)
+{
+	const char *c = "0123456789abcdef0123456789abcdef01234567";
+	struct deploy_args a;
+	char err[512];
+
+	cr_assert_eq(parse(&a, err, sizeof(err), "main", "--pin", c, NULL), 0, "%s", err);
+	cr_assert_str_eq(a.pin, c);
+	cr_assert_eq(a.mode, DEPLOY_MAIN);
+	deploy_args_release(&a);
+	cr_assert_eq(parse(&a, err, sizeof(err), "branch", "x",
+			   "--pin=0123456789abcdef0123456789abcdef01234567", NULL),
+		     0, "%s", err);
+	cr_assert_str_eq(a.pin, c);
+	deploy_args_release(&a);
+	cr_assert_eq(parse(&a, err, sizeof(err), "main", NULL), 0);
+	cr_assert_str_eq(a.pin, "", "no pin unless given");
+	deploy_args_release(&a);
+
+	cr_assert_eq(parse(&a, err, sizeof(err), "main", "--pin", "0123abc", NULL), SL_EUSAGE);
+	cr_assert(strstr(err, "--pin '0123abc' is not a full commit id"), "%s", err);
+	cr_assert_eq(parse(&a, err, sizeof(err), "main", "--pin",
+			   "0123456789ABCDEF0123456789abcdef01234567", NULL),
+		     SL_EUSAGE);
+	cr_assert_eq(parse(&a, err, sizeof(err), "current-branch", "--pin", c, NULL), SL_EUSAGE);
+	cr_assert(strstr(err, "not current-branch"), "%s", err);
+}
+
 Test(plan, refs_refused_or_taken_literally)
 {
 	struct deploy_args a;
