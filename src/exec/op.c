@@ -24,6 +24,20 @@ void op_catch_signals(void)
 	interrupt_catch(&op_interrupted);
 }
 
+int op_interrupt_take(void)
+{
+	int sig = op_interrupted;
+
+	op_interrupted = 0;
+	return sig;
+}
+
+void op_interrupt_restore(int sig)
+{
+	if (sig)
+		op_interrupted = sig;
+}
+
 /* Every event shiplog writes passes here: its free text (errors, argv, health targets and
  * details, which carry git remotes, URLs and libgit2/libcurl messages) is recorded with the
  * secrets of its URLs redacted. The copies live in strs until the append is done. */

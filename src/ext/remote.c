@@ -166,6 +166,8 @@ static int remote_exit_to_code(const struct config *cfg, int code)
 		return SL_EREFUSED;
 	case EXIT_ENVIRONMENT:
 		return SL_EENV;
+	case EXIT_INTERRUPTED:
+		return SL_EINTERRUPTED;
 	case REMOTE_EXIT_NO_CHECKOUT:
 		log_error("the server has no checkout at '%s'; set [target] checkout to the live "
 			  "checkout's path on the server",

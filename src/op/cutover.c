@@ -28,6 +28,7 @@ struct side {
 	bool prepared, switched;
 	char links[LEDGER_MAX_SERVICES][REPO_OID_HEX];
 	char current[REPO_OID_HEX];
+	bool touched; /* its stop was attempted: a side effect */
 };
 
 static void side_init(struct side *s, struct op *op, const struct config *cfg, struct repo *repo,
@@ -182,8 +183,10 @@ static int side_stop(struct op *op, struct side *s)
 
 	if (r >= 0)
 		r = op_durable(op);
-	if (r >= 0)
+	if (r >= 0) {
+		s->touched = true;
 		r = s->ro.ops->stop(&s->ro, s->ro.plan.services, s->ro.plan.nservices);
+	}
 	if (r < 0) {
 		if (!op->error[0])
 			op_fail(op, "cannot stop %s on %s", s->ro.plan.scope_desc, rt);
@@ -256,8 +259,33 @@ static int edge_forward(struct op *op, struct side *nw, int from, bool *switched
 	return rollout_public_verify(&nw->ro);
 }
 
-/* Puts the old owner back after the new one failed: the edge revert, stop the new one, start
- * and verify the old one, record it. 0 when the old owner runs and passed its verify. */
+/* In place: moves the checkout to commit when it holds another, recorded as a deploy's move is
+ * (git.moved); *moved (may be NULL) is set when it moved. The releases layout has no checkout to
+ * move (the sides write and point at the commit's release). 0 when the checkout holds commit. */
+static int checkout_to(struct op *op, const struct config *cfg, struct repo *repo,
+		       const char *commit, bool *moved)
+{
+	struct rollout mv = {.cfg = cfg, .op = op, .repo = repo};
+	int r;
+
+	if (cfg->target.layout == LAYOUT_RELEASES)
+		return 0;
+	repo_head(repo, mv.prev, NULL, 0);
+	if (!commit[0] || streq(mv.prev, commit))
+		return 0;
+	strlcpy_(mv.target, commit, sizeof(mv.target));
+	r = rollout_move_checkout(&mv);
+	if (r == SL_EREFUSED)
+		log_error("%s", op->error); /* not printed by the move */
+	if (r >= 0 && moved)
+		*moved = true;
+	rollout_release(&mv);
+	return r;
+}
+
+/* Puts the old owner back after the new one failed: the edge revert, stop the new one, the
+ * checkout back to what the old owner runs, start and verify the old one, record it. 0 when
+ * the old owner runs and passed its verify. */
 static int reverse(struct op *op, struct side *old, struct side *nw, bool switched)
 {
 	const struct config *cfg = old->ro.cfg;
@@ -282,6 +310,8 @@ static int reverse(struct op *op, struct side *old, struct side *nw, bool switch
 		r = record_owner(op, nw, to, "", "");
 	if (r >= 0 && nw->switched)
 		r = links_put_back(op, nw);
+	if (r >= 0)
+		r = checkout_to(op, cfg, old->ro.repo, old->ro.target, NULL);
 	if (r < 0)
 		return r;
 	r = side_start_verify(op, old);
@@ -346,45 +376,87 @@ static int forward(struct op *op, struct side *old, struct side *nw, bool *switc
 	return r;
 }
 
-int cutover_move_run(struct op *op, const struct config *cfg, struct repo *repo, const size_t *svcs,
-		     size_t n, int from, int to, const char *commit, bool build,
-		     enum cutover_end *end)
+/* A move that ended before the old owner stopped: the checkout goes back where it was (the
+ * old owner runs from it), whatever signal came. */
+static void unchanged(struct op *op, const struct config *cfg, struct repo *repo, const char *start,
+		      bool moved)
+{
+	char err[sizeof(op->error)];
+	int sig;
+
+	if (!moved || op->ledger_error)
+		return;
+	sig = op_interrupt_take();
+	strlcpy_(err, op->error, sizeof(err));
+	(void)checkout_to(op, cfg, repo, start, NULL);
+	strlcpy_(op->error, err, sizeof(op->error));
+	op_interrupt_restore(sig);
+}
+
+int cutover_move_run_at(struct op *op, const struct config *cfg, struct repo *repo,
+			const size_t *svcs, size_t n, int from, int to, const char *commit,
+			const char *back, bool build, enum cutover_end *end)
 {
 	struct plan scope = {0};
 	struct side old, nw;
-	bool switched = false;
-	char err[sizeof(op->error)];
-	int r = 0;
+	bool switched = false, moved = false;
+	char err[sizeof(op->error)], start[REPO_OID_HEX] = "";
+	int r = 0, sig;
 
 	*end = CUTOVER_UNCHANGED;
 	scope_of(cfg, svcs, n, &scope);
-	side_init(&old, op, cfg, repo, from, &scope, commit);
+	side_init(&old, op, cfg, repo, from, &scope, back ? back : commit);
 	side_init(&nw, op, cfg, repo, to, &scope, commit);
-	if (build)
+	repo_head(repo, start, NULL, 0);
+	r = checkout_to(op, cfg, repo, commit, &moved); /* in place: the new owner starts from it */
+	if (r >= 0 && build)
 		r = build_first(op, &nw); /* a failed build leaves the old owner running */
-	if (r < 0)
-		goto out;
-	*end = CUTOVER_BROKEN;
-	r = forward(op, &old, &nw, &switched);
+	if (r >= 0) {
+		*end = CUTOVER_BROKEN;
+		r = forward(op, &old, &nw, &switched);
+	}
 	if (r >= 0) {
 		*end = CUTOVER_MOVED;
 		r = record_owner(op, &nw, ledger_runtime_name(from), ledger_runtime_name(to),
 				 commit);
 		goto out;
 	}
-	if (op_interrupted || op->ledger_error)
-		goto out; /* the operator stopped it, or nothing can be recorded: no reverse */
+	if (!old.touched) {
+		/* stopped before the old owner was touched (the build failed, or a signal came
+		 * first): it runs as it did */
+		*end = CUTOVER_UNCHANGED;
+		unchanged(op, cfg, repo, start, moved);
+		goto out;
+	}
+	if (op->ledger_error)
+		goto out; /* nothing can be recorded: no reverse */
+	/* The old owner was stopped: it is put back whether the new one failed or the operator
+	 * stopped the cut-over (a service left stopped is the half-done state a first ^C must
+	 * not leave). The signal is held while the reverse runs; a second one kills at once. */
+	sig = op_interrupt_take();
+	if (sig)
+		log_warn("signal %d during the cut-over: putting %s back on %s and verifying it "
+			 "(a second signal stops at once and leaves it half done)",
+			 sig, scope.scope_desc, ledger_runtime_name(from));
 	strlcpy_(err, op->error, sizeof(err));
 	r = reverse(op, &old, &nw, switched);
 	*end = r >= 0 ? CUTOVER_REVERSED : CUTOVER_BROKEN;
 	if (r >= 0)
 		op_phase_end(op, true, NULL);
 	strlcpy_(op->error, err, sizeof(op->error)); /* the cause, not what the reverse met */
+	op_interrupt_restore(sig);
 	r = SL_EFAILED;
 out:
 	rollout_release(&old.ro);
 	rollout_release(&nw.ro);
 	return r;
+}
+
+int cutover_move_run(struct op *op, const struct config *cfg, struct repo *repo, const size_t *svcs,
+		     size_t n, int from, int to, const char *commit, bool build,
+		     enum cutover_end *end)
+{
+	return cutover_move_run_at(op, cfg, repo, svcs, n, from, to, commit, commit, build, end);
 }
 
 /* ---- the operation ----------------------------------------------------------------------------
@@ -420,23 +492,47 @@ static void fill_request(struct ledger_op_requested *req, const struct cutover_p
 	req->reason = "";
 }
 
+/* The end of a cut-over the operator stopped (SIGINT/SIGTERM): what the first signal left, in
+ * op.finished (interrupted) and in one line naming the operation. SL_EINTERRUPTED (exit 130). */
+static int say_interrupted(struct op *op, const struct cutover_plan *p, enum cutover_end end)
+{
+	const char *from = ledger_runtime_name(p->from), *to = ledger_runtime_name(p->to);
+	const char *svcs = p->scope.scope_desc + strlen("pieces: ");
+	unsigned long long n = (unsigned long long)op->number;
+	int sig = (int)op_interrupted;
+	char cause[sizeof(op->error)];
+
+	strlcpy_(cause, op->error, sizeof(cause));
+	op->error[0] = '\0';
+	if (end == CUTOVER_UNCHANGED)
+		op_fail(op, "interrupted by signal %d before anything stopped: %s still runs on %s",
+			sig, svcs, from);
+	else if (end == CUTOVER_REVERSED)
+		op_fail(
+		    op,
+		    "interrupted by signal %d; reversed: %s runs on %s again at %.12s (verified)",
+		    sig, svcs, from, p->commit);
+	else
+		op_fail(op, "interrupted by signal %d; the reverse did not finish: %s", sig, cause);
+	op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
+	if (end == CUTOVER_BROKEN)
+		log_error(
+		    "!!! cutover operation %llu %s; check what runs with 'shiplog status' and "
+		    "'shiplog show %llu', then 'shiplog cutover %s --to %s' (or --to %s)",
+		    n, op->error, n, svcs, from, to);
+	else
+		log_error("cutover operation %llu %s; see 'shiplog show %llu'", n, op->error, n);
+	return SL_EINTERRUPTED;
+}
+
 /* The end of a cut-over that did not succeed: what runs, and the one line naming the op. */
 static int say_failed(struct op *op, const struct cutover_plan *p, int r, enum cutover_end end)
 {
-	const char *from = ledger_runtime_name(p->from), *to = ledger_runtime_name(p->to);
+	const char *from = ledger_runtime_name(p->from);
 	unsigned long long n = (unsigned long long)op->number;
 
-	if (op_interrupted) {
-		op->error[0] = '\0';
-		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
-		op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
-		log_error(
-		    "cutover operation %llu interrupted; see 'shiplog show %llu' and 'shiplog "
-		    "status' for what runs; 'shiplog cutover %s --to %s' (or --to %s) finishes "
-		    "the move",
-		    n, n, p->scope.scope_desc + strlen("pieces: "), to, from);
-		return SL_EFAILED;
-	}
+	if (op_interrupted)
+		return say_interrupted(op, p, end);
 	if (op->ledger_error) {
 		op_finish(op, LEDGER_OUT_FAILED, 0);
 		return op->ledger_error;
@@ -548,6 +644,19 @@ static int run_plan(struct cutover_plan *p, const struct cutover_facts *f, struc
 	op.result_extra = result_json(p, end);
 	if (r < 0) {
 		r = say_failed(&op, p, r, end);
+	} else if (op_interrupted) {
+		/* the signal came once the new owner was verified: the move is done and recorded;
+		 * the ledger says when the signal came */
+		op_fail(&op,
+			"signal %d came after %s was verified on %s: the cut-over was finished and "
+			"recorded",
+			(int)op_interrupted, p->scope.scope_desc + strlen("pieces: "),
+			ledger_runtime_name(p->to));
+		r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
+		log_error("cutover operation %llu: %s; see 'shiplog show %llu'",
+			  (unsigned long long)op.number, op.error, (unsigned long long)op.number);
+		if (r >= 0)
+			r = SL_EINTERRUPTED;
 	} else {
 		r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 		out_say_tone(OUT_TONE_OK,

@@ -169,5 +169,20 @@ enum cutover_end {
 int cutover_move_run(struct op *op, const struct config *cfg, struct repo *repo, const size_t *svcs,
 		     size_t n, int from, int to, const char *commit, bool build,
 		     enum cutover_end *end);
+/* cutover_move_run() when the old owner runs another commit than the one the new owner starts
+ * (a rollback to an earlier point): `back` is what `from` runs (NULL: commit). The checkout
+ * moves to `commit` first when it holds another (git.moved), and to `back` in the reverse,
+ * before the old owner starts again; a move that ends before the old owner stopped puts the
+ * checkout back where it was.
+ *
+ * A first SIGINT/SIGTERM (op_interrupted) ends the current step, then: before the old owner
+ * stopped, CUTOVER_UNCHANGED; after it stopped and before the new one passed its verify, the
+ * reverse runs as on a failure (the signal held, op_interrupt_take; a second one kills) and
+ * op_interrupted is set again after it; once the new one passed, the owner is recorded and it
+ * returns 0 (CUTOVER_MOVED) with op_interrupted set. The caller ends the operation interrupted
+ * and says which. */
+int cutover_move_run_at(struct op *op, const struct config *cfg, struct repo *repo,
+			const size_t *svcs, size_t n, int from, int to, const char *commit,
+			const char *back, bool build, enum cutover_end *end);
 
 #endif
