@@ -197,7 +197,7 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 		op_finish(op, LEDGER_OUT_FAILED, 0);
 		goto out;
 	}
-	k = rollback_execute(p, cfg, op->lg, ro->repo, st, &rb_op);
+	k = rollback_execute(p, cfg, op->lg, ro->repo, st, &rb_op, NULL, 0);
 	view_op_name(rb_op, rbn);
 	if (k < 0 && !rb_op) {
 		/* the rollback could not even record its intent, so it did not run */

@@ -3,14 +3,33 @@
  * cut-over is put back (the ledger knows the operation that made the owner, owner_op), through
  * the cut-over's own move. See rollback.h. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "cutover.h"
 #include "out.h"
 #include "rollback.h"
 #include "util.h"
 #include "view.h"
+
+static void note_owner(struct rollback_plan *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line the plan says before it runs. */
+static void note_owner(struct rollback_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	strv_push_take(&p->notes, line);
+}
 
 /* The cut-over a plain rollback undoes for ss, or 0: the operation that made its owner is also
  * the newest whose verify passed for it there (no deploy since). */
@@ -24,37 +43,72 @@ static uint64_t newest_cutover(const struct ledger_service_state *ss)
 	return rt->ngood && rt->good[0].op == ss->owner_op ? ss->owner_op : 0;
 }
 
-/* --to: a service whose owner at the point differs from now keeps its owner; say so. */
-static void note_owner_then(struct rollback_plan *p, const struct config *cfg,
-			    const struct rollback_inputs *in, const char *name)
-{
-	const struct ledger_service_state *now = ledger_state_service(in->now, name);
-	const struct ledger_service_state *then =
-	    in->to.then ? ledger_state_service(in->to.then, name) : NULL;
-	char *n;
-
-	(void)cfg;
-	if (!now || !then || then->owner < 0 || now->owner < 0 || then->owner == now->owner)
-		return;
-	n = xasprintf("%s ran on %s at that point and runs on %s now: --to keeps its owner; "
-		      "'shiplog cutover %s --to %s' moves it back",
-		      name, ledger_runtime_name(then->owner), ledger_runtime_name(now->owner), name,
-		      ledger_runtime_name(then->owner));
-	strv_push_take(&p->notes, n);
-}
-
-static void add_owner(struct rollback_plan *p, size_t service,
-		      const struct ledger_service_state *ss, uint64_t cutover)
+static void add_owner(struct rollback_plan *p, size_t service, int from, int to, const char *commit,
+		      const char *back, uint64_t cutover)
 {
 	struct rollback_owner *o = &p->owners[p->nowners++];
 
 	o->service = service;
-	o->from = ss->owner;
-	o->to = ss->owner == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
+	o->from = from;
+	o->to = to;
 	o->cutover = cutover;
-	strlcpy_(o->commit, ss->rt[o->to].commit, sizeof(o->commit));
+	strlcpy_(o->commit, commit, sizeof(o->commit));
+	strlcpy_(o->back, back, sizeof(o->back));
 	if (cutover > p->reverts)
 		p->reverts = cutover;
+}
+
+/* --to a point: a service another runtime owns now than then goes back to the owner it had,
+ * at the commit that one ran then. true when the service leaves the scope (an owner move, or
+ * left with a note); false when its commit moves on the rollback's runtime as before. */
+static bool owner_at_point(struct rollback_plan *p, const struct config *cfg,
+			   const struct rollback_inputs *in, size_t service)
+{
+	const char *name = cfg->services[service].name, *rt = ledger_runtime_name(p->runtime);
+	const struct ledger_service_state *now = ledger_state_service(in->now, name);
+	const struct ledger_service_state *then =
+	    in->to.then ? ledger_state_service(in->to.then, name) : NULL;
+	const char *commit;
+	char on[VIEW_OP_NAME_MAX];
+
+	if (!now || !then || then->owner < 0)
+		return false; /* no owner then: its commit on the runtime, as before */
+	if (now->owner < 0 || now->owner == then->owner) {
+		if (then->owner == p->runtime)
+			return false; /* restarted there, as before (which makes it the owner) */
+		note_owner(p,
+			   "%s is owned by %s at that point and %s now, not by %s: left as it is "
+			   "(started on %s it would run twice); 'shiplog rollback --runtime %s "
+			   "--to %s' moves it",
+			   name, ledger_runtime_name(then->owner),
+			   now->owner < 0 ? "by no runtime" : "still", rt, rt,
+			   ledger_runtime_name(then->owner), in->to.text);
+		return true;
+	}
+	commit = then->rt[then->owner].commit;
+	if (!commit[0]) {
+		note_owner(p,
+			   "%s ran on %s at that point but the ledger holds no commit for it "
+			   "there: left as it is; 'shiplog cutover %s --to %s' moves it",
+			   name, ledger_runtime_name(then->owner), name,
+			   ledger_runtime_name(then->owner));
+		return true;
+	}
+	if (cfg->target.layout == LAYOUT_RELEASES) {
+		note_owner(p,
+			   "%s ran on %s at that point and runs on %s now: [target] layout = "
+			   "releases cannot move owners yet; left as it is",
+			   name, ledger_runtime_name(then->owner), ledger_runtime_name(now->owner));
+		return true;
+	}
+	add_owner(p, service, now->owner, then->owner, commit, now->rt[now->owner].commit,
+		  now->owner_op);
+	note_owner(p, "%s: owned by %s at that point and by %s now%s%s%s: back to %s at %.12s",
+		   name, ledger_runtime_name(then->owner), ledger_runtime_name(now->owner),
+		   now->owner_op ? " (since operation " : "",
+		   now->owner_op ? view_op_name(now->owner_op, on) : "", now->owner_op ? ")" : "",
+		   ledger_runtime_name(then->owner), commit);
+	return true;
 }
 
 void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
@@ -69,8 +123,8 @@ void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 		uint64_t cut = newest_cutover(ss);
 		const char *prev;
 
-		if (in->to.kind == ROLLBACK_TO_POINT)
-			note_owner_then(p, cfg, in, name);
+		if (in->to.kind == ROLLBACK_TO_POINT && owner_at_point(p, cfg, in, p->scope[i]))
+			continue;
 		if (in->to.kind != ROLLBACK_TO_NONE || !cut) {
 			p->scope[keep++] = p->scope[i];
 			continue;
@@ -87,7 +141,9 @@ void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 				p->head));
 			continue;
 		}
-		add_owner(p, p->scope[i], ss, cut);
+		add_owner(p, p->scope[i], ss->owner,
+			  ss->owner == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE, prev,
+			  ss->rt[ss->owner].commit, cut);
 		strv_push_take(&p->notes,
 			       xasprintf("%s: its newest change is the cut-over to %s (operation "
 					 "%s): back to %s at %.12s",
@@ -98,13 +154,50 @@ void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 	p->nscope = keep;
 }
 
+/* Owners that move together: the same runtimes and commits (cutover_move_run_at takes them
+ * in one move, started in parallel). grp[i] is the first owner of i's group. */
+static void owner_groups(const struct rollback_plan *p, size_t *grp)
+{
+	for (size_t i = 0; i < p->nowners; i++) {
+		const struct rollback_owner *o = &p->owners[i];
+
+		grp[i] = i;
+		for (size_t k = 0; k < i && grp[i] == i; k++) {
+			const struct rollback_owner *q = &p->owners[k];
+			if (q->from == o->from && q->to == o->to && streq(q->commit, o->commit) &&
+			    streq(q->back, o->back))
+				grp[i] = grp[k];
+		}
+	}
+}
+
+const char *rollback_owners_end(const struct rollback_plan *p)
+{
+	size_t grp[LEDGER_MAX_SERVICES], last = 0;
+
+	if (!p->nowners)
+		return "";
+	owner_groups(p, grp);
+	for (size_t i = 0; i < p->nowners; i++)
+		if (grp[i] == i)
+			last = i;
+	return p->owners[last].commit;
+}
+
 void rollback_owners_print(const struct rollback_plan *p, const struct config *cfg)
 {
 	for (size_t i = 0; i < p->nowners; i++) {
 		const struct rollback_owner *o = &p->owners[i];
-		out_say("would put back %-16s %s -> %s at %.12s (stop on %s first)",
-			cfg->services[o->service].name, ledger_runtime_name(o->from),
-			ledger_runtime_name(o->to), o->commit, ledger_runtime_name(o->from));
+		const char *from = ledger_runtime_name(o->from);
+		bool other = o->back[0] && !streq(o->back, o->commit);
+		bool moves = p->head[0] && !streq(p->head, o->commit);
+
+		out_say("would put back %-16s %s -> %s at %.12s (stop on %s first%s%.12s%s%s%.12s; "
+			"build for %s when needed)",
+			cfg->services[o->service].name, from, ledger_runtime_name(o->to), o->commit,
+			from, other ? ", where it runs " : "", other ? o->back : "",
+			moves ? "; the checkout moves " : "", moves ? "to " : "",
+			moves ? o->commit : "", ledger_runtime_name(o->to));
 	}
 }
 
@@ -115,31 +208,96 @@ json_t *rollback_owners_json(const struct rollback_plan *p, const struct config 
 	for (size_t i = 0; i < p->nowners; i++) {
 		const struct rollback_owner *o = &p->owners[i];
 		json_array_append_new(
-		    a, json_pack("{s:o,s:s,s:s,s:o,s:I,s:o}", "service",
-				 json_str(cfg->services[o->service].name), "from",
-				 ledger_runtime_name(o->from), "to", ledger_runtime_name(o->to),
-				 "commit", json_str(o->commit), "cutover", (json_int_t)o->cutover,
-				 "cutover_number",
-				 json_integer((json_int_t)view_op_number(o->cutover))));
+		    a,
+		    json_pack("{s:o,s:s,s:s,s:o,s:o,s:b,s:o,s:o}", "service",
+			      json_str(cfg->services[o->service].name), "from",
+			      ledger_runtime_name(o->from), "to", ledger_runtime_name(o->to),
+			      "commit", json_str(o->commit), "runs", json_str(o->back),
+			      "checkout_moves", p->head[0] && !streq(p->head, o->commit), "cutover",
+			      o->cutover ? json_integer((json_int_t)o->cutover) : json_null(),
+			      "cutover_number",
+			      o->cutover ? json_integer((json_int_t)view_op_number(o->cutover))
+					 : json_null()));
 	}
 	return a;
+}
+
+/* Whether the move of o needs a build for its new owner: docker always (its build skips the
+ * images that exist); native when the checkout's last completed shared build is of another
+ * commit (the same rule as a cut-over's plan). */
+static bool owner_build(const struct rollback_plan *p, const struct config *cfg,
+			const struct rollback_owner *o, const char *built)
+{
+	if (o->to == LEDGER_RT_DOCKER)
+		return true;
+	return !p->no_build && cfg->native.build.n && !streq(built, o->commit);
+}
+
+/* op->error for a move that failed: which move, the cause, and what runs. */
+static void owner_failed(struct op *op, const struct rollback_owner *o, const char *names,
+			 enum cutover_end end)
+{
+	const char *from = ledger_runtime_name(o->from), *to = ledger_runtime_name(o->to);
+	const char *cause = op->error[0] ? op->error : "failed";
+	_cleanup_free_ char *e = NULL;
+
+	if (end == CUTOVER_UNCHANGED)
+		e = xasprintf("moving %s to %s failed before anything stopped (%s): it still runs "
+			      "on %s",
+			      names, to, cause, from);
+	else if (end == CUTOVER_REVERSED)
+		e = xasprintf(
+		    "moving %s to %s failed (%s) and was reversed: it runs on %s again at "
+		    "%.12s (verified)",
+		    names, to, cause, from, o->back[0] ? o->back : o->commit);
+	else
+		e = xasprintf(
+		    "moving %s to %s failed (%s) and its reverse failed too: check "
+		    "'shiplog status', then cut each over by hand ('shiplog cutover SERVICE "
+		    "--to %s')",
+		    names, to, cause, from);
+	strlcpy_(op->error, e, sizeof(op->error));
 }
 
 int rollback_execute_owners(const struct rollback_plan *p, const struct config *cfg, struct op *op,
 			    struct repo *repo)
 {
-	for (size_t i = 0; i < p->nowners; i++) {
-		const struct rollback_owner *o = &p->owners[i];
-		enum cutover_end end;
-		int r;
+	size_t grp[LEDGER_MAX_SERVICES];
+	struct build_facts bf = {0};
+	int r = 0;
 
-		out_say("putting back the owner of %s: %s -> %s at %.12s",
-			cfg->services[o->service].name, ledger_runtime_name(o->from),
-			ledger_runtime_name(o->to), o->commit);
-		r = cutover_move_run(op, cfg, repo, &o->service, 1, o->from, o->to, o->commit,
-				     o->to == LEDGER_RT_DOCKER, &end);
-		if (r < 0)
-			return r;
+	owner_groups(p, grp);
+	for (size_t i = 0; i < p->nowners; i++)
+		if (p->owners[i].to == LEDGER_RT_NATIVE && cfg->native.build.n && !bf.base_read) {
+			(void)build_facts_read_last(op->lg, repo_workdir(repo), &bf);
+			bf.base_read = true;
+		}
+	for (size_t i = 0; i < p->nowners && r >= 0; i++) {
+		const struct rollback_owner *o = &p->owners[i];
+		size_t svcs[LEDGER_MAX_SERVICES], n = 0;
+		struct strv names = {0};
+		_cleanup_free_ char *list = NULL;
+		enum cutover_end end;
+
+		if (grp[i] != i)
+			continue;
+		for (size_t k = i; k < p->nowners; k++)
+			if (grp[k] == i) {
+				svcs[n++] = p->owners[k].service;
+				strv_push(&names, cfg->services[p->owners[k].service].name);
+			}
+		list = strv_join(&names, ", ");
+		strv_free(&names);
+		out_say("putting back the owner of %s: %s -> %s at %.12s", list,
+			ledger_runtime_name(o->from), ledger_runtime_name(o->to), o->commit);
+		r = cutover_move_run_at(op, cfg, repo, svcs, n, o->from, o->to, o->commit,
+					o->back[0] ? o->back : o->commit,
+					owner_build(p, cfg, o, bf.base), &end);
+		if (r >= 0 && o->to == LEDGER_RT_NATIVE && owner_build(p, cfg, o, bf.base))
+			strlcpy_(bf.base, o->commit, sizeof(bf.base)); /* built now */
+		if (r < 0 && !op->ledger_error)
+			owner_failed(op, o, list, end);
 	}
-	return 0;
+	build_facts_release(&bf);
+	return r;
 }

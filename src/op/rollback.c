@@ -834,9 +834,9 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 {
 	struct ledger_op_requested req = {0};
 	const char *svcs[LEDGER_MAX_SERVICES], *targets[LEDGER_MAX_SERVICES];
-	const char *from[LEDGER_MAX_SERVICES];
+	const char *from[2 * LEDGER_MAX_SERVICES];
 	char target_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
-	char from_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
+	char from_buf[2 * LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
 	char reverts[64] = "", on[VIEW_OP_NAME_MAX];
 	size_t nfrom = 0;
 	int r;
@@ -854,12 +854,30 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 			nfrom++;
 		}
 	}
+	/* an owner put back at another commit than the one its owner now runs (--to) rolls away
+	 * from that one, as a target does */
+	for (size_t i = 0; i < p->nowners; i++) {
+		const struct rollback_owner *o = &p->owners[i];
+		if (!o->back[0] || streq(o->back, o->commit))
+			continue;
+		snprintf(from_buf[nfrom], sizeof(from_buf[nfrom]), "%s=%s",
+			 cfg->services[o->service].name, o->back);
+		from[nfrom] = from_buf[nfrom];
+		nfrom++;
+	}
 	req.kind = "rollback";
 	req.mode = p->mode;
 	req.ref = p->ref;
-	/* only owners put back: the checkout stays where it is (and nothing is rolled away from) */
+	/* where the checkout ends: the owner moves come last and move it to their commit; only
+	 * owners put back at the checkout's commit: it stays where it is */
+	if (p->nowners)
+		commit = rollback_owners_end(p);
 	req.commit = commit[0] || !p->nowners ? commit : p->head;
-	req.prev_commit = p->quarantine;
+	/* only owners, rolling away from nothing: no checkout commit to quarantine either (the
+	 * reducer's rule for older ledgers would take prev_commit) */
+	req.prev_commit = p->nowners && !p->ntargets && !nfrom && !streq(req.commit, p->quarantine)
+			      ? ""
+			      : p->quarantine;
 	req.runtime = p->runtime;
 	req.services.n = (uint32_t)p->ntargets;
 	req.services.v = svcs;
@@ -888,7 +906,8 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 }
 
 int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
-		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id)
+		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id, char *error,
+		     size_t errlen)
 {
 	struct rollout ro = {.cfg = cfg, .runtime = p->runtime, .repo = repo, .state = st};
 	struct build_facts bf = {0};
@@ -907,7 +926,8 @@ int rollback_execute(const struct rollback_plan *p, const struct config *cfg, st
 	r = begin(p, cfg, lg, ng ? groups[ng - 1].commit : "", &op);
 	if (r < 0)
 		return r;
-	op.result_commit = ng ? groups[ng - 1].commit : NULL; /* for the --json result line */
+	/* for the --json result line: where the checkout ends */
+	op.result_commit = p->nowners ? rollback_owners_end(p) : ng ? groups[ng - 1].commit : NULL;
 	op.result_prev = p->quarantine;
 	*op_id = op.id;
 
@@ -963,6 +983,8 @@ fail:
 	/* stopped by the operator: interrupted, not failed; the next 'shiplog rollback' completes
 	 * it */
 	op_finish(&op, op_interrupted ? LEDGER_OUT_INTERRUPTED : LEDGER_OUT_FAILED, 0);
+	if (error)
+		strlcpy_(error, op.error, errlen);
 	rollout_release(&ro);
 	build_facts_release(&bf);
 	return SL_EFAILED;

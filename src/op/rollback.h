@@ -102,14 +102,21 @@ struct rollback_passed {
 	bool quarantined;	     /* succeeded, but a rollback quarantined its commit */
 };
 
-/* A service whose newest change was a cut-over (its owner_op, also the newest good operation on
- * its owner): the rollback puts its previous owner back, at the commit that one ran, through
- * the cut-over's own move (cutover_move_run), instead of moving its commit. */
+/* A service whose owner the rollback puts back, through the cut-over's own move
+ * (cutover_move_run_at: stop first, start, verify, record; reversed on failure) instead of
+ * moving its commit: without --to, one whose newest change was a cut-over (its owner_op, also
+ * the newest good operation on its owner), to the runtime it left at the commit it ran there;
+ * with --to a point, one another runtime owns now than then, to the owner it had then at the
+ * commit that one ran then. */
 struct rollback_owner {
 	size_t service;		   /* cfg index */
 	int from, to;		   /* the owner now, and the one before the cut-over */
-	char commit[REPO_OID_HEX]; /* what `to` ran: the checkout's commit */
-	uint64_t cutover;	   /* the cut-over it reverts */
+	char commit[REPO_OID_HEX]; /* what `to` starts: what it ran (plain: the checkout's commit;
+				    * --to: what it ran at that point) */
+	char back[REPO_OID_HEX];   /* what `from` runs now: what the reverse of a failed move
+				    * starts again */
+	uint64_t cutover;	   /* the cut-over it reverts (--to: the operation that made the
+				    * owner now, 0 when a restart did) */
 };
 
 /* How the targets were chosen. */
@@ -191,19 +198,26 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 
 void rollback_plan_release(struct rollback_plan *p);
 
-/* Part of rollback_plan (a plain one, to the last-good state): each service in scope whose newest
+/* Part of rollback_plan. Plain (to the last-good state): each service in scope whose newest
  * change is a cut-over goes to p->owners and leaves the scope (its commit does not move); one
- * whose previous owner ran another commit than the checkout's is left, with a note. With --to,
- * a service whose owner then differs from now gets a note (cut it over by hand). Pure. */
+ * whose previous owner ran another commit than the checkout's is left, with a note. --to a
+ * point: each service another runtime owns now than at that point goes to p->owners (back to
+ * that owner at the commit it ran then) and leaves the scope; one owned then and now by the
+ * other runtime than the rollback's is left with a note (restarting it would run it twice).
+ * Pure. */
 void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 			  const struct rollback_inputs *in);
 /* The owner moves as the plan prints them ("would put back ..."), and as JSON (an array). */
 void rollback_owners_print(const struct rollback_plan *p, const struct config *cfg);
 json_t *rollback_owners_json(const struct rollback_plan *p, const struct config *cfg);
-/* Carries the owner moves out inside the rollback operation op, one service at a time. 0, or
- * SL_EFAILED (op->error says which; a failed move was reversed or said). */
+/* Carries the owner moves out inside the rollback operation op, after its commit moves: the
+ * services with the same move together (the checkout moved to their commit first, built for the
+ * new owner when needed). 0, or SL_EFAILED with op->error naming the move, the cause and what
+ * runs (a failed move is reversed: the old owner runs again, verified). */
 int rollback_execute_owners(const struct rollback_plan *p, const struct config *cfg, struct op *op,
 			    struct repo *repo);
+/* The commit the checkout holds after the owner moves ("" when there are none). */
+const char *rollback_owners_end(const struct rollback_plan *p);
 
 /* Prints the plan as text: its notes, and with dry_run what it would move, record and refuse,
  * ending "--dry-run: nothing was changed or recorded". A refusal is said on stderr. */
@@ -216,10 +230,13 @@ json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *c
  * success protects what it names, and the ledger is not read for it again): records
  * op.requested of kind rollback with the targets, moves the checkout group by group (services
  * that share a target commit), builds when needed, restarts only services not already at their
- * target, verifies them, finishes. *op_id gets the operation id (0 when it could not start).
- * Returns 0 when it succeeded, SL_EFAILED when it failed, or the code op_begin failed with. */
+ * target, verifies them, puts back the owners of p->owners, finishes. *op_id gets the operation
+ * id (0 when it could not start); on a failure, error (may be NULL) gets what op.finished
+ * recorded as its cause. Returns 0 when it succeeded, SL_EFAILED when it failed, or the code
+ * op_begin failed with. */
 int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
-		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id);
+		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id, char *error,
+		     size_t errlen);
 
 /* Prints (to stderr) what each service (cfg indexes) runs on runtime according to the ledger:
  * its commit, the operation that restarted it and whether it was verified since. For the end of

@@ -454,3 +454,63 @@ Test(rollback_plan, across_a_cut_over_the_previous_owner_comes_back)
 	cr_assert_str_eq(p.targets[0].commit, c3);
 	rollback_plan_release(&p);
 }
+
+/* A cut-over of compute as cutover_execute records it: stopped on from, restarted and owned on
+ * to at commit. */
+static uint64_t cut_over(const char *from, int to, const char *commit)
+{
+	static const char *const comp[] = {"compute"};
+	uint64_t c = gen_request(&g, "cutover", commit, to, comp, 1, 0);
+
+	owner_changed(c, from, "", "");
+	gen_restart(&g, c, to, comp, 1);
+	owner_changed(c, from, ledger_runtime_name(to), commit);
+	gen_finish(&g, c, LEDGER_OUT_SUCCEEDED, 0, "");
+	return c;
+}
+
+/* --to an operation before two cut-overs and a native deploy: compute goes back to the owner it
+ * had then (docker) at the commit it ran there, stopping native (which runs c2) first; its
+ * commit on native does not move. web, owned by docker then and now, is left to a docker
+ * rollback (restarting it on native would run it twice). */
+Test(rollback_plan, to_before_cut_overs_the_owner_then_comes_back)
+{
+	static const char *const comp[] = {"compute"}, *const cw[] = {"compute", "web"};
+	static const char *const webs[] = {"web"};
+	struct rollback_plan p = {0};
+	struct rollback_args a = {.runtime = NATIVE, .to = "2"};
+	json_t *o, *ow;
+	uint64_t d;
+
+	d = gen_request(&g, "deploy", c1, NATIVE, webs, 1, 0); /* 1: web once on native */
+	gen_move(&g, d, c1);
+	gen_restart(&g, d, NATIVE, webs, 1);
+	gen_finish(&g, d, LEDGER_OUT_SUCCEEDED, 0, "");
+	d = gen_request(&g, "deploy", c1, LEDGER_RT_DOCKER, cw, 2, 0); /* 2: both on docker */
+	gen_restart(&g, d, LEDGER_RT_DOCKER, cw, 2);
+	gen_finish(&g, d, LEDGER_OUT_SUCCEEDED, 0, "");
+	cut_over("docker", NATIVE, c1);			 /* 3 */
+	cut_over("native", LEDGER_RT_DOCKER, c1);	 /* 4 */
+	deploy(c2, comp, 1, LEDGER_OUT_SUCCEEDED, NULL); /* 5: native at c2 makes it the owner */
+
+	cr_assert_eq(plan(&p, &a), 0, "%s", guard_list_refusal(&p.guards)->reason);
+	cr_assert_eq(p.nowners, 1);
+	cr_assert_eq(p.owners[0].from, NATIVE);
+	cr_assert_eq(p.owners[0].to, LEDGER_RT_DOCKER);
+	cr_assert_str_eq(p.owners[0].commit, c1, "docker's commit at that point");
+	cr_assert_str_eq(p.owners[0].back, c2, "what native runs now, for a reverse");
+	cr_assert_eq(p.owners[0].cutover, 0, "a deploy, not a cut-over, made native the owner");
+	cr_assert_eq(p.ntargets, 0, "neither commit moves on native");
+	cr_assert(noted(&p, "compute: owned by docker at that point and by native now"));
+	cr_assert(noted(&p, "web is owned by docker at that point and still now"));
+	cr_assert_str_eq(rollback_owners_end(&p), c1, "the checkout ends at docker's commit");
+	o = rollback_plan_json(&p, cfg);
+	ow = json_array_get(json_object_get(o, "owners"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(ow, "to")), "docker");
+	cr_assert_str_eq(json_string_value(json_object_get(ow, "commit")), c1);
+	cr_assert_str_eq(json_string_value(json_object_get(ow, "runs")), c2);
+	cr_assert(json_is_true(json_object_get(ow, "checkout_moves")), "the checkout holds c3");
+	cr_assert(json_is_null(json_object_get(ow, "cutover")));
+	json_decref(o);
+	rollback_plan_release(&p);
+}

@@ -36,8 +36,17 @@ static const char usage[] =
     "Services already at their target are not restarted. The commit rolled away from is\n"
     "quarantined: a later deploy of it needs --force. Runs under the deploy lock.\n"
     "\n"
-    "--dry-run prints the plan (targets, what it reverts and quarantines, the guards) and\n"
-    "changes and records nothing; with --json, the plan as one JSON document.\n"
+    "Owners come back too. Without --to, a service whose newest change is a cut-over goes\n"
+    "back to the runtime it left. With --to a point, each service another runtime owns now\n"
+    "than then goes back to the owner it had then, at the commit it ran then (the checkout\n"
+    "moves there, the runtime builds what it lacks), the way 'shiplog cutover' moves it: the\n"
+    "current owner stops first, the old one starts and is verified, owner.changed is recorded.\n"
+    "A failed move is reversed (the current owner runs again, verified) and the rollback fails\n"
+    "naming the operation. A service owned then and now by the other runtime is left to\n"
+    "'rollback --runtime' of that runtime.\n"
+    "\n"
+    "--dry-run prints the plan (targets, owners put back, what it reverts and quarantines,\n"
+    "the guards) and changes and records nothing; with --json, the plan as one JSON document.\n"
     "\n"
     "A rollback that was killed or interrupted is completed by the next plain rollback: to the\n"
     "targets it recorded, whatever --to it had, verifying every service.\n"
@@ -60,6 +69,7 @@ static const char usage[] =
     "  shiplog rollback                    # back to the previous good deploy\n"
     "  shiplog rollback --workers-only     # only the workers\n"
     "  shiplog rollback --to 42 --dry-run  # what operation 42's state would need\n"
+    "  shiplog rollback --to 7             # owners too: as before the cut-overs after op 7\n"
     "  shiplog rollback --to 2h            # as things were two hours ago\n"
     "  shiplog rollback --all-hosts        # every host to its last-good, in waves\n";
 
@@ -182,8 +192,8 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 		   const struct ledger_state *st)
 {
 	uint64_t id = 0;
-	int r = rollback_execute(p, ctx->cfg, ctx->lg, repo, st, &id);
-	char on[VIEW_OP_NAME_MAX];
+	char on[VIEW_OP_NAME_MAX], error[512] = "";
+	int r = rollback_execute(p, ctx->cfg, ctx->lg, repo, st, &id, error, sizeof(error));
 
 	view_op_name(id, on);
 	if (r == 0) {
@@ -197,7 +207,8 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 			  "rollback' completes it; see 'shiplog show %s'",
 			  on, (int)op_interrupted, on);
 	else
-		log_error("rollback operation %s failed; see 'shiplog show %s'", on, on);
+		log_error("rollback operation %s failed%s%s; see 'shiplog show %s'", on,
+			  error[0] ? ": " : "", error, on);
 	rollback_say_running(ctx->lg, ctx->cfg, p->runtime, p->scope, p->nscope);
 	return r;
 }
