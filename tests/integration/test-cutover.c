@@ -5,13 +5,17 @@
  * One deployed state is reused across the cases, in order: refused without a soak verdict,
  * --dry-run touches nothing, a worker from docker to native and back after a real soak, a
  * rollback across the cut-over, a cut-over whose new runtime fails its verify is reversed, and
- * an edge cut-over runs the [edge] switch and the public checks. What runs is checked on the
- * manager and the engine, not only in the ledger. */
+ * an edge cut-over runs the [edge] switch and the public checks. Two more cases have a setup of
+ * their own: the releases layout both ways, and (setup() again) rollback --to before two
+ * cut-overs, then a ^C during a cut-over. What runs is checked on the manager and the engine,
+ * not only in the ledger. */
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sample.h"
@@ -392,5 +396,119 @@ Test(cutover, releases_layout_both_ways, .timeout = 240)
 	releases_to_native_json(&s, c1);
 	releases_to_docker_builds_from_the_release(&s, c1);
 	fprintf(stderr, "test-cutover releases: %.1f s\n", (double)(mono_ns() - t0) / 1e9);
+	teardown(&s);
+}
+
+/* The docker deploy of setup(), then compute and web cut over to native and a native deploy of
+ * a new commit to compute (the checkout moves with it): `rollback --to` the docker deploy puts
+ * both back on docker at the commit they ran there, the checkout's no longer. --dry-run shows
+ * the owner moves (text and JSON) and touches nothing. */
+static void rollback_to_before_two_cut_overs(struct sample *s)
+{
+	char n[32], first[41], head[41], got[41];
+	unsigned long op = sample_newest_op(s, "\"deploy\"");
+	int ops;
+	struct tl_run r;
+
+	cr_assert_neq(op, 0, "no docker deploy in the history");
+	snprintf(n, sizeof(n), "%lu", op);
+	sample_head(s, first);
+	cutover_ok(s, "compute", "native", false);
+	cutover_ok(s, "web", "native", false);
+	sample_commit(s, NULL, "echo after-cutover >> NOTES", "after the cut-overs");
+	sample_shiplog(s, &r, NULL, "deploy", "main", "--runtime", "native", "--pieces", "compute",
+		       NULL);
+	run_ok(&r, "native deploy of compute");
+	tl_run_release(&r);
+	sample_head(s, head);
+	cr_assert_str_neq(head, first, "the checkout did not move");
+
+	ops = sample_count_events(s, "op.requested");
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, "--dry-run", NULL);
+	run_ok(&r, "rollback --to --dry-run");
+	cr_assert(strstr(r.out, "would put back compute") && strstr(r.out, "would put back web") &&
+		      strstr(r.out, "native -> docker") && strstr(r.out, "the checkout moves to"),
+		  "the owner moves are not in the plan:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(s, &r, NULL, "--json", "rollback", "--to", n, "--dry-run", NULL);
+	run_ok(&r, "rollback --to --dry-run --json");
+	cr_assert(strstr(r.out, "\"owners\":[{") && strstr(r.out, "\"to\":\"docker\"") &&
+		      strstr(r.out, first),
+		  "the owner moves are not in the JSON plan:\n%s", r.out);
+	tl_run_release(&r);
+	cr_assert_eq(sample_count_events(s, "op.requested"), ops, "--dry-run recorded something");
+	assert_runs_on(s, "compute", "native");
+
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, NULL);
+	run_ok(&r, "rollback --to before the cut-overs");
+	cr_assert(strstr(r.out, "== Edge Switch =="), "web's move did not switch the edge:\n%s",
+		  r.out);
+	tl_run_release(&r);
+	assert_runs_on(s, "compute", "docker");
+	assert_runs_on(s, "web", "docker");
+	sample_head(s, got);
+	cr_assert_str_eq(got, first, "the checkout is not back at the docker deploy's commit");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, first, "the docker compute beats '%s'", got);
+	sample_http_commit(s, "web", got);
+	cr_assert_str_eq(got, first, "the docker web answers '%s'", got);
+}
+
+/* One SIGINT (as `timeout --foreground` sends) while a cut-over starts or verifies the new
+ * owner: the old owner is put back and verified, the operation ends interrupted, exit 130. */
+static void sigint_during_cutover_reverses(struct sample *s)
+{
+	char *log = xasprintf("%s/sigint.log", s->dir), *text, head[41], got[41];
+	struct tl_run r;
+	pid_t pid;
+	int st, i;
+
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
+			_exit(126);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", s->conf, "cutover", "compute", "--to",
+		      "native", "--without-soak", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 3000 && tl_sh("grep -q '== Start ==' '%s'", log) != 0; i++)
+		usleep(20000);
+	cr_assert_lt(i, 3000, "the cut-over never reached its start:\n%s", tl_read(log));
+	kill(pid, SIGINT);
+	waitpid(pid, &st, 0);
+	text = tl_read(log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "expected exit 130, got status %d:\n%s",
+		  st, text);
+	cr_assert(strstr(text, "== Reverse ==") &&
+		      strstr(text, "interrupted by signal 2; reversed"),
+		  "no reverse, or it was not said:\n%s", text);
+	assert_runs_on(s, "compute", "docker");
+	sample_head(s, head);
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, head, "the docker compute does not beat (got '%s')", got);
+	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "1", NULL);
+	cr_assert(strstr(r.out, "\"cutover\"") && strstr(r.out, "\"outcome\":\"interrupted\""),
+		  "the ledger does not close the cut-over as interrupted:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(s, &r, NULL, "status", NULL);
+	cr_assert(!strstr(r.out, "recorded as running"), "an operation is left open:\n%s", r.out);
+	tl_run_release(&r);
+	free(text);
+	free(log);
+}
+
+Test(cutover, rollback_to_before_cut_overs_and_sigint, .timeout = 300)
+{
+	struct sample s;
+	int64_t t0 = mono_ns();
+
+	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
+	TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");
+	setup(&s);
+	rollback_to_before_two_cut_overs(&s);
+	sigint_during_cutover_reverses(&s);
+	fprintf(stderr, "test-cutover (rollback --to, SIGINT): %.1f s\n",
+		(double)(mono_ns() - t0) / 1e9);
 	teardown(&s);
 }
