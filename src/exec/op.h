@@ -70,8 +70,9 @@ extern volatile sig_atomic_t op_interrupted;
 void op_catch_signals(void);
 /* A reverse that must run after the operator's first signal (a cut-over puts the old owner
  * back rather than leave a service stopped): op_interrupt_take() returns the signal (0: none)
- * and clears op_interrupted, so that op_durable() lets the reverse's side effects through; the
- * handler was reset by the first signal, so a second one kills at once. op_interrupt_restore()
+ * and clears op_interrupted, so that op_durable() lets the reverse's side effects through; a
+ * second signal still kills at once (interrupt.h: not a repeat of the first within
+ * INTERRUPT_REPEAT_MS, which is the same request). op_interrupt_restore()
  * sets it again once the reverse is done, and the operation ends interrupted. */
 int op_interrupt_take(void);
 void op_interrupt_restore(int sig);
