@@ -389,19 +389,23 @@ static const char *plan_pin(const struct fleet_plan *p)
 	return NULL;
 }
 
-/* A retry whose hosts refused because the ref moved past the pin: say so, and what to run. */
-static void say_pin_moved(const struct fleet_exec *x, const struct strv *failed)
+/* Whether a host of a retry refused because the ref moved past the pin. */
+static bool pin_moved(const struct fleet_exec *x)
 {
-	const char *pin = plan_pin(x->p);
 	bool moved = false;
 
-	for (size_t i = 0; pin && i < x->p->nmembers; i++) {
+	for (size_t i = 0; plan_pin(x->p) && i < x->p->nmembers; i++) {
 		const struct fleet_result *r = &x->res[i];
 		moved = moved || (r->action && streq(r->outcome, "refused") &&
 				  strstr(r->detail, DEPLOY_PIN_MOVED));
 	}
-	if (!moved)
-		return;
+	return moved;
+}
+
+/* The ref moved past the pin: say so, and what to run. */
+static void say_pin_moved(const struct fleet_exec *x, const struct strv *failed)
+{
+	const char *pin = plan_pin(x->p);
 	_cleanup_free_ char *target = strv_join(&x->p->target, " ");
 	_cleanup_free_ char *hosts = strv_join(failed, ",");
 	log_tone(OUT_TONE_REFUSED,
@@ -459,14 +463,16 @@ static int finish(struct fleet_exec *x, bool undone)
 					   .error = err,
 					   .duration_ns = mono_ns() - x->started_mono};
 	record(x, &ev);
-	if (failed.n)
-		log_tone(OUT_TONE_FAIL,
-			 "fleet %s %s (fleet operation %llu, seq:%llu): %s; 'shiplog deploy "
-			 "--retry-failed' converges them",
+	if (failed.n) {
+		bool moved = pin_moved(x);
+
+		/* after a moved pin, another --retry-failed would only be refused again */
+		log_tone(OUT_TONE_FAIL, "fleet %s %s (fleet operation %llu, seq:%llu): %s%s",
 			 p->kind, outcome, (unsigned long long)x->number, (unsigned long long)x->op,
-			 err);
-	if (failed.n)
-		say_pin_moved(x, &failed);
+			 err, moved ? "" : "; 'shiplog deploy --retry-failed' converges them");
+		if (moved)
+			say_pin_moved(x, &failed);
+	}
 	if (!failed.n)
 		out_say_tone(OUT_TONE_OK,
 			     "fleet %s succeeded (fleet operation %llu, seq:%llu): %zu host%s "

@@ -234,6 +234,8 @@ static void unreachable_then_retry(struct fleet *f, const char *good)
 		 "'main' moved since the fleet deploy this retries took it to %.12s", fixed);
 	cr_assert(strstr(r.err, want), "%s", r.err);
 	cr_assert(strstr(r.err, "run 'shiplog deploy main --all-hosts'"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "--retry-failed' converges them"),
+		       "another retry would be refused again: %s", r.err);
 	tl_run_release(&r);
 	expect_head("h3", good);
 
