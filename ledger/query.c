@@ -536,7 +536,8 @@ int ledger_stats_summary(struct ledger *lg, struct ledger_stats *out)
 	rc = ledger_state_at(lg, UINT64_MAX, st);
 	if (rc < 0)
 		goto out;
-	out->ops = st->counters.ops;
+	/* this ledger's own operations: a fleet operation has no phases nor outcome counted */
+	out->ops = st->counters.ops - st->counters.fleet_ops;
 	for (int i = 0; i < LEDGER_OUT__COUNT; i++) {
 		out->outcome[i] = st->counters.outcome[i];
 		done += i == LEDGER_OUT_NONE ? 0 : st->counters.outcome[i];

@@ -429,6 +429,9 @@ Test(query, fleet_operations_are_numbered)
 
 	cr_assert_eq(ledger_stats(lg, NULL, 0, &st), 0);
 	cr_assert_eq(st.ops, before + 1, "stats count this ledger's deploys, not the fleet one");
+	cr_assert_eq(ledger_stats_summary(lg, &st), 0);
+	cr_assert_eq(st.ops, 6, "the summary too: 5 + D, not F (%llu)", (unsigned long long)st.ops);
+	cr_assert_eq(st.outcome[LEDGER_OUT_NONE], 2, "C and D still run");
 	cr_assert_eq(ledger_op_events(lg, F, count_events, &seen), 0, "%s", ledger_errmsg(lg));
 	cr_assert_eq(seen, 3, "fleet.started, fleet.host, fleet.finished: %zu", seen);
 	cr_assert_eq(ledger_verify(lg, &rep), 0, "%s", rep.detail);
