@@ -83,6 +83,41 @@ static void drop_reached(struct strv *failed, const struct strv *ok)
 	*failed = keep;
 }
 
+/* The newest fleet.started of any kind: its sequence, or 0. */
+static uint64_t last_started(struct ledger *lg, int *r)
+{
+	struct ledger_iter *it = NULL;
+	const struct ledger_event *ev;
+	uint64_t op = 0;
+
+	*r = ledger_iter_new(lg, LEDGER_BACKWARD, 0, &it);
+	while (*r >= 0 && (*r = ledger_iter_next(it, &ev)) > 0)
+		if (ev->type == LEDGER_EV_FLEET_STARTED) {
+			op = ev->seq;
+			break;
+		}
+	ledger_iter_free(it);
+	return op;
+}
+
+int fleet_open_read(struct ledger *lg, struct fleet_view *v)
+{
+	int r;
+	uint64_t op = last_started(lg, &r);
+
+	*v = (struct fleet_view){0};
+	if (r < 0)
+		return r;
+	if (!op)
+		return -ENOENT;
+	r = fleet_view_read(lg, op, v);
+	if (r == 0 && v->outcome[0]) {
+		fleet_view_release(v);
+		return -ENOENT;
+	}
+	return r;
+}
+
 int fleet_last_read(struct ledger *lg, struct fleet_last *l)
 {
 	struct ledger_iter *it = NULL;
@@ -141,6 +176,7 @@ static int view_take(const struct ledger_event *ev, void *ud)
 		strv_from(&v->target, &ev->u.fleet_started.target);
 		v->retries = ev->u.fleet_started.retries;
 		v->number = ev->u.fleet_started.number;
+		hosts_from(&v->planned, &ev->u.fleet_started.hosts);
 		break;
 	case LEDGER_EV_FLEET_WAVE: {
 		struct strv names = {0};
@@ -180,6 +216,7 @@ void fleet_view_release(struct fleet_view *v)
 {
 	strv_free(&v->target);
 	strv_free(&v->waves);
+	strv_free(&v->planned);
 	strv_free(&v->failed);
 	free(v->hosts);
 	*v = (struct fleet_view){0};

@@ -487,6 +487,63 @@ static int finish(struct fleet_exec *x, bool undone)
 	return r;
 }
 
+/* Under the fleet lock, so no controller runs it: the newest fleet operation has no end when
+ * its controller was lost (SIGKILL, a closed laptop). It is closed here as interrupted, as a
+ * host closes a dead operation; its failed hosts are those it recorded no success for (one may
+ * have finished on its own after the controller died: the hosts' ledgers, which status
+ * --all-hosts reads, say what each runs). */
+static void close_lost(struct fleet_exec *x)
+{
+	struct fleet_view v;
+	struct ledger_event ev = {.type = LEDGER_EV_FLEET_FINISHED};
+	struct strv failed = {0}, runs = {0};
+	int r;
+
+	if (fleet_open_read(x->lg, &v) < 0)
+		return;
+	for (size_t j = 0; j < v.planned.n; j++) {
+		const char *h = v.planned.v[j];
+		bool ok = false;
+
+		for (size_t i = 0; i < v.nhosts; i++)
+			if (streq(v.hosts[i].host, h) && streq(v.hosts[i].action, v.kind)) {
+				ok = streq(v.hosts[i].outcome, "succeeded");
+				strv_push_take(
+				    &runs,
+				    xasprintf("%s=%s", h,
+					      v.hosts[i].commit[0] ? v.hosts[i].commit : "?"));
+			}
+		if (!ok)
+			strv_push(&failed, h);
+	}
+	ev.op = v.op;
+	ev.actor = actor_string();
+	ev.u.fleet_finished =
+	    (struct ledger_fleet_finished){.outcome = "interrupted",
+					   .commit = "",
+					   .runs = lstrv(&runs),
+					   .failed = lstrv(&failed),
+					   .error = "its controller was lost before "
+						    "it ended; closed by the "
+						    "next fleet operation"};
+	r = ledger_append(x->lg, &ev, 0, NULL);
+	if (r < 0)
+		log_error("cannot close fleet operation %llu in the ledger: %s",
+			  (unsigned long long)v.number, ledger_strerror(r));
+	else {
+		_cleanup_free_ char *list = strv_join(&failed, ", ");
+
+		log_warn("fleet operation %llu (seq:%llu) had no end: its controller was lost; "
+			 "recorded as interrupted%s%s ('shiplog status --all-hosts' says what each "
+			 "host runs)",
+			 (unsigned long long)v.number, (unsigned long long)v.op,
+			 failed.n ? "; no result recorded for " : "", list);
+	}
+	strv_free(&failed);
+	strv_free(&runs);
+	fleet_view_release(&v);
+}
+
 /* [fleet] pause between waves, cut short by an interrupt. */
 static void pause_between(int64_t ns)
 {
@@ -540,6 +597,7 @@ int fleet_execute_retry(const struct fleet_plan *p, struct ledger *lg, const cha
 	x.res = xcalloc(p->nmembers, sizeof(*x.res));
 	x.undo = xcalloc(p->nmembers, sizeof(*x.undo));
 	op_catch_signals();
+	close_lost(&x);
 	record_started(&x, retries);
 	lock_set_op(&lock, x.op, x.number);
 	out_say("Fleet operation %llu started (seq:%llu); 'shiplog show %llu' lists it",

@@ -128,11 +128,13 @@ struct fleet_view_host {
 };
 struct fleet_view {
 	uint64_t op;
-	uint64_t number;    /* its operation number here */
-	char kind[16];	    /* deploy | rollback */
-	struct strv target; /* as given */
-	struct strv waves;  /* "h1", "h2, h3": wave i's hosts at waves.v[i - 1] */
-	uint64_t retries;   /* --retry-failed: the fleet operation it completes */
+	uint64_t number;     /* its operation number here */
+	char kind[16];	     /* deploy | rollback */
+	struct strv target;  /* as given */
+	struct strv waves;   /* "h1", "h2, h3": wave i's hosts at waves.v[i - 1] (the waves that
+			      * started) */
+	struct strv planned; /* every host of its plan, wave started or not */
+	uint64_t retries;    /* --retry-failed: the fleet operation it completes */
 	struct fleet_view_host *hosts;
 	size_t nhosts;
 	char outcome[16];   /* "" when it has no fleet.finished (running, or its controller was
@@ -144,6 +146,9 @@ struct fleet_view {
  * fleet_view_release. */
 int fleet_view_read(struct ledger *lg, uint64_t op, struct fleet_view *v);
 void fleet_view_release(struct fleet_view *v);
+/* The newest fleet operation when it has no end (its controller was lost): 0 with *v set,
+ * -ENOENT when there is none or it ended, or a ledger error. */
+int fleet_open_read(struct ledger *lg, struct fleet_view *v);
 
 /* Runs the plan from this machine (the controller), recording the fleet operation in the ledger
  * at ledger_dir under the fleet lock (<ledger_dir>/fleet.lock). 0 when every host in the plan

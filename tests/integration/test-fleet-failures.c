@@ -330,6 +330,15 @@ static void lost_controller(struct fx *f)
 	cr_assert_eq(r.exit_code, 0, "the next fleet deploy did not converge: %s", r.err);
 	for (int i = 0; i < NHOSTS; i++)
 		expect_web(hosts[i], c1);
+	/* and it closed the lost one: interrupted, h2 and h3 without a recorded result */
+	cr_assert(strstr(r.err, "had no end: its controller was lost; recorded as interrupted; "
+				"no result recorded for h2, h3"),
+		  "%s", r.err);
+	cr_assert_eq(tl_sh("'%s' -c '%s' ledger export | grep '\"fleet.finished\"' | tail -2 | "
+			   "head -1 | grep '\"outcome\":\"interrupted\"' | "
+			   "grep -q '\"failed\":\\[\"h2\",\"h3\"\\]'",
+			   SHIPLOG_BINARY, f->conf),
+		     0, "the lost fleet operation was not closed as interrupted");
 	tl_run_release(&r);
 	write_conf(f, NULL, "canary = 1\nwave_size = 1\n");
 	fprintf(stderr, "lost controller case: %.1f s\n", now_s() - t0);
