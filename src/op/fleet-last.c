@@ -3,6 +3,7 @@
  * deployed and which hosts did not get there; and any one fleet operation, for history and
  * show. Reads only. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +164,7 @@ static void view_host(struct fleet_view *v, const struct ledger_fleet_host *h)
 	strlcpy_(x->action, h->action, sizeof(x->action));
 	strlcpy_(x->outcome, h->outcome, sizeof(x->outcome));
 	strlcpy_(x->commit, h->commit, sizeof(x->commit));
+	strlcpy_(x->prev_commit, h->prev_commit ? h->prev_commit : "", sizeof(x->prev_commit));
 	strlcpy_(x->detail, h->detail, sizeof(x->detail));
 }
 
@@ -220,4 +222,56 @@ void fleet_view_release(struct fleet_view *v)
 	strv_free(&v->failed);
 	free(v->hosts);
 	*v = (struct fleet_view){0};
+}
+
+/* ---- rollback --to fleet:N ------------------------------------------------------------------ */
+
+int fleet_rollback_targets(struct ledger *lg, uint64_t number, struct fleet_plan *p, char *err,
+			   size_t errlen)
+{
+	struct fleet_view v;
+	struct strv unmoved = {0};
+	uint64_t op;
+	int r = ledger_op_by_number(lg, number, &op);
+
+	if (r == 0)
+		r = fleet_view_read(lg, op, &v);
+	if (r == LEDGER_ENOTFOUND) {
+		snprintf(
+		    err, errlen,
+		    "--to fleet:%llu: this ledger has no fleet operation %llu ('shiplog history "
+		    "--kind fleet' lists them)",
+		    (unsigned long long)number, (unsigned long long)number);
+		return SL_EUSAGE;
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->nmembers; i++) {
+		struct fleet_member *m = &p->members[i];
+
+		if (!m->wave)
+			continue;
+		/* its deploy in operation N, and what it ran before */
+		for (size_t j = 0; j < v.nhosts; j++)
+			if (streq(v.hosts[j].host, m->host->name) &&
+			    streq(v.hosts[j].action, "deploy") && v.hosts[j].prev_commit[0])
+				strlcpy_(m->to, v.hosts[j].prev_commit, sizeof(m->to));
+		if (!m->to[0])
+			strv_push(&unmoved, m->host->name);
+	}
+	if (unmoved.n) {
+		_cleanup_free_ char *list = strv_join(&unmoved, ", ");
+
+		snprintf(
+		    err, errlen,
+		    "--to fleet:%llu: fleet operation %llu (%s) recorded no earlier commit for "
+		    "%s (it did not deploy there, or the host did not say); leave %s out with "
+		    "--hosts, or give a commit: --to REF",
+		    (unsigned long long)number, (unsigned long long)number, v.kind, list,
+		    unmoved.n == 1 ? "it" : "them");
+		r = SL_EUSAGE;
+	}
+	strv_free(&unmoved);
+	fleet_view_release(&v);
+	return r;
 }

@@ -238,8 +238,22 @@ void fleet_member_words(const struct fleet_plan *p, const struct fleet_member *m
 	strv_push(words, p->kind);
 	for (size_t i = 0; i < p->target.n; i++)
 		strv_push(words, p->target.v[i]);
-	for (size_t i = 0; i < p->flags.n; i++)
-		strv_push(words, p->flags.v[i]);
+	for (size_t i = 0; i < p->flags.n; i++) {
+		const char *f = p->flags.v[i];
+
+		/* this host's own --to replaces the one given (fleet:N) */
+		if (m->to[0] && streq(f, "--to")) {
+			i++;
+			continue;
+		}
+		if (m->to[0] && !strncmp(f, "--to=", 5))
+			continue;
+		strv_push(words, f);
+	}
+	if (m->to[0]) {
+		strv_push(words, "--to");
+		strv_push(words, m->to);
+	}
 	if (m->pieces.n) {
 		strv_push(words, "--pieces");
 		strv_push_take(words, strv_join(&m->pieces, ","));

@@ -27,6 +27,8 @@ struct fleet_member {
 	struct strv pieces; /* the services it deploys, passed as --pieces; empty: the scope as
 			     * given (the host runs every service) */
 	char skip[160];	    /* why it is not in any wave ("" it is) */
+	char to[41];	    /* a rollback's --to for this host alone (fleet:N: what it ran
+			     * before fleet operation N); "" the plan's target */
 };
 
 struct fleet_plan {
@@ -123,6 +125,7 @@ struct fleet_view_host {
 	uint64_t host_op; /* its operation number on the host, 0 unknown */
 	char outcome[16];
 	char commit[41];
+	char prev_commit[41]; /* what it ran before, "" unknown */
 	char detail[256];
 	int64_t duration_ns;
 };
@@ -149,6 +152,12 @@ void fleet_view_release(struct fleet_view *v);
 /* The newest fleet operation when it has no end (its controller was lost): 0 with *v set,
  * -ENOENT when there is none or it ended, or a ledger error. */
 int fleet_open_read(struct ledger *lg, struct fleet_view *v);
+
+/* rollback --to fleet:N: sets each member's own --to to the commit it ran before fleet
+ * operation N of this ledger moved it. 0; SL_EUSAGE with err naming the operation or the hosts
+ * it did not move (and the fix); or a ledger error. */
+int fleet_rollback_targets(struct ledger *lg, uint64_t number, struct fleet_plan *p, char *err,
+			   size_t errlen);
 
 /* Runs the plan from this machine (the controller), recording the fleet operation in the ledger
  * at ledger_dir under the fleet lock (<ledger_dir>/fleet.lock). 0 when every host in the plan

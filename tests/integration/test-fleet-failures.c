@@ -501,6 +501,59 @@ static void controller_on_a_host(struct fx *f)
 	fprintf(stderr, "ssh = local case: %.1f s\n", now_s() - t0);
 }
 
+/* rollback --all-hosts --to fleet:N: each host back to what it ran before fleet operation N
+ * moved it; a bare operation number (each host's own) and an unknown fleet operation are
+ * refused before anything runs. */
+static void rollback_to_a_fleet_operation(struct fx *f)
+{
+	_cleanup_free_ char *cur = NULL, *next = NULL, *to = NULL;
+	struct tl_run r;
+	unsigned long number = 0;
+	const char *p;
+	double t0 = now_s();
+
+	write_conf(f, NULL, "canary = 0\nwave_size = 3\n");
+	controller(f, &r, "deploy", "main", "--all-hosts", "--edge-ready");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	tl_run_release(&r);
+	cur = web_commit("h1");
+	next = push(f, "echo to-fleet >> NOTES", "fleet: rollback --to fleet:N");
+	controller(f, &r, "deploy", "main", "--all-hosts", "--edge-ready");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	p = strstr(r.err, "Fleet operation ");
+	cr_assert(p && sscanf(p, "Fleet operation %lu started", &number) == 1, "%s", r.err);
+	tl_run_release(&r);
+	for (int i = 0; i < NHOSTS; i++)
+		expect_web(hosts[i], next);
+
+	controller(f, &r, "rollback", "--all-hosts", "--to", "2");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "names a different moment on each; give --to fleet:N"), "%s",
+		  r.err);
+	tl_run_release(&r);
+	controller(f, &r, "rollback", "--all-hosts", "--to", "fleet:999");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "this ledger has no fleet operation 999"), "%s", r.err);
+	tl_run_release(&r);
+	for (int i = 0; i < NHOSTS; i++)
+		expect_web(hosts[i], next); /* refused: nothing moved */
+
+	to = xasprintf("fleet:%lu", number);
+	controller(f, &r, "rollback", "--all-hosts", "--to", to);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	for (int i = 0; i < NHOSTS; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "host %s rollback: succeeded", hosts[i]);
+		cr_assert(strstr(r.err, want), "%s", r.err);
+		expect_web(hosts[i], cur);
+	}
+	tl_run_release(&r);
+	status_says_what_runs(f);
+	write_conf(f, NULL, "canary = 1\nwave_size = 1\n");
+	fprintf(stderr, "rollback --to fleet:N case: %.1f s\n", now_s() - t0);
+}
+
 Test(fleet_failures, lost_interrupted_rolled_back_and_local, .timeout = 900)
 {
 	struct fx f = {0};
@@ -532,6 +585,7 @@ Test(fleet_failures, lost_interrupted_rolled_back_and_local, .timeout = 900)
 	interrupted_controller(&f);
 	rollback_of_the_moved_hosts(&f);
 	controller_on_a_host(&f);
+	rollback_to_a_fleet_operation(&f);
 
 	fprintf(stderr, "fleet failure scenarios: %.1f s wall\n", now_s() - t0);
 	if (!getenv("SHIPLOG_TEST_KEEP"))

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* shiplog rollback: back to the last-good state before the current one, or to a chosen point
  * (an operation, a sequence, a time, or a git ref), service by service. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ledger/ledger.h>
 
@@ -12,6 +16,7 @@
 #include "lock.h"
 #include "op.h"
 #include "out.h"
+#include "point.h"
 #include "remote.h"
 #include "rollback.h"
 #include "view.h"
@@ -57,7 +62,10 @@ static const char usage[] =
     "\n"
     "--hosts a,b / --all-hosts: each [host NAME] runs its own 'shiplog rollback' (with --to\n"
     "and the scope as given) over ssh, in the fleet's waves ([fleet] canary, wave_size);\n"
-    "without --to each host goes to its own last-good. The fleet operation is recorded\n"
+    "without --to each host goes to its own last-good. --to fleet:N takes each host to\n"
+    "what it ran before fleet operation N (history --kind fleet lists them); a commit or a\n"
+    "time is read by each host alike; an operation number or seq:S (each host's own) is\n"
+    "refused. The fleet operation is recorded\n"
     "in this ledger (fleet.* events); exit 0 only when every host's rollback succeeded;\n"
     "^C starts no further host, lets the running ones finish and exits 130.\n"
     "\n"
@@ -71,6 +79,7 @@ static const char usage[] =
     "  shiplog rollback --to 42 --dry-run  # what operation 42's state would need\n"
     "  shiplog rollback --to 7             # owners too: as before the cut-overs after op 7\n"
     "  shiplog rollback --to 2h            # as things were two hours ago\n"
+    "  shiplog rollback --all-hosts --to fleet:3   # every host as before fleet operation 3\n"
     "  shiplog rollback --all-hosts        # every host to its last-good, in waves\n";
 
 enum {
@@ -213,6 +222,41 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 	return r;
 }
 
+/* A fleet rollback's --to: "fleet:N" (*fleet = N), or a commit or time every host reads
+ * alike. An operation number or seq:S is each host's own ledger's, which name different
+ * moments on different hosts: refused, with what to give instead. */
+static int fleet_to(const char *to, uint64_t *fleet, char *err, size_t errlen)
+{
+	struct point pt;
+	char *end;
+
+	*fleet = 0;
+	if (!to)
+		return 0;
+	if (!strncmp(to, "fleet:", 6)) {
+		errno = 0;
+		*fleet = strtoull(to + 6, &end, 10);
+		if (!isdigit((unsigned char)to[6]) || *end || errno || !*fleet) {
+			snprintf(err, errlen,
+				 "--to '%s': fleet:N takes a fleet operation's number ('shiplog "
+				 "history --kind fleet' lists them)",
+				 to);
+			return SL_EUSAGE;
+		}
+		return 0;
+	}
+	if (point_parse(to, 0, &pt) == 0 && (pt.kind == POINT_NUMBER || pt.kind == POINT_SEQ)) {
+		snprintf(
+		    err, errlen,
+		    "--to '%s' with --hosts/--all-hosts: an operation number or seq:S is each "
+		    "host's own ledger's and names a different moment on each; give --to fleet:N "
+		    "(each host to what it ran before fleet operation N), a commit, or a time",
+		    to);
+		return SL_EUSAGE;
+	}
+	return 0;
+}
+
 /* --hosts / --all-hosts: each host's own shiplog rolls it back, in the fleet's waves. */
 static int rollback_fleet(struct cmd_ctx *ctx, struct cli *c, int argc, char **argv)
 {
@@ -220,16 +264,32 @@ static int rollback_fleet(struct cmd_ctx *ctx, struct cli *c, int argc, char **a
 	struct fleet_plan p = {.kind = "rollback"};
 	size_t *sel = xcalloc(cfg->nhosts ? cfg->nhosts : 1, sizeof(*sel)), nsel = 0;
 	struct plan scope;
+	uint64_t fleet = 0;
 	char err[1024];
 	int r;
 
-	r = plan_scope(cfg, &c->a.scope, c->a.runtime, false, &scope, err, sizeof(err));
+	r = fleet_to(c->a.to, &fleet, err, sizeof(err));
+	if (r >= 0)
+		r = plan_scope(cfg, &c->a.scope, c->a.runtime, false, &scope, err, sizeof(err));
 	if (r >= 0)
 		r = fleet_select(cfg, &c->hosts, sel, &nsel, err, sizeof(err));
 	if (r >= 0) {
 		fleet_split_args(argc, argv, options, &p);
 		r = fleet_plan_make(cfg, sel, nsel, c->a.scope.explicit_ ? &scope : NULL, &p, err,
 				    sizeof(err));
+	}
+	if (r >= 0 && fleet) {
+		/* the controller's ledger says what each host ran before fleet operation N
+		 * (opened for writing now unless a dry run: the fleet operation is recorded there)
+		 */
+		r = cmd_open_ledger(ctx, !c->dry_run);
+		if (r >= 0)
+			r = fleet_rollback_targets(ctx->lg, fleet, &p, err, sizeof(err));
+		if (r < 0 && r != SL_EUSAGE) {
+			fleet_plan_release(&p);
+			free(sel);
+			return r;
+		}
 	}
 	if (r < 0)
 		log_error("%s", err);
