@@ -665,7 +665,8 @@ static json_t *argv_json(const struct strv *v)
 json_t *cutover_plan_json(const struct cutover_plan *p)
 {
 	const struct config *cfg = p->cfg;
-	json_t *svcs = json_array(), *guards = json_array(), *flags = json_array(), *o;
+	json_t *svcs = json_array(), *guards = guard_list_json(&p->guards), *flags = json_array(),
+	       *o;
 	bool refused = guard_list_refusal(&p->guards) != NULL;
 
 	for (size_t i = 0; i < p->nmoves; i++) {
@@ -679,12 +680,6 @@ json_t *cutover_plan_json(const struct cutover_plan *p)
 				    "to", ledger_runtime_name(p->to), "commit",
 				    m->commit[0] ? json_str(m->commit) : json_null(), "unit",
 				    json_str(s->unit), "compose", json_str(s->compose)));
-	}
-	for (size_t i = 0; i < p->guards.n; i++) {
-		const struct guard_verdict *v = &p->guards.v[i];
-		json_array_append_new(guards, json_pack("{s:s,s:s,s:o}", "guard", v->guard,
-							"verdict", guard_result_name(v->result),
-							"reason", json_str(v->reason)));
 	}
 	for (size_t i = 0; i < p->nflags; i++)
 		json_array_append_new(flags, json_str(p->flags[i]));

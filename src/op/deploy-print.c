@@ -75,7 +75,7 @@ static void plan_json(const struct deploy_plan *p, int ledger_error, bool refuse
 {
 	const struct deploy_facts *f = p->facts;
 	const struct config *cfg = p->cfg;
-	json_t *svcs = json_array(), *builds = json_array(), *guards = json_array(),
+	json_t *svcs = json_array(), *builds = json_array(), *guards = guard_list_json(&p->guards),
 	       *flags = json_array(), *o;
 
 	for (size_t i = 0; i < p->scope.nservices; i++) {
@@ -93,12 +93,6 @@ static void plan_json(const struct deploy_plan *p, int ledger_error, bool refuse
 		    builds, json_pack("{s:o,s:o,s:o,s:o}", "service", json_opt_str(b->service),
 				      "command", json_opt_str(b->command), "runs",
 				      json_runs(b->runs), "why", json_str(b->why)));
-	}
-	for (size_t i = 0; i < p->guards.n; i++) {
-		const struct guard_verdict *v = &p->guards.v[i];
-		json_array_append_new(guards, json_pack("{s:s,s:s,s:o}", "guard", v->guard,
-							"verdict", guard_result_name(v->result),
-							"reason", json_str(v->reason)));
 	}
 	for (size_t i = 0; i < p->nflags; i++)
 		json_array_append_new(flags, json_str(p->flags[i]));

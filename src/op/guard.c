@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "out.h"
+
 static struct guard_verdict *guard_vset(struct guard_verdict *v, const char *guard,
 					enum guard_result result, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
@@ -73,4 +77,18 @@ const char *guard_result_name(enum guard_result r)
 	default:
 		return "unknown";
 	}
+}
+
+json_t *guard_list_json(const struct guard_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct guard_verdict *v = &l->v[i];
+
+		json_array_append_new(a, json_pack("{s:s,s:s,s:o}", "guard", v->guard, "verdict",
+						   guard_result_name(v->result), "reason",
+						   json_str(v->reason)));
+	}
+	return a;
 }

@@ -55,4 +55,8 @@ const struct guard_verdict *guard_list_refusal(const struct guard_list *l);
 /* "pass", "refuse", "unknown": the words --dry-run prints and its JSON carries. */
 const char *guard_result_name(enum guard_result r);
 
+/* The verdicts as a --dry-run --json plan carries them: [{guard, verdict, reason}, ...]. */
+struct json_t;
+struct json_t *guard_list_json(const struct guard_list *l);
+
 #endif
