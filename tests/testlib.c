@@ -228,6 +228,25 @@ int tl_fleet_ctl(const char *verb, const char *name)
 		     getenv("SHIPLOG_TEST_FLEET_DIR"), name);
 }
 
+char *tl_fleet_sh(const char *name, const char *command, int *code)
+{
+	char *argv[] = {
+	    "ssh",	     "-F", getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"), (char *)name,
+	    (char *)command, NULL};
+	struct tl_run r;
+	char *out;
+
+	tl_run(&r, NULL, NULL, argv);
+	if (code)
+		*code = r.exit_code;
+	else
+		cr_assert_eq(r.exit_code, 0, "%s: %s: %s", name, command, r.err);
+	out = str_trim(r.out);
+	r.out = NULL;
+	tl_run_release(&r);
+	return out;
+}
+
 int tl_http(int port, const char *method, const char *path, int tries, char **response)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

@@ -56,6 +56,10 @@ char *tl_fleet_target(const char *name); /* "user@127.0.0.1:port" (malloc'd), NU
 /* tools/fleet-hosts.sh VERB on host NAME: "down" (ssh refused), "up", "manager-stop". Returns
  * the exit status. */
 int tl_fleet_ctl(const char *verb, const char *name);
+/* The trimmed stdout (malloc'd) of COMMAND on host NAME by a plain ssh login, as an operator's
+ * (`ssh -F $SHIPLOG_TEST_FLEET_SSH_CONFIG NAME COMMAND`, inside the host's namespace). With code
+ * NULL the command must exit 0; else *code gets its exit status. */
+char *tl_fleet_sh(const char *name, const char *command, int *code);
 
 #define TL_REQUIRE(have, what)                                                                     \
 	do {                                                                                       \

@@ -21,26 +21,9 @@ struct fleet {
 	char *env[2];
 };
 
-/* The trimmed stdout of a command on host NAME (a plain ssh login). */
-static char *on_host(const char *name, const char *command)
-{
-	char *argv[] = {
-	    "ssh",	     "-F", getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"), (char *)name,
-	    (char *)command, NULL};
-	struct tl_run r;
-	char *out;
-
-	tl_run(&r, NULL, NULL, argv);
-	cr_assert_eq(r.exit_code, 0, "%s: %s: %s", name, command, r.err);
-	out = str_trim(r.out);
-	r.out = NULL;
-	tl_run_release(&r);
-	return out;
-}
-
 static void expect_head(const char *host, const char *commit)
 {
-	_cleanup_free_ char *head = on_host(host, "git -C ~/app rev-parse HEAD");
+	_cleanup_free_ char *head = tl_fleet_sh(host, "git -C ~/app rev-parse HEAD", NULL);
 
 	cr_assert_str_eq(head, commit, "%s runs %.12s, not %.12s", host, head, commit);
 }
@@ -221,7 +204,8 @@ static void unreachable_then_retry(struct fleet *f, const char *good)
 	expect_head("h1", fixed);
 	expect_head("h2", fixed);
 	tl_run_release(&r);
-	h1op = on_host("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300");
+	h1op =
+	    tl_fleet_sh("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300", NULL);
 
 	/* main moves on: the retry does not follow it */
 	moved = push(f, "echo moved >> NOTES", "fleet: main moves on");
@@ -249,9 +233,10 @@ static void unreachable_then_retry(struct fleet *f, const char *good)
 	cr_assert(strstr(r.err, "host h3 deploy: succeeded"), "%s", r.err);
 	cr_assert_null(strstr(r.err, "host h1 deploy"), "the retry touched h1: %s", r.err);
 	expect_head("h3", fixed);
-	branch = on_host("h3", "git -C ~/app symbolic-ref --short HEAD");
+	branch = tl_fleet_sh("h3", "git -C ~/app symbolic-ref --short HEAD", NULL);
 	cr_assert_str_eq(branch, "main", "the retry left h3 detached, not on main");
-	h1op2 = on_host("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300");
+	h1op2 =
+	    tl_fleet_sh("h1", "cd ~/app && shiplog history --limit 1 --json | head -c 300", NULL);
 	cr_assert_str_eq(h1op, h1op2, "h1's ledger moved during the retry");
 	tl_run_release(&r);
 }
@@ -275,8 +260,8 @@ static void pool_wrappers(struct fleet *f, char **mark_dir)
 	    "600 ]; do sleep 0.1; i=$((i+1)); done\\nexec shiplog \"$@\"\\n' "
 	    ">~/bin/shiplog-pool && chmod +x ~/bin/shiplog-pool && echo ok",
 	    *mark_dir);
-	out3 = on_host("h3", w3);
-	out1 = on_host("h1", w1);
+	out3 = tl_fleet_sh("h3", w3, NULL);
+	out1 = tl_fleet_sh("h1", w1, NULL);
 }
 
 /* fleet.host's end (its event time) and start (that minus its duration) of host h in the

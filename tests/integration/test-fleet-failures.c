@@ -51,31 +51,11 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-/* The trimmed stdout of a command on host NAME, by a plain ssh login (inside its namespace). */
-static char *on_host(const char *name, const char *command, int *code)
-{
-	char *argv[] = {
-	    "ssh",	     "-F", getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"), (char *)name,
-	    (char *)command, NULL};
-	struct tl_run r;
-	char *out;
-
-	tl_run(&r, NULL, NULL, argv);
-	if (code)
-		*code = r.exit_code;
-	else
-		cr_assert_eq(r.exit_code, 0, "%s: %s: %s", name, command, r.err);
-	out = str_trim(r.out);
-	r.out = NULL;
-	tl_run_release(&r);
-	return out;
-}
-
 /* The commit host NAME's web really serves: its /health, asked inside the host. */
 static char *web_commit(const char *name)
 {
 	_cleanup_free_ char *out =
-	    on_host(name, "curl -s --max-time 5 http://127.0.0.1:3000/health", NULL);
+	    tl_fleet_sh(name, "curl -s --max-time 5 http://127.0.0.1:3000/health", NULL);
 	json_t *o = json_loads(out, 0, NULL);
 	const char *c = json_string_value(json_object_get(o, "commit"));
 	char *commit;
@@ -98,7 +78,7 @@ static void expect_web(const char *name, const char *commit)
 static bool host_busy(const char *name)
 {
 	int code;
-	_cleanup_free_ char *out = on_host(name, "cd app && shiplog --json lock status", &code);
+	_cleanup_free_ char *out = tl_fleet_sh(name, "cd app && shiplog --json lock status", &code);
 
 	cr_assert_eq(code, 0, "%s: lock status: %s", name, out);
 	return strstr(out, "\"held\":true") != NULL;
@@ -319,7 +299,7 @@ static void lost_controller(struct fx *f)
 	expect_web("h1", c1);
 	expect_web("h2", c1); /* its own shiplog finished the deploy the controller started */
 	expect_web("h3", h3was);
-	h2last = on_host("h2", "cd app && shiplog --json history --limit 1", NULL);
+	h2last = tl_fleet_sh("h2", "cd app && shiplog --json history --limit 1", NULL);
 	cr_assert(strstr(h2last, "\"succeeded\""), "h2's deploy did not finish: %s", h2last);
 	status_says_what_runs(f);
 	fprintf(stderr, "lost controller, until status named every host: %.1f s\n", now_s() - t0);
@@ -486,7 +466,7 @@ static void controller_on_a_host(struct fx *f)
 		nap();
 	}
 	expect_web("h1", c);
-	last = on_host("h1", "cd app && shiplog --json history --limit 1", NULL);
+	last = tl_fleet_sh("h1", "cd app && shiplog --json history --limit 1", NULL);
 	cr_assert(strstr(last, "\"succeeded\""), "h1's own deploy was cut: %s", last);
 
 	c = push(f, "true", "fleet: a controller on its own host, to the end");

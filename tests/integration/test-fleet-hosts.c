@@ -10,23 +10,6 @@
 #include "testlib.h"
 #include "util.h"
 
-/* The trimmed stdout of `ssh -F CONFIG NAME COMMAND` (a plain login, as an operator's). */
-static char *on_host(const char *name, const char *command, int *exit_code)
-{
-	char *argv[] = {
-	    "ssh",	     "-F", getenv("SHIPLOG_TEST_FLEET_SSH_CONFIG"), (char *)name,
-	    (char *)command, NULL};
-	struct tl_run r;
-	char *out;
-
-	tl_run(&r, NULL, NULL, argv);
-	*exit_code = r.exit_code;
-	out = str_trim(r.out);
-	r.out = NULL;
-	tl_run_release(&r);
-	return out;
-}
-
 static char *origin_head(void)
 {
 	char *argv[] = {"git",	     "--git-dir", getenv("SHIPLOG_TEST_FLEET_ORIGIN"),
@@ -59,15 +42,17 @@ Test(fleet_hosts, each_host_is_its_own_machine)
 		cr_assert_not_null(target, "no %s in SHIPLOG_TEST_FLEET_HOSTS", name);
 		cr_assert(strstr(target, "@127.0.0.1:"), "%s", target);
 		/* the login sees the manager and finds shiplog, as a deploy forwarded to it will */
-		out = on_host(name,
-			      "command -v shiplog >/dev/null && systemctl --user is-system-running "
-			      "&& curl -s http://127.0.0.1:3000/health",
-			      &code);
+		out = tl_fleet_sh(
+		    name,
+		    "command -v shiplog >/dev/null && systemctl --user is-system-running "
+		    "&& curl -s http://127.0.0.1:3000/health",
+		    &code);
 		cr_assert_eq(code, 0, "%s: %s", name, out);
 		cr_assert(strstr(out, head), "%s runs another commit than origin's %s: %s", name,
 			  head, out);
 		free(out);
-		cgroups[i] = on_host(name, "systemctl --user show -p ControlGroup --value", &code);
+		cgroups[i] =
+		    tl_fleet_sh(name, "systemctl --user show -p ControlGroup --value", &code);
 		cr_assert_eq(code, 0);
 		cr_assert(strstr(cgroups[i], slice),
 			  "%s's manager is not in a cgroup of its own: '%s'", name, cgroups[i]);
@@ -87,14 +72,14 @@ Test(fleet_hosts, a_host_taken_down_refuses_then_comes_back)
 
 	TL_REQUIRE(tl_have_fleet(), "the fleet's test hosts");
 	cr_assert_eq(tl_fleet_ctl("down", "h2"), 0);
-	out = on_host("h2", "true", &code);
+	out = tl_fleet_sh("h2", "true", &code);
 	cr_assert_eq(code, 255, "h2 still answers ssh after 'down'");
 	free(out);
-	out = on_host("h1", "true", &code);
+	out = tl_fleet_sh("h1", "true", &code);
 	cr_assert_eq(code, 0, "h1 went down with h2");
 	free(out);
 	cr_assert_eq(tl_fleet_ctl("up", "h2"), 0);
-	out = on_host("h2", "systemctl --user is-system-running", &code);
+	out = tl_fleet_sh("h2", "systemctl --user is-system-running", &code);
 	cr_assert_eq(code, 0, "h2 did not come back: %s", out);
 	free(out);
 }
