@@ -46,7 +46,8 @@ static void print_main_help(FILE *f)
 	       "  --version     print the version\n"
 	       "\n"
 	       "Exit codes: 0 ok, 1 deploy failed, 2 usage or config error, 3 refused (guardrail,\n"
-	       "dirty tree, lock held), 4 ledger or environment error.\n"
+	       "dirty tree, lock held), 4 ledger or environment error, 130 interrupted (SIGINT or\n"
+	       "SIGTERM).\n"
 	       "\n"
 	       "'shiplog COMMAND --help' explains each command.\n");
 }

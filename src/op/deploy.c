@@ -166,7 +166,8 @@ static void say_stopped(const struct op *op, const struct rollout *ro)
 /* The automatic rollback of [policy] on_failure = rollback: every service the failed deploy
  * touched goes back to its last-good commit (rollback_plan_auto over st, the state read under
  * the lock: a failed deploy adds no good commit and no quarantine), in a rollback operation
- * nested in the failed one. Finishes op; returns SL_EFAILED. */
+ * nested in the failed one. Finishes op; returns SL_EFAILED, or SL_EINTERRUPTED when the operator
+ * stopped the rollback. */
 static int auto_rollback(struct op *op, struct rollout *ro, const struct config *cfg,
 			 const struct ledger_state *st)
 {
@@ -249,7 +250,46 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 out:
 	rollback_plan_release(p);
 	free(p);
-	return SL_EFAILED;
+	/* a signal during the rollback: the operator's stop, whatever the rollback got to */
+	return op_interrupted ? SL_EINTERRUPTED : SL_EFAILED;
+}
+
+/* The end of a deploy the operator stopped (SIGINT/SIGTERM): no automatic rollback behind their
+ * back. What the signal left is recorded in op.finished (interrupted) and said in one line
+ * naming the operation; with services restarted, what each runs follows. SL_EINTERRUPTED
+ * (exit 130). */
+static int say_interrupted(struct op *op, struct rollout *ro, const struct config *cfg)
+{
+	unsigned long long n = (unsigned long long)op->number;
+	int sig = (int)op_interrupted;
+	const char *where = ro->releases ? "the 'current' links" : "the checkout";
+
+	op->error[0] = '\0';
+	if (ro->restarted)
+		op_fail(op,
+			"interrupted by signal %d after the restart of %s at %.12s began: not "
+			"verified",
+			sig, ro->plan.scope_desc, ro->target);
+	else if (ro->moved)
+		op_fail(op,
+			"interrupted by signal %d after %s moved to %.12s; nothing was restarted: "
+			"the services still run what they ran",
+			sig, where, ro->target);
+	else
+		op_fail(op,
+			"interrupted by signal %d before anything changed: %s and the services "
+			"are as they were",
+			sig, where);
+	op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
+	log_error("deploy operation %llu %s; %ssee 'shiplog show %llu'", n, op->error,
+		  ro->restarted ? "deploy again or run 'shiplog rollback'; "
+		  : ro->moved	? "deploy again to finish it; "
+				: "",
+		  n);
+	if (ro->restarted)
+		rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
+				     ro->plan.nservices);
+	return SL_EINTERRUPTED;
 }
 
 /* A deploy failed after it started (r < 0 from a step, op->error set): [policy] on_failure
@@ -259,21 +299,8 @@ out:
 static int deploy_failed(struct op *op, struct rollout *ro, const struct config *cfg,
 			 const struct ledger_state *st, int r)
 {
-	if (op_interrupted) {
-		/* The operator stopped it: no automatic rollback behind their back. */
-		op->error[0] = '\0';
-		op_fail(op, "interrupted by signal %d", (int)op_interrupted);
-		op_finish(op, LEDGER_OUT_INTERRUPTED, 0);
-		log_error("operation %llu interrupted%s; see 'shiplog show %llu'%s",
-			  (unsigned long long)op->number,
-			  ro->moved ? " after the checkout moved" : "",
-			  (unsigned long long)op->number,
-			  ro->restarted ? "; deploy again or run 'shiplog rollback'" : "");
-		if (ro->restarted)
-			rollback_say_running(op->lg, cfg, ro->runtime, ro->plan.services,
-					     ro->plan.nservices);
-		return SL_EFAILED;
-	}
+	if (op_interrupted)
+		return say_interrupted(op, ro, cfg);
 	if (op->ledger_error) {
 		/* The ledger took no write (the message said why): nothing more is done, no
 		 * rollback either, since it could not be recorded. */
@@ -630,11 +657,22 @@ int deploy_execute(struct deploy_plan *p, struct repo *repo, struct ledger *lg,
 		r = deploy_failed(&op, &ro, cfg, st, r);
 		goto out;
 	}
+	if (op_interrupted)
+		/* the signal came once every check had passed: the deploy is done; the ledger
+		 * says when the signal came */
+		op_fail(&op,
+			"signal %d came after %s was verified at %.12s: the deploy was finished",
+			(int)op_interrupted, ro.plan.scope_desc, ro.target);
 	r = op_finish(&op, LEDGER_OUT_SUCCEEDED, 0);
 	out_say_tone(OUT_TONE_OK, "Operation %llu succeeded: %s now runs %.12s",
 		     (unsigned long long)op.number, ro.plan.scope_desc, ro.target);
 	rollout_prune_releases(&ro);
 	r = r < 0 ? r : 0;
+	if (r == 0 && op_interrupted) {
+		log_error("deploy operation %llu: %s; see 'shiplog show %llu'",
+			  (unsigned long long)op.number, op.error, (unsigned long long)op.number);
+		r = SL_EINTERRUPTED;
+	}
 out:
 	free(st);
 	rollout_release(&ro);

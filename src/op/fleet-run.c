@@ -118,6 +118,8 @@ static void result_from_exit(const struct fleet_host_run *run, const struct spaw
 			   run->shiplog, h->name);
 	else if (res->exit_code == EXIT_REFUSED)
 		result_set(r, "refused", "%s", said);
+	else if (res->exit_code == EXIT_INTERRUPTED)
+		result_set(r, "interrupted", "exit %d: %s", res->exit_code, said);
 	else
 		result_set(r, res->exit_code == EXIT_DEPLOY_FAILED ? "failed" : "error",
 			   "exit %d: %s", res->exit_code, said);

@@ -987,7 +987,7 @@ fail:
 		strlcpy_(error, op.error, errlen);
 	rollout_release(&ro);
 	build_facts_release(&bf);
-	return SL_EFAILED;
+	return op_interrupted ? SL_EINTERRUPTED : SL_EFAILED;
 }
 
 void rollback_say_running(struct ledger *lg, const struct config *cfg, int runtime,

@@ -232,8 +232,9 @@ json_t *rollback_plan_json(const struct rollback_plan *p, const struct config *c
  * that share a target commit), builds when needed, restarts only services not already at their
  * target, verifies them, puts back the owners of p->owners, finishes. *op_id gets the operation
  * id (0 when it could not start); on a failure, error (may be NULL) gets what op.finished
- * recorded as its cause. Returns 0 when it succeeded, SL_EFAILED when it failed, or the code
- * op_begin failed with. */
+ * recorded as its cause. Returns 0 when it succeeded, SL_EINTERRUPTED when SIGINT/SIGTERM
+ * stopped it (op.finished: interrupted), SL_EFAILED when it failed, or the code op_begin failed
+ * with. */
 int rollback_execute(const struct rollback_plan *p, const struct config *cfg, struct ledger *lg,
 		     struct repo *repo, const struct ledger_state *st, uint64_t *op_id, char *error,
 		     size_t errlen);

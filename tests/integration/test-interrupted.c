@@ -159,3 +159,118 @@ Test(interrupted, killed_checkout_is_put_back_and_never_an_operators_change)
 	tl_run_release(&r);
 	sample_teardown(&s);
 }
+
+/* Starts shiplog -c CONF ARGS... with its output in DIR/NAME.log and returns its pid once the
+ * log holds marker. */
+static pid_t start_until(struct sample *s, const char *conf, const char *name, const char *marker,
+			 char *const args[])
+{
+	_cleanup_free_ char *log = xasprintf("%s/%s.log", s->dir, name);
+	char *argv[16];
+	size_t n = 0;
+	pid_t pid;
+
+	argv[n++] = SHIPLOG_BINARY;
+	argv[n++] = "-c";
+	argv[n++] = (char *)conf;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		execv(SHIPLOG_BINARY, argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 400; i++) {
+		if (tl_sh("grep -q -- '%s' '%s' 2>/dev/null", marker, log) == 0)
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	cr_assert_fail("'%s' never said '%s':\n%s", name, marker, tl_read(log));
+	return pid;
+}
+
+/* SIGINT to pid; returns its exit status (-1: it did not exit) and its log in *text. */
+static int interrupt(struct sample *s, pid_t pid, const char *name, char **text)
+{
+	_cleanup_free_ char *log = xasprintf("%s/%s.log", s->dir, name);
+	int st;
+
+	kill(pid, SIGINT);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	*text = tl_read(log);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One ^C (SIGINT) stops a deploy and a rollback as it stops a cut-over or a fleet operation:
+ * exit 130, op.finished interrupted, one line naming the operation and what the signal left,
+ * and what each service runs (the real units: the heartbeats say it). The next plain rollback
+ * completes the stopped one. */
+Test(interrupted, sigint_ends_a_deploy_and_a_rollback_with_130)
+{
+	struct sample s;
+	struct tl_run r;
+	char c1[41], c2[41], now[41], line[64];
+	_cleanup_free_ char *slow = NULL, *text = NULL, *text2 = NULL;
+	int64_t t0 = mono_ns();
+	pid_t pid;
+	int code;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "sigint", true);
+	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	strlcpy_(c2, sample_commit(&s, NULL, "echo two >> NOTES", "two"), sizeof(c2));
+	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 8s");
+
+	/* 1. a deploy stopped in its settle window: its restarts ran, nothing was verified */
+	pid = start_until(&s, slow, "deploy",
+			  "== Verify ==", (char *[]){"deploy", "main", "--workers-only", NULL});
+	code = interrupt(&s, pid, "deploy", &text);
+	cr_assert_eq(code, 130, "an interrupted deploy exited %d:\n%s", code, text);
+	cr_assert(strstr(text, "interrupted by signal 2 after the restart of") &&
+		      strstr(text, "not verified; deploy again or run 'shiplog rollback'"),
+		  "the one line does not say what the signal left:\n%s", text);
+	cr_assert(!strstr(text, "Automatic Rollback"), "rolled back behind the operator:\n%s",
+		  text);
+	snprintf(line, sizeof(line), "%-16s %.12s", "compute", c2);
+	cr_assert(strstr(text, line), "what compute runs is not said:\n%s", text);
+	sample_beat_commit(&s, "compute", now);
+	cr_assert_str_eq(now, c2, "compute does not run what the deploy restarted");
+	sample_shiplog(&s, &r, NULL, "--json", "history", "--limit", "1", NULL);
+	cr_assert(strstr(r.out, "\"outcome\":\"interrupted\""), "%s", r.out);
+	tl_run_release(&r);
+
+	/* 2. the rollback that follows, stopped while it verifies */
+	pid = start_until(&s, slow, "rollback",
+			  "== Rollback Verify ==", (char *[]){"rollback", NULL});
+	code = interrupt(&s, pid, "rollback", &text2);
+	cr_assert_eq(code, 130, "an interrupted rollback exited %d:\n%s", code, text2);
+	cr_assert(strstr(text2, "was interrupted by signal 2; 'shiplog rollback' completes it"),
+		  "%s", text2);
+	snprintf(line, sizeof(line), "%-16s %.12s", "compute", c1);
+	cr_assert(strstr(text2, line), "what compute runs is not said:\n%s", text2);
+	sample_shiplog(&s, &r, NULL, "--json", "history", "--limit", "1", NULL);
+	cr_assert(strstr(r.out, "\"outcome\":\"interrupted\"") &&
+		      strstr(r.out, "\"kind\":\"rollback\""),
+		  "%s", r.out);
+	tl_run_release(&r);
+
+	/* 3. the next plain rollback completes it */
+	sample_shiplog(&s, &r, NULL, "rollback", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "was interrupted: completing it"), "%s", r.out);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", now);
+	cr_assert_str_eq(now, c1, "compute does not run the rolled-back commit");
+	fprintf(stderr, "test-interrupted (SIGINT deploy, rollback): %.1f s\n",
+		(double)(mono_ns() - t0) / 1e9);
+	sample_teardown(&s);
+}

@@ -715,7 +715,7 @@ Test(rollback, sigterm_during_the_automatic_rollback_says_what_runs)
 	log = xasprintf("%s/autorb.log", s.dir);
 	text = tl_read(log);
 	cr_assert_not_null(text);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d:\n%s", status, text);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d:\n%s", status, text);
 	cr_assert(!strstr(text, "ROLLBACK FAILED"),
 		  "an interrupted rollback reported as failed:\n%s", text);
 	cr_assert(strstr(text, "was interrupted by signal 15"), "%s", text);

@@ -71,7 +71,8 @@ static const char usage[] =
     "\n"
     "Exit codes: 0 rolled back (--dry-run: planned); 1 the rollback failed (or has no\n"
     "target); 2 usage, or nothing to roll back; 3 refused (lock held); 4 ledger or\n"
-    "environment error.\n"
+    "environment error; 130 interrupted (SIGINT/SIGTERM: the next plain rollback\n"
+    "completes it).\n"
     "\n"
     "Examples:\n"
     "  shiplog rollback                    # back to the previous good deploy\n"
@@ -207,7 +208,14 @@ static int execute(struct cmd_ctx *ctx, struct repo *repo, const struct rollback
 	view_op_name(id, on);
 	if (r == 0) {
 		out_say_tone(OUT_TONE_OK, "Operation %s succeeded: rolled back", on);
-		return 0;
+		if (!op_interrupted)
+			return 0;
+		/* the signal came after its last step: done and recorded, still the operator's
+		 * stop (exit 130, as every operation) */
+		log_error("rollback operation %s: signal %d came after its last step: the "
+			  "rollback was finished; see 'shiplog show %s'",
+			  on, (int)op_interrupted, on);
+		return SL_EINTERRUPTED;
 	}
 	if (!id)
 		return r;
