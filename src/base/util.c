@@ -27,9 +27,34 @@ int exit_code_for(int r)
 		return EXIT_REFUSED;
 	case SL_EINTERRUPTED:
 		return EXIT_INTERRUPTED;
+	case SL_ENOLEDGER:
+		return EXIT_NO_LEDGER;
 	default:
 		return EXIT_ENVIRONMENT;
 	}
+}
+
+int result_for_exit_code(int code, bool *known)
+{
+	static const int results[][2] = {
+	    {EXIT_OK, 0},
+	    {EXIT_DEPLOY_FAILED, SL_EFAILED},
+	    {EXIT_USAGE, SL_EUSAGE},
+	    {EXIT_REFUSED, SL_EREFUSED},
+	    {EXIT_ENVIRONMENT, SL_EENV},
+	    {EXIT_NO_LEDGER, SL_ENOLEDGER},
+	    {EXIT_INTERRUPTED, SL_EINTERRUPTED},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(results); i++)
+		if (results[i][0] == code) {
+			if (known)
+				*known = true;
+			return results[i][1];
+		}
+	if (known)
+		*known = false;
+	return SL_EENV;
 }
 
 const char *sl_strerror(int r)
@@ -45,6 +70,8 @@ const char *sl_strerror(int r)
 		return "environment error";
 	case SL_EINTERRUPTED:
 		return "interrupted";
+	case SL_ENOLEDGER:
+		return "no ledger";
 	default:
 		return ledger_strerror(r);
 	}

@@ -18,6 +18,7 @@ enum {
 	SL_EREFUSED = -20003,	  /* a guard refused: exit 3 */
 	SL_EENV = -20004,	  /* the environment is unusable (bus, git, docker): exit 4 */
 	SL_EINTERRUPTED = -20005, /* stopped by SIGINT/SIGTERM, what ran said: exit 130 */
+	SL_ENOLEDGER = -20006,	  /* a read found no ledger: nothing was deployed with it: exit 5 */
 };
 
 enum {
@@ -26,10 +27,16 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_REFUSED = 3,
 	EXIT_ENVIRONMENT = 4,
+	EXIT_NO_LEDGER = 5,	/* a state, not a failure: a fleet read counts it as an answer */
 	EXIT_INTERRUPTED = 130, /* 128 + SIGINT, as a shell reports a ^C */
 };
 
 int exit_code_for(int r);
+/* The inverse of exit_code_for(): the result code an exit status of another shiplog (a server's
+ * over ssh, a fleet host's) stands for, so that its 130 stays an interruption and its 5 "no
+ * ledger" wherever it is read. A status shiplog never exits with (a signal's, a shell's 126 or
+ * 127, a crash) gives SL_EENV with *known (may be NULL) false. */
+int result_for_exit_code(int code, bool *known);
 /* Text for any result code (-errno, LEDGER_E*, SL_E*). */
 const char *sl_strerror(int r);
 

@@ -81,26 +81,9 @@ static int fleet_args_check(const struct cmd_ctx *ctx, const struct cmd_entry *c
 	return 0;
 }
 
-static int exit_to_code(int code)
-{
-	switch (code) {
-	case 0:
-		return 0;
-	case EXIT_DEPLOY_FAILED:
-		return SL_EFAILED;
-	case EXIT_USAGE:
-		return SL_EUSAGE;
-	case EXIT_REFUSED:
-		return SL_EREFUSED;
-	default:
-		return SL_EENV;
-	}
-}
-
 bool fleet_answer_never_deployed(const struct fleet_answer *a)
 {
-	return a->exit_code == EXIT_ENVIRONMENT && a->error &&
-	       str_startswith(a->error, "no ledger at ") && strstr(a->error, CMD_NO_LEDGER_YET);
+	return a->exit_code == EXIT_NO_LEDGER;
 }
 
 /* --host NAME: the host's answer as it is, its errors named by host. */
@@ -108,9 +91,12 @@ static int show_one(const struct fleet_answer *a)
 {
 	fputs(a->out, stdout);
 	fflush(stdout);
-	if (a->error)
+	if (fleet_answer_never_deployed(a))
+		log_error("host %s: never deployed: its shiplog has no ledger yet (exit %d)",
+			  a->host->name, EXIT_NO_LEDGER);
+	else if (a->error)
 		log_error("host %s: %s", a->host->name, a->error);
-	return a->exit_code < 0 ? SL_EENV : exit_to_code(a->exit_code);
+	return a->exit_code < 0 ? SL_EENV : result_for_exit_code(a->exit_code, NULL);
 }
 
 static size_t name_width(const struct fleet_answer *as, size_t n)

@@ -153,21 +153,16 @@ static void remote_explain_ssh_failure(const struct config *cfg, const char *log
 			  cfg->target.ssh);
 }
 
+/* The server's exit status as our result: its shiplog's own codes read back as they were made
+ * (result_for_exit_code), so that ours is the same; the wrapper's and the shell's explained. */
 static int remote_exit_to_code(const struct config *cfg, int code)
 {
+	bool known;
+	int r = result_for_exit_code(code, &known);
+
+	if (known)
+		return r;
 	switch (code) {
-	case 0:
-		return 0;
-	case EXIT_DEPLOY_FAILED:
-		return SL_EFAILED;
-	case EXIT_USAGE:
-		return SL_EUSAGE;
-	case EXIT_REFUSED:
-		return SL_EREFUSED;
-	case EXIT_ENVIRONMENT:
-		return SL_EENV;
-	case EXIT_INTERRUPTED:
-		return SL_EINTERRUPTED;
 	case REMOTE_EXIT_NO_CHECKOUT:
 		log_error("the server has no checkout at '%s'; set [target] checkout to the live "
 			  "checkout's path on the server",

@@ -98,3 +98,32 @@ Test(util, redact_secrets_in_urls)
 		free(got);
 	}
 }
+
+/* Another shiplog's exit status (a server's over ssh, a fleet host's) reads back as the result
+ * it was made from: a remote ^C stays an interruption (130, once read as an environment error by
+ * the fleet reads) and "no ledger" stays itself (5); a status shiplog never exits with is an
+ * environment error, said to be unknown. */
+Test(util, exit_status_reads_back_as_the_result_it_came_from)
+{
+	static const int results[] = {0,       SL_EFAILED,   SL_EUSAGE,	     SL_EREFUSED,
+				      SL_EENV, SL_ENOLEDGER, SL_EINTERRUPTED};
+	static const int unknown[] = {6, 124, 126, 127, 137, 143, 255, -1};
+	bool known;
+
+	for (size_t i = 0; i < ELEMENTSOF(results); i++) {
+		known = false;
+		cr_assert_eq(result_for_exit_code(exit_code_for(results[i]), &known), results[i],
+			     "result %d (exit %d) does not read back", results[i],
+			     exit_code_for(results[i]));
+		cr_assert(known);
+	}
+	cr_assert_eq(result_for_exit_code(130, NULL), SL_EINTERRUPTED);
+	cr_assert_eq(exit_code_for(SL_EINTERRUPTED), 130);
+	cr_assert_eq(result_for_exit_code(5, NULL), SL_ENOLEDGER);
+	for (size_t i = 0; i < ELEMENTSOF(unknown); i++) {
+		known = true;
+		cr_assert_eq(result_for_exit_code(unknown[i], &known), SL_EENV, "exit %d",
+			     unknown[i]);
+		cr_assert_not(known, "exit %d is not one of shiplog's", unknown[i]);
+	}
+}

@@ -165,20 +165,8 @@ static int run_guarded(struct cmd_ctx *ctx, const char *sub, int (*fn)(struct cm
 				  strerror(errno));
 			return -errno;
 		}
-	if (WIFEXITED(status)) {
-		switch (WEXITSTATUS(status)) {
-		case EXIT_OK:
-			return 0;
-		case EXIT_USAGE:
-			return SL_EUSAGE;
-		case EXIT_REFUSED:
-			return SL_EREFUSED;
-		case EXIT_DEPLOY_FAILED:
-			return SL_EFAILED;
-		default:
-			return SL_EENV;
-		}
-	}
+	if (WIFEXITED(status))
+		return result_for_exit_code(WEXITSTATUS(status), NULL);
 	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	snprintf(how, sizeof(how), "%s",
 		 sig == SIGSEGV	  ? "SIGSEGV"
@@ -883,7 +871,8 @@ const struct cmd_entry cmd_ledger = {
 	"  shiplog ledger compact /srv/state/app.compact\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (bad line in an import file, target DIR holds a ledger),\n"
-	"3 lock held (import), 4 no ledger, damaged ledger or environment error.\n",
+	"3 lock held (import), 4 damaged ledger or environment error, 5 no ledger (verify,\n"
+	"export: nothing was deployed with it yet).\n",
     .flags = CMD_CONFIG_OPTIONAL,
     .shortopts = "",
     .options = options,
