@@ -70,10 +70,10 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw)
 	r = ledger_open(&ctx->lg, ctx->ledger_dir, rw ? LEDGER_OPEN_CREATE : LEDGER_OPEN_RDONLY,
 			&o);
 	if (r == LEDGER_ENOTFOUND) {
-		log_error("no ledger at '%s': " CMD_NO_LEDGER_YET "; check --ledger or "
+		log_error("no ledger at '%s': nothing was deployed with it yet; check --ledger or "
 			  "[target] ledger",
 			  ctx->ledger_dir);
-		return r;
+		return SL_ENOLEDGER;
 	}
 	if (r == -EPERM) {
 		log_error("ledger directory '%s' is open to other users and cannot be made 0700: "

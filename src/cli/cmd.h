@@ -84,9 +84,6 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool rw);
  * failure to open the ledger, already said). */
 #define CMD_RUN_HERE 1
 
-/* What a command that reads the ledger says when there is none yet (after "no ledger at
- * 'DIR': "): a fleet read tells a host never deployed from one whose read failed by it. */
-#define CMD_NO_LEDGER_YET "nothing was deployed with it yet"
 int cmd_ready(struct cmd_ctx *ctx);
 
 /* Checks argv (the command and its arguments) against c's options without reordering it:

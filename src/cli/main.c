@@ -33,23 +33,24 @@ static void print_main_help(FILE *f)
 	for (size_t i = 0; i < cmd_table_len; i++)
 		fprintf(f, "  %-9s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
 	fprintf(
-	    f, "\n"
-	       "Global options:\n"
-	       "  -C DIR        run as if started in DIR\n"
-	       "  -c FILE       use this shiplog.conf (default: found walking up from the cwd)\n"
-	       "  --ledger DIR  use this ledger directory (default: [target] ledger, or\n"
-	       "                $XDG_STATE_HOME/shiplog/<project>)\n"
-	       "  --json        machine-readable output: one JSON document per line\n"
-	       "  --color=WHEN  colour outcomes and headers: auto (default: on a terminal whose\n"
-	       "                TERM is not dumb, unless NO_COLOR is set), always, never\n"
-	       "  -q, -v        quieter, more verbose\n"
-	       "  --version     print the version\n"
-	       "\n"
-	       "Exit codes: 0 ok, 1 deploy failed, 2 usage or config error, 3 refused (guardrail,\n"
-	       "dirty tree, lock held), 4 ledger or environment error, 130 interrupted (SIGINT or\n"
-	       "SIGTERM).\n"
-	       "\n"
-	       "'shiplog COMMAND --help' explains each command.\n");
+	    f,
+	    "\n"
+	    "Global options:\n"
+	    "  -C DIR        run as if started in DIR\n"
+	    "  -c FILE       use this shiplog.conf (default: found walking up from the cwd)\n"
+	    "  --ledger DIR  use this ledger directory (default: [target] ledger, or\n"
+	    "                $XDG_STATE_HOME/shiplog/<project>)\n"
+	    "  --json        machine-readable output: one JSON document per line\n"
+	    "  --color=WHEN  colour outcomes and headers: auto (default: on a terminal whose\n"
+	    "                TERM is not dumb, unless NO_COLOR is set), always, never\n"
+	    "  -q, -v        quieter, more verbose\n"
+	    "  --version     print the version\n"
+	    "\n"
+	    "Exit codes: 0 ok, 1 deploy failed, 2 usage or config error, 3 refused (guardrail,\n"
+	    "dirty tree, lock held), 4 ledger or environment error, 5 no ledger yet (a read where\n"
+	    "nothing was deployed), 130 interrupted (SIGINT or SIGTERM).\n"
+	    "\n"
+	    "'shiplog COMMAND --help' explains each command.\n");
 }
 
 static bool wants_help(int argc, char **argv)

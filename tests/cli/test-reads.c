@@ -1153,7 +1153,9 @@ Test(reads, byte_flips_never_crash_verify_or_export, .timeout = 600)
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
-Test(reads, missing_ledger_is_exit_4)
+/* No ledger yet is a state of its own (nothing was deployed with it), exit 5: a fleet read tells
+ * it from a failed read by the code, never by the words. */
+Test(reads, missing_ledger_is_exit_5)
 {
 	struct env e;
 	struct tl_run r;
@@ -1162,16 +1164,16 @@ Test(reads, missing_ledger_is_exit_4)
 	env_new(&e, "reads-missing", false);
 	for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
 		SL(&r, &e, cmds[i]);
-		cr_assert_eq(r.exit_code, 4, "%s: exit %d", cmds[i], r.exit_code);
+		cr_assert_eq(r.exit_code, 5, "%s: exit %d", cmds[i], r.exit_code);
 		cr_assert_eq(count_lines(r.err), 1, "%s: one line: %s", cmds[i], r.err);
 		cr_assert(strstr(r.err, "no ledger at"), "%s", r.err);
 		tl_run_release(&r);
 	}
 	SL(&r, &e, "show", "1");
-	cr_assert_eq(r.exit_code, 4);
+	cr_assert_eq(r.exit_code, 5);
 	tl_run_release(&r);
 	SL(&r, &e, "ledger", "verify");
-	cr_assert_eq(r.exit_code, 4);
+	cr_assert_eq(r.exit_code, 5);
 	tl_run_release(&r);
 	cr_assert_neq(access(e.ledger, F_OK), 0, "reads never create the ledger");
 	env_free(&e);
@@ -1500,7 +1502,7 @@ Test(reads, global_options_after_the_command)
 	cr_assert_str_eq(a.out, b.out);
 	tl_run_release(&b);
 	tl_shiplog(&b, e.dir, NULL, "history", "--json", "--ledger=%s", NULL);
-	cr_assert_eq(b.exit_code, 4, "a --ledger= value is taken as the path: %s", b.err);
+	cr_assert_eq(b.exit_code, 5, "a --ledger= value is taken as the path: %s", b.err);
 	tl_run_release(&b);
 	tl_run_release(&a);
 	env_free(&e);

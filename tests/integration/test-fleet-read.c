@@ -42,7 +42,9 @@ static void deploy_on(const char *hosts)
 	    0, "deploying on %s failed (logs in %s)", hosts, dir);
 }
 
-/* The controller: origin's shiplog.conf plus a [host hI] per test host. */
+/* The controller: origin's shiplog.conf plus a [host hI] per test host. Its ledger and logs are
+ * in its own scratch dir: origin's say ~/ (each host's home), which here would be this
+ * machine's, shared by every lane. */
 static void write_controller(void)
 {
 	FILE *f;
@@ -50,6 +52,10 @@ static void write_controller(void)
 	dir = tl_mkdtemp("fleetread");
 	cr_assert_eq(tl_sh("git clone -q \"$SHIPLOG_TEST_FLEET_ORIGIN\" '%s/c'", dir), 0);
 	conf = xasprintf("%s/c/shiplog.conf", dir);
+	cr_assert_eq(tl_sh("sed -i -e 's|^ledger = .*|ledger = %s/ledger|' -e 's|^log_dir = "
+			   ".*|log_dir = %s/logs|' '%s' && grep -q '^ledger = %s/ledger$' '%s'",
+			   dir, dir, conf, dir, conf),
+		     0, "the controller's ledger is not in its scratch dir");
 	f = fopen(conf, "a");
 	cr_assert_not_null(f);
 	fprintf(f, "\n[target]\nssh_key = %s\n", getenv("SHIPLOG_TEST_FLEET_KEY"));
@@ -284,6 +290,14 @@ static void never_deployed_is_its_own_row(void)
 	controller4(&r, "history", "--all-hosts", "--limit", "1");
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "fresh  (never deployed: no ledger at '"), "%s", r.out);
+	tl_run_release(&r);
+
+	/* the host says it by its exit code (5), which --host passes on as it is */
+	controller4(&r, "status", "--host", "fresh", NULL);
+	cr_assert_eq(r.exit_code, 5, "%s%s", r.out, r.err);
+	cr_assert(
+	    strstr(r.err, "host fresh: never deployed: its shiplog has no ledger yet (exit 5)"),
+	    "%s", r.err);
 	tl_run_release(&r);
 }
 

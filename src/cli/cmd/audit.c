@@ -174,7 +174,8 @@ const struct cmd_entry cmd_audit = {
 	"  shiplog audit --since 24h\n"
 	"  shiplog audit --since 2026-11-27T08:00:00Z --until 2026-11-27T12:00:00Z --json\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage (missing or bad time), 4 no ledger or unreadable ledger.\n",
+	"Exit codes: 0 ok, 2 usage (missing or bad time), 4 unreadable ledger, 5 no ledger\n"
+	"(nothing was deployed with it yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
     .shortopts = "",
     .options = options,

@@ -305,7 +305,7 @@ const struct cmd_entry cmd_diff = {
 	"  shiplog diff 2026-11-27T08:00:00Z 2026-11-28T08:00:00Z --json\n"
 	"\n"
 	"Exit codes: 0 ok (also when something changed), 2 usage (bad point, no such\n"
-	"operation or sequence), 4 no ledger or unreadable ledger.\n",
+	"operation or sequence), 4 unreadable ledger, 5 no ledger (nothing deployed yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
     .options = cmd_no_options,
     .run = run,

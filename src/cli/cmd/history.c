@@ -226,7 +226,8 @@ const struct cmd_entry cmd_history = {
 	"  shiplog history --service api --runtime native --limit 5 --json\n"
 	"  shiplog history --all-hosts --limit 3\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage (bad time, number or name), 4 no ledger or unreadable ledger.\n",
+	"Exit codes: 0 ok, 2 usage (bad time, number or name), 4 unreadable ledger, 5 no ledger\n"
+	"(nothing was deployed with it yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .shortopts = "n:",
     .options = options,

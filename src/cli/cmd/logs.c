@@ -326,7 +326,7 @@ const struct cmd_entry cmd_logs = {
 	"  shiplog logs api --since 10m -f\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (unknown service or operation, --op with --since or -f),\n"
-	"4 no journal, no ledger, no container or no Docker engine.\n",
+	"4 no journal, no container or no Docker engine, 5 no ledger (nothing deployed yet).\n",
     .flags = CMD_CONFIG | CMD_FORWARDS,
     .shortopts = "n:f",
     .options = options,

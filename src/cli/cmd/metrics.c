@@ -146,7 +146,8 @@ const struct cmd_entry cmd_metrics = {
 	"  shiplog metrics -o /var/lib/prometheus/node-exporter/shiplog.prom\n"
 	"  shiplog metrics | promtool check metrics\n"
 	"\n"
-	"Exit codes: 0 written, 2 usage, 4 no ledger, or FILE could not be written.\n",
+	"Exit codes: 0 written, 2 usage, 4 FILE could not be written, 5 no ledger (nothing\n"
+	"deployed yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .shortopts = "o:",
     .options = options,

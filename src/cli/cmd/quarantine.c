@@ -39,7 +39,7 @@ static const char usage[] =
     "  shiplog quarantine lift 3f2a9c0d1e4b --reason 'the crash was the config, fixed in 9c0d'\n"
     "\n"
     "Exit codes: 0 ok; 2 usage, or a COMMIT that is not quarantined (or a prefix of several);\n"
-    "4 no ledger, or a ledger that cannot be read or written.\n";
+    "4 a ledger that cannot be read or written; 5 no ledger (nothing deployed yet).\n";
 
 /* The operation number of op (its id: the sequence of its first event); 0 when unknown. */
 static uint64_t op_number(struct ledger *lg, uint64_t op)

@@ -237,8 +237,8 @@ const struct cmd_entry cmd_report = {
 	"  shiplog report --since 30d > last-month.html\n"
 	"  shiplog report --host web2 -o web2.html\n"
 	"\n"
-	"Exit codes: 0 written, 2 usage, 4 no ledger, unreadable ledger, or FILE could not be\n"
-	"written.\n",
+	"Exit codes: 0 written, 2 usage, 4 unreadable ledger, or FILE could not be written,\n"
+	"5 no ledger (nothing deployed yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .shortopts = "o:",
     .options = options,

@@ -325,7 +325,7 @@ const struct cmd_entry cmd_show = {
 	"  shiplog show 3 --host web2\n"
 	"\n"
 	"Exit codes: 0 ok, 2 usage (not a number or seq:S, no such operation, or S inside an\n"
-	"operation), 4 no ledger or unreadable ledger.\n",
+	"operation), 4 unreadable ledger, 5 no ledger (nothing deployed yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .options = options,
     .run = run,

@@ -71,8 +71,8 @@ static const char usage[] =
     "\n"
     "Exit codes: 0 ok (report: the verdict is pass, or there is none without a config);\n"
     "1 report: the verdict is FAIL (of an open window: so far); 2 usage (unknown service,\n"
-    "no soak window of that name); 3 a soak already runs; 4 no ledger, or no user manager for\n"
-    "a soak of native units.\n";
+    "no soak window of that name); 3 a soak already runs; 4 no user manager for a soak of\n"
+    "native units; 5 status, report: no ledger (nothing deployed yet).\n";
 
 static volatile sig_atomic_t stop_requested;
 

@@ -105,8 +105,8 @@ const struct cmd_entry cmd_state = {
 	"  shiplog state --at 2026-11-27T08:00:00Z\n"
 	"  shiplog state --at 2h --json\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage (bad time, or no such sequence), 4 no ledger or unreadable\n"
-	"ledger.\n",
+	"Exit codes: 0 ok, 2 usage (bad time, or no such sequence), 4 unreadable ledger, 5 no\n"
+	"ledger (nothing deployed yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO,
     .shortopts = "",
     .options = options,

@@ -336,7 +336,7 @@ const struct cmd_entry cmd_stats = {
 	"  shiplog stats --since 7d --scope api --json\n"
 	"  shiplog stats --trend --by week --runtime native\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage, 4 no ledger or unreadable ledger.\n",
+	"Exit codes: 0 ok, 2 usage, 4 unreadable ledger, 5 no ledger (nothing deployed yet).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .shortopts = "n:",
     .options = options,

@@ -186,8 +186,8 @@ const struct cmd_entry cmd_status = {
 	"  shiplog status --all-hosts\n"
 	"\n"
 	"Exit codes: 0 ok (with --all-hosts: every host answered, a never deployed one\n"
-	"included), 2 usage, 4 no ledger or unreadable ledger (with --all-hosts: a host did\n"
-	"not answer).\n",
+	"included), 2 usage, 4 unreadable ledger (with --all-hosts: a host did not answer),\n"
+	"5 no ledger: nothing was deployed with it yet (--host: that host's).\n",
     .flags = CMD_CONFIG_OPTIONAL | CMD_LEDGER_RO | CMD_FORWARDS,
     .options = options,
     .run = run,
