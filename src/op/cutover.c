@@ -259,17 +259,23 @@ static int edge_forward(struct op *op, struct side *nw, int from, bool *switched
 	return rollout_public_verify(&nw->ro);
 }
 
-/* In place: moves the checkout to commit when it holds another, recorded as a deploy's move is
- * (git.moved); *moved (may be NULL) is set when it moved. The releases layout has no checkout to
- * move (the sides write and point at the commit's release). 0 when the checkout holds commit. */
+/* Whether s's runtime starts from the checkout: in place always; with releases, docker when the
+ * commit has no release (compose is read in the checkout, which must hold the commit), never
+ * native (its units run from the commit's release). */
+static bool side_reads_checkout(const struct side *s)
+{
+	return !s->ro.releases && !s->ro.workdir;
+}
+
+/* Moves the checkout to commit when it holds another, recorded as a deploy's move is
+ * (git.moved); *moved (may be NULL) is set when it moved. 0 when the checkout holds commit, or
+ * commit is "". */
 static int checkout_to(struct op *op, const struct config *cfg, struct repo *repo,
 		       const char *commit, bool *moved)
 {
 	struct rollout mv = {.cfg = cfg, .op = op, .repo = repo};
 	int r;
 
-	if (cfg->target.layout == LAYOUT_RELEASES)
-		return 0;
 	repo_head(repo, mv.prev, NULL, 0);
 	if (!commit[0] || streq(mv.prev, commit))
 		return 0;
@@ -284,9 +290,11 @@ static int checkout_to(struct op *op, const struct config *cfg, struct repo *rep
 }
 
 /* Puts the old owner back after the new one failed: the edge revert, stop the new one, the
- * checkout back to what the old owner runs, start and verify the old one, record it. 0 when
- * the old owner runs and passed its verify. */
-static int reverse(struct op *op, struct side *old, struct side *nw, bool switched)
+ * checkout back to what the old owner runs (or, when it does not start from the checkout, to
+ * home: where the move found it, "" when it did not move), start and verify the old one, record
+ * it. 0 when the old owner runs and passed its verify. */
+static int reverse(struct op *op, struct side *old, struct side *nw, bool switched,
+		   const char *home)
 {
 	const struct config *cfg = old->ro.cfg;
 	const char *from = ledger_runtime_name(old->ro.runtime);
@@ -311,7 +319,8 @@ static int reverse(struct op *op, struct side *old, struct side *nw, bool switch
 	if (r >= 0 && nw->switched)
 		r = links_put_back(op, nw);
 	if (r >= 0)
-		r = checkout_to(op, cfg, old->ro.repo, old->ro.target, NULL);
+		r = checkout_to(op, cfg, old->ro.repo,
+				side_reads_checkout(old) ? old->ro.target : home, NULL);
 	if (r < 0)
 		return r;
 	r = side_start_verify(op, old);
@@ -408,7 +417,8 @@ int cutover_move_run_at(struct op *op, const struct config *cfg, struct repo *re
 	side_init(&old, op, cfg, repo, from, &scope, back ? back : commit);
 	side_init(&nw, op, cfg, repo, to, &scope, commit);
 	repo_head(repo, start, NULL, 0);
-	r = checkout_to(op, cfg, repo, commit, &moved); /* in place: the new owner starts from it */
+	if (side_reads_checkout(&nw)) /* the new owner starts from it */
+		r = checkout_to(op, cfg, repo, commit, &moved);
 	if (r >= 0 && build)
 		r = build_first(op, &nw); /* a failed build leaves the old owner running */
 	if (r >= 0) {
@@ -439,7 +449,7 @@ int cutover_move_run_at(struct op *op, const struct config *cfg, struct repo *re
 			 "(a second signal stops at once and leaves it half done)",
 			 sig, scope.scope_desc, ledger_runtime_name(from));
 	strlcpy_(err, op->error, sizeof(err));
-	r = reverse(op, &old, &nw, switched);
+	r = reverse(op, &old, &nw, switched, moved ? start : "");
 	*end = r >= 0 ? CUTOVER_REVERSED : CUTOVER_BROKEN;
 	if (r >= 0)
 		op_phase_end(op, true, NULL);

@@ -43,8 +43,28 @@ static uint64_t newest_cutover(const struct ledger_service_state *ss)
 	return rt->ngood && rt->good[0].op == ss->owner_op ? ss->owner_op : 0;
 }
 
-static void add_owner(struct rollback_plan *p, size_t service, int from, int to, const char *commit,
-		      const char *back, uint64_t cutover)
+/* Where o's new owner starts from. In place: the checkout, moved to the commit first when it
+ * holds another. Releases: native from the commit's release (written and built first when it is
+ * not built); docker reads compose in that release when it exists, else in the checkout (moved
+ * to the commit first). */
+static void owner_tree(const struct config *cfg, const struct rollback_inputs *in,
+		       struct rollback_owner *o)
+{
+	const struct rollback_release *rel = NULL;
+
+	for (size_t k = 0; k < in->nreleases && !rel; k++)
+		if (streq(in->releases[k].commit, o->commit))
+			rel = &in->releases[k];
+	o->releases = cfg->target.layout == LAYOUT_RELEASES;
+	o->release_exists = o->releases && rel && rel->exists;
+	o->release_built = o->releases && rel && rel->built;
+	o->checkout_moves = (!o->releases || (o->to == LEDGER_RT_DOCKER && !o->release_exists)) &&
+			    in->checkout[0] && !streq(in->checkout, o->commit);
+}
+
+static void add_owner(struct rollback_plan *p, const struct config *cfg,
+		      const struct rollback_inputs *in, size_t service, int from, int to,
+		      const char *commit, const char *back, uint64_t cutover)
 {
 	struct rollback_owner *o = &p->owners[p->nowners++];
 
@@ -54,6 +74,7 @@ static void add_owner(struct rollback_plan *p, size_t service, int from, int to,
 	o->cutover = cutover;
 	strlcpy_(o->commit, commit, sizeof(o->commit));
 	strlcpy_(o->back, back, sizeof(o->back));
+	owner_tree(cfg, in, o);
 	if (cutover > p->reverts)
 		p->reverts = cutover;
 }
@@ -94,14 +115,7 @@ static bool owner_at_point(struct rollback_plan *p, const struct config *cfg,
 			   ledger_runtime_name(then->owner));
 		return true;
 	}
-	if (cfg->target.layout == LAYOUT_RELEASES) {
-		note_owner(p,
-			   "%s ran on %s at that point and runs on %s now: [target] layout = "
-			   "releases cannot move owners yet; left as it is",
-			   name, ledger_runtime_name(then->owner), ledger_runtime_name(now->owner));
-		return true;
-	}
-	add_owner(p, service, now->owner, then->owner, commit, now->rt[now->owner].commit,
+	add_owner(p, cfg, in, service, now->owner, then->owner, commit, now->rt[now->owner].commit,
 		  now->owner_op);
 	note_owner(p, "%s: owned by %s at that point and by %s now%s%s%s: back to %s at %.12s",
 		   name, ledger_runtime_name(then->owner), ledger_runtime_name(now->owner),
@@ -141,7 +155,7 @@ void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 				p->head));
 			continue;
 		}
-		add_owner(p, p->scope[i], ss->owner,
+		add_owner(p, cfg, in, p->scope[i], ss->owner,
 			  ss->owner == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE, prev,
 			  ss->rt[ss->owner].commit, cut);
 		strv_push_take(&p->notes,
@@ -184,20 +198,38 @@ const char *rollback_owners_end(const struct rollback_plan *p)
 	return p->owners[last].commit;
 }
 
+/* Where o's new owner starts from, as the plan says it (owner_tree). */
+static void owner_from(const struct rollback_owner *o, char *buf, size_t len)
+{
+	const char *to = ledger_runtime_name(o->to);
+
+	if (o->releases && o->to == LEDGER_RT_NATIVE)
+		snprintf(buf, len, "from release %.12s, %s", o->commit,
+			 o->release_built    ? "built"
+			 : o->release_exists ? "built first (its build did not complete)"
+					     : "written and built first");
+	else if (o->releases && o->release_exists)
+		snprintf(buf, len, "compose reads release %.12s; build for %s when needed",
+			 o->commit, to);
+	else if (o->checkout_moves)
+		snprintf(buf, len, "the checkout moves to %.12s; build for %s when needed",
+			 o->commit, to);
+	else
+		snprintf(buf, len, "from the checkout; build for %s when needed", to);
+}
+
 void rollback_owners_print(const struct rollback_plan *p, const struct config *cfg)
 {
 	for (size_t i = 0; i < p->nowners; i++) {
 		const struct rollback_owner *o = &p->owners[i];
 		const char *from = ledger_runtime_name(o->from);
 		bool other = o->back[0] && !streq(o->back, o->commit);
-		bool moves = p->head[0] && !streq(p->head, o->commit);
+		char start[160];
 
-		out_say("would put back %-16s %s -> %s at %.12s (stop on %s first%s%.12s%s%s%.12s; "
-			"build for %s when needed)",
+		owner_from(o, start, sizeof(start));
+		out_say("would put back %-16s %s -> %s at %.12s (stop on %s first%s%.12s; %s)",
 			cfg->services[o->service].name, from, ledger_runtime_name(o->to), o->commit,
-			from, other ? ", where it runs " : "", other ? o->back : "",
-			moves ? "; the checkout moves " : "", moves ? "to " : "",
-			moves ? o->commit : "", ledger_runtime_name(o->to));
+			from, other ? ", where it runs " : "", other ? o->back : "", start);
 	}
 }
 
@@ -207,29 +239,38 @@ json_t *rollback_owners_json(const struct rollback_plan *p, const struct config 
 
 	for (size_t i = 0; i < p->nowners; i++) {
 		const struct rollback_owner *o = &p->owners[i];
-		json_array_append_new(
-		    a,
-		    json_pack("{s:o,s:s,s:s,s:o,s:o,s:b,s:o,s:o}", "service",
-			      json_str(cfg->services[o->service].name), "from",
-			      ledger_runtime_name(o->from), "to", ledger_runtime_name(o->to),
-			      "commit", json_str(o->commit), "runs", json_str(o->back),
-			      "checkout_moves", p->head[0] && !streq(p->head, o->commit), "cutover",
-			      o->cutover ? json_integer((json_int_t)o->cutover) : json_null(),
-			      "cutover_number",
-			      o->cutover ? json_integer((json_int_t)view_op_number(o->cutover))
-					 : json_null()));
+		json_t *ow = json_pack(
+		    "{s:o,s:s,s:s,s:o,s:o,s:b,s:o,s:o}", "service",
+		    json_str(cfg->services[o->service].name), "from", ledger_runtime_name(o->from),
+		    "to", ledger_runtime_name(o->to), "commit", json_str(o->commit), "runs",
+		    json_str(o->back), "checkout_moves", o->checkout_moves, "cutover",
+		    o->cutover ? json_integer((json_int_t)o->cutover) : json_null(),
+		    "cutover_number",
+		    o->cutover ? json_integer((json_int_t)view_op_number(o->cutover))
+			       : json_null());
+		/* the releases layout: the commit's release the new owner starts from (native) or
+		 * compose reads when it exists (docker); null in place */
+		json_object_set_new(ow, "release",
+				    o->releases
+					? json_pack("{s:b,s:b}", "exists", o->release_exists,
+						    "built", o->release_built)
+					: json_null());
+		json_array_append_new(a, ow);
 	}
 	return a;
 }
 
 /* Whether the move of o needs a build for its new owner: docker always (its build skips the
- * images that exist); native when the checkout's last completed shared build is of another
- * commit (the same rule as a cut-over's plan). */
+ * images that exist); native in place when the checkout's last completed shared build is of
+ * another commit, with releases when the commit's release is not built (the same rules as a
+ * cut-over's plan). */
 static bool owner_build(const struct rollback_plan *p, const struct config *cfg,
 			const struct rollback_owner *o, const char *built)
 {
 	if (o->to == LEDGER_RT_DOCKER)
 		return true;
+	if (o->releases)
+		return !p->no_build && !o->release_built; /* built as a whole, as a deploy does */
 	return !p->no_build && cfg->native.build.n && !streq(built, o->commit);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "op.h"
 #include "out.h"
@@ -98,6 +99,40 @@ static int resolve_to(struct ledger *lg, struct repo *repo, const char *to, stru
 	return 0;
 }
 
+/* The releases layout: whether commit's release is on disk and built, once per commit (an owner
+ * move starts from it). */
+static void read_release(const struct config *cfg, struct rollback_inputs *in, const char *commit)
+{
+	struct rollback_release *rel = &in->releases[in->nreleases];
+	_cleanup_free_ char *path = NULL;
+	struct stat sb;
+
+	if (!commit[0] || in->nreleases == ELEMENTSOF(in->releases))
+		return;
+	for (size_t k = 0; k < in->nreleases; k++)
+		if (streq(in->releases[k].commit, commit))
+			return;
+	path = releases_path(cfg, commit);
+	strlcpy_(rel->commit, commit, sizeof(rel->commit));
+	rel->exists = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+	rel->built = rel->exists && releases_is_built(cfg, commit);
+	in->nreleases++;
+}
+
+/* The releases of the commits an owner move can start: what each service's owner ran at the
+ * --to point, and what either runtime runs now (a plain rollback's move). */
+static void read_releases(const struct config *cfg, struct rollback_inputs *in)
+{
+	for (uint32_t i = 0; in->to.then && i < in->to.then->nservices; i++) {
+		const struct ledger_service_state *ss = &in->to.then->services[i];
+		if (ss->owner >= 0)
+			read_release(cfg, in, ss->rt[ss->owner].commit);
+	}
+	for (uint32_t i = 0; i < in->now->nservices; i++)
+		for (int rt = 0; rt < LEDGER_RT__COUNT; rt++)
+			read_release(cfg, in, in->now->services[i].rt[rt].commit);
+}
+
 int rollback_inputs_read(struct ledger *lg, struct repo *repo, const struct config *cfg,
 			 const struct rollback_args *a, struct rollback_inputs *in)
 {
@@ -119,13 +154,17 @@ int rollback_inputs_read(struct ledger *lg, struct repo *repo, const struct conf
 		return r;
 	}
 	rollback_checkout_commit(cfg, repo, a->runtime, in->head);
+	repo_head(repo, in->checkout, NULL, 0);
 	/* completing an interrupted rollback that recorded no targets (an older ledger): its own
 	 * --to, resolved again */
 	irb = to ? NULL : rollback_interrupted(in->recent, in->nrecent);
 	if (irb && !irb->request.u.op_requested.targets.n &&
 	    streq(irb->request.u.op_requested.mode, "to") && irb->request.u.op_requested.ref[0])
 		to = irb->request.u.op_requested.ref;
-	return to ? resolve_to(lg, repo, to, &in->to) : 0;
+	r = to ? resolve_to(lg, repo, to, &in->to) : 0;
+	if (r >= 0 && cfg->target.layout == LAYOUT_RELEASES)
+		read_releases(cfg, in);
+	return r;
 }
 
 void rollback_inputs_release(struct rollback_inputs *in)

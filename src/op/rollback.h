@@ -57,6 +57,14 @@ struct rollback_inputs {
 				  * ledger that recorded no targets, its own --to */
 	char head[REPO_OID_HEX]; /* the commit the checkout (or, releases layout, the current
 				  * release) holds: what a rollback rolls away from */
+	char checkout[REPO_OID_HEX]; /* the commit the checkout holds, either layout */
+	/* [target] layout = releases, --to a point: what is on disk for each commit a service's
+	 * owner ran at that point (an owner move starts from that commit's release) */
+	struct rollback_release {
+		char commit[REPO_OID_HEX];
+		bool exists, built;
+	} releases[LEDGER_MAX_SERVICES];
+	size_t nreleases;
 };
 
 /* Reads the inputs for args: the state, the last operations on the runtime, what --to names
@@ -117,6 +125,11 @@ struct rollback_owner {
 				    * starts again */
 	uint64_t cutover;	   /* the cut-over it reverts (--to: the operation that made the
 				    * owner now, 0 when a restart did) */
+	bool checkout_moves;	   /* the checkout goes to commit first (in place; releases: to
+				    * docker when the commit has no release) */
+	/* [target] layout = releases: the commit's release, as the plan found it (native starts
+	 * from it, written and built first when it is not; compose reads it when it exists) */
+	bool releases, release_exists, release_built;
 };
 
 /* How the targets were chosen. */

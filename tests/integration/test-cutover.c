@@ -4,10 +4,11 @@
  * whose containers answer on the same ports and write the same heartbeats as the native units.
  * One deployed state is reused across the cases, in order: refused without a soak verdict,
  * --dry-run touches nothing, a worker from docker to native and back after a real soak, a
- * rollback across the cut-over, a cut-over whose new runtime fails its verify is reversed, and
- * an edge cut-over runs the [edge] switch and the public checks. Two more cases have a setup of
- * their own: the releases layout both ways, and (setup() again) rollback --to before two
- * cut-overs, then a ^C during a cut-over. What runs is checked on the manager and the engine,
+ * rollback across the cut-over, a cut-over whose new runtime fails its verify is reversed, an
+ * edge cut-over runs the [edge] switch and the public checks, rollback --to before the
+ * cut-overs, then a ^C during a cut-over. The releases layout has a setup of its own: both ways,
+ * and rollback --to moving the owner both ways. What runs is checked on the manager and the
+ * engine,
  * not only in the ledger. */
 #include <jansson.h>
 #include <signal.h>
@@ -216,7 +217,106 @@ static void rollback_restores_previous_owner(struct sample *s)
 	assert_runs_on(s, "compute", "native");
 }
 
-Test(cutover, worker_and_edge_between_runtimes, .timeout = 240)
+/* The docker deploy of setup(), then (the cases above) compute and web cut over to native, and
+ * a native deploy of a new commit to compute (the checkout moves with it): `rollback --to` the
+ * docker deploy puts both back on docker at the commit they ran there, the checkout's no
+ * longer. --dry-run shows the owner moves (text and JSON) and touches nothing. */
+static void rollback_to_before_the_cut_overs(struct sample *s)
+{
+	char n[32], first[41], head[41], got[41];
+	unsigned long op = sample_newest_op(s, "\"deploy\"");
+	int ops;
+	struct tl_run r;
+
+	cr_assert_neq(op, 0, "no docker deploy in the history");
+	snprintf(n, sizeof(n), "%lu", op);
+	sample_head(s, first);
+	assert_runs_on(s, "compute", "native");
+	assert_runs_on(s, "web", "native");
+	sample_commit(s, NULL, "echo after-cutover >> NOTES", "after the cut-overs");
+	sample_shiplog(s, &r, NULL, "deploy", "main", "--runtime", "native", "--pieces", "compute",
+		       NULL);
+	run_ok(&r, "native deploy of compute");
+	tl_run_release(&r);
+	sample_head(s, head);
+	cr_assert_str_neq(head, first, "the checkout did not move");
+
+	ops = sample_count_events(s, "op.requested");
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, "--dry-run", NULL);
+	run_ok(&r, "rollback --to --dry-run");
+	cr_assert(strstr(r.out, "would put back compute") && strstr(r.out, "would put back web") &&
+		      strstr(r.out, "native -> docker") && strstr(r.out, "the checkout moves to"),
+		  "the owner moves are not in the plan:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(s, &r, NULL, "--json", "rollback", "--to", n, "--dry-run", NULL);
+	run_ok(&r, "rollback --to --dry-run --json");
+	cr_assert(strstr(r.out, "\"owners\":[{") && strstr(r.out, "\"to\":\"docker\"") &&
+		      strstr(r.out, first),
+		  "the owner moves are not in the JSON plan:\n%s", r.out);
+	tl_run_release(&r);
+	cr_assert_eq(sample_count_events(s, "op.requested"), ops, "--dry-run recorded something");
+	assert_runs_on(s, "compute", "native");
+
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, NULL);
+	run_ok(&r, "rollback --to before the cut-overs");
+	cr_assert(strstr(r.out, "== Edge Switch =="), "web's move did not switch the edge:\n%s",
+		  r.out);
+	tl_run_release(&r);
+	assert_runs_on(s, "compute", "docker");
+	assert_runs_on(s, "web", "docker");
+	sample_head(s, got);
+	cr_assert_str_eq(got, first, "the checkout is not back at the docker deploy's commit");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, first, "the docker compute beats '%s'", got);
+	sample_http_commit(s, "web", got);
+	cr_assert_str_eq(got, first, "the docker web answers '%s'", got);
+}
+
+/* One SIGINT (as `timeout --foreground` sends) while a cut-over starts or verifies the new
+ * owner: the old owner is put back and verified, the operation ends interrupted, exit 130. */
+static void sigint_during_cutover_reverses(struct sample *s)
+{
+	char *log = xasprintf("%s/sigint.log", s->dir), *text, head[41], got[41];
+	struct tl_run r;
+	pid_t pid;
+	int st, i;
+
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
+			_exit(126);
+		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", s->conf, "cutover", "compute", "--to",
+		      "native", "--without-soak", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 3000 && tl_sh("grep -q '== Start ==' '%s'", log) != 0; i++)
+		usleep(20000);
+	cr_assert_lt(i, 3000, "the cut-over never reached its start:\n%s", tl_read(log));
+	kill(pid, SIGINT);
+	waitpid(pid, &st, 0);
+	text = tl_read(log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "expected exit 130, got status %d:\n%s",
+		  st, text);
+	cr_assert(strstr(text, "== Reverse ==") &&
+		      strstr(text, "interrupted by signal 2; reversed"),
+		  "no reverse, or it was not said:\n%s", text);
+	assert_runs_on(s, "compute", "docker");
+	sample_head(s, head);
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, head, "the docker compute does not beat (got '%s')", got);
+	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "1", NULL);
+	cr_assert(strstr(r.out, "\"cutover\"") && strstr(r.out, "\"outcome\":\"interrupted\""),
+		  "the ledger does not close the cut-over as interrupted:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(s, &r, NULL, "status", NULL);
+	cr_assert(!strstr(r.out, "recorded as running"), "an operation is left open:\n%s", r.out);
+	tl_run_release(&r);
+	free(text);
+	free(log);
+}
+
+Test(cutover, worker_and_edge_between_runtimes, .timeout = 360)
 {
 	struct sample s;
 	int64_t t0 = mono_ns();
@@ -231,6 +331,8 @@ Test(cutover, worker_and_edge_between_runtimes, .timeout = 240)
 	failed_verify_is_reversed(&s);
 	rollback_restores_previous_owner(&s);
 	edge_cutover(&s);
+	rollback_to_before_the_cut_overs(&s);
+	sigint_during_cutover_reverses(&s);
 	fprintf(stderr, "test-cutover: %.1f s\n", (double)(mono_ns() - t0) / 1e9);
 	teardown(&s);
 }
@@ -357,6 +459,18 @@ static void releases_to_native_json(struct sample *s, const char *c1)
 	cr_assert_str_eq(got, c1, "the native compute beats '%s'", got);
 }
 
+/* compute's image of commit is gone, and its stopped container with it (compose v1 cannot
+ * recreate a container whose image is gone). */
+static void drop_image(struct sample *s, const char *commit)
+{
+	cr_assert_eq(tl_sh("ids=$(docker ps -aq --filter label=com.docker.compose.project=%s-vps "
+			   "--filter label=com.docker.compose.service=compute); "
+			   "[ -z \"$ids\" ] || docker rm -f $ids >/dev/null; "
+			   "docker rmi -f '%s-vps-compute:%.12s' >/dev/null",
+			   s->project, s->project, commit),
+		     0);
+}
+
 /* The checkout moves on to c2, whose compose app.conf crashes compute, and c1's image is gone:
  * the cut-over back builds c1's image from release c1 (not from the checkout) and runs it. */
 static void releases_to_docker_builds_from_the_release(struct sample *s, const char *c1)
@@ -367,13 +481,7 @@ static void releases_to_docker_builds_from_the_release(struct sample *s, const c
 	sample_commit(s, NULL, "echo 'compute.crash = 1' >> deployment/docker/app.conf",
 		      "crash the docker compute");
 	cr_assert_eq(tl_sh("git -C '%s' pull -q --ff-only origin main", s->checkout), 0);
-	/* the stopped container goes too: compose v1 cannot recreate one whose image is gone */
-	cr_assert_eq(tl_sh("ids=$(docker ps -aq --filter label=com.docker.compose.project=%s-vps "
-			   "--filter label=com.docker.compose.service=compute); "
-			   "[ -z \"$ids\" ] || docker rm -f $ids >/dev/null; "
-			   "docker rmi -f '%s-vps-compute:%.12s' >/dev/null",
-			   s->project, s->project, c1),
-		     0);
+	drop_image(s, c1);
 	sample_shiplog(s, &r, NULL, "cutover", "compute", "--to", "docker", "--without-soak", NULL);
 	run_ok(&r, "releases cutover to docker");
 	cr_assert(strstr(r.out, "== Build ==") && strstr(r.out, ".releases/"), "%s", r.out);
@@ -383,10 +491,59 @@ static void releases_to_docker_builds_from_the_release(struct sample *s, const c
 	cr_assert_str_eq(got, c1, "the docker compute beats '%s'", got);
 }
 
-Test(cutover, releases_layout_both_ways, .timeout = 240)
+/* rollback --to moves owners in the releases layout too. Release c1 is pruned while docker runs
+ * compute (as `keep` would): back to the point after the cut-over to native, release c1 is
+ * written and built again before anything stops, and the unit runs c1 from it. Then back to the
+ * point after the cut-over to docker, with c1's image gone and the checkout at c2 (whose
+ * compose crashes compute): compose builds c1's image in release c1 and runs it. */
+static void releases_rollback_moves_owners(struct sample *s, const char *c1,
+					   unsigned long to_native, unsigned long to_docker)
+{
+	struct tl_run r;
+	char n[32], got[41];
+
+	cr_assert_eq(tl_sh("rm -rf '%s.releases/%s'", s->checkout, c1), 0);
+	snprintf(n, sizeof(n), "%lu", to_native);
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, "--dry-run", NULL);
+	run_ok(&r, "rollback --to --dry-run (releases)");
+	cr_assert(strstr(r.out, "would put back compute") && strstr(r.out, "docker -> native") &&
+		      strstr(r.out, "written and built first"),
+		  "the owner move is not in the plan:\n%s", r.out);
+	tl_run_release(&r);
+	cr_assert_neq(tl_sh("test -e '%s.releases/%s'", s->checkout, c1), 0,
+		      "--dry-run wrote release %s", c1);
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, NULL);
+	run_ok(&r, "rollback --to the native owner (releases)");
+	cr_assert(strstr(r.out, "== Build ==") &&
+		      strstr(r.out, "owner of compute: docker -> native"),
+		  "release %s was not built, or the owner not moved:\n%s", c1, r.out);
+	tl_run_release(&r);
+	cr_assert_eq(tl_sh("test -f '%s.releases/%s/.shiplog-built'", s->checkout, c1), 0,
+		     "release %s was not built again", c1);
+	rel_link(s, "current-compute", got);
+	cr_assert_str_eq(got, c1, "compute's link names '%s'", got);
+	assert_runs_on(s, "compute", "native");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, c1, "the native compute beats '%s'", got);
+
+	drop_image(s, c1);
+	snprintf(n, sizeof(n), "%lu", to_docker);
+	sample_shiplog(s, &r, NULL, "rollback", "--to", n, NULL);
+	run_ok(&r, "rollback --to the docker owner (releases)");
+	cr_assert(strstr(r.out, "owner of compute: native -> docker") &&
+		      strstr(r.out, ".releases/"),
+		  "compose did not build in the release:\n%s", r.out);
+	tl_run_release(&r);
+	assert_runs_on(s, "compute", "docker");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, c1, "the docker compute beats '%s'", got);
+}
+
+Test(cutover, releases_layout_both_ways, .timeout = 300)
 {
 	struct sample s;
 	char c1[41];
+	unsigned long to_native, to_docker;
 	int64_t t0 = mono_ns();
 
 	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
@@ -394,121 +551,11 @@ Test(cutover, releases_layout_both_ways, .timeout = 240)
 	setup_releases(&s, c1);
 	releases_failed_native_puts_links_back(&s, c1);
 	releases_to_native_json(&s, c1);
+	to_native = sample_newest_op(&s, "\"cutover\"");
 	releases_to_docker_builds_from_the_release(&s, c1);
+	to_docker = sample_newest_op(&s, "\"cutover\"");
+	cr_assert(to_native && to_docker > to_native, "the cut-overs are not in the history");
+	releases_rollback_moves_owners(&s, c1, to_native, to_docker);
 	fprintf(stderr, "test-cutover releases: %.1f s\n", (double)(mono_ns() - t0) / 1e9);
-	teardown(&s);
-}
-
-/* The docker deploy of setup(), then compute and web cut over to native and a native deploy of
- * a new commit to compute (the checkout moves with it): `rollback --to` the docker deploy puts
- * both back on docker at the commit they ran there, the checkout's no longer. --dry-run shows
- * the owner moves (text and JSON) and touches nothing. */
-static void rollback_to_before_two_cut_overs(struct sample *s)
-{
-	char n[32], first[41], head[41], got[41];
-	unsigned long op = sample_newest_op(s, "\"deploy\"");
-	int ops;
-	struct tl_run r;
-
-	cr_assert_neq(op, 0, "no docker deploy in the history");
-	snprintf(n, sizeof(n), "%lu", op);
-	sample_head(s, first);
-	cutover_ok(s, "compute", "native", false);
-	cutover_ok(s, "web", "native", false);
-	sample_commit(s, NULL, "echo after-cutover >> NOTES", "after the cut-overs");
-	sample_shiplog(s, &r, NULL, "deploy", "main", "--runtime", "native", "--pieces", "compute",
-		       NULL);
-	run_ok(&r, "native deploy of compute");
-	tl_run_release(&r);
-	sample_head(s, head);
-	cr_assert_str_neq(head, first, "the checkout did not move");
-
-	ops = sample_count_events(s, "op.requested");
-	sample_shiplog(s, &r, NULL, "rollback", "--to", n, "--dry-run", NULL);
-	run_ok(&r, "rollback --to --dry-run");
-	cr_assert(strstr(r.out, "would put back compute") && strstr(r.out, "would put back web") &&
-		      strstr(r.out, "native -> docker") && strstr(r.out, "the checkout moves to"),
-		  "the owner moves are not in the plan:\n%s", r.out);
-	tl_run_release(&r);
-	sample_shiplog(s, &r, NULL, "--json", "rollback", "--to", n, "--dry-run", NULL);
-	run_ok(&r, "rollback --to --dry-run --json");
-	cr_assert(strstr(r.out, "\"owners\":[{") && strstr(r.out, "\"to\":\"docker\"") &&
-		      strstr(r.out, first),
-		  "the owner moves are not in the JSON plan:\n%s", r.out);
-	tl_run_release(&r);
-	cr_assert_eq(sample_count_events(s, "op.requested"), ops, "--dry-run recorded something");
-	assert_runs_on(s, "compute", "native");
-
-	sample_shiplog(s, &r, NULL, "rollback", "--to", n, NULL);
-	run_ok(&r, "rollback --to before the cut-overs");
-	cr_assert(strstr(r.out, "== Edge Switch =="), "web's move did not switch the edge:\n%s",
-		  r.out);
-	tl_run_release(&r);
-	assert_runs_on(s, "compute", "docker");
-	assert_runs_on(s, "web", "docker");
-	sample_head(s, got);
-	cr_assert_str_eq(got, first, "the checkout is not back at the docker deploy's commit");
-	sample_beat_commit(s, "compute", got);
-	cr_assert_str_eq(got, first, "the docker compute beats '%s'", got);
-	sample_http_commit(s, "web", got);
-	cr_assert_str_eq(got, first, "the docker web answers '%s'", got);
-}
-
-/* One SIGINT (as `timeout --foreground` sends) while a cut-over starts or verifies the new
- * owner: the old owner is put back and verified, the operation ends interrupted, exit 130. */
-static void sigint_during_cutover_reverses(struct sample *s)
-{
-	char *log = xasprintf("%s/sigint.log", s->dir), *text, head[41], got[41];
-	struct tl_run r;
-	pid_t pid;
-	int st, i;
-
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
-			_exit(126);
-		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", s->conf, "cutover", "compute", "--to",
-		      "native", "--without-soak", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 3000 && tl_sh("grep -q '== Start ==' '%s'", log) != 0; i++)
-		usleep(20000);
-	cr_assert_lt(i, 3000, "the cut-over never reached its start:\n%s", tl_read(log));
-	kill(pid, SIGINT);
-	waitpid(pid, &st, 0);
-	text = tl_read(log);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "expected exit 130, got status %d:\n%s",
-		  st, text);
-	cr_assert(strstr(text, "== Reverse ==") &&
-		      strstr(text, "interrupted by signal 2; reversed"),
-		  "no reverse, or it was not said:\n%s", text);
-	assert_runs_on(s, "compute", "docker");
-	sample_head(s, head);
-	sample_beat_commit(s, "compute", got);
-	cr_assert_str_eq(got, head, "the docker compute does not beat (got '%s')", got);
-	sample_shiplog(s, &r, NULL, "--json", "history", "--limit", "1", NULL);
-	cr_assert(strstr(r.out, "\"cutover\"") && strstr(r.out, "\"outcome\":\"interrupted\""),
-		  "the ledger does not close the cut-over as interrupted:\n%s", r.out);
-	tl_run_release(&r);
-	sample_shiplog(s, &r, NULL, "status", NULL);
-	cr_assert(!strstr(r.out, "recorded as running"), "an operation is left open:\n%s", r.out);
-	tl_run_release(&r);
-	free(text);
-	free(log);
-}
-
-Test(cutover, rollback_to_before_cut_overs_and_sigint, .timeout = 300)
-{
-	struct sample s;
-	int64_t t0 = mono_ns();
-
-	TL_REQUIRE(tl_have_docker(), "a private Docker engine");
-	TL_REQUIRE(tl_have_user_manager(), "a private systemd user manager");
-	setup(&s);
-	rollback_to_before_two_cut_overs(&s);
-	sigint_during_cutover_reverses(&s);
-	fprintf(stderr, "test-cutover (rollback --to, SIGINT): %.1f s\n",
-		(double)(mono_ns() - t0) / 1e9);
 	teardown(&s);
 }

@@ -514,3 +514,79 @@ Test(rollback_plan, to_before_cut_overs_the_owner_then_comes_back)
 	json_decref(o);
 	rollback_plan_release(&p);
 }
+
+/* The owner move of the only rollback_plan p made, in JSON. */
+static json_t *owner_json(const struct rollback_plan *p)
+{
+	json_t *a = rollback_owners_json(p, cfg), *o = json_incref(json_array_get(a, 0));
+
+	json_decref(a);
+	return o;
+}
+
+/* [target] layout = releases, --to a point: an owner move starts from the commit's release. To
+ * docker at c1, which has no release: compose reads the checkout, which moves to c1 first; once
+ * release c1 is on disk, compose reads it and the checkout stays. To native at c2: its release
+ * is written and built first when it is not built, and not built again when it is. */
+Test(rollback_plan, releases_layout_owner_moves_start_from_the_release)
+{
+	static const char *const comp[] = {"compute"};
+	struct rollback_plan p = {0};
+	struct rollback_args a = {.runtime = NATIVE, .to = "1"};
+	json_t *ow;
+	uint64_t d;
+
+	cfg->target.layout = LAYOUT_RELEASES;
+	d = gen_request(&g, "deploy", c1, LEDGER_RT_DOCKER, comp, 1, 0); /* 1: docker at c1 */
+	gen_restart(&g, d, LEDGER_RT_DOCKER, comp, 1);
+	gen_finish(&g, d, LEDGER_OUT_SUCCEEDED, 0, "");
+	cut_over("docker", NATIVE, c1);			 /* 2 */
+	deploy(c2, comp, 1, LEDGER_OUT_SUCCEEDED, NULL); /* 3: native at c2 */
+
+	cr_assert_eq(plan(&p, &a), 0, "%s", guard_list_refusal(&p.guards)->reason);
+	cr_assert_eq(p.nowners, 1, "the releases layout moves owners too");
+	cr_assert_eq(p.owners[0].to, LEDGER_RT_DOCKER);
+	cr_assert_str_eq(p.owners[0].commit, c1);
+	cr_assert(p.owners[0].releases && !p.owners[0].release_exists);
+	cr_assert(p.owners[0].checkout_moves, "no release of c1: compose reads the checkout (c3)");
+	ow = owner_json(&p);
+	cr_assert(json_is_true(json_object_get(ow, "checkout_moves")));
+	cr_assert(json_is_false(json_object_get(json_object_get(ow, "release"), "exists")));
+	json_decref(ow);
+	rollback_plan_release(&p);
+
+	cr_assert_eq(tl_sh("mkdir -p '%s.releases/%s'", cfg->target.checkout, c1), 0);
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(plan(&p, &a), 0);
+	cr_assert_eq(p.nowners, 1);
+	cr_assert(p.owners[0].release_exists && !p.owners[0].checkout_moves,
+		  "compose reads release c1: the checkout stays");
+	rollback_plan_release(&p);
+
+	cut_over("native", LEDGER_RT_DOCKER, c2); /* 4: docker at c2 */
+	a.to = "3";
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(plan(&p, &a), 0, "%s", guard_list_refusal(&p.guards)->reason);
+	cr_assert_eq(p.nowners, 1);
+	cr_assert_eq(p.owners[0].from, LEDGER_RT_DOCKER);
+	cr_assert_eq(p.owners[0].to, NATIVE);
+	cr_assert_str_eq(p.owners[0].commit, c2);
+	cr_assert(!p.owners[0].release_built && !p.owners[0].checkout_moves,
+		  "native starts from release c2 (not written yet), not from the checkout");
+	ow = owner_json(&p);
+	cr_assert(json_is_false(json_object_get(json_object_get(ow, "release"), "built")));
+	json_decref(ow);
+	rollback_plan_release(&p);
+
+	cr_assert_eq(tl_sh("mkdir -p '%s.releases/%s' && touch '%s.releases/%s/.shiplog-built'",
+			   cfg->target.checkout, c2, cfg->target.checkout, c2),
+		     0);
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(plan(&p, &a), 0);
+	cr_assert(p.owners[0].release_exists && p.owners[0].release_built, "release c2 is built");
+	ow = owner_json(&p);
+	cr_assert(json_is_true(json_object_get(json_object_get(ow, "release"), "built")));
+	json_decref(ow);
+	rollback_plan_release(&p);
+	tl_sh("rm -rf '%s.releases'", cfg->target.checkout);
+}
