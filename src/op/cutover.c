@@ -29,6 +29,8 @@ struct side {
 	char links[LEDGER_MAX_SERVICES][REPO_OID_HEX];
 	char current[REPO_OID_HEX];
 	bool touched; /* its stop was attempted: a side effect */
+	bool stopped; /* the old side, when nothing runs on it (no owner): its stop is not an owner
+		       * change, and the reverse starts nothing on it */
 };
 
 static void side_init(struct side *s, struct op *op, const struct config *cfg, struct repo *repo,
@@ -192,6 +194,10 @@ static int side_stop(struct op *op, struct side *s)
 			op_fail(op, "cannot stop %s on %s", s->ro.plan.scope_desc, rt);
 		return r;
 	}
+	if (s->stopped) {
+		out_say("%s: stopped on %s (no runtime owned it)", s->ro.plan.scope_desc, rt);
+		return 0;
+	}
 	return record_owner(op, s, rt, "", "");
 }
 
@@ -304,7 +310,11 @@ static int reverse(struct op *op, struct side *old, struct side *nw, bool switch
 	op_phase_end(op, false, op->error);
 	log_error("cutover failed: %s", op->error);
 	op_phase_begin(op, "reverse", "Reverse");
-	out_say("putting %s back on %s", old->ro.plan.scope_desc, from);
+	if (old->stopped)
+		out_say("stopping %s on %s again: it was stopped before", old->ro.plan.scope_desc,
+			to);
+	else
+		out_say("putting %s back on %s", old->ro.plan.scope_desc, from);
 	if (switched && cfg->edge.revert_argv.n)
 		k = edge_run(op, cfg, "edge-revert", &cfg->edge.revert_argv, old->ro.runtime,
 			     nw->ro.runtime, &nw->ro.plan, nw->ro.target);
@@ -320,9 +330,10 @@ static int reverse(struct op *op, struct side *old, struct side *nw, bool switch
 		r = links_put_back(op, nw);
 	if (r >= 0)
 		r = checkout_to(op, cfg, old->ro.repo,
-				side_reads_checkout(old) ? old->ro.target : home, NULL);
-	if (r < 0)
-		return r;
+				side_reads_checkout(old) && !old->stopped ? old->ro.target : home,
+				NULL);
+	if (r < 0 || old->stopped)
+		return r < 0 ? r : k; /* nothing ran on the old side: left stopped, as before */
 	r = side_start_verify(op, old);
 	if (r >= 0 && old->ro.plan.touches_edge) {
 		op_phase_begin(op, "public-verify", "Public Verify");
@@ -415,6 +426,7 @@ int cutover_move_run_at(struct op *op, const struct config *cfg, struct repo *re
 	*end = CUTOVER_UNCHANGED;
 	scope_of(cfg, svcs, n, &scope);
 	side_init(&old, op, cfg, repo, from, &scope, back ? back : commit);
+	old.stopped = !back;
 	side_init(&nw, op, cfg, repo, to, &scope, commit);
 	repo_head(repo, start, NULL, 0);
 	if (side_reads_checkout(&nw)) /* the new owner starts from it */
@@ -427,8 +439,8 @@ int cutover_move_run_at(struct op *op, const struct config *cfg, struct repo *re
 	}
 	if (r >= 0) {
 		*end = CUTOVER_MOVED;
-		r = record_owner(op, &nw, ledger_runtime_name(from), ledger_runtime_name(to),
-				 commit);
+		r = record_owner(op, &nw, old.stopped ? "" : ledger_runtime_name(from),
+				 ledger_runtime_name(to), commit);
 		goto out;
 	}
 	if (!old.touched) {

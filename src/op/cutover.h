@@ -170,10 +170,13 @@ int cutover_move_run(struct op *op, const struct config *cfg, struct repo *repo,
 		     size_t n, int from, int to, const char *commit, bool build,
 		     enum cutover_end *end);
 /* cutover_move_run() when the old owner runs another commit than the one the new owner starts
- * (a rollback to an earlier point): `back` is what `from` runs (NULL: commit). The checkout
- * moves to `commit` first when it holds another (git.moved), and to `back` in the reverse,
- * before the old owner starts again; a move that ends before the old owner stopped puts the
- * checkout back where it was.
+ * (a rollback to an earlier point): `back` is what `from` runs. The checkout moves to `commit`
+ * first when the new owner starts from it and it holds another (git.moved), and to `back` in
+ * the reverse, before the old owner starts again; a move that ends before the old owner stopped
+ * puts the checkout back where it was. back NULL: nothing runs on `from` now (the service is
+ * stopped, owned by none): `from` is stopped all the same (never both running, unrecorded
+ * since it changes no owner), and the reverse of a failed start stops the new owner and
+ * starts nothing (CUTOVER_REVERSED: stopped again, as before).
  *
  * A first SIGINT/SIGTERM (op_interrupted) ends the current step, then: before the old owner
  * stopped, CUTOVER_UNCHANGED; after it stopped and before the new one passed its verify, the

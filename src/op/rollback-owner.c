@@ -31,6 +31,11 @@ static void note_owner(struct rollback_plan *p, const char *fmt, ...)
 	strv_push_take(&p->notes, line);
 }
 
+static int other_runtime(int runtime)
+{
+	return runtime == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE;
+}
+
 /* The cut-over a plain rollback undoes for ss, or 0: the operation that made its owner is also
  * the newest whose verify passed for it there (no deploy since). */
 static uint64_t newest_cutover(const struct ledger_service_state *ss)
@@ -94,6 +99,21 @@ static bool owner_at_point(struct rollback_plan *p, const struct config *cfg,
 
 	if (!now || !then || then->owner < 0)
 		return false; /* no owner then: its commit on the runtime, as before */
+	commit = then->rt[then->owner].commit;
+	if (now->owner < 0 && commit[0]) {
+		/* stopped since (a cut-over or a rollback's owner move killed between its stop
+		 * and its start): started on the owner of then, the other runtime stopped first
+		 * (never both running); a failed start leaves it stopped, as it was */
+		add_owner(p, cfg, in, service, other_runtime(then->owner), then->owner, commit, "",
+			  0);
+		p->owners[p->nowners - 1].stopped = true;
+		note_owner(p,
+			   "%s: owned by %s at that point and stopped now (by no runtime): "
+			   "started on %s at %.12s",
+			   name, ledger_runtime_name(then->owner), ledger_runtime_name(then->owner),
+			   commit);
+		return true;
+	}
 	if (now->owner < 0 || now->owner == then->owner) {
 		if (then->owner == p->runtime)
 			return false; /* restarted there, as before (which makes it the owner) */
@@ -106,7 +126,6 @@ static bool owner_at_point(struct rollback_plan *p, const struct config *cfg,
 			   ledger_runtime_name(then->owner), in->to.text);
 		return true;
 	}
-	commit = then->rt[then->owner].commit;
 	if (!commit[0]) {
 		note_owner(p,
 			   "%s ran on %s at that point but the ledger holds no commit for it "
@@ -143,8 +162,7 @@ void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 			p->scope[keep++] = p->scope[i];
 			continue;
 		}
-		prev = ss->rt[ss->owner == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE]
-			   .commit;
+		prev = ss->rt[other_runtime(ss->owner)].commit;
 		if (!streq(prev, p->head)) {
 			strv_push_take(
 			    &p->notes,
@@ -155,8 +173,7 @@ void rollback_plan_owners(struct rollback_plan *p, const struct config *cfg,
 				p->head));
 			continue;
 		}
-		add_owner(p, cfg, in, p->scope[i], ss->owner,
-			  ss->owner == LEDGER_RT_NATIVE ? LEDGER_RT_DOCKER : LEDGER_RT_NATIVE, prev,
+		add_owner(p, cfg, in, p->scope[i], ss->owner, other_runtime(ss->owner), prev,
 			  ss->rt[ss->owner].commit, cut);
 		strv_push_take(&p->notes,
 			       xasprintf("%s: its newest change is the cut-over to %s (operation "
@@ -178,8 +195,8 @@ static void owner_groups(const struct rollback_plan *p, size_t *grp)
 		grp[i] = i;
 		for (size_t k = 0; k < i && grp[i] == i; k++) {
 			const struct rollback_owner *q = &p->owners[k];
-			if (q->from == o->from && q->to == o->to && streq(q->commit, o->commit) &&
-			    streq(q->back, o->back))
+			if (q->from == o->from && q->to == o->to && q->stopped == o->stopped &&
+			    streq(q->commit, o->commit) && streq(q->back, o->back))
 				grp[i] = grp[k];
 		}
 	}
@@ -227,9 +244,17 @@ void rollback_owners_print(const struct rollback_plan *p, const struct config *c
 		char start[160];
 
 		owner_from(o, start, sizeof(start));
-		out_say("would put back %-16s %s -> %s at %.12s (stop on %s first%s%.12s; %s)",
-			cfg->services[o->service].name, from, ledger_runtime_name(o->to), o->commit,
-			from, other ? ", where it runs " : "", other ? o->back : "", start);
+		if (o->stopped)
+			out_say("would start %-16s (stopped now) on %s at %.12s (%s stopped first; "
+				"%s)",
+				cfg->services[o->service].name, ledger_runtime_name(o->to),
+				o->commit, from, start);
+		else
+			out_say("would put back %-16s %s -> %s at %.12s (stop on %s first%s%.12s; "
+				"%s)",
+				cfg->services[o->service].name, from, ledger_runtime_name(o->to),
+				o->commit, from, other ? ", where it runs " : "",
+				other ? o->back : "", start);
 	}
 }
 
@@ -250,6 +275,8 @@ json_t *rollback_owners_json(const struct rollback_plan *p, const struct config 
 			       : json_null());
 		/* the releases layout: the commit's release the new owner starts from (native) or
 		 * compose reads when it exists (docker); null in place */
+		/* stopped now (no owner): started on `to`, `from` stopped first */
+		json_object_set_new(ow, "stopped", json_boolean(o->stopped));
 		json_object_set_new(ow, "release",
 				    o->releases
 					? json_pack("{s:b,s:b}", "exists", o->release_exists,
@@ -282,7 +309,11 @@ static void owner_failed(struct op *op, const struct rollback_owner *o, const ch
 	const char *cause = op->error[0] ? op->error : "failed";
 	_cleanup_free_ char *e = NULL;
 
-	if (end == CUTOVER_UNCHANGED)
+	if (end == CUTOVER_REVERSED && o->stopped)
+		e = xasprintf("starting %s on %s failed (%s): it is stopped again, as it was "
+			      "before",
+			      names, to, cause);
+	else if (end == CUTOVER_UNCHANGED)
 		e = xasprintf("moving %s to %s failed before anything stopped (%s): it still runs "
 			      "on %s",
 			      names, to, cause, from);
@@ -329,10 +360,17 @@ int rollback_execute_owners(const struct rollback_plan *p, const struct config *
 			}
 		list = strv_join(&names, ", ");
 		strv_free(&names);
-		out_say("putting back the owner of %s: %s -> %s at %.12s", list,
-			ledger_runtime_name(o->from), ledger_runtime_name(o->to), o->commit);
+		if (o->stopped)
+			out_say("starting %s (stopped) on %s at %.12s", list,
+				ledger_runtime_name(o->to), o->commit);
+		else
+			out_say("putting back the owner of %s: %s -> %s at %.12s", list,
+				ledger_runtime_name(o->from), ledger_runtime_name(o->to),
+				o->commit);
 		r = cutover_move_run_at(op, cfg, repo, svcs, n, o->from, o->to, o->commit,
-					o->back[0] ? o->back : o->commit,
+					o->stopped   ? NULL
+					: o->back[0] ? o->back
+						     : o->commit,
 					owner_build(p, cfg, o, bf.base), &end);
 		if (r >= 0 && o->to == LEDGER_RT_NATIVE && owner_build(p, cfg, o, bf.base))
 			strlcpy_(bf.base, o->commit, sizeof(bf.base)); /* built now */

@@ -44,13 +44,14 @@ const struct ledger_op_summary *rollback_interrupted(const struct ledger_op_summ
 }
 
 /* What `to` names: a point of the ledger (and the state there), else a git ref. */
-static int resolve_to(struct ledger *lg, struct repo *repo, const char *to, struct rollback_to *t)
+static int resolve_to(struct ledger *lg, struct repo *repo, const char *to, int64_t now,
+		      struct rollback_to *t)
 {
 	char err[256];
 	int r;
 
 	t->text = to;
-	r = point_parse(to, now_ns(), &t->point);
+	r = point_parse(to, now, &t->point);
 	if (r == -EINVAL) {
 		log_error("rollback: '%s' is not a sequence: expected seq:N with N a number", to);
 		return SL_EUSAGE;
@@ -155,13 +156,17 @@ int rollback_inputs_read(struct ledger *lg, struct repo *repo, const struct conf
 	}
 	rollback_checkout_commit(cfg, repo, a->runtime, in->head);
 	repo_head(repo, in->checkout, NULL, 0);
-	/* completing an interrupted rollback that recorded no targets (an older ledger): its own
-	 * --to, resolved again */
 	irb = to ? NULL : rollback_interrupted(in->recent, in->nrecent);
-	if (irb && !irb->request.u.op_requested.targets.n &&
-	    streq(irb->request.u.op_requested.mode, "to") && irb->request.u.op_requested.ref[0])
+	if (irb && streq(irb->request.u.op_requested.mode, "to") &&
+	    irb->request.u.op_requested.ref[0]) {
+		/* completing an interrupted rollback --to: the same point again (a relative time
+		 * from when it was asked), for the targets when it recorded none (an older
+		 * ledger) and for the owner moves it did not finish */
 		to = irb->request.u.op_requested.ref;
-	r = to ? resolve_to(lg, repo, to, &in->to) : 0;
+		r = resolve_to(lg, repo, to, irb->started_ns, &in->to);
+	} else {
+		r = to ? resolve_to(lg, repo, to, now_ns(), &in->to) : 0;
+	}
 	if (r >= 0 && cfg->target.layout == LAYOUT_RELEASES)
 		read_releases(cfg, in);
 	return r;
@@ -522,8 +527,10 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 			     irb->number, ireq->ref);
 		}
 	}
-	if (!irb)
-		rollback_plan_owners(p, cfg, in); /* across a cut-over: the previous owner */
+	/* across a cut-over: the previous owner; when completing a rollback --to a point, the
+	 * owner moves it did not finish (they are not among the recorded targets) */
+	if (!irb || in->to.kind == ROLLBACK_TO_POINT)
+		rollback_plan_owners(p, cfg, in);
 	if (!recorded && in->to.kind == ROLLBACK_TO_NONE) {
 		p->how = ROLLBACK_LAST_GOOD;
 		targets_last_good(p, cfg, in->now, true, missing, &nmissing);

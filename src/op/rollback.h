@@ -125,6 +125,9 @@ struct rollback_owner {
 				    * starts again */
 	uint64_t cutover;	   /* the cut-over it reverts (--to: the operation that made the
 				    * owner now, 0 when a restart did) */
+	bool stopped;		   /* no runtime owns it now (a move killed between its stop and
+				    * its start): `to` starts it, `from` is stopped first, and a
+				    * failure leaves it stopped */
 	bool checkout_moves;	   /* the checkout goes to commit first (in place; releases: to
 				    * docker when the commit has no release) */
 	/* [target] layout = releases: the commit's release, as the plan found it (native starts

@@ -272,29 +272,47 @@ static void rollback_to_before_the_cut_overs(struct sample *s)
 	cr_assert_str_eq(got, first, "the docker web answers '%s'", got);
 }
 
+/* Runs shiplog with the arguments (NULL-terminated) and its output in log, sends sig once the
+ * move's start phase began (`== Start ==`: the old owner is stopped), and returns its wait
+ * status. */
+static int signal_at_start(struct sample *s, const char *log, int sig, ...)
+{
+	char *argv[16] = {SHIPLOG_BINARY, "-c", s->conf};
+	size_t n = 3;
+	va_list ap;
+	pid_t pid;
+	int st, i;
+
+	va_start(ap, sig);
+	while (n < ELEMENTSOF(argv) - 1 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
+			_exit(126);
+		execv(SHIPLOG_BINARY, argv);
+		_exit(127);
+	}
+	for (i = 0; i < 3000 && tl_sh("grep -q '== Start ==' '%s'", log) != 0; i++)
+		usleep(20000);
+	cr_assert_lt(i, 3000, "it never reached its start:\n%s", tl_read(log));
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
 /* One SIGINT (as `timeout --foreground` sends) while a cut-over starts or verifies the new
  * owner: the old owner is put back and verified, the operation ends interrupted, exit 130. */
 static void sigint_during_cutover_reverses(struct sample *s)
 {
 	char *log = xasprintf("%s/sigint.log", s->dir), *text, head[41], got[41];
 	struct tl_run r;
-	pid_t pid;
-	int st, i;
+	int st = signal_at_start(s, log, SIGINT, "cutover", "compute", "--to", "native",
+				 "--without-soak", NULL);
 
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
-			_exit(126);
-		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", s->conf, "cutover", "compute", "--to",
-		      "native", "--without-soak", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 3000 && tl_sh("grep -q '== Start ==' '%s'", log) != 0; i++)
-		usleep(20000);
-	cr_assert_lt(i, 3000, "the cut-over never reached its start:\n%s", tl_read(log));
-	kill(pid, SIGINT);
-	waitpid(pid, &st, 0);
 	text = tl_read(log);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "expected exit 130, got status %d:\n%s",
 		  st, text);
@@ -491,11 +509,47 @@ static void releases_to_docker_builds_from_the_release(struct sample *s, const c
 	cr_assert_str_eq(got, c1, "the docker compute beats '%s'", got);
 }
 
+/* `rollback --to n` (compute from native back to docker at c1) killed (SIGKILL) once native is
+ * stopped and docker starting: compute runs nowhere, and status says so (owned by none, the
+ * operation recorded as running with nobody holding the lock). The plain rollback that follows
+ * closes it as interrupted and completes it: compose builds c1's image in release c1 (the
+ * checkout holds c2, whose image would crash) and compute runs there. */
+static void killed_owner_move_is_completed(struct sample *s, const char *c1, const char *n)
+{
+	char *log = xasprintf("%s/killed.log", s->dir), got[41];
+	struct tl_run r;
+	int st = signal_at_start(s, log, SIGKILL, "rollback", "--to", n, NULL);
+
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d:\n%s", st, tl_read(log));
+	cr_assert(sample_main_pid(s, "compute") == 0, "native compute still runs");
+	sample_shiplog(s, &r, NULL, "--json", "status", NULL);
+	cr_assert(strstr(r.out, "{\"name\":\"compute\",\"owner\":null"),
+		  "status does not say compute is owned by none:\n%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(s, &r, NULL, "status", NULL);
+	cr_assert(strstr(r.out, "recorded as running but nobody holds the lock"),
+		  "status does not say the rollback died:\n%s", r.out);
+	tl_run_release(&r);
+
+	sample_shiplog(s, &r, NULL, "rollback", NULL);
+	run_ok(&r, "the rollback completing the killed one");
+	cr_assert(strstr(r.out, "as interrupted") && strstr(r.out, "completing it") &&
+		      strstr(r.out, "owned by docker at that point and stopped now") &&
+		      strstr(r.out, "owner of compute: (none) -> docker") &&
+		      strstr(r.out, ".releases/"),
+		  "the owner move was not completed from the release:\n%s", r.out);
+	tl_run_release(&r);
+	assert_runs_on(s, "compute", "docker");
+	sample_beat_commit(s, "compute", got);
+	cr_assert_str_eq(got, c1, "the docker compute beats '%s'", got);
+	free(log);
+}
+
 /* rollback --to moves owners in the releases layout too. Release c1 is pruned while docker runs
  * compute (as `keep` would): back to the point after the cut-over to native, release c1 is
  * written and built again before anything stops, and the unit runs c1 from it. Then back to the
- * point after the cut-over to docker, with c1's image gone and the checkout at c2 (whose
- * compose crashes compute): compose builds c1's image in release c1 and runs it. */
+ * point after the cut-over to docker, with c1's image gone, killed half way and completed
+ * (killed_owner_move_is_completed). */
 static void releases_rollback_moves_owners(struct sample *s, const char *c1,
 					   unsigned long to_native, unsigned long to_docker)
 {
@@ -528,15 +582,7 @@ static void releases_rollback_moves_owners(struct sample *s, const char *c1,
 
 	drop_image(s, c1);
 	snprintf(n, sizeof(n), "%lu", to_docker);
-	sample_shiplog(s, &r, NULL, "rollback", "--to", n, NULL);
-	run_ok(&r, "rollback --to the docker owner (releases)");
-	cr_assert(strstr(r.out, "owner of compute: native -> docker") &&
-		      strstr(r.out, ".releases/"),
-		  "compose did not build in the release:\n%s", r.out);
-	tl_run_release(&r);
-	assert_runs_on(s, "compute", "docker");
-	sample_beat_commit(s, "compute", got);
-	cr_assert_str_eq(got, c1, "the docker compute beats '%s'", got);
+	killed_owner_move_is_completed(s, c1, n);
 }
 
 Test(cutover, releases_layout_both_ways, .timeout = 300)

@@ -590,3 +590,53 @@ Test(rollback_plan, releases_layout_owner_moves_start_from_the_release)
 	rollback_plan_release(&p);
 	tl_sh("rm -rf '%s.releases'", cfg->target.checkout);
 }
+
+/* A rollback --to 1 (compute back to docker at c1) killed between its owner move's stop and its
+ * start: compute is stopped, owned by no runtime. The plain rollback that completes it resolves
+ * the same point again and starts compute on docker at c1, native (where it last ran) stopped
+ * first; --to 1 given again plans the same start. */
+Test(rollback_plan, completing_a_killed_owner_move_starts_the_stopped_service)
+{
+	static const char *const comp[] = {"compute"};
+	struct ledger_event ev = {.type = LEDGER_EV_OP_REQUESTED};
+	struct rollback_plan p = {0};
+	struct rollback_args a = {.runtime = NATIVE};
+	uint64_t d, rb;
+
+	d = gen_request(&g, "deploy", c1, LEDGER_RT_DOCKER, comp, 1, 0); /* 1: docker at c1 */
+	gen_restart(&g, d, LEDGER_RT_DOCKER, comp, 1);
+	gen_finish(&g, d, LEDGER_OUT_SUCCEEDED, 0, "");
+	cut_over("docker", NATIVE, c1);			 /* 2 */
+	deploy(c2, comp, 1, LEDGER_OUT_SUCCEEDED, NULL); /* 3: native at c2 */
+	ev.u.op_requested = (struct ledger_op_requested){
+	    .kind = "rollback",
+	    .mode = "to",
+	    .ref = "1",
+	    .commit = c1,
+	    .runtime = NATIVE,
+	    .exec_mode = "local",
+	    .config_digest = "abc",
+	    .reason = "manual",
+	};
+	rb = gen_emit(&g, &ev); /* 4: only an owner move, no commit targets */
+	owner_changed(rb, "native", "", "");
+	gen_finish(&g, rb, LEDGER_OUT_INTERRUPTED, 0, "interrupted by signal 9");
+
+	cr_assert_eq(plan(&p, &a), 0, "%s", guard_list_refusal(&p.guards)->reason);
+	cr_assert_eq(p.completes, rb);
+	cr_assert_eq(p.nowners, 1, "the owner move it did not finish");
+	cr_assert(p.owners[0].stopped);
+	cr_assert_eq(p.owners[0].from, NATIVE, "native is stopped first");
+	cr_assert_eq(p.owners[0].to, LEDGER_RT_DOCKER);
+	cr_assert_str_eq(p.owners[0].commit, c1);
+	cr_assert(noted(&p, "compute: owned by docker at that point and stopped now"));
+	cr_assert_eq(p.ntargets, 0);
+	rollback_plan_release(&p);
+
+	a.to = "1";
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(plan(&p, &a), 0, "%s", guard_list_refusal(&p.guards)->reason);
+	cr_assert_eq(p.completes, 0, "an explicit --to is a new rollback");
+	cr_assert(p.nowners == 1 && p.owners[0].stopped && p.owners[0].to == LEDGER_RT_DOCKER);
+	rollback_plan_release(&p);
+}
