@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "out.h"
 #include "spawn.h"
 
 #define BUILT_MARKER ".shiplog-built"
@@ -166,16 +167,28 @@ bool releases_is_built(const struct config *cfg, const char *commit)
 int releases_switch(const struct config *cfg, const char *commit, const char *const *services,
 		    size_t n, char *err, size_t errlen)
 {
-	_cleanup_free_ char *cur = releases_current(cfg);
-	int r;
+	char(*before)[REPO_OID_HEX] = xcalloc(n + 1, sizeof(*before));
+	size_t done = 0;
+	int r = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *link = releases_service_link(cfg, services[i]);
-		r = point_link(link, commit, err, errlen);
-		if (r < 0)
-			return r;
+	/* the services' links, then `current` (i == n) */
+	for (; done <= n && r >= 0; done++) {
+		const char *service = done < n ? services[done] : NULL;
+		if (service)
+			(void)releases_service_commit(cfg, service, before[done]);
+		else
+			(void)releases_current_commit(cfg, before[done]);
+		r = releases_point(cfg, service, commit, err, errlen);
 	}
-	return point_link(cur, commit, err, errlen);
+	/* all or nothing: a link that failed leaves the ones switched before it where they were
+	 * (removed when there was none), so no unit starts another release than its peers' */
+	for (size_t i = 0; r < 0 && i + 1 < done; i++) {
+		char e[256];
+		if (releases_point(cfg, i < n ? services[i] : NULL, before[i], e, sizeof(e)) < 0)
+			log_warn("%s", e);
+	}
+	free(before);
+	return r;
 }
 
 int releases_point(const struct config *cfg, const char *service, const char *commit, char *err,

@@ -41,7 +41,8 @@ int releases_mark_built(const struct config *cfg, const char *commit);
 bool releases_is_built(const struct config *cfg, const char *commit);
 
 /* Points the links of the n named services, then `current`, at releases/<commit>, each
- * atomically. */
+ * atomically, all or nothing: when one fails, those switched before it are put back where they
+ * were (removed when there was none) and its error is returned. */
 int releases_switch(const struct config *cfg, const char *commit, const char *const *services,
 		    size_t n, char *err, size_t errlen);
 

@@ -124,6 +124,34 @@ Test(releases, switching_moves_only_the_named_services_links)
 	teardown(&f);
 }
 
+/* A link that cannot be switched (a directory where worker's link should be) fails the switch
+ * and puts web's, switched before it, back at c1: no service starts another release than its
+ * peers, and `current` is untouched. */
+Test(releases, a_failed_switch_puts_back_the_links_it_switched)
+{
+	struct fixture f;
+	const char *web[] = {"web"}, *both[] = {"web", "worker"};
+	char got[REPO_OID_HEX], err[512] = "";
+
+	setup(&f);
+	ensure(&f, f.c1, true);
+	ensure(&f, f.c2, true);
+	cr_assert_eq(releases_switch(&f.cfg, f.c1, web, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tl_sh("mkdir -p '%s.releases/current-worker/x'", f.cfg.target.checkout), 0);
+	cr_assert_lt(releases_switch(&f.cfg, f.c2, both, 2, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "current-worker"), "the error does not name the link: %s", err);
+	cr_assert_eq(releases_service_commit(&f.cfg, "web", got), 0);
+	cr_assert_str_eq(got, f.c1, "web's link was left at the failed switch's release");
+	cr_assert_eq(releases_current_commit(&f.cfg, got), 0);
+	cr_assert_str_eq(got, f.c1, "current moved");
+
+	/* a link that did not exist before is removed again */
+	cr_assert_eq(tl_sh("rm -f '%s.releases/current-web'", f.cfg.target.checkout), 0);
+	cr_assert_lt(releases_switch(&f.cfg, f.c2, both, 2, err, sizeof(err)), 0);
+	cr_assert_eq(releases_service_commit(&f.cfg, "web", got), -ENOENT, "web's link is %s", got);
+	teardown(&f);
+}
+
 Test(releases, adoption_gives_each_service_the_release_it_runs)
 {
 	struct fixture f;
