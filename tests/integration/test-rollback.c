@@ -551,7 +551,9 @@ Test(rollback, rollback_starts_a_unit_that_used_up_its_start_limit)
 	sample_beat_commit(&s, "compute", got);
 	cr_assert_str_eq(got, good, "compute runs '%s', not the last good %s", got, good);
 	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
-	cr_assert(strstr(r.out, "\"reset-failed\""), "no reset-failed step in the ledger");
+	cr_assert(strstr(r.out, "\"reset-failed\""),
+		  "no reset-failed step in the ledger (export exit %d, %zu bytes):\n%s",
+		  r.exit_code, strlen(r.out), r.err);
 	tl_run_release(&r);
 	sample_teardown(&s);
 }
