@@ -11,6 +11,8 @@
 #   DIR/logs         the units' output (<service>.log), DIR/beats the workers' heartbeats
 #
 # web listens on 127.0.0.1:PORT_BASE and api on PORT_BASE+1. Unit names are PROJECT-<service>.
+# SHIPLOG_SAMPLEAPP=PATH: copy that sampleapp binary (built from the same source) into
+# checkout/build instead of compiling it (the tests pass the CMake target's).
 set -euo pipefail
 
 usage() {
@@ -141,9 +143,20 @@ g -C "$checkout" remote add origin "$dir/origin.git"
 g -C "$checkout" push -q -u origin main 2>/dev/null
 g -C "$checkout" fetch -q origin
 
-# Build once, so that the units can start before the first deploy.
+# Build once, so that the units can start before the first deploy. SHIPLOG_SAMPLEAPP names a
+# sampleapp already built from this same file (the CMake target the tests use): copied instead
+# of compiled a second time for each sample a test run makes.
 mkdir -p "$checkout/build"
-(cd "$checkout" && cc -O2 -o build/sampleapp app/sampleapp.c -lsystemd)
+if [ -n "${SHIPLOG_SAMPLEAPP:-}" ]; then
+	[ -x "$SHIPLOG_SAMPLEAPP" ] || {
+		echo "make-sample-repo: SHIPLOG_SAMPLEAPP '$SHIPLOG_SAMPLEAPP' is not executable:" \
+			"build the sampleapp target, or unset it to compile here" >&2
+		exit 1
+	}
+	cp "$SHIPLOG_SAMPLEAPP" "$checkout/build/sampleapp"
+else
+	(cd "$checkout" && cc -O2 -o build/sampleapp app/sampleapp.c -lsystemd)
+fi
 
 echo "origin:   $dir/origin.git"
 echo "checkout: $checkout (commit $(g -C "$checkout" rev-parse HEAD))"

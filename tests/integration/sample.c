@@ -57,6 +57,7 @@ void sample_setup(struct sample *s, const char *tag, bool start)
 {
 	struct tl_run r;
 	char *argv[6];
+	char *env[] = {"SHIPLOG_SAMPLEAPP=" SAMPLEAPP_BINARY, NULL};
 	char port[16];
 
 	*s = (struct sample){0};
@@ -69,7 +70,7 @@ void sample_setup(struct sample *s, const char *tag, bool start)
 	snprintf(port, sizeof(port), "%d", s->port);
 	argv[0] = SHIPLOG_SOURCE_DIR "/tools/make-sample-repo.sh";
 	argv[1] = s->dir, argv[2] = s->project, argv[3] = port, argv[4] = NULL;
-	tl_run(&r, s->dir, NULL, argv);
+	tl_run(&r, s->dir, env, argv);
 	cr_assert_eq(r.exit_code, 0, "make-sample-repo.sh failed: %s%s", r.out, r.err);
 	tl_run_release(&r);
 	s->checkout = xasprintf("%s/checkout", s->dir);

@@ -75,8 +75,9 @@ static void sample_setup(const char *tag)
 	sr.dir = tl_mkdtemp("units");
 	sr.project = xasprintf("ut%d%s", (int)getpid(), tag);
 	sr.port = free_port_pair();
-	cr_assert_eq(tl_sh("'%s/tools/make-sample-repo.sh' '%s' '%s' %d >/dev/null",
-			   SHIPLOG_SOURCE_DIR, sr.dir, sr.project, sr.port),
+	cr_assert_eq(tl_sh("SHIPLOG_SAMPLEAPP='%s' '%s/tools/make-sample-repo.sh' '%s' '%s' %d "
+			   ">/dev/null",
+			   SAMPLEAPP_BINARY, SHIPLOG_SOURCE_DIR, sr.dir, sr.project, sr.port),
 		     0, "make-sample-repo.sh failed");
 	sr.checkout = xasprintf("%s/checkout", sr.dir);
 	sr.conf = xasprintf("%s/shiplog.conf", sr.checkout);

@@ -32,13 +32,14 @@ static struct ledger *plan_lg; /* the ledger deploy_facts_read_builds reads (NUL
 static void setup(void)
 {
 	char *argv[5], err[512];
+	char *env[] = {"SHIPLOG_SAMPLEAPP=" SAMPLEAPP_BINARY, NULL};
 	_cleanup_free_ char *conf = NULL;
 	struct tl_run r;
 
 	dir = tl_mkdtemp("dplan");
 	argv[0] = SHIPLOG_SOURCE_DIR "/tools/make-sample-repo.sh";
 	argv[1] = dir, argv[2] = "dplan", argv[3] = "18000", argv[4] = NULL;
-	tl_run(&r, dir, NULL, argv);
+	tl_run(&r, dir, env, argv);
 	cr_assert_eq(r.exit_code, 0, "make-sample-repo.sh: %s%s", r.out, r.err);
 	tl_run_release(&r);
 	checkout = xasprintf("%s/checkout", dir);
