@@ -328,15 +328,19 @@ Test(deploy, failing_http_check_fails_with_its_reason)
 {
 	struct sample s;
 	struct tl_run r;
+	char *conf;
 
 	REQUIRE_MANAGER();
 	sample_setup(&s, "http", true);
+	/* the check fails for good only at its timeout: 3 s, not the sample's 10 s */
+	conf = sample_alt_conf(&s, "http", "[policy]", "health_timeout = 3s");
 	sample_commit(&s, NULL, "echo 'api.health_status = 500' >> app.conf", "break api health");
-	sample_shiplog(&s, &r, edge_ok, "deploy", "main", "--api-only", NULL);
+	tl_shiplog(&r, s.checkout, edge_ok, "-c", conf, "deploy", "main", "--api-only", NULL);
 	cr_assert_eq(r.exit_code, 1, "got %d:\n%s\n%s", r.exit_code, r.out, r.err);
 	cr_assert(strstr(r.out, "500") || strstr(r.err, "500"), "reason missing:\n%s\n%s", r.out,
 		  r.err);
 	tl_run_release(&r);
+	free(conf);
 	sample_teardown(&s);
 }
 

@@ -45,10 +45,13 @@ Test(rollback, bad_commit_is_rolled_back_automatically)
 {
 	struct sample s;
 	struct tl_run r;
-	char c1[41];
+	char c1[41], *orig;
 
 	REQUIRE_MANAGER();
 	sample_setup(&s, "auto", true);
+	/* the broken api fails its check for good at the timeout: 3 s, not the sample's 10 s */
+	orig = s.conf;
+	s.conf = sample_alt_conf(&s, "auto", "[policy]", "health_timeout = 3s");
 	strlcpy_(c1, sample_commit(&s, NULL, "echo one >> NOTES", "one"), sizeof(c1));
 	deploy_ok(&s, "--edge-ready");
 	/* operation 2: refused by the edge guard before it started */
@@ -133,6 +136,8 @@ Test(rollback, bad_commit_is_rolled_back_automatically)
 		  "status counts what history numbers:\n%s", r.out);
 	cr_assert(strstr(r.out, "op 3 rolled back by op 4"), "%s", r.out);
 	tl_run_release(&r);
+	free(s.conf);
+	s.conf = orig;
 	sample_teardown(&s);
 }
 
@@ -498,19 +503,26 @@ Test(rollback, to_a_point_restarts_only_services_not_already_there)
 }
 
 /* A good deploy of the workers, then a commit whose compute crashes 0.5 s after each start,
- * deployed with on_failure = stop: systemd restarts it every 2.5 to 3 s until the sixth start
- * in a minute is refused by the shipped StartLimitBurst=5, which leaves compute failed with
- * Result=exit-code (not start-limit-hit) and its start limit used up. A daemon-reload anywhere
- * in the manager (another test installing its units) starts the count again, so this waits
- * up to 90 s for it, and skips, saying so, when it never happens. Returns the last good commit
- * in good. */
+ * deployed with on_failure = stop: systemd restarts it every 0.7 s or so (the good commit sets
+ * RestartSec=200ms in the sample's compute template, 2 s as shipped, so that no template
+ * changes, and no daemon-reload happens, after it) until the sixth start in a minute is refused
+ * by the shipped StartLimitBurst=5, which leaves compute failed with Result=exit-code (not
+ * start-limit-hit) and its start limit used up. A daemon-reload anywhere in the manager
+ * (another test installing its units) starts the count again, so this waits up to 90 s for it,
+ * and skips, saying so, when it never happens. Returns the last good commit in good. */
 static void crash_into_start_limit(struct sample *s, char good[41])
 {
 	char *conf, *orig = s->conf;
 	struct tl_run r;
 	bool failed = false;
 
-	strlcpy_(good, sample_commit(s, NULL, "echo good >> NOTES", "good"), 41);
+	strlcpy_(good,
+		 sample_commit(s, NULL,
+			       "sed -i 's/^RestartSec=.*/RestartSec=200ms/' "
+			       "units/compute.service.in && grep -q '^StartLimitBurst=5$' "
+			       "units/compute.service.in",
+			       "good, compute restarts after 200 ms"),
+		 41);
 	sample_shiplog(s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
 	cr_assert_eq(r.exit_code, 0, "the good deploy failed:\n%s\n%s", r.out, r.err);
 	tl_run_release(&r);
