@@ -196,6 +196,11 @@ static int auto_rollback(struct op *op, struct rollout *ro, const struct config 
 	rollback_plan_print(p, cfg, false);
 	if (k < 0) {
 		op_finish(op, LEDGER_OUT_FAILED, 0);
+		log_error("deploy %llu failed and was not rolled back (nothing to go back to): %s "
+			  "runs %.12s, which failed its verify; fix it and deploy a new commit, or "
+			  "'shiplog rollback --to REF' to an older one; see 'shiplog show %llu'",
+			  (unsigned long long)op->number, ro->plan.scope_desc, ro->target,
+			  (unsigned long long)op->number);
 		goto out;
 	}
 	k = rollback_execute(p, cfg, op->lg, ro->repo, st, &rb_op, NULL, 0);

@@ -577,11 +577,19 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 	guard_list_set(&p->guards, "scope", GUARD_PASS,
 		       "what the failed deploy %" PRIu64 " touched", f->number);
 	targets_last_good(p, cfg, now, false, missing, &nmissing);
-	/* services with no last-good yet go back to what the checkout held before the deploy */
+	/* services with no last-good yet go back to what the checkout held before the deploy,
+	 * unless that is the commit that failed (a first deploy of the commit the checkout was
+	 * already at): restarting the same code again cannot help, it would only fail again */
 	for (size_t i = 0; i < nmissing; i++) {
 		const char *name = cfg->services[missing[i]].name;
 		if (!f->prev || !f->prev[0]) {
 			leave(p, name, "no last-good commit and no commit before the deploy");
+			continue;
+		}
+		if (streq(f->prev, f->target)) {
+			leave(p, name,
+			      "no last-good commit, and the checkout held the failed commit before "
+			      "this deploy too (nothing older to go back to)");
 			continue;
 		}
 		add_target(p, cfg, missing[i], f->prev, now);
@@ -594,8 +602,8 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 	for (size_t i = 0; i < p->ntargets; i++)
 		strlcpy_(p->targets[i].from, f->target, sizeof(p->targets[i].from));
 	plan_away(p, cfg, NULL);
-	return check_targets(p, "nothing to roll back to: no last-good commit and no previous "
-				"commit");
+	return check_targets(p, "nothing to roll back to: no service the deploy touched has a "
+				"last-good commit or an earlier commit than the one that failed");
 }
 
 void rollback_plan_release(struct rollback_plan *p)

@@ -379,6 +379,45 @@ Test(rollback_plan, the_automatic_rollback_of_a_failed_deploy)
 	cr_assert_eq(p.ntargets, 1);
 	cr_assert_eq(p.nleft, 1);
 	rollback_plan_release(&p);
+
+	/* the checkout was at the failed commit before the deploy: compute is not "rolled
+	 * back" to the very commit that failed; web still goes to its last-good */
+	f.prev = c3;
+	cr_assert_eq(rollback_plan_auto(cfg, st, &f, &p), 0);
+	cr_assert_eq(p.ntargets, 1);
+	cr_assert_str_eq(target(&p, "web")->commit, c1);
+	cr_assert_eq(p.nleft, 1);
+	cr_assert(noted(&p, "compute: no last-good commit, and the checkout held the failed "
+			    "commit before this deploy too"));
+	rollback_plan_release(&p);
+	free(st);
+}
+
+/* A first deploy that fails at the commit the checkout already held: no service has anything
+ * to go back to, and the plan says so instead of restarting the failed commit again. */
+Test(rollback_plan, a_failed_first_deploy_of_the_checked_out_commit_has_nothing_to_go_back_to)
+{
+	struct rollback_plan p;
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	const size_t svcs[] = {0, 2}; /* web, compute */
+	struct rollback_failed_deploy f = {
+	    .op = 1,
+	    .runtime = NATIVE,
+	    .services = svcs,
+	    .nservices = 2,
+	    .prev = c3,
+	    .target = c3,
+	    .head = c3,
+	    .exec_mode = REMOTE_MODE_LOCAL,
+	};
+
+	cr_assert_eq(ledger_state_at(lg, UINT64_MAX, st), 0);
+	cr_assert_eq(rollback_plan_auto(cfg, st, &f, &p), SL_EFAILED);
+	cr_assert_eq(p.ntargets, 0);
+	cr_assert_eq(p.nleft, 2);
+	cr_assert_str_eq(guard_list_refusal(&p.guards)->guard, "target");
+	cr_assert(strstr(guard_list_refusal(&p.guards)->reason, "nothing to roll back to"));
+	rollback_plan_release(&p);
 	free(st);
 }
 
