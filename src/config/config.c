@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -335,6 +336,24 @@ static void service_free(struct service *s)
 	for (size_t i = 0; i < s->nhealth; i++)
 		health_spec_release(&s->health[i]);
 	free(s->health);
+}
+
+bool config_line_is_error(const struct config *cfg, const char *line, int priority)
+{
+	if (priority >= 0 && priority <= 3)
+		return true;
+	for (size_t i = 0; i < cfg->soak.error_patterns.n; i++) {
+		regex_t re;
+		bool hit;
+
+		if (regcomp(&re, cfg->soak.error_patterns.v[i], REG_EXTENDED | REG_NOSUB) != 0)
+			continue; /* config_load checked them */
+		hit = regexec(&re, line, 0, NULL, 0) == 0;
+		regfree(&re);
+		if (hit)
+			return true;
+	}
+	return false;
 }
 
 void config_free(struct config *cfg)

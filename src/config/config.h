@@ -226,6 +226,11 @@ void config_apply_env(struct config *cfg);
 
 void config_free(struct config *cfg);
 
+/* Whether a line a service logged is an error line: journal priority err (3) or worse
+ * (priority < 0: none known), or a match of one of [soak] error_pattern. Used by the soak
+ * verdict and by the native verify (a unit that logs one is watched longer). */
+bool config_line_is_error(const struct config *cfg, const char *line, int priority);
+
 const struct service *config_service(const struct config *cfg, const char *name);
 /* Index of a service or -1. */
 int config_service_index(const struct config *cfg, const char *name);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "soak.h"
 
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,20 +14,7 @@
 
 bool soak_line_is_error(const struct config *cfg, const char *line, int priority)
 {
-	if (priority >= 0 && priority <= 3)
-		return true;
-	for (size_t i = 0; i < cfg->soak.error_patterns.n; i++) {
-		regex_t re;
-		bool hit;
-
-		if (regcomp(&re, cfg->soak.error_patterns.v[i], REG_EXTENDED | REG_NOSUB) != 0)
-			continue; /* config_load checked them */
-		hit = regexec(&re, line, 0, NULL, 0) == 0;
-		regfree(&re);
-		if (hit)
-			return true;
-	}
-	return false;
+	return config_line_is_error(cfg, line, priority);
 }
 
 /* Keeps the newest `keep` lines and the counts. */

@@ -261,13 +261,18 @@ static int reload_if_needed(struct rollout *ro)
 /* The last lines of a unit's log_dir file (no invocation there: the file's last lines), from
  * its last LOG_TAIL_WINDOW bytes, as tail(1) reads them: a log that grows for months costs
  * no more than a new one. */
+static char *log_file_path(struct rollout *ro, const struct service *s)
+{
+	const char *dir = ro->cfg->native.log_dir;
+
+	return dir[0] == '/' ? xasprintf("%s/%s.log", dir, s->name)
+			     : xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
+}
+
 static void log_file_tail(struct rollout *ro, const struct service *s, size_t max,
 			  struct strv *lines)
 {
-	const char *dir = ro->cfg->native.log_dir;
-	_cleanup_free_ char *path =
-	    dir[0] == '/' ? xasprintf("%s/%s.log", dir, s->name)
-			  : xasprintf("%s/%s/%s.log", ro->cfg->target.checkout, dir, s->name);
+	_cleanup_free_ char *path = log_file_path(ro, s);
 	_cleanup_free_ char *data = xmalloc(LOG_TAIL_WINDOW + 1);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -606,73 +611,201 @@ static void unit_verdict_record(struct rollout *ro, const struct service *s, boo
 		op_fail(ro->op, "unit %s: %s", s->unit, detail);
 }
 
-static int verify_units(struct rollout *ro)
-{
-	size_t n = ro->plan.nservices;
-	struct unit_props first[LEDGER_MAX_SERVICES], seen[LEDGER_MAX_SERVICES], p;
-	bool bad[LEDGER_MAX_SERVICES] = {0}, have_seen[LEDGER_MAX_SERVICES] = {0};
-	char detail[LEDGER_MAX_SERVICES][256];
-	int64_t t0 = mono_ns(), deadline = t0 + ro->cfg->policy.settle_ns;
-	uint32_t polls = 0;
-	int failed = 0;
-	char d[32];
+struct error_scan {
+	const struct config *cfg;
+	char *line;
+	size_t n;
+	bool hit;
+};
 
-	for (size_t i = 0; i < n; i++) {
-		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &first[i]) < 0)
-			memset(&first[i], 0, sizeof(first[i]));
-		detail[i][0] = '\0';
+static int error_scan_line(void *ud, uint64_t t_us, int priority, const char *line)
+{
+	struct error_scan *e = ud;
+
+	(void)t_us;
+	if (!config_line_is_error(e->cfg, line, priority))
+		return 0;
+	snprintf(e->line, e->n, "%s", line);
+	e->hit = true;
+	return 1;
+}
+
+/* log_dir: the size of the unit's file now (0: none yet), and whether a line appended after
+ * that offset (at most the last LOG_TAIL_WINDOW bytes) is an error line (the file has no
+ * invocations: what was appended during the window). */
+static off_t log_file_size(struct rollout *ro, const struct service *s)
+{
+	_cleanup_free_ char *path = log_file_path(ro, s);
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static bool log_file_error(struct rollout *ro, const struct service *s, off_t from,
+			   struct error_scan *e)
+{
+	_cleanup_free_ char *path = log_file_path(ro, s), *data = NULL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t len = 0, want;
+	ssize_t got;
+
+	if (from < 0 || fd < 0 || fstat(fd, &st) < 0 || st.st_size <= from)
+		return false;
+	if (st.st_size - from > LOG_TAIL_WINDOW)
+		from = st.st_size - LOG_TAIL_WINDOW;
+	want = (size_t)(st.st_size - from);
+	data = xmalloc(want + 1);
+	while (len < want && (got = pread(fd, data + len, want - len, from + (off_t)len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return false;
+		len += (size_t)got;
 	}
+	data[len] = '\0';
+	for (char *l = data, *end; *l && !e->hit; l = end ? end + 1 : l + strlen(l)) {
+		end = strchr(l, '\n');
+		if (end)
+			*end = '\0';
+		(void)error_scan_line(e, 0, -1, l);
+	}
+	return e->hit;
+}
+
+/* The first error line ([soak] error_pattern, or journal priority err or worse) a unit logged
+ * since its main process started (log_dir: appended to its file after log_from), into line;
+ * false when none, or no journal to read. */
+static bool unit_logged_error(struct rollout *ro, const struct service *s,
+			      const struct unit_props *first, off_t log_from, char *line, size_t n)
+{
+	struct journal_query q = {.unit = s->unit,
+				  .user = ro->cfg->native.manager == MANAGER_USER,
+				  .since_us = first->exec_main_start_us};
+	struct error_scan e = {ro->cfg, line, n, false};
+	char err[256];
+
+	if (ro->cfg->native.log_dir)
+		return log_file_error(ro, s, log_from, &e);
+	if (!first->exec_main_start_us || !journal_available(err, sizeof(err)))
+		return false;
+	(void)journal_scan(&q, error_scan_line, &e, err, sizeof(err));
+	return e.hit;
+}
+
+struct settle {
+	size_t n;
+	struct unit_props first[LEDGER_MAX_SERVICES], seen[LEDGER_MAX_SERVICES];
+	bool bad[LEDGER_MAX_SERVICES], have_seen[LEDGER_MAX_SERVICES];
+	bool watch[LEDGER_MAX_SERVICES];    /* looked at in this window */
+	off_t log_off[LEDGER_MAX_SERVICES]; /* log_dir: each file's size at the start */
+	char detail[LEDGER_MAX_SERVICES][256];
+	uint32_t polls;
+};
+
+/* Looks at the watched units every 100 ms until deadline; a unit that fails is bad from then
+ * on. SL_EFAILED when interrupted. */
+static int settle_watch(struct rollout *ro, struct settle *w, int64_t deadline)
+{
+	struct unit_props p;
+
 	for (;;) {
-		polls++;
-		for (size_t i = 0; i < n; i++) {
-			if (bad[i])
+		size_t stable = 0, watched = 0;
+
+		w->polls++;
+		for (size_t i = 0; i < w->n; i++) {
+			if (w->bad[i] || !w->watch[i])
 				continue;
 			/* every 100 ms: a cheap look (four Gets), the whole unit only once it
 			 * is not active */
 			if (bus_unit_watch(ro->bus, svc(ro, i)->unit, &p) < 0) {
-				snprintf(detail[i], sizeof(detail[i]), "cannot read unit: %s",
+				snprintf(w->detail[i], sizeof(w->detail[i]), "cannot read unit: %s",
 					 bus_errmsg(ro->bus));
-				bad[i] = true;
+				w->bad[i] = true;
 				continue;
 			}
-			bad[i] = unit_judge(&first[i], &p, detail[i], sizeof(detail[i]));
-			if (bad[i] && !streq(p.active_state, "active")) {
-				seen[i] = p;
-				have_seen[i] = true;
+			w->bad[i] =
+			    unit_judge(&w->first[i], &p, w->detail[i], sizeof(w->detail[i]));
+			if (w->bad[i] && !streq(p.active_state, "active")) {
+				w->seen[i] = p;
+				w->have_seen[i] = true;
 			}
 		}
 		if (mono_ns() >= deadline)
-			break;
-		{
-			size_t stable = 0;
-
-			for (size_t i = 0; i < n; i++)
-				stable += !bad[i];
-			op_waiting(ro->op, "settle", deadline, "%zu of %zu stable", stable, n);
+			return 0;
+		for (size_t i = 0; i < w->n; i++) {
+			watched += w->watch[i];
+			stable += w->watch[i] && !w->bad[i];
 		}
+		op_waiting(ro->op, "settle", deadline, "%zu of %zu stable", stable, watched);
 		if (op_interrupted) {
 			op_fail(ro->op, "interrupted during the settle window");
 			return SL_EFAILED;
 		}
 		usleep(SETTLE_POLL_NS / 1000);
 	}
+}
+
+static int verify_units(struct rollout *ro)
+{
+	struct settle *w = xcalloc(1, sizeof(*w));
+	int64_t t0 = mono_ns(), settle = ro->cfg->policy.settle_ns;
+	bool longer[LEDGER_MAX_SERVICES] = {0}, again = false;
+	int failed = 0;
+	char d[32], d2[32];
+
+	w->n = ro->plan.nservices;
+	for (size_t i = 0; i < w->n; i++) {
+		if (bus_unit_props(ro->bus, svc(ro, i)->unit, &w->first[i]) < 0)
+			memset(&w->first[i], 0, sizeof(w->first[i]));
+		w->watch[i] = true;
+		w->log_off[i] = ro->cfg->native.log_dir ? log_file_size(ro, svc(ro, i)) : -1;
+	}
+	if (settle_watch(ro, w, t0 + settle) < 0)
+		goto out;
+	/* A unit that stayed up but logged an error line may be on its way down: an interpreter
+	 * prints its traceback and then exits, and a slow start puts the exit just past the
+	 * window. Those are watched for one more settle window before they count as stable. */
+	format_duration(settle, d, sizeof(d));
+	for (size_t i = 0; i < w->n; i++) {
+		char line[256];
+
+		w->watch[i] = false;
+		if (w->bad[i] || !unit_logged_error(ro, svc(ro, i), &w->first[i], w->log_off[i],
+						    line, sizeof(line)))
+			continue;
+		out_say("%s stayed up but logged an error line: %s", svc(ro, i)->unit, line);
+		out_say("  watching it %s more before it counts as stable", d);
+		w->watch[i] = longer[i] = again = true;
+	}
+	if (again && settle_watch(ro, w, mono_ns() + settle) < 0)
+		goto out;
 	op_waiting(ro->op, NULL, 0, NULL);
 	op_waited(ro->op, mono_ns() - t0);
-	format_duration(ro->cfg->policy.settle_ns, d, sizeof(d));
-	for (size_t i = 0; i < n; i++) {
-		if (!bad[i])
-			snprintf(detail[i], sizeof(detail[i]),
-				 "active/running, pid %u, %u restarts, stable for %s",
-				 first[i].main_pid, first[i].n_restarts, d);
-		unit_verdict_record(ro, svc(ro, i), bad[i], detail[i],
-				    have_seen[i] ? &seen[i] : NULL, &first[i], polls);
-		failed += bad[i];
+	format_duration(2 * settle, d2, sizeof(d2));
+	for (size_t i = 0; i < w->n; i++) {
+		if (!w->bad[i])
+			snprintf(w->detail[i], sizeof(w->detail[i]),
+				 "active/running, pid %u, %u restarts, stable for %s%s",
+				 w->first[i].main_pid, w->first[i].n_restarts, longer[i] ? d2 : d,
+				 longer[i] ? " (watched longer: it logged an error line)" : "");
+		else if (longer[i])
+			strlcpy_(w->detail[i] + strlen(w->detail[i]),
+				 " (within one more settle window after it logged an error line)",
+				 sizeof(w->detail[i]) - strlen(w->detail[i]));
+		unit_verdict_record(ro, svc(ro, i), w->bad[i], w->detail[i],
+				    w->have_seen[i] ? &w->seen[i] : NULL, &w->first[i], w->polls);
+		failed += w->bad[i];
 		/* the reference showed the journal of each unit when not fast: after the health
 		 * checks now (native_show_logs), which no longer wait for it */
 	}
 	if (ro->fast)
 		out_say("--fast: skipped the per-unit status and log output");
+	free(w);
 	return failed ? SL_EFAILED : 0;
+out:
+	free(w);
+	return SL_EFAILED;
 }
 
 static int native_stop(struct rollout *ro, const size_t *svcs, size_t n)

@@ -546,6 +546,40 @@ static void crash_into_start_limit(struct sample *s, char good[41])
 	}
 }
 
+/* A worker that logs a traceback and dies only after the settle window (an interpreter slow to
+ * exit on a loaded machine: the real Flask/RQ trial hit it): verify watches a unit that logged
+ * an error line for one more window, sees it die, and the deploy is rolled back. Before, it
+ * passed ("stable for 1s") with the traceback printed under it, and became last-good. */
+Test(rollback, a_unit_that_logs_an_error_and_dies_just_after_the_window_fails_verify)
+{
+	struct sample s;
+	struct tl_run r;
+	char good[41], got[41];
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "errlinger", true);
+	strlcpy_(good, sample_commit(&s, NULL, "echo good >> NOTES", "good"), 41);
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 0, "the good deploy failed:\n%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_commit(
+	    &s, NULL,
+	    "printf 'compute.crash_after = 0.1\\ncompute.crash_linger = 1.6\\n' >> app.conf",
+	    "compute: a traceback, then death 1.7s after each start");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 1, "the deploy passed a dying worker:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "-compute.service stayed up but logged an error line") &&
+		      strstr(r.out, "Traceback (most recent call last)"),
+		  "the error line is not named:\n%s", r.out);
+	cr_assert(strstr(r.out, "within one more settle window after it logged an error line"),
+		  "the failure does not say it came in the longer watch:\n%s", r.out);
+	cr_assert(strstr(r.err, "failed and was rolled back"), "%s", r.err);
+	tl_run_release(&r);
+	sample_beat_commit(&s, "compute", got);
+	cr_assert_str_eq(got, good, "compute runs '%s', not the last good %s", got, good);
+	sample_teardown(&s);
+}
+
 Test(rollback, rollback_starts_a_unit_that_used_up_its_start_limit)
 {
 	struct sample s;
