@@ -294,17 +294,20 @@ static void plan_init(struct rollback_plan *p, const char *mode, const char *ref
 	strlcpy_(p->quarantine, p->head, sizeof(p->quarantine));
 }
 
-/* A service's good commit to go back to: the last-good one that is not quarantined; with
- * skip_current (a manual rollback), when it runs that one now (or already the one before it,
- * after an interrupted rollback), the one before it. NULL when there is none. */
-static const struct ledger_good *
-pick_good(const struct ledger_state *st, const struct ledger_service_runtime *rt, bool skip_current)
+/* A service's good commit to go back to: the last-good one that is not quarantined (nor
+ * avoid: the commit a failed deploy just saw fail, which an earlier verify passed by luck);
+ * with skip_current (a manual rollback), when it runs that one now (or already the one before
+ * it, after an interrupted rollback), the one before it. NULL when there is none. */
+static const struct ledger_good *pick_good(const struct ledger_state *st,
+					   const struct ledger_service_runtime *rt,
+					   bool skip_current, const char *avoid)
 {
 	const struct ledger_good *l[LEDGER_GOOD_DEPTH];
 	size_t nl = 0;
 
 	for (uint32_t g = 0; g < rt->ngood && nl < ELEMENTSOF(l); g++)
-		if (!ledger_state_quarantined(st, rt->good[g].commit))
+		if (!ledger_state_quarantined(st, rt->good[g].commit) &&
+		    !(avoid && streq(rt->good[g].commit, avoid)))
 			l[nl++] = &rt->good[g];
 	if (!skip_current)
 		return nl ? l[0] : NULL;
@@ -316,14 +319,21 @@ pick_good(const struct ledger_state *st, const struct ledger_service_runtime *rt
 
 /* Each service in scope to its good commit; those without one go to missing. */
 static void targets_last_good(struct rollback_plan *p, const struct config *cfg,
-			      const struct ledger_state *now, bool skip_current, size_t *missing,
-			      size_t *nmissing)
+			      const struct ledger_state *now, bool skip_current, const char *avoid,
+			      size_t *missing, size_t *nmissing)
 {
 	for (size_t i = 0; i < p->nscope; i++) {
 		const struct ledger_service_state *ss =
 		    ledger_state_service(now, cfg->services[p->scope[i]].name);
 		const struct ledger_good *pick =
-		    ss ? pick_good(now, &ss->rt[p->runtime], skip_current) : NULL;
+		    ss ? pick_good(now, &ss->rt[p->runtime], skip_current, avoid) : NULL;
+
+		if (ss && avoid && ss->rt[p->runtime].ngood &&
+		    streq(ss->rt[p->runtime].good[0].commit, avoid))
+			note(p,
+			     "%s: its last-good %.12s is the commit that just failed (an earlier "
+			     "verify passed it): not going back to it",
+			     cfg->services[p->scope[i]].name, avoid);
 
 		if (pick)
 			add_target(p, cfg, p->scope[i], pick->commit, now);
@@ -533,7 +543,7 @@ int rollback_plan(const struct config *cfg, const struct rollback_args *a,
 		rollback_plan_owners(p, cfg, in);
 	if (!recorded && in->to.kind == ROLLBACK_TO_NONE) {
 		p->how = ROLLBACK_LAST_GOOD;
-		targets_last_good(p, cfg, in->now, true, missing, &nmissing);
+		targets_last_good(p, cfg, in->now, true, NULL, missing, &nmissing);
 		for (size_t i = 0; i < nmissing; i++)
 			leave(p, cfg->services[missing[i]].name,
 			      "no earlier good commit in the ledger");
@@ -576,7 +586,7 @@ int rollback_plan_auto(const struct config *cfg, const struct ledger_state *now,
 	memcpy(p->scope, f->services, p->nscope * sizeof(p->scope[0]));
 	guard_list_set(&p->guards, "scope", GUARD_PASS,
 		       "what the failed deploy %" PRIu64 " touched", f->number);
-	targets_last_good(p, cfg, now, false, missing, &nmissing);
+	targets_last_good(p, cfg, now, false, f->target, missing, &nmissing);
 	/* services with no last-good yet go back to what the checkout held before the deploy,
 	 * unless that is the commit that failed (a first deploy of the commit the checkout was
 	 * already at): restarting the same code again cannot help, it would only fail again */

@@ -393,6 +393,37 @@ Test(rollback_plan, the_automatic_rollback_of_a_failed_deploy)
 	free(st);
 }
 
+/* A deploy fails at a commit an earlier deploy verified (its crash came after that settle
+ * window): the automatic rollback does not go "back" to that same commit, but to the good one
+ * before it. */
+Test(rollback_plan, the_automatic_rollback_passes_over_a_last_good_that_just_failed)
+{
+	struct rollback_plan p;
+	struct ledger_state *st = xcalloc(1, sizeof(*st));
+	static const char *const web[] = {"web"};
+	const size_t svcs[] = {0}; /* web */
+	struct rollback_failed_deploy f = {
+	    .op = 99,
+	    .runtime = NATIVE,
+	    .services = svcs,
+	    .nservices = 1,
+	    .prev = c3,
+	    .target = c3,
+	    .head = c3,
+	    .exec_mode = REMOTE_MODE_LOCAL,
+	};
+
+	deploy(c1, web, 1, LEDGER_OUT_SUCCEEDED, NULL);
+	deploy(c3, web, 1, LEDGER_OUT_SUCCEEDED, NULL);
+	cr_assert_eq(ledger_state_at(lg, UINT64_MAX, st), 0);
+	cr_assert_eq(rollback_plan_auto(cfg, st, &f, &p), 0);
+	cr_assert_eq(p.ntargets, 1);
+	cr_assert_str_eq(target(&p, "web")->commit, c1, "web goes back to the failed commit");
+	cr_assert(noted(&p, "web: its last-good"));
+	rollback_plan_release(&p);
+	free(st);
+}
+
 /* A first deploy that fails at the commit the checkout already held: no service has anything
  * to go back to, and the plan says so instead of restarting the failed commit again. */
 Test(rollback_plan, a_failed_first_deploy_of_the_checked_out_commit_has_nothing_to_go_back_to)
