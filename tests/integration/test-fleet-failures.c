@@ -11,7 +11,10 @@
  *     moved are rolled back, each named, each recorded, every web back at the old commit;
  *   - `ssh = local`: the controller is itself a host (its user, in its namespace, where no sshd
  *     answers on 127.0.0.1) and moves itself without ssh, and a SIGKILL of that controller does
- *     not cut its own deploy.
+ *     not cut its own deploy;
+ *   - a lost controller of `rollback --all-hosts --to fleet:N` (SIGKILL while the second host
+ *     rolls back): each host's own status says what its web and api answer and its units run,
+ *     and the next fleet rollback closes the lost one as interrupted and takes the rest back.
  * One deployed state carries from case to case (every host first deployed at once, so that the
  * test does not depend on which fleet test ran before): one test, in order. Every wait is on a
  * condition (a host's lock, a process's exit), with a deadline. */
@@ -481,9 +484,97 @@ static void controller_on_a_host(struct fx *f)
 	fprintf(stderr, "ssh = local case: %.1f s\n", now_s() - t0);
 }
 
+/* Host NAME's own `status` against what runs there: for web and api, the commit it names is
+ * the one the service answers /health with over HTTP (asked inside the host), its unit is
+ * active, and it is said healthy and settled; no operation is in flight, its lock is free and
+ * no shiplog of the host's user is left running (the hosts share this machine's process table).
+ * One ssh login asks all of it, one answer a line. */
+static void host_status_is_what_runs(const char *name)
+{
+	static const char *const svcs[] = {"web", "api"};
+	const char *project = getenv("SHIPLOG_TEST_FLEET_PROJECT");
+	_cleanup_free_ char *cmd = xasprintf(
+	    "cd app && shiplog --json status && for p in 3000 3001; do curl -s --max-time 5 "
+	    "http://127.0.0.1:$p/health; echo; done; systemctl --user is-active '%s-web.service' "
+	    "'%s-api.service'; pgrep -c -u \"$(id -u)\" -x shiplog || true",
+	    project, project);
+	_cleanup_free_ char *out = tl_fleet_sh(name, cmd, NULL);
+	char *lines[7] = {0}, *save = NULL, *l = strtok_r(out, "\n", &save);
+	json_t *st, *svc;
+	size_t n = 0, i;
+
+	for (; l && n < ELEMENTSOF(lines); l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	cr_assert_eq(n, 6, "%s: %zu answers, not 6", name, n);
+	st = json_loads(lines[0], 0, NULL);
+	cr_assert_not_null(st, "%s: status: %s", name, lines[0]);
+	cr_assert(json_is_null(json_object_get(st, "inflight")), "%s: in flight: %s", name,
+		  lines[0]);
+	cr_assert_not(json_is_true(json_object_get(json_object_get(st, "lock"), "held")),
+		      "%s: lock held: %s", name, lines[0]);
+	for (size_t k = 0; k < ELEMENTSOF(svcs); k++) {
+		json_t *health = json_loads(lines[1 + k], 0, NULL), *rt = NULL;
+		const char *serves = json_string_value(json_object_get(health, "commit"));
+		const char *said;
+
+		cr_assert_not_null(serves, "%s's %s answered no commit: %s", name, svcs[k],
+				   lines[1 + k]);
+		json_array_foreach(json_object_get(st, "services"), i, svc)
+		{
+			if (streq(json_string_value(json_object_get(svc, "name")), svcs[k]))
+				rt = json_object_get(json_object_get(svc, "runtimes"), "native");
+		}
+		said = json_string_value(json_object_get(rt, "commit"));
+		cr_assert_str_eq(said ? said : "(none)", serves,
+				 "%s: status says %s runs %s, it serves %s", name, svcs[k], said,
+				 serves);
+		cr_assert(json_is_true(json_object_get(rt, "healthy")) &&
+			      json_is_null(json_object_get(rt, "unsettled")),
+			  "%s: %s is not said healthy and settled: %s", name, svcs[k], lines[0]);
+		cr_assert_str_eq(lines[3 + k], "active", "%s: %s's unit is %s", name, svcs[k],
+				 lines[3 + k]);
+		json_decref(health);
+	}
+	cr_assert_str_eq(lines[5], "0", "%s: %s shiplog processes still run", name, lines[5]);
+	json_decref(st);
+}
+
+/* SIGKILL of the controller of `rollback --all-hosts --to fleet:N` while h2 rolls back (one
+ * host after another): h1 was rolled back, h2's own shiplog finishes its rollback, h3 was never
+ * started. Each host's status says what runs there, and status --all-hosts too. */
+static void killed_fleet_rollback(struct fx *f, const char *to, const char *cur, const char *next)
+{
+	_cleanup_free_ char *log = xasprintf("%s/killed-rollback.log", f->dir), *said = NULL,
+			    *h2last = NULL;
+	char *argv[] = {SHIPLOG_BINARY, "-c",	f->conf,    "rollback",
+			"--all-hosts",	"--to", (char *)to, NULL};
+	pid_t pid;
+
+	write_conf(f, NULL, "canary = 1\nwave_size = 1\n");
+	pid = controller_start(argv, log);
+	wait_busy("h2");
+	kill(pid, SIGKILL);
+	cr_assert_eq(controller_wait(pid), 128 + SIGKILL);
+	said = tl_read(log);
+	fprintf(stderr, "---- killed while h2 rolled back:\n%s\n", said);
+	cr_assert(strstr(said, "host h1 rollback: succeeded"), "%s", said);
+	wait_hosts_idle();
+
+	expect_web("h1", cur);
+	expect_web("h2", cur); /* its own shiplog finished the rollback the controller started */
+	expect_web("h3", next);
+	h2last = tl_fleet_sh("h2", "cd app && shiplog --json history --limit 1", NULL);
+	cr_assert(strstr(h2last, "\"rollback\"") && strstr(h2last, "\"succeeded\""),
+		  "h2's rollback did not finish: %s", h2last);
+	for (int i = 0; i < NHOSTS; i++)
+		host_status_is_what_runs(hosts[i]);
+	status_says_what_runs(f);
+}
+
 /* rollback --all-hosts --to fleet:N: each host back to what it ran before fleet operation N
  * moved it; a bare operation number (each host's own) and an unknown fleet operation are
- * refused before anything runs. */
+ * refused before anything runs. A controller killed half way through it is closed as
+ * interrupted by the next fleet operation, which takes the rest of the hosts back. */
 static void rollback_to_a_fleet_operation(struct fx *f)
 {
 	_cleanup_free_ char *cur = NULL, *next = NULL, *to = NULL;
@@ -519,8 +610,18 @@ static void rollback_to_a_fleet_operation(struct fx *f)
 		expect_web(hosts[i], next); /* refused: nothing moved */
 
 	to = xasprintf("fleet:%lu", number);
+	killed_fleet_rollback(f, to, cur, next);
 	controller(f, &r, "rollback", "--all-hosts", "--to", to);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	/* it closed the lost one first: interrupted, h2 and h3 without a recorded result */
+	cr_assert(strstr(r.err, "had no end: its controller was lost; recorded as interrupted; "
+				"no result recorded for h2, h3"),
+		  "%s", r.err);
+	cr_assert_eq(tl_sh("'%s' -c '%s' ledger export | grep '\"fleet.finished\"' | tail -2 | "
+			   "head -1 | grep '\"outcome\":\"interrupted\"' | "
+			   "grep -q '\"failed\":\\[\"h2\",\"h3\"\\]'",
+			   SHIPLOG_BINARY, f->conf),
+		     0, "the lost fleet rollback was not closed as interrupted");
 	for (int i = 0; i < NHOSTS; i++) {
 		char want[64];
 
