@@ -510,6 +510,15 @@ int op_run_shell(struct op *op, const char *what, char *const argv[], const char
 	if (r < 0) {
 		op_fail(op, "%s: cannot run '%s': %s", what, shown, strerror(-r));
 		log_error("%s: cannot run '%s': %s", what, shown, strerror(-r));
+	} else if (res.exit_code != 0 && op_interrupted) {
+		/* not a failure of the step: the signal stopped it (abort_flag) */
+		op_fail(op, "%s: '%.200s' was stopped by signal %d (it ended with status %d)", what,
+			shown, (int)op_interrupted, res.exit_code);
+		log_error("%s: '%.200s' was stopped: shiplog got signal %d (it ended with status "
+			  "%d); its last lines are kept in 'shiplog show %llu'",
+			  what, shown, (int)op_interrupted, res.exit_code,
+			  (unsigned long long)op->number);
+		r = SL_EFAILED;
 	} else if (res.exit_code != 0) {
 		op_fail(op, "%s: '%.200s' exited with status %d", what, shown, res.exit_code);
 		log_error("%s: '%.200s' exited with status %d; its last lines are kept in 'shiplog "

@@ -138,7 +138,10 @@ static pid_t slow_deploy(struct sample *s, const char *seconds)
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		char *log = xasprintf("%s/slow.log", s->dir);
-		freopen(log, "w", stdout);
+		/* both appending: with stdout at its own offset ("w"), its writes overwrote the
+		 * lines stderr had appended, and a test could not read them */
+		fclose(fopen(log, "w"));
+		freopen(log, "a", stdout);
 		freopen(log, "a", stderr);
 		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main",
 		      "--workers-only", (char *)NULL);
@@ -264,7 +267,10 @@ Test(deploy, killed_deploy_leaves_no_build_running)
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		char *log = xasprintf("%s/orphan.log", s.dir);
-		freopen(log, "w", stdout);
+		/* both appending: with stdout at its own offset ("w"), its writes overwrote the
+		 * lines stderr had appended, and a test could not read them */
+		fclose(fopen(log, "w"));
+		freopen(log, "a", stdout);
 		freopen(log, "a", stderr);
 		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main",
 		      "--workers-only", (char *)NULL);
@@ -568,6 +574,10 @@ Test(deploy, sigterm_ends_the_operation_interrupted_with_timings)
 			  "%s", text);
 		cr_assert(!strstr(text, "Automatic Rollback"),
 			  "rolled back behind the operator:\n%s", text);
+		/* the build did not fail: the signal stopped it, and the line says so */
+		cr_assert(strstr(text, "was stopped: shiplog got signal 15") &&
+			      !strstr(text, "exited with status"),
+			  "the stopped build reads as a failed one:\n%s", text);
 		free(text);
 	}
 	free(log);
@@ -1082,7 +1092,10 @@ Test(deploy, interrupted_build_counts_as_no_build)
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		freopen(log, "w", stdout);
+		/* both appending: with stdout at its own offset ("w"), its writes overwrote the
+		 * lines stderr had appended, and a test could not read them */
+		fclose(fopen(log, "w"));
+		freopen(log, "a", stdout);
 		freopen(log, "a", stderr);
 		execl(SHIPLOG_BINARY, SHIPLOG_BINARY, "-c", conf, "deploy", "main",
 		      "--workers-only", (char *)NULL);
