@@ -496,7 +496,7 @@ static int native_restart(struct rollout *ro)
 		char before[16], after[16], d[32], envd[65];
 		const char *result = jobs[i].error < 0 ? "error" : jobs[i].result;
 		bool ok = jobs[i].error >= 0 && streq(jobs[i].result, "done");
-		_cleanup_free_ char *why = NULL;
+		_cleanup_free_ char *why = NULL, *said = NULL;
 
 		snprintf(before, sizeof(before), "%u", jobs[i].pid_before);
 		snprintf(after, sizeof(after), "%u", jobs[i].pid_after);
@@ -511,7 +511,17 @@ static int native_restart(struct rollout *ro)
 		env_digest(ro->cfg, svc(ro, i), envd);
 		ev.u.unit_restarted.env = envd;
 		if (!ok) {
-			out_say("restart %s: %s%s%s", jobs[i].unit, result,
+			/* the ledger keeps the word; the operator gets what it means */
+			if (streq(result, "deadline")) {
+				char h[32];
+
+				format_duration(ro->cfg->policy.health_timeout_ns, h, sizeof(h));
+				said = xasprintf("its restart job did not finish within [policy] "
+						 "health_timeout (%s): the unit is slow to stop or "
+						 "start; raise health_timeout if that is expected",
+						 h);
+			}
+			out_say("restart %s: %s%s%s", jobs[i].unit, said ? said : result,
 				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg);
 			if (jobs[i].error >= 0)
 				why = unit_failure(ro, svc(ro, i), NULL, NULL);
@@ -522,9 +532,10 @@ static int native_restart(struct rollout *ro)
 		if (!ok) {
 			failed++;
 			/* the first line of why: Result and exit status */
-			op_fail(ro->op, "restart of %s: %s%s%s%s%.*s%s", jobs[i].unit, result,
-				jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg, why ? " (" : "",
-				why ? (int)strcspn(why, "\n") : 0, why ? why : "", why ? ")" : "");
+			op_fail(ro->op, "restart of %s: %s%s%s%s%.*s%s", jobs[i].unit,
+				said ? said : result, jobs[i].errmsg[0] ? ": " : "", jobs[i].errmsg,
+				why ? " (" : "", why ? (int)strcspn(why, "\n") : 0, why ? why : "",
+				why ? ")" : "");
 		} else {
 			out_say("restart %s: done in %s, pid %u -> %u%s", jobs[i].unit, d,
 				jobs[i].pid_before, jobs[i].pid_after,

@@ -580,6 +580,36 @@ Test(rollback, a_unit_that_logs_an_error_and_dies_just_after_the_window_fails_ve
 	sample_teardown(&s);
 }
 
+/* A restart job that outlives [policy] health_timeout (a slow stop, as the loaded machine of
+ * the Flask trial gave gunicorn) is said as that, with the fix, not as "deadline". */
+Test(rollback, a_restart_past_the_health_timeout_says_so)
+{
+	struct sample s;
+	struct tl_run r;
+	char *conf, *orig;
+
+	REQUIRE_MANAGER();
+	sample_setup(&s, "slowstop", true);
+	sample_commit(&s, NULL, "echo 'compute.stop_delay = 4' >> app.conf", "slow compute stop");
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_commit(&s, NULL, "echo x >> NOTES", "next");
+	conf = sample_alt_conf(&s, "slow", "[policy]", "on_failure = stop\nhealth_timeout = 1s");
+	orig = s.conf;
+	s.conf = conf;
+	sample_shiplog(&s, &r, NULL, "deploy", "main", "--workers-only", "--fast", NULL);
+	s.conf = orig;
+	free(conf);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.err, "-compute.service: its restart job did not finish within [policy] "
+				"health_timeout (1.00s)") &&
+		      strstr(r.err, "raise health_timeout"),
+		  "%s\n%s", r.out, r.err);
+	tl_run_release(&r);
+	sample_teardown(&s);
+}
+
 Test(rollback, rollback_starts_a_unit_that_used_up_its_start_limit)
 {
 	struct sample s;
