@@ -150,6 +150,7 @@ static const struct ledger_field f_unit_observed[] = {
     EVF("mem", "memory_bytes", F_U64, 0, unit_observed.memory_bytes),
     EVF("h", "health", F_STR, SPARSE, unit_observed.health),
     EVF("ct", "container", F_STR, SPARSE, unit_observed.container),
+    EVF("st", "started_ns", F_I64, SPARSE, unit_observed.started_ns),
 };
 
 static const struct ledger_field f_soak_verdict[] = {

@@ -251,6 +251,10 @@ struct ledger_unit_observed {
 	uint64_t memory_bytes;
 	const char *health;    /* docker: the container's health status ("" without a check) */
 	const char *container; /* docker: the container id (12 hex digits) */
+	/* When the running process started, as the runtime says (ns since the epoch; 0 unknown):
+	 * systemd's ExecMainStartTimestamp, docker's State.StartedAt. A restart or new pid that a
+	 * sample shows happened then, not when it was sampled. */
+	int64_t started_ns;
 };
 
 /* soak.verdict: `soak report` judged a soak window against the [soak] thresholds. Outside any
