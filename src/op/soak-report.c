@@ -11,39 +11,79 @@
 #include "text.h"
 #include "view.h"
 
+/* The other tally of the same service before i (dir -1) or after it (+1), or NULL: the parts
+ * of a service whose owner changed in the window. */
+static const struct soak_tally *part_beside(const struct soak_report *rep, size_t i, int dir)
+{
+	return soak_tally_part(rep->t, rep->n, i, dir);
+}
+
+bool soak_report_split(const struct soak_report *rep, size_t i)
+{
+	return part_beside(rep, i, -1) || part_beside(rep, i, +1);
+}
+
+void soak_report_part_span(const struct soak_report *rep, size_t i, int64_t *since_ns,
+			   int64_t *until_ns)
+{
+	const struct soak_tally *before = part_beside(rep, i, -1), *after = part_beside(rep, i, +1);
+
+	*since_ns = before ? before->last_ns : rep->w.start_ns;
+	*until_ns = after ? after->first_ns : rep->w.stop ? rep->w.stop_ns : 0;
+}
+
+/* Whether every part of service passed. */
+static bool service_pass(const struct soak_report *rep, const char *service)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		if (streq(rep->t[i].name, service) && !rep->pass[i])
+			return false;
+	return true;
+}
+
 /* Each service's logs, its verdict, and the comparison with its previous window on the other
- * runtime. */
+ * runtime. A service sampled on two runtimes (its owner changed in the window) is judged per
+ * part, each with the logs of its runtime over its own time, and passes when both do. */
 static void judge(struct ledger *lg, const struct config *cfg, struct soak_report *rep)
 {
 	const struct soak_window *w = &rep->w;
-	int64_t until = w->stop ? w->stop_ns : now_ns();
 
 	rep->all_pass = rep->n > 0;
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct soak_tally *t = &rep->t[i];
 		const struct service *s = config_service(cfg, t->name);
+		bool split = soak_report_split(rep, i);
+		_cleanup_free_ char *label =
+		    split ? xasprintf("%s: on %s", t->name, ledger_runtime_name(t->runtime))
+			  : xstrdup(t->name);
 		struct soak_figures f, prev;
+		int64_t since, until;
 
-		soak_figures_of(t, until - w->start_ns, &f);
+		soak_report_part_span(rep, i, &since, &until);
+		soak_figures_of(t, (until ? until : now_ns()) - since, &f);
 		if (s) {
-			soak_logs_read(cfg, s, t->runtime, w->start_ns, w->stop ? w->stop_ns : 0,
-				       &rep->logs[i]);
+			soak_logs_read(cfg, s, t->runtime, since, until, &rep->logs[i]);
 			f.errors = rep->logs[i].errors;
 			f.errors_known = rep->logs[i].read;
 		}
-		rep->pass[i] = soak_judge(cfg, t->name, &f, &rep->reasons);
+		rep->pass[i] = soak_judge(cfg, label, &f, &rep->reasons);
 		rep->all_pass &= rep->pass[i];
 		{
 			/* not a failed check: says what the figures above leave out */
-			char *aside = soak_set_aside(t, &rep->spans);
+			char *aside = soak_set_aside(t, &rep->spans, split);
 			if (aside)
 				strv_push_take(&rep->reasons, aside);
 		}
-		strv_push_take(&rep->verdicts,
-			       xasprintf("%s=%s", t->name, rep->pass[i] ? "pass" : "fail"));
 		if (soak_previous_window(lg, cfg, w->start, t->name, t->runtime, &prev))
 			strv_push_take(&rep->compare, soak_compare(t->name, &f, &prev));
 	}
+	/* one verdict per service, however many parts */
+	for (size_t i = 0; i < rep->n; i++)
+		if (!part_beside(rep, i, -1))
+			strv_push_take(
+			    &rep->verdicts,
+			    xasprintf("%s=%s", rep->t[i].name,
+				      service_pass(rep, rep->t[i].name) ? "pass" : "fail"));
 }
 
 int soak_report_gather(struct ledger *lg, const struct config *cfg, const char *name,
@@ -61,7 +101,7 @@ int soak_report_gather(struct ledger *lg, const struct config *cfg, const char *
 	if (r < 0)
 		return r;
 	r = soak_window_tally(lg, rep->w.start, rep->w.stop, &rep->spans, rep->t, &rep->n,
-			      &rep->ops, rep->opsj);
+			      &rep->ops, rep->opsj, NULL, NULL);
 	if (r < 0)
 		return r;
 	/* the verdict needs the thresholds and the services' logs: a report with a config */
@@ -104,6 +144,37 @@ static json_t *service_json(const struct soak_report *rep, size_t i)
 
 	for (uint32_t k = 0; k < t->nops; k++)
 		json_array_append_new(ops, json_integer((json_int_t)view_op_number(t->ops[k])));
+	{
+		char a[64], b[64];
+		int64_t since, until;
+
+		soak_report_part_span(rep, i, &since, &until);
+		format_time(since, a, sizeof(a));
+		format_time(until, b, sizeof(b));
+		/* a service whose owner changed in the window has a part per runtime */
+		json_object_set_new(o, "part",
+				    json_pack("{s:b,s:s,s:o}", "split", soak_report_split(rep, i),
+					      "since", a, "until",
+					      until ? json_string(b) : json_null()));
+	}
+	{
+		uint32_t kept = t->nstarts < SOAK_TALLY_STARTS ? t->nstarts : SOAK_TALLY_STARTS;
+		json_t *starts = json_array();
+
+		for (uint32_t k = 0; k < kept; k++) {
+			const struct soak_start *s = soak_tally_start(t, k);
+			char at[64];
+
+			format_time(s->at_ns, at, sizeof(at));
+			json_array_append_new(
+			    starts,
+			    json_pack("{s:s,s:b,s:b,s:o}", "at", at, "exact", s->exact, "restart",
+				      s->restart, "operation",
+				      s->op ? json_integer((json_int_t)view_op_number(s->op))
+					    : json_null()));
+		}
+		json_object_set_new(o, "starts", starts);
+	}
 	json_object_set_new(o, "during_operations",
 			    json_pack("{s:i,s:i,s:i,s:i,s:o}", "samples", (int)t->op_samples,
 				      "not_active", (int)t->op_inactive, "restarts",
@@ -198,9 +269,59 @@ static void print_table(const struct soak_report *rep)
 		       ledger_runtime_name(t->runtime), t->samples, t->restarts, t->pids,
 		       t->inactive, mem, errs);
 	}
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct soak_tally *t = &rep->t[i], *next = part_beside(rep, i, +1);
+		char a[64], b[64];
+
+		/* a service on two runtimes: which part came from which, and when */
+		if (part_beside(rep, i, -1) || !next)
+			continue;
+		format_time(t->last_ns, a, sizeof(a));
+		format_time(next->first_ns, b, sizeof(b));
+		printf("%s: its owner changed in the window: sampled on %s to %s, on %s from %s "
+		       "(a row, logs and verdict for each)\n",
+		       t->name, ledger_runtime_name(t->runtime), a,
+		       ledger_runtime_name(next->runtime), b);
+	}
 	printf("\noperations during the window: %s\n", rep->ops.n ? "" : "none");
 	for (size_t i = 0; i < rep->ops.n; i++)
 		printf("  %s\n", rep->ops.v[i]);
+}
+
+/* Every restart and new process the samples showed, with when it happened: the runtime's own
+ * start time, to the second (or, when it did not say, the sample that first showed it), and
+ * whether it is the service's or an operation's. */
+static void print_starts(const struct soak_report *rep)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct soak_tally *t = &rep->t[i];
+		uint32_t kept = t->nstarts < SOAK_TALLY_STARTS ? t->nstarts : SOAK_TALLY_STARTS;
+
+		if (!t->nstarts)
+			continue;
+		if (!any)
+			printf("\nrestarts and new processes (when the runtime started them):\n");
+		any = true;
+		if (t->nstarts > kept)
+			printf("  %s (%s): %u, the newest %u:\n", t->name,
+			       ledger_runtime_name(t->runtime), t->nstarts, kept);
+		for (uint32_t k = 0; k < kept; k++) {
+			const struct soak_start *s = soak_tally_start(t, k);
+			char at[64], on[VIEW_OP_NAME_MAX];
+
+			format_time(s->at_ns, at, sizeof(at));
+			printf("  %-16s %-7s %s %s%s", t->name, ledger_runtime_name(t->runtime), at,
+			       s->restart ? "restart" : "new process",
+			       s->exact ? "" : " (first seen by this sample; no start time said)");
+			if (s->op)
+				printf(", during operation %s: set aside\n",
+				       view_op_name(s->op, on));
+			else
+				printf("\n");
+		}
+	}
 }
 
 /* The operations' spans, and per service what fell inside them: left out of the table's
@@ -226,7 +347,8 @@ static void print_spans(const struct soak_report *rep)
 				     : "");
 	}
 	for (size_t i = 0; i < rep->n; i++) {
-		_cleanup_free_ char *aside = soak_set_aside(&rep->t[i], &rep->spans);
+		_cleanup_free_ char *aside =
+		    soak_set_aside(&rep->t[i], &rep->spans, soak_report_split(rep, i));
 		if (aside)
 			printf("  %s\n", aside);
 	}
@@ -245,7 +367,9 @@ static void print_verdict(const struct soak_report *rep)
 	}
 	printf("\nverdict%s:\n", rep->w.stop ? "" : " so far (the window is still open)");
 	for (size_t i = 0; i < rep->n; i++)
-		printf("  %-16s %s\n", rep->t[i].name, rep->pass[i] ? "pass" : "FAIL");
+		if (!part_beside(rep, i, -1))
+			printf("  %-16s %s\n", rep->t[i].name,
+			       service_pass(rep, rep->t[i].name) ? "pass" : "FAIL");
 	for (size_t i = 0; i < rep->reasons.n; i++)
 		printf("    %s\n", rep->reasons.v[i]);
 	printf("  %-16s %s\n", "overall", rep->all_pass ? "pass" : "FAIL");
@@ -261,6 +385,7 @@ void soak_report_print(const struct soak_report *rep, bool status_only)
 		return;
 	}
 	print_table(rep);
+	print_starts(rep);
 	print_spans(rep);
 	if (rep->judged)
 		print_verdict(rep);

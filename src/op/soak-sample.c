@@ -11,64 +11,7 @@
 #include "compose.h"
 #include "out.h"
 #include "soak.h"
-
-/* Names op among the tally's operations (once; beyond SOAK_TALLY_OPS only counted). */
-static void tally_note_op(struct soak_tally *t, uint64_t op)
-{
-	for (uint32_t i = 0; i < t->nops && i < SOAK_TALLY_OPS; i++)
-		if (t->ops[i] == op)
-			return;
-	if (t->nops < SOAK_TALLY_OPS)
-		t->ops[t->nops++] = op;
-}
-
-void soak_tally_add(struct soak_tally *t, const struct ledger_unit_observed *o, int64_t t_ns,
-		    const struct soak_during *d)
-{
-	const char *ct = o->container ? o->container : "";
-	uint64_t sample_op = d ? d->sample_op : 0;
-	uint64_t change_op = d && t->seen ? d->change_op : 0; /* a first sample changes nothing */
-	uint32_t restarts;
-	bool inactive, newpid;
-
-	if (!t->seen)
-		t->prev_restarts = o->restarts;
-	restarts = o->restarts >= t->prev_restarts ? o->restarts - t->prev_restarts : o->restarts;
-	inactive = !streq(o->active_state ? o->active_state : "", "active");
-	newpid = (o->pid && o->pid != t->last_pid) || (ct[0] && !streq(ct, t->last_container));
-	t->prev_restarts = o->restarts;
-	t->samples++;
-	t->runtime = (int)o->runtime;
-	if (sample_op) {
-		t->op_samples++;
-		t->op_inactive += inactive;
-		tally_note_op(t, sample_op);
-	} else {
-		t->inactive += inactive;
-	}
-	if (change_op) {
-		t->op_restarts += restarts;
-		t->op_pids += newpid;
-		if (restarts || newpid)
-			tally_note_op(t, change_op);
-	} else {
-		t->restarts += restarts;
-		t->pids += newpid;
-	}
-	if (o->pid)
-		t->last_pid = o->pid;
-	if (ct[0])
-		strlcpy_(t->last_container, ct, sizeof(t->last_container));
-	if (o->memory_bytes) {
-		if (!t->first_memory)
-			t->first_memory = o->memory_bytes;
-		t->last_memory = o->memory_bytes;
-		if (o->memory_bytes > t->peak_memory)
-			t->peak_memory = o->memory_bytes;
-	}
-	t->last_ns = t_ns;
-	t->seen = true;
-}
+#include "view.h"
 
 void soak_figures_of(const struct soak_tally *t, int64_t duration_ns, struct soak_figures *f)
 {
@@ -172,6 +115,9 @@ static void observe_container(const struct containers *k, size_t i, struct ledge
 	o->restarts = ct->restart_count;
 	o->pid = ct->pid;
 	o->health = ct->health;
+	/* "0001-01-01T00:00:00Z" for one never started: out of range, left unknown */
+	if (parse_time_ns(ct->started_at, 0, &o->started_ns) < 0 || o->started_ns < 0)
+		o->started_ns = 0;
 	snprintf(cid, 16, "%.12s", ct->id);
 	o->container = cid;
 	for (size_t j = 0; j < k->nids; j++)
@@ -179,16 +125,91 @@ static void observe_container(const struct containers *k, size_t i, struct ledge
 			o->memory_bytes = k->mem[j];
 }
 
+/* The runtime service moved to in ev, an owner.changed (-1: none, or a stop). */
+static int owner_moved(const struct ledger_event *ev, const char *service)
+{
+	const struct ledger_owner_changed *o = &ev->u.owner_changed;
+
+	if (ev->type != LEDGER_EV_OWNER_CHANGED || !o->service || !streq(o->service, service) ||
+	    str_empty(o->to))
+		return -1;
+	return ledger_runtime_from_name(o->to);
+}
+
+/* sv[i] is sampled on rt from now on: what it saw on its old runtime is a finished part. */
+static void sampled_move(struct soak_sampled *sv, int rt, uint64_t op)
+{
+	char on[VIEW_OP_NAME_MAX];
+
+	if (sv->t.seen)
+		strv_push_take(&sv->parts,
+			       xasprintf("%u samples, %u restarts, %u pids, %u not active on %s",
+					 sv->t.samples, sv->t.restarts, sv->t.pids, sv->t.inactive,
+					 ledger_runtime_name(sv->runtime)));
+	out_plain("soak: %s is owned by %s now (operation %s): sampled there from now on",
+		  sv->svc->name, ledger_runtime_name(rt), view_op_name(op, on));
+	sv->runtime = rt;
+	memset(&sv->t, 0, sizeof(sv->t));
+	sv->t.runtime = -1;
+}
+
+/* Follows the owners: the owner.changed events after *seen (the window's soak.started at
+ * first), peeked and only those decoded. */
+static void follow_owners(struct ledger *lg, struct soak_sampled *sv, size_t n, uint64_t *seen)
+{
+	struct ledger_iter *it = NULL;
+	const uint8_t *raw;
+	uint64_t seq;
+	size_t len;
+
+	if (ledger_iter_new(lg, LEDGER_FORWARD, *seen + 1, &it) < 0)
+		return;
+	while (ledger_iter_next_raw(it, &seq, &raw, &len) == 1) {
+		enum ledger_event_type type;
+		struct ledger_event ev;
+
+		*seen = seq;
+		if (ledger_event_peek(raw, len, &type, NULL, NULL) < 0 ||
+		    type != LEDGER_EV_OWNER_CHANGED ||
+		    ledger_event_decode(raw, len, &ev, NULL, 0) < 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			int rt = owner_moved(&ev, sv[i].svc->name);
+			if (sv[i].follow && rt >= 0 && rt != sv[i].runtime)
+				sampled_move(&sv[i], rt, ev.op);
+		}
+		ledger_event_release(&ev);
+	}
+	ledger_iter_free(it);
+}
+
 /* One round over the services: a unit.observed each. A round that a stop interrupted records
  * nothing: the stop's SIGTERM reaches the docker commands too (the unit's whole cgroup), and
  * their failure says nothing about the containers. */
-static void sample_round(struct ledger *lg, struct bus *bus, struct compose **c,
+static void sample_round(struct ledger *lg, struct bus **bus, struct compose **c,
 			 const struct config *cfg, struct soak_sampled *sv, size_t n,
-			 volatile sig_atomic_t *stop)
+			 volatile sig_atomic_t *stop, uint64_t *seen)
 {
 	struct containers k;
+	int read_rt[LEDGER_MAX_SERVICES];
+	bool native = false;
+
+	if (*seen)
+		follow_owners(lg, sv, n, seen);
+	for (size_t i = 0; i < n; i++)
+		read_rt[i] = sv[i].runtime;
+
+	/* a service that moved to its native unit needs the manager (opened once) */
+	for (size_t i = 0; i < n; i++)
+		native |= sv[i].runtime == LEDGER_RT_NATIVE;
+	if (native && !*bus && bus_open(bus, cfg->native.manager == MANAGER_USER) < 0)
+		*bus = NULL;
 
 	containers_read(c, cfg, sv, n, &k);
+	/* an owner that changed while the containers were read: that service's reading is of the
+	 * runtime it just left, and would land after the change; it is sampled anew next round */
+	if (*seen)
+		follow_owners(lg, sv, n, seen);
 	for (size_t i = 0; i < n && !*stop; i++) {
 		struct ledger_event ev = {.type = LEDGER_EV_UNIT_OBSERVED,
 					  .version = LEDGER_SCHEMA_VERSION,
@@ -197,15 +218,21 @@ static void sample_round(struct ledger *lg, struct bus *bus, struct compose **c,
 		struct unit_props p;
 		char cid[16] = "";
 
+		if (sv[i].runtime != read_rt[i])
+			continue;
 		o->service = sv[i].svc->name;
 		o->runtime = (enum ledger_runtime)sv[i].runtime;
-		if (sv[i].runtime == LEDGER_RT_NATIVE) {
-			if (!bus || bus_unit_props(bus, sv[i].svc->unit, &p) < 0)
+		if (sv[i].runtime == LEDGER_RT_NATIVE && !*bus) {
+			o->active_state = "unknown";
+			o->sub_state = "no-manager";
+		} else if (sv[i].runtime == LEDGER_RT_NATIVE) {
+			if (bus_unit_props(*bus, sv[i].svc->unit, &p) < 0)
 				continue;
 			o->active_state = p.active_state;
 			o->sub_state = p.sub_state;
 			o->restarts = p.n_restarts;
 			o->pid = p.main_pid;
+			o->started_ns = (int64_t)p.exec_main_start_us * 1000;
 			o->memory_bytes = p.memory_bytes == UINT64_MAX ? 0 : p.memory_bytes;
 		} else {
 			observe_container(&k, i, o, cid);
@@ -226,10 +253,14 @@ static int record_stopped(struct ledger *lg, const char *name, const struct soak
 	struct buf summary = {0};
 	int r;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *before = strv_join(&sv[i].parts, ", ");
 		buf_printf(&summary, "%s%s (%s): %u samples, %u restarts, %u pids, %u not active",
 			   i ? "; " : "", sv[i].svc->name, ledger_runtime_name(sv[i].runtime),
 			   sv[i].t.samples, sv[i].t.restarts, sv[i].t.pids, sv[i].t.inactive);
+		if (sv[i].parts.n)
+			buf_printf(&summary, " (before its owner changed: %s)", before);
+	}
 	ev.u.soak.name = name;
 	ev.u.soak.summary = summary.data ? summary.data : "";
 	r = ledger_append(lg, &ev, 0, NULL);
@@ -245,6 +276,8 @@ int soak_sample_run(struct ledger *lg, const struct config *cfg, const char *nam
 {
 	struct bus *bus = NULL;
 	struct compose *c = NULL;
+	struct soak_window w;
+	uint64_t seen = 0;
 	bool native = false;
 	int r;
 
@@ -257,15 +290,20 @@ int soak_sample_run(struct ledger *lg, const struct config *cfg, const char *nam
 	}
 	out_plain("soak '%s': sampling %zu service%s every %.1fs", name, n, n == 1 ? "" : "s",
 		  (double)every_ns / 1e9);
+	/* owners follow from the window's start: also what changed before a restart of ours */
+	if (soak_find_window(lg, name, &w) == 0)
+		seen = w.start;
 	while (!*stop && (uint64_t)now_ns() < deadline_ns) {
 		int64_t t0 = mono_ns();
 
-		sample_round(lg, bus, &c, cfg, sv, n, stop);
+		sample_round(lg, &bus, &c, cfg, sv, n, stop, &seen);
 		while (!*stop && mono_ns() - t0 < (int64_t)every_ns &&
 		       (uint64_t)now_ns() < deadline_ns)
 			usleep(20000);
 	}
 	r = record_stopped(lg, name, sv, n);
+	for (size_t i = 0; i < n; i++)
+		strv_free(&sv[i].parts);
 	compose_free(c);
 	bus_close(bus);
 	return r;

@@ -16,6 +16,7 @@
 #include <ledger/ledger.h>
 
 #include "config.h"
+#include "soak-tally.h"
 #include "util.h"
 
 /* What a service logged in a window. */
@@ -66,116 +67,32 @@ char *soak_compare(const char *service, const struct soak_figures *now,
 void soak_logs_print_window(const struct config *cfg, struct ledger *lg, uint64_t at_seq,
 			    const struct ledger_strv *only, int64_t since_ns, int64_t until_ns);
 
-/* ---- the samples (soak-sample.c) ---------------------------------------------------------- */
-
-/* An operation in or around a soak window (deploy, rollback, cut-over) and the time it ran:
- * from its op.requested to its own op.finished. Samples of the services it names (or
- * restarted) taken inside it judge the operation, not the service. */
-struct soak_span {
-	uint64_t op;
-	char kind[16];
-	int64_t start_ns, end_ns;
-	/* No end of its own in the ledger (killed, or still running; an op.finished that a later
-	 * operation wrote for it, "interrupted" with no duration, is not its own): end_ns is its
-	 * last event, so that a dead operation hides nothing after it. */
-	bool unfinished;
-	struct strv services;
-};
-
-struct soak_spans {
-	struct soak_span *v;
-	size_t n;
-};
-
-void soak_spans_release(struct soak_spans *s);
-
-/* Which operation one sample belongs to (0: none). sample_op: the one whose span holds the
- * sample's time, for a service it touched (a state not active then is the operation's).
- * change_op: the one whose span meets the time since the service's previous sample (a restart
- * or new pid that this sample is the first to show happened in that time, so perhaps during the
- * operation: it is the operation's). A first sample has no change_op. */
-struct soak_during {
-	uint64_t sample_op, change_op;
-};
-
-/* The soak_during of a sample of service taken at t_ns, whose previous sample was at prev_ns
- * (0: none). Pure. */
-void soak_during_of(const struct soak_spans *sp, const char *service, int64_t prev_ns, int64_t t_ns,
-		    struct soak_during *d);
-
-#define SOAK_TALLY_OPS 8 /* operations named per service; more are counted, not named */
-
-/* What a window's samples add up to, per service. samples, inactive, restarts and pids are the
- * service's own; op_* are what the operations' spans held (set aside, not judged). */
-struct soak_tally {
-	char name[LEDGER_NAME_MAX];
-	int runtime; /* of the samples; -1 before the first */
-	uint32_t samples, inactive, restarts, pids;
-	uint32_t op_samples, op_inactive, op_restarts, op_pids;
-	uint64_t ops[SOAK_TALLY_OPS]; /* the operations those came from, in order */
-	uint32_t nops;
-	bool seen;
-	uint32_t prev_restarts, last_pid;
-	int64_t last_ns; /* the time of the previous sample, 0 before the first */
-	char last_container[16];
-	uint64_t peak_memory, first_memory, last_memory;
-};
-
-/* One observation, taken at t_ns, into the tally: restarts are summed per sample (a counter
- * that went down is a new container or a unit started anew: its value counts), pids and
- * containers counted when they change. With d (NULL: the sampler's own count, nothing set
- * aside), what falls in an operation's span is counted in op_* instead. */
-void soak_tally_add(struct soak_tally *t, const struct ledger_unit_observed *o, int64_t t_ns,
-		    const struct soak_during *d);
-
-/* "compute: set aside during operation 3 (deploy): 6 samples, 2 not active, 0 restarts, 1
- * new pid" (malloc'd; operations named by number through view_op_name), or NULL when nothing
- * of service was inside an operation. */
-char *soak_set_aside(const struct soak_tally *t, const struct soak_spans *sp);
+/* ---- the samples (soak-sample.c; the tally is output/soak-tally.h's) ------------------- */
 
 /* The figures the verdict reads, over a window of duration_ns (errors not known yet). */
 void soak_figures_of(const struct soak_tally *t, int64_t duration_ns, struct soak_figures *f);
 
-/* A service the sampler watches, on its runtime (LEDGER_RT_*), and what it saw. */
+/* A service the sampler watches, on its runtime (LEDGER_RT_*), and what it saw there. follow:
+ * when its owner changes in the window (owner.changed to a runtime: a cut-over, a rollback that
+ * moves it), it is sampled on the new owner from then on; false when --runtime chose it. */
 struct soak_sampled {
 	const struct service *svc;
 	int runtime;
+	bool follow;
 	struct soak_tally t;
+	struct strv parts; /* the summaries of its parts on runtimes it left */
 };
 
 /* The sampler: one unit.observed per service every every_ns (units over sd-bus, containers
  * through docker inspect and docker stats) until deadline_ns (wall clock) or *stop, then
- * soak.stopped with the summary. 0, or SL_EENV (no bus for native services, soak.stopped not
- * recorded). */
+ * soak.stopped with the summary. Before each round it reads the owner.changed events since the
+ * window opened (so a sampler started again after a crash follows them too). 0, or SL_EENV (no
+ * bus for native services, soak.stopped not recorded). */
 int soak_sample_run(struct ledger *lg, const struct config *cfg, const char *name,
 		    struct soak_sampled *sv, size_t n, uint64_t every_ns, uint64_t deadline_ns,
 		    volatile sig_atomic_t *stop);
 
-/* ---- windows in the ledger (soak-window.c) ------------------------------------------------ */
-
-/* A soak window: [start seq, stop seq or 0 while open]. */
-struct soak_window {
-	uint64_t start, stop;
-	int64_t start_ns, stop_ns;
-	char name[LEDGER_NAME_MAX];
-	char unit[256];	    /* the sampler's unit, "" for a detached sampler */
-	char summary[1024]; /* soak.stopped's */
-};
-
-/* The newest window, or the newest named name. LEDGER_ENOTFOUND when there is none. */
-int soak_find_window(struct ledger *lg, const char *name, struct soak_window *w);
-
-/* The operations whose span meets the window [start seq, stop seq] (0: open, to the end): every
- * operation (led by an op.requested) with an event inside it, and the one in flight when it
- * opened. */
-int soak_window_spans(struct ledger *lg, uint64_t start, uint64_t stop, struct soak_spans *out);
-
-/* The samples of one window (start seq to stop seq, 0 = to the end), per service into t (room
- * for LEDGER_MAX_SERVICES, *n of them used), with what fell inside the operations of sp set
- * aside (sp NULL: nothing); with ops, the operations inside it as text lines ("#SEQ what") and
- * as JSON into opsj. */
-int soak_window_tally(struct ledger *lg, uint64_t start, uint64_t stop, const struct soak_spans *sp,
-		      struct soak_tally *t, size_t *n, struct strv *ops, json_t *opsj);
+/* ---- windows in the ledger (soak-window.c; finding and tallying one: soak-tally.h) ------- */
 
 /* The same service's newest window before `before` (a soak.started seq) on another runtime
  * than rt, with its figures and (when still readable) its error lines. */
@@ -191,9 +108,9 @@ bool soak_verdict_recorded(struct ledger *lg, uint64_t stop, const char *name);
  * from the services' logs. */
 struct soak_report {
 	struct soak_window w;
-	struct soak_tally t[LEDGER_MAX_SERVICES];
-	struct soak_logs logs[LEDGER_MAX_SERVICES];
-	bool pass[LEDGER_MAX_SERVICES];
+	struct soak_tally t[SOAK_TALLY_MAX];
+	struct soak_logs logs[SOAK_TALLY_MAX];
+	bool pass[SOAK_TALLY_MAX];
 	struct soak_spans spans; /* the operations whose samples are set aside */
 	size_t n;
 	struct strv ops, verdicts, reasons, compare; /* verdicts: "service=pass|fail" */
@@ -202,6 +119,13 @@ struct soak_report {
 	bool all_pass; /* when judged */
 	bool running;  /* set by the caller: whether the sampler still runs */
 };
+
+/* Whether row i is one part of a service sampled on two runtimes (its owner changed in the
+ * window), and the time that part covers: from the window's start, or the previous part's last
+ * sample, to the next part's first sample, or the window's stop (0 while open). */
+bool soak_report_split(const struct soak_report *rep, size_t i);
+void soak_report_part_span(const struct soak_report *rep, size_t i, int64_t *since_ns,
+			   int64_t *until_ns);
 
 /* Reads the window (newest, or named name) and, with cfg and not status_only, judges it.
  * LEDGER_ENOTFOUND when there is no such window. */

@@ -724,7 +724,10 @@ static void soak_strip(struct buf *out, const struct report_soak_service *v)
 	buf_printf(out, "<svg class=\"strip\" viewBox=\"0 0 %d %d\" style=\"width:%dpx\">",
 		   REPORT_SOAK_BINS * CW, CH, REPORT_SOAK_BINS * CW);
 	for (uint32_t i = 0; i < v->nbins; i++) {
-		const char *cls = v->bins[i] & 2 ? "o-failed" : "o-succeeded";
+		/* red: not active (its own); grey: an operation's (set aside); else green */
+		const char *cls = v->bins[i] & 2   ? "o-failed"
+				  : v->bins[i] & 8 ? "o-refused"
+						   : "o-succeeded";
 		buf_printf(out, "<rect class=\"%s\" x=\"%u\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
 			   cls, i * CW, v->bins[i] & 4 ? 0 : 3, CW - 1,
 			   v->bins[i] & 4 ? CH : CH - 6);
@@ -742,9 +745,12 @@ static void soaks(struct buf *out, const struct report *rp)
 		return;
 	}
 	buf_printf(out,
-		   "<p class=\"sub\">Units sampled during each window (newest first; %u of "
-		   "%" PRIu64 " shown). A cell is one or more samples: green all active, red some "
-		   "not active, tall where the restart counter went up.</p>",
+		   "<p class=\"sub\">Units and containers sampled during each window (newest "
+		   "first; %u of %" PRIu64 " shown), added up as 'shiplog soak report' does: "
+		   "what a deploy, rollback or cut-over inside the window did to the services it "
+		   "touched is set aside, not counted as theirs. A cell is one or more samples: "
+		   "green all active, red some not active, grey during an operation (set aside), "
+		   "tall where the service restarted.</p>",
 		   rp->nsoaks, rp->soaks_total);
 	for (uint32_t k = 0; k < rp->nsoaks; k++) {
 		uint32_t slot = (rp->soak_next + REPORT_MAX_SOAKS - 1 - k) % REPORT_MAX_SOAKS;
@@ -762,7 +768,8 @@ static void soaks(struct buf *out, const struct report *rp)
 			buf_printf(out, "<p class=\"none\">No samples.</p>");
 		} else {
 			buf_printf(out,
-				   "<table><thead><tr><th>service</th><th>samples</th>"
+				   "<table><thead><tr><th>service</th><th>runtime</th>"
+				   "<th>samples</th>"
 				   "<th>restarts</th><th>main pids</th><th>not active</th>"
 				   "<th>peak memory</th><th>samples over time</th></tr></thead>"
 				   "<tbody>");
@@ -774,15 +781,22 @@ static void soaks(struct buf *out, const struct report *rp)
 					 (double)v->peak_memory / (1024.0 * 1024.0));
 				buf_printf(
 				    out,
-				    "</td><td>%u</td><td class=\"%s\">%u</td><td>%u</td>"
+				    "</td><td>%s</td><td>%u</td><td class=\"%s\">%u</td><td>%u</td>"
 				    "<td class=\"%s\">%u</td><td>%s</td><td>",
-				    v->samples, v->restarts_last > v->restarts_first ? "no" : "",
-				    v->restarts_last - v->restarts_first, v->pids,
+				    ledger_runtime_name(v->runtime), v->samples,
+				    v->restarts ? "no" : "", v->restarts, v->pids,
 				    v->inactive ? "no" : "", v->inactive, v->peak_memory ? m : "-");
 				soak_strip(out, v);
 				buf_printf(out, "</td></tr>");
 			}
 			buf_printf(out, "</tbody></table>");
+			for (uint32_t i = 0; i < s->nsvc; i++) {
+				if (!s->svc[i].aside)
+					continue;
+				buf_printf(out, "<p class=\"sub aside\">");
+				report_escape(out, s->svc[i].aside);
+				buf_printf(out, "</p>");
+			}
 		}
 		if (!str_empty(s->summary)) {
 			buf_printf(out, "<p class=\"sub\">");

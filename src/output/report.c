@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "soak-tally.h"
+
 /* ---- aggregation ------------------------------------------------------------------------- */
 
 void report_init(struct report *rp, int64_t since_ns)
@@ -28,6 +30,8 @@ static void recent_clear(struct report_recent *r)
 
 static void soak_clear(struct report_soak *s)
 {
+	for (uint32_t i = 0; i < s->nsvc; i++)
+		free(s->svc[i].aside);
 	free(s->name);
 	free(s->services);
 	free(s->summary);
@@ -66,7 +70,6 @@ bool report_wants(const struct report *rp, enum ledger_event_type t, uint64_t op
 	case LEDGER_EV_PHASE_FINISHED:
 	case LEDGER_EV_SOAK_STARTED:
 	case LEDGER_EV_SOAK_STOPPED:
-	case LEDGER_EV_UNIT_OBSERVED:
 		return true;
 	default:
 		return false;
@@ -209,6 +212,7 @@ static void soak_start(struct report *rp, const struct ledger_event *ev)
 	s->summary = xstrdup("");
 	s->actor = dup_or_empty(ev->actor);
 	s->started_ns = ev->time_ns;
+	s->start_seq = ev->seq;
 	rp->soak_next = (slot + 1) % REPORT_MAX_SOAKS;
 	if (rp->nsoaks < REPORT_MAX_SOAKS)
 		rp->nsoaks++;
@@ -216,42 +220,10 @@ static void soak_start(struct report *rp, const struct ledger_event *ev)
 	rp->open_soak = (int32_t)slot;
 }
 
-static void soak_observe(struct report *rp, const struct ledger_event *ev)
+/* One sample into a service's strip: a full strip halves, each cell then covering twice as
+ * many samples. */
+static void strip_add(struct report_soak_service *v, uint8_t cell)
 {
-	const struct ledger_unit_observed *u = &ev->u.unit_observed;
-	struct report_soak *s;
-	struct report_soak_service *v = NULL;
-	uint8_t cell = 1;
-
-	if (rp->open_soak < 0)
-		return;
-	s = &rp->soaks[rp->open_soak];
-	for (uint32_t i = 0; i < s->nsvc && !v; i++)
-		if (streq(s->svc[i].name, u->service))
-			v = &s->svc[i];
-	if (!v) {
-		if (s->nsvc == LEDGER_MAX_SERVICES)
-			return;
-		v = &s->svc[s->nsvc++];
-		strlcpy_(v->name, u->service ? u->service : "", sizeof(v->name));
-		v->per_bin = 1;
-		v->restarts_first = u->restarts;
-		v->restarts_last = u->restarts;
-	}
-	if (!streq(u->active_state, "active")) {
-		v->inactive++;
-		cell |= 2;
-	}
-	if (u->restarts > v->restarts_last)
-		cell |= 4;
-	v->restarts_last = u->restarts;
-	if (u->pid && u->pid != v->last_pid)
-		v->pids++;
-	v->last_pid = u->pid;
-	if (u->memory_bytes > v->peak_memory)
-		v->peak_memory = u->memory_bytes;
-	v->samples++;
-	/* the strip: a full one halves, each cell then covering twice as many samples */
 	if (v->in_bin == v->per_bin || !v->nbins) {
 		if (v->nbins == REPORT_SOAK_BINS) {
 			for (uint32_t i = 0; i < REPORT_SOAK_BINS / 2; i++)
@@ -269,6 +241,70 @@ static void soak_observe(struct report *rp, const struct ledger_event *ev)
 	}
 	v->bins[v->nbins - 1] |= cell;
 	v->in_bin++;
+}
+
+/* Each sample of a window as soak_window_tally adds it: the strip of its service (the tally's
+ * index in the window's tallies is the row's). */
+struct strip_fill {
+	struct report_soak *s;
+	const struct soak_tally *t0;
+};
+
+static void strip_sample(void *ud, const struct soak_tally *t, unsigned added)
+{
+	struct strip_fill *f = ud;
+	struct report_soak_service *v = &f->s->svc[t - f->t0];
+
+	if (!v->per_bin)
+		v->per_bin = 1;
+	strip_add(v, (uint8_t)(1 | (added & SOAK_ADDED_INACTIVE ? 2 : 0) |
+			       (added & SOAK_ADDED_RESTART ? 4 : 0) |
+			       (added & SOAK_ADDED_ASIDE ? 8 : 0)));
+}
+
+static int soak_tally(struct ledger *lg, struct report_soak *s)
+{
+	struct soak_tally *t = xcalloc(SOAK_TALLY_MAX, sizeof(*t));
+	struct strip_fill f = {.s = s, .t0 = t};
+	struct soak_spans sp = {0};
+	size_t n = 0;
+	int r;
+
+	for (uint32_t i = 0; i < s->nsvc; i++)
+		free(s->svc[i].aside);
+	memset(s->svc, 0, sizeof(s->svc));
+	s->nsvc = 0;
+	r = soak_window_spans(lg, s->start_seq, s->stop_seq, &sp);
+	if (r == 0)
+		r = soak_window_tally(lg, s->start_seq, s->stop_seq, &sp, t, &n, NULL, NULL,
+				      strip_sample, &f);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct report_soak_service *v = &s->svc[i];
+
+		strlcpy_(v->name, t[i].name, sizeof(v->name));
+		v->runtime = t[i].runtime;
+		v->samples = t[i].samples;
+		v->inactive = t[i].inactive;
+		v->restarts = t[i].restarts;
+		v->pids = t[i].pids;
+		v->peak_memory = t[i].peak_memory;
+		v->aside = soak_set_aside(
+		    &t[i], &sp, soak_tally_part(t, n, i, -1) || soak_tally_part(t, n, i, +1));
+	}
+	s->nsvc = r == 0 ? (uint32_t)n : 0;
+	soak_spans_release(&sp);
+	free(t);
+	return r;
+}
+
+int report_soaks(struct ledger *lg, struct report *rp)
+{
+	int r = 0;
+
+	for (uint32_t i = 0; i < rp->nsoaks && r == 0; i++)
+		r = soak_tally(
+		    lg, &rp->soaks[(rp->soak_next + REPORT_MAX_SOAKS - 1 - i) % REPORT_MAX_SOAKS]);
+	return r;
 }
 
 void report_feed(struct report *rp, const struct ledger_event *ev)
@@ -335,13 +371,11 @@ void report_feed(struct report *rp, const struct ledger_event *ev)
 		if (rp->open_soak >= 0) {
 			struct report_soak *s = &rp->soaks[rp->open_soak];
 			s->stopped_ns = ev->time_ns;
+			s->stop_seq = ev->seq;
 			free(s->summary);
 			s->summary = dup_or_empty(ev->u.soak.summary);
 			rp->open_soak = -1;
 		}
-		break;
-	case LEDGER_EV_UNIT_OBSERVED:
-		soak_observe(rp, ev);
 		break;
 	default:
 		break;
@@ -494,5 +528,7 @@ int report_scan(struct ledger *lg, struct report *rp, uint64_t *scanned, uint64_
 		ledger_event_release(&ev);
 	}
 	ledger_iter_free(it);
+	if (r >= 0)
+		r = report_soaks(lg, rp);
 	return r;
 }

@@ -13,6 +13,7 @@
 
 #include <ledger/ledger.h>
 
+#include "soak-tally.h"
 #include "util.h"
 
 #define REPORT_RECENT 60	/* operations shown in full, newest first */
@@ -53,21 +54,26 @@ struct report_phase {
 	uint64_t failures;
 };
 
-/* A service's samples in a soak window: a strip of at most REPORT_SOAK_BINS cells; when full,
+/* A service's samples in a soak window (on one runtime), added up by soak-tally.h as `soak
+ * report` adds them: what deploys, rollbacks and cut-overs inside the window did to it is set
+ * aside, not counted as its own. The strip has at most REPORT_SOAK_BINS cells; when full,
  * neighbours merge and each cell covers twice as many samples. */
 struct report_soak_service {
 	char name[LEDGER_NAME_MAX];
-	uint32_t samples, inactive, pids, last_pid;
-	uint32_t restarts_first, restarts_last;
+	int runtime;				    /* LEDGER_RT_* of the samples */
+	uint32_t samples, inactive, restarts, pids; /* its own */
 	uint64_t peak_memory;
+	char *aside; /* "compute: set aside during operation 3 (deploy): ...", NULL when none */
 	uint32_t per_bin, nbins, in_bin;
-	uint8_t bins[REPORT_SOAK_BINS]; /* bit 0 sampled, bit 1 not active, bit 2 restarted */
+	/* bit 0 sampled, bit 1 not active, bit 2 restarted, bit 3 during an operation */
+	uint8_t bins[REPORT_SOAK_BINS];
 };
 struct report_soak {
 	char *name, *services, *summary, *actor;
+	uint64_t start_seq, stop_seq;	/* stop 0: still open at the end of the ledger */
 	int64_t started_ns, stopped_ns; /* stopped 0: still open at the end of the ledger */
 	uint32_t nsvc;
-	struct report_soak_service svc[LEDGER_MAX_SERVICES];
+	struct report_soak_service svc[SOAK_TALLY_MAX];
 };
 
 struct report {
@@ -93,12 +99,16 @@ void report_release(struct report *rp);
  * others without decoding them (a scan of the raw bytes peeks at the envelope). git.moved is
  * wanted only for a recent operation whose request did not name its commit yet. */
 bool report_wants(const struct report *rp, enum ledger_event_type t, uint64_t op);
-/* Feeds one event; events must come in ledger order. */
+/* Feeds one event; events must come in ledger order. A soak window fed is only named: its
+ * samples are added up from the ledger by report_soaks(). */
 void report_feed(struct report *rp, const struct ledger_event *ev);
+/* Adds up the samples of every soak window kept (soak-tally.h, as `soak report` does). 0 or a
+ * ledger code. */
+int report_soaks(struct ledger *lg, struct report *rp);
 
 /* Feeds every event of lg from rp->since_ns on, in one read transaction: each envelope is
- * peeked, and only the types report_wants() are decoded. *scanned counts the events, *bad the
- * ones that did not decode (left out). 0 or a ledger code. */
+ * peeked, and only the types report_wants() are decoded; then report_soaks(). *scanned counts
+ * the events, *bad the ones that did not decode (left out). 0 or a ledger code. */
 int report_scan(struct ledger *lg, struct report *rp, uint64_t *scanned, uint64_t *bad);
 
 /* The operation with id op, or NULL. Binary search. */

@@ -90,6 +90,29 @@ Test(soak, samples_units_and_reports_the_window)
 		      strstr(r.out, "  candles          pass"),
 		  "wrong verdict:\n%s", r.out);
 	cr_assert(!strstr(r.out, "(running)"), "stopped soak still shown running:\n%s", r.out);
+	{
+		/* the crash's restart is named at the time systemd started the unit again, to the
+		 * second, as the service's own; the deploy's new process as set aside */
+		_cleanup_free_ char *path = xasprintf("%s/started", s.dir), *when = NULL,
+				    *want = NULL;
+		const char *line;
+
+		cr_assert_eq(tl_sh("date -u -d \"$(systemctl --user show -P "
+				   "ExecMainStartTimestamp %s-compute.service)\" "
+				   "+%%Y-%%m-%%dT%%H:%%M:%%S > '%s'",
+				   s.project, path),
+			     0);
+		when = tl_read(path);
+		when[strcspn(when, "\n")] = '\0';
+		want = xasprintf("  compute          native  %s.", when);
+		line = strstr(r.out, want);
+		cr_assert(strstr(r.out, "\nrestarts and new processes (when the runtime started "
+					"them):\n") &&
+			      line && strstr(line, "Z restart\n") == strchr(line + 1, 'Z'),
+			  "the restart is not named at systemd's start time %s:\n%s", when, r.out);
+		cr_assert(strstr(r.out, "Z new process, during operation "),
+			  "the deploy's new process is not set aside:\n%s", r.out);
+	}
 	tl_run_release(&r);
 	cr_assert_geq(sample_count_events(&s, "unit.observed"), 8, "too few samples recorded");
 	cr_assert_eq(sample_count_events(&s, "soak.stopped"), 1);
@@ -285,8 +308,9 @@ TestSuite(soakdocker, .fini = soak_fini);
  * killed once (the unit's main pid, the container's); the unit's journal and the container's
  * docker logs are in the report, the verdict fails on the restarts (exit 1) and is recorded;
  * the container's id and memory are sampled (docker inspect, docker stats). show --logs has
- * what the container logged during its deploy. Then the container's service runs native and
- * a second window is compared with its docker one. Interval and length come from [soak]. */
+ * what the container logged during its deploy. Then the container's service is cut over to
+ * native inside a second window: the sampler follows it, the report splits it per runtime, and
+ * its native part is compared with its docker window. Interval and length come from [soak]. */
 Test(soakdocker, a_unit_and_a_container_killed_in_one_window_then_compared_across_runtimes)
 {
 	struct sample s;
@@ -374,28 +398,57 @@ Test(soakdocker, a_unit_and_a_container_killed_in_one_window_then_compared_acros
 		  "show --logs:\n%s", r.out);
 	tl_run_release(&r);
 
-	/* candles runs native now: a window compared with its docker one */
-	cr_assert_eq(tl_sh("docker stop -t 2 $(docker ps -q --filter "
-			   "label=com.docker.compose.project=%s-vps --filter "
-			   "label=com.docker.compose.service=candles) >/dev/null && systemctl "
-			   "--user start %s-candles.service",
-			   s.project, s.project),
-		     0);
-	sample_shiplog(&s, &r, NULL, "soak", "start", "--name", "on-native", "--pieces", "candles",
-		       "--runtime", "native", NULL);
+	/* candles is cut over to native inside a window: the sampler follows its owner, and the
+	 * report shows its docker part and its native part apart, the cut-over's own samples
+	 * set aside; the native part is compared with the docker window above */
+	sample_shiplog(&s, &r, NULL, "soak", "start", "--name", "across", "--pieces", "candles",
+		       NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "candles=docker"), "%s", r.out);
+	tl_run_release(&r);
+	n = sample_count_events(&s, "unit.observed");
+	for (int i = 0; i < 100 && sample_count_events(&s, "unit.observed") < n + 2; i++)
+		usleep(100000);
+	sample_shiplog(&s, &r, NULL, "cutover", "candles", "--to", "native", "--without-soak",
+		       NULL);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	tl_run_release(&r);
 	n = sample_count_events(&s, "unit.observed");
 	for (int i = 0; i < 100 && sample_count_events(&s, "unit.observed") < n + 3; i++)
 		usleep(100000);
 	sample_shiplog(&s, &r, NULL, "soak", "stop", NULL);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	tl_run_release(&r);
 	sample_shiplog(&s, &r, NULL, "soak", "report", NULL);
-	cr_assert_eq(r.exit_code, 0, "a passing window exits 0:\n%s\n%s", r.out, r.err);
+	cr_assert_eq(r.exit_code, 0, "the cut-over failed the window:\n%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "\ncandles          docker ") &&
+		      strstr(r.out, "\ncandles          native "),
+		  "no row per runtime:\n%s", r.out);
+	cr_assert(
+	    strstr(r.out, "candles: its owner changed in the window: sampled on docker to ") &&
+		strstr(r.out, ", on native from "),
+	    "the parts are not named:\n%s", r.out);
+	cr_assert(strstr(r.out, "owner of candles: docker -> native at "),
+		  "the owner change is not among the window's operations:\n%s", r.out);
+	cr_assert(strstr(r.out, "logs of candles (docker): ") &&
+		      strstr(r.out, "logs of candles (native): ") &&
+		      strstr(r.out, "sampleapp[candles]: start service=candles"),
+		  "the logs of each part are not read from its runtime:\n%s", r.out);
+	cr_assert(strstr(r.out, " (cutover): "), "the cut-over's samples are not set aside:\n%s",
+		  r.out);
 	cr_assert(strstr(r.out, "compared with the previous window on the other runtime:") &&
 		      strstr(r.out, "  candles: native 0.0 restarts/h") &&
 		      strstr(r.out, " vs docker "),
 		  "no comparison with the docker window:\n%s", r.out);
+	cr_assert(strstr(r.out, "  candles          pass"), "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "soak", "report", "--json", NULL);
+	cr_assert(strstr(r.out, "\"split\":true") && strstr(r.out, "\"runtime\":\"docker\"") &&
+		      strstr(r.out, "\"runtime\":\"native\""),
+		  "%s", r.out);
+	tl_run_release(&r);
+	sample_shiplog(&s, &r, NULL, "ledger", "export", NULL);
+	cr_assert(strstr(r.out, "candles=pass"), "one verdict for the service:\n%s", r.out);
 	tl_run_release(&r);
 	free(s.conf);
 	s.conf = orig_conf;

@@ -41,7 +41,10 @@ static const char usage[] =
     "for a container its state, restart count, health, pid, id (docker inspect) and memory\n"
     "(docker stats). It stops after --for (default [soak] duration, 1h) or at 'soak stop', and\n"
     "records soak.stopped with a summary. One soak runs at a time. ('soak sample ...' is what\n"
-    "the sampler runs.)\n"
+    "the sampler runs.) When a service's owner changes in the window (a cut-over, or a\n"
+    "'rollback --to' that moves it), the sampler samples the new owner from then on, and the\n"
+    "report shows the service's samples per runtime: a row, logs and verdict for each part\n"
+    "(the service passes when both do). With --runtime every service stays on that runtime.\n"
     "\n"
     "Without a reachable user manager (a docker-only host), a soak of containers alone runs\n"
     "its sampler as a detached process instead, supervised by a small process of its own that\n"
@@ -157,12 +160,19 @@ static int soak_sample(struct cmd_ctx *ctx, int argc, char **argv)
 	uint64_t every, deadline;
 	size_t n = 0;
 
+	bool follow = true;
+	int first = 3;
+
 	if (argc < 4 || !cfg)
 		return cmd_usage_error(&cmd_soak, "soak sample NAME EVERY-NS DEADLINE-NS "
-						  "SERVICE=RUNTIME...: the sampler's command");
+						  "[follow|fixed] SERVICE=RUNTIME...: the "
+						  "sampler's command");
 	if (!u64_arg(argv[1], &every) || !u64_arg(argv[2], &deadline) || !every)
 		return cmd_usage_error(&cmd_soak, "soak sample: bad interval or deadline");
-	for (int i = 3; i < argc && n < LEDGER_MAX_SERVICES; i++) {
+	/* follow: a service is sampled on its new owner after a cut-over; fixed: --runtime */
+	if (streq(argv[3], "follow") || streq(argv[3], "fixed"))
+		follow = streq(argv[first++], "follow");
+	for (int i = first; i < argc && n < LEDGER_MAX_SERVICES; i++) {
 		const char *eq = strchr(argv[i], '=');
 		_cleanup_free_ char *svc = eq ? xstrndup(argv[i], (size_t)(eq - argv[i])) : NULL;
 		int idx = svc ? config_service_index(cfg, svc) : -1;
@@ -171,7 +181,7 @@ static int soak_sample(struct cmd_ctx *ctx, int argc, char **argv)
 		if (idx < 0 || rt < 0)
 			return cmd_usage_error(&cmd_soak, "soak sample: bad service '%s'", argv[i]);
 		sv[n++] = (struct soak_sampled){
-		    .svc = &cfg->services[idx], .runtime = rt, .t.runtime = -1};
+		    .svc = &cfg->services[idx], .runtime = rt, .follow = follow, .t.runtime = -1};
 	}
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
@@ -240,7 +250,7 @@ static void start_release(struct start *s)
 
 /* The sampler's command line: this shiplog, the same config and ledger, `soak sample`. */
 static void start_argv(struct cmd_ctx *ctx, struct start *s, int64_t every_ns, int64_t deadline_ns,
-		       const struct plan *plan, const int *rts)
+		       const struct plan *plan, const int *rts, bool follow)
 {
 	_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL);
 	_cleanup_free_ char *ledger_abs = realpath(ctx->ledger_dir, NULL);
@@ -256,6 +266,7 @@ static void start_argv(struct cmd_ctx *ctx, struct start *s, int64_t every_ns, i
 	strv_push(&s->argv, s->name);
 	strv_push_take(&s->argv, xasprintf("%lld", (long long)every_ns));
 	strv_push_take(&s->argv, xasprintf("%lld", (long long)deadline_ns));
+	strv_push(&s->argv, follow ? "follow" : "fixed");
 	for (size_t i = 0; i < plan->nservices && i < LEDGER_MAX_SERVICES; i++) {
 		s->names[i] = ctx->cfg->services[plan->services[i]].name;
 		strv_push_take(&s->runtimes,
@@ -446,7 +457,7 @@ static int soak_start(struct cmd_ctx *ctx, const char *name, int64_t every_ns, i
 		return SL_EREFUSED;
 	}
 	sample_runtimes(ctx, &plan, forced_rt, rts);
-	start_argv(ctx, &s, every_ns, deadline, &plan, rts);
+	start_argv(ctx, &s, every_ns, deadline, &plan, rts, forced_rt < 0);
 	r = start_where(ctx, &s, rts);
 	if (r == 0)
 		r = record_started(ctx, &s);
