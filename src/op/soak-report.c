@@ -43,7 +43,7 @@ static bool service_pass(const struct soak_report *rep, const char *service)
 
 /* Each service's logs, its verdict, and the comparison with its previous window on the other
  * runtime. A service sampled on two runtimes (its owner changed in the window) is judged per
- * part, each with the logs of its runtime over its own time, and passes when both do. */
+ * part, each over its own time with the logs of its runtime, and passes when both do. */
 static void judge(struct ledger *lg, const struct config *cfg, struct soak_report *rep)
 {
 	const struct soak_window *w = &rep->w;
@@ -61,8 +61,11 @@ static void judge(struct ledger *lg, const struct config *cfg, struct soak_repor
 
 		soak_report_part_span(rep, i, &since, &until);
 		soak_figures_of(t, (until ? until : now_ns()) - since, &f);
+		/* the logs of the part's runtime over the whole window: its unit or container
+		 * starts during the cut-over, before the part's first sample */
 		if (s) {
-			soak_logs_read(cfg, s, t->runtime, since, until, &rep->logs[i]);
+			soak_logs_read(cfg, s, t->runtime, w->start_ns, w->stop ? w->stop_ns : 0,
+				       &rep->logs[i]);
 			f.errors = rep->logs[i].errors;
 			f.errors_known = rep->logs[i].read;
 		}

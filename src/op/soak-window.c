@@ -84,7 +84,7 @@ bool soak_previous_window(struct ledger *lg, const struct config *cfg, uint64_t 
 			continue;
 		soak_figures_of(&t[i], until - since, f);
 		if (s) {
-			soak_logs_read(cfg, s, f->runtime, since, until, &l);
+			soak_logs_read(cfg, s, f->runtime, w.start_ns, w.stop_ns, &l);
 			f->errors = l.errors;
 			f->errors_known = l.read;
 			soak_logs_release(&l);
