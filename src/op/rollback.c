@@ -901,7 +901,7 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 	const char *from[2 * LEDGER_MAX_SERVICES];
 	char target_buf[LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
 	char from_buf[2 * LEDGER_MAX_SERVICES][LEDGER_NAME_MAX + REPO_OID_HEX + 1];
-	char reverts[64] = "", on[VIEW_OP_NAME_MAX];
+	char reverts[64] = "", owners[64] = "", on[VIEW_OP_NAME_MAX];
 	size_t nfrom = 0;
 	int r;
 
@@ -959,8 +959,11 @@ static int begin(const struct rollback_plan *p, const struct config *cfg, struct
 	if (p->reverts)
 		snprintf(reverts, sizeof(reverts), ", reverting operation %s",
 			 view_op_name(p->reverts, on));
-	out_say("Operation %" PRIu64 " (seq:%" PRIu64 "): rolling back %zu service%s (%s)%s",
-		op->number, op->id, p->ntargets, p->ntargets == 1 ? "" : "s", p->reason, reverts);
+	if (p->nowners)
+		snprintf(owners, sizeof(owners), " and putting back the owner of %zu", p->nowners);
+	out_say("Operation %" PRIu64 " (seq:%" PRIu64 "): rolling back %zu service%s%s (%s)%s",
+		op->number, op->id, p->ntargets, p->ntargets == 1 ? "" : "s", owners, p->reason,
+		reverts);
 	for (size_t i = 0; i < p->ntargets; i++)
 		out_say("  %-16s %.12s -> %.12s", svcs[i],
 			p->targets[i].from[0] ? p->targets[i].from : "(unknown)",
