@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -319,4 +320,40 @@ unsigned long sample_newest_op(struct sample *s, const char *needle)
 	}
 	tl_run_release(&r);
 	return id;
+}
+
+pid_t sample_start_until(struct sample *s, const char *conf, const char *name, const char *marker,
+			 char *const args[])
+{
+	char *log = xasprintf("%s/%s.log", s->dir, name);
+	char *argv[16];
+	size_t n = 0;
+	pid_t pid;
+
+	argv[n++] = SHIPLOG_BINARY;
+	argv[n++] = "-c";
+	argv[n++] = (char *)(conf ? conf : s->conf);
+	for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr) ||
+		    chdir(s->checkout) < 0)
+			_exit(126);
+		execv(SHIPLOG_BINARY, argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1200; i++) {
+		if (tl_sh("grep -q -- '%s' '%s' 2>/dev/null", marker, log) == 0) {
+			free(log);
+			return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	cr_assert_fail("'%s' never said '%s':\n%s", name, marker, tl_read(log));
+	return pid;
 }

@@ -35,6 +35,12 @@ char *sample_alt_conf(struct sample *s, const char *name, const char *section,
 /* Runs shiplog -c CONF with extra env (NULL-terminated list, may be NULL). */
 void sample_shiplog(struct sample *s, struct tl_run *r, char *const env[], ...);
 
+/* Starts shiplog -c CONF (NULL: the sample's) ARGS... (NULL-terminated) in the background, in
+ * the checkout like sample_shiplog, with its output in DIR/NAME.log; returns its pid once the
+ * log holds marker, and fails the test when it exits first or 60 s pass without it. */
+pid_t sample_start_until(struct sample *s, const char *conf, const char *name, const char *marker,
+			 char *const args[]);
+
 /* In the dev clone: applies a shell snippet, commits with message, pushes to origin main (or
  * branch). Returns the new commit (static buffer, 41 bytes). */
 const char *sample_commit(struct sample *s, const char *branch, const char *snippet,

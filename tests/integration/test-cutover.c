@@ -272,33 +272,14 @@ static void rollback_to_before_the_cut_overs(struct sample *s)
 	cr_assert_str_eq(got, first, "the docker web answers '%s'", got);
 }
 
-/* Runs shiplog with the arguments (NULL-terminated) and its output in log, sends sig once the
+/* Runs shiplog with args (the sample's config; output in DIR/name.log), sends sig once the
  * move's start phase began (`== Start ==`: the old owner is stopped), and returns its wait
  * status. */
-static int signal_at_start(struct sample *s, const char *log, int sig, ...)
+static int signal_at_start(struct sample *s, const char *name, int sig, char *const args[])
 {
-	char *argv[16] = {SHIPLOG_BINARY, "-c", s->conf};
-	size_t n = 3;
-	va_list ap;
-	pid_t pid;
-	int st, i;
+	pid_t pid = sample_start_until(s, NULL, name, "== Start ==", args);
+	int st;
 
-	va_start(ap, sig);
-	while (n < ELEMENTSOF(argv) - 1 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
-			_exit(126);
-		execv(SHIPLOG_BINARY, argv);
-		_exit(127);
-	}
-	for (i = 0; i < 3000 && tl_sh("grep -q '== Start ==' '%s'", log) != 0; i++)
-		usleep(20000);
-	cr_assert_lt(i, 3000, "it never reached its start:\n%s", tl_read(log));
 	kill(pid, sig);
 	waitpid(pid, &st, 0);
 	return st;
@@ -309,9 +290,9 @@ static int signal_at_start(struct sample *s, const char *log, int sig, ...)
 static void sigint_during_cutover_reverses(struct sample *s)
 {
 	char *log = xasprintf("%s/sigint.log", s->dir), *text, head[41], got[41];
+	char *args[] = {"cutover", "compute", "--to", "native", "--without-soak", NULL};
 	struct tl_run r;
-	int st = signal_at_start(s, log, SIGINT, "cutover", "compute", "--to", "native",
-				 "--without-soak", NULL);
+	int st = signal_at_start(s, "sigint", SIGINT, args);
 
 	text = tl_read(log);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "expected exit 130, got status %d:\n%s",
@@ -517,8 +498,9 @@ static void releases_to_docker_builds_from_the_release(struct sample *s, const c
 static void killed_owner_move_is_completed(struct sample *s, const char *c1, const char *n)
 {
 	char *log = xasprintf("%s/killed.log", s->dir), got[41];
+	char *args[] = {"rollback", "--to", (char *)n, NULL};
 	struct tl_run r;
-	int st = signal_at_start(s, log, SIGKILL, "rollback", "--to", n, NULL);
+	int st = signal_at_start(s, "killed", SIGKILL, args);
 
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d:\n%s", st, tl_read(log));
 	cr_assert(sample_main_pid(s, "compute") == 0, "native compute still runs");

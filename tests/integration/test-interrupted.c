@@ -160,41 +160,6 @@ Test(interrupted, killed_checkout_is_put_back_and_never_an_operators_change)
 	sample_teardown(&s);
 }
 
-/* Starts shiplog -c CONF ARGS... with its output in DIR/NAME.log and returns its pid once the
- * log holds marker. */
-static pid_t start_until(struct sample *s, const char *conf, const char *name, const char *marker,
-			 char *const args[])
-{
-	_cleanup_free_ char *log = xasprintf("%s/%s.log", s->dir, name);
-	char *argv[16];
-	size_t n = 0;
-	pid_t pid;
-
-	argv[n++] = SHIPLOG_BINARY;
-	argv[n++] = "-c";
-	argv[n++] = (char *)conf;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		freopen(log, "w", stdout);
-		freopen(log, "a", stderr);
-		execv(SHIPLOG_BINARY, argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 400; i++) {
-		if (tl_sh("grep -q -- '%s' '%s' 2>/dev/null", marker, log) == 0)
-			return pid;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			break;
-		usleep(50000);
-	}
-	cr_assert_fail("'%s' never said '%s':\n%s", name, marker, tl_read(log));
-	return pid;
-}
-
 /* SIGINT to pid; returns its exit status (-1: it did not exit) and its log in *text. */
 static int interrupt(struct sample *s, pid_t pid, const char *name, char **text)
 {
@@ -231,8 +196,8 @@ Test(interrupted, sigint_ends_a_deploy_and_a_rollback_with_130)
 	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 8s");
 
 	/* 1. a deploy stopped in its settle window: its restarts ran, nothing was verified */
-	pid = start_until(&s, slow, "deploy",
-			  "== Verify ==", (char *[]){"deploy", "main", "--workers-only", NULL});
+	pid = sample_start_until(&s, slow, "deploy", "== Verify ==",
+				 (char *[]){"deploy", "main", "--workers-only", NULL});
 	code = interrupt(&s, pid, "deploy", &text);
 	cr_assert_eq(code, 130, "an interrupted deploy exited %d:\n%s", code, text);
 	cr_assert(strstr(text, "interrupted by signal 2 after the restart of") &&
@@ -249,8 +214,8 @@ Test(interrupted, sigint_ends_a_deploy_and_a_rollback_with_130)
 	tl_run_release(&r);
 
 	/* 2. the rollback that follows, stopped while it verifies */
-	pid = start_until(&s, slow, "rollback",
-			  "== Rollback Verify ==", (char *[]){"rollback", NULL});
+	pid = sample_start_until(&s, slow, "rollback",
+				 "== Rollback Verify ==", (char *[]){"rollback", NULL});
 	code = interrupt(&s, pid, "rollback", &text2);
 	cr_assert_eq(code, 130, "an interrupted rollback exited %d:\n%s", code, text2);
 	cr_assert(strstr(text2, "was interrupted by signal 2; 'shiplog rollback' completes it"),

@@ -678,40 +678,6 @@ Test(rollback, automatic_rollback_starts_a_unit_at_its_start_limit)
 	sample_teardown(&s);
 }
 
-/* Runs shiplog -c conf ARGS... in the background, its output in DIR/name.log; returns once
- * the log shows `marker` (or after 10 s) and leaves the process running. */
-static pid_t start_until(struct sample *s, const char *conf, const char *name, const char *marker,
-			 char *const args[])
-{
-	char *log = xasprintf("%s/%s.log", s->dir, name);
-	char *argv[16];
-	size_t n = 0;
-	pid_t pid;
-
-	argv[n++] = SHIPLOG_BINARY;
-	argv[n++] = "-c";
-	argv[n++] = (char *)conf;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		freopen(log, "w", stdout);
-		freopen(log, "a", stderr);
-		chdir(s->checkout);
-		execv(SHIPLOG_BINARY, argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 400; i++) {
-		if (tl_sh("grep -q -- '%s' '%s' 2>/dev/null", marker, log) == 0)
-			break;
-		usleep(50000);
-	}
-	free(log);
-	return pid;
-}
-
 /* Deploy A, B, C; a `rollback --to <A>` killed after its restarts; the next plain rollback
  * must complete it to A (what it recorded), not "roll back" from A to C. */
 static void killed_rollback_to(const char *tag, bool by_ref)
@@ -738,8 +704,8 @@ static void killed_rollback_to(const char *tag, bool by_ref)
 	else
 		snprintf(target, sizeof(target), "%lu", op_a);
 	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 20s");
-	pid = start_until(&s, slow, "rbto",
-			  "== Rollback Verify ==", (char *[]){"rollback", "--to", target, NULL});
+	pid = sample_start_until(&s, slow, "rbto", "== Rollback Verify ==",
+				 (char *[]){"rollback", "--to", target, NULL});
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_runs(&s, a);
@@ -786,8 +752,8 @@ Test(rollback, sigterm_during_the_automatic_rollback_says_what_runs)
 	deploy_ok(&s, "--workers-only");
 	sample_commit(&s, NULL, "echo 'compute.crash = 1' >> app.conf", "bad");
 	slow = sample_alt_conf(&s, "slow", "[policy]", "settle = 6s");
-	pid = start_until(&s, slow, "autorb", "== Rollback Verify ==",
-			  (char *[]){"deploy", "main", "--workers-only", NULL});
+	pid = sample_start_until(&s, slow, "autorb", "== Rollback Verify ==",
+				 (char *[]){"deploy", "main", "--workers-only", NULL});
 	kill(pid, SIGTERM);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	log = xasprintf("%s/autorb.log", s.dir);
