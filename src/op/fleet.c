@@ -480,8 +480,17 @@ static int finish(struct fleet_exec *x, bool undone)
 			     p->kind, (unsigned long long)x->number, (unsigned long long)x->op,
 			     runs.n, runs.n == 1 ? "" : "s", x->target);
 	r = failed.n || x->ledger_error ? SL_EFAILED : 0;
-	if (failed.n && op_interrupted)
+	if (op_interrupted && (failed.n || !x->ledger_error)) {
+		/* as a deploy verified before the signal: succeeded, and exit 130 says a signal
+		 * came (a script must not read 0 after its ^C) */
+		if (!failed.n)
+			log_warn(
+			    "the signal came while the last hosts deployed: they finished and "
+			    "every host reached the target, so the fleet %s succeeded; exit 130 "
+			    "says a signal came",
+			    p->kind);
 		r = SL_EINTERRUPTED;
+	}
 	strv_free(&runs);
 	strv_free(&failed);
 	return r;

@@ -375,6 +375,23 @@ static void interrupted_controller(struct fx *f)
 	cr_assert_null(strstr(r.err, "host h2 deploy"), "the retry touched h2: %s", r.err);
 	expect_web("h3", c2);
 	tl_run_release(&r);
+
+	/* one SIGINT while the last host deploys: it finishes, every host is at the target, the
+	 * fleet deploy succeeded, and the exit is still 130 (a signal came) */
+	free(said);
+	free(c2);
+	c2 = push(f, "true", "fleet: interrupted on the last host");
+	deploy_in_background(f, log, &pid);
+	wait_busy("h3");
+	kill(pid, SIGINT);
+	code = controller_wait(pid);
+	said = tl_read(log);
+	cr_assert_eq(code, 130, "exit %d after a ^C on the last host:\n%s", code, said);
+	cr_assert(strstr(said, "fleet deploy succeeded") &&
+		      strstr(said, "every host reached the target"),
+		  "%s", said);
+	for (int i = 0; i < NHOSTS; i++)
+		expect_web(hosts[i], c2);
 	fprintf(stderr, "interrupted controller case: %.1f s\n", now_s() - t0);
 }
 
