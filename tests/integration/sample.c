@@ -357,3 +357,16 @@ pid_t sample_start_until(struct sample *s, const char *conf, const char *name, c
 	cr_assert_fail("'%s' never said '%s':\n%s", name, marker, tl_read(log));
 	return pid;
 }
+
+void sample_release_link(struct sample *s, const char *name, char out[41])
+{
+	char *link = xasprintf("%s.releases/%s", s->checkout, name), buf[4096];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+
+	out[0] = '\0';
+	if (n > 0) {
+		buf[n] = '\0';
+		strlcpy_(out, strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, 41);
+	}
+	free(link);
+}

@@ -41,6 +41,10 @@ void sample_shiplog(struct sample *s, struct tl_run *r, char *const env[], ...);
 pid_t sample_start_until(struct sample *s, const char *conf, const char *name, const char *marker,
 			 char *const args[]);
 
+/* The commit a link of <checkout>.releases (`current`, `current-<service>`) names ("" when there
+ * is no link). */
+void sample_release_link(struct sample *s, const char *name, char out[41]);
+
 /* In the dev clone: applies a shell snippet, commits with message, pushes to origin main (or
  * branch). Returns the new commit (static buffer, 41 bytes). */
 const char *sample_commit(struct sample *s, const char *branch, const char *snippet,

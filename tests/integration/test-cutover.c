@@ -338,20 +338,6 @@ Test(cutover, worker_and_edge_between_runtimes, .timeout = 360)
 
 /* ---- the releases layout --------------------------------------------------------------------- */
 
-/* The commit a link of <checkout>.releases names ("" when there is no link). */
-static void rel_link(struct sample *s, const char *name, char out[41])
-{
-	char *link = xasprintf("%s.releases/%s", s->checkout, name), buf[256];
-	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-
-	out[0] = '\0';
-	if (n > 0) {
-		buf[n] = '\0';
-		strlcpy_(out, strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, 41);
-	}
-	free(link);
-}
-
 /* The last line of out, parsed. */
 static json_t *last_json_line(char *out)
 {
@@ -412,7 +398,7 @@ static void releases_failed_native_puts_links_back(struct sample *s, const char 
 	cr_assert(strstr(r.out, "current-compute: back to (none: removed)"),
 		  "the link was not put back:\n%s", r.out);
 	tl_run_release(&r);
-	rel_link(s, "current-compute", got);
+	sample_release_link(s, "current-compute", got);
 	cr_assert_str_eq(got, "", "compute's link still names %s", got);
 	cr_assert_eq(tl_sh("test -f '%s.releases/%s/.shiplog-built'", s->checkout, c1), 0,
 		     "release %s was not built", c1);
@@ -451,7 +437,7 @@ static void releases_to_native_json(struct sample *s, const char *c1)
 		  "%s", r.out);
 	json_decref(o);
 	tl_run_release(&r);
-	rel_link(s, "current-compute", got);
+	sample_release_link(s, "current-compute", got);
 	cr_assert_str_eq(got, c1, "compute's link names '%s'", got);
 	assert_runs_on(s, "compute", "native");
 	sample_beat_commit(s, "compute", got);
@@ -556,7 +542,7 @@ static void releases_rollback_moves_owners(struct sample *s, const char *c1,
 	tl_run_release(&r);
 	cr_assert_eq(tl_sh("test -f '%s.releases/%s/.shiplog-built'", s->checkout, c1), 0,
 		     "release %s was not built again", c1);
-	rel_link(s, "current-compute", got);
+	sample_release_link(s, "current-compute", got);
 	cr_assert_str_eq(got, c1, "compute's link names '%s'", got);
 	assert_runs_on(s, "compute", "native");
 	sample_beat_commit(s, "compute", got);

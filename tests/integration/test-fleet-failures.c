@@ -279,6 +279,21 @@ static void deploy_in_background(struct fx *f, const char *log, pid_t *pid)
 	*pid = controller_start(argv, log);
 }
 
+/* The fleet command whose stderr is err closed the lost `what` before it (its controller was
+ * SIGKILLed while h2 ran): said, and its fleet.finished (the one before the newest) is
+ * interrupted with h2 and h3 without a recorded result. */
+static void assert_lost_one_closed(struct fx *f, const char *err, const char *what)
+{
+	cr_assert(strstr(err, "had no end: its controller was lost; recorded as interrupted; "
+			      "no result recorded for h2, h3"),
+		  "%s", err);
+	cr_assert_eq(tl_sh("'%s' -c '%s' ledger export | grep '\"fleet.finished\"' | tail -2 | "
+			   "head -1 | grep '\"outcome\":\"interrupted\"' | "
+			   "grep -q '\"failed\":\\[\"h2\",\"h3\"\\]'",
+			   SHIPLOG_BINARY, f->conf),
+		     0, "the lost %s was not closed as interrupted", what);
+}
+
 /* SIGKILL while h2 deploys: h2 finishes on its own, h3 never starts; status says exactly
  * that; the next fleet deploy converges. */
 static void lost_controller(struct fx *f)
@@ -314,14 +329,7 @@ static void lost_controller(struct fx *f)
 	for (int i = 0; i < NHOSTS; i++)
 		expect_web(hosts[i], c1);
 	/* and it closed the lost one: interrupted, h2 and h3 without a recorded result */
-	cr_assert(strstr(r.err, "had no end: its controller was lost; recorded as interrupted; "
-				"no result recorded for h2, h3"),
-		  "%s", r.err);
-	cr_assert_eq(tl_sh("'%s' -c '%s' ledger export | grep '\"fleet.finished\"' | tail -2 | "
-			   "head -1 | grep '\"outcome\":\"interrupted\"' | "
-			   "grep -q '\"failed\":\\[\"h2\",\"h3\"\\]'",
-			   SHIPLOG_BINARY, f->conf),
-		     0, "the lost fleet operation was not closed as interrupted");
+	assert_lost_one_closed(f, r.err, "fleet operation");
 	tl_run_release(&r);
 	write_conf(f, NULL, "canary = 1\nwave_size = 1\n");
 	fprintf(stderr, "lost controller case: %.1f s\n", now_s() - t0);
@@ -631,14 +639,7 @@ static void rollback_to_a_fleet_operation(struct fx *f)
 	controller(f, &r, "rollback", "--all-hosts", "--to", to);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	/* it closed the lost one first: interrupted, h2 and h3 without a recorded result */
-	cr_assert(strstr(r.err, "had no end: its controller was lost; recorded as interrupted; "
-				"no result recorded for h2, h3"),
-		  "%s", r.err);
-	cr_assert_eq(tl_sh("'%s' -c '%s' ledger export | grep '\"fleet.finished\"' | tail -2 | "
-			   "head -1 | grep '\"outcome\":\"interrupted\"' | "
-			   "grep -q '\"failed\":\\[\"h2\",\"h3\"\\]'",
-			   SHIPLOG_BINARY, f->conf),
-		     0, "the lost fleet rollback was not closed as interrupted");
+	assert_lost_one_closed(f, r.err, "fleet rollback");
 	for (int i = 0; i < NHOSTS; i++) {
 		char want[64];
 

@@ -28,21 +28,6 @@ static void deploy_ok(struct sample *s, const char *scope, struct tl_run *out)
 		tl_run_release(&r);
 }
 
-/* The release a link of <checkout>.releases points at ("" when none). */
-static void link_target(struct sample *s, const char *name, char out[41])
-{
-	char *link = xasprintf("%s.releases/%s", s->checkout, name);
-	char buf[PATH_MAX];
-	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-
-	out[0] = '\0';
-	if (n > 0) {
-		buf[n] = '\0';
-		strlcpy_(out, strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, 41);
-	}
-	free(link);
-}
-
 /* Stops and starts a unit the way a crash-restart or a reboot would: shiplog is not involved. */
 static void restart_by_hand(struct sample *s, const char *service)
 {
@@ -83,7 +68,7 @@ Test(releases, scoped_deploy_leaves_other_services_on_their_release)
 	deploy_ok(&s, "--edge-ready", NULL);
 	sample_http_commit(&s, "web", got);
 	cr_assert_str_eq(got, c1);
-	link_target(&s, "current-web", got);
+	sample_release_link(&s, "current-web", got);
 	cr_assert_str_eq(got, c1, "web's link points at '%s', not %s", got, c1);
 
 	/* A checkout of the single-link layout: units run from `current`, no per-service link.
@@ -103,11 +88,11 @@ Test(releases, scoped_deploy_leaves_other_services_on_their_release)
 			   "\"${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/%s-web.service\"",
 			   s.project),
 		     0, "web's unit does not run from its own link");
-	link_target(&s, "current-web", got);
+	sample_release_link(&s, "current-web", got);
 	cr_assert_str_eq(got, c1, "the workers-only deploy moved web's code to %s", got);
-	link_target(&s, "current-compute", got);
+	sample_release_link(&s, "current-compute", got);
 	cr_assert_str_eq(got, c2);
-	link_target(&s, "current", got);
+	sample_release_link(&s, "current", got);
 	cr_assert_str_eq(got, c2, "`current` does not name the newest release");
 
 	/* a crash or a reboot of web starts what was verified for web */
